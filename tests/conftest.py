@@ -1,0 +1,92 @@
+"""Shared test fixtures.
+
+* An autouse guard makes every connection other than loopback fail: no test reaches CBS.
+* ``mirror`` gives the CBS mirror folder. In CI (``WESTERKWARTIER_REQUIRE_MIRROR=1``, set by
+  ``.ci/run``) a missing mirror fails loudly; elsewhere the tests that need it skip with a reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from westerkwartier import settings
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_create_connection = socket.create_connection
+_real_getaddrinfo = socket.getaddrinfo
+
+
+class NetworkBlocked(RuntimeError):
+    """Raised when a test tries to reach anything but loopback."""
+
+
+def _is_loopback(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX socket path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"test tried to connect to {address!r}: only loopback is allowed")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        raise NetworkBlocked(f"test tried to connect to {address!r}: only loopback is allowed")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if host not in (None, "localhost") and not _is_loopback((host, 0)):
+        raise NetworkBlocked(f"test tried to resolve {host!r}: only loopback is allowed")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _block_network(monkeypatch):
+    """Fail any connection to a non-loopback address."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Give every test its own empty cache folder and no retry back-off delay."""
+    monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
+    monkeypatch.setattr(settings, "backoff", 0.0)
+    yield
+
+
+def _mirror_path() -> Path:
+    return Path(os.environ.get("WESTERKWARTIER_MIRROR", settings.mirror_dir))
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """Folder of the CBS mirror; skip (locally) or fail (CI) when it is missing."""
+    path = _mirror_path()
+    if (path / "MANIFEST.md").is_file():
+        return path
+    message = (
+        f"CBS mirror not found at {path}: set WESTERKWARTIER_MIRROR to the folder holding "
+        "MANIFEST.md"
+    )
+    if os.environ.get("WESTERKWARTIER_REQUIRE_MIRROR") == "1":
+        pytest.fail(message)
+    pytest.skip(message)

@@ -1,0 +1,18 @@
+"""westerkwartier: a regional talent and vitality monitor built on CBS open data.
+
+The package pulls CBS (Statistics Netherlands) open data, keeps it in a local cache and an
+offline snapshot, and turns it into indicators and Dutch reports for any municipality.
+
+Examples
+--------
+>>> import westerkwartier as wk
+>>> wk.regions.resolve("westerkwartier").code  # doctest: +SKIP
+'GM1969'
+"""
+
+from . import errors, settings
+from .table import CbsTable
+
+__version__ = "0.1.0"
+
+__all__ = ["CbsTable", "errors", "settings", "__version__"]

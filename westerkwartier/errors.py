@@ -1,0 +1,123 @@
+"""Exceptions of the westerkwartier package.
+
+Every error an analyst or a scheduled run can meet is one of these classes. Each message says
+what failed, why, and what to do. The command line turns them into a short message and the
+documented exit code of the class (see ``EXIT_CODES``), without a traceback unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: Exit codes of the ``westerkwartier`` command, documented in the README and in ``--help``.
+EXIT_CODES: dict[int, str] = {
+    0: "gelukt",
+    1: "onverwachte fout (meld dit als issue, met --debug voor details)",
+    2: "verkeerd gebruik van de opdracht (onbekende optie of ontbrekend argument)",
+    3: "ongeldige invoer (onbekende gemeente, jaar, bestand met instellingen)",
+    4: "gegevens niet beschikbaar (CBS onbereikbaar en niets in cache of snapshot)",
+    5: "gegevens beschadigd of in onverwachte vorm (checksum, schema)",
+    6: "CBS-tabel bestaat niet",
+}
+
+
+class WesterkwartierError(Exception):
+    """Base class of all errors raised on purpose by this package."""
+
+    exit_code: int = 1
+
+
+class InputError(WesterkwartierError, ValueError):
+    """Input given by a person (a parameter, a file with settings) is not valid."""
+
+    exit_code = 3
+
+
+class RegionNotFound(InputError, LookupError):
+    """A region typed by a person matches no known region.
+
+    Parameters
+    ----------
+    query : str
+        What was typed.
+    suggestions : sequence of str
+        Closest known names, best first, shown in the message.
+    """
+
+    def __init__(self, query: str, suggestions: Sequence[str] = ()) -> None:
+        self.query = query
+        self.suggestions = list(suggestions)
+        hint = (
+            f" Bedoelde u: {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else " Gebruik `westerkwartier regions` voor de lijst van gemeenten."
+        )
+        super().__init__(f"Onbekende gemeente of regio: {query!r}.{hint}")
+
+
+class RegionDissolved(RegionNotFound):
+    """A municipality that no longer exists because it merged into another one."""
+
+    def __init__(self, query: str, name: str, code: str, successor: str, since: int) -> None:
+        self.name = name
+        self.code = code
+        self.successor = successor
+        self.since = since
+        LookupError.__init__(self)
+        self.query = query
+        self.suggestions = [successor]
+        self.args = (
+            f"De gemeente {name} ({code}) bestaat niet meer: zij is op 1 januari {since} "
+            f"opgegaan in {successor}. Gebruik {successor}; eerdere jaren worden waar mogelijk "
+            "uit de voorgangers opgebouwd.",
+        )
+
+
+class CbsError(WesterkwartierError):
+    """Something went wrong while getting data from CBS."""
+
+
+class CbsUnavailable(CbsError):
+    """CBS could not be reached (time-out, connection error, server error) after retries."""
+
+    exit_code = 4
+
+
+class OfflineDataMissing(CbsUnavailable):
+    """Offline mode is on and the requested table is neither in the cache nor in the snapshot."""
+
+
+class CbsTableNotFound(CbsError, LookupError):
+    """CBS does not know the requested table id."""
+
+    exit_code = 6
+
+
+class CbsSchemaError(CbsError):
+    """A CBS table or export does not have the shape the code expects."""
+
+    exit_code = 5
+
+
+class TopicNotFound(CbsSchemaError, LookupError):
+    """No topic (column) of a table matches the requested key stem."""
+
+
+class ExportFormatError(CbsSchemaError):
+    """A saved CBS export (CSV from cbsodata or StatLine) cannot be read."""
+
+
+class DataIntegrityError(WesterkwartierError):
+    """A stored file (cache entry, snapshot file) does not match its recorded checksum."""
+
+    exit_code = 5
+
+
+class SnapshotMissing(WesterkwartierError):
+    """The offline snapshot (``data/snapshot``) is missing or incomplete."""
+
+    exit_code = 4
+
+
+class MirrorMissing(InputError):
+    """The CBS mirror folder needed to build the snapshot does not exist."""

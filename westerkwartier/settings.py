@@ -1,0 +1,69 @@
+"""Settings of the westerkwartier package.
+
+A plain module, in the manner of OSMnx: change a value at run time
+(``westerkwartier.settings.offline = True``) or set the matching environment variable before
+Python starts. Every value is read where it is used, so a change takes effect at once.
+
+Environment variables
+---------------------
+WESTERKWARTIER_DATA_DIR
+    Folder with ``cache/`` and ``snapshot/`` (default: ``data/`` in the project folder).
+WESTERKWARTIER_CACHE_DIR
+    Folder of the CBS table cache (default: ``<data dir>/cache``).
+WESTERKWARTIER_SNAPSHOT_DIR
+    Folder of the offline snapshot (default: ``<data dir>/snapshot``).
+WESTERKWARTIER_MIRROR
+    Folder of the CBS mirror used to build the snapshot (default: ``../shared/cbs-mirror``
+    beside the project folder).
+WESTERKWARTIER_OFFLINE
+    ``1``/``true``: never touch the network; use cache and snapshot only.
+WESTERKWARTIER_TIMEOUT
+    Seconds before one HTTP request to CBS is given up (default 30).
+WESTERKWARTIER_RETRIES
+    Attempts per request on connection errors and server errors (default 3).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "ja", "on"}
+
+
+#: The project folder (the folder holding ``pyproject.toml`` when installed editable).
+project_dir: Path = Path(__file__).resolve().parent.parent
+
+#: Folder holding ``cache/`` and ``snapshot/``.
+data_dir: Path = Path(os.environ.get("WESTERKWARTIER_DATA_DIR", project_dir / "data"))
+
+#: Cache of downloaded CBS tables (git-ignored).
+cache_dir: Path = Path(os.environ.get("WESTERKWARTIER_CACHE_DIR", data_dir / "cache"))
+
+#: Committed offline snapshot built from the CBS mirror.
+snapshot_dir: Path = Path(os.environ.get("WESTERKWARTIER_SNAPSHOT_DIR", data_dir / "snapshot"))
+
+#: The CBS mirror (real CBS exports) used to build the snapshot and by the tests.
+mirror_dir: Path = Path(
+    os.environ.get("WESTERKWARTIER_MIRROR", project_dir.parent / "shared" / "cbs-mirror")
+)
+
+#: Never use the network when true.
+offline: bool = _env_flag("WESTERKWARTIER_OFFLINE")
+
+#: Seconds before one HTTP request is given up.
+timeout: float = float(os.environ.get("WESTERKWARTIER_TIMEOUT", "30"))
+
+#: Attempts per request (first try included) on connection errors and 5xx responses.
+retries: int = int(os.environ.get("WESTERKWARTIER_RETRIES", "3"))
+
+#: Base of the exponential back-off between attempts, in seconds (1, 2, 4, ...).
+backoff: float = float(os.environ.get("WESTERKWARTIER_BACKOFF", "1.0"))
+
+#: Show progress bars (tqdm) for downloads and long work.
+progress: bool = _env_flag("WESTERKWARTIER_PROGRESS", default=True)
