@@ -67,3 +67,10 @@ backoff: float = float(os.environ.get("WESTERKWARTIER_BACKOFF", "1.0"))
 
 #: Show progress bars (tqdm) for downloads and long work.
 progress: bool = _env_flag("WESTERKWARTIER_PROGRESS", default=True)
+
+#: Host (and optional ``:port``) of the CBS OData v3 service used by :mod:`westerkwartier.cbs`.
+#: Tests point it at a loopback stand-in (``127.0.0.1:PORT``).
+cbs_host: str = os.environ.get("WESTERKWARTIER_CBS_HOST", "opendata.cbs.nl")
+
+#: Talk to :data:`cbs_host` over https (true) or plain http (false, loopback tests only).
+cbs_https: bool = _env_flag("WESTERKWARTIER_CBS_HTTPS", default=True)
