@@ -1,0 +1,204 @@
+"""Tests of westerkwartier.regions: the region registry."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from westerkwartier import regions, settings
+from westerkwartier.errors import RegionDissolved, RegionNotFound, SnapshotMissing
+from westerkwartier.regions import (
+    REGISTRY_COLUMNS,
+    Registry,
+    build_registry,
+    load_registry,
+    normalise,
+    parse_dissolution,
+)
+
+
+@pytest.fixture(scope="module")
+def frame(mirror):
+    return build_registry(mirror)
+
+
+@pytest.fixture(scope="module")
+def registry(frame):
+    return Registry(frame)
+
+
+# -- pure -----------------------------------------------------------------------------------
+def test_normalise():
+    assert normalise("Súdwest-Fryslân") == "sudwest fryslan"
+    assert normalise("  's-Hertogenbosch ") == "s hertogenbosch"
+
+
+def test_parse_dissolution_split_sorted_by_inhabitants():
+    text = (
+        "Opgeheven per 01-01-2019, overgegaan naar:\r\n- Het Hogeland (GM1966),\r\n"
+        "... 7807 hectare met 5308 woningen en 11947 inwoners\r\n- Westerkwartier (GM1969),\r\n"
+        "... 2303 hectare met 732 woningen en 1558 inwoners\r\n\r\nWijziging per 01-01-1990"
+    )
+    year, successors = parse_dissolution(text)
+    assert year == 2019
+    assert [c for c, _, _ in successors] == ["GM1966", "GM1969"]
+    assert successors[1] == ("GM1969", "Westerkwartier", 1558)
+
+
+def test_parse_rename_and_nothing():
+    renamed = "Naamswijziging per 01-01-2009,\r\nnieuwe naam: Dantumadiel (GM1891)\r\n"
+    assert parse_dissolution(renamed) == (2009, [("GM1891", "Dantumadiel", None)])
+    assert parse_dissolution("Begindatum voor 1830") is None
+
+
+def _tiny() -> pd.DataFrame:
+    rows = [
+        {"code": "NL01", "name": "Nederland", "title": "Nederland", "level": "land"},
+        {"code": "PV20", "name": "Groningen", "title": "Groningen (PV)", "level": "provincie"},
+        {
+            "code": "GM0014",
+            "name": "Groningen",
+            "title": "Groningen (gemeente)",
+            "level": "gemeente",
+            "province_code": "PV20",
+        },
+        {
+            "code": "GM1969",
+            "name": "Westerkwartier",
+            "title": "Westerkwartier",
+            "level": "gemeente",
+            "province_code": "PV20",
+        },
+        {
+            "code": "GM0015",
+            "name": "Grootegast",
+            "title": "Grootegast",
+            "level": "opgeheven",
+            "dissolved_in": 2019,
+            "successor_code": "GM1969",
+            "successor_codes": "GM1969",
+        },
+    ]
+    return pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
+
+
+def test_tiny_registry_resolves():
+    reg = Registry(_tiny())
+    assert reg.resolve("groningen").code == "GM0014"
+    assert reg.resolve("provincie groningen").code == "PV20"
+    assert reg.resolve("14").code == "GM0014"
+    with pytest.raises(RegionDissolved) as err:
+        reg.resolve("grootegast")
+    assert err.value.successor.startswith("Westerkwartier (GM1969)")
+    with pytest.raises(RegionNotFound) as err:
+        reg.resolve("Westerkwatier")
+    assert err.value.suggestions[0] == "Westerkwartier"
+
+
+def test_load_registry_missing_snapshot(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "snapshot_dir", tmp_path)
+    with pytest.raises(SnapshotMissing, match="westerkwartier snapshot --mirror"):
+        load_registry()
+
+
+def test_load_registry_reads_and_caches(tmp_path):
+    path = tmp_path / "regions.parquet"
+    _tiny().to_parquet(path)
+    first = load_registry(path)
+    assert load_registry(path) is first
+    assert first.resolve("Westerkwartier").code == "GM1969"
+    regions.clear_registry_cache()
+    assert load_registry(path) is not first
+
+
+# -- the mirror -----------------------------------------------------------------------------
+def test_counts(registry, frame):
+    assert len(registry.municipalities()) == 342
+    assert len(registry.provinces()) == 12
+    assert list(registry.provinces()["code"]) == [f"PV{i}" for i in range(20, 32)]
+    assert (frame["level"] == "land").sum() == 1
+    assert list(frame.columns) == REGISTRY_COLUMNS
+    assert frame["code"].is_unique
+
+
+def test_deterministic(mirror, frame):
+    pd.testing.assert_frame_equal(build_registry(mirror), frame)
+
+
+def test_populations_add_up(registry):
+    gm = registry.municipalities()
+    pv = registry.provinces()
+    assert pv["population"].sum() == gm["population"].sum()
+    assert registry.resolve("NL01").population == gm["population"].sum()
+    assert registry.resolve("GM1969").population > 60_000
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("westerkwartier", "GM1969"),
+        ("GM1969", "GM1969"),
+        ("1969", "GM1969"),
+        ("Súdwest-Fryslân", "GM1900"),
+        ("sudwest fryslan", "GM1900"),
+        ("Groningen", "GM0014"),
+        ("PV20", "PV20"),
+        ("provincie Groningen", "PV20"),
+        ("Groningen (PV)", "PV20"),
+        ("Nederland", "NL01"),
+        ("  WESTERKWARTIER ", "GM1969"),
+    ],
+)
+def test_resolve(registry, text, code):
+    assert registry.resolve(text).code == code
+
+
+def test_region_fields(registry):
+    wk = registry.resolve("Westerkwartier")
+    assert (wk.level, wk.province, wk.province_name) == ("gemeente", "PV20", "Groningen")
+    assert wk.corop == "CR03"
+    assert wk.ggd == "GG0111" and wk.ggd_name == "GGD Groningen"
+    assert wk.labour_market == "AM01"
+    assert registry.resolve("PV20").level == "provincie"
+
+
+def test_unknown_with_suggestions(registry):
+    with pytest.raises(RegionNotFound) as err:
+        registry.resolve("Westerkwartir")
+    assert "Westerkwartier" in err.value.suggestions
+    assert "Westerkwartier" in str(err.value)
+    with pytest.raises(RegionNotFound) as err:
+        registry.resolve("qqqqqq")
+    assert err.value.suggestions == []
+
+
+@pytest.mark.parametrize("text", ["Grootegast", "GM0015", "grootegast"])
+def test_dissolved(registry, text):
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve(text)
+    message = str(err.value)
+    assert "Grootegast" in message and "GM1969" in message and "2019" in message
+    assert err.value.since == 2019
+
+
+def test_winsum_split(registry):
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve("Winsum")
+    message = str(err.value)
+    assert "Het Hogeland (GM1966)" in message and "Westerkwartier (GM1969)" in message
+
+
+def test_predecessors_of_westerkwartier(registry):
+    old = registry.predecessors("GM1969")
+    assert sorted(old["code"]) == ["GM0015", "GM0022", "GM0025", "GM0053", "GM0056"]
+    assert set(old["dissolved_in"]) == {2019}
+    winsum = old.set_index("code").loc["GM0053"]
+    assert winsum["successor_code"] == "GM1966"
+
+
+def test_in_province(registry):
+    groningen = registry.in_province("PV20")
+    assert "GM1969" in set(groningen["code"])
+    assert len(groningen) == 10
+    assert groningen.equals(registry.in_province("Groningen"))
+    assert set(registry.in_province("PV21")["province_code"]) == {"PV21"}
