@@ -67,8 +67,12 @@ def _block_network(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """Give every test its own empty cache folder and no retry back-off delay."""
+    """Give every test its own empty cache, online mode and no retry back-off delay.
+
+    Settings changed by a test (also through the CLI's ``--offline``) are restored after it.
+    """
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
+    monkeypatch.setattr(settings, "offline", False)
     monkeypatch.setattr(settings, "backoff", 0.0)
     yield
 

@@ -80,3 +80,10 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     store.write_bytes_atomic(tmp_path / "x.bin", b"def")
     assert (tmp_path / "x.bin").read_bytes() == b"def"
     assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_metadata_columns_come_back_in_standard_order(tmp_path):
+    store.write_table(_table(), tmp_path)
+    back = store.read_table(tmp_path, "85036NED")
+    assert list(back.topics.columns) == ["key", "title", "unit", "decimals"]
+    assert list(back.dimensions["Perioden"].columns) == ["key", "title", "status"]

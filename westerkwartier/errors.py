@@ -18,6 +18,7 @@ EXIT_CODES: dict[int, str] = {
     4: "gegevens niet beschikbaar (CBS onbereikbaar en niets in cache of snapshot)",
     5: "gegevens beschadigd of in onverwachte vorm (checksum, schema)",
     6: "CBS-tabel bestaat niet",
+    7: "rapport niet gemaakt (notebook faalde; zie reports/_failed)",
 }
 
 
@@ -121,3 +122,55 @@ class SnapshotMissing(WesterkwartierError):
 
 class MirrorMissing(InputError):
     """The CBS mirror folder needed to build the snapshot does not exist."""
+
+
+class ParameterError(InputError):
+    """A report parameter is unknown (misspelt) or has a value of the wrong type.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, with the list of valid parameters.
+    name : str, optional
+        The parameter concerned.
+    valid : sequence of str
+        Names the notebook accepts.
+    """
+
+    def __init__(self, message: str, *, name: str | None = None, valid: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.valid = list(valid)
+
+
+class ReportFailed(WesterkwartierError):
+    """A report notebook failed (a cell raised or timed out) or its HTML broke a house rule.
+
+    Nothing was published; the executed notebook was saved aside for inspection.
+
+    Parameters
+    ----------
+    message : str
+        What failed, in which cell, and where the executed notebook is.
+    notebook : Path, optional
+        The notebook that was run.
+    failed_notebook : Path, optional
+        Where the executed (failed) notebook was saved.
+    cell_index : int, optional
+        Index of the failing cell in the executed notebook.
+    """
+
+    exit_code = 7
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: object = None,
+        failed_notebook: object = None,
+        cell_index: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.failed_notebook = failed_notebook
+        self.cell_index = cell_index

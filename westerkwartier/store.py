@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import DataIntegrityError
-from .table import CbsTable
+from .table import DIMENSION_COLUMNS, TOPIC_COLUMNS, CbsTable
 
 #: Format version of the metadata files; bump when the layout changes.
 FORMAT_VERSION = 1
@@ -152,6 +152,14 @@ def write_table(table: CbsTable, directory: Path, name: str | None = None) -> di
     return {"rows": len(table.data), "sha256": digest, "files": [f"{name}.parquet", f"{name}.json"]}
 
 
+def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
+    """Put the standard columns first (JSON stores record keys sorted)."""
+    for column in first:
+        if column not in frame:
+            frame[column] = pd.Series(dtype=object)
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
 def read_table(directory: Path, name: str, *, source: str | None = None) -> CbsTable:
     """Read a table written by :func:`write_table`, verifying its checksum.
 
@@ -181,9 +189,9 @@ def read_table(directory: Path, name: str, *, source: str | None = None) -> CbsT
             "Verwijder het bestand en haal de tabel opnieuw op."
         ) from err
     data = read_frame(directory / f"{name}.parquet", meta.get("data_sha256"))
-    topics = pd.DataFrame(meta["topics"], columns=None if meta["topics"] else ["key"])
+    topics = _ordered(pd.DataFrame(meta["topics"]), TOPIC_COLUMNS)
     dimensions = {
-        dim: pd.DataFrame(codes) if codes else pd.DataFrame(columns=["key", "title"])
+        dim: _ordered(pd.DataFrame(codes), DIMENSION_COLUMNS)
         for dim, codes in meta["dimensions"].items()
     }
     return CbsTable(

@@ -1,0 +1,74 @@
+"""The command line: help texts, exit codes, messages without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from westerkwartier import cli, settings
+
+
+@pytest.mark.parametrize("command", ["fetch", "snapshot", "regions", "overzicht"])
+def test_every_subcommand_has_help_with_exit_codes(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "Exitcodes" in out and "ongeldige invoer" in out
+
+
+def test_regions_resolves_a_name(capsys):
+    assert cli.main(["regions", "sudwest fryslan"]) == 0
+    out = capsys.readouterr().out
+    assert "Súdwest-Fryslân (GM1900)" in out and "Fryslân (PV21)" in out
+
+
+def test_unknown_municipality_exits_3_with_suggestions(capsys):
+    assert cli.main(["regions", "Westerkwartir"]) == 3
+    err = capsys.readouterr().err
+    assert "Westerkwartier" in err and "Traceback" not in err
+
+
+def test_dissolved_municipality_explains_the_merger(capsys):
+    assert cli.main(["regions", "GM0015"]) == 3
+    err = capsys.readouterr().err
+    assert "Grootegast" in err and "2019" in err and "Westerkwartier" in err
+
+
+def test_debug_shows_the_traceback():
+    with pytest.raises(Exception, match="Westerkwartir"):
+        cli.main(["--debug", "regions", "Westerkwartir"])
+
+
+def test_overzicht_prints_a_summary_offline(capsys, monkeypatch):
+    monkeypatch.setattr(settings, "offline", False)
+    assert cli.main(["--offline", "overzicht", "--gemeente", "westerkwartier"]) == 0
+    out = capsys.readouterr().out
+    assert "Westerkwartier (GM1969)" in out
+    assert "Noordenveld" in out  # a neighbour
+    assert "86088NED" in out and "Bron: CBS" in out
+
+
+def test_fetch_offline_without_cache_exits_4(capsys):
+    assert cli.main(["--offline", "fetch", "85036NED", "--regio", "GM1969"]) == 4
+    assert "cache" in capsys.readouterr().err.lower()
+
+
+def test_usage_error_exits_2():
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["regions", "--onbekend"])
+    assert exit_info.value.code == 2
+
+
+def test_installed_entry_point_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "westerkwartier.cli", "regions", "1969"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "GM1969" in result.stdout

@@ -1,0 +1,234 @@
+"""The ``westerkwartier`` command.
+
+Each subcommand is a thin layer over a package function. Errors of the package become a short
+Dutch message on stderr and the exit code of their class (``errors.EXIT_CODES``); ``--debug``
+shows the full traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__, settings
+from .errors import EXIT_CODES, WesterkwartierError
+
+EXIT_TEXT = "Exitcodes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="westerkwartier",
+        description=(
+            "Regionale talent- en vitaliteitsmonitor op basis van CBS open data. "
+            "Haalt CBS-tabellen op, bouwt de offline snapshot en zoekt gemeenten op."
+        ),
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"westerkwartier {__version__}")
+    parser.add_argument("--debug", action="store_true", help="toon de volledige foutmelding")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="gebruik het netwerk niet: alleen cache en snapshot (ook: WESTERKWARTIER_OFFLINE=1)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="toon logregels")
+    sub = parser.add_subparsers(dest="command", metavar="OPDRACHT", required=True)
+
+    fetch = sub.add_parser(
+        "fetch",
+        help="haal een CBS-tabel op (met cache)",
+        description=(
+            "Haal een CBS-tabel op via de open-data-API, met codes (GM1969, 2023JJ00) in plaats "
+            "van namen. Een herhaalde vraag komt uit de cache (data/cache) zonder netwerk; "
+            "--refresh haalt opnieuw op. Voorbeeld:\n"
+            "  westerkwartier fetch 85036NED --regio GM1969 --regio PV20 "
+            "--onderwerp GemiddeldeWOZWaardeVanWoningen --uit woz.csv"
+        ),
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fetch.add_argument("table", metavar="TABEL", help="CBS-tabelnummer, bijvoorbeeld 86088NED")
+    fetch.add_argument("--regio", action="append", default=None, help="regiocode (herhaalbaar)")
+    fetch.add_argument("--periode", action="append", default=None, help="periodecode, 2023JJ00")
+    fetch.add_argument(
+        "--onderwerp", action="append", default=None, help="onderwerp op sleutelstam (herhaalbaar)"
+    )
+    fetch.add_argument("--refresh", action="store_true", help="negeer de cache en haal opnieuw op")
+    fetch.add_argument("--uit", type=Path, default=None, help="schrijf de gegevens naar CSV")
+    fetch.set_defaults(func=_cmd_fetch)
+
+    snap = sub.add_parser(
+        "snapshot",
+        help="bouw de offline snapshot uit de CBS-spiegel",
+        description=(
+            "Bouw data/snapshot uit de CBS-spiegel (echte CBS-exports): tabellen met codes, "
+            "regioregister, vereenvoudigde grenzen en herkomst. Deterministisch: opnieuw bouwen "
+            "geeft dezelfde bytes."
+        ),
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    snap.add_argument(
+        "--mirror", type=Path, default=None, help="map van de CBS-spiegel (WESTERKWARTIER_MIRROR)"
+    )
+    snap.add_argument("--uit", type=Path, default=None, help="doelmap (standaard data/snapshot)")
+    snap.set_defaults(func=_cmd_snapshot)
+
+    reg = sub.add_parser(
+        "regions",
+        help="zoek een gemeente op of toon de lijst",
+        description=(
+            "Zonder argument: alle gemeenten met provincie, COROP-gebied en inwonertal. "
+            "Met een naam of code: die gemeente (hoofdletters en accenten maken niet uit: "
+            "'sudwest fryslan', 'GM1969', '1969')."
+        ),
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    reg.add_argument("query", nargs="?", metavar="GEMEENTE", help="naam of CBS-code")
+    reg.add_argument("--provincie", default=None, help="alleen gemeenten in deze provincie")
+    reg.set_defaults(func=_cmd_regions)
+
+    over = sub.add_parser(
+        "overzicht",
+        help="korte samenvatting van een gemeente uit de offline snapshot",
+        description=(
+            "Toon gemeente, regio-indelingen, buurgemeenten en de beschikbare CBS-tabellen."
+        ),
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    over.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
+    over.set_defaults(func=_cmd_overzicht)
+
+    return parser
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from . import cbs
+
+    table = cbs.fetch_table(
+        args.table,
+        regions=args.regio,
+        periods=args.periode,
+        topics=args.onderwerp,
+        refresh=args.refresh,
+    )
+    print(f"{table.table_id}: {table.title}")
+    print(f"  gewijzigd door CBS: {table.info.get('modified', 'onbekend')}")
+    print(f"  {len(table.data)} rijen, {len(table.topics)} onderwerpen, bron: {table.source}")
+    if args.uit:
+        table.data.to_csv(args.uit, index=False)
+        print(f"  geschreven naar {args.uit}")
+    else:
+        print(table.data.head(10).to_string(index=False))
+    return 0
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> int:
+    from . import snapshot
+
+    result = snapshot.build(args.mirror, args.uit)
+    print(
+        f"Snapshot gebouwd: {len(result['tables'])} tabellen, {result['bytes'] / 1e6:.1f} MB, "
+        f"gegevens tot {result['data_date']}."
+    )
+    return 0
+
+
+def _cmd_regions(args: argparse.Namespace) -> int:
+    from . import regions
+
+    registry = regions.load_registry()
+    if args.query:
+        _print_region(registry.resolve(args.query))
+        return 0
+    frame = registry.municipalities()
+    if args.provincie:
+        query = args.provincie
+        if not query.upper().startswith("PV"):
+            query = f"provincie {query}"
+        province = registry.resolve(query)
+        frame = frame.loc[frame["province_code"] == province.code]
+    columns = ["code", "name", "province_name", "corop_name", "population"]
+    print(frame[columns].to_string(index=False))
+    return 0
+
+
+def _print_region(region) -> None:
+    rows = {
+        "gemeente": f"{region.name} ({region.code})",
+        "provincie": f"{region.province_name} ({region.province})",
+        "COROP-gebied": f"{region.corop_name} ({region.corop})",
+        "GGD-regio": f"{region.ggd_name} ({region.ggd})",
+        "arbeidsmarktregio": f"{region.labour_market_name} ({region.labour_market})",
+        "inwoners": _fmt_int(region.population),
+    }
+    for label, value in rows.items():
+        print(f"{label:>18}: {value}")
+
+
+def _fmt_int(value) -> str:
+    if value is None or value != value:
+        return "niet beschikbaar"
+    return f"{int(value):,}".replace(",", ".")
+
+
+def _cmd_overzicht(args: argparse.Namespace) -> int:
+    from . import data, geo, regions
+
+    registry = regions.load_registry()
+    region = registry.resolve(args.gemeente)
+    if region.level != "gemeente":
+        from .errors import InputError
+
+        raise InputError(f"{region.name} is geen gemeente; geef een gemeente op.")
+    print(f"Overzicht {region.name} — Bron: CBS (CC BY 4.0)")
+    print()
+    _print_region(region)
+    names = registry.municipalities().set_index("code")["name"]
+    buren = [f"{names.get(c, c)}" for c in geo.neighbours(region.code)]
+    print(f"{'buurgemeenten':>18}: {', '.join(buren) or 'geen (geen landgrens)'}")
+    prov = data.provenance()
+    print()
+    count = len(prov["tables"])
+    print(f"Offline snapshot: {count} CBS-tabellen, gegevens tot {prov['data_date']}.")
+    for tid, t in sorted(prov["tables"].items()):
+        periods = f"{t['periods'][0]}–{t['periods'][-1]}" if t["periods"] else "-"
+        print(f"  {tid:<9} {periods:<16} {t['title'][:70]}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.offline:
+        settings.offline = True
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except WesterkwartierError as err:
+        if args.debug:
+            raise
+        print(f"Fout: {err}", file=sys.stderr)
+        return err.exit_code
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("Afgebroken.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
