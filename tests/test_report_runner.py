@@ -1,0 +1,236 @@
+"""Tests of the report runner: the mini notebook executed through ``run_notebook``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from westerkwartier import errors, report
+
+MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
+TITLE = "Mini-rapport voor Westerkwartier"
+PARAMS = {"gemeente": "GM0014", "jaar": 2023, "aandeel": 74.2}
+
+_EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(\s*["']?\s*(?:https?:)?//""",
+    re.I,
+)
+
+
+@pytest.fixture(scope="module")
+def mini_html(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("rapport") / "mini.html"
+    failed = tmp_path_factory.mktemp("failed")
+    path = report.run_notebook(MINI, out, PARAMS, title=TITLE, failed_dir=failed)
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_report_is_dutch_and_titled(mini_html):
+    path, html = mini_html
+    assert path.is_file()
+    assert '<html lang="nl">' in html
+    assert f"<title>{TITLE}</title>" in html
+
+
+def test_report_has_no_code_prompts_or_parameters(mini_html):
+    _, html = mini_html
+    for code in ("import pandas", "style.trend_chart", "show_figure", "time.sleep"):
+        assert code not in html
+    for parameter_text in ("CBS-code of naam", "mislukken", "# Parameters", 'gemeente = "'):
+        assert parameter_text not in html
+    assert "In&nbsp;[" not in html and "Out[" not in html
+    assert "<script" not in html
+
+
+def test_report_shows_outputs_with_dutch_numbers(mini_html):
+    _, html = mini_html
+    assert "Aandeel in 2023: 74,2%; inwoners: 64.896" in html
+    assert "<h1" in html and "Mini-rapport" in html
+
+
+def test_report_figure_has_alt_text(mini_html):
+    _, html = mini_html
+    images = re.findall(r"<img\b[^>]*>", html)
+    assert len(images) == 1
+    alt = re.search(r'alt="([^"]*)"', images[0])
+    assert alt and alt.group(1).startswith("Lijngrafiek: Netto arbeidsparticipatie GM0014.")
+    assert 'src="data:image/png;base64,' in images[0]
+    assert report.images_without_alt(html) == 0
+
+
+def test_report_has_no_external_urls(mini_html):
+    _, html = mini_html
+    assert not _EXTERNAL.search(html)
+    assert "http://" not in html and "https://" not in html
+    assert report.find_external_urls(html) == []
+    assert report.check_html(html) == []
+
+
+def test_report_css_prints_and_scrolls(mini_html):
+    _, html = mini_html
+    assert "@media print" in html and "break-before: page" in html
+    assert "overflow-x: auto" in html and "max-width" in html
+
+
+def test_report_is_byte_identical_also_with_agg_backend(mini_html, tmp_path, monkeypatch):
+    # MPLBACKEND=agg makes plt.show() a no-op in the kernel; show_figure must not care.
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    path, html = mini_html
+    again = report.run_notebook(
+        MINI, tmp_path / "mini.html", PARAMS, title=TITLE, failed_dir=tmp_path / "failed"
+    )
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_misspelt_parameter_raises_before_execution(tmp_path, monkeypatch):
+    import papermill
+
+    def _never(*args, **kwargs):
+        raise AssertionError("the notebook must not run")
+
+    monkeypatch.setattr(papermill, "execute_notebook", _never)
+    out = tmp_path / "r.html"
+    with pytest.raises(errors.ParameterError) as info:
+        report.run_notebook(MINI, out, {"gemeent": "GM1969"}, title="t", failed_dir=tmp_path)
+    message = str(info.value)
+    assert "'gemeent'" in message and "Bedoelde u 'gemeente'?" in message
+    assert "jaar (int, standaard 2023): referentiejaar" in message
+    assert info.value.valid == ["gemeente", "jaar", "aandeel", "mislukken", "wachten"]
+    assert isinstance(info.value, errors.InputError) and info.value.exit_code == 3
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("jaar", "2023"), ("jaar", True), ("jaar", 2023.0), ("aandeel", "74,2"), ("mislukken", 1)],
+)
+def test_wrong_type_raises(tmp_path, name, value):
+    with pytest.raises(errors.ParameterError, match=f"Parameter '{name}'"):
+        report.validate_parameters(MINI, {name: value})
+
+
+def test_int_is_accepted_for_float():
+    assert report.validate_parameters(MINI, {"aandeel": 74}) == {"aandeel": 74}
+
+
+def test_coerce_parameters_from_text():
+    values = report.coerce_parameters(
+        MINI, {"jaar": "2022", "aandeel": "3,5", "mislukken": "nee", "gemeente": "GM0014"}
+    )
+    assert values == {"jaar": 2022, "aandeel": 3.5, "mislukken": False, "gemeente": "GM0014"}
+    with pytest.raises(errors.ParameterError, match="'jaar'"):
+        report.coerce_parameters(MINI, {"jaar": "twintig"})
+    with pytest.raises(errors.ParameterError, match="Onbekende parameter"):
+        report.coerce_parameters(MINI, {"jr": "2022"})
+
+
+def test_missing_notebook_is_an_input_error(tmp_path):
+    with pytest.raises(errors.InputError, match="bestaat niet"):
+        report.run_notebook(tmp_path / "nee.ipynb", tmp_path / "x.html", {}, title="t")
+
+
+def test_failing_notebook_is_saved_aside_and_publishes_nothing(tmp_path):
+    out = tmp_path / "rapport" / "mini.html"
+    failed = tmp_path / "_failed"
+    with pytest.raises(errors.ReportFailed) as info:
+        report.run_notebook(MINI, out, {"mislukken": True}, title="t", failed_dir=failed)
+    message = str(info.value)
+    assert "cel 6" in message and "Opzettelijke fout" in message and "ValueError" in message
+    assert info.value.failed_notebook == failed / "mini.ipynb"
+    assert (failed / "mini.ipynb").is_file()
+    assert not out.exists()
+    assert not list(out.parent.glob("*")) if out.parent.exists() else True
+
+
+def test_failure_keeps_the_previous_report(tmp_path):
+    out = tmp_path / "mini.html"
+    out.write_text("vorige versie", encoding="utf-8")
+    with pytest.raises(errors.ReportFailed):
+        report.run_notebook(
+            MINI, out, {"mislukken": True}, title="t", failed_dir=tmp_path / "_failed"
+        )
+    assert out.read_text(encoding="utf-8") == "vorige versie"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.slow
+def test_cell_time_out_names_the_cell(tmp_path):
+    out = tmp_path / "mini.html"
+    with pytest.raises(errors.ReportFailed, match=r"cel 6 .*langer dan 4 seconden"):
+        report.run_notebook(
+            MINI,
+            out,
+            {"wachten": 60.0},
+            title="t",
+            timeout_per_cell=4,
+            failed_dir=tmp_path / "_failed",
+        )
+    assert not out.exists()
+    assert (tmp_path / "_failed" / "mini.ipynb").is_file()
+
+
+# -- HTML checks and index ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        '<script src="https://cdn.example.org/require.js"></script>',
+        '<link rel="stylesheet" href="http://fonts.example.org/a.css">',
+        "<style>@import url('https://fonts.example.org/x.css');</style>",
+        "<style>body{background:url(//example.org/a.png)}</style>",
+        '<img src="https://example.org/a.png" alt="x">',
+    ],
+)
+def test_find_external_urls_catches_each_kind(snippet):
+    assert report.find_external_urls(snippet)
+
+
+def test_check_html_reports_missing_alt_and_scripts():
+    problems = report.check_html('<html lang="nl"><img src="data:,"><script>1</script></html>')
+    assert any("alt-tekst" in p for p in problems) and any("script" in p for p in problems)
+    assert report.check_html('<html lang="nl"><img src="data:," alt="Grafiek"></html>') == []
+
+
+def test_write_index(tmp_path):
+    entries = [
+        report.IndexEntry(
+            municipality="Westerkwartier (GM1969)",
+            report="Talent & <vitaliteit>",
+            reference_year=2023,
+            data_date=dt.date(2025, 3, 1),
+            generated=dt.date(2025, 3, 2),
+            href="GM1969/talent.html",
+        ),
+        {
+            "municipality": "Groningen",
+            "report": "Woonklimaat",
+            "reference_year": "2022",
+            "data_date": "2025-03-01",
+            "generated": "2025-03-02",
+            "href": "GM0014/wonen.html",
+        },
+    ]
+    path = report.write_index(entries, tmp_path / "reports" / "index.html")
+    html = path.read_text(encoding="utf-8")
+    assert '<html lang="nl">' in html and "<title>Rapporten</title>" in html
+    assert "Talent &amp; &lt;vitaliteit&gt;" in html and "<vitaliteit>" not in html
+    assert '<a href="GM1969/talent.html">' in html
+    assert "1 maart 2025" in html and "2 maart 2025" in html and "2023" in html
+    assert html.index("Westerkwartier") < html.index("Groningen</td>")
+    assert report.check_html(html) == []
+    assert "http://" not in html and "https://" not in html
+    assert report.write_index(entries, tmp_path / "again.html").read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "href", ["https://example.org/r.html", "//example.org/r.html", "javascript:alert(1)"]
+)
+def test_write_index_rejects_non_relative_links(tmp_path, href):
+    entry = report.IndexEntry("W", "R", 2023, "2025-03-01", "2025-03-02", href)
+    with pytest.raises(errors.ParameterError, match="relatief"):
+        report.write_index([entry], tmp_path / "index.html")
+    assert not (tmp_path / "index.html").exists()

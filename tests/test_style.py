@@ -1,0 +1,286 @@
+"""Tests of the house style: Dutch numbers, colours, charts (asserted on artists, not pixels)."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from westerkwartier import style
+
+# -- numbers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: style.fmt_pct(74.2), "74,2%"),
+        (lambda: style.fmt_pct(74.25), "74,3%"),  # halves away from zero, not to even
+        (lambda: style.fmt_pct(5, 0), "5%"),
+        (lambda: style.fmt_eur(304000), "€ 304.000"),
+        (lambda: style.fmt_eur(1234.5, 2), "€ 1.234,50"),
+        (lambda: style.fmt_eur(-12.5, 2), "€ -12,50"),
+        (lambda: style.fmt_int(64896), "64.896"),
+        (lambda: style.fmt_int(1234567), "1.234.567"),
+        (lambda: style.fmt_int(999), "999"),
+        (lambda: style.fmt_int(2.5), "3"),
+        (lambda: style.fmt_number(1234567.891, 2), "1.234.567,89"),
+        (lambda: style.fmt_number(0.125, 2), "0,13"),
+        (lambda: style.fmt_number(-0.04, 1), "0,0"),  # never "-0,0"
+        (lambda: style.fmt_number(-1234.56, 1), "-1.234,6"),
+        (lambda: style.fmt_number(np.float32(2.5), 0), "3"),
+        (lambda: style.fmt_number(np.int64(64896)), "64.896"),
+    ],
+)
+def test_dutch_number_formatting(call, expected):
+    assert call() == expected
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA, pd.NaT])
+@pytest.mark.parametrize(
+    "formatter",
+    [
+        style.fmt_pct,
+        style.fmt_eur,
+        style.fmt_int,
+        style.fmt_number,
+        lambda v: style.fmt_value(v, "%"),
+        lambda v: style.fmt_value(v, "1 000 euro"),
+    ],
+)
+def test_missing_values_are_never_zero_or_nan(missing, formatter):
+    assert formatter(missing) == "niet beschikbaar"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "decimals", "expected"),
+    [
+        (74.2, "%", None, "74,2%"),
+        (74.2, "%", 0, "74%"),
+        (304000, "euro", None, "€ 304.000"),
+        (45.6, "1 000 euro", 1, "€ 45.600"),
+        (1.25, "mln euro", 2, "€ 1,25 mln"),
+        (64896, "aantal", 0, "64.896"),
+        (64.9, "x 1 000", 1, "64.900"),
+        (2.25, "km", 1, "2,3 km"),
+        (12.35, "per 1 000 inwoners", 1, "12,4 per 1.000 inwoners"),
+        (12.35, "per 1\u00a0000 inwoners", 1, "12,4 per 1.000 inwoners"),
+        (41.5, "jaar", 1, "41,5 jaar"),
+        (3, None, None, "3"),
+    ],
+)
+def test_fmt_value_dispatches_on_cbs_units(value, unit, decimals, expected):
+    assert style.fmt_value(value, unit, decimals) == expected
+
+
+def test_fmt_number_rejects_negative_decimals():
+    with pytest.raises(ValueError, match="decimals"):
+        style.fmt_number(1.0, -1)
+
+
+def test_unit_label_rewrites_cbs_units():
+    assert style.unit_label("per 1 000 inwoners") == "per 1.000 inwoners"
+    assert style.unit_label("1 000 euro") == "euro"
+    assert style.unit_label("%") == "%"
+
+
+# -- colours ------------------------------------------------------------------------------------
+
+
+def test_contrast_ratio_known_values():
+    assert style.contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert style.contrast_ratio("#FFFFFF", "#000000") == pytest.approx(21.0)
+    assert style.contrast_ratio("#777777", "#777777") == pytest.approx(1.0)
+    # #767676 is the classic lightest grey that passes AA on white; #777777 fails it.
+    assert style.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)
+    assert style.contrast_ratio("#777777") < 4.5
+    assert style.contrast_ratio("#0072B2") == pytest.approx(5.19, abs=0.01)
+
+
+def test_contrast_ratio_rejects_non_hex():
+    with pytest.raises(ValueError, match="hexadecimale"):
+        style.contrast_ratio("blue")
+
+
+@pytest.mark.parametrize("name", sorted(style.TEXT_COLOURS))
+def test_text_colours_meet_wcag_aa_on_white(name):
+    assert style.contrast_ratio(style.TEXT_COLOURS[name], "#FFFFFF") >= 4.5
+
+
+@pytest.mark.parametrize("role", sorted(style.ROLE_COLOURS))
+def test_role_colours_meet_graphics_contrast_on_white(role):
+    assert style.contrast_ratio(style.ROLE_COLOURS[role], "#FFFFFF") >= 3.0
+
+
+def test_roles_have_distinct_colours():
+    colours = [style.ROLE_COLOURS[r] for r in ("focus", "provincie", "nederland", "buren")]
+    assert len(set(colours)) == 4
+
+
+# -- charts -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wide():
+    return pd.DataFrame(
+        {
+            "Westerkwartier": [63900.0, 64200.0, 64896.0],
+            "Groningen (PV)": [64000.0, 64100.0, 64300.0],
+            "Nederland": [64500.0, 64600.0, 64700.0],
+            "Noordenveld": [63800.0, 63900.0, 64000.0],
+        },
+        index=[2021, 2022, 2023],
+    )
+
+
+def _trend(wide, **kwargs):
+    return style.trend_chart(
+        wide,
+        focus="Westerkwartier",
+        title="Inwoners",
+        unit="aantal",
+        tables="03759ned",
+        province="Groningen (PV)",
+        **kwargs,
+    )
+
+
+def test_trend_chart_artists(wide):
+    chart = _trend(wide)
+    fig, ax = chart.figure, chart.ax
+    assert fig.get_suptitle() == "Inwoners"
+    assert fig.get_supxlabel() == "Bron: CBS, tabel 03759ned"
+    assert ax.get_title(loc="left") == "aantal"
+    lines = ax.get_lines()
+    assert len(lines) == 4
+    by_label = {line.get_label(): line for line in lines}
+    focus = by_label["Westerkwartier"]
+    assert focus.get_color() == style.ROLE_COLOURS["focus"]
+    assert focus.get_linewidth() > max(line.get_linewidth() for line in lines if line is not focus)
+    assert focus.get_zorder() == max(line.get_zorder() for line in lines)
+    assert by_label["Groningen (PV)"].get_color() == style.ROLE_COLOURS["provincie"]
+    assert by_label["Nederland"].get_color() == style.ROLE_COLOURS["nederland"]
+    assert by_label["Noordenveld"].get_color() == style.ROLE_COLOURS["buren"]
+    assert list(focus.get_xdata()) == [2021, 2022, 2023]
+    assert ax.get_legend() is not None
+
+
+def test_trend_chart_axis_labels_are_dutch(wide):
+    chart = _trend(wide)
+    chart.figure.draw_without_rendering()
+    y_labels = [t.get_text() for t in chart.ax.get_yticklabels() if t.get_text()]
+    x_labels = [t.get_text() for t in chart.ax.get_xticklabels() if t.get_text()]
+    assert y_labels and all("," not in s for s in y_labels)
+    assert any("." in s for s in y_labels)  # thousands separator: 64.000, not 64,000 or 64000
+    assert "2022" in x_labels and not any("." in s for s in x_labels)  # years: 2022, not 2.022
+
+
+def test_trend_chart_default_alt_text_summarises_values(wide):
+    chart = _trend(wide)
+    assert chart.alt.startswith("Lijngrafiek: Inwoners.")
+    assert "Westerkwartier: van 63.900 in 2021 naar 64.896 in 2023." in chart.alt
+    assert chart.alt.endswith("Bron: CBS, tabel 03759ned.")
+
+
+def test_trend_chart_unknown_focus_is_a_clear_error(wide):
+    with pytest.raises(KeyError, match="focusregio"):
+        style.trend_chart(wide, focus="Leek", title="t", unit="%", tables="x")
+
+
+def test_bar_chart_artists():
+    values = pd.Series({"Noordenveld": 72.0, "Westerkwartier": 74.2, "Nederland": np.nan})
+    chart = style.bar_chart(
+        values, focus="Westerkwartier", title="Arbeidsparticipatie", unit="%", tables="86088NED"
+    )
+    ax = chart.ax
+    assert chart.figure.get_suptitle() == "Arbeidsparticipatie"
+    assert chart.figure.get_supxlabel() == "Bron: CBS, tabel 86088NED"
+    bars = ax.patches
+    assert len(bars) == 3
+    assert sum(bar.get_visible() for bar in bars) == 2  # no bar for the missing value
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["74,2%", "72,0%", "niet beschikbaar"]  # sorted high to low, NaN last
+    ticks = sorted((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels())
+    assert [text for _, text in ticks] == ["Nederland", "Noordenveld", "Westerkwartier"]
+    top = max(bars, key=lambda b: b.get_y())
+    assert top.get_width() == pytest.approx(74.2)
+    assert top.get_facecolor()[:3] == pytest.approx(
+        tuple(int(style.ROLE_COLOURS["focus"][i : i + 2], 16) / 255 for i in (1, 3, 5))
+    )
+    assert "Westerkwartier: 74,2%; Noordenveld: 72,0%; Nederland: niet beschikbaar" in chart.alt
+
+
+def test_source_line_for_several_tables():
+    assert style.source_line(["A", "B"]) == "Bron: CBS, tabellen A en B"
+
+
+def _png_text_keys(png: bytes) -> list[bytes]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    keys, pos = [], 8
+    while pos < len(png):
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind = png[pos + 4 : pos + 8]
+        if kind in (b"tEXt", b"iTXt", b"zTXt"):
+            keys.append(png[pos + 8 : pos + 8 + length].split(b"\0", 1)[0])
+        if kind == b"tIME":
+            keys.append(b"tIME")
+        pos += 12 + length
+    return keys
+
+
+def test_figure_png_is_deterministic_and_has_no_software_or_time(wide):
+    first = style.figure_png(_trend(wide).figure)
+    chart = _trend(wide)
+    assert style.figure_png(chart.figure) == first  # a new, equal figure: equal bytes
+    assert style.figure_png(chart.figure) == first  # the same figure twice: equal bytes
+    keys = _png_text_keys(first)
+    assert b"Software" not in keys and b"tIME" not in keys
+
+
+def test_figure_size_is_phone_friendly(wide):
+    from PIL import Image
+
+    png = style.figure_png(_trend(wide).figure)
+    width, height = Image.open(io.BytesIO(png)).size
+    assert 600 <= width <= 900 and 300 <= height <= 600
+
+
+def test_show_figure_publishes_png_with_alt_text(wide, monkeypatch):
+    import IPython.display
+
+    published = []
+    monkeypatch.setattr(
+        IPython.display,
+        "publish_display_data",
+        lambda data, metadata=None, **kw: published.append((data, metadata)),
+    )
+    chart = _trend(wide)
+    style.show_figure(chart)
+    style.show_figure(chart.figure, "Eigen alt-tekst")
+    assert len(published) == 2
+    data, metadata = published[0]
+    assert data["image/png"] and metadata["image/png"]["alt"] == chart.alt
+    assert published[1][1]["image/png"]["alt"] == "Eigen alt-tekst"
+
+
+def test_show_figure_requires_alt_text(wide):
+    with pytest.raises(ValueError, match="alt-tekst"):
+        style.show_figure(_trend(wide).figure, "  ")
+
+
+def test_show_figure_closes_pyplot_figures(monkeypatch):
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda *a, **k: None)
+    fig, ax = plt.subplots()
+    ax.plot([1, 2], [3, 4])
+    assert plt.fignum_exists(fig.number)
+    style.show_figure(fig, "Een lijn")
+    assert not plt.fignum_exists(fig.number)
