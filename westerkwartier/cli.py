@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, settings
 from .errors import EXIT_CODES, WesterkwartierError
@@ -38,7 +39,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="toon logregels")
     sub = parser.add_subparsers(dest="command", metavar="OPDRACHT", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
 
+
+def _command(sub, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """Add a subcommand whose --help ends with the exit codes."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=EXIT_TEXT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_fetch(sub) -> None:
     fetch = sub.add_parser(
         "fetch",
         help="haal een CBS-tabel op (met cache)",
@@ -62,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--uit", type=Path, default=None, help="schrijf de gegevens naar CSV")
     fetch.set_defaults(func=_cmd_fetch)
 
+
+def _add_snapshot(sub) -> None:
     snap = sub.add_parser(
         "snapshot",
         help="bouw de offline snapshot uit de CBS-spiegel",
@@ -79,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("--uit", type=Path, default=None, help="doelmap (standaard data/snapshot)")
     snap.set_defaults(func=_cmd_snapshot)
 
+
+def _add_regions(sub) -> None:
     reg = sub.add_parser(
         "regions",
         help="zoek een gemeente op of toon de lijst",
@@ -94,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     reg.add_argument("--provincie", default=None, help="alleen gemeenten in deze provincie")
     reg.set_defaults(func=_cmd_regions)
 
+
+def _add_overzicht(sub) -> None:
     over = sub.add_parser(
         "overzicht",
         help="korte samenvatting van een gemeente uit de offline snapshot",
@@ -105,8 +128,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     over.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
     over.set_defaults(func=_cmd_overzicht)
-
-    return parser
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -202,6 +223,12 @@ def _cmd_overzicht(args: argparse.Namespace) -> int:
         periods = f"{t['periods'][0]}–{t['periods'][-1]}" if t["periods"] else "-"
         print(f"  {tid:<9} {periods:<16} {t['title'][:70]}")
     return 0
+
+
+#: Every subcommand adds itself to the parser through one of these functions. A new
+#: subcommand is an ``_add_<name>(sub)`` function plus a ``_cmd_<name>(args) -> int`` that calls
+#: the package; add the function to this list.
+SUBCOMMANDS: list[Callable[[Any], None]] = [_add_fetch, _add_snapshot, _add_regions, _add_overzicht]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
