@@ -72,3 +72,41 @@ def test_installed_entry_point_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "GM1969" in result.stdout
+
+
+def test_indicators_lists_a_theme(capsys):
+    assert cli.main(["indicators", "--thema", "Woonklimaat"]) == 0
+    out = capsys.readouterr().out
+    assert "woz_waarde" in out and "netto_arbeidsparticipatie" not in out
+
+
+def test_indicators_unknown_theme_exits_3(capsys):
+    assert cli.main(["indicators", "--thema", "Sport"]) == 3
+    assert "kies uit" in capsys.readouterr().err
+
+
+def test_panel_shows_benchmarks_with_dutch_numbers(capsys):
+    assert cli.main(["--offline", "panel", "--gemeente", "1969", "--thema", "Woonklimaat"]) == 0
+    out = capsys.readouterr().out
+    assert "Groningen (provincie)" in out and "Nederland" in out and "Noordenveld" in out
+    assert "€ 301.000" in out  # WOZ 2024 of Westerkwartier: 301 (x 1 000 euro) in 85036NED
+    assert "nan" not in out.lower().replace("financ", "")
+
+
+def test_panel_writes_excel_and_csv(tmp_path, capsys):
+    import pandas as pd
+
+    xlsx = tmp_path / "wk.xlsx"
+    assert cli.main(["--offline", "panel", "--gemeente", "GM1969", "--uit", str(xlsx)]) == 0
+    sheet = pd.read_excel(xlsx)
+    row = sheet.loc[sheet["indicator"] == "woz_waarde"].iloc[0]
+    assert row["Westerkwartier"] == 301000
+    csv = tmp_path / "wk.csv"
+    assert cli.main(["--offline", "panel", "--gemeente", "GM1969", "--uit", str(csv)]) == 0
+    assert "301000" in csv.read_text(encoding="utf-8-sig").replace(".", "")
+
+
+def test_panel_rejects_a_non_numeric_year():
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["panel", "--jaar", "tien"])
+    assert exit_info.value.code == 2

@@ -225,10 +225,119 @@ def _cmd_overzicht(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_indicators(sub) -> None:
+    cmd = _command(
+        sub,
+        "indicators",
+        "toon de indicatorcatalogus",
+        "Toon alle indicatoren met thema, eenheid, richting, bron-tabellen en of ze offline "
+        "beschikbaar zijn. Voorbeeld:\n  westerkwartier indicators --thema Woonklimaat",
+    )
+    cmd.add_argument("--thema", default=None, help="alleen dit thema (bijv. Talent, Woonklimaat)")
+    cmd.add_argument("--uit", type=Path, default=None, help="schrijf de catalogus naar CSV/Excel")
+    cmd.set_defaults(func=_cmd_indicators)
+
+
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    from . import indicators, panel
+
+    frame = indicators.catalogue(args.thema)  # an unknown theme raises InputError
+    if args.uit:
+        _write_table(frame, args.uit, panel)
+        print(f"{len(frame)} indicatoren geschreven naar {args.uit}")
+        return 0
+    shown = frame.assign(offline=frame["offline"].map({True: "ja", False: "alleen online"}))
+    columns = ["id", "theme", "subtheme", "label_nl", "unit", "direction", "offline"]
+    print(shown[columns].to_string(index=False))
+    return 0
+
+
+def _add_panel(sub) -> None:
+    cmd = _command(
+        sub,
+        "panel",
+        "indicatoren van een gemeente naast haar vergelijkingsregio's",
+        "Toon de indicatoren van een gemeente naast Nederland, de provincie, het COROP-gebied "
+        "en de buurgemeenten, met jaar en status. Met --uit naar CSV (Nederlandse notatie) of "
+        "Excel (.xlsx). Voorbeeld:\n  westerkwartier panel --gemeente Westerkwartier "
+        "--jaar 2023 --uit westerkwartier.xlsx",
+    )
+    cmd.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
+    cmd.add_argument("--jaar", type=_year, default=None, help="peiljaar (standaard: laatste)")
+    cmd.add_argument("--thema", default=None, help="alleen indicatoren van dit thema")
+    cmd.add_argument("--uit", type=Path, default=None, help="schrijf naar .csv of .xlsx")
+    cmd.set_defaults(func=_cmd_panel)
+
+
+def _year(text: str) -> int:
+    """Parse a year argument (argparse turns the ValueError into exit code 2)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is geen jaartal, bijvoorbeeld 2023") from None
+
+
+def _cmd_panel(args: argparse.Namespace) -> int:
+    from . import indicators, panel, regions
+
+    region = regions.load_registry().resolve(args.gemeente)
+    ids = None
+    if args.thema:
+        ids = list(indicators.catalogue(args.thema)["id"])
+    frame = panel.compare(region.code, args.jaar, indicators=ids)
+    if args.uit:
+        _write_table(frame, args.uit, panel)
+        print(f"{len(frame)} indicatoren voor {region.name} geschreven naar {args.uit}")
+        return 0
+    print(f"{region.name} ({region.code}) naast vergelijkingsregio's — Bron: CBS")
+    print(_readable_comparison(frame).to_string(index=False))
+    return 0
+
+
+#: Units shown without decimals.
+_WHOLE_UNITS = {"euro", "personen", "aantal", "inwoners", "woningen"}
+
+#: Suffix that keeps a region's column apart from a namesake (province and city Groningen).
+_LEVEL_SUFFIX = {"provincie": " (provincie)", "corop": " (COROP)"}
+
+
+def _readable_comparison(frame):
+    """Format a :func:`panel.compare` frame for the terminal: Dutch numbers, clear headers."""
+    import pandas as pd
+
+    from . import style
+
+    regions = frame.attrs.get("regions", [])
+    first = frame.shape[1] - len(regions)  # the region columns come last, in this order
+    out = pd.DataFrame({"indicator": frame["label_nl"], "jaar": frame["year"]})
+    for i, region in enumerate(regions):
+        header = region["name"] + _LEVEL_SUFFIX.get(region["level"], "")
+        out[header] = [
+            style.fmt_value(value, unit, decimals=0 if unit in _WHOLE_UNITS else 1)
+            for value, unit in zip(frame.iloc[:, first + i], frame["unit"], strict=True)
+        ]
+    out["toelichting"] = frame["toelichting"].fillna("")
+    return out
+
+
+def _write_table(frame, path: Path, panel_module) -> None:
+    if path.suffix.lower() in {".xlsx", ".xls"}:
+        panel_module.to_excel(frame, path)
+    else:
+        panel_module.to_csv(frame, path)
+
+
 #: Every subcommand adds itself to the parser through one of these functions. A new
 #: subcommand is an ``_add_<name>(sub)`` function plus a ``_cmd_<name>(args) -> int`` that calls
 #: the package; add the function to this list.
-SUBCOMMANDS: list[Callable[[Any], None]] = [_add_fetch, _add_snapshot, _add_regions, _add_overzicht]
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_fetch,
+    _add_snapshot,
+    _add_regions,
+    _add_overzicht,
+    _add_indicators,
+    _add_panel,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
