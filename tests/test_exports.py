@@ -424,3 +424,27 @@ def test_mirror_statline_70072(mirror):
 
 def test_page_size_is_cbs_page():
     assert PAGE_SIZE == 10_000
+
+
+def test_kwb_attributes_map_renamed_keys_to_cbs_stems(mirror):
+    from westerkwartier.exports import read_kwb_attributes
+
+    path = mirror / "other" / "gemeenten_2022_kwb_attributen.geojson"
+    table = read_kwb_attributes(path, "85318NED", 2022)
+    row = table.data.set_index("WijkenEnBuurten").loc["GM1969"]
+    assert row[table.topic("AfstandTotHuisartsenpraktijk")] == 1.6
+    assert row[table.topic("AfstandTotSchool")] == 1.0
+    assert table.info["period"] == "2022JJ00"
+    assert "GM0998" not in set(table.data["WijkenEnBuurten"])  # 'Buitenland' is no municipality
+    assert not any(c.startswith(("cr_", "zk_", "bag_")) for c in table.data.columns)
+    assert table.topic_info("AfstandTotGroteSupermarkt")["unit"] == "km"
+
+
+def test_kwb_attributes_reject_other_geojson(tmp_path):
+    from westerkwartier.errors import ExportFormatError
+    from westerkwartier.exports import read_kwb_attributes
+
+    path = tmp_path / "x.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [{"properties": {"a": 1}}]}')
+    with pytest.raises(ExportFormatError, match="gemeentecode"):
+        read_kwb_attributes(path, "85318NED", 2022)

@@ -197,3 +197,24 @@ def test_get_table_offline_reads_the_committed_snapshot(monkeypatch):
     assert "GM1969" in set(table.data["RegioS"])
     with pytest.raises(OfflineDataMissing, match="alleen online"):
         data.get_table("83582NED")
+
+
+def test_catalogue_offline_flags_agree_with_the_snapshot():
+    from westerkwartier import indicators
+
+    in_snapshot = {t.lower() for t in data.snapshot_table_ids()}
+    catalogue = indicators.load_catalogue()
+    for table_id, spec in catalogue.tables.items():
+        assert spec.offline == (table_id.lower() in in_snapshot), table_id
+
+
+def test_distances_come_from_the_secondary_kwb_source(monkeypatch):
+    from westerkwartier import panel
+
+    monkeypatch.setattr(settings, "offline", True)
+    p = panel.panel(regions=["GM1969", "NL01"], indicators=["afstand_huisarts"])
+    own = p[(p["region_code"] == "GM1969") & (p["year"] == 2023)]
+    assert own["value"].tolist() == [1.6]
+    assert own["source_table"].tolist() == ["85618NED"]
+    nl = p[(p["region_code"] == "NL01") & (p["year"] == 2023)]
+    assert nl["value"].isna().all() and nl["missing_reason"].notna().all()

@@ -788,3 +788,88 @@ def read_mirror_table(table_id: str, mirror: Path | str | None = None) -> CbsTab
         )
     units = load_export_units().get(tid, {})
     return read_cbsodata_export(matches[0], codes, table_id=matches[0].stem, units=units)
+
+
+# -- Kerncijfers wijken en buurten attributes on municipal polygons ---------------------------
+#: Renamed attribute -> (CBS topic stem, title, unit) for the secondary KWB source in the
+#: mirror's ``other/`` folder. Only attributes that are Kerncijfers wijken en buurten figures
+#: are mapped; the non-CBS enrichments in those files (``lbt_*``, ``ff_*``, ``zk_*``, ``cr_*``,
+#: ``bag_*``) and attributes of unclear origin are ignored.
+KWB_ATTRIBUTES: dict[str, tuple[str, str, str]] = {
+    "afstand_huisarts": ("AfstandTotHuisartsenpraktijk", "Afstand tot huisartsenpraktijk", "km"),
+    "afstand_supermarkt": ("AfstandTotGroteSupermarkt", "Afstand tot grote supermarkt", "km"),
+    "afstand_kdv": ("AfstandTotKinderdagverblijf", "Afstand tot kinderdagverblijf", "km"),
+    "afstand_basisonderwijs": ("AfstandTotSchool", "Afstand tot school", "km"),
+}
+
+
+def read_kwb_attributes(
+    path: Path | str, table_id: str, year: int, title: str | None = None
+) -> CbsTable:
+    """Read Kerncijfers-wijken-en-buurten figures from a municipal GeoJSON layer.
+
+    The mirror's ``other/gemeenten_<jaar>_kwb_attributen.geojson`` files carry some KWB figures
+    under renamed keys (``afstand_huisarts``). This reader maps those in
+    :data:`KWB_ATTRIBUTES` back to the CBS topic stems of the KWB table of that year, so the
+    catalogue finds them exactly as in the live table. A secondary source: municipalities only.
+
+    Parameters
+    ----------
+    path : Path or str
+        The GeoJSON file.
+    table_id : str
+        The KWB table of that year (``84583NED`` for 2019, ``85318NED`` for 2022, ...).
+    year : int
+        Reference year; the table gets ``info["period"] = "<year>JJ00"``.
+    title : str, optional
+        Table title for provenance.
+
+    Raises
+    ------
+    ExportFormatError
+        If the file is not a GeoJSON feature collection with ``gemeentecode``.
+    """
+    path = Path(path)
+    try:
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        props = pd.DataFrame([f["properties"] for f in features])
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ExportFormatError(
+            f"{path.name} is geen GeoJSON-laag met gemeenten en hun kerncijfers ({err})."
+        ) from err
+    if "gemeentecode" not in props:
+        raise ExportFormatError(f"{path.name} heeft geen kolom gemeentecode.")
+    codes = props["gemeentecode"].astype(str).str.strip()
+    keep = codes.str.match(r"^GM\d{4}$") & (codes != "GM0998")  # GM0998 is 'Buitenland'
+    present = [a for a in KWB_ATTRIBUTES if a in props]
+    data = pd.DataFrame({"WijkenEnBuurten": codes[keep].to_numpy()})
+    for attribute in present:
+        values = pd.to_numeric(props.loc[keep, attribute], errors="coerce")
+        data[KWB_ATTRIBUTES[attribute][0]] = values.where(values >= 0).to_numpy()
+    data = data.sort_values("WijkenEnBuurten").reset_index(drop=True)
+    topics = _topics_frame(
+        [
+            {"key": stem_, "title": t, "unit": unit, "decimals": 1}
+            for stem_, t, unit in (KWB_ATTRIBUTES[a] for a in present)
+        ]
+    )
+    names = props.loc[keep, "gemeentenaam"] if "gemeentenaam" in props else codes[keep]
+    dimension = pd.DataFrame({"key": codes[keep].to_numpy(), "title": names.to_numpy()})
+    return CbsTable(
+        table_id=table_id,
+        data=data,
+        topics=topics,
+        dimensions={"WijkenEnBuurten": dimension.sort_values("key").reset_index(drop=True)},
+        dimension_types={"WijkenEnBuurten": "GeoDimension"},
+        info={
+            "title": title or f"Kerncijfers wijken en buurten {year}",
+            "period": f"{year}JJ00",
+            "secondary_source": (
+                "gemeentelijke PDOK-laag met hernoemde kerncijfers; alleen gemeenten, "
+                "alleen de velden in KWB_ATTRIBUTES"
+            ),
+            "source_file": path.name,
+            "truncated": False,
+        },
+        source="kwb-attributes",
+    )

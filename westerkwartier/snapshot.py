@@ -65,6 +65,9 @@ def _check_mirror(mirror: Path) -> Path:
 READERS: dict[str, Callable[[Path, dict[str, Any]], CbsTable]] = {
     "export": lambda mirror, entry: exports.read_mirror_table(entry["id"], mirror),
     "odata-v4": lambda mirror, entry: odata4.read_v4_capture(mirror / entry["path"]),
+    "kwb-attributes": lambda mirror, entry: exports.read_kwb_attributes(
+        mirror / entry["path"], entry["id"], entry["year"], entry.get("title")
+    ),
 }
 
 
