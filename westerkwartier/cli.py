@@ -340,6 +340,134 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
 ]
 
 
+def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
+    """Add the batch options to a subcommand (``batch``; also usable by ``report``)."""
+    cmd.add_argument(
+        "--manifest",
+        type=Path,
+        default=None,
+        help="batchmanifest (standaard reports.toml in de huidige map; zonder bestand: "
+        "beide rapporten voor Westerkwartier)",
+    )
+    kies = cmd.add_mutually_exclusive_group()
+    kies.add_argument("--provincie", default=None, help="alle gemeenten van deze provincie")
+    kies.add_argument("--alle-gemeenten", action="store_true", help="alle gemeenten van NL")
+    kies.add_argument(
+        "--gemeente", action="append", default=None, help="naam of CBS-code (herhaalbaar)"
+    )
+    cmd.add_argument(
+        "--rapport", action="append", default=None, help="alleen dit rapport (herhaalbaar)"
+    )
+    cmd.add_argument("--workers", type=int, default=None, help="aantal werkprocessen")
+    cmd.add_argument("--force", action="store_true", help="maak ook ongewijzigde rapporten")
+    cmd.add_argument(
+        "--gepland",
+        action="store_true",
+        help="geplande run: vernieuw eerst de CBS-cache; CBS onbereikbaar: door met cache of "
+        "snapshot, met een melding in elk rapport",
+    )
+    cmd.add_argument("--uit", type=Path, default=None, help="map voor de runs (reports)")
+    cmd.add_argument("--tijdslimiet-rapport", type=float, default=None, help="seconden per rapport")
+    cmd.add_argument("--tijdslimiet-run", type=float, default=None, help="seconden per run")
+    cmd.add_argument(
+        "--publiceren",
+        choices=["per-rapport", "alles-of-niets"],
+        default=None,
+        help="wanneer 'latest' verschuift (standaard per-rapport)",
+    )
+    cmd.add_argument(
+        "--voortgang",
+        choices=["auto", "balk", "regels", "uit"],
+        default="auto",
+        help="voortgangsbalk, logregels of niets (auto: balk op een terminal)",
+    )
+    cmd.add_argument(
+        "--controleer", action="store_true", help="controleer alleen het manifest; maak niets"
+    )
+    cmd.add_argument("--json", action="store_true", help="druk de samenvatting af als JSON")
+
+
+def _add_batch(sub) -> None:
+    cmd = _command(
+        sub,
+        "batch",
+        "maak alle rapporten uit een manifest (voor cron, systemd of CI)",
+        "Maak alle rapporten uit een batchmanifest (reports.toml) voor alle gemeenten erin, "
+        "parallel, in een nieuwe map reports/<datum>/. 'reports/latest' wijst naar de "
+        "nieuwste geslaagde run; een mislukt rapport vervangt nooit de laatste goede versie. "
+        "Ongewijzigde rapporten worden hergebruikt (--force maakt alles opnieuw). Exitcode 7 "
+        "als een rapport mislukte; de samenvatting (samenvatting.json) zegt welk en waarom. "
+        "Voorbeeld:\n  westerkwartier batch --manifest reports.toml --gepland --workers 2",
+    )
+    _batch_arguments(cmd)
+    cmd.set_defaults(func=_cmd_batch)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    """Run a batch from parsed arguments; also callable from ``report --manifest``.
+
+    Reads the attributes added by :func:`_batch_arguments` with ``getattr`` defaults, so a
+    namespace with only some of them (e.g. ``manifest``, ``uit``, ``gemeente``) works.
+    """
+    import dataclasses
+    import json
+
+    from . import batch
+
+    manifest_path = getattr(args, "manifest", None)
+    if manifest_path is None and Path("reports.toml").is_file():
+        manifest_path = Path("reports.toml")
+    manifest = batch.load_manifest(manifest_path) if manifest_path else batch.default_manifest()
+    registry = None
+    if (
+        getattr(args, "alle_gemeenten", False)
+        or getattr(args, "provincie", None)
+        or (getattr(args, "gemeente", None))
+    ):
+        from . import regions
+
+        registry = regions.load_registry()
+        names: dict[str, str] = dict(manifest.names)
+        gemeenten = getattr(args, "gemeente", None)
+        codes = batch.select_municipalities(
+            registry,
+            gemeenten=[gemeenten] if isinstance(gemeenten, str) else gemeenten,
+            provincie=getattr(args, "provincie", None),
+            alle_gemeenten=bool(getattr(args, "alle_gemeenten", False)),
+            names=names,
+        )
+        manifest = dataclasses.replace(manifest.with_selection(codes), names=names)
+    rapporten = getattr(args, "rapport", None)
+    if rapporten and rapporten != ["alle"]:
+        manifest = manifest.only([rapporten] if isinstance(rapporten, str) else rapporten)
+    jobs = manifest.jobs()
+    if getattr(args, "controleer", False):
+        print(
+            f"Manifest in orde: {len(manifest.reports)} rapport(en), "
+            f"{len({c for _, c in jobs})} gemeente(n), {len(jobs)} rapporten in totaal."
+        )
+        return 0
+    summary = batch.run_batch(
+        manifest,
+        out_dir=getattr(args, "uit", None),
+        workers=getattr(args, "workers", None),
+        force=bool(getattr(args, "force", False)),
+        scheduled=bool(getattr(args, "gepland", False)),
+        report_timeout=getattr(args, "tijdslimiet_rapport", None),
+        run_timeout=getattr(args, "tijdslimiet_run", None),
+        policy=getattr(args, "publiceren", None),
+        progress=getattr(args, "voortgang", "auto"),
+    )
+    if getattr(args, "json", False):
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(batch.describe(summary))
+    return batch.exit_code(summary)
+
+
+SUBCOMMANDS.append(_add_batch)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
