@@ -48,6 +48,17 @@ def main() -> None:
     rows = measure("snapshot: read every table (cold)", _load_all_tables)
     print(f"  ({rows} rows)")
     measure("snapshot: load the region registry (cold)", _load_registry)
+    _bench_composite()
+
+
+def _bench_composite() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_composite
+
+    bench_composite.main()
 
 
 if __name__ == "__main__":

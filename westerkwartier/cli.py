@@ -468,6 +468,83 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 SUBCOMMANDS.append(_add_batch)
 
 
+def _add_index(sub) -> None:
+    cmd = _command(
+        sub,
+        "index",
+        "talent- en aantrekkelijkheidsindex met rangonzekerheid",
+        "Toon de score, de mediane rang en het 5-95%-ranginterval (Monte Carlo over gewichten, "
+        "normalisatie en aggregatie) van een gemeente, en hoe robuust zij beter of slechter "
+        "scoort dan provincie en Nederland. Voorbeeld:\n"
+        "  westerkwartier index --gemeente Westerkwartier --index talent",
+    )
+    cmd.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
+    cmd.add_argument("--index", default=None, help="talent of aantrekkelijkheid (standaard: beide)")
+    cmd.add_argument("--jaar", type=int, default=None, help="jaar (standaard: laatst gedekte)")
+    cmd.add_argument("--trekkingen", type=int, default=None, help="aantal Monte-Carlotrekkingen")
+    cmd.set_defaults(func=_cmd_index)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from . import composite, regions
+
+    region = regions.load_registry().resolve(args.gemeente)
+    chosen = [args.index] if args.index else list(composite.load_indices())
+    for index in chosen:
+        spec = composite.get_index(index)
+        year = args.jaar or composite.latest_year(spec)
+        nominal = composite.scores(spec, [year]).set_index("region_code")
+        mc = composite.monte_carlo(spec, year, draws=args.trekkingen)
+        print(f"{spec.label} {year} — {region.name} (Bron: CBS, CC BY 4.0)")
+        if region.code not in set(mc.codes):
+            reason = nominal["reason"].get(region.code) or "geen gegevens"
+            print(f"  geen score: {reason}")
+            continue
+        row = mc.summary().set_index("region_code").loc[region.code]
+        score = nominal.loc[region.code, "score"]
+        print(f"  score ({spec.normalisation}, {spec.aggregation}): {score:.3f}".replace(".", ","))
+        print(
+            f"  rang: {row['nominal_rank']:.0f} van {len(mc.codes)}; mediaan over {mc.draws} "
+            f"varianten {row['median_rank']:.0f}, 5-95%: {row['rank_p05']:.0f}-"
+            f"{row['rank_p95']:.0f}"
+        )
+        for bench in ("provincie", "NL01"):
+            try:
+                print("  " + composite.robustness(spec, region.code, bench, result=mc).sentence)
+            except WesterkwartierError as err:
+                print(f"  ({err})")
+    return 0
+
+
+def _add_ambities(sub) -> None:
+    cmd = _command(
+        sub,
+        "ambities",
+        "stand van zaken van de ambities van de partners",
+        "Controleer een ambitiebestand (TOML) en toon per doel de huidige waarde, de trend, "
+        "de projectie met 90%-band en of het doel op koers ligt. Voorbeeld:\n"
+        "  westerkwartier ambities --bestand ambities/westerkwartier.toml",
+    )
+    cmd.add_argument("--bestand", type=Path, required=True, help="ambitiebestand (TOML)")
+    cmd.add_argument("--gemeente", default=None, help="naam of CBS-code (standaard: uit bestand)")
+    cmd.add_argument("--peiljaar", type=int, default=None, help="jaar 'nu' (standaard: dit jaar)")
+    cmd.set_defaults(func=_cmd_ambities)
+
+
+def _cmd_ambities(args: argparse.Namespace) -> int:
+    from . import ambitions
+
+    out = ambitions.pulse(args.gemeente, args.bestand, peiljaar=args.peiljaar)
+    cols = ["indicator", "huidig_jaar", "huidige_waarde", "doel", "doeljaar", "projectie",
+            "projectie_onder", "projectie_boven", "status"]  # fmt: skip
+    print(f"Ambities {out.attrs['gemeente']} (Bron: CBS, CC BY 4.0)")
+    print(out[cols].round(2).to_string(index=False, na_rep="-"))
+    return 0
+
+
+SUBCOMMANDS.extend([_add_index, _add_ambities])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
