@@ -1,0 +1,128 @@
+"""Batch benchmark: every Groningen municipality with 1 and with 2 workers.
+
+Prints reports per minute, the speed-up, an estimate for all 342 municipalities and the peak
+memory of a worker and of its kernels (``getrusage`` measured inside each worker: ``RUSAGE_SELF``
+for the worker, ``RUSAGE_CHILDREN`` for the kernels it started and waited for). Each setting
+renders everything (``force``) into a temporary folder, offline on the committed snapshot.
+
+    WESTERKWARTIER_OFFLINE=1 .venv/bin/python benchmarks/bench_batch.py
+    .venv/bin/python benchmarks/bench_batch.py --notebook tests/fixtures/notebooks/mini.ipynb
+
+By default both real reports (``notebooks/aantrekkelijkheid.ipynb`` and ``talent.ipynb``) are
+rendered; until they exist the mini notebook of the tests stands in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from westerkwartier import batch, regions, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = ROOT / "tests" / "fixtures" / "notebooks" / "mini.ipynb"
+ALL_MUNICIPALITIES = 342
+
+
+def _manifest(notebooks: list[Path], province: str) -> batch.Manifest:
+    registry = regions.load_registry()
+    names: dict[str, str] = {}
+    codes = batch.select_municipalities(registry, provincie=province, names=names)
+    reports = tuple(
+        batch.ReportSpec(
+            name=nb.stem,
+            notebook=nb.resolve(),
+            title=f"{nb.stem.capitalize()} – {{gemeente}}",
+            label=nb.stem.capitalize(),
+            parameters={},
+            municipalities=tuple(codes),
+        )
+        for nb in notebooks
+    )
+    return batch.Manifest(path=None, reports=reports, names=names)
+
+
+def _run(manifest: batch.Manifest, workers: int, out: Path) -> dict:
+    start = time.perf_counter()
+    summary = batch.run_batch(
+        manifest,
+        out_dir=out,
+        workers=workers,
+        force=True,
+        clock=lambda: dt.datetime(2026, 1, 1, 0, workers),
+        progress="uit",
+        stream=io.StringIO(),
+    )
+    summary["wall"] = time.perf_counter() - start
+    return summary
+
+
+def _peaks(summary: dict) -> tuple[float, float]:
+    entries = summary["rapporten"]
+    worker = max((e.get("geheugen_werker_mb") or 0) for e in entries)
+    kernels = max((e.get("geheugen_kernels_mb") or 0) for e in entries)
+    return worker, kernels
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--notebook",
+        type=Path,
+        action="append",
+        default=None,
+        help="notebook(s) to render (default: the real reports, else the mini notebook)",
+    )
+    parser.add_argument("--provincie", default="Groningen")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    notebooks = args.notebook or [
+        ROOT / "notebooks" / "aantrekkelijkheid.ipynb",
+        ROOT / "notebooks" / "talent.ipynb",
+    ]
+    if not all(nb.is_file() for nb in notebooks):
+        print(f"Niet gevonden: {[str(nb) for nb in notebooks if not nb.is_file()]}; mini-notebook.")
+        notebooks = [MINI]
+    settings.offline = True
+    os.environ["WESTERKWARTIER_OFFLINE"] = "1"
+    manifest = _manifest(notebooks, args.provincie)
+    n_gm = len({c for _, c in manifest.jobs()})
+    per_gm = len(manifest.reports)
+    print(
+        f"batch benchmark: {n_gm} gemeenten in {args.provincie} x {per_gm} rapport(en) "
+        f"({', '.join(nb.name for nb in notebooks)}), {os.cpu_count()} CPU's"
+    )
+    rates: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="wk-bench-batch-") as tmp:
+        for workers in args.workers:
+            summary = _run(manifest, workers, Path(tmp) / f"w{workers}")
+            done = summary["aantallen"]["gemaakt"]
+            rate = done / summary["wall"] * 60
+            rates[workers] = rate
+            worker_mb, kernel_mb = _peaks(summary)
+            failed = len(summary["mislukt"])
+            print(
+                f"  {workers} werker(s): {done} rapporten in {summary['wall']:6.1f} s = "
+                f"{rate:5.1f} rapporten/min; piek per werker {worker_mb:.0f} MiB + kernel "
+                f"{kernel_mb:.0f} MiB" + (f"; {failed} MISLUKT" if failed else "")
+            )
+    base = rates.get(1) or next(iter(rates.values()))
+    for workers, rate in rates.items():
+        if workers != 1 and 1 in rates:
+            print(f"  speed-up {workers} werkers t.o.v. 1: {rate / base:.2f}x")
+    best_workers, best = max(rates.items(), key=lambda kv: kv[1])
+    minutes = ALL_MUNICIPALITIES * per_gm / best
+    print(
+        f"  schatting alle {ALL_MUNICIPALITIES} gemeenten ({ALL_MUNICIPALITIES * per_gm} "
+        f"rapporten) met {best_workers} werker(s): {minutes:.0f} min ({minutes / 60:.1f} uur)"
+    )
+
+
+if __name__ == "__main__":
+    main()
