@@ -607,7 +607,7 @@ def load_mergers(
     out = pd.DataFrame(rows, columns=MERGER_COLUMNS)
     if out.empty:
         return out
-    unknown = out.groupby("successor")["share"].transform(lambda s: s.isna().any())
+    unknown = out["share"].isna().groupby(out["successor"]).transform("any")
     return out[~unknown].astype({"share": float}).reset_index(drop=True)
 
 
@@ -669,8 +669,12 @@ def check_units(table: CbsTable, keys: Iterable[str], operand: Operand) -> float
     CbsSchemaError
         If the table states a different unit than the catalogue.
     """
+    return _check_units(table, keys, operand, TableIndex(table).unit)
+
+
+def _check_units(table: CbsTable, keys: Iterable[str], operand: Operand, unit_of) -> float:
     for key in keys:
-        unit = normalise_unit(table.topic_info(key).get("unit"))
+        unit = unit_of(key)
         if unit is not None and unit != operand.cbs_unit:
             raise CbsSchemaError(
                 f"Tabel {table.table_id}, onderwerp {key}: CBS geeft eenheid {unit!r}, de "
@@ -735,6 +739,143 @@ def _period_years(table: CbsTable, codes: pd.Series) -> tuple[np.ndarray, np.nda
     return years, status
 
 
+class TableIndex:
+    """What every operand taken from one table shares, worked out once per table.
+
+    Each dimension column is factorised once (an integer code per row plus the distinct
+    category codes), so selecting an operand's rows is integer work; units, "Totaal"
+    categories, region codes, years and period statuses are looked up once per distinct value
+    instead of once per operand or per row. :class:`westerkwartier.panel` keeps one per table
+    for the duration of a :func:`~westerkwartier.panel.panel` call; :func:`extract` on its own
+    builds a fresh one.
+    """
+
+    def __init__(self, table: CbsTable) -> None:
+        self.table = table
+        self._factorised: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple, Any] = {}
+
+    def _memo(self, key: tuple, make) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()  # an exception is not cached: it recurs next time
+        return self._cache[key]
+
+    def factorised(self, dim: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer code per row and the distinct values (missing values get a code too)."""
+        if dim not in self._factorised:
+            codes, uniques = pd.factorize(self.table.data[dim], use_na_sentinel=False)
+            self._factorised[dim] = (codes, np.asarray(uniques, dtype=object))
+        return self._factorised[dim]
+
+    def isin(self, dim: str, wanted: Iterable[str]) -> np.ndarray:
+        """Row mask ``data[dim].isin(wanted)``."""
+        codes, uniques = self.factorised(dim)
+        wanted = set(wanted)
+        hit = np.fromiter((u in wanted for u in uniques), dtype=bool, count=len(uniques))
+        return hit[codes]
+
+    def values(self, dim: str, rows: np.ndarray) -> np.ndarray:
+        """Return the values of column ``dim`` at ``rows`` (an object array)."""
+        codes, uniques = self.factorised(dim)
+        return uniques[codes[rows]]
+
+    def unit(self, key: str) -> str | None:
+        """Return the normalised CBS unit of a topic (None when the table does not say)."""
+        units = self._memo(("units",), self._units)
+        if key not in units:  # not a full key: let CbsTable say what is wrong
+            return normalise_unit(self.table.topic_info(key).get("unit"))
+        return units[key]
+
+    def _units(self) -> dict[str, str | None]:
+        topics = self.table.topics
+        units: dict[str, str | None] = {}
+        for key, unit in zip(topics["key"], topics["unit"], strict=True):
+            units.setdefault(key, normalise_unit(unit))  # the first row, as topic_info
+        return units
+
+    def totaal_key(self, dim: str) -> str | None:
+        """See :func:`_totaal_key`."""
+        return self._memo(("totaal", dim), lambda: _totaal_key(self.table, dim))
+
+    def category_keys(self, dim: str, titles: tuple[str, ...]) -> list[str]:
+        """See :func:`_category_keys`."""
+        return self._memo(("keys", dim, titles), lambda: _category_keys(self.table, dim, titles))
+
+    def region_codes(self, dim: str, rows: np.ndarray) -> np.ndarray:
+        """:func:`_region_codes` of column ``dim`` at ``rows``."""
+        codes, uniques = self.factorised(dim)
+        clean = self._memo(
+            ("regions", dim), lambda: _region_codes(pd.Series(uniques, dtype=object))
+        )
+        return clean[codes[rows]]
+
+    def period_years(self, dim: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_period_years` of column ``dim`` at ``rows``."""
+        codes, uniques = self.factorised(dim)
+        years, status = self._memo(
+            ("periods", dim), lambda: _period_years(self.table, pd.Series(uniques, dtype=object))
+        )
+        return years[codes[rows]], status[codes[rows]]
+
+
+def _first_per_cell(
+    index: dict[str, np.ndarray], columns: np.ndarray, value: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[Any, np.ndarray]]:
+    """``pivot_table(index=..., columns=..., values="value", aggfunc="first", dropna=False)``.
+
+    Parameters
+    ----------
+    index : dict of str to numpy.ndarray
+        The index columns (row values), in order.
+    columns : numpy.ndarray
+        The column label of each row (a missing label is a column of its own, as in pandas).
+    value : numpy.ndarray
+        The values (float).
+
+    Returns
+    -------
+    tuple
+        The index columns of the result rows (sorted; with more than one index column every
+        combination of the values seen, as pandas does with ``dropna=False``), and per column
+        label the first non-missing value of each result row (NaN where there is none).
+    """
+    plain = all(
+        len(a) and all(type(v) is str for v in pd.unique(a)) for a in index.values()
+    ) and all(type(v) is str for v in pd.unique(columns))
+    if not plain:  # missing or mixed-type keys: let pandas sort them out
+        frame = pd.DataFrame({**index, "_col": columns, "value": value})
+        wide = frame.pivot_table(
+            index=list(index), columns="_col", values="value", aggfunc="first", dropna=False
+        ).reset_index()
+        cells = {c: wide[c].to_numpy(dtype=float) for c in wide.columns if c not in index}
+        return {n: wide[n].to_numpy(dtype=object) for n in index}, cells
+    levels, positions = [], []
+    for values in index.values():
+        level, pos = np.unique(values, return_inverse=True)
+        levels.append(level)
+        positions.append(pos.reshape(-1))
+    if len(levels) == 1:
+        row = positions[0]
+        out_index = {name: levels[0] for name in index}
+        n_rows = len(levels[0])
+    else:  # every combination of the levels, the first level outermost
+        row = np.ravel_multi_index(positions, [len(level) for level in levels])
+        grid = np.meshgrid(*[np.arange(len(level)) for level in levels], indexing="ij")
+        out_index = {
+            name: level[g.reshape(-1)] for name, level, g in zip(index, levels, grid, strict=True)
+        }
+        n_rows = int(np.prod([len(level) for level in levels]))
+    labels, col = np.unique(columns, return_inverse=True)
+    col = col.reshape(-1)
+    cell = row * len(labels) + col
+    known = ~np.isnan(value)
+    first_cells, first_rows = np.unique(cell[known], return_index=True)
+    flat = np.full(n_rows * len(labels), np.nan)
+    flat[first_cells] = value[known][first_rows]
+    flat = flat.reshape(n_rows, len(labels))
+    return out_index, {label: flat[:, j] for j, label in enumerate(labels)}
+
+
 def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) -> pd.DataFrame:
     """Take one operand out of one table, in reader units.
 
@@ -762,9 +903,17 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
     CbsSchemaError
         If the units disagree with the catalogue or the year cannot be told.
     """
+    return extract_indexed(TableIndex(table), operand, spec)
+
+
+def extract_indexed(
+    index: TableIndex, operand: Operand, spec: TableSpec | None = None
+) -> pd.DataFrame:
+    """:func:`extract` with a :class:`TableIndex` shared between the operands of one table."""
+    table = index.table
     spec = spec or TableSpec(id=table.table_id, title=table.table_id, offline=False)
     keys = resolve_topics(table, operand)
-    factor = check_units(table, keys, operand)
+    factor = _check_units(table, keys, operand, index.unit)
     region_dim = _region_dimension(table)
     period_dim = table.period_dimension
     status_dim = spec.status_dimension if spec.status_dimension in table.dimensions else None
@@ -779,28 +928,34 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
         if dim in (region_dim, period_dim, status_dim, margin_dim):
             continue
         if dim in operand.select:
-            wanted = _category_keys(table, dim, operand.select[dim])
-            mask &= data[dim].isin(wanted).to_numpy()
+            wanted = index.category_keys(dim, operand.select[dim])
+            mask &= index.isin(dim, wanted)
             if len(wanted) > 1:
                 summed.append(dim)
         else:
-            key = _totaal_key(table, dim)
+            key = index.totaal_key(dim)
             if key is not None:
-                mask &= (data[dim] == key).to_numpy()
+                mask &= index.isin(dim, [key])
     if not mask.any():
         raise SelectionMissing(
             f"Tabel {table.table_id} heeft geen rijen voor de selectie van {operand.name!r} "
             f"({dict(operand.select)}); een offline tabel bevat mogelijk alleen een deel."
         )
+    rows = np.flatnonzero(mask)
     group = [region_dim] + [d for d in (period_dim, status_dim, margin_dim) if d]
-    frame = data.loc[mask, group + summed + keys]
-    value = frame[keys].sum(axis=1, min_count=len(keys)) if len(keys) > 1 else frame[keys[0]]
-    frame = frame[group].assign(value=value.astype(float))
+    # From here on a "frame" is a dict of equally long arrays: the group columns and value.
+    if len(keys) > 1:
+        value = data[keys].take(rows).sum(axis=1, min_count=len(keys))
+    else:
+        value = data[keys[0]].take(rows)
+    frame = {d: index.values(d, rows) for d in group}
+    frame["value"] = value.astype(float).to_numpy()
     if summed:
         n = int(np.prod([len(operand.select[d]) for d in summed]))
-        frame = frame.groupby(group, sort=False, dropna=False)["value"].sum(min_count=n)
-        counts = data.loc[mask].groupby(group, sort=False, dropna=False).size()
-        frame = frame.where(counts.reindex(frame.index) == n).reset_index()
+        grouped = pd.DataFrame(frame).groupby(group, sort=False, dropna=False)
+        sums = grouped["value"].sum(min_count=n)
+        sums = sums.where(grouped.size() == n).reset_index()
+        frame = {c: sums[c].to_numpy(dtype=float if c == "value" else object) for c in sums}
 
     if margin_dim:
         codes = table.dimensions[margin_dim]
@@ -809,15 +964,11 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
             for word, role in _MARGIN_TITLES.items():
                 if title.strip().lower().startswith(word):
                     roles[key] = role
-        frame = frame.assign(role=frame[margin_dim].map(roles))
+        role = pd.Series(frame[margin_dim], dtype=object).map(roles).to_numpy(dtype=object)
         idx = [d for d in group if d != margin_dim]
-        frame = frame.pivot_table(
-            index=idx, columns="role", values="value", aggfunc="first", dropna=False
-        ).reset_index()
-        frame.columns.name = None
+        frame, cells = _first_per_cell({d: frame[d] for d in idx}, role, frame["value"])
         for col in ("value", "lower", "upper"):
-            if col not in frame:
-                frame[col] = np.nan
+            frame[col] = cells.get(col, np.full(len(frame[idx[0]]), np.nan))
 
     if status_dim:
         order = [table.dimension_key(status_dim, s) for s in spec.status_order]
@@ -829,30 +980,30 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
             )
         )
         idx = [d for d in group if d != status_dim and d != margin_dim]
-        wide = frame.pivot_table(
-            index=idx, columns=status_dim, values="value", aggfunc="first", dropna=False
-        )
-        value = pd.Series(np.nan, index=wide.index)
-        status = pd.Series(pd.NA, index=wide.index, dtype=object)
+        frame, wide = _first_per_cell({d: frame[d] for d in idx}, frame[status_dim], frame["value"])
+        n_rows = len(frame[idx[0]])
+        value = np.full(n_rows, np.nan)
+        status = np.full(n_rows, None, dtype=object)
         for key in order:
             if key in wide:
-                take = value.isna() & wide[key].notna()
-                value = value.mask(take, wide[key])
-                status = status.mask(take, str(titles[key]).strip().lower())
-        frame = pd.DataFrame({"value": value, "status_dim": status}).reset_index()
+                take = np.isnan(value) & ~np.isnan(wide[key])
+                value[take] = wide[key][take]
+                status[take] = str(titles[key]).strip().lower()
+        frame["value"] = value
+        frame["status_dim"] = status
 
-    out = pd.DataFrame(
-        {
-            "region_code": _region_codes(frame[region_dim]),
-            "value": frame["value"].to_numpy(dtype=float) * factor,
-        }
-    )
-    for col in ("lower", "upper"):
-        out[col] = frame[col].to_numpy(dtype=float) * factor if col in frame else np.nan
+    n_rows = len(frame["value"])
+    all_rows = np.arange(n_rows)
+    out = {
+        "region_code": _region_codes(pd.Series(frame[region_dim], dtype=object))
+        if summed or margin_dim or status_dim
+        else index.region_codes(region_dim, rows),
+    }
     if period_dim:
-        years, status = _period_years(table, frame[period_dim])
-        out["year"] = years
-        out["status"] = status
+        if summed or margin_dim or status_dim:
+            years, status = _period_years(table, pd.Series(frame[period_dim], dtype=object))
+        else:
+            years, status = index.period_years(period_dim, rows)
     else:
         year = spec.year
         if year is None:
@@ -863,19 +1014,24 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
                 f"Tabel {table.table_id} heeft geen periodedimensie en de catalogus noemt geen "
                 "jaar; zet 'year' onder [tables] in config/indicators.toml."
             )
-        out["year"] = int(year)
-        out["status"] = "definitief"
+        years = np.full(n_rows, float(int(year)))
+        status = np.full(n_rows, "definitief", dtype=object)
     if status_dim:
-        out["status"] = np.where(
-            frame["status_dim"].eq("voorlopig").fillna(False).to_numpy(dtype=bool),
-            "voorlopig",
-            out["status"],
-        )
-    out = out[out["year"].notna()]
-    out["year"] = out["year"].astype(int)
-    out["source_table"] = np.array([table.table_id] * len(out), dtype=object)
-    out["status"] = out["status"].to_numpy(dtype=object)
-    return out[OBS_COLUMNS].reset_index(drop=True)
+        status = np.where(frame["status_dim"] == "voorlopig", "voorlopig", status)
+    keep = all_rows[~np.isnan(years)]
+    nan = np.full(len(keep), np.nan)
+    text = {"dtype": object, "copy": False}  # plain object columns: no string inference
+    return pd.DataFrame(
+        {
+            "region_code": pd.Series(out["region_code"][keep], **text),
+            "year": years[keep].astype(int),
+            "value": frame["value"][keep] * factor,
+            "lower": frame["lower"][keep] * factor if "lower" in frame else nan,
+            "upper": frame["upper"][keep] * factor if "upper" in frame else nan,
+            "status": pd.Series(status[keep], **text),
+            "source_table": pd.Series(np.full(len(keep), table.table_id, dtype=object), **text),
+        }
+    )
 
 
 def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -895,12 +1051,30 @@ def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=OBS_COLUMNS)
-    stacked = pd.concat([p.assign(_rank=i) for i, p in enumerate(parts)], ignore_index=True)
-    best = stacked.groupby("year")["_rank"].transform("min")
-    return stacked[stacked["_rank"] == best].drop(columns="_rank").reset_index(drop=True)
+    taken: list = []  # years a more preferred table already has
+    kept = []
+    for part in parts:
+        years = part["year"].to_numpy()
+        keep = ~np.isin(years, taken) & pd.notna(years)
+        kept.append(part if keep.all() else part[keep])
+        taken.extend(pd.unique(years))
+    if len(kept) == 1 and isinstance(kept[0].index, pd.RangeIndex) and kept[0].index.start == 0:
+        return kept[0]  # one table, nothing dropped: the rows as they are
+    return pd.concat(kept, ignore_index=True)
 
 
 # -- mergers ------------------------------------------------------------------------------------
+def _cell_keys(*frames: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """One integer per (region code, year) pair, comparable across the given arrays."""
+    regions, _ = pd.factorize(np.concatenate([r for r, _ in frames]))
+    years = np.concatenate([np.asarray(y, dtype=np.int64) for _, y in frames])
+    low = years.min() if len(years) else 0
+    span = (years.max() - low + 1) if len(years) else 1
+    keys = regions.astype(np.int64) * span + (years - low)
+    bounds = np.cumsum([0] + [len(r) for r, _ in frames])
+    return [keys[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def rebuild_mergers(
     obs: pd.DataFrame,
     mergers: pd.DataFrame,
@@ -933,57 +1107,86 @@ def rebuild_mergers(
         return obs
     if operand.weight and weights is None:
         return obs
-    obs_pred = obs[obs["region_code"].isin(mergers["predecessor"].to_numpy())]
-    if obs_pred.empty:
+    predecessors = mergers["predecessor"].to_numpy(dtype=object)
+    obs_region = obs["region_code"].to_numpy(dtype=object)
+    obs_year = obs["year"].to_numpy()
+    obs_value = obs["value"].to_numpy(dtype=float)
+    candidates = np.flatnonzero(pd.Index(predecessors).unique().get_indexer(obs_region) >= 0)
+    if not len(candidates):
         return obs
-    pred = obs_pred.merge(mergers, left_on="region_code", right_on="predecessor")
-    pred = pred[pred["year"] < pred["start_year"]]
-    if pred.empty:
+    # inner join obs x mergers on predecessor: obs order, then mergers order
+    order = np.argsort(predecessors, kind="stable")
+    ordered = predecessors[order]
+    region = obs_region[candidates]
+    first = np.searchsorted(ordered, region, side="left")
+    count = np.searchsorted(ordered, region, side="right") - first
+    left = np.repeat(candidates, count)
+    offset = np.arange(len(left)) - np.repeat(np.cumsum(count) - count, count)
+    right = order[np.repeat(first, count) + offset]
+    year = obs_year[left]
+    before = year < mergers["start_year"].to_numpy()[right]
+    left, right, year = left[before], right[before], year[before]
+    if not len(left):
         return obs
+    share = mergers["share"].to_numpy(dtype=float)[right]
+    value = obs_value[left]
     if operand.additive:
-        pred = pred.assign(num=pred["share"] * pred["value"], den=1.0)
+        num, den = share * value, np.ones(len(left))
     else:
-        w = weights[["region_code", "year", "value"]].rename(columns={"value": "w"})
-        pred = pred.merge(w, on=["region_code", "year"], how="left")
-        pred = pred.assign(
-            num=pred["share"] * pred["value"] * pred["w"], den=pred["share"] * pred["w"]
+        # a left join, as pandas does it (a weight given twice for a cell repeats the row)
+        cells = pd.DataFrame(
+            {
+                "region_code": obs_region[left],
+                "year": year,
+                "_row": np.arange(len(left)),
+            }
+        ).merge(
+            weights[["region_code", "year", "value"]].rename(columns={"value": "w"}),
+            on=["region_code", "year"],
+            how="left",
         )
-    needed = mergers.groupby("successor").size().rename("needed")
-    grouped = pred.groupby(["successor", "year"])
-    agg = pd.DataFrame(
+        row = cells["_row"].to_numpy()
+        left, right, year, share, value = left[row], right[row], year[row], share[row], value[row]
+        w = cells["w"].to_numpy(dtype=float)
+        num, den = share * value * w, share * w
+    pred = pd.DataFrame(
         {
-            "num": grouped["num"].sum(min_count=1),
-            "den": grouped["den"].sum(min_count=1),
-            "valid": grouped["num"].count(),
-            "source_table": grouped["source_table"].first(),
+            "successor": mergers["successor"].to_numpy(dtype=object)[right],
+            "year": year,
+            "num": num,
+            "den": den,
+            "source_table": obs["source_table"].to_numpy(dtype=object)[left],
         }
     )
-    agg = agg.join(needed, on="successor")
-    agg = agg[agg["valid"] == agg["needed"]].reset_index()
-    value = agg["num"] if operand.additive else agg["num"] / agg["den"]
+    grouped = pred.groupby(["successor", "year"])
+    sums = grouped[["num", "den"]].sum(min_count=1)
+    valid = grouped["num"].count().to_numpy()
+    source = grouped["source_table"].first().to_numpy(dtype=object)
+    successor = sums.index.get_level_values(0).to_numpy(dtype=object)
+    needed = mergers["successor"].value_counts()
+    complete = valid == np.array([needed.get(s, -1) for s in successor])
+    num, den = sums["num"].to_numpy()[complete], sums["den"].to_numpy()[complete]
     rebuilt = pd.DataFrame(
         {
-            "region_code": agg["successor"],
-            "year": agg["year"].astype(int),
-            "value": value.astype(float),
+            "region_code": successor[complete],
+            "year": sums.index.get_level_values(1).to_numpy()[complete].astype(int),
+            "value": (num if operand.additive else num / den).astype(float),
             "lower": np.nan,
             "upper": np.nan,
             "status": "schatting",
-            "source_table": agg["source_table"],
+            "source_table": source[complete],
         }
     )
-    have = obs[obs["value"].notna()][["region_code", "year"]]
-    rebuilt = rebuilt.merge(have, on=["region_code", "year"], how="left", indicator=True)
-    rebuilt = rebuilt[rebuilt["_merge"] == "left_only"].drop(columns="_merge")
+    has_value = ~np.isnan(obs_value)
+    new, have, existing = _cell_keys(
+        (rebuilt["region_code"].to_numpy(dtype=object), rebuilt["year"].to_numpy()),
+        (obs_region[has_value], obs_year[has_value]),
+        (obs_region, obs_year),
+    )
+    rebuilt = rebuilt[~np.isin(new, have)]
     if rebuilt.empty:
         return obs
-    drop = (
-        obs.merge(
-            rebuilt[["region_code", "year"]], on=["region_code", "year"], how="left", indicator=True
-        )["_merge"]
-        .eq("both")
-        .to_numpy()
-    )
+    drop = np.isin(existing, new[~np.isin(new, have)])
     return pd.concat([obs[~drop], rebuilt[OBS_COLUMNS]], ignore_index=True)
 
 
@@ -1039,21 +1242,27 @@ def compute(
             found.update(indicator.years)
         years = sorted(found) or [indicator.years[-1]]
     years = sorted({int(y) for y in years})
-    grid = pd.MultiIndex.from_product([regions, years], names=["region_code", "year"])
-    n = len(grid)
-    grid_regions = grid.get_level_values(0)
-    grid_years = grid.get_level_values(1).to_numpy(dtype=int)
-    born = pd.Series(grid_regions).map(_start_years(mergers)).to_numpy(dtype=float)
+    # The grid is every region x every year, regions outermost; cell = region * n_years + year.
+    region_index = pd.Index(regions, dtype=object)  # obs codes are plain objects too
+    year_index = pd.Index(years)
+    n_years = len(years)
+    n = len(regions) * n_years
+    grid_regions = pd.Index(regions).repeat(n_years)
+    grid_years = np.tile(np.asarray(years, dtype=int), len(regions))
+    start = _start_years(mergers)
+    born = np.repeat(np.array([start.get(r, np.nan) for r in regions], dtype=float), n_years)
     rank_of = {s: i for i, s in enumerate(STATUSES)}
 
     env: dict[str, np.ndarray] = {}
     lower = upper = np.full(n, np.nan)
     reasons = np.full(n, None, dtype=object)
     statuses = np.zeros(n, dtype=int)
-    source: np.ndarray = np.full(n, None, dtype=object)
+    # source tables per cell: per operand a code into its list of tables (-1: none)
+    source_codes: list[np.ndarray] = []
+    source_names: list[np.ndarray] = []
     for name, data in operands.items():
-        obs = data.obs.drop_duplicates(["region_code", "year"]).set_index(["region_code", "year"])
-        pos = obs.index.get_indexer(grid)
+        obs = data.obs
+        pos = _grid_positions(obs, region_index, year_index)
         present = pos >= 0
         take = np.where(present, pos, 0)
 
@@ -1065,14 +1274,18 @@ def compute(
         if indicator.margins_operand is not None and name == indicator.formula.strip():
             lower, upper = column("lower").astype(float), column("upper").astype(float)
         has = present & ~np.isnan(env[name])
-        op_status = pd.Series(column("status")).map(rank_of).fillna(0).to_numpy(dtype=int)
+        if len(obs):
+            codes, names = pd.factorize(obs["status"].to_numpy(dtype=object))
+            rank = np.array([rank_of.get(s, 0) for s in names] + [0], dtype=int)
+            op_status = np.where(present, rank[codes[take]], 0)  # code -1: the last, 0
+            codes, names = pd.factorize(obs["source_table"].to_numpy(dtype=object))
+            source_codes.append(np.where(has, codes[take], -1))
+            source_names.append(np.asarray(names, dtype=object))
+        else:
+            op_status = np.zeros(n, dtype=int)
         statuses = np.where(has, np.maximum(statuses, op_status), statuses)
-        op_source = pd.Series(np.where(has, column("source_table"), None), dtype=object)
-        current = pd.Series(source, dtype=object)
-        joined = current.str.cat(op_source, sep="+")
-        source = joined.fillna(current).fillna(op_source).to_numpy(dtype=object)
         # why this operand is missing; the first operand that explains it wins
-        table_years = np.isin(grid_years, pd.unique(obs.index.get_level_values(1)))
+        table_years = np.isin(grid_years, pd.unique(obs["year"]))
         lag = indicator.operands[name].lag
         too_early = ~np.isnan(born) & (grid_years - lag < born)
         why = np.full(n, data.gap_reason, dtype=object)
@@ -1083,7 +1296,7 @@ def compute(
         reasons[fill] = why[fill]
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = pd.DataFrame(env).eval(indicator.formula, engine="python")
+        value = pd.eval(indicator.formula, engine="python", local_dict=env, global_dict={})
     value = np.asarray(value, dtype=float).copy()
     value[np.isinf(value)] = np.nan
     nan_value = np.isnan(value)
@@ -1093,8 +1306,8 @@ def compute(
     if indicator.status:
         status[:] = indicator.status
     status[nan_value] = None
-    source = np.where(nan_value, _table_list(indicator), source)
-    source = pd.Series(source, dtype=object).map(_dedupe_sources).to_numpy()
+    source = _source_tables(source_codes, source_names, n)
+    source[nan_value] = _dedupe_sources(_table_list(indicator))
     return pd.DataFrame(
         {
             "region_code": grid_regions,
@@ -1110,10 +1323,53 @@ def compute(
     )
 
 
-def _start_years(mergers: pd.DataFrame | None) -> pd.Series:
+def _grid_positions(obs: pd.DataFrame, regions: pd.Index, years: pd.Index) -> np.ndarray:
+    """Row of ``obs`` for each cell of the region x year grid (the first if several; -1: none)."""
+    n = len(regions) * len(years)
+    pos = np.full(n, -1, dtype=np.intp)
+    if not len(obs):
+        return pos
+    r = regions.get_indexer(obs["region_code"])
+    y = years.get_indexer(obs["year"])
+    on_grid = np.flatnonzero((r >= 0) & (y >= 0))
+    cells, first = np.unique(r[on_grid] * len(years) + y[on_grid], return_index=True)
+    pos[cells] = on_grid[first]
+    return pos
+
+
+def _source_tables(codes: list[np.ndarray], names: list[np.ndarray], n: int) -> np.ndarray:
+    """Per cell the source tables of the operands that have a value, ``+``-joined, deduplicated.
+
+    Each distinct combination of tables is joined once, not once per cell.
+    """
+    if not codes:
+        return np.full(n, _dedupe_sources(str(None)), dtype=object)
+    combo = np.zeros(n, dtype=np.int64)
+    for c, names_ in zip(codes, names, strict=True):
+        combo = combo * (len(names_) + 1) + (c + 1)
+    distinct, inverse = np.unique(combo, return_inverse=True)
+    texts = []
+    for key in distinct:
+        parts = []
+        for names_ in reversed(names):
+            key, code = divmod(int(key), len(names_) + 1)
+            if code:
+                parts.append(str(names_[code - 1]))
+        text = "+".join(reversed(parts)) if parts else str(None)  # as pandas left it
+        texts.append(_dedupe_sources(text))
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
+def _start_years(mergers: pd.DataFrame | None) -> dict[str, float]:
+    """First year of each successor (the earliest start year of its mergers)."""
     if mergers is None or mergers.empty:
-        return pd.Series(dtype=float)
-    return mergers.groupby("successor")["start_year"].min().astype(float)
+        return {}
+    start: dict[str, float] = {}
+    years = mergers["start_year"].to_numpy(dtype=float)
+    for successor, year in zip(mergers["successor"].to_numpy(dtype=object), years, strict=True):
+        if not np.isnan(year):
+            start[successor] = min(start.get(successor, year), year)
+    return start
 
 
 def _table_list(indicator: Indicator) -> str:

@@ -15,13 +15,12 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import CbsError, InputError, OfflineDataMissing, WesterkwartierError
@@ -32,9 +31,10 @@ from .indicators import (
     Indicator,
     OperandData,
     SelectionMissing,
+    TableIndex,
     combine_tables,
     compute,
-    extract,
+    extract_indexed,
     load_catalogue,
     load_mergers,
     rebuild_mergers,
@@ -138,18 +138,24 @@ def region_frame(
 
 # -- tables -------------------------------------------------------------------------------------
 class _Tables:
-    """Fetch each table once per panel; remember why a table could not be had."""
+    """Fetch each table once per panel; remember why a table could not be had.
+
+    Per table it also keeps a :class:`~westerkwartier.indicators.TableIndex` (the table's
+    dimensions factorised once) and every extraction, so that indicators sharing a table or
+    an operand do the work once.
+    """
 
     def __init__(self, loader: Loader) -> None:
         self.loader = loader
         self.tables: dict[str, CbsTable | str] = {}
+        self.indexes: dict[str, TableIndex] = {}
         self.extracts: dict[tuple, pd.DataFrame | str] = {}
         self.operands: dict[tuple, OperandData] = {}
 
     def get(self, table_id: str) -> CbsTable | str:
         if table_id not in self.tables:
             try:
-                self.tables[table_id] = _plain_strings(self.loader(table_id))
+                self.tables[table_id] = self.loader(table_id)
             except OfflineDataMissing:
                 self.tables[table_id] = MISSING["online_only"]
             except CbsError:
@@ -163,35 +169,17 @@ class _Tables:
             if isinstance(table, str):
                 self.extracts[key] = table
             else:
+                if table_id not in self.indexes:
+                    self.indexes[table_id] = TableIndex(table)
+                index = self.indexes[table_id]
                 try:
-                    self.extracts[key] = extract(table, operand, catalogue.table(table_id))
+                    self.extracts[key] = extract_indexed(index, operand, catalogue.table(table_id))
                 except SelectionMissing:
                     offline = table.source not in ("cbs", "cache")
                     self.extracts[key] = (
                         MISSING["online_only"] if offline else MISSING["topic_missing"]
                     )
         return self.extracts[key]
-
-
-def _plain_strings(table: CbsTable) -> CbsTable:
-    """Return the table with its text columns as numpy object arrays.
-
-    pandas 3 keeps text in Arrow arrays, which makes the many small selections and joins of
-    the panel several times slower; one conversion per table pays for itself.
-    """
-    cached = _PLAIN.get(id(table))
-    if cached is not None and cached[0]() is table:
-        return cached[1]
-    text = [c for c in table.data.columns if not pd.api.types.is_numeric_dtype(table.data[c])]
-    plain = table
-    if text:
-        plain = dataclasses.replace(table, data=table.data.astype({c: object for c in text}))
-    _PLAIN[id(table)] = (weakref.ref(table), plain)
-    return plain
-
-
-#: Converted tables by id of the original (the loader caches originals; see _plain_strings).
-_PLAIN: dict[int, tuple[weakref.ref, CbsTable]] = {}
 
 
 _REASON_RANK = [MISSING["online_only"], MISSING["unavailable"], MISSING["topic_missing"]]
@@ -314,11 +302,17 @@ def panel(
     if not frames:
         return pd.DataFrame(columns=PANEL_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
-    out = out.merge(
-        where.rename(columns={"code": "region_code", "name": "region_name"}),
-        on="region_code",
-        how="left",
-    )
+    at = pd.Index(where["code"]).get_indexer(out["region_code"]) if where["code"].is_unique else -1
+    if np.all(at >= 0):  # each row's region found once: look names up by position
+        out["region_code"] = out["region_code"].astype(object)  # as the merge below leaves it
+        out["region_name"] = where["name"].take(at).reset_index(drop=True)
+        out["level"] = where["level"].take(at).reset_index(drop=True)
+    else:
+        out = out.merge(
+            where.rename(columns={"code": "region_code", "name": "region_name"}),
+            on="region_code",
+            how="left",
+        )
     return out[PANEL_COLUMNS]
 
 
