@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MIRROR ?= ../shared/cbs-mirror
 
-.PHONY: install report test lint snapshot bench clean
+.PHONY: install report test lint snapshot reliability bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,16 +19,20 @@ install: $(STAMP)
 
 report: $(STAMP)
 	WESTERKWARTIER_OFFLINE=1 $(BIN)/westerkwartier overzicht --gemeente Westerkwartier
+	WESTERKWARTIER_OFFLINE=1 $(BIN)/westerkwartier report --rapport alle
 
 lint: $(STAMP)
-	$(BIN)/ruff check westerkwartier tests benchmarks
-	$(BIN)/ruff format --check westerkwartier tests benchmarks
+	$(BIN)/ruff check westerkwartier tests benchmarks scripts
+	$(BIN)/ruff format --check westerkwartier tests benchmarks scripts
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 snapshot: $(STAMP)
 	$(BIN)/westerkwartier snapshot --mirror $(MIRROR)
+
+reliability: $(STAMP)
+	$(BIN)/python scripts/reliability_table.py
 
 bench: $(STAMP)
 	WESTERKWARTIER_OFFLINE=1 $(BIN)/python benchmarks/run.py

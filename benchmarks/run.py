@@ -49,6 +49,28 @@ def main() -> None:
     print(f"  ({rows} rows)")
     measure("snapshot: load the region registry (cold)", _load_registry)
     _bench_composite()
+    _bench_reports()
+    _bench_panel()
+
+
+def _bench_panel() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_panel
+
+    bench_panel.main([])
+
+
+def _bench_reports() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_reports
+
+    bench_reports.main([])
 
 
 def _bench_composite() -> None:

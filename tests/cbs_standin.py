@@ -62,6 +62,8 @@ MODES = {
     "empty",  # HTTP 200 with value == []
     "no-value",  # HTTP 200 with JSON lacking "value"
     "missing-column",  # drop `column` from every row
+    "reset-mid-body",  # HTTP 200 headers and half the body, then a connection reset (RST)
+    "renamed-topic",  # schema change: topic key `column` is called `new_name` (props + data)
 }
 
 
@@ -169,7 +171,9 @@ class Fault:
     delay : float
         Seconds to wait in mode ``slow``.
     column : str or None
-        Column dropped in mode ``missing-column``.
+        Column dropped in mode ``missing-column``; topic key renamed in ``renamed-topic``.
+    new_name : str or None
+        New name of ``column`` in mode ``renamed-topic`` (e.g. a shifted number suffix).
     """
 
     mode: str
@@ -181,6 +185,7 @@ class Fault:
     retry_after: str | None = None
     delay: float = 2.0
     column: str | None = None
+    new_name: str | None = None
     fired: int = 0
 
     def matches(self, table: str | None, set_name: str, page: int, number: int) -> bool:
@@ -341,7 +346,12 @@ class CbsStandin:
                 fault.fired += 1
                 record.fault = fault.mode
 
-        if fault is not None and fault.mode not in {"slow", "empty", "missing-column"}:
+        if fault is not None and fault.mode not in {
+            "slow",
+            "empty",
+            "missing-column",
+            "renamed-topic",
+        }:
             self._misbehave(h, fault, table, set_name)
             return
         if fault is not None and fault.mode == "slow":
@@ -353,6 +363,8 @@ class CbsStandin:
             body = {"odata.error": {"code": "", "message": {"lang": "en-US", "value": "No data"}}}
             self._send(h, 404, json.dumps(body).encode(), "application/json")
             return
+        if fault is not None and fault.mode == "renamed-topic":
+            rows = [self._rename(r, set_name, fault.column, fault.new_name) for r in rows]
         try:
             if "$filter" in params:
                 keep = parse_filter(params["$filter"])
@@ -405,6 +417,13 @@ class CbsStandin:
             return None
         return json.loads(path.read_text(encoding="utf-8"))["value"]
 
+    @staticmethod
+    def _rename(row: dict[str, Any], set_name: str, old: str | None, new: str | None) -> dict:
+        """Rename topic ``old`` to ``new`` in a DataProperties row or a data row."""
+        if set_name == "DataProperties":
+            return {**row, "Key": new} if row.get("Key") == old else row
+        return {(new if k == old else k): v for k, v in row.items()}
+
     def _misbehave(self, h: _Handler, fault: Fault, table: str | None, set_name: str) -> None:
         mode = fault.mode
         if mode.isdigit():
@@ -433,6 +452,18 @@ class CbsStandin:
             h.wfile.flush()
             h.close_connection = True
             h.connection.shutdown(socket.SHUT_RDWR)
+        elif mode == "reset-mid-body":
+            rows = self._load(table, set_name) or []
+            body = json.dumps({"odata.metadata": "x", "value": rows}).encode()
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body[: len(body) // 2])
+            h.wfile.flush()
+            h.close_connection = True
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
         else:  # pragma: no cover - guarded by MODES
             raise ValueError(mode)
 

@@ -16,6 +16,8 @@ import pytest
 
 from westerkwartier import settings
 
+pytest_plugins = ["reliability_plugin"]
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_create_connection = socket.create_connection

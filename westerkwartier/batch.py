@@ -1105,8 +1105,14 @@ def switch_latest(out_dir: Path, run_name: str) -> Path:
 
 @contextlib.contextmanager
 def _lock(out_dir: Path) -> Iterator[None]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / LOCK_FILE, "a+b") as handle:
+    from .errors import OutputNotWritable
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(out_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as err:
+        raise OutputNotWritable(out_dir, err) from err
+    with handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -793,5 +793,6 @@ def fetch_table(
             "dezelfde selectie opnieuw), of gebruik de snapshot."
         )
     table = download(table_id, query)
-    cache.save(table, query)
+    if not table.data.empty:  # an empty answer may be a CBS glitch: never cache it
+        cache.save(table, query)
     return table

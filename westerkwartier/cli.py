@@ -278,9 +278,11 @@ def _year(text: str) -> int:
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
-    from . import indicators, panel, regions
+    from . import indicators, panel, periods, regions
 
     region = regions.load_registry().resolve(args.gemeente)
+    if args.jaar is not None:
+        periods.check_year(args.jaar)
     ids = None
     if args.thema:
         ids = list(indicators.catalogue(args.thema)["id"])
@@ -316,15 +318,20 @@ def _readable_comparison(frame):
             style.fmt_value(value, unit, decimals=0 if unit in _WHOLE_UNITS else 1)
             for value, unit in zip(frame.iloc[:, first + i], frame["unit"], strict=True)
         ]
-    out["toelichting"] = frame["toelichting"].fillna("")
+    out["toelichting"] = [t if isinstance(t, str) else "" for t in frame["toelichting"]]
     return out
 
 
 def _write_table(frame, path: Path, panel_module) -> None:
-    if path.suffix.lower() in {".xlsx", ".xls"}:
-        panel_module.to_excel(frame, path)
-    else:
-        panel_module.to_csv(frame, path)
+    from .errors import OutputNotWritable
+
+    try:
+        if path.suffix.lower() in {".xlsx", ".xls"}:
+            panel_module.to_excel(frame, path)
+        else:
+            panel_module.to_csv(frame, path)
+    except (PermissionError, NotADirectoryError, IsADirectoryError, FileNotFoundError) as err:
+        raise OutputNotWritable(path, err) from err
 
 
 #: Every subcommand adds itself to the parser through one of these functions. A new
@@ -480,15 +487,17 @@ def _add_index(sub) -> None:
     )
     cmd.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
     cmd.add_argument("--index", default=None, help="talent of aantrekkelijkheid (standaard: beide)")
-    cmd.add_argument("--jaar", type=int, default=None, help="jaar (standaard: laatst gedekte)")
+    cmd.add_argument("--jaar", type=_year, default=None, help="jaar (standaard: laatst gedekte)")
     cmd.add_argument("--trekkingen", type=int, default=None, help="aantal Monte-Carlotrekkingen")
     cmd.set_defaults(func=_cmd_index)
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from . import composite, regions
+    from . import composite, periods, regions
 
     region = regions.load_registry().resolve(args.gemeente)
+    if args.jaar is not None:
+        periods.check_year(args.jaar)
     chosen = [args.index] if args.index else list(composite.load_indices())
     for index in chosen:
         spec = composite.get_index(index)
@@ -545,6 +554,60 @@ def _cmd_ambities(args: argparse.Namespace) -> int:
 SUBCOMMANDS.extend([_add_index, _add_ambities])
 
 
+def _add_report(sub) -> None:
+    rep = _command(
+        sub,
+        "report",
+        "maak de HTML-rapporten van een gemeente en de indexpagina",
+        "Maak de Nederlandstalige HTML-rapporten (aantrekkelijkheid, talent) van een gemeente "
+        "in UIT/<gemeente>/<rapport>.html en werk UIT/index.html bij. Alle invoer wordt eerst "
+        "gecontroleerd; een mislukt rapport komt in UIT/_failed en wordt niet gepubliceerd. "
+        "Voorbeeld:\n  westerkwartier --offline report --gemeente Westerkwartier --rapport alle",
+    )
+    rep.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
+    rep.add_argument(
+        "--jaar", default="0", help="peiljaar; 0 (standaard) = per cijfer het laatste jaar"
+    )
+    rep.add_argument(
+        "--rapport",
+        default="alle",
+        choices=["aantrekkelijkheid", "talent", "alle"],
+        help="welk rapport (standaard alle)",
+    )
+    rep.add_argument(
+        "--vergelijk", nargs="+", default=[], metavar="GEMEENTE", help="extra gemeenten"
+    )
+    rep.add_argument(
+        "--peildatum", default=None, help="datum op het rapport, JJJJ-MM-DD (standaard vandaag)"
+    )
+    rep.add_argument("--uit", type=Path, default=Path("reports"), help="doelmap (reports/)")
+    rep.add_argument(
+        "--gegevensmelding", default="", help="melding bovenaan elk rapport (geplande runs)"
+    )
+    rep.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .reports import render_reports
+
+    paths = render_reports(
+        gemeente=args.gemeente,
+        jaar=args.jaar,
+        rapport=args.rapport,
+        vergelijk=args.vergelijk,
+        peildatum=args.peildatum,
+        uit=args.uit,
+        gegevensmelding=args.gegevensmelding,
+    )
+    for path in paths:
+        print(f"Rapport geschreven: {path} ({path.stat().st_size / 1e3:.0f} kB)")
+    print(f"Index bijgewerkt: {Path(args.uit) / 'index.html'}")
+    return 0
+
+
+SUBCOMMANDS.append(_add_report)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
@@ -569,6 +632,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Afgebroken.", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug: a short message, the traceback only with --debug
+        if args.debug:
+            raise
+        print(
+            f"Onverwachte fout: {type(err).__name__}: {err}\nDit is een fout in westerkwartier; "
+            "meld hem als issue met de uitvoer van dezelfde opdracht met --debug.",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

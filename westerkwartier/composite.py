@@ -267,7 +267,21 @@ def _load_indices(path: str) -> dict[str, IndexSpec]:
         raise InputError(f"Indexdefinitie {path} niet gevonden.") from None
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"Indexdefinitie {path} is geen geldige TOML: {err}.") from None
-    return parse_indices(raw)
+    try:
+        return parse_indices(raw)
+    except InputError:
+        raise
+    except KeyError as err:
+        raise InputError(
+            f"Indexdefinitie {path}: verplichte sleutel {err.args[0]!r} ontbreekt (elke "
+            "[[...sub]] en [[...sub.indicator]] heeft een id). Zie de uitleg bovenin "
+            f"{CONFIG_FILE.name}."
+        ) from None
+    except (ValueError, TypeError, AttributeError) as err:
+        raise InputError(
+            f"Indexdefinitie {path}: ongeldige waarde ({err}). Gewichten en jaren zijn getallen "
+            f"(weight = 1.0, reference_year = 2022); zie de uitleg bovenin {CONFIG_FILE.name}."
+        ) from None
 
 
 def get_index(index: str | IndexSpec) -> IndexSpec:

@@ -31,6 +31,10 @@ class SnapshotFallbackWarning(UserWarning):
     """CBS could not be reached; figures come from the offline snapshot instead."""
 
 
+class CacheFallbackWarning(UserWarning):
+    """CBS could not be reached on a refresh; figures come from the (older) cache copy."""
+
+
 def snapshot_tables_dir() -> Path:
     """Folder of the snapshot's tables."""
     return Path(settings.snapshot_dir) / TABLES_DIR
@@ -109,16 +113,44 @@ def get_table(table_id: str, *, refresh: bool = False) -> CbsTable:
         except OfflineDataMissing:
             return snapshot_table(table_id)
     try:
-        return cbs.fetch_table(table_id, refresh=refresh)
+        table = cbs.fetch_table(table_id, refresh=refresh)
     except CbsUnavailable as err:
+        return _fallback(table_id, f"CBS is niet bereikbaar ({err})", err)
+    if table.data.empty:  # CBS never publishes an empty table: a glitch, not news
         try:
-            table = snapshot_table(table_id)
+            return _fallback(table_id, f"CBS gaf tabel {table_id} zonder rijen terug", None)
         except OfflineDataMissing:
-            raise err from None
+            log.warning("CBS gaf tabel %s zonder rijen terug en er is geen kopie.", table_id)
+    return table
+
+
+def _fallback(table_id: str, why: str, err: CbsUnavailable | None) -> CbsTable:
+    """Serve a table from the cache, else the snapshot, with a visible warning."""
+    from . import cache
+    from .errors import DataIntegrityError
+
+    try:
+        cached = cache.load(table_id, cache.normalise_query())
+    except DataIntegrityError:
+        cached = None
+    if cached is not None:
         message = (
-            f"CBS is niet bereikbaar ({err}); tabel {table_id} komt uit de offline snapshot "
-            f"van {provenance().get('built_from', 'de CBS-spiegel')}."
+            f"{why}; tabel {table_id} komt uit de cache, opgehaald op "
+            f"{cached.info.get('retrieved', 'onbekende datum')}."
         )
         log.warning(message)
-        warnings.warn(message, SnapshotFallbackWarning, stacklevel=2)
-        return table
+        warnings.warn(message, CacheFallbackWarning, stacklevel=3)
+        return cached
+    try:
+        table = snapshot_table(table_id)
+    except OfflineDataMissing:
+        if err is None:
+            raise
+        raise err from None
+    message = (
+        f"{why}; tabel {table_id} komt uit de offline snapshot "
+        f"van {provenance().get('built_from', 'de CBS-spiegel')}."
+    )
+    log.warning(message)
+    warnings.warn(message, SnapshotFallbackWarning, stacklevel=3)
+    return table

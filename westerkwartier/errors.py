@@ -174,3 +174,23 @@ class ReportFailed(WesterkwartierError):
         self.notebook = notebook
         self.failed_notebook = failed_notebook
         self.cell_index = cell_index
+
+
+class OutputNotWritable(InputError):
+    """An output folder or file (``--uit``, a report, a batch run) cannot be written.
+
+    Parameters
+    ----------
+    path : object
+        The folder or file that could not be written.
+    reason : OSError, optional
+        The error of the operating system.
+    """
+
+    def __init__(self, path: object, reason: OSError | None = None) -> None:
+        self.path = path
+        why = f" ({reason.strerror or type(reason).__name__})" if reason is not None else ""
+        super().__init__(
+            f"Kan niet schrijven naar {path}{why}. Kies met --uit een map waarin u mag "
+            "schrijven, of controleer de rechten en de vrije schijfruimte."
+        )

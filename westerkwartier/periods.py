@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import CbsSchemaError
+from .errors import CbsSchemaError, InputError
 
 _YEAR = re.compile(r"^(\d{4})$")
 _SCHOOL_YEAR = re.compile(r"^(\d{4})/'(\d{2})$")
@@ -112,3 +112,36 @@ def title_of(code: str) -> str:
     if is_school_year(code):
         return f"{code[:4]}/'{code[6:]}"
     return code
+
+
+#: Earliest year a person may ask for (CBS StatLine series start in 1899/1900).
+FIRST_YEAR = 1900
+
+
+def check_year(year: int, *, today: int | None = None) -> int:
+    """Check a year typed by a person: not before :data:`FIRST_YEAR`, not in the future.
+
+    Raises
+    ------
+    InputError
+        With the valid range and what to do.
+
+    Examples
+    --------
+    >>> check_year(2023, today=2025)
+    2023
+    """
+    import datetime as _dt
+
+    now = int(today if today is not None else _dt.date.today().year)
+    if year > now:
+        raise InputError(
+            f"Jaar {year} ligt in de toekomst; CBS-cijfers gaan hoogstens tot {now}. "
+            "Kies een eerder jaar of laat --jaar weg voor het laatste jaar met cijfers."
+        )
+    if year < FIRST_YEAR:
+        raise InputError(
+            f"Jaar {year} valt buiten het bereik ({FIRST_YEAR}-{now}). Kies een jaar in dat "
+            "bereik of laat --jaar weg voor het laatste jaar met cijfers."
+        )
+    return int(year)

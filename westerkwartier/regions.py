@@ -629,7 +629,17 @@ def _load_registry_cached(path: str) -> Registry:
             f"Het regioregister {file} ontbreekt. Bouw de offline snapshot met "
             "`westerkwartier snapshot --mirror PAD` (PAD = map met de CBS-mirror)."
         )
-    return Registry(pd.read_parquet(file))
+    try:
+        frame = pd.read_parquet(file)
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        from .errors import DataIntegrityError
+
+        raise DataIntegrityError(
+            f"Het regioregister {file.name} in {file.parent.name}/ is beschadigd "
+            f"({type(err).__name__}). Haal de snapshot opnieuw op uit git "
+            "(`git checkout -- data/snapshot`) of bouw hem met `westerkwartier snapshot`."
+        ) from err
+    return Registry(frame)
 
 
 #: Forget registries loaded by :func:`load_registry` (e.g. after rebuilding the snapshot).

@@ -482,6 +482,10 @@ def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.Noteboo
                     continue
                 if "execution_count" in output:
                     output["execution_count"] = None
+                markdown = output.get("data", {}).get("text/markdown")
+                if markdown is not None:  # Markdown built from data: its HTML is text, not tags
+                    text = "".join(markdown) if isinstance(markdown, list) else str(markdown)
+                    output["data"]["text/markdown"] = html.escape(text, quote=False)
                 outputs.append(output)
             cell.outputs = outputs
             if not outputs:
@@ -627,9 +631,14 @@ def write_atomic(path: Path, text: str) -> Path:
 
     Readers see either the old file or the complete new one, never a partial file.
     """
+    from .errors import OutputNotWritable
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise OutputNotWritable(path.parent, err) from err
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)

@@ -434,6 +434,11 @@ class DutchFormatter(Formatter):
         if steps:
             step = min(steps)
             self.decimals = max(0, min(4, -math.floor(math.log10(step) + 1e-9)))
+            # A step of 2,5 needs one decimal more than its magnitude says (2,5 not 3).
+            while self.decimals < 4 and any(
+                abs(round(v, self.decimals) - v) > 1e-9 * max(1.0, abs(v)) for v in values
+            ):
+                self.decimals += 1
         else:
             self.decimals = 0
 

@@ -1,0 +1,365 @@
+"""Unit tests of the findings and scorecard logic on tiny hand-made panels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from westerkwartier import errors, findings
+from westerkwartier.findings import (
+    Comparison,
+    Observation,
+    ScoreRow,
+    Trend,
+    compare_values,
+    finding_text,
+    importance,
+    observation,
+    reference_year,
+    significant,
+    trend,
+)
+from westerkwartier.indicators import load_catalogue
+
+
+def _panel(rows):
+    frame = pd.DataFrame(
+        rows,
+        columns=["region_code", "indicator", "year", "value", "lower", "upper", "missing_reason"],
+    )
+    frame["status"] = np.where(frame["value"].notna(), "definitief", None)
+    frame["source_table"] = "T1"
+    frame["region_name"] = frame["region_code"]
+    frame["level"] = "gemeente"
+    return frame
+
+
+NAN = float("nan")
+
+
+# -- significance ---------------------------------------------------------------------------
+def test_significant_only_when_intervals_do_not_overlap():
+    a = Observation(2022, 55.2, 53.0, 57.4)
+    assert significant(a, Observation(2022, 50.3, 50.0, 50.6)) is True
+    assert significant(a, Observation(2022, 52.0, 50.0, 53.1)) is False  # touching overlap
+    assert significant(a, Observation(2022, 59.0, 57.4, 60.0)) is False  # shared bound
+    assert significant(Observation(2022, 1.0), Observation(2022, 2.0)) is None
+
+
+def test_significant_with_one_interval_uses_that_interval():
+    a = Observation(2022, 55.2, 53.0, 57.4)
+    assert significant(a, Observation(2022, 52.9)) is True
+    assert significant(a, Observation(2022, 53.5)) is False
+    assert significant(Observation(2022, 53.5), a) is False
+
+
+def test_survey_difference_not_significant_is_neutral():
+    own = Observation(2022, 48.4, 46.2, 50.6)
+    other = Observation(2022, 47.5, 47.2, 47.8)
+    c = compare_values(
+        own, other, name="Nederland", unit="%", direction="higher_is_better", survey=True
+    )
+    assert (c.word, c.significant, c.tone) == ("hoger", False, "neutraal")
+    c = compare_values(
+        own,
+        Observation(2022, 40.0, 39.0, 41.0),
+        name="Nederland",
+        unit="%",
+        direction="higher_is_better",
+        survey=True,
+    )
+    assert (c.word, c.significant, c.tone) == ("hoger", True, "gunstig")
+
+
+@pytest.mark.parametrize(
+    ("own", "other", "direction", "word", "tone"),
+    [
+        (75.0, 73.2, "higher_is_better", "hoger", "gunstig"),
+        (2.9, 3.7, "lower_is_better", "lager", "gunstig"),
+        (4.2, 3.7, "lower_is_better", "hoger", "ongunstig"),
+        (72.0, 72.04, "higher_is_better", "gelijk", "neutraal"),  # same when shown
+        (300.0, 379.0, "context", "lager", "neutraal"),
+    ],
+)
+def test_compare_values_words_and_tones(own, other, direction, word, tone):
+    c = compare_values(
+        Observation(2024, own), Observation(2024, other), name="X", unit="%", direction=direction
+    )
+    assert (c.word, c.tone, c.significant) == (word, tone, None)
+
+
+def test_compare_with_missing_value_is_unknown():
+    c = compare_values(None, Observation(2024, 1.0), name="X", unit="%", direction="context")
+    assert c.word == "onbekend" and c.tone == "neutraal"
+
+
+# -- trends ---------------------------------------------------------------------------------
+def _series(years, values, lower=None, upper=None):
+    return pd.DataFrame(
+        {
+            "year": years,
+            "value": values,
+            "lower": lower or [NAN] * len(years),
+            "upper": upper or [NAN] * len(years),
+        }
+    )
+
+
+def test_trend_words_and_span():
+    rows = _series(list(range(2015, 2025)), [60.0 + i for i in range(10)])
+    t = trend(rows, unit="%", direction="higher_is_better")
+    assert t.word == "stijgt" and t.start.year == 2019 and t.end.year == 2024
+    assert t.tone == "gunstig" and t.change == pytest.approx(5.0)
+    t = trend(rows, unit="%", direction="lower_is_better", year=2020)
+    assert t.end.year == 2020 and t.start.year == 2015 and t.tone == "ongunstig"
+
+
+def test_trend_threshold_stable_and_unknown():
+    assert trend(_series([2019, 2024], [70.0, 70.4]), unit="%", direction="context").word == (
+        "stabiel"
+    )
+    assert trend(_series([2019, 2024], [100.0, 101.0]), unit="euro", direction="context").word == (
+        "stabiel"
+    )
+    assert trend(_series([2019, 2024], [100.0, 103.0]), unit="euro", direction="context").word == (
+        "stijgt"
+    )
+    assert trend(_series([2024], [1.0]), unit="%", direction="context").word == "onbekend"
+    assert trend(_series([2019, 2024], [NAN, 1.0]), unit="%", direction="context").word == (
+        "onbekend"
+    )
+    # a change invisible at the decimals shown is no change
+    assert trend(_series([2019, 2024], [0.01, 0.04]), unit="%", direction="context").word == (
+        "stabiel"
+    )
+
+
+def test_survey_trend_needs_separate_intervals():
+    rows = _series([2020, 2022], [80.5, 75.9], [72.0, 72.2], [88.0, 79.3])
+    assert trend(rows, unit="%", direction="higher_is_better", survey=True).word == "stabiel"
+    rows = _series([2020, 2022], [80.5, 70.0], [79.0, 68.0], [82.0, 72.0])
+    t = trend(rows, unit="%", direction="higher_is_better", survey=True)
+    assert (t.word, t.significant, t.tone) == ("daalt", True, "ongunstig")
+
+
+# -- observation and missing handling ------------------------------------------------------
+def test_observation_picks_latest_up_to_year_and_keeps_reason():
+    rows = pd.DataFrame(
+        {
+            "year": [2021, 2022, 2023],
+            "value": [1.0, 2.0, NAN],
+            "missing_reason": [None, None, "niet gepubliceerd"],
+        }
+    )
+    assert observation(rows)[0].year == 2022
+    assert observation(rows, 2021)[0].value == 1.0
+    empty = rows.assign(value=NAN, missing_reason="geen cijfer van CBS (geheim of onbetrouwbaar)")
+    obs, why = observation(empty, 2022)
+    assert obs is None and why.startswith("geen cijfer van CBS")
+    assert observation(rows.iloc[0:0]) == (None, "geen gegevens")
+
+
+# -- scorecard, ordering, findings ----------------------------------------------------------
+@pytest.fixture
+def tiny():
+    r = []
+    for code, values in {
+        "GM1": (75.0, 2.9, 55.2),
+        "PV1": (71.2, 4.2, 51.0),
+        "NL01": (73.2, 3.7, 50.3),
+    }.items():
+        r += [
+            (code, "netto_arbeidsparticipatie", 2019, values[0] - 4, NAN, NAN, None),
+            (code, "netto_arbeidsparticipatie", 2024, values[0], NAN, NAN, None),
+            (code, "werkloosheid", 2024, values[1], NAN, NAN, None),
+            (code, "overgewicht", 2022, values[2], values[2] - 0.3, values[2] + 0.3, None),
+        ]
+    r.append(
+        ("GM1", "rokers", 2022, NAN, NAN, NAN, "geen cijfer van CBS (geheim of onbetrouwbaar)")
+    )
+    r.append(("GM1", "woz_waarde", 2024, 301000.0, NAN, NAN, None))
+    r.append(("NL01", "woz_waarde", 2024, 379000.0, NAN, NAN, None))
+    return _panel(r)
+
+
+def _rows(tiny, year=None):
+    return findings.scorecard(
+        tiny,
+        focus="GM1",
+        province="PV1",
+        province_name="Groningen",
+        indicators=[
+            "netto_arbeidsparticipatie",
+            "werkloosheid",
+            "overgewicht",
+            "rokers",
+            "woz_waarde",
+        ],
+        catalogue=load_catalogue(),
+        year=year,
+    )
+
+
+def test_scorecard_rows(tiny):
+    rows = {r.indicator: r for r in _rows(tiny)}
+    nap = rows["netto_arbeidsparticipatie"]
+    assert nap.own.value == 75.0 and nap.own.year == 2024
+    assert nap.province.other.value == 71.2 and nap.nederland.other.value == 73.2
+    assert nap.tone == "gunstig" and nap.trend.word == "stijgt"
+    assert rows["overgewicht"].survey and rows["overgewicht"].province.significant is True
+    assert rows["overgewicht"].tone == "ongunstig"
+    assert rows["rokers"].own is None
+    assert rows["rokers"].missing_reason.startswith("geen cijfer van CBS")
+    assert rows["woz_waarde"].province.word == "onbekend"
+    assert rows["woz_waarde"].nederland.tone == "neutraal"  # context is never scored
+
+
+def test_scorecard_with_requested_year(tiny):
+    rows = {r.indicator: r for r in _rows(tiny, 2020)}
+    assert rows["netto_arbeidsparticipatie"].own.year == 2019
+    assert rows["werkloosheid"].own is None
+
+
+def test_findings_most_important_first_and_no_context(tiny):
+    rows = _rows(tiny)
+    out = findings.findings(rows, subjects={"werkloosheid": "de werkloosheid"}, minimum=0)
+    ids = [f.indicator for f in out]
+    assert "woz_waarde" not in ids and "rokers" not in ids
+    scores = [f.score for f in out]
+    assert scores == sorted(scores, reverse=True)
+    assert ids[0] == max(rows, key=importance).indicator
+    text = next(f.text for f in out if f.indicator == "werkloosheid")
+    assert text.startswith("De werkloosheid (2,9% in 2024) is lager dan in de provincie Groningen")
+
+
+def test_findings_filled_up_with_context_and_capped():
+    rows = []
+    extra = [findings.Finding(f"Context {i}.", "neutraal", 0.0, None) for i in range(10)]
+    out = findings.findings(rows, extra=extra, minimum=5, maximum=8)
+    assert [f.text for f in out] == [f"Context {i}." for i in range(5)]
+
+
+def test_finding_text_matches_the_issue_example():
+    row = ScoreRow(
+        "netto_arbeidsparticipatie",
+        "Netto arbeidsparticipatie",
+        "arbeidsmarkt",
+        "%",
+        "higher_is_better",
+        False,
+        Observation(2023, 74.2),
+        None,
+        Comparison("de provincie Groningen", Observation(2023, 70.6), "hoger", None, "gunstig"),
+        Comparison("Nederland", Observation(2023, 73.1), "hoger", None, "gunstig"),
+        Trend("onbekend"),
+        "86088NED",
+    )
+    assert finding_text(row, "de netto arbeidsparticipatie") == (
+        "De netto arbeidsparticipatie (74,2% in 2023) is hoger dan in de provincie Groningen "
+        "(70,6%) en in Nederland (73,1%)."
+    )
+    assert finding_text(row).startswith("Netto arbeidsparticipatie: 74,2% in 2023; hoger dan")
+
+
+def test_finding_text_survey_mixed_significance():
+    row = ScoreRow(
+        "rokers",
+        "Rokers",
+        "gezondheid",
+        "%",
+        "lower_is_better",
+        True,
+        Observation(2022, 13.5, 10.6, 17.0),
+        None,
+        Comparison("de provincie Groningen", Observation(2022, 19.3), "lager", True, "gunstig"),
+        Comparison("Nederland", Observation(2022, 16.6), "lager", False, "neutraal"),
+        Trend("onbekend"),
+        "85563NED",
+    )
+    text = finding_text(row, "het aandeel rokers")
+    assert "is significant lager dan in de provincie Groningen (19,3%)" in text
+    assert "het verschil met Nederland (16,6%) is niet significant" in text
+
+
+def test_reference_year_upper_median():
+    def r(y):
+        return ScoreRow(
+            "x",
+            "x",
+            "s",
+            "%",
+            "context",
+            False,
+            None if y is None else Observation(y, 1.0),
+            None,
+            Comparison("p", None, "onbekend", None, "neutraal"),
+            Comparison("n", None, "onbekend", None, "neutraal"),
+            Trend("onbekend"),
+            "",
+        )
+
+    assert reference_year([r(2022), r(2024), r(2024), r(2026)]) == 2024
+    assert reference_year([r(2022), r(2022), r(2024)]) == 2022
+    assert reference_year([r(None)]) is None
+    assert reference_year([r(2022)], 2020) == 2020
+
+
+# -- input checks ---------------------------------------------------------------------------
+def test_parse_jaar():
+    day = dt.date(2026, 11, 27)
+    assert findings.parse_jaar(0, day) == 0 and findings.parse_jaar("2023", day) == 2023
+    for bad, match in [(2027, "toekomst"), (1999, "bereik"), ("x", "jaartal"), (True, "jaartal")]:
+        with pytest.raises(errors.InputError, match=match):
+            findings.parse_jaar(bad, day)
+
+
+def test_manifest_names_known_indicators_and_sections():
+    manifest = findings.load_manifest()
+    assert list(manifest) == ["aantrekkelijkheid", "talent"]
+    talent = manifest["talent"]
+    assert [s.id for s in talent.secties] == [
+        "aantrekken",
+        "ontwikkelen",
+        "behouden",
+        "arbeidsmarkt",
+    ]
+    with pytest.raises(errors.InputError, match="geen sectie"):
+        talent.section("wonen")
+
+
+def test_map_classes_and_area():
+    from westerkwartier import plots
+
+    classes, edges = plots.classify(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, NAN]), k=5)
+    assert classes.tolist()[:5] == [0.0, 1.0, 2.0, 3.0, 4.0] and np.isnan(classes.iloc[5])
+    assert edges[0] == 1.0 and edges[-1] == 5.0
+    same, edges = plots.classify(pd.Series([2.0, 2.0]))
+    assert same.tolist() == [0.0, 0.0] and edges == [2.0, 2.0]
+    assert plots.map_area("GM3", ["GM1", "GM3"], ["GM9", "GM1"]) == ["GM1", "GM3", "GM9"]
+
+
+def test_trend_data_wide_frame(tiny):
+    from westerkwartier import plots
+
+    regions = pd.DataFrame(
+        {
+            "code": ["GM1", "PV1", "NL01"],
+            "role": ["gemeente", "provincie", "Nederland"],
+            "label": ["Eén", "provincie Groningen", "Nederland"],
+        }
+    )
+    wide = plots.trend_data(tiny, "netto_arbeidsparticipatie", regions)
+    assert list(wide.columns) == ["Eén", "provincie Groningen", "Nederland"]
+    assert list(wide.index) == [2019, 2024] and wide.loc[2024, "Eén"] == 75.0
+
+
+def test_sections_escape_data():
+    from westerkwartier import sections
+
+    frame = pd.DataFrame({"naam": ["<script>x</script>"], "waarde": ["a & b"]})
+    out = sections.tabel(frame, "Kop <b>")
+    assert "<script>" not in out and "&lt;script&gt;" in out and "a &amp; b" in out
+    assert '<th scope="col">naam</th>' in out and "Kop &lt;b&gt;" in out

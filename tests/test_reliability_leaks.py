@@ -1,0 +1,198 @@
+"""Published HTML leaks nothing, escapes what it shows, and loads nothing from the network.
+
+A probe notebook (written here, in the shape of the real ones) shows a hostile parameter and
+hostile data through the usual routes (print, a table, a chart title, Markdown) and is rendered
+with the production runner. The README section is checked last (see ``reliability_plugin``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from reliability_plugin import (
+    README,
+    current_section,
+    render,
+    suite_complete,
+)
+
+from westerkwartier import report, settings
+
+HOSTILE = '<script>alert("wk")</script>'
+
+PROBE_CELLS = [
+    ("code", 'gemeente: str = "GM1969"  # CBS-code of naam\nopmerking: str = ""  # vrije tekst'),
+    ("markdown", "# Probe"),
+    ("code", "print(f'Gemeente: {gemeente}; opmerking: {opmerking}')"),
+    (
+        "code",
+        "import pandas as pd\npd.DataFrame({'naam': [gemeente, opmerking], 'waarde': [1.5, 2.5]})",
+    ),
+    (
+        "code",
+        "from IPython.display import Markdown\nMarkdown(f'**{gemeente}**')",
+    ),
+    (
+        "code",
+        "import pandas as pd\nfrom westerkwartier import style\n"
+        "reeks = pd.DataFrame({gemeente: [1.0, 2.0]}, index=[2022, 2023])\n"
+        "fig = style.trend_chart(reeks, focus=gemeente, title=f'Titel {gemeente}', unit='%',"
+        " tables='86088NED')\nstyle.show_figure(fig)",
+    ),
+]
+
+
+def _probe(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    for i, (kind, source) in enumerate(PROBE_CELLS):
+        cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(
+            source
+        )
+        cell["id"] = f"probe-{i}"
+        if i == 0:
+            cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / "probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("lek")
+    out = tmp / "reports"
+    page = report.run_notebook(
+        _probe(tmp),
+        out / "GM1969" / "probe.html",
+        {"gemeente": HOSTILE, "opmerking": f"{HOSTILE} & <b>vet</b>"},
+        title=f"Probe {HOSTILE}",
+        failed_dir=tmp / "_failed",
+        timeout_per_cell=120,
+    )
+    index = report.write_index(
+        [
+            {
+                "municipality": HOSTILE,
+                "report": f"Probe {HOSTILE}",
+                "reference_year": HOSTILE,
+                "data_date": "2025-01-01",
+                "generated": "2025-01-02",
+                "href": "GM1969/probe.html",
+            }
+        ],
+        out / "index.html",
+        title=HOSTILE,
+    )
+    return {"tmp": tmp, "report": page.read_text("utf-8"), "index": index.read_text("utf-8")}
+
+
+def _secrets(tmp: Path) -> dict[str, str]:
+    values = {
+        "test folder": str(tmp),
+        "project folder": str(settings.project_dir),
+        "virtual env": sys.prefix,
+        "python": sys.executable,
+        "home": os.path.expanduser("~"),
+        "temp folder": tempfile.gettempdir() + "/",
+        "cwd": os.getcwd(),
+    }
+    for name in ("HOME", "PWD", "VIRTUAL_ENV", "TMPDIR", "JUPYTER_RUNTIME_DIR"):
+        if os.environ.get(name) and len(os.environ[name]) > 3:
+            values[f"${name}"] = os.environ[name]
+    return values
+
+
+@pytest.mark.parametrize("which", ["report", "index"])
+def test_published_html_leaks_nothing(pages, which, reliability):
+    page = pages[which]
+    found = [name for name, value in _secrets(pages["tmp"]).items() if value in page]
+    assert not found, f"{which} page shows {found}"
+    user = getpass.getuser()
+    assert not re.search(rf"(?<![:\w-]){re.escape(user)}(?![\w-])", page), "user name"
+    host = socket.gethostname()
+    if len(host) >= 4:
+        assert host not in page, "host name"
+    assert "Traceback" not in page and 'File "' not in page
+    reliability(
+        "leaks",
+        f"{'mini-style report' if which == 'report' else 'index page'}: absolute paths, user "
+        "name, host name, environment values, tracebacks",
+        "`report.run_notebook`" if which == "report" else "`report.write_index`",
+        f"none found ({len(_secrets(pages['tmp'])) + 2} values checked)",
+        None,
+    )
+
+
+@pytest.mark.parametrize("which", ["report", "index"])
+def test_hostile_text_is_escaped(pages, which, reliability):
+    page = pages[which]
+    assert HOSTILE not in page and "<script" not in page.lower()
+    assert "&lt;script&gt;" in page or "&lt;script" in page
+    assert report.check_html(page) == []
+    routes = (
+        "parameter in print, table, Markdown, chart title and page title"
+        if which == "report"
+        else "municipality, report name, year and title"
+    )
+    reliability(
+        "leaks",
+        f"`{HOSTILE}` as {routes}",
+        "`report.run_notebook`" if which == "report" else "`report.write_index`",
+        "escaped (&lt;script&gt;); no <script> element; check_html passes",
+        None,
+    )
+
+
+_FETCHING = re.compile(
+    r"""(?:\b(?:src|href|action|poster|data|srcset)\s*=\s*["']?([^"'\s>]+))"""
+    r"""|(?:url\(\s*["']?([^"')\s]+))|(?:@import\s+["']([^"']+))""",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("which", ["report", "index"])
+def test_no_network_request_when_opened(pages, which, reliability):
+    page = pages[which]
+    targets = [a or b or c for a, b, c in _FETCHING.findall(page)]
+    remote = [
+        t
+        for t in targets
+        if not (
+            t.startswith(("data:", "#")) or (":" not in t.split("/")[0] and not t.startswith("//"))
+        )
+    ]
+    assert not remote, remote
+    assert report.find_external_urls(page) == []
+    reliability(
+        "leaks",
+        f"{which} page: src / href / url() / @import targets",
+        "static scan",
+        f"{len(targets)} found, all inline (data:), anchors or relative; no request when opened",
+        None,
+    )
+
+
+def test_readme_reliability_section_is_current(reliability_rows):
+    if not suite_complete():
+        pytest.skip("the README check needs the whole reliability suite in one run")
+    rows = [r for r in reliability_rows if "test_readme_reliability" not in r.nodeid]
+    expected = render(rows)
+    committed = current_section(README.read_text(encoding="utf-8"))
+    assert committed is not None, "README lacks the reliability markers"
+    assert committed == expected, (
+        "README reliability section is stale: run `make reliability` "
+        "(or python scripts/reliability_table.py)"
+    )

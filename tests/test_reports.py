@@ -1,0 +1,341 @@
+"""The report notebooks executed through the production runner on the offline snapshot.
+
+Each (notebook, municipality) is rendered once per session (in parallel kernels) and many
+things are asserted on the HTML: sections, figures with alt text, no external or local paths,
+key numbers equal to the panel's, heading order, escaping, determinism and the index page.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from westerkwartier import errors, reports, settings
+from westerkwartier.report import check_html, images_without_alt
+from westerkwartier.style import fmt_eur, fmt_pct
+
+PEILDATUM = "2026-11-27"
+MAIN = ["GM1969", "GM0088"]  # Westerkwartier; Schiermonnikoog: tiny island, much suppressed
+SMOKE = ["GM0014", "GM1900", "GM0935"]  # Groningen, Súdwest-Fryslân, Maastricht
+
+SECTIONS = {
+    "talent": [
+        "Samenvatting",
+        "Talent aantrekken",
+        "Talent ontwikkelen",
+        "Talent behouden",
+        "Arbeidsmarkt",
+        "Wat ontbreekt",
+        "Bronnen en methode",
+    ],
+    "aantrekkelijkheid": [
+        "Samenvatting",
+        "Vestigingsklimaat",
+        "Woonklimaat",
+        "Gezondheid en vitaliteit",
+        "Wat ontbreekt",
+        "Bronnen en methode",
+    ],
+}
+MIN_FIGURES = {"talent": 4, "aantrekkelijkheid": 4}
+
+
+def _offline_env():
+    before = {k: os.environ.get(k) for k in ("WESTERKWARTIER_OFFLINE",)}
+    os.environ["WESTERKWARTIER_OFFLINE"] = "1"
+    old = settings.offline
+    settings.offline = True
+    return before, old
+
+
+def _restore(before, old):
+    settings.offline = old
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
+    before, old = _offline_env()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = {
+                code: pool.submit(
+                    reports.render_reports,
+                    code,
+                    rapport=rapport,
+                    peildatum=PEILDATUM,
+                    uit=out,
+                    index=False,
+                )
+                for code in codes
+            }
+            paths = {code: job.result() for code, job in jobs.items()}
+        reports.write_reports_index(out)
+    finally:
+        _restore(before, old)
+    return {(code, p.stem): p for code, found in paths.items() for p in found}
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("reports")
+    return {"dir": out, "paths": _render_all(out, MAIN)}
+
+
+def _html(rendered, code, rapport) -> str:
+    return rendered["paths"][(code, rapport)].read_text(encoding="utf-8")
+
+
+CASES = [(c, r) for c in MAIN for r in ("talent", "aantrekkelijkheid")]
+
+
+# -- structure ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_report_is_published_where_expected(rendered, code, rapport):
+    path = rendered["paths"][(code, rapport)]
+    slug = {"GM1969": "westerkwartier", "GM0088": "schiermonnikoog"}[code]
+    assert path == rendered["dir"] / slug / f"{rapport}.html"
+    assert not (rendered["dir"] / "_failed").exists()
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_sections_and_heading_order(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    headings = [
+        (int(m.group(1)), htmllib.unescape(re.sub(r"<[^>]+>", "", m.group(2))).strip())
+        for m in re.finditer(r"<h([1-6])\b[^>]*>(.*?)</h\1>", text, re.S)
+    ]
+    assert headings[0][0] == 1 and sum(1 for lvl, _ in headings if lvl == 1) == 1
+    name = {"GM1969": "Westerkwartier", "GM0088": "Schiermonnikoog"}[code]
+    assert name in headings[0][1]
+    previous = 1
+    for level, _ in headings[1:]:
+        assert level <= previous + 1, headings
+        assert level >= 2
+        previous = level
+    h2 = [t for lvl, t in headings if lvl == 2]
+    assert h2 == SECTIONS[rapport]
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_no_errors_and_house_rules(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    assert check_html(text) == []
+    for marker in ("Traceback", "Error", "ename", "evalue", 'class="output_error"'):
+        assert marker not in text
+    assert "nan" not in re.sub(r"<[^>]+>|data:image/png;base64,[^\"]+", " ", text).split()
+    assert f"<title>{rapport.capitalize()}" in text or "<title>Aantrekkelijkheid" in text
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_figures_have_alt_text(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    images = re.findall(r"<img\b[^>]*>", text)
+    assert len(images) >= MIN_FIGURES[rapport]
+    assert images_without_alt(text) == 0
+    assert all('src="data:image/png;base64,' in img for img in images)
+    alts = [htmllib.unescape(re.search(r'alt="([^"]*)"', i).group(1)) for i in images]
+    assert any(a.startswith("Kaart:") for a in alts), "a choropleth map with alt text"
+    assert all("Bron: CBS" in a for a in alts)
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_no_external_urls_or_local_paths(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I)
+    assert "http://" not in text and "https://" not in text
+    for local in ("/work/", "/root", "/home/", "/tmp/", "file:", os.path.expanduser("~")):
+        assert local not in text
+    user = os.environ.get("USER") or os.environ.get("LOGNAME")
+    if user and len(user) > 3:
+        assert f"/{user}" not in text
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_tables_have_header_cells_in_scroll_box(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    tables = re.findall(r"<table\b.*?</table>", text, re.S)
+    assert tables
+    for table in tables:
+        assert '<th scope="col">' in table
+    assert text.count('class="tabel-kader"') >= len(tables)
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_sources_and_licence(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    assert "Bron: CBS" in text and "CC BY 4.0" in text
+    tables = {"talent": ("86088NED", "85525NED"), "aantrekkelijkheid": ("85036NED", "85563NED")}
+    for table_id in tables[rapport]:
+        assert table_id in text
+    assert "23 juni 2026" in text  # data date of the snapshot
+    assert "27 november 2026" in text  # peildatum
+    assert "definitief" in text
+
+
+# -- numbers ------------------------------------------------------------------------------------
+def _latest(code: str, indicator: str):
+    from westerkwartier.panel import panel
+
+    before, old = _offline_env()
+    try:
+        p = panel(regions=[code], indicators=[indicator])
+    finally:
+        _restore(before, old)
+    p = p[p["value"].notna()].sort_values("year")
+    return p.iloc[-1]
+
+
+@pytest.mark.parametrize(
+    ("rapport", "indicator", "formatter"),
+    [
+        ("talent", "netto_arbeidsparticipatie", fmt_pct),
+        ("talent", "werkloosheid", fmt_pct),
+        ("talent", "aandeel_hoogopgeleid", fmt_pct),
+        ("aantrekkelijkheid", "woz_waarde", fmt_eur),
+        ("aantrekkelijkheid", "ervaren_gezondheid", fmt_pct),
+        ("aantrekkelijkheid", "rokers", fmt_pct),
+    ],
+)
+def test_key_numbers_equal_the_panel(rendered, rapport, indicator, formatter):
+    text = htmllib.unescape(_html(rendered, "GM1969", rapport))
+    row = _latest("GM1969", indicator)
+    shown = formatter(row["value"])
+    assert shown in text, (indicator, shown)
+    label_year = f"{int(row['year'])}"
+    assert label_year in text
+
+
+def test_schiermonnikoog_reports_missing_figures_with_reason(rendered):
+    text = htmllib.unescape(_html(rendered, "GM0088", "aantrekkelijkheid"))
+    assert "geen cijfer van CBS (geheim of onbetrouwbaar)" in text
+    assert "geen (geen gemeente met een landgrens)" in text
+    assert "Gezondheidsmonitor beschikbaar" in text or "Verschillen met" in text
+
+
+def test_findings_count(rendered):
+    for code, rapport in CASES:
+        text = _html(rendered, code, rapport)
+        block = re.search(r'<ol class="bevindingen">(.*?)</ol>', text, re.S)
+        assert block, (code, rapport)
+        assert 5 <= block.group(1).count("<li") <= 8, (code, rapport)
+
+
+# -- index --------------------------------------------------------------------------------------
+def test_index_lists_every_report(rendered):
+    text = (rendered["dir"] / "index.html").read_text(encoding="utf-8")
+    assert check_html(text) == []
+    for href in (
+        "westerkwartier/talent.html",
+        "westerkwartier/aantrekkelijkheid.html",
+        "schiermonnikoog/talent.html",
+        "schiermonnikoog/aantrekkelijkheid.html",
+    ):
+        assert f'href="{href}"' in text
+    assert "Westerkwartier (GM1969)" in text and "Schiermonnikoog (GM0088)" in text
+    assert "27 november 2026" in text and "23 juni 2026" in text
+    assert text.index("Schiermonnikoog") < text.index("Westerkwartier (GM1969)")
+
+
+# -- determinism and input checks ---------------------------------------------------------------
+def test_same_inputs_give_identical_html(rendered, tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    again = _render_all(tmp_path, ["GM1969"], rapport="talent")
+    first = rendered["paths"][("GM1969", "talent")]
+    assert again[("GM1969", "talent")].read_bytes() == first.read_bytes()
+
+
+def test_misspelt_parameter_fails(tmp_path):
+    from westerkwartier.report import run_notebook
+
+    notebook = reports.NOTEBOOKS_DIR / "talent.ipynb"
+    with pytest.raises(errors.ParameterError, match="Bedoelde u 'gemeente'"):
+        run_notebook(notebook, tmp_path / "t.html", {"gemeent": "GM1969"}, title="t")
+    assert not (tmp_path / "t.html").exists()
+
+
+def test_notebooks_declare_the_parameters():
+    from westerkwartier.report import notebook_parameters
+
+    for name in ("talent", "aantrekkelijkheid", "verkenning"):
+        declared = notebook_parameters(reports.NOTEBOOKS_DIR / f"{name}.ipynb")
+        assert list(declared) == ["gemeente", "jaar", "vergelijk", "peildatum", "gegevensmelding"]
+        assert declared["jaar"].type_name == "int"
+        assert declared["vergelijk"].type_name == "list"
+
+
+def test_notebooks_are_committed_without_outputs():
+    import nbformat
+
+    for path in reports.NOTEBOOKS_DIR.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, path.name
+                assert "now()" not in cell.source and "today()" not in cell.source
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"gemeente": "Westerkwartir"}, errors.RegionNotFound, "Bedoelde u"),
+        ({"gemeente": "Grootegast"}, errors.RegionDissolved, "bestaat niet meer"),
+        ({"gemeente": "PV20"}, errors.InputError, "geen gemeente"),
+        ({"jaar": 2031}, errors.InputError, "na de peildatum"),
+        ({"jaar": 1990}, errors.InputError, "buiten het bereik"),
+        ({"jaar": "twee"}, errors.InputError, "geen jaartal"),
+        ({"peildatum": "27-11-2026"}, errors.InputError, "JJJJ-MM-DD"),
+        ({"rapport": "wonen"}, errors.InputError, "Onbekend rapport"),
+        ({"vergelijk": ["Nergenshuizen"]}, errors.RegionNotFound, "Onbekende gemeente"),
+    ],
+)
+def test_bad_input_fails_fast(tmp_path, monkeypatch, kwargs, error, match):
+    from westerkwartier import report
+
+    def _never(*args, **kw):
+        raise AssertionError("nothing may run on bad input")
+
+    monkeypatch.setattr(reports, "run_notebook", _never)
+    monkeypatch.setattr(report, "run_notebook", _never)
+    args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp_path, **kwargs}
+    with pytest.raises(error, match=match):
+        reports.render_reports(**args)
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_report_bad_input_exit_code(capsys):
+    from westerkwartier.cli import main
+
+    assert main(["--offline", "report", "--gemeente", "Westerkwartir"]) == 3
+    assert "Bedoelde u" in capsys.readouterr().err
+
+
+def test_slug_and_report_names():
+    assert reports.slug("Súdwest-Fryslân") == "sudwest-fryslan"
+    assert reports.report_names("alle") == ["aantrekkelijkheid", "talent"]
+    assert reports.report_names(["talent"]) == ["talent"]
+
+
+# -- any municipality ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("smoke")
+    return _render_all(out, SMOKE, rapport="aantrekkelijkheid")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", SMOKE)
+def test_any_municipality_renders(smoke, code):
+    text = smoke[(code, "aantrekkelijkheid")].read_text(encoding="utf-8")
+    assert check_html(text) == []
+    assert "Traceback" not in text
+    assert len(re.findall(r"<img\b", text)) >= MIN_FIGURES["aantrekkelijkheid"]

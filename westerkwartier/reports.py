@@ -1,0 +1,315 @@
+"""Make the Dutch HTML reports of a municipality and the index page that lists them.
+
+:func:`render_reports` checks every input before anything runs (municipality, year, date,
+report names, extra municipalities), runs each report notebook through
+:func:`westerkwartier.report.run_notebook` (parameter validation, time-out, failed runs saved
+under ``reports/_failed``, HTML checks) and writes
+
+* ``<uit>/<gemeente-slug>/<rapport>.html`` per report, and
+* ``<uit>/index.html`` listing every report in ``<uit>`` with municipality, reference year,
+  data date and report date, read back from the reports themselves.
+
+The same inputs give byte-identical files: the report date (``peildatum``) is a parameter,
+never the clock.
+
+Examples
+--------
+>>> render_reports("Westerkwartier", peildatum="2026-11-27")  # doctest: +SKIP
+[PosixPath('reports/westerkwartier/aantrekkelijkheid.html'),
+ PosixPath('reports/westerkwartier/talent.html')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from .findings import (
+    load_manifest,
+    parse_jaar,
+    parse_peildatum,
+    report_spec,
+    resolve_municipality,
+)
+from .report import IndexEntry, run_notebook, write_index
+
+#: Folder of the report notebooks (``notebooks/`` in the project).
+NOTEBOOKS_DIR: Path = settings.project_dir / "notebooks"
+
+#: Default output folder.
+REPORTS_DIR: Path = Path("reports")
+
+#: Title of the index page.
+INDEX_TITLE = "Rapporten van de regionale talent- en vitaliteitsmonitor"
+
+#: Seconds one notebook cell may run.
+CELL_TIMEOUT: float = 600
+
+
+def slug(name: str) -> str:
+    """Return a folder name for a municipality: lower case, ASCII, hyphens.
+
+    Examples
+    --------
+    >>> slug("Súdwest-Fryslân")
+    'sudwest-fryslan'
+    >>> slug("Bergen (NH.)")
+    'bergen-nh'
+    """
+    plain = unicodedata.normalize("NFKD", str(name))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "gemeente"
+
+
+def report_names(rapport: str | Sequence[str]) -> list[str]:
+    """Turn ``alle``, one name or a list into report ids of the manifest, in manifest order.
+
+    Raises
+    ------
+    InputError
+        For an unknown report name.
+
+    Examples
+    --------
+    >>> report_names("alle")
+    ['aantrekkelijkheid', 'talent']
+    """
+    manifest = load_manifest()
+    asked = [rapport] if isinstance(rapport, str) else list(rapport)
+    if any(str(a).strip().lower() == "alle" for a in asked):
+        return list(manifest)
+    ids = [report_spec(a).id for a in asked]
+    return [r for r in manifest if r in ids]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Checked inputs of one run: resolved municipality, year, extra municipalities, date."""
+
+    region: Any
+    jaar: int
+    vergelijk: list[Any]
+    peildatum: dt.date
+    rapporten: list[str]
+
+
+def check_inputs(
+    gemeente: str,
+    jaar: int | str = 0,
+    rapport: str | Sequence[str] = "alle",
+    vergelijk: Sequence[str] = (),
+    peildatum: str | dt.date = "2026-11-27",
+    *,
+    registry: Any | None = None,
+) -> Inputs:
+    """Check every input of a run before anything is executed.
+
+    Raises
+    ------
+    RegionNotFound, RegionDissolved
+        Unknown or merged municipality (also among ``vergelijk``).
+    InputError
+        A province instead of a municipality, a year that is not a number, in the future or
+        out of range, a bad date or an unknown report.
+    """
+    from .regions import load_registry
+
+    date = parse_peildatum(peildatum)
+    year = parse_jaar(jaar, date)
+    names = report_names(rapport)
+    registry = registry or load_registry()
+    region = resolve_municipality(gemeente, registry)
+    extra = [resolve_municipality(v, registry) for v in (vergelijk or [])]
+    return Inputs(region, year, extra, date, names)
+
+
+@contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """Pass the run-time settings (offline, snapshot, cache) on to the notebook kernels."""
+    wanted = {
+        "WESTERKWARTIER_OFFLINE": "1" if settings.offline else "0",
+        "WESTERKWARTIER_SNAPSHOT_DIR": str(Path(settings.snapshot_dir).resolve()),
+        "WESTERKWARTIER_CACHE_DIR": str(Path(settings.cache_dir).resolve()),
+        "WESTERKWARTIER_PROGRESS": "0",
+    }
+    before = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def render_reports(
+    gemeente: str = "GM1969",
+    jaar: int | str = 0,
+    rapport: str | Sequence[str] = "alle",
+    vergelijk: Sequence[str] = (),
+    peildatum: str | dt.date | None = None,
+    uit: Path | str = REPORTS_DIR,
+    gegevensmelding: str = "",
+    *,
+    notebooks_dir: Path | str = NOTEBOOKS_DIR,
+    timeout_per_cell: float = CELL_TIMEOUT,
+    index: bool = True,
+) -> list[Path]:
+    """Make the reports of one municipality and update the index page.
+
+    Parameters
+    ----------
+    gemeente : str
+        CBS code or name of the municipality.
+    jaar : int or str
+        Reference year; 0 = per figure the latest year with data.
+    rapport : str or sequence of str
+        ``aantrekkelijkheid``, ``talent`` or ``alle``.
+    vergelijk : sequence of str
+        Extra municipalities to compare with.
+    peildatum : str or datetime.date, optional
+        Date printed on the reports (``JJJJ-MM-DD``); default today (the only place the clock
+        is read; the notebooks never do).
+    uit : Path or str
+        Output folder (default ``reports``).
+    gegevensmelding : str
+        Notice about the data shown at the top of each report (scheduled runs).
+    notebooks_dir : Path or str
+        Folder of the report notebooks.
+    timeout_per_cell : float
+        Seconds one notebook cell may run.
+    index : bool
+        Rewrite ``<uit>/index.html`` afterwards (default True).
+
+    Returns
+    -------
+    list of Path
+        The reports written, in manifest order.
+
+    Raises
+    ------
+    RegionNotFound, RegionDissolved, InputError
+        Bad input; nothing was run.
+    westerkwartier.errors.ReportFailed
+        A notebook failed; it is saved under ``<uit>/_failed/<gemeente-slug>/`` and nothing
+        of that report was published.
+    """
+    if peildatum is None:
+        peildatum = dt.date.today()
+    inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum)
+    uit = Path(uit)
+    folder = slug(inputs.region.name)
+    manifest = load_manifest()
+    written: list[Path] = []
+    parameters = {
+        "gemeente": inputs.region.code,
+        "jaar": inputs.jaar,
+        "vergelijk": [r.code for r in inputs.vergelijk],
+        "peildatum": inputs.peildatum.isoformat(),
+        "gegevensmelding": str(gegevensmelding or ""),
+    }
+    with _kernel_environment():
+        for rid in inputs.rapporten:
+            spec = manifest[rid]
+            out = run_notebook(
+                Path(notebooks_dir) / spec.notebook,
+                uit / folder / f"{rid}.html",
+                parameters,
+                title=f"{spec.titel} in {inputs.region.name} — regionale monitor",
+                timeout_per_cell=timeout_per_cell,
+                failed_dir=uit / "_failed" / folder,
+            )
+            written.append(out)
+    if index:
+        write_reports_index(uit)
+    return written
+
+
+# ----------------------------------------------------------------------------------------------
+# Index
+# ----------------------------------------------------------------------------------------------
+class _HeaderReader(HTMLParser):
+    """Read the ``data-*`` attributes of a report's ``<header class="rapport-kop">``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.found is None and tag == "header":
+            values = {k: v or "" for k, v in attrs}
+            if "rapport-kop" in values.get("class", "").split():
+                self.found = {k[5:]: v for k, v in values.items() if k.startswith("data-")}
+
+
+def read_report_header(path: Path) -> dict[str, str] | None:
+    """Return the facts a report states about itself (rapport, gemeente, peiljaar, ...).
+
+    Returns
+    -------
+    dict or None
+        None for an HTML file that is not one of our reports.
+    """
+    reader = _HeaderReader()
+    reader.feed(Path(path).read_text(encoding="utf-8"))
+    return reader.found
+
+
+def _as_date(text: str) -> dt.date | str:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return text or "onbekend"
+
+
+def index_entries(uit: Path | str = REPORTS_DIR) -> list[IndexEntry]:
+    """List every report in ``uit`` for the index, by municipality then report order."""
+    uit = Path(uit)
+    order = {rid: i for i, rid in enumerate(load_manifest())}
+    found = []
+    for path in sorted(uit.glob("*/*.html")):
+        if path.parent.name.startswith(("_", ".")):
+            continue
+        facts = read_report_header(path)
+        if not facts:
+            continue
+        entry = IndexEntry(
+            municipality=f"{facts.get('gemeente', '')} ({facts.get('code', '')})",
+            report=facts.get("titel", path.stem),
+            reference_year=facts.get("peiljaar", "onbekend"),
+            data_date=_as_date(facts.get("gegevens", "")),
+            generated=_as_date(facts.get("peildatum", "")),
+            href=f"{path.parent.name}/{path.name}",
+        )
+        found.append((facts.get("gemeente", ""), order.get(facts.get("rapport", ""), 99), entry))
+    found.sort(key=lambda item: (item[0].lower(), item[1], item[2].href))
+    return [entry for _, _, entry in found]
+
+
+def write_reports_index(uit: Path | str = REPORTS_DIR) -> Path:
+    """Write ``<uit>/index.html`` listing every report found in ``uit``."""
+    uit = Path(uit)
+    return write_index(index_entries(uit), uit / "index.html", title=INDEX_TITLE)
+
+
+__all__ = [
+    "INDEX_TITLE",
+    "check_inputs",
+    "index_entries",
+    "read_report_header",
+    "render_reports",
+    "report_names",
+    "slug",
+    "write_reports_index",
+]
