@@ -606,3 +606,22 @@ def test_catalogue_frame_and_theme_filter():
 def test_unknown_indicator_suggests_close_ids():
     with pytest.raises(InputError, match="werkloosheid"):
         load_catalogue()["werkloosheidd"]
+
+
+def test_ratio_of_counts_rounded_to_thousands_is_withheld_for_small_counts():
+    ind = _indicator(
+        "100 * deel / totaal",
+        {
+            "deel": {"tables": ["T1"], "topic": "D", "cbs_unit": "x 1 000"},
+            "totaal": {"tables": ["T1"], "topic": "T", "cbs_unit": "x 1 000"},
+        },
+        unit="%",
+    )
+    deel = OperandData(obs([("GM0001", 2020, 3_000.0), ("GM0088", 2020, 0.0)]))
+    totaal = OperandData(obs([("GM0001", 2020, 30_000.0), ("GM0088", 2020, 1_000.0)]))
+    out = compute(ind, {"deel": deel, "totaal": totaal}, ["GM0001", "GM0088"]).set_index(
+        "region_code"
+    )
+    assert out.loc["GM0001", "value"] == 10.0  # a small numerator is fine
+    assert np.isnan(out.loc["GM0088", "value"])  # never 0,0% from rounded thousands
+    assert out.loc["GM0088", "missing_reason"] == MISSING["rounded_small"]

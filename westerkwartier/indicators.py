@@ -88,7 +88,14 @@ MISSING: dict[str, str] = {
     "not_rebuildable": "gemeente bestond nog niet; niet herleidbaar uit voorgangers",
     "zero_denominator": "niet van toepassing (noemer is nul)",
     "topic_missing": "onderwerp niet in de beschikbare tabel",
+    "rounded_small": "te kleine aantallen: CBS rondt deze tellingen af op duizendtallen",
 }
+
+#: A ratio of counts that CBS rounds to thousands (``x 1 000``) is withheld when the largest of
+#: those counts (in practice the denominator) is below this many persons: rounding alone could
+#: then move a share by 5 percentage points or more (Schiermonnikoog's 1 000 workers would
+#: otherwise give 0,0% on occupational level 3-4).
+MIN_ROUNDED_COUNT = 10_000
 
 #: Factor that turns a figure in a CBS unit into the unit a reader expects.
 UNIT_FACTORS: dict[str, float] = {
@@ -1299,6 +1306,14 @@ def compute(
         value = pd.eval(indicator.formula, engine="python", local_dict=env, global_dict={})
     value = np.asarray(value, dtype=float).copy()
     value[np.isinf(value)] = np.nan
+    in_formula = set(re.findall(r"[A-Za-z_]\w*", indicator.formula)) & set(indicator.operands)
+    rounded = [n for n in in_formula if indicator.operands[n].cbs_unit == "x 1 000"]
+    if rounded and len(in_formula) > 1:  # a ratio of counts rounded to thousands
+        largest = np.fmax.reduce([env[name] for name in rounded])
+        with np.errstate(invalid="ignore"):
+            too_small = (largest < MIN_ROUNDED_COUNT) & ~np.isnan(value)
+        value[too_small] = np.nan
+        reasons[too_small] = MISSING["rounded_small"]
     nan_value = np.isnan(value)
     reasons[nan_value & (reasons == None)] = MISSING["zero_denominator"]  # noqa: E711
     reasons[~nan_value] = None
