@@ -253,15 +253,15 @@ def test_compare_is_wide_with_benchmarks(setup):
     assert c.columns[-5:].tolist() == [
         "Eendorp",
         "Nederland",
-        "Groningen",
-        "Oost-Groningen",
+        "Groningen (provincie)",
+        "Oost-Groningen (COROP)",
         "Tweestad",
     ]
     first = c.set_index("indicator").loc["werkzaam"]
     assert first["year"] == 2020
     assert first["Eendorp"] == 12_000.0
     assert first["Nederland"] == 9_000_000.0
-    assert np.isnan(first["Oost-Groningen"])  # no COROP figures in these tables
+    assert np.isnan(first["Oost-Groningen (COROP)"])  # no COROP figures in these tables
     assert c.set_index("indicator").loc["afstand", "toelichting"] == (
         "tabel alleen online beschikbaar"
     )
@@ -429,3 +429,10 @@ def test_real_online_only_indicators_are_missing_with_reason(real):
         assert len(part) > 0
         assert part["value"].isna().all()
         assert (part["missing_reason"] == "tabel alleen online beschikbaar").all()
+
+
+def test_compare_rejects_a_future_year(setup):
+    from westerkwartier.errors import InputError
+
+    with pytest.raises(InputError, match="toekomst"):
+        compare("GM0001", 2999, neighbours=lambda c: ["GM0002"], **setup)

@@ -39,6 +39,7 @@ from .indicators import (
     load_mergers,
     rebuild_mergers,
 )
+from .periods import check_year
 from .table import CbsTable
 
 #: Columns of the panel, in order.
@@ -419,6 +420,8 @@ def compare(
         (the municipality first, then Nederland, province, COROP, neighbours), headed by name.
         ``attrs["regions"]`` holds the regions with codes and roles.
     """
+    if year is not None:
+        year = check_year(int(year))
     registry = registry or _registry()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
@@ -461,7 +464,12 @@ def compare(
         index="indicator", columns="region_code", values="value", aggfunc="first", dropna=False
     )
     wide = wide.reindex(columns=list(regions["code"]))
-    wide.columns = list(regions["name"])
+    # a province or COROP area can share its name with a municipality (Groningen)
+    suffix = {"provincie": " (provincie)", "corop": " (COROP)"}
+    wide.columns = [
+        name + suffix.get(level, "")
+        for name, level in zip(regions["name"], regions["level"], strict=True)
+    ]
     cat = load_catalogue(catalogue_path)
     own_pick = pick[pick["region_code"] == region.code].set_index("indicator")
     ids = [i for i in (indicators or [ind.id for ind in cat]) if i in wide.index]
