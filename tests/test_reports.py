@@ -30,6 +30,7 @@ SECTIONS = {
         "Talent ontwikkelen",
         "Talent behouden",
         "Arbeidsmarkt",
+        "Index en vergelijkbare gemeenten",
         "Wat ontbreekt",
         "Bronnen en methode",
     ],
@@ -38,6 +39,8 @@ SECTIONS = {
         "Vestigingsklimaat",
         "Woonklimaat",
         "Gezondheid en vitaliteit",
+        "Index en vergelijkbare gemeenten",
+        "Ambities",
         "Wat ontbreekt",
         "Bronnen en methode",
     ],
@@ -227,6 +230,131 @@ def test_findings_count(rendered):
         block = re.search(r'<ol class="bevindingen">(.*?)</ol>', text, re.S)
         assert block, (code, rapport)
         assert 5 <= block.group(1).count("<li") <= 8, (code, rapport)
+
+
+# -- composite index, peers and ambitions --------------------------------------------------------
+def _text(rendered, code, rapport) -> str:
+    return htmllib.unescape(_html(rendered, code, rapport))
+
+
+def _section(text: str, title: str) -> str:
+    start = re.search(rf"<h2\b[^>]*>{re.escape(title)}\b", text).start()
+    end = text.find("<h2", start + 3)
+    return text[start : end if end > 0 else None]
+
+
+@pytest.fixture(scope="module")
+def composites() -> dict:
+    """The Monte Carlo results of both indices, computed here independently of the reports."""
+    from westerkwartier import composite
+
+    before, old = _offline_env()
+    try:
+        out = {}
+        for index in ("talent", "aantrekkelijkheid"):
+            p = composite.index_panel(index)
+            year = composite.latest_year(index, p)
+            out[index] = (
+                composite.scores(index, [year], panel=p),
+                composite.monte_carlo(index, year, panel=p),
+            )
+    finally:
+        _restore(before, old)
+    return out
+
+
+@pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
+def test_index_section_numbers_equal_the_composite(rendered, composites, rapport):
+    from westerkwartier.composite import robustness
+    from westerkwartier.index_report import fmt_score
+    from westerkwartier.style import fmt_number
+
+    section = _section(_text(rendered, "GM1969", rapport), "Index en vergelijkbare gemeenten")
+    plain = re.sub(r"<[^>]+>", "", section)
+    scores, mc = composites[rapport]
+    assert mc.draws >= 1000
+    own = scores[scores["region_code"] == "GM1969"].iloc[0]
+    rank = mc.summary().set_index("region_code").loc["GM1969"]
+    label = mc.spec.label.lower()
+    assert f"Westerkwartier scoort {fmt_score(own['score'])} op de {label} ({mc.year})" in plain
+    assert f"mediaan op plaats {fmt_number(rank['median_rank'])} van" in plain
+    assert (
+        f"5–95%-interval van plaats {fmt_number(rank['rank_p05'])} tot "
+        f"{fmt_number(rank['rank_p95'])}"
+    ) in plain
+    for bench in ("provincie", "Nederland"):
+        sentence = robustness(mc.spec, "GM1969", bench, result=mc).sentence
+        assert sentence in plain
+    assert "van de 1.000 varianten scoort Westerkwartier beter dan de provincie Groningen" in plain
+    for heading in ("Score en rangorde", "Rangorde met onzekerheid", "Onderdelen van de index",
+                    "Wat veranderde de score?", "Gewicht en werkelijke invloed",
+                    "Vergelijkbare gemeenten"):  # fmt: skip
+        assert f"<h3>{heading}</h3>" in section
+    # The rank-interval chart, with alt text naming the municipality's interval.
+    alts = [htmllib.unescape(a) for a in re.findall(r'<img\b[^>]*alt="([^"]*)"', section)]
+    chart = [a for a in alts if a.startswith("Intervalgrafiek:")]
+    assert len(chart) == 1
+    assert (
+        f"Westerkwartier (deze gemeente): mediaan {fmt_number(rank['median_rank'])}, interval "
+        f"{fmt_number(rank['rank_p05'])}–{fmt_number(rank['rank_p95'])}."
+    ) in chart[0]
+    assert "Bron: CBS" in chart[0] and "varianten" in chart[0]
+
+
+@pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
+def test_peer_table_with_reasons_and_sensitivity(rendered, rapport):
+    from westerkwartier.peers import peers
+
+    before, old = _offline_env()
+    try:
+        expected = peers("GM1969")
+    finally:
+        _restore(before, old)
+    section = _section(_text(rendered, "GM1969", rapport), "Index en vergelijkbare gemeenten")
+    table = re.search(r"<table>(?:(?!</table>).)*Waarom vergelijkbaar.*?</table>", section, re.S)
+    assert table, "peer table"
+    assert '<th scope="col">Waarom vergelijkbaar</th>' in table.group(0)
+    for name, why in zip(expected["name"], expected["reason"], strict=True):
+        assert f'<th scope="row">{name}</th>' in table.group(0)
+        assert why in table.group(0)
+    assert "grenst aan Westerkwartier" in table.group(0)
+    assert re.search(
+        r"De conclusie hangt (niet|wel) af van de keuze van de vergelijkingsgroep", section
+    )
+
+
+def test_ambitions_table_for_westerkwartier(rendered):
+    from westerkwartier import ambitions, index_report
+
+    section = _section(_text(rendered, "GM1969", "aantrekkelijkheid"), "Ambities")
+    before, old = _offline_env()
+    try:
+        pulse = ambitions.pulse(
+            "GM1969", settings.project_dir / "ambities" / "westerkwartier.toml", peiljaar=2026
+        )
+    finally:
+        _restore(before, old)
+    rows = index_report.pulse_rows(pulse)
+    assert '<th scope="col">Status</th>' in section
+    for row in rows.to_dict("records"):
+        for column in ("Doel", "Nu", "Doelwaarde", "Trend en projectie", "Verschil met doel"):
+            assert row[column] in section, (column, row[column])
+        assert row["Status"] in section
+    assert any(word in section for word in ("✓ op koers", "~ twijfelachtig", "✗ niet op koers"))
+    assert index_report.pulse_sentence(pulse, "Westerkwartier", 2026) in section
+
+
+def test_schiermonnikoog_without_score_and_ambitions(rendered):
+    for rapport in ("talent", "aantrekkelijkheid"):
+        text = _text(rendered, "GM0088", rapport)
+        section = _section(text, "Index en vergelijkbare gemeenten")
+        assert "Schiermonnikoog heeft geen score op de" in re.sub(r"<[^>]+>", "", section)
+        assert "Intervalgrafiek:" not in section
+        assert "Waarom vergelijkbaar" in section  # the peers still have reasons
+    text = _text(rendered, "GM0088", "aantrekkelijkheid")
+    assert "Voor Schiermonnikoog is geen ambitiebestand (ambities/schiermonnikoog.toml)" in (
+        _section(text, "Ambities")
+    )
 
 
 # -- index --------------------------------------------------------------------------------------

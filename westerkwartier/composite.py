@@ -1128,7 +1128,7 @@ def robustness(
     Returns
     -------
     Robustness
-        With a Dutch sentence, e.g. "In 92% van de 1000 varianten scoort Westerkwartier beter
+        With a Dutch sentence, e.g. "In 92% van de 1.000 varianten scoort Westerkwartier beter
         dan de provincie Groningen op de Talentindex (2024)."
     """
     res = result or monte_carlo(index, year, panel=panel)
@@ -1158,18 +1158,19 @@ def robustness(
     else:
         pct_text = f"{pct}%"
     what = f"{res.spec.label.lower()} ({res.year})"
+    n_text = f"{res.draws:,}".replace(",", ".")  # Dutch thousands separator: 1.000
     if share == 1:
         sentence = (
-            f"In alle {res.draws} varianten scoort {name} beter dan {prefix}{bname} op de {what}."
+            f"In alle {n_text} varianten scoort {name} beter dan {prefix}{bname} op de {what}."
         )
     elif share == 0:
         sentence = (
-            f"In geen van de {res.draws} varianten scoort {name} beter dan {prefix}{bname} op de "
+            f"In geen van de {n_text} varianten scoort {name} beter dan {prefix}{bname} op de "
             f"{what}."
         )
     else:
         sentence = (
-            f"In {pct_text} van de {res.draws} varianten scoort {name} beter dan {prefix}{bname} "
+            f"In {pct_text} van de {n_text} varianten scoort {name} beter dan {prefix}{bname} "
             f"op de {what}."
         )
         if 0.2 < share < 0.8:

@@ -12,6 +12,7 @@ boundaries (RD New): no web map, no tiles, nothing fetched.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from .style import (
     ROLE_COLOURS,
     TEXT_COLOURS,
     Chart,
+    DutchFormatter,
     bar_chart,
     fmt_number,
     house_style,
@@ -504,6 +506,102 @@ def _map_alt(
     return " ".join(parts)
 
 
+# ----------------------------------------------------------------------------------------------
+# Rank intervals of a composite index
+# ----------------------------------------------------------------------------------------------
+def rank_interval_chart(
+    frame: pd.DataFrame,
+    *,
+    focus: str,
+    title: str,
+    n_ranked: int,
+    draws: int,
+    tables: Sequence[str],
+) -> Chart:
+    """Horizontal 5-95% rank intervals with the median rank as a dot, focus highlighted.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per municipality, top to bottom: ``label`` (as shown), ``code``,
+        ``median_rank``, ``rank_p05``, ``rank_p95`` (see
+        :meth:`westerkwartier.composite.MonteCarloResult.summary`).
+    focus : str
+        Code of the municipality of the report (blue, thick, bold label).
+    title : str
+        Chart title.
+    n_ranked : int
+        Number of ranked municipalities (the axis runs from 1 to this number).
+    draws : int
+        Number of Monte Carlo draws (for the alt text).
+    tables : sequence of str
+        CBS tables behind the index (source line).
+
+    Returns
+    -------
+    Chart
+        With alt text naming every municipality's median rank and interval.
+    """
+    rows = frame.reset_index(drop=True)
+    height = max(2.8, 1.6 + 0.42 * len(rows))
+    chart = new_chart(title, unit=None, tables=tables, figsize=(7.0, height))
+    # Many tables: wrap the source line so that it stays inside the figure.
+    chart.figure.supxlabel(
+        "\n".join(textwrap.wrap(source_line(tables), width=80)),
+        x=0.01,
+        ha="left",
+        fontsize=9,
+        color=TEXT_COLOURS["gedempt"],
+    )
+    ax = chart.ax
+    positions = np.arange(len(rows))[::-1]
+    with house_style():
+        ax.grid(False)
+        ax.grid(True, axis="x")
+        ax.set_axisbelow(True)
+        for pos, row in zip(positions, rows.itertuples(index=False), strict=True):
+            own = row.code == focus
+            colour = ROLE_COLOURS["focus"] if own else ROLE_COLOURS["buren"]
+            ax.hlines(pos, row.rank_p05, row.rank_p95, color=colour, linewidth=4 if own else 2)
+            ax.plot(
+                [row.median_rank],
+                [pos],
+                marker="D" if own else "o",
+                markersize=9 if own else 6,
+                color=colour,
+                markeredgecolor="white",
+                zorder=5,
+            )
+        ax.set_yticks(positions, list(rows["label"]))
+        for tick, code in zip(ax.get_yticklabels(), rows["code"], strict=True):
+            if code == focus:
+                tick.set_fontweight("bold")
+                tick.set_color(TEXT_COLOURS["tekst"])
+        ax.set_xlim(0, n_ranked + 1)
+        ax.xaxis.set_major_formatter(DutchFormatter())
+        ax.set_xlabel(
+            f"rang onder {fmt_number(n_ranked)} gemeenten (1 = hoogste score)\n"
+            "punt = mediaan, lijn = 5–95%-interval",
+            loc="left",
+        )
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+    parts = [
+        f"Intervalgrafiek: {title}. Per gemeente de mediane rang (punt) en het 5–95%-interval "
+        f"(lijn) uit {fmt_number(draws)} varianten van de index; rang 1 is de hoogste score van "
+        f"{fmt_number(n_ranked)} gemeenten."
+    ]
+    for row in rows.itertuples(index=False):
+        parts.append(
+            f"{row.label}{' (deze gemeente)' if row.code == focus else ''}: mediaan "
+            f"{fmt_number(row.median_rank)}, interval {fmt_number(row.rank_p05)}–"
+            f"{fmt_number(row.rank_p95)}."
+        )
+    parts.append(source_line(tables) + ".")
+    chart.alt = " ".join(parts)
+    return chart
+
+
 __all__ = [
     "MAP_COLOURS",
     "choropleth",
@@ -513,5 +611,6 @@ __all__ = [
     "map_area",
     "map_frame",
     "neighbour_bars",
+    "rank_interval_chart",
     "trend_data",
 ]
