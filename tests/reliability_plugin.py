@@ -15,7 +15,11 @@ complete, passing run writes that section; the test ``test_readme_reliability_se
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +147,60 @@ def reliability(request) -> Recorder:
 def reliability_rows() -> list[Row]:
     """The rows recorded so far in this session, and whether the whole suite was collected."""
     return _STATE.rows
+
+
+#: Text from a parameter that must reach the real report escaped (``--gegevensmelding``).
+HOSTILE_NOTICE = "<script>alert(1)</script>"
+
+#: The real report run twice at once by :func:`real_report_pair`: municipality codes and report.
+PAIR = ("GM1969", "GM0088")
+PAIR_REPORT = "talent"
+
+
+@pytest.fixture(scope="session")
+def real_report_pair(tmp_path_factory) -> dict:
+    """Two ``westerkwartier report`` processes at once, same cache and ``--uit`` folder.
+
+    Run once per session (each real report takes 10-15 s) and shared by the concurrency test
+    (both finish, the index lists both) and the leak scan (the published HTML of real reports).
+    Both get ``--gegevensmelding`` with :data:`HOSTILE_NOTICE`.
+    """
+    tmp = tmp_path_factory.mktemp("rapportpaar")
+    out = tmp / "reports"
+    env = dict(
+        os.environ,
+        WESTERKWARTIER_CACHE_DIR=str(tmp / "cache"),
+        WESTERKWARTIER_OFFLINE="1",
+        MPLBACKEND="agg",
+    )
+    commands = [
+        [sys.executable, "-m", "westerkwartier.cli", "--offline", "report", "--gemeente", code,
+         "--rapport", PAIR_REPORT, "--peildatum", "2026-11-27", "--uit", str(out),
+         "--gegevensmelding", HOSTILE_NOTICE]
+        for code in PAIR
+    ]  # fmt: skip
+    started = time.monotonic()
+    runs = [
+        subprocess.Popen(
+            command,
+            env=dict(env, JUPYTER_RUNTIME_DIR=str(tmp / f"runtime{i}")),
+            cwd=tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, command in enumerate(commands)
+    ]
+    results = [run.communicate(timeout=300) for run in runs]
+    return {
+        "tmp": tmp,
+        "out": out,
+        "commands": commands,
+        "codes": [run.returncode for run in runs],
+        "stdout": [o for o, _ in results],
+        "stderr": [e for _, e in results],
+        "seconds": time.monotonic() - started,
+    }
 
 
 def suite_complete() -> bool:

@@ -224,10 +224,39 @@ def test_latest_switch_is_atomic_and_relative(tmp_path):
     assert not list(tmp_path.glob(".latest*"))
 
 
-def test_a_second_run_in_the_same_folder_is_refused(tmp_path):
-    with batch._lock(tmp_path), pytest.raises(batch.BatchBusy, match="draait al"):
+def test_a_second_run_in_the_same_folder_waits_for_the_first(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(batch, "LOCK_POLL", 0.05)
+    said: list[str] = []
+    order: list[str] = []
+    first_holds = threading.Event()
+
+    def first():
         with batch._lock(tmp_path):
+            first_holds.set()
+            threading.Event().wait(0.4)
+            order.append("eerste klaar")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_holds.wait(5)
+    with batch._lock(tmp_path, timeout=10, notify=said.append):
+        order.append("tweede begint")
+    thread.join()
+    assert order == ["eerste klaar", "tweede begint"]
+    assert len(said) == 1 and "wacht op een andere batch" in said[0]
+
+
+def test_a_second_run_gives_up_after_its_timeout(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "LOCK_POLL", 0.05)
+    said: list[str] = []
+    with batch._lock(tmp_path), pytest.raises(batch.BatchBusy, match="draait al"):
+        with batch._lock(tmp_path, timeout=0.2, notify=said.append):
             pass
+    assert len(said) == 1
+    with batch._lock(tmp_path, timeout=0):  # released: taken at once
+        pass
 
 
 def test_progress_prints_plain_lines_without_a_terminal():

@@ -1,15 +1,21 @@
-"""Concurrency: report runs and cache writers at the same time on the same folders."""
+"""Concurrency: report runs, batches and cache writers at the same time on the same folders."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
-from westerkwartier import cache, data, report, settings
+from reliability_plugin import PAIR, PAIR_REPORT
+
+from westerkwartier import cache, data, report, reports, settings
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 
@@ -80,7 +86,8 @@ def test_two_report_runs_into_the_same_output_folder(tmp_path, reliability):
 def test_two_batch_runs_in_the_same_output_folder(tmp_path, reliability):
     manifest = tmp_path / "reports.toml"
     manifest.write_text(
-        f'gemeenten = ["Westerkwartier"]\n[[rapport]]\nnaam = "mini"\nnotebook = "{MINI}"\n',
+        f'gemeenten = ["Westerkwartier"]\n[[rapport]]\nnaam = "mini"\nnotebook = "{MINI}"\n'
+        "[rapport.parameters]\nwachten = 1.0\n",  # the first run holds the lock a while longer
         encoding="utf-8",
     )
     out = tmp_path / "reports"
@@ -103,32 +110,131 @@ def test_two_batch_runs_in_the_same_output_folder(tmp_path, reliability):
         for _ in range(2)
     ]
     results = [run.communicate(timeout=240) for run in runs]
-    codes = sorted(run.returncode for run in runs)
-    errors = " ".join(err for _, err in results)
-    assert "Traceback" not in errors
-    assert codes[0] == 0
-    assert codes in ([0, 0], [0, 1])
-    if codes == [0, 1]:
-        assert "draait al een batch" in errors  # refused cleanly, wrote nothing of its own
-    latest = out / "latest"
-    summary = json.loads((latest / "samenvatting.json").read_text(encoding="utf-8"))
-    assert summary["geslaagd"]
-    page = (latest / "GM1969" / "mini.html").read_text(encoding="utf-8")
-    assert report.check_html(page) == []
-    runs_made = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
-    assert len([p for p in runs_made if p.name != "latest"]) == codes.count(0)
-    outcome = (
-        "both finish: two dated runs, latest valid"
-        if codes == [0, 0]
-        else "one run finishes (latest valid, summary says geslaagd); the other is refused at "
-        "once by the folder lock ('Er draait al een batch …', BatchBusy) and writes nothing"
+    codes = [run.returncode for run in runs]
+    errors = [err for _, err in results]
+    assert codes == [0, 0], errors
+    assert not any("Traceback" in err for err in errors)
+    waited = [err for err in errors if "wacht op een andere batch" in err]
+    assert len(waited) == 1, errors  # the second run waited for the first, it was not refused
+    run_dirs = sorted(
+        p for p in out.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0] not in "_."
     )
+    assert len(run_dirs) == 2
+    statuses = {}
+    for run_dir in run_dirs:
+        summary = json.loads((run_dir / "samenvatting.json").read_text(encoding="utf-8"))
+        assert summary["geslaagd"], summary
+        statuses[run_dir.name] = summary["rapporten"][0]["status"]
+        page = (run_dir / "GM1969" / "mini.html").read_text(encoding="utf-8")
+        assert report.check_html(page) == [] and page.rstrip().endswith("</html>")
+    # the waiting run started after the first had finished: it reused the first run's report
+    assert sorted(statuses.values()) == ["gemaakt", "hergebruikt"], statuses
+    latest = os.readlink(out / "latest")
+    assert statuses[latest] == "hergebruikt"  # latest = the complete run that finished last
+    assert not list(out.glob(".latest*.tmp"))
     reliability(
         "concurrency",
         "two batch runs at once, same output folder and cache",
-        "2 processes, `westerkwartier batch`",
-        outcome,
-        codes[-1],
+        "2 processes, `westerkwartier batch` (mini notebook)",
+        "both exit 0: the second prints 'wacht op een andere batch…', waits for the folder lock "
+        "(at most the run time limit) and then runs, reusing the first run's report; two "
+        "complete dated runs, latest → the one that finished last",
+        max(codes),
+    )
+
+
+def _fake_report(out: Path, folder: str, name: str, code: str) -> None:
+    """A published report as the index reads it (only its ``rapport-kop`` header matters)."""
+    path = out / folder / "talent.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'<!DOCTYPE html><html lang="nl"><body><header class="rapport-kop" '
+        f'data-rapport="talent" data-titel="Talent" data-gemeente="{name}" data-code="{code}" '
+        'data-peiljaar="2024" data-gegevens="2026-06-23" data-peildatum="2026-11-27">'
+        "</header></body></html>",
+        encoding="utf-8",
+    )
+
+
+def _race_index(out: Path, monkeypatch) -> set[str]:
+    """Let run A scan the folder, then let run B publish and rebuild while A still writes."""
+    scan = reports.index_entries
+    scanned = threading.Event()
+
+    def slow_scan(uit):
+        entries = scan(uit)
+        if threading.current_thread().name == "A":
+            scanned.set()
+            time.sleep(0.6)  # A has scanned (sees only its own report) and is about to write
+        return entries
+
+    monkeypatch.setattr(reports, "index_entries", slow_scan)
+
+    def run_a():
+        _fake_report(out, "westerkwartier", "Westerkwartier", "GM1969")
+        reports.write_reports_index(out)
+
+    def run_b():
+        scanned.wait(5)
+        _fake_report(out, "schiermonnikoog", "Schiermonnikoog", "GM0088")
+        reports.write_reports_index(out)
+
+    threads = [threading.Thread(target=run_a, name="A"), threading.Thread(target=run_b, name="B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    page = (out / "index.html").read_text(encoding="utf-8")
+    return set(re.findall(r'href="([a-z-]+/talent\.html)"', page))
+
+
+def test_index_rebuild_race_keeps_both_reports(tmp_path, monkeypatch, reliability):
+    both = {"westerkwartier/talent.html", "schiermonnikoog/talent.html"}
+    with monkeypatch.context() as m:  # without the lock the race is real: B's report is lost
+        m.setattr(reports, "index_lock", lambda uit: contextlib.nullcontext())
+        unlocked = _race_index(tmp_path / "zonder-slot", m)
+    assert unlocked == {"westerkwartier/talent.html"}
+    locked = _race_index(tmp_path / "met-slot", monkeypatch)
+    assert locked == both
+    assert (tmp_path / "met-slot" / reports.INDEX_LOCK).is_file()
+    reliability(
+        "concurrency",
+        "index rebuild race: run A scans the folder, run B publishes and rebuilds, A writes last",
+        "2 threads, `reports.write_reports_index` (forced interleaving)",
+        "without a lock A's index drops B's report (shown); with the lock (flock on "
+        "<uit>/.index.lock) B waits for A and the index lists both",
+        None,
+    )
+
+
+def test_two_report_commands_into_the_same_output_folder(real_report_pair, reliability):
+    pair = real_report_pair
+    assert pair["codes"] == [0, 0], pair["stderr"]
+    assert not any("Traceback" in err for err in pair["stderr"])
+    out = pair["out"]
+    pages = {}
+    for code in PAIR:
+        found = [p for p in out.glob(f"*/{PAIR_REPORT}.html") if f'data-code="{code}"' in
+                 p.read_text(encoding="utf-8")]  # fmt: skip
+        assert len(found) == 1, code
+        page = found[0].read_text(encoding="utf-8")
+        assert report.check_html(page) == [] and page.rstrip().endswith("</html>")
+        assert reports.read_report_header(found[0])["rapport"] == PAIR_REPORT
+        pages[code] = f"{found[0].parent.name}/{found[0].name}"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    listed = set(re.findall(r'href="([^"#]+\.html)"', index))
+    assert set(pages.values()) <= listed, (pages, listed)
+    assert sorted(e.href for e in reports.index_entries(out)) == sorted(pages.values())
+    leftovers = [p.name for p in out.rglob("*.tmp")]
+    assert not leftovers and not (out / "_failed").exists()
+    reliability(
+        "concurrency",
+        f"two `report` runs at once ({' and '.join(PAIR)}, {PAIR_REPORT}), same cache and "
+        "--uit folder",
+        "2 processes, `westerkwartier --offline report`",
+        "both exit 0; both pages pass check_html; "
+        "index.html lists both reports; no temporary files, nothing in _failed",
+        max(pair["codes"]),
     )
 
 

@@ -27,6 +27,7 @@ from westerkwartier import (
     data,
     periods,
     regions,
+    reports,
     settings,
     store,
 )
@@ -164,6 +165,34 @@ def _corrupt_snapshot(tmp: Path) -> Path:
     registry = copy / "regions.parquet"
     registry.write_bytes(registry.read_bytes()[:200])  # a cut-off file
     return copy
+
+
+def _corrupt_snapshot_table(tmp: Path) -> Path:
+    """A copy of the snapshot with one flipped byte in a table; the region registry is intact."""
+    copy = tmp / "invoer" / "snapshot-tabel"
+    shutil.copytree(SNAPSHOT, copy)
+    settings.snapshot_dir = copy
+    settings.offline = True
+    table = copy / data.TABLES_DIR / "85036NED.parquet"
+    raw = bytearray(table.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    table.write_bytes(bytes(raw))
+    return copy
+
+
+#: Report date of the ``report`` cases (the default is today; a fixed date keeps rows stable).
+PEILDATUM = "2026-11-27"
+
+
+def _report(tmp: Path, *args: str) -> list[str]:
+    """``westerkwartier report`` into ``<tmp>/uit`` (must stay absent: nothing runs)."""
+    return ["--offline", "report", *args, "--peildatum", PEILDATUM, "--uit", str(tmp / "uit")]
+
+
+def _render(tmp: Path, **kwargs):
+    """``reports.render_reports`` into ``<tmp>/uit`` with the same fixed date."""
+    args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp / "uit", **kwargs}
+    return reports.render_reports(**args)
 
 
 def _weights(tmp: Path) -> Path:
@@ -312,15 +341,118 @@ CASES = [
     ),
 ]
 
+#: The same inputs through ``westerkwartier report`` / ``reports.render_reports``: every one
+#: fails in the input checks, before a kernel starts (the tests replace ``run_notebook`` by a
+#: function that fails the test), and leaves ``--uit`` absent.
+REPORT_CASES = [
+    Case(
+        "report: unknown municipality ('Atlantis')",
+        lambda t: _report(t, "--gemeente", "Atlantis"),
+        lambda t: _render(t, gemeente="Atlantis"),
+        "reports.render_reports",
+        RegionNotFound,
+        "westerkwartier regions",
+    ),
+    Case(
+        "report: misspelt municipality ('Westerkwartir')",
+        lambda t: _report(t, "--gemeente", "Westerkwartir"),
+        lambda t: _render(t, gemeente="Westerkwartir"),
+        "reports.render_reports",
+        RegionNotFound,
+        "Bedoelde u: Westerkwartier",
+    ),
+    Case(
+        "report: dissolved municipality ('Grootegast', merged 2019)",
+        lambda t: _report(t, "--gemeente", "Grootegast"),
+        lambda t: _render(t, gemeente="Grootegast"),
+        "reports.render_reports",
+        RegionDissolved,
+        "opgegaan in Westerkwartier",
+    ),
+    Case(
+        "report: year in the future (--jaar 2099)",
+        lambda t: _report(t, "--jaar", "2099"),
+        lambda t: _render(t, jaar=2099),
+        "reports.render_reports",
+        InputError,
+        "ligt na de peildatum",
+    ),
+    Case(
+        "report: year out of range (--jaar 1850)",
+        lambda t: _report(t, "--jaar", "1850"),
+        lambda t: _render(t, jaar=1850),
+        "reports.render_reports",
+        InputError,
+        "buiten het bereik",
+    ),
+    Case(
+        "report: non-numeric year (--jaar abc)",
+        lambda t: _report(t, "--jaar", "abc"),
+        lambda t: _render(t, jaar="abc"),
+        "reports.render_reports",
+        InputError,
+        "geef een jaar als 2023",
+    ),
+    Case(
+        "report: unknown report name (--rapport onbekend)",
+        lambda t: _report(t, "--rapport", "onbekend"),
+        lambda t: _render(t, rapport="onbekend"),
+        "reports.render_reports",
+        InputError,
+        "kies uit: aantrekkelijkheid, talent",
+    ),
+    Case(
+        "report: bad report date (--peildatum 27-11-2026)",
+        lambda t: ["--offline", "report", "--peildatum", "27-11-2026", "--uit", str(t / "uit")],
+        lambda t: _render(t, peildatum="27-11-2026"),
+        "reports.render_reports",
+        InputError,
+        "schrijf hem als JJJJ-MM-DD",
+    ),
+    Case(
+        "report: unwritable --uit folder",
+        lambda t: ["--offline", "report", "--peildatum", PEILDATUM, "--uit", str(_unwritable(t))],
+        lambda t: _render(t, uit=_unwritable(t)),
+        "reports.render_reports(uit=...)",
+        OutputNotWritable,
+        "Kies met --uit een map",
+    ),
+    Case(
+        "report: missing snapshot (WESTERKWARTIER_SNAPSHOT_DIR empty)",
+        lambda t: _report(t) if _empty_snapshot(t) else [],
+        lambda t: _empty_snapshot(t) and _render(t),
+        "reports.render_reports (offline)",
+        SnapshotMissing,
+        "westerkwartier snapshot",
+    ),
+    Case(
+        "report: corrupted snapshot table (checksum; registry intact)",
+        lambda t: _report(t) if _corrupt_snapshot_table(t) else [],
+        lambda t: _corrupt_snapshot_table(t) and _render(t),
+        "reports.render_reports (offline)",
+        DataIntegrityError,
+        "checksum klopt niet",
+    ),
+]
+ALL_CASES = CASES + REPORT_CASES
+
+
+def _no_notebook(*args, **kwargs):
+    raise AssertionError("bad input must be refused before a notebook runs")
+
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
-    """An empty working folder; settings and the weights path restored afterwards."""
+    """An empty working folder; settings and the weights path restored afterwards.
+
+    No report notebook may run: bad input is refused before a kernel starts.
+    """
     folder = tmp_path / "werkmap"
     folder.mkdir()
     monkeypatch.chdir(folder)
     monkeypatch.setattr(settings, "snapshot_dir", settings.snapshot_dir)
     monkeypatch.setattr(composite, "CONFIG_FILE", composite.CONFIG_FILE)
+    monkeypatch.setattr(reports, "run_notebook", _no_notebook)
     yield folder
     composite._load_indices.cache_clear()
 
@@ -337,7 +469,7 @@ def _cli(args: list[str], capsys) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.case for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.case for c in ALL_CASES])
 def test_bad_input_cli(case, tmp_path, workdir, capsys, reliability):
     args = case.args(tmp_path)
     before = _files(tmp_path)
@@ -350,6 +482,7 @@ def test_bad_input_cli(case, tmp_path, workdir, capsys, reliability):
         assert f"regel {line}" in err
     assert len(err.strip().splitlines()) <= 6 and len(err) < 900  # short
     assert _files(tmp_path) == before, "nothing may be written, not even partly"
+    assert not (tmp_path / "uit").exists(), "the output folder is not even created"
     if case.exit_code is None:
         assert err.startswith("Fout: ")
     shown = " ".join(a for a in args if not a.startswith(str(tmp_path)))
@@ -364,7 +497,7 @@ def test_bad_input_cli(case, tmp_path, workdir, capsys, reliability):
     )
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.case for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.case for c in ALL_CASES])
 def test_bad_input_api(case, tmp_path, workdir, reliability):
     before = _files(tmp_path)
     with pytest.raises(case.error) as info:
@@ -378,6 +511,7 @@ def test_bad_input_api(case, tmp_path, workdir, reliability):
     new = _files(tmp_path) - before
     ours = (tmp_path / "invoer", Path(settings.cache_dir))  # the test's inputs and cache
     assert all(p.is_relative_to(ours[0]) or p.is_relative_to(ours[1]) for p in new), new
+    assert not (tmp_path / "uit").exists(), "the output folder is not even created"
     reliability(
         "inputs",
         case.case,
@@ -388,13 +522,18 @@ def test_bad_input_api(case, tmp_path, workdir, reliability):
     )
 
 
-def test_debug_shows_the_traceback(workdir, reliability):
+@pytest.mark.parametrize(
+    "args",
+    [["regions", "Atlantis"], ["--offline", "report", "--gemeente", "Atlantis"]],
+    ids=["regions", "report"],
+)
+def test_debug_shows_the_traceback(args, workdir, reliability):
     with pytest.raises(RegionNotFound):
-        cli.main(["--debug", "regions", "Atlantis"])
+        cli.main(["--debug", *args])
     reliability(
         "inputs",
         "any of the above with --debug",
-        "CLI `--debug regions Atlantis`",
+        f"CLI `--debug {' '.join(args)}`",
         "the exception propagates with its full traceback",
         None,
     )
@@ -421,8 +560,14 @@ def test_unexpected_error_is_short_without_debug(workdir, capsys, monkeypatch, r
     [
         ("unknown municipality", ["regions", "Atlantis"], {}, 3),
         ("missing snapshot", ["--offline", "overzicht"], {"WESTERKWARTIER_SNAPSHOT_DIR": ""}, 4),
+        (
+            "report: missing snapshot",
+            ["--offline", "report", "--uit", "uit"],
+            {"WESTERKWARTIER_SNAPSHOT_DIR": ""},
+            4,
+        ),
     ],
-    ids=["unknown", "snapshot"],
+    ids=["unknown", "snapshot", "report-snapshot"],
 )
 def test_bad_input_in_a_real_process(case, args, env, expected, tmp_path, reliability):
     environment = dict(os.environ, WESTERKWARTIER_CACHE_DIR=str(tmp_path / "cache"))

@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from reliability_plugin import (
+    HOSTILE_NOTICE,
+    PAIR_REPORT,
     README,
     current_section,
     render,
@@ -131,7 +133,8 @@ def test_published_html_leaks_nothing(pages, which, reliability):
         f"{'mini-style report' if which == 'report' else 'index page'}: absolute paths, user "
         "name, host name, environment values, tracebacks",
         "`report.run_notebook`" if which == "report" else "`report.write_index`",
-        f"none found ({len(_secrets(pages['tmp'])) + 2} values checked)",
+        "none found (project, venv, home, temp and working folders; $HOME, $PWD, "
+        "$VIRTUAL_ENV, $TMPDIR when set; user and host name)",
         None,
     )
 
@@ -181,6 +184,68 @@ def test_no_network_request_when_opened(pages, which, reliability):
         f"{which} page: src / href / url() / @import targets",
         "static scan",
         f"{len(targets)} found, all inline (data:), anchors or relative; no request when opened",
+        None,
+    )
+
+
+#: Absolute path prefixes that must not occur in a published page (besides the values above).
+_ROOTS = ("/tmp/", "/root", "/home/", "/work/", "file://")
+
+
+def _real_pages(pair: dict) -> dict[str, str]:
+    out = pair["out"]
+    found = {
+        f"{path.parent.name}/{path.name}": path.read_text("utf-8")
+        for path in sorted(out.glob(f"*/{PAIR_REPORT}.html"))
+    }
+    found["index.html"] = (out / "index.html").read_text("utf-8")
+    return found
+
+
+def test_real_reports_leak_nothing(real_report_pair, reliability):
+    assert real_report_pair["codes"] == [0, 0], real_report_pair["stderr"]
+    pages = _real_pages(real_report_pair)
+    assert len(pages) == 3
+    secrets = _secrets(real_report_pair["tmp"])
+    user = getpass.getuser()
+    host = socket.gethostname()
+    for name, page in pages.items():
+        found = [key for key, value in secrets.items() if value in page]
+        found += [root for root in _ROOTS if root in page]
+        assert not found, f"{name} shows {found}"
+        assert not re.search(rf"(?<![:\w-]){re.escape(user)}(?![\w-])", page), (name, "user")
+        if len(host) >= 4:
+            assert host not in page, (name, "host name")
+        for marker in ("Traceback", 'File "', "ename", "evalue", 'class="output_error"'):
+            assert marker not in page, (name, marker)
+        assert report.find_external_urls(page) == [], name
+    reliability(
+        "leaks",
+        f"real reports ({PAIR_REPORT}, 2 municipalities) and their index: absolute paths "
+        "(repository, /tmp, /root, /home), user name, host name, environment values "
+        "(HOME, VIRTUAL_ENV, …), tracebacks, external URLs",
+        "`westerkwartier report` (the concurrent pair)",
+        f"none found in the {len(pages)} pages",
+        None,
+    )
+
+
+def test_real_report_escapes_a_hostile_parameter(real_report_pair, reliability):
+    pages = _real_pages(real_report_pair)
+    reports_only = {k: v for k, v in pages.items() if k != "index.html"}
+    assert len(reports_only) == 2
+    escaped = HOSTILE_NOTICE.replace("<", "&lt;").replace(">", "&gt;")
+    for name, page in pages.items():
+        assert HOSTILE_NOTICE not in page and "<script" not in page.lower(), name
+    for name, page in reports_only.items():
+        assert escaped in page, name  # shown, as text, in the notice at the top
+        assert report.check_html(page) == []
+    reliability(
+        "leaks",
+        f"`{HOSTILE_NOTICE}` as `--gegevensmelding` of a real report",
+        "`westerkwartier report` (the concurrent pair)",
+        "shown escaped (&lt;script&gt;) in the notice of both reports; no <script> element "
+        "in the reports or the index",
         None,
     )
 

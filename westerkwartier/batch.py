@@ -30,6 +30,10 @@ What a run does
    version: that file is linked into the new run, so ``latest`` is always a complete set of good
    reports; the run still exits non-zero and the summary says which report failed and why. With
    ``alles-of-niets`` ``latest`` only moves when every report succeeded.
+6. **One run at a time per folder**: a run holds ``<uit>/.batch.lock`` (``fcntl.flock``). A
+   second run into the same folder (overlapping cron runs) prints ``wacht op een andere
+   batch…`` and waits for the first to finish (at most its own run time limit), then runs; its
+   unchanged reports are reused from the first run.
 
 Examples
 --------
@@ -188,7 +192,7 @@ class ManifestError(InputError):
 
 
 class BatchBusy(WesterkwartierError):
-    """Another batch run writes into the same output folder (cron runs overlapping)."""
+    """Another batch run kept the output folder locked longer than this run would wait."""
 
     exit_code = 1
 
@@ -1103,8 +1107,40 @@ def switch_latest(out_dir: Path, run_name: str) -> Path:
     return link
 
 
+#: Seconds between two tries to take the folder lock while another batch holds it.
+LOCK_POLL: float = 0.5
+
+
+def _duration(seconds: float) -> str:
+    """Say a waiting time in Dutch: ``45 s`` or ``30 min``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 @contextlib.contextmanager
-def _lock(out_dir: Path) -> Iterator[None]:
+def _lock(
+    out_dir: Path,
+    timeout: float = 0.0,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Hold the folder lock of ``out_dir``; wait up to ``timeout`` seconds for another batch.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The output folder; the lock is ``out_dir/.batch.lock`` (``fcntl.flock``, released by
+        the kernel when a process dies, so a killed run never leaves a stale lock).
+    timeout : float
+        Seconds to wait when another batch holds the lock; 0 fails at once.
+    notify : callable, optional
+        Called once with a Dutch line (``wacht op een andere batch…``) when this run has to wait.
+
+    Raises
+    ------
+    OutputNotWritable
+        The lock file cannot be created.
+    BatchBusy
+        The other batch still held the lock after ``timeout`` seconds.
+    """
     from .errors import OutputNotWritable
 
     try:
@@ -1113,13 +1149,29 @@ def _lock(out_dir: Path) -> Iterator[None]:
     except OSError as err:
         raise OutputNotWritable(out_dir, err) from err
     with handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchBusy(
-                f"Er draait al een batch die in {out_dir} schrijft. Wacht tot die klaar is "
-                "(of controleer met `ps` of er een oude run hangt); deze run doet niets."
-            ) from None
+        deadline = time.monotonic() + max(0.0, timeout)
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BatchBusy(
+                        f"Er draait al een batch die in {out_dir} schrijft"
+                        + (f", al langer dan {timeout:.0f} seconden" if waiting else "")
+                        + ". Wacht tot die klaar is (of controleer met `ps` of er een oude run "
+                        "hangt); deze run heeft niets gemaakt."
+                    ) from None
+                if not waiting:
+                    waiting = True
+                    if notify is not None:
+                        notify(
+                            f"Er draait al een batch in {out_dir.name}/; wacht op een andere "
+                            f"batch… (hoogstens {_duration(timeout)})"
+                        )
+                time.sleep(min(LOCK_POLL, left))
         try:
             yield
         finally:
@@ -1289,6 +1341,13 @@ class _Progress:
         elif self.mode == "regels":
             print(text, file=self.stream, flush=True)
 
+    def notice(self, text: str) -> None:
+        """Show a line in every mode, also ``uit`` (e.g. that the run waits for another)."""
+        if self.mode in {"balk", "regels"}:
+            self.line(text)
+        else:
+            print(text, file=self.stream, flush=True)
+
     def step(self, entry: Mapping[str, Any]) -> None:
         self.done += 1
         duur = f"{entry.get('duur_s', 0):.1f}".replace(".", ",")
@@ -1375,7 +1434,8 @@ def run_batch(
     Raises
     ------
     BatchBusy
-        Another run writes into the same folder.
+        Another run kept writing into the same folder for longer than ``run_timeout`` (this
+        run waits for it first, with a line ``wacht op een andere batch…``).
     """
     from . import report
 
@@ -1387,12 +1447,13 @@ def run_batch(
     policy = policy or manifest.policy
     if policy not in POLICIES:
         raise InputError(f"Onbekend publicatiebeleid {policy!r}; kies {' of '.join(POLICIES)}.")
-    started_wall = time.time()
-    deadline = started_wall + run_timeout
-    now = clock()
     bar = _Progress(0, progress, stream)
 
-    with _lock(out_dir):
+    # overlapping runs (cron) wait for each other; the clock starts once this run may write
+    with _lock(out_dir, timeout=run_timeout, notify=bar.notice):
+        started_wall = time.time()
+        deadline = started_wall + run_timeout
+        now = clock()
         reachable: bool | None = None
         refreshed: list[str] = []
         if scheduled:

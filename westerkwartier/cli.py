@@ -402,7 +402,8 @@ def _add_batch(sub) -> None:
         "Maak alle rapporten uit een batchmanifest (reports.toml) voor alle gemeenten erin, "
         "parallel, in een nieuwe map reports/<datum>/. 'reports/latest' wijst naar de "
         "nieuwste geslaagde run; een mislukt rapport vervangt nooit de laatste goede versie. "
-        "Ongewijzigde rapporten worden hergebruikt (--force maakt alles opnieuw). Exitcode 7 "
+        "Ongewijzigde rapporten worden hergebruikt (--force maakt alles opnieuw). Een tweede "
+        "batch in dezelfde map wacht tot de eerste klaar is. Exitcode 7 "
         "als een rapport mislukte; de samenvatting (samenvatting.json) zegt welk en waarom. "
         "Voorbeeld:\n  westerkwartier batch --manifest reports.toml --gepland --workers 2",
     )
@@ -568,10 +569,10 @@ def _add_report(sub) -> None:
     rep.add_argument(
         "--jaar", default="0", help="peiljaar; 0 (standaard) = per cijfer het laatste jaar"
     )
-    rep.add_argument(
+    rep.add_argument(  # no argparse choices: an unknown name is invalid input (exit 3)
         "--rapport",
         default="alle",
-        choices=["aantrekkelijkheid", "talent", "alle"],
+        metavar="{aantrekkelijkheid,talent,alle}",
         help="welk rapport (standaard alle)",
     )
     rep.add_argument(

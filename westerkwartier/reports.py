@@ -1,13 +1,16 @@
 """Make the Dutch HTML reports of a municipality and the index page that lists them.
 
 :func:`render_reports` checks every input before anything runs (municipality, year, date,
-report names, extra municipalities), runs each report notebook through
+report names, extra municipalities, the offline snapshot's checksums, a writable output folder),
+runs each report notebook through
 :func:`westerkwartier.report.run_notebook` (parameter validation, time-out, failed runs saved
 under ``reports/_failed``, HTML checks) and writes
 
 * ``<uit>/<gemeente-slug>/<rapport>.html`` per report, and
 * ``<uit>/index.html`` listing every report in ``<uit>`` with municipality, reference year,
-  data date and report date, read back from the reports themselves.
+  data date and report date, read back from the reports themselves. The rebuild holds a lock
+  (``<uit>/.index.lock``), so runs at the same time into one folder never drop each other's
+  reports from the index.
 
 The same inputs give byte-identical files: the report date (``peildatum``) is a parameter,
 never the clock.
@@ -22,17 +25,22 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
 import os
 import re
+import tempfile
+import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import settings
+from .errors import DataIntegrityError, OutputNotWritable, SnapshotMissing
 from .findings import (
     load_manifest,
     parse_jaar,
@@ -40,7 +48,9 @@ from .findings import (
     report_spec,
     resolve_municipality,
 )
-from .report import IndexEntry, run_notebook, write_index
+
+if TYPE_CHECKING:
+    from .report import IndexEntry
 
 #: Folder of the report notebooks (``notebooks/`` in the project).
 NOTEBOOKS_DIR: Path = settings.project_dir / "notebooks"
@@ -53,6 +63,22 @@ INDEX_TITLE = "Rapporten van de regionale talent- en vitaliteitsmonitor"
 
 #: Seconds one notebook cell may run.
 CELL_TIMEOUT: float = 600
+
+#: Lock file in ``uit`` held while the index page is rebuilt (concurrent runs, one folder).
+INDEX_LOCK = ".index.lock"
+
+#: Seconds a run waits for another run's index rebuild (which takes well under a second).
+INDEX_LOCK_TIMEOUT: float = 120
+
+
+def run_notebook(*args: Any, **kwargs: Any) -> Path:
+    """Call :func:`westerkwartier.report.run_notebook` (imported only when a report runs).
+
+    Importing the runner (nbformat, papermill) takes seconds; bad input is refused before.
+    """
+    from . import report
+
+    return report.run_notebook(*args, **kwargs)
 
 
 def slug(name: str) -> str:
@@ -120,6 +146,10 @@ def check_inputs(
     InputError
         A province instead of a municipality, a year that is not a number, in the future or
         out of range, a bad date or an unknown report.
+    SnapshotMissing
+        The offline snapshot (region registry, tables) is missing or incomplete.
+    DataIntegrityError
+        A snapshot file is damaged (see :func:`check_snapshot`).
     """
     from .regions import load_registry
 
@@ -129,7 +159,111 @@ def check_inputs(
     registry = registry or load_registry()
     region = resolve_municipality(gemeente, registry)
     extra = [resolve_municipality(v, registry) for v in (vergelijk or [])]
+    check_snapshot()
     return Inputs(region, year, extra, date, names)
+
+
+_SNAPSHOT_FIX = (
+    "Haal de snapshot opnieuw op uit git (`git checkout -- data/snapshot`) of bouw hem met "
+    "`westerkwartier snapshot`."
+)
+
+
+def check_snapshot() -> None:
+    """Check that every table of the offline snapshot is present and matches its checksum.
+
+    The reports read the snapshot (offline, and online as the fallback when CBS cannot be
+    reached); a damaged file would otherwise only show up as a failing notebook cell minutes
+    later. Reading and hashing the whole snapshot takes a few milliseconds.
+
+    Raises
+    ------
+    SnapshotMissing
+        No ``provenance.json``, or a table it lists has no data or metadata file.
+    DataIntegrityError
+        A table's metadata cannot be read or its data does not match the recorded checksum.
+    """
+    from . import data, store
+
+    folder = data.snapshot_tables_dir()
+    for table_id in data.snapshot_table_ids():  # SnapshotMissing without provenance.json
+        meta_path = folder / f"{table_id}.json"
+        data_path = folder / f"{table_id}.parquet"
+        missing = [p.name for p in (meta_path, data_path) if not p.is_file()]
+        if missing:
+            raise SnapshotMissing(
+                f"De offline snapshot is onvolledig: {', '.join(missing)} ontbreekt in "
+                f"{folder.name}/. {_SNAPSHOT_FIX}"
+            )
+        try:
+            expected = json.loads(meta_path.read_text(encoding="utf-8")).get("data_sha256")
+        except (ValueError, AttributeError) as err:  # JSON or UTF-8 errors, not a JSON object
+            raise DataIntegrityError(
+                f"Snapshotbestand {meta_path.name} in {folder.name}/ is beschadigd "
+                f"({type(err).__name__}). {_SNAPSHOT_FIX}"
+            ) from err
+        if expected and store.sha256_file(data_path) != expected:
+            raise DataIntegrityError(
+                f"Snapshotbestand {data_path.name} in {folder.name}/ is beschadigd (checksum "
+                f"klopt niet). {_SNAPSHOT_FIX}"
+            )
+
+
+def check_output(uit: Path | str) -> None:
+    """Check that the output folder can be written, before anything runs.
+
+    Creates ``uit`` when it does not exist (the run writes there anyway) and writes and removes
+    a nameless temporary file in it.
+
+    Raises
+    ------
+    OutputNotWritable
+        ``uit`` is a file, lies below a file, or may not be written.
+    """
+    uit = Path(uit)
+    try:
+        uit.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=uit):
+            pass
+    except OSError as err:
+        raise OutputNotWritable(uit, err) from err
+
+
+@contextmanager
+def index_lock(uit: Path | str, timeout: float = INDEX_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the index lock of ``uit`` (``fcntl.flock`` on ``uit/.index.lock``).
+
+    Two runs that publish into the same folder each rebuild ``index.html`` from the reports
+    they find; without the lock the run that scanned first could write last and drop the
+    other's report from the index.
+
+    Raises
+    ------
+    OutputNotWritable
+        The lock file cannot be created, or another run held the lock for ``timeout`` seconds.
+    """
+    uit = Path(uit)
+    try:
+        uit.mkdir(parents=True, exist_ok=True)
+        handle = open(uit / INDEX_LOCK, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as err:
+        raise OutputNotWritable(uit, err) from err
+    with handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise OutputNotWritable(
+                        uit, TimeoutError(0, "de indexpagina is bezet door een andere run")
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -201,6 +335,10 @@ def render_reports(
     ------
     RegionNotFound, RegionDissolved, InputError
         Bad input; nothing was run.
+    OutputNotWritable
+        ``uit`` cannot be written; nothing was run.
+    SnapshotMissing, DataIntegrityError
+        The offline snapshot is missing, incomplete or damaged; nothing was run.
     westerkwartier.errors.ReportFailed
         A notebook failed; it is saved under ``<uit>/_failed/<gemeente-slug>/`` and nothing
         of that report was published.
@@ -209,6 +347,7 @@ def render_reports(
         peildatum = dt.date.today()
     inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum)
     uit = Path(uit)
+    check_output(uit)
     folder = slug(inputs.region.name)
     manifest = load_manifest()
     written: list[Path] = []
@@ -275,6 +414,8 @@ def _as_date(text: str) -> dt.date | str:
 
 def index_entries(uit: Path | str = REPORTS_DIR) -> list[IndexEntry]:
     """List every report in ``uit`` for the index, by municipality then report order."""
+    from .report import IndexEntry
+
     uit = Path(uit)
     order = {rid: i for i, rid in enumerate(load_manifest())}
     found = []
@@ -298,15 +439,25 @@ def index_entries(uit: Path | str = REPORTS_DIR) -> list[IndexEntry]:
 
 
 def write_reports_index(uit: Path | str = REPORTS_DIR) -> Path:
-    """Write ``<uit>/index.html`` listing every report found in ``uit``."""
+    """Write ``<uit>/index.html`` listing every report found in ``uit``.
+
+    The folder is scanned and the page written under :func:`index_lock`, so concurrent runs
+    into one folder each leave an index that lists every report written so far.
+    """
+    from .report import write_index
+
     uit = Path(uit)
-    return write_index(index_entries(uit), uit / "index.html", title=INDEX_TITLE)
+    with index_lock(uit):
+        return write_index(index_entries(uit), uit / "index.html", title=INDEX_TITLE)
 
 
 __all__ = [
     "INDEX_TITLE",
     "check_inputs",
+    "check_output",
+    "check_snapshot",
     "index_entries",
+    "index_lock",
     "read_report_header",
     "render_reports",
     "report_names",
