@@ -386,3 +386,18 @@ def test_force_renders_again_and_moves_latest(runs):
     summary = batch.run_batch(manifest, out_dir=out, force=True, clock=_clock(30, 9))
     assert summary["aantallen"]["gemaakt"] == 1 and summary["geslaagd"]
     assert os.readlink(out / "latest") == "2026-11-30T0930"
+
+
+def test_report_command_with_a_manifest_runs_the_batch(tmp_path, capsys):
+    from westerkwartier import cli
+
+    text = 'gemeenten = ["GM1969"]\n[run]\nworkers = 1\n[[rapport]]\nnaam = "mini"\n'
+    text += 'notebook = "MINI"\nlabel = "Mini"\ntitel = "Mini in {gemeente}"\n'
+    manifest = _manifest(tmp_path, text)
+    out = tmp_path / "uit"
+    code = cli.main(["--offline", "report", "--manifest", str(manifest), "--uit", str(out)])
+    assert code == 0, capsys.readouterr().err
+    latest = out / "latest"
+    assert latest.is_symlink()
+    assert (latest / "GM1969" / "mini.html").is_file()
+    assert (latest / "samenvatting.json").is_file()

@@ -585,10 +585,25 @@ def _add_report(sub) -> None:
     rep.add_argument(
         "--gegevensmelding", default="", help="melding bovenaan elk rapport (geplande runs)"
     )
+    many = rep.add_argument_group(
+        "veel rapporten tegelijk (dezelfde run als `westerkwartier batch`)",
+        "Met een van deze opties wordt het een batchrun naar UIT/<datum>/ met UIT/latest; "
+        "zie `westerkwartier batch --help`.",
+    )
+    many.add_argument("--manifest", type=Path, default=None, help="batchmanifest (reports.toml)")
+    many.add_argument("--provincie", default=None, help="alle gemeenten van deze provincie")
+    many.add_argument("--alle-gemeenten", action="store_true", help="alle gemeenten van NL")
+    many.add_argument("--workers", type=int, default=None, help="aantal werkprocessen")
+    many.add_argument("--force", action="store_true", help="maak ook ongewijzigde rapporten")
+    many.add_argument(
+        "--gepland", action="store_true", help="vernieuw eerst de CBS-cache (geplande run)"
+    )
     rep.set_defaults(func=_cmd_report)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.manifest or args.provincie or args.alle_gemeenten:
+        return _cmd_batch(_as_batch(args))
     from .reports import render_reports
 
     paths = render_reports(
@@ -604,6 +619,32 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"Rapport geschreven: {path} ({path.stat().st_size / 1e3:.0f} kB)")
     print(f"Index bijgewerkt: {Path(args.uit) / 'index.html'}")
     return 0
+
+
+def _as_batch(args: argparse.Namespace) -> argparse.Namespace:
+    """Turn ``report --manifest/--provincie/--alle-gemeenten`` into the batch command's arguments.
+
+    ``--gemeente`` and ``--rapport`` keep their meaning only when given explicitly; the report
+    defaults (GM1969, alle) must not narrow a manifest or a province.
+    """
+    gemeente = (
+        None
+        if args.gemeente == "GM1969" or args.provincie or args.alle_gemeenten
+        else [args.gemeente]
+    )
+    rapport = None if args.rapport == "alle" else [args.rapport]
+    uit = None if args.uit == Path("reports") else args.uit
+    return argparse.Namespace(
+        manifest=args.manifest,
+        provincie=args.provincie,
+        alle_gemeenten=args.alle_gemeenten,
+        gemeente=gemeente,
+        rapport=rapport,
+        workers=args.workers,
+        force=args.force,
+        gepland=args.gepland,
+        uit=uit,
+    )
 
 
 SUBCOMMANDS.append(_add_report)
