@@ -129,6 +129,7 @@ def test_readme_shows_the_same_cron_line():
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
     cron = next(line for line in CRONTAB.read_text("utf-8").splitlines() if line[:1].isdigit())
     assert cron in readme
+    assert cron in (ROOT / "README.md").read_text(encoding="utf-8")
     for name in (SERVICE.name, TIMER.name, WORKFLOW.name, "reports.toml"):
         assert name in readme
 
