@@ -96,3 +96,32 @@ def mirror() -> Path:
     if os.environ.get("WESTERKWARTIER_REQUIRE_MIRROR") == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture
+def standin_server(monkeypatch):
+    """The loopback CBS stand-in (tests/cbs_standin.py), with the client pointed at it.
+
+    Pages of 7 rows, 3 attempts per request, a 5 s time-out, online, no progress bars; a test
+    module may tighten settings further in its own ``server`` fixture.
+    """
+    from cbs_standin import CbsStandin
+
+    with CbsStandin(page_size=7) as standin:
+        monkeypatch.setattr(settings, "cbs_host", standin.host)
+        monkeypatch.setattr(settings, "cbs_https", False)
+        monkeypatch.setattr(settings, "retries", 3)
+        monkeypatch.setattr(settings, "timeout", 5.0)
+        monkeypatch.setattr(settings, "offline", False)
+        monkeypatch.setattr(settings, "progress", False)
+        yield standin
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """Record the client's back-off waits instead of sleeping."""
+    from westerkwartier import cbs
+
+    recorded: list[float] = []
+    monkeypatch.setattr(cbs, "_sleep", recorded.append)
+    return recorded

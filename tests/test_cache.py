@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-from cbs_standin import CbsStandin
 
 from westerkwartier import cache, cbs, settings
 from westerkwartier.errors import (
@@ -25,15 +24,8 @@ KWB = "90002TST"
 
 
 @pytest.fixture
-def server(monkeypatch):
-    with CbsStandin(page_size=7) as standin:
-        monkeypatch.setattr(settings, "cbs_host", standin.host)
-        monkeypatch.setattr(settings, "cbs_https", False)
-        monkeypatch.setattr(settings, "retries", 3)
-        monkeypatch.setattr(settings, "timeout", 5.0)
-        monkeypatch.setattr(settings, "offline", False)
-        monkeypatch.setattr(settings, "progress", False)
-        yield standin
+def server(standin_server):
+    return standin_server
 
 
 def parquet_of(table_id: str, query: dict) -> object:

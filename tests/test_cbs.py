@@ -10,7 +10,7 @@ from pathlib import Path
 import cbsodata
 import pandas as pd
 import pytest
-from cbs_standin import CbsStandin, parse_filter
+from cbs_standin import parse_filter
 
 from westerkwartier import cbs, settings
 from westerkwartier.errors import (
@@ -32,23 +32,8 @@ def rows(table: str, name: str) -> list[dict]:
 
 
 @pytest.fixture
-def server(monkeypatch):
-    with CbsStandin(page_size=7) as standin:
-        monkeypatch.setattr(settings, "cbs_host", standin.host)
-        monkeypatch.setattr(settings, "cbs_https", False)
-        monkeypatch.setattr(settings, "retries", 3)
-        monkeypatch.setattr(settings, "timeout", 5.0)
-        monkeypatch.setattr(settings, "offline", False)
-        monkeypatch.setattr(settings, "progress", False)
-        yield standin
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    """Record the back-off waits instead of sleeping."""
-    recorded: list[float] = []
-    monkeypatch.setattr(cbs, "_sleep", recorded.append)
-    return recorded
+def server(standin_server):
+    return standin_server
 
 
 # =========================================================================================

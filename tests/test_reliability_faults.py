@@ -17,7 +17,6 @@ import textwrap
 import warnings
 
 import pytest
-from cbs_standin import CbsStandin
 
 from westerkwartier import cache, cbs, cli, data, settings, store
 from westerkwartier.errors import (
@@ -34,21 +33,9 @@ ROWS = 40  # rows of the fixture table
 
 
 @pytest.fixture
-def server(monkeypatch):
-    with CbsStandin(page_size=7) as standin:
-        monkeypatch.setattr(settings, "cbs_host", standin.host)
-        monkeypatch.setattr(settings, "cbs_https", False)
-        monkeypatch.setattr(settings, "retries", 3)
-        monkeypatch.setattr(settings, "timeout", 1.0)
-        monkeypatch.setattr(settings, "progress", False)
-        yield standin
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    recorded: list[float] = []
-    monkeypatch.setattr(cbs, "_sleep", recorded.append)
-    return recorded
+def server(standin_server, monkeypatch):
+    monkeypatch.setattr(settings, "timeout", 1.0)  # slow responses fail fast here
+    return standin_server
 
 
 @pytest.fixture

@@ -56,18 +56,17 @@ def _command(sub, name: str, help: str, description: str) -> argparse.ArgumentPa
 
 
 def _add_fetch(sub) -> None:
-    fetch = sub.add_parser(
+    fetch = _command(
+        sub,
         "fetch",
-        help="haal een CBS-tabel op (met cache)",
-        description=(
+        "haal een CBS-tabel op (met cache)",
+        (
             "Haal een CBS-tabel op via de open-data-API, met codes (GM1969, 2023JJ00) in plaats "
             "van namen. Een herhaalde vraag komt uit de cache (data/cache) zonder netwerk; "
             "--refresh haalt opnieuw op. Voorbeeld:\n"
             "  westerkwartier fetch 85036NED --regio GM1969 --regio PV20 "
             "--onderwerp GemiddeldeWOZWaardeVanWoningen --uit woz.csv"
         ),
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fetch.add_argument("table", metavar="TABEL", help="CBS-tabelnummer, bijvoorbeeld 86088NED")
     fetch.add_argument("--regio", action="append", default=None, help="regiocode (herhaalbaar)")
@@ -81,16 +80,15 @@ def _add_fetch(sub) -> None:
 
 
 def _add_snapshot(sub) -> None:
-    snap = sub.add_parser(
+    snap = _command(
+        sub,
         "snapshot",
-        help="bouw de offline snapshot uit de CBS-spiegel",
-        description=(
+        "bouw de offline snapshot uit de CBS-spiegel",
+        (
             "Bouw data/snapshot uit de CBS-spiegel (echte CBS-exports): tabellen met codes, "
             "regioregister, vereenvoudigde grenzen en herkomst. Deterministisch: opnieuw bouwen "
             "geeft dezelfde bytes."
         ),
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     snap.add_argument(
         "--mirror", type=Path, default=None, help="map van de CBS-spiegel (WESTERKWARTIER_MIRROR)"
@@ -100,16 +98,15 @@ def _add_snapshot(sub) -> None:
 
 
 def _add_regions(sub) -> None:
-    reg = sub.add_parser(
+    reg = _command(
+        sub,
         "regions",
-        help="zoek een gemeente op of toon de lijst",
-        description=(
+        "zoek een gemeente op of toon de lijst",
+        (
             "Zonder argument: alle gemeenten met provincie, COROP-gebied en inwonertal. "
             "Met een naam of code: die gemeente (hoofdletters en accenten maken niet uit: "
             "'sudwest fryslan', 'GM1969', '1969')."
         ),
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     reg.add_argument("query", nargs="?", metavar="GEMEENTE", help="naam of CBS-code")
     reg.add_argument("--provincie", default=None, help="alleen gemeenten in deze provincie")
@@ -117,14 +114,11 @@ def _add_regions(sub) -> None:
 
 
 def _add_overzicht(sub) -> None:
-    over = sub.add_parser(
+    over = _command(
+        sub,
         "overzicht",
-        help="korte samenvatting van een gemeente uit de offline snapshot",
-        description=(
-            "Toon gemeente, regio-indelingen, buurgemeenten en de beschikbare CBS-tabellen."
-        ),
-        epilog=EXIT_TEXT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "korte samenvatting van een gemeente uit de offline snapshot",
+        ("Toon gemeente, regio-indelingen, buurgemeenten en de beschikbare CBS-tabellen."),
     )
     over.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
     over.set_defaults(func=_cmd_overzicht)
