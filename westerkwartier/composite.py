@@ -386,15 +386,6 @@ class IndexInput:
         return (self.group[:, None] == np.arange(len(self.spec.subs))[None, :]).astype(float)
 
 
-def _as_of(p: pd.DataFrame, year: int, max_age: int) -> pd.DataFrame:
-    """region_code x indicator -> latest value of a year in year-max_age..year."""
-    window = p[(p["year"] <= year) & (p["year"] >= year - max_age) & p["value"].notna()]
-    if window.empty:
-        return pd.DataFrame()
-    latest = window.sort_values("year").drop_duplicates(["region_code", "indicator"], keep="last")
-    return latest.pivot(index="region_code", columns="indicator", values="value")
-
-
 def _reference(rows: pd.DataFrame, spec: IndexSpec) -> tuple[int | None, pd.Series]:
     """Return the reference year of an indicator and its municipal values (see IndexInput)."""
     years = sorted(
@@ -402,10 +393,69 @@ def _reference(rows: pd.DataFrame, spec: IndexSpec) -> tuple[int | None, pd.Seri
     )
     for year in years:
         vals = rows[rows["year"] == year].drop_duplicates("region_code")
-        vals = vals.set_index("region_code")["value"].astype(float)
-        if len(vals) >= 3 and vals.nunique() >= 2:
-            return int(year), vals
+        if len(vals) >= 3 and vals["value"].nunique() >= 2:
+            return int(year), vals.set_index("region_code")["value"].astype(float)
     return None, pd.Series(dtype=float)
+
+
+@dataclass
+class _Prepared:
+    """The year-independent part of :func:`index_input`, shared by the years of one call.
+
+    ``cube`` holds the values of the municipalities and then the benchmarks (rows) per
+    indicator of the spec (``position``) and per year from ``first_year`` on (NaN = missing);
+    ``reference`` the municipal values of each indicator's reference year.
+    """
+
+    spec: IndexSpec
+    gm: pd.DataFrame
+    bench: pd.DataFrame
+    position: dict[str, int]
+    first_year: int
+    cube: np.ndarray
+    references: dict[str, tuple[int | None, pd.Series]]
+    reference: np.ndarray
+
+    def as_of(self, year: int) -> np.ndarray:
+        """Regions x indicators: the latest value of a year in year-max_age..year."""
+        out = np.full(self.cube.shape[:2], np.nan)
+        for y in range(year, year - self.spec.max_age - 1, -1):
+            at = y - self.first_year
+            if 0 <= at < self.cube.shape[2]:
+                fill = np.isnan(out)
+                out[fill] = self.cube[:, :, at][fill]
+        return out
+
+
+def _prepare(spec: IndexSpec, panel: pd.DataFrame) -> _Prepared:
+    """Select the index's rows, the regions and each indicator's reference distribution."""
+    p = panel[panel["indicator"].isin(spec.indicator_ids)]
+    regions = p[["region_code", "region_name", "level"]].drop_duplicates("region_code")
+    gm = regions[regions["level"] == "gemeente"].sort_values("region_code")
+    bench = regions[regions["level"].isin(["provincie", "land"])].sort_values("region_code")
+    gm_codes = gm["region_code"].to_numpy()
+    ref_all = p[p["value"].notna() & p["region_code"].isin(gm_codes)]
+    by_indicator = dict(tuple(ref_all.groupby("indicator", sort=False)))
+    ids = list(dict.fromkeys(ind.id for sub in spec.subs for ind in sub.indicators))
+    references = {i: _reference(by_indicator.get(i, ref_all.iloc[:0]), spec) for i in ids}
+    reference = (
+        pd.DataFrame({i: vals for i, (year, vals) in references.items() if year is not None})
+        .reindex(index=gm_codes, columns=ids)
+        .to_numpy(dtype=float)
+        .reshape(len(gm_codes), len(ids))
+    )
+    valid = p[p["value"].notna()]
+    years = valid["year"].to_numpy(dtype=int)
+    first = int(years.min()) if len(years) else 0
+    span = int(years.max()) - first + 1 if len(years) else 0
+    codes = np.concatenate([gm_codes, bench["region_code"].to_numpy()])
+    row = pd.Index(codes).get_indexer(valid["region_code"])
+    col = pd.Index(ids).get_indexer(valid["indicator"])
+    keep = (row >= 0) & (col >= 0)
+    cube = np.full((len(codes), len(ids), span), np.nan)
+    cube[row[keep], col[keep], years[keep] - first] = valid["value"].to_numpy(dtype=float)[keep]
+    position = {i: k for k, i in enumerate(ids)}
+    return _Prepared(spec, gm, bench, position, first, cube, references, reference)
 
 
 def index_input(index: str | IndexSpec, year: int, panel: pd.DataFrame | None = None) -> IndexInput:
@@ -423,31 +473,30 @@ def index_input(index: str | IndexSpec, year: int, panel: pd.DataFrame | None = 
         benchmarks those with level ``provincie`` or ``land``.
     """
     spec = get_index(index)
-    p = index_panel(spec) if panel is None else panel
-    p = p[p["indicator"].isin(spec.indicator_ids)]
-    regions = p[["region_code", "region_name", "level"]].drop_duplicates("region_code")
-    gm = regions[regions["level"] == "gemeente"].sort_values("region_code")
-    bench = regions[regions["level"].isin(["provincie", "land"])].sort_values("region_code")
-    now = _as_of(p, int(year), spec.max_age)
-    ref_all = p[p["value"].notna() & p["region_code"].isin(gm["region_code"])]
-    gm_codes = gm["region_code"].to_numpy()
-    cols, group, sign, weights, dropped, ref_cols = [], [], [], [], {}, {}
+    return _index_input(_prepare(spec, index_panel(spec) if panel is None else panel), year)
+
+
+def _index_input(prep: _Prepared, year: int) -> IndexInput:
+    """:func:`index_input` for one year on a prepared panel."""
+    spec, gm, bench = prep.spec, prep.gm, prep.bench
+    now = prep.as_of(int(year))
+    n_gm = len(gm)
+    gm_has = ~np.isnan(now[:n_gm]).all(axis=0) if n_gm else np.zeros(now.shape[1], dtype=bool)
+    cols, group, sign, weights, dropped = [], [], [], [], {}
     ref_years: dict[str, int] = {}
     for s, sub in enumerate(spec.subs):
         for ind in sub.indicators:
-            has_now = ind.id in now.columns and now[ind.id].reindex(gm_codes).notna().any()
-            if not has_now:
+            if not gm_has[prep.position[ind.id]]:
                 dropped[ind.id] = (
                     f"geen gemeente heeft een waarde in {year - spec.max_age}-{year} "
                     "(niet gepubliceerd of alleen online)"
                 )
                 continue
-            ref_year, ref_vals = _reference(ref_all[ref_all["indicator"] == ind.id], spec)
+            ref_year, _ = prep.references[ind.id]
             if ref_year is None:
                 dropped[ind.id] = "geen bruikbare referentieverdeling (geen spreiding)"
                 continue
             ref_years[ind.id] = ref_year
-            ref_cols[ind.id] = ref_vals
             cols.append(ind.id)
             group.append(s)
             sign.append(ind.sign)
@@ -459,19 +508,13 @@ def index_input(index: str | IndexSpec, year: int, panel: pd.DataFrame | None = 
         if (group_a == s).any():
             w[group_a == s] /= w[group_a == s].sum()
     sub_w = sub_w / sub_w.sum()
-
-    def matrix(frame: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
-        if frame.empty:
-            return np.full((len(codes), len(cols)), np.nan)
-        return frame.reindex(index=codes, columns=cols).to_numpy(dtype=float)
-
-    bench_codes = bench["region_code"].to_numpy()
+    at = np.array([prep.position[c] for c in cols], dtype=int)
     return IndexInput(
         spec=spec,
         year=int(year),
-        codes=gm_codes,
+        codes=gm["region_code"].to_numpy(),
         names=gm["region_name"].to_numpy(),
-        bench_codes=bench_codes,
+        bench_codes=bench["region_code"].to_numpy(),
         bench_names=bench["region_name"].to_numpy(),
         bench_levels=bench["level"].to_numpy(),
         indicators=cols,
@@ -479,12 +522,9 @@ def index_input(index: str | IndexSpec, year: int, panel: pd.DataFrame | None = 
         sign=np.array(sign, dtype=float),
         weights=w,
         sub_weights=sub_w,
-        values=matrix(now, gm_codes),
-        bench_values=matrix(now, bench_codes),
-        reference=pd.DataFrame(ref_cols, columns=cols)
-        .reindex(gm_codes)
-        .to_numpy(dtype=float)
-        .reshape(len(gm_codes), len(cols)),
+        values=np.ascontiguousarray(now[:n_gm][:, at]),
+        bench_values=np.ascontiguousarray(now[n_gm:][:, at]),
+        reference=np.asfortranarray(prep.reference[:, at]),
         dropped=dropped,
         reference_years=ref_years,
     )
@@ -742,8 +782,9 @@ def scores(
         years = [years] if isinstance(years, int) else list(years)
         auto = False
     frames, dropped = [], {}
+    prep = _prepare(spec, p)
     for year in years:
-        inp = index_input(spec, year, p)
+        inp = _index_input(prep, year)
         if not inp.indicators:
             continue
         frame = _score_frame(inp, norm_m, agg_m)
@@ -813,8 +854,9 @@ def latest_year(index: str | IndexSpec, panel: pd.DataFrame | None = None) -> in
     if have.empty:
         raise InputError(f"Het panel bevat geen enkele indicator van de {spec.label}.")
     found: list[tuple[int, float]] = []
+    prep = _prepare(spec, p)
     for year in range(int(have["year"].min()), int(have["year"].max()) + 1):
-        inp = index_input(spec, year, p)
+        inp = _index_input(prep, year)
         if not inp.indicators:
             continue
         _, _, _, ok = eligibility(
@@ -1313,8 +1355,9 @@ def decompose(
     p = index_panel(spec) if panel is None else panel
     norm_m = normalisation or spec.normalisation
     agg_m = aggregation or spec.aggregation
-    a = index_input(spec, year_from, p)
-    b = index_input(spec, year_to, p)
+    prep = _prepare(spec, p)
+    a = _index_input(prep, year_from)
+    b = _index_input(prep, year_to)
     ids = list(dict.fromkeys(a.indicators + b.indicators))
     res = {}
     for label, inp in (("from", a), ("to", b)):

@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -1174,6 +1175,55 @@ def _context_findings(data_rows: list[ScoreRow], context: list[ScoreRow], name: 
     return out
 
 
+# Per process: the national panel of each indicator built so far, per data setting.
+_NATIONAL: dict[tuple, dict[str, pd.DataFrame]] = {}
+
+
+def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
+    """Return the default panel of ``indicators`` for every municipality, province and Nederland.
+
+    The same frame as ``panel(indicators=list(indicators))`` (default loader and registry), but
+    each indicator is built only once per process and data setting: a report notebook and its
+    index section share the indicators they both need. The result is a fresh copy.
+    """
+    from . import settings
+    from .panel import PANEL_COLUMNS, panel
+
+    ids = list(indicators)
+    key = (str(settings.snapshot_dir), str(settings.cache_dir), settings.offline)
+    built = _NATIONAL.setdefault(key, {})
+    missing = [i for i in dict.fromkeys(ids) if i not in built]
+    if missing:
+        frame = panel(indicators=missing)
+        built.update(dict(tuple(frame.groupby("indicator", sort=False))))
+        for ind in missing:  # an indicator without rows still counts as built
+            built.setdefault(ind, frame.iloc[:0])
+    if not ids:
+        return pd.DataFrame(columns=PANEL_COLUMNS)
+    return pd.concat([built[i] for i in ids], ignore_index=True)
+
+
+def _regions_panel(
+    national: pd.DataFrame, regions: pd.DataFrame, indicators: Sequence[str]
+) -> pd.DataFrame | None:
+    """Rows of ``regions`` in a national panel, ordered as ``panel(regions=...)`` orders them.
+
+    That is per indicator (in the order given), per region (in the order of ``regions``), per
+    year, with the names and levels of ``regions``. None if a region is not in the panel.
+    """
+    where = regions[["code", "name", "level"]].drop_duplicates("code").reset_index(drop=True)
+    if not set(where["code"]) <= set(national["region_code"]):
+        return None
+    at = pd.Index(where["code"]).get_indexer(national["region_code"])
+    keep = np.flatnonzero(at >= 0)
+    rank = pd.Index(list(dict.fromkeys(indicators))).get_indexer(national["indicator"])
+    order = keep[np.lexsort((keep, at[keep], rank[keep]))]
+    out = national.take(order).reset_index(drop=True)
+    out["region_name"] = where["name"].take(at[order]).reset_index(drop=True)
+    out["level"] = where["level"].take(at[order]).reset_index(drop=True)
+    return out
+
+
 def load_report_data(
     rapport: str,
     gemeente: str = "GM1969",
@@ -1220,18 +1270,23 @@ def load_report_data(
     spec = report_spec(rapport)
     date = parse_peildatum(peildatum)
     year = parse_jaar(jaar, date)
+    injected = registry is not None
     registry = registry or load_registry()
     region = resolve_municipality(gemeente, registry)
     extra = [resolve_municipality(v, registry) for v in (vergelijk or [])]
     bench = benchmarks_for(region.code, registry=registry, neighbours=neighbours)
     regions = report_regions(region, bench, extra)
     cat = load_catalogue()
-    frame = panel(
-        regions=regions[["code", "name", "level"]],
-        indicators=list(spec.indicators),
-        loader=loader,
-        registry=registry,
-    )
+    frame = None
+    if loader is None and not injected:  # the default data: share the national panel
+        frame = _regions_panel(national_panel(spec.indicators), regions, spec.indicators)
+    if frame is None:
+        frame = panel(
+            regions=regions[["code", "name", "level"]],
+            indicators=list(spec.indicators),
+            loader=loader,
+            registry=registry,
+        )
     section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
     scored = [i for s in spec.secties for i in s.indicatoren]
     kw = {

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
-from .findings import ReportData, decimals_for, fmt, fmt_change
+from .findings import ReportData, decimals_for, fmt, fmt_change, national_panel
 from .sections import Html, esc
 from .style import fmt_number, fmt_pct, is_missing, unit_label
 
@@ -572,8 +572,8 @@ def load_index_data(
         From :func:`westerkwartier.findings.load_report_data`.
     panel : pandas.DataFrame, optional
         A national panel with the index's indicators, the peer characteristics and the
-        ambitions' indicators; default built once here (every municipality, provinces and
-        Nederland).
+        ambitions' indicators; default :func:`westerkwartier.findings.national_panel` (every
+        municipality, provinces and Nederland; built once per process, shared with the report).
     index : str, optional
         Default the index of the report's theme (:data:`REPORT_INDEX`).
 
@@ -594,9 +594,7 @@ def load_index_data(
             v.source.split(":", 1)[1] for v in peer_cfg.variables if v.source.startswith("panel:")
         }
         ids |= set(_ambition_indicators(rapport))
-        from .panel import panel as build_panel
-
-        panel = build_panel(indicators=sorted(ids))
+        panel = national_panel(sorted(ids))  # shares the indicators the report built
     slim = panel.loc[panel["indicator"].isin(spec.indicator_ids), _PANEL_COLUMNS]
     if rapport.jaar:
         slim = slim[slim["year"] <= rapport.jaar]

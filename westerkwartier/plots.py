@@ -372,11 +372,19 @@ def map_frame(
 
 
 def _map_values(data: ReportData, indicator: str, area: Sequence[str]) -> tuple[pd.Series, int]:
+    from .findings import national_panel
     from .panel import panel
 
     row = data.row(indicator)
     year = row.own.year if row is not None and row.own is not None else None
-    frame = panel(regions=list(area), indicators=[indicator], years=year)
+    frame = None
+    if year is not None:  # the report built this indicator for the country: take the area
+        national = national_panel([indicator])
+        rows = national[national["year"] == year].set_index("region_code", drop=False)
+        if set(area) <= set(rows.index):
+            frame = rows.loc[list(area)].reset_index(drop=True)
+    if frame is None:
+        frame = panel(regions=list(area), indicators=[indicator], years=year)
     if year is None:
         counts = frame[frame["value"].notna()].groupby("year").size()
         year = int(counts.index.max()) if len(counts) else int(frame["year"].max())
