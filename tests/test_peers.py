@@ -120,10 +120,7 @@ def test_real_westerkwartier_peers():
     from westerkwartier import settings
 
     settings.offline = True
-    try:
-        data = pe.structural_data()
-    except Exception as err:  # noqa: BLE001
-        pytest.skip(f"snapshot niet beschikbaar: {err}")
+    data = pe.structural_data()  # from the committed snapshot
     out = pe.peers("Westerkwartier", k=5, data=data)
     assert len(out) == 5 and "GM1969" not in set(out["code"])
     assert out["reason"].str.len().gt(10).all()
