@@ -51,7 +51,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import difflib
-import fcntl
 import hashlib
 import html
 import json
@@ -1141,41 +1140,29 @@ def _lock(
     BatchBusy
         The other batch still held the lock after ``timeout`` seconds.
     """
-    from .errors import OutputNotWritable
+    from .store import folder_lock
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(out_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - closed by the with below
-    except OSError as err:
-        raise OutputNotWritable(out_dir, err) from err
-    with handle:
-        deadline = time.monotonic() + max(0.0, timeout)
-        waiting = False
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise BatchBusy(
-                        f"Er draait al een batch die in {out_dir} schrijft"
-                        + (f", al langer dan {timeout:.0f} seconden" if waiting else "")
-                        + ". Wacht tot die klaar is (of controleer met `ps` of er een oude run "
-                        "hangt); deze run heeft niets gemaakt."
-                    ) from None
-                if not waiting:
-                    waiting = True
-                    if notify is not None:
-                        notify(
-                            f"Er draait al een batch in {out_dir.name}/; wacht op een andere "
-                            f"batch… (hoogstens {_duration(timeout)})"
-                        )
-                time.sleep(min(LOCK_POLL, left))
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    def waiting() -> None:
+        if notify is not None:
+            notify(
+                f"Er draait al een batch in {out_dir.name}/; wacht op een andere "
+                f"batch… (hoogstens {_duration(timeout)})"
+            )
+
+    held = contextlib.ExitStack()
+    try:  # only the wait for the lock may turn into BatchBusy, not errors of the run itself
+        held.enter_context(
+            folder_lock(out_dir, LOCK_FILE, timeout, poll=LOCK_POLL, on_wait=waiting)
+        )
+    except TimeoutError:
+        raise BatchBusy(
+            f"Er draait al een batch die in {out_dir} schrijft"
+            + (f", al langer dan {timeout:.0f} seconden" if timeout > 0 else "")
+            + ". Wacht tot die klaar is (of controleer met `ps` of er een oude run "
+            "hangt); deze run heeft niets gemaakt."
+        ) from None
+    with held:
+        yield
 
 
 def _new_run_dir(out_dir: Path, now: dt.datetime) -> Path:

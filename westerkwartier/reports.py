@@ -25,15 +25,13 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import tempfile
-import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -242,28 +240,18 @@ def index_lock(uit: Path | str, timeout: float = INDEX_LOCK_TIMEOUT) -> Iterator
     OutputNotWritable
         The lock file cannot be created, or another run held the lock for ``timeout`` seconds.
     """
+    from .store import folder_lock
+
     uit = Path(uit)
-    try:
-        uit.mkdir(parents=True, exist_ok=True)
-        handle = open(uit / INDEX_LOCK, "a+b")  # noqa: SIM115 - closed by the with below
-    except OSError as err:
-        raise OutputNotWritable(uit, err) from err
-    with handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise OutputNotWritable(
-                        uit, TimeoutError(0, "de indexpagina is bezet door een andere run")
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    held = ExitStack()
+    try:  # only the wait for the lock is reported as a busy index
+        held.enter_context(folder_lock(uit, INDEX_LOCK, timeout))
+    except TimeoutError:
+        raise OutputNotWritable(
+            uit, TimeoutError(0, "de indexpagina is bezet door een andere run")
+        ) from None
+    with held:
+        yield
 
 
 @contextmanager

@@ -11,11 +11,15 @@ Output is deterministic: the same table gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import DataIntegrityError
+from .errors import DataIntegrityError, OutputNotWritable
 from .table import DIMENSION_COLUMNS, TOPIC_COLUMNS, CbsTable
 
 #: Format version of the metadata files; bump when the layout changes.
@@ -62,6 +66,67 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def folder_lock(
+    folder: Path,
+    name: str,
+    timeout: float,
+    *,
+    poll: float = 0.05,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder/name`` (``fcntl.flock``), waiting up to ``timeout`` s.
+
+    The kernel releases the lock when a process dies, so a killed run never leaves a stale lock.
+
+    Parameters
+    ----------
+    folder : Path
+        Folder to lock; created when missing.
+    name : str
+        Name of the (empty) lock file in ``folder``.
+    timeout : float
+        Seconds to wait while another process holds the lock; 0 gives up at once.
+    poll : float
+        Seconds between attempts while waiting.
+    on_wait : callable, optional
+        Called once, when this process has to wait.
+
+    Raises
+    ------
+    OutputNotWritable
+        The lock file cannot be created.
+    TimeoutError
+        Another process still held the lock after ``timeout`` seconds.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / name, "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as err:
+        raise OutputNotWritable(folder, err) from err
+    with handle:
+        deadline = time.monotonic() + max(0.0, timeout)
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{folder / name} is bezet") from None
+                if not waiting:
+                    waiting = True
+                    if on_wait is not None:
+                        on_wait()
+                time.sleep(min(poll, left))
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def frame_to_parquet_bytes(frame: pd.DataFrame) -> bytes:
