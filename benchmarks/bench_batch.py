@@ -22,19 +22,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from westerkwartier import batch, regions, settings
+from westerkwartier import settings
+from westerkwartier.pipeline import batch, manifest
+from westerkwartier.sources import regions
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "fixtures" / "notebooks" / "mini.ipynb"
 ALL_MUNICIPALITIES = 342
 
 
-def _manifest(notebooks: list[Path], province: str) -> batch.Manifest:
+def _manifest(notebooks: list[Path], province: str) -> manifest.Manifest:
     registry = regions.load_registry()
     names: dict[str, str] = {}
-    codes = batch.select_municipalities(registry, provincie=province, names=names)
+    codes = manifest.select_municipalities(registry, provincie=province, names=names)
     reports = tuple(
-        batch.ReportSpec(
+        manifest.ReportSpec(
             name=nb.stem,
             notebook=nb.resolve(),
             title=f"{nb.stem.capitalize()} – {{gemeente}}",
@@ -44,10 +46,10 @@ def _manifest(notebooks: list[Path], province: str) -> batch.Manifest:
         )
         for nb in notebooks
     )
-    return batch.Manifest(path=None, reports=reports, names=names)
+    return manifest.Manifest(path=None, reports=reports, names=names)
 
 
-def _run(manifest: batch.Manifest, workers: int, out: Path) -> dict:
+def _run(manifest: manifest.Manifest, workers: int, out: Path) -> dict:
     start = time.perf_counter()
     summary = batch.run_batch(
         manifest,

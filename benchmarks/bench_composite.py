@@ -15,7 +15,8 @@ import time
 
 def main(draws: int = 1000, repeat: int = 3) -> None:
     """Print the Monte Carlo timings per index."""
-    from westerkwartier import composite, settings
+    from westerkwartier import settings
+    from westerkwartier.analysis import composite
 
     settings.offline = True
     start = time.perf_counter()

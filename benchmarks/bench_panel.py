@@ -29,7 +29,7 @@ from pathlib import Path
 
 from westerkwartier import settings
 from westerkwartier.errors import OfflineDataMissing, WesterkwartierError
-from westerkwartier.panel import panel
+from westerkwartier.indicators.panel import panel
 
 TARGET_SECONDS = 2.0
 
@@ -37,12 +37,12 @@ TARGET_SECONDS = 2.0
 def _loader_and_registry():
     snapshot = Path(settings.snapshot_dir) / "provenance.json"
     if snapshot.is_file():
-        from westerkwartier import data, regions
+        from westerkwartier.sources import data, regions
 
         settings.offline = True
         data._snapshot_table.cache_clear()  # cold means cold, also after other benchmarks
         return data.get_table, regions.load_registry(), "snapshot"
-    from westerkwartier import exports, odata4, regions
+    from westerkwartier.sources import exports, odata4, regions
 
     mirror = Path(settings.mirror_dir)
     registry = regions.Registry(regions.build_registry(mirror))

@@ -20,8 +20,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from westerkwartier import reports, settings
-from westerkwartier.report import run_notebook
+from westerkwartier import settings
+from westerkwartier.pipeline import render as reports
+from westerkwartier.pipeline.notebook import run_notebook
 
 
 def _floor_notebook(folder: Path) -> Path:

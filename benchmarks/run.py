@@ -29,14 +29,14 @@ def measure(label: str, job: Callable[[], Any], repeat: int = 3) -> Any:
 
 
 def _load_all_tables() -> int:
-    from westerkwartier import data
+    from westerkwartier.sources import data
 
     data._snapshot_table.cache_clear()
     return sum(len(data.snapshot_table(t).data) for t in data.snapshot_table_ids())
 
 
 def _load_registry() -> int:
-    from westerkwartier import regions
+    from westerkwartier.sources import regions
 
     regions.clear_registry_cache()
     return len(regions.load_registry())

@@ -120,7 +120,7 @@ def standin_server(monkeypatch):
 @pytest.fixture
 def waits(monkeypatch):
     """Record the client's back-off waits instead of sleeping."""
-    from westerkwartier import cbs
+    from westerkwartier.sources import cbs
 
     recorded: list[float] = []
     monkeypatch.setattr(cbs, "_sleep", recorded.append)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import ambitions as am
+from westerkwartier.analysis import ambitions as am
 
 GOOD = """\
 gemeente = "GM1969"

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from westerkwartier import batch, cli, settings
+from westerkwartier import cli, settings
 from westerkwartier.errors import InputError, ReportFailed
+from westerkwartier.pipeline import batch
+from westerkwartier.pipeline import manifest as batch_manifest
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 
@@ -26,9 +28,9 @@ def _manifest(tmp_path: Path, text: str, name: str = "reports.toml") -> Path:
     return path
 
 
-def _problems(path: Path, **kwargs) -> batch.ManifestError:
-    with pytest.raises(batch.ManifestError) as info:
-        batch.load_manifest(path, **kwargs)
+def _problems(path: Path, **kwargs) -> batch_manifest.ManifestError:
+    with pytest.raises(batch_manifest.ManifestError) as info:
+        batch_manifest.load_manifest(path, **kwargs)
     return info.value
 
 
@@ -58,7 +60,7 @@ aandeel = 70.5
 
 
 def test_valid_manifest_is_read(tmp_path):
-    manifest = batch.load_manifest(_manifest(tmp_path, VALID))
+    manifest = batch_manifest.load_manifest(_manifest(tmp_path, VALID))
     assert [(r.name, c) for r, c in manifest.jobs()] == [("mini", "GM1969"), ("mini", "GM0014")]
     spec = manifest.reports[0]
     assert spec.parameters == {"jaar": 2023, "aandeel": 70.5}
@@ -121,7 +123,7 @@ def test_missing_notebook_and_municipality_parameter(tmp_path):
     err = _problems(_manifest(tmp_path, text))
     assert err.lines[0] == 3 and "bestaat niet" in str(err)
     assert (
-        not batch.load_manifest(
+        not batch_manifest.load_manifest(
             _manifest(tmp_path, text.split("[rapport.parameters]")[0], "b.toml"),
             check_notebooks=False,
         )
@@ -131,18 +133,18 @@ def test_missing_notebook_and_municipality_parameter(tmp_path):
 
 
 def test_province_and_all_shortcuts():
-    from westerkwartier import regions
+    from westerkwartier.sources import regions
 
     registry = regions.load_registry()
-    groningen = batch.select_municipalities(registry, provincie="Groningen")
+    groningen = batch_manifest.select_municipalities(registry, provincie="Groningen")
     assert len(groningen) == 10 and "GM1969" in groningen
-    assert len(batch.select_municipalities(registry, alle_gemeenten=True)) == 342
+    assert len(batch_manifest.select_municipalities(registry, alle_gemeenten=True)) == 342
     with pytest.raises(InputError, match="Westerkwartier"):
-        batch.select_municipalities(registry, gemeenten=["westerkwartir"])
+        batch_manifest.select_municipalities(registry, gemeenten=["westerkwartir"])
 
 
 def test_default_manifest_points_at_the_real_notebooks(monkeypatch):
-    manifest = batch.parse_manifest({}, check_notebooks=False)
+    manifest = batch_manifest.parse_manifest({}, check_notebooks=False)
     notebooks = {r.name: r.notebook for r in manifest.reports}
     assert notebooks == {
         "aantrekkelijkheid": settings.project_dir / "notebooks" / "aantrekkelijkheid.ipynb",
@@ -170,7 +172,7 @@ def test_cli_checks_a_manifest(tmp_path, capsys):
 
 
 def test_parameters_get_code_date_and_notice():
-    spec = batch.ReportSpec("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
+    spec = batch_manifest.ReportSpec("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
     data = batch.DataState(date="2026-06-23", fingerprint="x", notice="Let op")
     declared = {"gemeente": 1, "peildatum": 1, "gegevensmelding": 1}
     params, inject = batch._build_parameters(spec, "GM1969", declared, data)
@@ -295,7 +297,7 @@ def runs(tmp_path_factory):
     """Run 1: three reports with two workers; run 2: the same again (nothing to do)."""
     tmp = tmp_path_factory.mktemp("batch")
     out = tmp / "reports"
-    manifest = batch.load_manifest(_manifest(tmp, THREE))
+    manifest = batch_manifest.load_manifest(_manifest(tmp, THREE))
     stream = io.StringIO()
     first = batch.run_batch(
         manifest, out_dir=out, workers=2, clock=_clock(27), stream=stream, stagger=0.2
@@ -348,7 +350,7 @@ def test_failing_report_keeps_last_good_version_and_latest(runs):
     out, tmp = runs["out"], runs["tmp"]
     text = THREE.replace('"Groningen", "Schiermonnikoog"', "") + "[rapport.parameters]\n"
     text += "mislukken = true\n"
-    manifest = batch.load_manifest(_manifest(tmp, text, "fout.toml"))
+    manifest = batch_manifest.load_manifest(_manifest(tmp, text, "fout.toml"))
     summary = batch.run_batch(manifest, out_dir=out, workers=1, clock=_clock(29))
     assert batch.exit_code(summary) == 7 and not summary["geslaagd"]
     (entry,) = summary["rapporten"]
@@ -371,7 +373,7 @@ def test_report_time_limit(runs):
     out, tmp = runs["out"], runs["tmp"]
     text = THREE.replace('"Groningen", "Schiermonnikoog"', "").replace('"mini"', '"traag"')
     text += "[rapport.parameters]\nwachten = 120.0\n"
-    manifest = batch.load_manifest(_manifest(tmp, text, "traag.toml"))
+    manifest = batch_manifest.load_manifest(_manifest(tmp, text, "traag.toml"))
     summary = batch.run_batch(manifest, out_dir=out, workers=1, clock=_clock(30), report_timeout=4)
     (entry,) = summary["rapporten"]
     assert entry["status"] == "afgebroken"

@@ -9,15 +9,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from westerkwartier import cache, cbs, settings
-from westerkwartier.errors import (
-    CbsUnavailable,
-    DataIntegrityError,
-    InputError,
-    OfflineDataMissing,
-)
-from westerkwartier.store import sha256_file
-from westerkwartier.table import CbsTable
+from westerkwartier import settings
+from westerkwartier.errors import CbsUnavailable, DataIntegrityError, InputError, OfflineDataMissing
+from westerkwartier.sources import cache, cbs
+from westerkwartier.sources.store import sha256_file
+from westerkwartier.sources.table import CbsTable
 
 WOZ = "90001TST"
 KWB = "90002TST"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from cbs_standin import parse_filter
 
-from westerkwartier import cbs, settings
+from westerkwartier import settings
 from westerkwartier.errors import (
     CbsSchemaError,
     CbsTableNotFound,
@@ -20,6 +20,7 @@ from westerkwartier.errors import (
     InputError,
     TopicNotFound,
 )
+from westerkwartier.sources import cbs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "odata"
 WOZ = "90001TST"
@@ -240,7 +241,7 @@ def test_geodetail_regions_and_missing_time_dimension(server):
 
 
 def test_unknown_region_code_warns_and_gives_no_rows(server, caplog):
-    with caplog.at_level(logging.WARNING, logger="westerkwartier.cbs"):
+    with caplog.at_level(logging.WARNING, logger="westerkwartier.sources.cbs"):
         table = cbs.fetch_table(WOZ, regions=["GM0015"])
     assert table.data.empty
     assert "GM0015" in caplog.text
@@ -413,7 +414,7 @@ def test_progress_bar_when_interactive(server, monkeypatch, capsys):
 
 
 def test_log_lines_when_not_interactive(server, caplog, capsys):
-    with caplog.at_level(logging.INFO, logger="westerkwartier.cbs"):
+    with caplog.at_level(logging.INFO, logger="westerkwartier.sources.cbs"):
         cbs.fetch_table(KWB)
     assert "CBS 90002TST: TypedDataSet opgehaald (4 rijen)" in caplog.text
     assert "CBS 90002TST" not in capsys.readouterr().err

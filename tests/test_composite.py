@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from westerkwartier import composite as c
+from westerkwartier.analysis import composite as c
 from westerkwartier.errors import InputError
 
 S = math.sqrt(1.5)  # z-score of the extremes of three equally spaced values (population sd)

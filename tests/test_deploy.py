@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from westerkwartier import batch, cli, settings
+from westerkwartier import cli, settings
+from westerkwartier.pipeline import manifest as batch_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -74,7 +75,7 @@ def test_systemd_units_parse_and_agree():
     assert re.fullmatch(r"\*-\*-\* \d\d:\d\d:\d\d", timer["Timer"]["OnCalendar"])
     # the time limit of the service covers the run time limit of the example manifest
     hours = int(service["Service"]["TimeoutStartSec"].rstrip("h"))
-    manifest = batch.load_manifest(ROOT / "reports.toml", check_notebooks=False)
+    manifest = batch_manifest.load_manifest(ROOT / "reports.toml", check_notebooks=False)
     assert hours * 3600 > manifest.run_timeout
 
 
@@ -135,9 +136,9 @@ def test_readme_shows_the_same_cron_line():
 
 
 def test_example_manifest_is_valid():
-    manifest = batch.load_manifest(ROOT / "reports.toml", check_notebooks=False)
+    manifest = batch_manifest.load_manifest(ROOT / "reports.toml", check_notebooks=False)
     assert [r.name for r in manifest.reports] == ["aantrekkelijkheid", "talent"]
     assert all(r.notebook.parent == ROOT / "notebooks" for r in manifest.reports)
-    assert manifest.policy in batch.POLICIES and manifest.out_dir == ROOT / "reports"
+    assert manifest.policy in batch_manifest.POLICIES and manifest.out_dir == ROOT / "reports"
     if all(r.notebook.is_file() for r in manifest.reports):  # once the notebooks exist
-        batch.load_manifest(ROOT / "reports.toml")
+        batch_manifest.load_manifest(ROOT / "reports.toml")

@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from westerkwartier import exports
 from westerkwartier.errors import ExportFormatError
-from westerkwartier.exports import (
+from westerkwartier.sources import exports
+from westerkwartier.sources.exports import (
     PAGE_SIZE,
     build_region_codes,
     complete_blocks,
@@ -20,7 +20,7 @@ from westerkwartier.exports import (
     statline_topic_keys,
     words_from_key,
 )
-from westerkwartier.table import CbsTable
+from westerkwartier.sources.table import CbsTable
 
 BOM = "\ufeff"
 
@@ -427,7 +427,7 @@ def test_page_size_is_cbs_page():
 
 
 def test_kwb_attributes_map_renamed_keys_to_cbs_stems(mirror):
-    from westerkwartier.exports import read_kwb_attributes
+    from westerkwartier.sources.exports import read_kwb_attributes
 
     path = mirror / "other" / "gemeenten_2022_kwb_attributen.geojson"
     table = read_kwb_attributes(path, "85318NED", 2022)
@@ -442,7 +442,7 @@ def test_kwb_attributes_map_renamed_keys_to_cbs_stems(mirror):
 
 def test_kwb_attributes_reject_other_geojson(tmp_path):
     from westerkwartier.errors import ExportFormatError
-    from westerkwartier.exports import read_kwb_attributes
+    from westerkwartier.sources.exports import read_kwb_attributes
 
     path = tmp_path / "x.geojson"
     path.write_text('{"type": "FeatureCollection", "features": [{"properties": {"a": 1}}]}')

@@ -8,21 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import errors, findings
-from westerkwartier.findings import (
+from westerkwartier import errors
+from westerkwartier.analysis import comparison
+from westerkwartier.analysis.comparison import (
     Comparison,
     Observation,
     ScoreRow,
     Trend,
     compare_values,
-    finding_text,
-    importance,
     observation,
     reference_year,
     significant,
     trend,
 )
-from westerkwartier.indicators import load_catalogue
+from westerkwartier.indicators.catalogue import load_catalogue
+from westerkwartier.reporting import findings, report_catalogue, report_data
+from westerkwartier.reporting.findings import finding_text, importance
 
 
 def _panel(rows):
@@ -186,7 +187,7 @@ def tiny():
 
 
 def _rows(tiny, year=None):
-    return findings.scorecard(
+    return comparison.scorecard(
         tiny,
         focus="GM1",
         province="PV1",
@@ -310,14 +311,14 @@ def test_reference_year_upper_median():
 # -- input checks ---------------------------------------------------------------------------
 def test_parse_jaar():
     day = dt.date(2026, 11, 27)
-    assert findings.parse_jaar(0, day) == 0 and findings.parse_jaar("2023", day) == 2023
+    assert report_data.parse_jaar(0, day) == 0 and report_data.parse_jaar("2023", day) == 2023
     for bad, match in [(2027, "toekomst"), (1999, "bereik"), ("x", "jaartal"), (True, "jaartal")]:
         with pytest.raises(errors.InputError, match=match):
-            findings.parse_jaar(bad, day)
+            report_data.parse_jaar(bad, day)
 
 
 def test_manifest_names_known_indicators_and_sections():
-    manifest = findings.load_manifest()
+    manifest = report_catalogue.load_manifest()
     assert list(manifest) == ["aantrekkelijkheid", "talent"]
     talent = manifest["talent"]
     assert [s.id for s in talent.secties] == [
@@ -331,7 +332,7 @@ def test_manifest_names_known_indicators_and_sections():
 
 
 def test_map_classes_and_area():
-    from westerkwartier import plots
+    from westerkwartier.reporting import figures as plots
 
     classes, edges = plots.classify(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, NAN]), k=5)
     assert classes.tolist()[:5] == [0.0, 1.0, 2.0, 3.0, 4.0] and np.isnan(classes.iloc[5])
@@ -342,7 +343,7 @@ def test_map_classes_and_area():
 
 
 def test_trend_data_wide_frame(tiny):
-    from westerkwartier import plots
+    from westerkwartier.reporting import figures as plots
 
     regions = pd.DataFrame(
         {
@@ -357,7 +358,7 @@ def test_trend_data_wide_frame(tiny):
 
 
 def test_sections_escape_data():
-    from westerkwartier import sections
+    from westerkwartier.reporting import sections
 
     frame = pd.DataFrame({"naam": ["<script>x</script>"], "waarde": ["a & b"]})
     out = sections.tabel(frame, "Kop <b>")

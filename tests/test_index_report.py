@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import index_report as ir
-from westerkwartier.plots import rank_interval_chart
+from westerkwartier.reporting import index_sections as ir
+from westerkwartier.reporting.figures import rank_interval_chart
 
 
 def test_number_formats():

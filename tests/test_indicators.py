@@ -10,28 +10,24 @@ import pandas as pd
 import pytest
 
 from westerkwartier.errors import CbsSchemaError, InputError
-from westerkwartier.indicators import (
+from westerkwartier.indicators.catalogue import (
     CATALOGUE_FILE,
     DIRECTIONS,
     MISSING,
     REQUIRED_FIELDS,
     THEMES,
     Operand,
-    OperandData,
-    SelectionMissing,
     TableSpec,
     catalogue,
     check_catalogue,
-    combine_tables,
-    compute,
-    extract,
     load_catalogue,
-    load_mergers,
     parse_catalogue,
-    rebuild_mergers,
     unit_factor,
 )
-from westerkwartier.table import CbsTable
+from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.extraction import SelectionMissing, combine_tables, extract
+from westerkwartier.indicators.mergers import load_mergers, rebuild_mergers
+from westerkwartier.sources.table import CbsTable
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -11,8 +11,15 @@ import pytest
 from test_indicators import make_table
 
 from westerkwartier.errors import OfflineDataMissing, WesterkwartierError
-from westerkwartier.panel import PANEL_COLUMNS, benchmarks_for, compare, panel, to_csv, to_excel
-from westerkwartier.table import CbsTable
+from westerkwartier.indicators.panel import (
+    PANEL_COLUMNS,
+    benchmarks_for,
+    compare,
+    panel,
+    to_csv,
+    to_excel,
+)
+from westerkwartier.sources.table import CbsTable
 
 CATALOGUE = """
 [tables.NEW]
@@ -282,7 +289,7 @@ def test_to_csv_and_excel_keep_missing_empty(setup, tmp_path):
 # -- real data ----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real(mirror):
-    from westerkwartier import exports, odata4, regions
+    from westerkwartier.sources import exports, odata4, regions
 
     registry = regions.Registry(regions.build_registry(mirror))
 

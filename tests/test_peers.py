@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import peers as pe
+from westerkwartier.analysis import peers as pe
 from westerkwartier.errors import InputError
 
 CFG = pe.PeerConfig(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from westerkwartier import regions, settings
+from westerkwartier import settings
 from westerkwartier.errors import RegionDissolved, RegionNotFound, SnapshotMissing
-from westerkwartier.regions import (
+from westerkwartier.sources import regions
+from westerkwartier.sources.regions import (
     REGISTRY_COLUMNS,
     Registry,
     build_registry,

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from reliability_plugin import PAIR, PAIR_REPORT
 
-from westerkwartier import cache, data, report, reports, settings
+from westerkwartier import settings
+from westerkwartier.pipeline import render as reports
+from westerkwartier.reporting import html
+from westerkwartier.sources import cache, data
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 
@@ -23,10 +26,10 @@ _RENDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from westerkwartier import report
+    from westerkwartier.pipeline import notebook
 
     out, failed, share = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
-    report.run_notebook(Path(sys.argv[4]), out, {"aandeel": share}, title="Mini",
+    notebook.run_notebook(Path(sys.argv[4]), out, {"aandeel": share}, title="Mini",
                         failed_dir=failed, timeout_per_cell=120)
     print("KLAAR", flush=True)
     """
@@ -68,7 +71,7 @@ def test_two_report_runs_into_the_same_output_folder(tmp_path, reliability):
     codes = [run.returncode for run in runs]
     assert codes == [0, 0], [err for _, err in results]
     page = target.read_text(encoding="utf-8")
-    assert report.check_html(page) == []
+    assert html.check_html(page) == []
     assert page.rstrip().endswith("</html>")
     assert ("71,5" in page) != ("72,5" in page)  # one whole run won, never a mix
     leftovers = [p.name for p in out.rglob("*") if p.is_file() and p != target]
@@ -76,7 +79,7 @@ def test_two_report_runs_into_the_same_output_folder(tmp_path, reliability):
     reliability(
         "concurrency",
         "two report runs at once, same output file and cache",
-        "2 processes, `report.run_notebook` (mini notebook)",
+        "2 processes, `notebook.run_notebook` (mini notebook)",
         f"both exit {codes[0]}; the page is one complete run (atomic rename), passes "
         "check_html, no temporary files left",
         None,
@@ -126,7 +129,7 @@ def test_two_batch_runs_in_the_same_output_folder(tmp_path, reliability):
         assert summary["geslaagd"], summary
         statuses[run_dir.name] = summary["rapporten"][0]["status"]
         page = (run_dir / "GM1969" / "mini.html").read_text(encoding="utf-8")
-        assert report.check_html(page) == [] and page.rstrip().endswith("</html>")
+        assert html.check_html(page) == [] and page.rstrip().endswith("</html>")
     # the waiting run started after the first had finished: it reused the first run's report
     assert sorted(statuses.values()) == ["gemaakt", "hergebruikt"], statuses
     latest = os.readlink(out / "latest")
@@ -218,7 +221,7 @@ def test_two_report_commands_into_the_same_output_folder(real_report_pair, relia
                  p.read_text(encoding="utf-8")]  # fmt: skip
         assert len(found) == 1, code
         page = found[0].read_text(encoding="utf-8")
-        assert report.check_html(page) == [] and page.rstrip().endswith("</html>")
+        assert html.check_html(page) == [] and page.rstrip().endswith("</html>")
         assert reports.read_report_header(found[0])["rapport"] == PAIR_REPORT
         pages[code] = f"{found[0].parent.name}/{found[0].name}"
     index = (out / "index.html").read_text(encoding="utf-8")

@@ -18,13 +18,9 @@ import warnings
 
 import pytest
 
-from westerkwartier import cache, cbs, cli, data, settings, store
-from westerkwartier.errors import (
-    CbsSchemaError,
-    CbsUnavailable,
-    DataIntegrityError,
-    TopicNotFound,
-)
+from westerkwartier import cli, settings
+from westerkwartier.errors import CbsSchemaError, CbsUnavailable, DataIntegrityError, TopicNotFound
+from westerkwartier.sources import cache, cbs, data, store
 
 WOZ = "90001TST"
 STEM = "GemiddeldeWOZWaardeVanWoningen"

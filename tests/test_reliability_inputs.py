@@ -17,20 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from westerkwartier import (
-    ambitions,
-    batch,
-    cache,
-    cbs,
-    cli,
-    composite,
-    data,
-    periods,
-    regions,
-    reports,
-    settings,
-    store,
-)
+from westerkwartier import cli, settings
+from westerkwartier.analysis import ambitions, composite
 from westerkwartier.errors import (
     EXIT_CODES,
     DataIntegrityError,
@@ -41,6 +29,9 @@ from westerkwartier.errors import (
     SnapshotMissing,
     WesterkwartierError,
 )
+from westerkwartier.pipeline import batch, manifest
+from westerkwartier.pipeline import render as reports
+from westerkwartier.sources import cache, cbs, data, periods, regions, store
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 SNAPSHOT = settings.snapshot_dir
@@ -265,26 +256,26 @@ CASES = [
             "minni",
             "--controleer",
         ],
-        lambda t: batch.load_manifest(_write(t, "m.toml", MANIFEST)).only(["minni"]),
-        "batch.Manifest.only",
+        lambda t: manifest.load_manifest(_write(t, "m.toml", MANIFEST)).only(["minni"]),
+        "manifest.Manifest.only",
         InputError,
         "Bedoelde u mini",
     ),
     Case(
         "unknown report in a manifest (naam = 'talnt')",
         lambda t: ["batch", "--manifest", str(_write(t, "n.toml", BAD_NAME_MANIFEST))],
-        lambda t: batch.load_manifest(_write(t, "n.toml", BAD_NAME_MANIFEST)),
-        "batch.load_manifest",
-        batch.ManifestError,
+        lambda t: manifest.load_manifest(_write(t, "n.toml", BAD_NAME_MANIFEST)),
+        "manifest.load_manifest",
+        manifest.ManifestError,
         "Bedoelde u 'talent'",
         lines=(4,),
     ),
     Case(
         "malformed manifest (TOML syntax)",
         lambda t: ["batch", "--manifest", str(_write(t, "b.toml", BAD_TOML_MANIFEST))],
-        lambda t: batch.load_manifest(_write(t, "b.toml", BAD_TOML_MANIFEST)),
-        "batch.load_manifest",
-        batch.ManifestError,
+        lambda t: manifest.load_manifest(_write(t, "b.toml", BAD_TOML_MANIFEST)),
+        "manifest.load_manifest",
+        manifest.ManifestError,
         "Controleer aanhalingstekens",
         lines=(4,),
     ),
@@ -309,7 +300,7 @@ CASES = [
         "unwritable output folder",
         lambda t: ["indicators", "--uit", str(_unwritable(t) / "catalogus.csv")],
         lambda t: batch.run_batch(
-            batch.load_manifest(_write(t, "m.toml", MANIFEST)), out_dir=_unwritable(t)
+            manifest.load_manifest(_write(t, "m.toml", MANIFEST)), out_dir=_unwritable(t)
         ),
         "batch.run_batch(out_dir=...)",
         OutputNotWritable,

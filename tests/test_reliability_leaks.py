@@ -26,7 +26,9 @@ from reliability_plugin import (
     suite_complete,
 )
 
-from westerkwartier import report, settings
+from westerkwartier import settings
+from westerkwartier.pipeline import index_page, notebook
+from westerkwartier.reporting import html
 
 HOSTILE = '<script>alert("wk")</script>'
 
@@ -76,7 +78,7 @@ def _probe(folder: Path) -> Path:
 def pages(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lek")
     out = tmp / "reports"
-    page = report.run_notebook(
+    page = notebook.run_notebook(
         _probe(tmp),
         out / "GM1969" / "probe.html",
         {"gemeente": HOSTILE, "opmerking": f"{HOSTILE} & <b>vet</b>"},
@@ -84,7 +86,7 @@ def pages(tmp_path_factory):
         failed_dir=tmp / "_failed",
         timeout_per_cell=120,
     )
-    index = report.write_index(
+    index = index_page.write_index(
         [
             {
                 "municipality": HOSTILE,
@@ -132,7 +134,7 @@ def test_published_html_leaks_nothing(pages, which, reliability):
         "leaks",
         f"{'mini-style report' if which == 'report' else 'index page'}: absolute paths, user "
         "name, host name, environment values, tracebacks",
-        "`report.run_notebook`" if which == "report" else "`report.write_index`",
+        "`notebook.run_notebook`" if which == "report" else "`index_page.write_index`",
         "none found (project, venv, home, temp and working folders; $HOME, $PWD, "
         "$VIRTUAL_ENV, $TMPDIR when set; user and host name)",
         None,
@@ -144,7 +146,7 @@ def test_hostile_text_is_escaped(pages, which, reliability):
     page = pages[which]
     assert HOSTILE not in page and "<script" not in page.lower()
     assert "&lt;script&gt;" in page or "&lt;script" in page
-    assert report.check_html(page) == []
+    assert html.check_html(page) == []
     routes = (
         "parameter in print, table, Markdown, chart title and page title"
         if which == "report"
@@ -153,7 +155,7 @@ def test_hostile_text_is_escaped(pages, which, reliability):
     reliability(
         "leaks",
         f"`{HOSTILE}` as {routes}",
-        "`report.run_notebook`" if which == "report" else "`report.write_index`",
+        "`notebook.run_notebook`" if which == "report" else "`index_page.write_index`",
         "escaped (&lt;script&gt;); no <script> element; check_html passes",
         None,
     )
@@ -178,7 +180,7 @@ def test_no_network_request_when_opened(pages, which, reliability):
         )
     ]
     assert not remote, remote
-    assert report.find_external_urls(page) == []
+    assert html.find_external_urls(page) == []
     reliability(
         "leaks",
         f"{which} page: src / href / url() / @import targets",
@@ -218,7 +220,7 @@ def test_real_reports_leak_nothing(real_report_pair, reliability):
             assert host not in page, (name, "host name")
         for marker in ("Traceback", 'File "', "ename", "evalue", 'class="output_error"'):
             assert marker not in page, (name, marker)
-        assert report.find_external_urls(page) == [], name
+        assert html.find_external_urls(page) == [], name
     reliability(
         "leaks",
         f"real reports ({PAIR_REPORT}, 2 municipalities) and their index: absolute paths "
@@ -239,7 +241,7 @@ def test_real_report_escapes_a_hostile_parameter(real_report_pair, reliability):
         assert HOSTILE_NOTICE not in page and "<script" not in page.lower(), name
     for name, page in reports_only.items():
         assert escaped in page, name  # shown, as text, in the notice at the top
-        assert report.check_html(page) == []
+        assert html.check_html(page) == []
     reliability(
         "leaks",
         f"`{HOSTILE_NOTICE}` as `--gegevensmelding` of a real report",

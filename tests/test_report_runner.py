@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from westerkwartier import errors, report
+from westerkwartier import errors
+from westerkwartier.pipeline import index_page, notebook
+from westerkwartier.reporting import html as report_html
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 TITLE = "Mini-rapport voor Westerkwartier"
@@ -24,7 +26,7 @@ _EXTERNAL = re.compile(
 def mini_html(tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("rapport") / "mini.html"
     failed = tmp_path_factory.mktemp("failed")
-    path = report.run_notebook(MINI, out, PARAMS, title=TITLE, failed_dir=failed)
+    path = notebook.run_notebook(MINI, out, PARAMS, title=TITLE, failed_dir=failed)
     return path, path.read_text(encoding="utf-8")
 
 
@@ -58,15 +60,15 @@ def test_report_figure_has_alt_text(mini_html):
     alt = re.search(r'alt="([^"]*)"', images[0])
     assert alt and alt.group(1).startswith("Lijngrafiek: Netto arbeidsparticipatie GM0014.")
     assert 'src="data:image/png;base64,' in images[0]
-    assert report.images_without_alt(html) == 0
+    assert report_html.images_without_alt(html) == 0
 
 
 def test_report_has_no_external_urls(mini_html):
     _, html = mini_html
     assert not _EXTERNAL.search(html)
     assert "http://" not in html and "https://" not in html
-    assert report.find_external_urls(html) == []
-    assert report.check_html(html) == []
+    assert report_html.find_external_urls(html) == []
+    assert report_html.check_html(html) == []
 
 
 def test_report_css_prints_and_scrolls(mini_html):
@@ -79,7 +81,7 @@ def test_report_is_byte_identical_also_with_agg_backend(mini_html, tmp_path, mon
     # MPLBACKEND=agg makes plt.show() a no-op in the kernel; show_figure must not care.
     monkeypatch.setenv("MPLBACKEND", "agg")
     path, html = mini_html
-    again = report.run_notebook(
+    again = notebook.run_notebook(
         MINI, tmp_path / "mini.html", PARAMS, title=TITLE, failed_dir=tmp_path / "failed"
     )
     assert again.read_bytes() == path.read_bytes()
@@ -94,7 +96,7 @@ def test_misspelt_parameter_raises_before_execution(tmp_path, monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", _never)
     out = tmp_path / "r.html"
     with pytest.raises(errors.ParameterError) as info:
-        report.run_notebook(MINI, out, {"gemeent": "GM1969"}, title="t", failed_dir=tmp_path)
+        notebook.run_notebook(MINI, out, {"gemeent": "GM1969"}, title="t", failed_dir=tmp_path)
     message = str(info.value)
     assert "'gemeent'" in message and "Bedoelde u 'gemeente'?" in message
     assert "jaar (int, standaard 2023): referentiejaar" in message
@@ -109,34 +111,34 @@ def test_misspelt_parameter_raises_before_execution(tmp_path, monkeypatch):
 )
 def test_wrong_type_raises(tmp_path, name, value):
     with pytest.raises(errors.ParameterError, match=f"Parameter '{name}'"):
-        report.validate_parameters(MINI, {name: value})
+        notebook.validate_parameters(MINI, {name: value})
 
 
 def test_int_is_accepted_for_float():
-    assert report.validate_parameters(MINI, {"aandeel": 74}) == {"aandeel": 74}
+    assert notebook.validate_parameters(MINI, {"aandeel": 74}) == {"aandeel": 74}
 
 
 def test_coerce_parameters_from_text():
-    values = report.coerce_parameters(
+    values = notebook.coerce_parameters(
         MINI, {"jaar": "2022", "aandeel": "3,5", "mislukken": "nee", "gemeente": "GM0014"}
     )
     assert values == {"jaar": 2022, "aandeel": 3.5, "mislukken": False, "gemeente": "GM0014"}
     with pytest.raises(errors.ParameterError, match="'jaar'"):
-        report.coerce_parameters(MINI, {"jaar": "twintig"})
+        notebook.coerce_parameters(MINI, {"jaar": "twintig"})
     with pytest.raises(errors.ParameterError, match="Onbekende parameter"):
-        report.coerce_parameters(MINI, {"jr": "2022"})
+        notebook.coerce_parameters(MINI, {"jr": "2022"})
 
 
 def test_missing_notebook_is_an_input_error(tmp_path):
     with pytest.raises(errors.InputError, match="bestaat niet"):
-        report.run_notebook(tmp_path / "nee.ipynb", tmp_path / "x.html", {}, title="t")
+        notebook.run_notebook(tmp_path / "nee.ipynb", tmp_path / "x.html", {}, title="t")
 
 
 def test_failing_notebook_is_saved_aside_and_publishes_nothing(tmp_path):
     out = tmp_path / "rapport" / "mini.html"
     failed = tmp_path / "_failed"
     with pytest.raises(errors.ReportFailed) as info:
-        report.run_notebook(MINI, out, {"mislukken": True}, title="t", failed_dir=failed)
+        notebook.run_notebook(MINI, out, {"mislukken": True}, title="t", failed_dir=failed)
     message = str(info.value)
     assert "cel 6" in message and "Opzettelijke fout" in message and "ValueError" in message
     assert info.value.failed_notebook == failed / "mini.ipynb"
@@ -149,7 +151,7 @@ def test_failure_keeps_the_previous_report(tmp_path):
     out = tmp_path / "mini.html"
     out.write_text("vorige versie", encoding="utf-8")
     with pytest.raises(errors.ReportFailed):
-        report.run_notebook(
+        notebook.run_notebook(
             MINI, out, {"mislukken": True}, title="t", failed_dir=tmp_path / "_failed"
         )
     assert out.read_text(encoding="utf-8") == "vorige versie"
@@ -160,7 +162,7 @@ def test_failure_keeps_the_previous_report(tmp_path):
 def test_cell_time_out_names_the_cell(tmp_path):
     out = tmp_path / "mini.html"
     with pytest.raises(errors.ReportFailed, match=r"cel 6 .*langer dan 4 seconden"):
-        report.run_notebook(
+        notebook.run_notebook(
             MINI,
             out,
             {"wachten": 60.0},
@@ -186,18 +188,18 @@ def test_cell_time_out_names_the_cell(tmp_path):
     ],
 )
 def test_find_external_urls_catches_each_kind(snippet):
-    assert report.find_external_urls(snippet)
+    assert report_html.find_external_urls(snippet)
 
 
 def test_check_html_reports_missing_alt_and_scripts():
-    problems = report.check_html('<html lang="nl"><img src="data:,"><script>1</script></html>')
+    problems = report_html.check_html('<html lang="nl"><img src="data:,"><script>1</script></html>')
     assert any("alt-tekst" in p for p in problems) and any("script" in p for p in problems)
-    assert report.check_html('<html lang="nl"><img src="data:," alt="Grafiek"></html>') == []
+    assert report_html.check_html('<html lang="nl"><img src="data:," alt="Grafiek"></html>') == []
 
 
 def test_write_index(tmp_path):
     entries = [
-        report.IndexEntry(
+        index_page.IndexEntry(
             municipality="Westerkwartier (GM1969)",
             report="Talent & <vitaliteit>",
             reference_year=2023,
@@ -214,23 +216,25 @@ def test_write_index(tmp_path):
             "href": "GM0014/wonen.html",
         },
     ]
-    path = report.write_index(entries, tmp_path / "reports" / "index.html")
+    path = index_page.write_index(entries, tmp_path / "reports" / "index.html")
     html = path.read_text(encoding="utf-8")
     assert '<html lang="nl">' in html and "<title>Rapporten</title>" in html
     assert "Talent &amp; &lt;vitaliteit&gt;" in html and "<vitaliteit>" not in html
     assert '<a href="GM1969/talent.html">' in html
     assert "1 maart 2025" in html and "2 maart 2025" in html and "2023" in html
     assert html.index("Westerkwartier") < html.index("Groningen</td>")
-    assert report.check_html(html) == []
+    assert report_html.check_html(html) == []
     assert "http://" not in html and "https://" not in html
-    assert report.write_index(entries, tmp_path / "again.html").read_bytes() == path.read_bytes()
+    assert (
+        index_page.write_index(entries, tmp_path / "again.html").read_bytes() == path.read_bytes()
+    )
 
 
 @pytest.mark.parametrize(
     "href", ["https://example.org/r.html", "//example.org/r.html", "javascript:alert(1)"]
 )
 def test_write_index_rejects_non_relative_links(tmp_path, href):
-    entry = report.IndexEntry("W", "R", 2023, "2025-03-01", "2025-03-02", href)
+    entry = index_page.IndexEntry("W", "R", 2023, "2025-03-01", "2025-03-02", href)
     with pytest.raises(errors.ParameterError, match="relatief"):
-        report.write_index([entry], tmp_path / "index.html")
+        index_page.write_index([entry], tmp_path / "index.html")
     assert not (tmp_path / "index.html").exists()

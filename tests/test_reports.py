@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from westerkwartier import errors, reports, settings
-from westerkwartier.report import check_html, images_without_alt
-from westerkwartier.style import fmt_eur, fmt_pct
+from westerkwartier import errors, settings
+from westerkwartier.pipeline import notebook as runner
+from westerkwartier.pipeline import render as reports
+from westerkwartier.reporting.formatting import fmt_eur, fmt_pct
+from westerkwartier.reporting.html import check_html, images_without_alt
 
 PEILDATUM = "2026-11-27"
 MAIN = ["GM1969", "GM0088"]  # Westerkwartier; Schiermonnikoog: tiny island, much suppressed
@@ -186,7 +188,7 @@ def test_sources_and_licence(rendered, code, rapport):
 
 # -- numbers ------------------------------------------------------------------------------------
 def _latest(code: str, indicator: str):
-    from westerkwartier.panel import panel
+    from westerkwartier.indicators.panel import panel
 
     before, old = _offline_env()
     try:
@@ -246,7 +248,7 @@ def _section(text: str, title: str) -> str:
 @pytest.fixture(scope="module")
 def composites() -> dict:
     """The Monte Carlo results of both indices, computed here independently of the reports."""
-    from westerkwartier import composite
+    from westerkwartier.analysis import composite
 
     before, old = _offline_env()
     try:
@@ -265,9 +267,9 @@ def composites() -> dict:
 
 @pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
 def test_index_section_numbers_equal_the_composite(rendered, composites, rapport):
-    from westerkwartier.composite import robustness
-    from westerkwartier.index_report import fmt_score
-    from westerkwartier.style import fmt_number
+    from westerkwartier.analysis.composite import robustness
+    from westerkwartier.reporting.formatting import fmt_number
+    from westerkwartier.reporting.index_sections import fmt_score
 
     section = _section(_text(rendered, "GM1969", rapport), "Index en vergelijkbare gemeenten")
     plain = re.sub(r"<[^>]+>", "", section)
@@ -303,7 +305,7 @@ def test_index_section_numbers_equal_the_composite(rendered, composites, rapport
 
 @pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
 def test_peer_table_with_reasons_and_sensitivity(rendered, rapport):
-    from westerkwartier.peers import peers
+    from westerkwartier.analysis.peers import peers
 
     before, old = _offline_env()
     try:
@@ -324,7 +326,8 @@ def test_peer_table_with_reasons_and_sensitivity(rendered, rapport):
 
 
 def test_ambitions_table_for_westerkwartier(rendered):
-    from westerkwartier import ambitions, index_report
+    from westerkwartier.analysis import ambitions
+    from westerkwartier.reporting import index_sections as index_report
 
     section = _section(_text(rendered, "GM1969", "aantrekkelijkheid"), "Ambities")
     before, old = _offline_env()
@@ -382,7 +385,7 @@ def test_same_inputs_give_identical_html(rendered, tmp_path, monkeypatch):
 
 
 def test_misspelt_parameter_fails(tmp_path):
-    from westerkwartier.report import run_notebook
+    from westerkwartier.pipeline.notebook import run_notebook
 
     notebook = reports.NOTEBOOKS_DIR / "talent.ipynb"
     with pytest.raises(errors.ParameterError, match="Bedoelde u 'gemeente'"):
@@ -391,7 +394,7 @@ def test_misspelt_parameter_fails(tmp_path):
 
 
 def test_notebooks_declare_the_parameters():
-    from westerkwartier.report import notebook_parameters
+    from westerkwartier.pipeline.notebook import notebook_parameters
 
     for name in ("talent", "aantrekkelijkheid", "verkenning"):
         declared = notebook_parameters(reports.NOTEBOOKS_DIR / f"{name}.ipynb")
@@ -427,13 +430,12 @@ def test_notebooks_are_committed_without_outputs():
     ],
 )
 def test_bad_input_fails_fast(tmp_path, monkeypatch, kwargs, error, match):
-    from westerkwartier import report
 
     def _never(*args, **kw):
         raise AssertionError("nothing may run on bad input")
 
     monkeypatch.setattr(reports, "run_notebook", _never)
-    monkeypatch.setattr(report, "run_notebook", _never)
+    monkeypatch.setattr(runner, "run_notebook", _never)
     args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp_path, **kwargs}
     with pytest.raises(error, match=match):
         reports.render_reports(**args)

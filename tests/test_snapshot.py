@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from westerkwartier import data, geo, regions, settings, snapshot, store
+from westerkwartier import settings
 from westerkwartier.errors import MirrorMissing, OfflineDataMissing
+from westerkwartier.sources import data, geo, regions, snapshot, store
 
 COMMITTED = Path(settings.snapshot_dir)
 
@@ -200,16 +201,16 @@ def test_get_table_offline_reads_the_committed_snapshot(monkeypatch):
 
 
 def test_catalogue_offline_flags_agree_with_the_snapshot():
-    from westerkwartier import indicators
+    from westerkwartier.indicators.catalogue import load_catalogue
 
     in_snapshot = {t.lower() for t in data.snapshot_table_ids()}
-    catalogue = indicators.load_catalogue()
+    catalogue = load_catalogue()
     for table_id, spec in catalogue.tables.items():
         assert spec.offline == (table_id.lower() in in_snapshot), table_id
 
 
 def test_distances_come_from_the_secondary_kwb_source(monkeypatch):
-    from westerkwartier import panel
+    from westerkwartier.indicators import panel
 
     monkeypatch.setattr(settings, "offline", True)
     p = panel.panel(regions=["GM1969", "NL01"], indicators=["afstand_huisarts"])

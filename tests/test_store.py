@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import store
 from westerkwartier.errors import DataIntegrityError
-from westerkwartier.table import CbsTable
+from westerkwartier.sources import store
+from westerkwartier.sources.table import CbsTable
 
 
 def _table() -> CbsTable:

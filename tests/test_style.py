@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from westerkwartier import style
+from westerkwartier.reporting import charts, formatting
 
 # -- numbers ------------------------------------------------------------------------------------
 
@@ -17,22 +17,22 @@ from westerkwartier import style
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (lambda: style.fmt_pct(74.2), "74,2%"),
-        (lambda: style.fmt_pct(74.25), "74,3%"),  # halves away from zero, not to even
-        (lambda: style.fmt_pct(5, 0), "5%"),
-        (lambda: style.fmt_eur(304000), "€ 304.000"),
-        (lambda: style.fmt_eur(1234.5, 2), "€ 1.234,50"),
-        (lambda: style.fmt_eur(-12.5, 2), "€ -12,50"),
-        (lambda: style.fmt_int(64896), "64.896"),
-        (lambda: style.fmt_int(1234567), "1.234.567"),
-        (lambda: style.fmt_int(999), "999"),
-        (lambda: style.fmt_int(2.5), "3"),
-        (lambda: style.fmt_number(1234567.891, 2), "1.234.567,89"),
-        (lambda: style.fmt_number(0.125, 2), "0,13"),
-        (lambda: style.fmt_number(-0.04, 1), "0,0"),  # never "-0,0"
-        (lambda: style.fmt_number(-1234.56, 1), "-1.234,6"),
-        (lambda: style.fmt_number(np.float32(2.5), 0), "3"),
-        (lambda: style.fmt_number(np.int64(64896)), "64.896"),
+        (lambda: formatting.fmt_pct(74.2), "74,2%"),
+        (lambda: formatting.fmt_pct(74.25), "74,3%"),  # halves away from zero, not to even
+        (lambda: formatting.fmt_pct(5, 0), "5%"),
+        (lambda: formatting.fmt_eur(304000), "€ 304.000"),
+        (lambda: formatting.fmt_eur(1234.5, 2), "€ 1.234,50"),
+        (lambda: formatting.fmt_eur(-12.5, 2), "€ -12,50"),
+        (lambda: formatting.fmt_int(64896), "64.896"),
+        (lambda: formatting.fmt_int(1234567), "1.234.567"),
+        (lambda: formatting.fmt_int(999), "999"),
+        (lambda: formatting.fmt_int(2.5), "3"),
+        (lambda: formatting.fmt_number(1234567.891, 2), "1.234.567,89"),
+        (lambda: formatting.fmt_number(0.125, 2), "0,13"),
+        (lambda: formatting.fmt_number(-0.04, 1), "0,0"),  # never "-0,0"
+        (lambda: formatting.fmt_number(-1234.56, 1), "-1.234,6"),
+        (lambda: formatting.fmt_number(np.float32(2.5), 0), "3"),
+        (lambda: formatting.fmt_number(np.int64(64896)), "64.896"),
     ],
 )
 def test_dutch_number_formatting(call, expected):
@@ -43,12 +43,12 @@ def test_dutch_number_formatting(call, expected):
 @pytest.mark.parametrize(
     "formatter",
     [
-        style.fmt_pct,
-        style.fmt_eur,
-        style.fmt_int,
-        style.fmt_number,
-        lambda v: style.fmt_value(v, "%"),
-        lambda v: style.fmt_value(v, "1 000 euro"),
+        formatting.fmt_pct,
+        formatting.fmt_eur,
+        formatting.fmt_int,
+        formatting.fmt_number,
+        lambda v: formatting.fmt_value(v, "%"),
+        lambda v: formatting.fmt_value(v, "1 000 euro"),
     ],
 )
 def test_missing_values_are_never_zero_or_nan(missing, formatter):
@@ -73,50 +73,50 @@ def test_missing_values_are_never_zero_or_nan(missing, formatter):
     ],
 )
 def test_fmt_value_dispatches_on_cbs_units(value, unit, decimals, expected):
-    assert style.fmt_value(value, unit, decimals) == expected
+    assert formatting.fmt_value(value, unit, decimals) == expected
 
 
 def test_fmt_number_rejects_negative_decimals():
     with pytest.raises(ValueError, match="decimals"):
-        style.fmt_number(1.0, -1)
+        formatting.fmt_number(1.0, -1)
 
 
 def test_unit_label_rewrites_cbs_units():
-    assert style.unit_label("per 1 000 inwoners") == "per 1.000 inwoners"
-    assert style.unit_label("1 000 euro") == "euro"
-    assert style.unit_label("%") == "%"
+    assert formatting.unit_label("per 1 000 inwoners") == "per 1.000 inwoners"
+    assert formatting.unit_label("1 000 euro") == "euro"
+    assert formatting.unit_label("%") == "%"
 
 
 # -- colours ------------------------------------------------------------------------------------
 
 
 def test_contrast_ratio_known_values():
-    assert style.contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
-    assert style.contrast_ratio("#FFFFFF", "#000000") == pytest.approx(21.0)
-    assert style.contrast_ratio("#777777", "#777777") == pytest.approx(1.0)
+    assert charts.contrast_ratio("#000000", "#FFFFFF") == pytest.approx(21.0)
+    assert charts.contrast_ratio("#FFFFFF", "#000000") == pytest.approx(21.0)
+    assert charts.contrast_ratio("#777777", "#777777") == pytest.approx(1.0)
     # #767676 is the classic lightest grey that passes AA on white; #777777 fails it.
-    assert style.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)
-    assert style.contrast_ratio("#777777") < 4.5
-    assert style.contrast_ratio("#0072B2") == pytest.approx(5.19, abs=0.01)
+    assert charts.contrast_ratio("#767676") == pytest.approx(4.54, abs=0.01)
+    assert charts.contrast_ratio("#777777") < 4.5
+    assert charts.contrast_ratio("#0072B2") == pytest.approx(5.19, abs=0.01)
 
 
 def test_contrast_ratio_rejects_non_hex():
     with pytest.raises(ValueError, match="hexadecimale"):
-        style.contrast_ratio("blue")
+        charts.contrast_ratio("blue")
 
 
-@pytest.mark.parametrize("name", sorted(style.TEXT_COLOURS))
+@pytest.mark.parametrize("name", sorted(charts.TEXT_COLOURS))
 def test_text_colours_meet_wcag_aa_on_white(name):
-    assert style.contrast_ratio(style.TEXT_COLOURS[name], "#FFFFFF") >= 4.5
+    assert charts.contrast_ratio(charts.TEXT_COLOURS[name], "#FFFFFF") >= 4.5
 
 
-@pytest.mark.parametrize("role", sorted(style.ROLE_COLOURS))
+@pytest.mark.parametrize("role", sorted(charts.ROLE_COLOURS))
 def test_role_colours_meet_graphics_contrast_on_white(role):
-    assert style.contrast_ratio(style.ROLE_COLOURS[role], "#FFFFFF") >= 3.0
+    assert charts.contrast_ratio(charts.ROLE_COLOURS[role], "#FFFFFF") >= 3.0
 
 
 def test_roles_have_distinct_colours():
-    colours = [style.ROLE_COLOURS[r] for r in ("focus", "provincie", "nederland", "buren")]
+    colours = [charts.ROLE_COLOURS[r] for r in ("focus", "provincie", "nederland", "buren")]
     assert len(set(colours)) == 4
 
 
@@ -137,7 +137,7 @@ def wide():
 
 
 def _trend(wide, **kwargs):
-    return style.trend_chart(
+    return charts.trend_chart(
         wide,
         focus="Westerkwartier",
         title="Inwoners",
@@ -158,12 +158,12 @@ def test_trend_chart_artists(wide):
     assert len(lines) == 4
     by_label = {line.get_label(): line for line in lines}
     focus = by_label["Westerkwartier"]
-    assert focus.get_color() == style.ROLE_COLOURS["focus"]
+    assert focus.get_color() == charts.ROLE_COLOURS["focus"]
     assert focus.get_linewidth() > max(line.get_linewidth() for line in lines if line is not focus)
     assert focus.get_zorder() == max(line.get_zorder() for line in lines)
-    assert by_label["Groningen (PV)"].get_color() == style.ROLE_COLOURS["provincie"]
-    assert by_label["Nederland"].get_color() == style.ROLE_COLOURS["nederland"]
-    assert by_label["Noordenveld"].get_color() == style.ROLE_COLOURS["buren"]
+    assert by_label["Groningen (PV)"].get_color() == charts.ROLE_COLOURS["provincie"]
+    assert by_label["Nederland"].get_color() == charts.ROLE_COLOURS["nederland"]
+    assert by_label["Noordenveld"].get_color() == charts.ROLE_COLOURS["buren"]
     assert list(focus.get_xdata()) == [2021, 2022, 2023]
     assert ax.get_legend() is not None
 
@@ -187,12 +187,12 @@ def test_trend_chart_default_alt_text_summarises_values(wide):
 
 def test_trend_chart_unknown_focus_is_a_clear_error(wide):
     with pytest.raises(KeyError, match="focusregio"):
-        style.trend_chart(wide, focus="Leek", title="t", unit="%", tables="x")
+        charts.trend_chart(wide, focus="Leek", title="t", unit="%", tables="x")
 
 
 def test_bar_chart_artists():
     values = pd.Series({"Noordenveld": 72.0, "Westerkwartier": 74.2, "Nederland": np.nan})
-    chart = style.bar_chart(
+    chart = charts.bar_chart(
         values, focus="Westerkwartier", title="Arbeidsparticipatie", unit="%", tables="86088NED"
     )
     ax = chart.ax
@@ -208,13 +208,13 @@ def test_bar_chart_artists():
     top = max(bars, key=lambda b: b.get_y())
     assert top.get_width() == pytest.approx(74.2)
     assert top.get_facecolor()[:3] == pytest.approx(
-        tuple(int(style.ROLE_COLOURS["focus"][i : i + 2], 16) / 255 for i in (1, 3, 5))
+        tuple(int(charts.ROLE_COLOURS["focus"][i : i + 2], 16) / 255 for i in (1, 3, 5))
     )
     assert "Westerkwartier: 74,2%; Noordenveld: 72,0%; Nederland: niet beschikbaar" in chart.alt
 
 
 def test_source_line_for_several_tables():
-    assert style.source_line(["A", "B"]) == "Bron: CBS, tabellen A en B"
+    assert charts.source_line(["A", "B"]) == "Bron: CBS, tabellen A en B"
 
 
 def _png_text_keys(png: bytes) -> list[bytes]:
@@ -232,10 +232,10 @@ def _png_text_keys(png: bytes) -> list[bytes]:
 
 
 def test_figure_png_is_deterministic_and_has_no_software_or_time(wide):
-    first = style.figure_png(_trend(wide).figure)
+    first = charts.figure_png(_trend(wide).figure)
     chart = _trend(wide)
-    assert style.figure_png(chart.figure) == first  # a new, equal figure: equal bytes
-    assert style.figure_png(chart.figure) == first  # the same figure twice: equal bytes
+    assert charts.figure_png(chart.figure) == first  # a new, equal figure: equal bytes
+    assert charts.figure_png(chart.figure) == first  # the same figure twice: equal bytes
     keys = _png_text_keys(first)
     assert b"Software" not in keys and b"tIME" not in keys
 
@@ -243,7 +243,7 @@ def test_figure_png_is_deterministic_and_has_no_software_or_time(wide):
 def test_figure_size_is_phone_friendly(wide):
     from PIL import Image
 
-    png = style.figure_png(_trend(wide).figure)
+    png = charts.figure_png(_trend(wide).figure)
     width, height = Image.open(io.BytesIO(png)).size
     assert 600 <= width <= 900 and 300 <= height <= 600
 
@@ -258,8 +258,8 @@ def test_show_figure_publishes_png_with_alt_text(wide, monkeypatch):
         lambda data, metadata=None, **kw: published.append((data, metadata)),
     )
     chart = _trend(wide)
-    style.show_figure(chart)
-    style.show_figure(chart.figure, "Eigen alt-tekst")
+    charts.show_figure(chart)
+    charts.show_figure(chart.figure, "Eigen alt-tekst")
     assert len(published) == 2
     data, metadata = published[0]
     assert data["image/png"] and metadata["image/png"]["alt"] == chart.alt
@@ -268,7 +268,7 @@ def test_show_figure_publishes_png_with_alt_text(wide, monkeypatch):
 
 def test_show_figure_requires_alt_text(wide):
     with pytest.raises(ValueError, match="alt-tekst"):
-        style.show_figure(_trend(wide).figure, "  ")
+        charts.show_figure(_trend(wide).figure, "  ")
 
 
 def test_show_figure_closes_pyplot_figures(monkeypatch):
@@ -282,5 +282,5 @@ def test_show_figure_closes_pyplot_figures(monkeypatch):
     fig, ax = plt.subplots()
     ax.plot([1, 2], [3, 4])
     assert plt.fignum_exists(fig.number)
-    style.show_figure(fig, "Een lijn")
+    charts.show_figure(fig, "Een lijn")
     assert not plt.fignum_exists(fig.number)

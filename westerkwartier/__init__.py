@@ -10,8 +10,10 @@ Examples
 'GM1969'
 """
 
-from . import errors, settings
-from .table import CbsTable
+from westerkwartier import _legacy, errors, settings
+from westerkwartier.sources.table import CbsTable
+
+_legacy.install()
 
 __version__ = "0.1.0"
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, settings
-from .errors import EXIT_CODES, WesterkwartierError
+from westerkwartier import __version__, settings
+from westerkwartier.errors import EXIT_CODES, WesterkwartierError
 
 EXIT_TEXT = "Exitcodes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -125,7 +125,7 @@ def _add_overzicht(sub) -> None:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from . import cbs
+    from westerkwartier.sources import cbs
 
     table = cbs.fetch_table(
         args.table,
@@ -146,7 +146,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
-    from . import snapshot
+    from westerkwartier.sources import snapshot
 
     result = snapshot.build(args.mirror, args.uit)
     print(
@@ -157,7 +157,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def _cmd_regions(args: argparse.Namespace) -> int:
-    from . import regions
+    from westerkwartier.sources import regions
 
     registry = regions.load_registry()
     if args.query:
@@ -195,12 +195,12 @@ def _fmt_int(value) -> str:
 
 
 def _cmd_overzicht(args: argparse.Namespace) -> int:
-    from . import data, geo, regions
+    from westerkwartier.sources import data, geo, regions
 
     registry = regions.load_registry()
     region = registry.resolve(args.gemeente)
     if region.level != "gemeente":
-        from .errors import InputError
+        from westerkwartier.errors import InputError
 
         raise InputError(f"{region.name} is geen gemeente; geef een gemeente op.")
     print(f"Overzicht {region.name} — Bron: CBS (CC BY 4.0)")
@@ -233,9 +233,9 @@ def _add_indicators(sub) -> None:
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from . import indicators, panel
+    from westerkwartier.indicators import catalogue, panel
 
-    frame = indicators.catalogue(args.thema)  # an unknown theme raises InputError
+    frame = catalogue.catalogue(args.thema)  # an unknown theme raises InputError
     if args.uit:
         _write_table(frame, args.uit, panel)
         print(f"{len(frame)} indicatoren geschreven naar {args.uit}")
@@ -272,14 +272,15 @@ def _year(text: str) -> int:
 
 
 def _cmd_panel(args: argparse.Namespace) -> int:
-    from . import indicators, panel, periods, regions
+    from westerkwartier.indicators import catalogue, panel
+    from westerkwartier.sources import periods, regions
 
     region = regions.load_registry().resolve(args.gemeente)
     if args.jaar is not None:
         periods.check_year(args.jaar)
     ids = None
     if args.thema:
-        ids = list(indicators.catalogue(args.thema)["id"])
+        ids = list(catalogue.catalogue(args.thema)["id"])
     frame = panel.compare(region.code, args.jaar, indicators=ids)
     if args.uit:
         _write_table(frame, args.uit, panel)
@@ -301,7 +302,7 @@ def _readable_comparison(frame):
     """Format a :func:`panel.compare` frame for the terminal: Dutch numbers, clear headers."""
     import pandas as pd
 
-    from . import style
+    from westerkwartier.reporting import formatting
 
     regions = frame.attrs.get("regions", [])
     first = frame.shape[1] - len(regions)  # the region columns come last, in this order
@@ -309,7 +310,7 @@ def _readable_comparison(frame):
     for i, region in enumerate(regions):
         header = region["name"] + _LEVEL_SUFFIX.get(region["level"], "")
         out[header] = [
-            style.fmt_value(value, unit, decimals=0 if unit in _WHOLE_UNITS else 1)
+            formatting.fmt_value(value, unit, decimals=0 if unit in _WHOLE_UNITS else 1)
             for value, unit in zip(frame.iloc[:, first + i], frame["unit"], strict=True)
         ]
     out["toelichting"] = [t if isinstance(t, str) else "" for t in frame["toelichting"]]
@@ -317,7 +318,7 @@ def _readable_comparison(frame):
 
 
 def _write_table(frame, path: Path, panel_module) -> None:
-    from .errors import OutputNotWritable
+    from westerkwartier.errors import OutputNotWritable
 
     try:
         if path.suffix.lower() in {".xlsx", ".xls"}:
@@ -414,24 +415,29 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from . import batch
+    from westerkwartier.pipeline import batch
+    from westerkwartier.pipeline import manifest as batch_manifest
 
     manifest_path = getattr(args, "manifest", None)
     if manifest_path is None and Path("reports.toml").is_file():
         manifest_path = Path("reports.toml")
-    manifest = batch.load_manifest(manifest_path) if manifest_path else batch.default_manifest()
+    manifest = (
+        batch_manifest.load_manifest(manifest_path)
+        if manifest_path
+        else batch_manifest.default_manifest()
+    )
     registry = None
     if (
         getattr(args, "alle_gemeenten", False)
         or getattr(args, "provincie", None)
         or (getattr(args, "gemeente", None))
     ):
-        from . import regions
+        from westerkwartier.sources import regions
 
         registry = regions.load_registry()
         names: dict[str, str] = dict(manifest.names)
         gemeenten = getattr(args, "gemeente", None)
-        codes = batch.select_municipalities(
+        codes = batch_manifest.select_municipalities(
             registry,
             gemeenten=[gemeenten] if isinstance(gemeenten, str) else gemeenten,
             provincie=getattr(args, "provincie", None),
@@ -488,7 +494,8 @@ def _add_index(sub) -> None:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    from . import composite, periods, regions
+    from westerkwartier.analysis import composite
+    from westerkwartier.sources import periods, regions
 
     region = regions.load_registry().resolve(args.gemeente)
     if args.jaar is not None:
@@ -536,7 +543,7 @@ def _add_ambities(sub) -> None:
 
 
 def _cmd_ambities(args: argparse.Namespace) -> int:
-    from . import ambitions
+    from westerkwartier.analysis import ambitions
 
     out = ambitions.pulse(args.gemeente, args.bestand, peiljaar=args.peiljaar)
     cols = ["indicator", "huidig_jaar", "huidige_waarde", "doel", "doeljaar", "projectie",
@@ -598,7 +605,7 @@ def _add_report(sub) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     if args.manifest or args.provincie or args.alle_gemeenten:
         return _cmd_batch(_as_batch(args))
-    from .reports import render_reports
+    from westerkwartier.pipeline.render import render_reports
 
     paths = render_reports(
         gemeente=args.gemeente,

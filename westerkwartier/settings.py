@@ -68,7 +68,8 @@ backoff: float = float(os.environ.get("WESTERKWARTIER_BACKOFF", "1.0"))
 #: Show progress bars (tqdm) for downloads and long work.
 progress: bool = _env_flag("WESTERKWARTIER_PROGRESS", default=True)
 
-#: Host (and optional ``:port``) of the CBS OData v3 service used by :mod:`westerkwartier.cbs`.
+#: Host (and optional ``:port``) of the CBS OData v3 service used by
+#: :mod:`westerkwartier.sources.cbs`.
 #: Tests point it at a loopback stand-in (``127.0.0.1:PORT``).
 cbs_host: str = os.environ.get("WESTERKWARTIER_CBS_HOST", "opendata.cbs.nl")
 

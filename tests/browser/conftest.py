@@ -4,7 +4,8 @@ What is rendered
     The mini notebook of the runner tests, this folder's ``fixtures/proefrapport.ipynb`` (figures,
     three heading levels, a wide pandas table and a markdown table), every ``notebooks/*.ipynb`` of
     the project (with ``gemeente="GM1969"``, offline) and the index page linking them all. Each goes
-    through :func:`westerkwartier.report.run_notebook` / :func:`~westerkwartier.report.write_index`
+    through :func:`westerkwartier.pipeline.notebook.run_notebook` /
+    :func:`~westerkwartier.report.write_index`
     exactly as in production. A notebook that exists is always tested: if it fails to render, its
     tests fail with the runner's message.
 
@@ -38,7 +39,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from westerkwartier import report as wk_report
+from westerkwartier.pipeline import index_page
+from westerkwartier.pipeline import notebook as runner
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -112,11 +114,11 @@ def _static_h1(nb: nbformat.NotebookNode) -> str | None:
 def _manifest_titles() -> dict[str, str]:
     """Notebook file name -> report ``titel`` from the report manifest, when there is one.
 
-    Production (``westerkwartier.reports.render_reports``) titles a report
+    Production (``westerkwartier.pipeline.render.render_reports``) titles a report
     ``"<titel> in <gemeente> — regionale monitor"`` and its h1 reads ``"<titel> in <gemeente>"``.
     """
     try:
-        from westerkwartier.findings import load_manifest
+        from westerkwartier.reporting.report_catalogue import load_manifest
 
         return {str(spec.notebook): str(spec.titel) for spec in load_manifest().values()}
     except Exception:  # no manifest (yet): fall back on what the notebook itself says
@@ -238,7 +240,7 @@ def _render_notebook(spec: ReportSpec, out_dir: Path) -> Rendered:
     assert spec.notebook is not None
     target = out_dir / spec.relpath
     try:
-        wk_report.run_notebook(
+        runner.run_notebook(
             spec.notebook,
             target,
             spec.parameters,
@@ -277,7 +279,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     result = {r.spec.name: r for r in done}
     index_spec = SPECS_BY_NAME["index"]
     entries = [
-        wk_report.IndexEntry(
+        index_page.IndexEntry(
             municipality=f"Westerkwartier ({GEMEENTE})",
             report=r.spec.title,
             reference_year=2023,
@@ -288,7 +290,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
         for r in done
         if r.error is None
     ]
-    index_path = wk_report.write_index(entries, out_dir / index_spec.relpath)
+    index_path = index_page.write_index(entries, out_dir / index_spec.relpath)
     result["index"] = Rendered(index_spec, index_path)
     return result
 

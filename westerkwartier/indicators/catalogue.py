@@ -1,0 +1,530 @@
+"""The indicator catalogue: what each indicator is, where its figures come from, in what unit.
+
+The catalogue lives in ``config/indicators.toml`` (readable, reviewed like code). This module
+reads and checks it (:func:`load_catalogue`, :func:`check_catalogue`), lists it for people
+(:func:`catalogue`) and converts CBS units into the units a reader expects
+(:func:`unit_factor`: ``x 1 000`` and ``1 000 euro`` become persons and euros).
+
+Missing values keep their kind (:data:`MISSING`): a figure CBS does not publish, one it
+suppresses, one that does not apply, or a table that is only available online. They are never
+filled with zero and never interpolated.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.config import CONFIG_DIR
+from westerkwartier.errors import CbsSchemaError, InputError
+
+CATALOGUE_FILE = CONFIG_DIR / "indicators.toml"
+
+
+MERGER_SHARES_FILE = CONFIG_DIR / "merger_shares.toml"
+
+
+HERINDELINGEN_FILE = CONFIG_DIR / "herindelingen.toml"
+
+
+#: Themes in report order (Dutch, as shown in reports).
+THEMES: tuple[str, ...] = (
+    "Talent",
+    "Vestigingsklimaat",
+    "Woonklimaat",
+    "Gezondheid en vitaliteit",
+    "Context",
+)
+
+
+#: Sub-themes of Talent.
+TALENT_SUBTHEMES: tuple[str, ...] = ("aantrekken", "ontwikkelen", "behouden")
+
+
+#: Allowed directions.
+DIRECTIONS: tuple[str, ...] = ("higher_is_better", "lower_is_better", "context")
+
+
+#: Status words, from best to worst; a computed value takes the worst status of its inputs.
+STATUSES: tuple[str, ...] = ("definitief", "voorlopig", "schatting")
+
+
+#: Fields every catalogue entry must fill.
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "id",
+    "label_nl",
+    "label_en",
+    "theme",
+    "subtheme",
+    "unit",
+    "direction",
+    "formula",
+    "years",
+    "caveats",
+    "description",
+    "operands",
+)
+
+
+#: Fields every operand must fill.
+REQUIRED_OPERAND_FIELDS: tuple[str, ...] = ("tables", "cbs_unit")
+
+
+#: Why a value is missing. The keys are the kinds; the values what the panel shows.
+MISSING: dict[str, str] = {
+    "online_only": "tabel alleen online beschikbaar",
+    "unavailable": "tabel niet beschikbaar (CBS onbereikbaar)",
+    "not_published": "niet gepubliceerd",
+    "suppressed": "geen cijfer van CBS (geheim of onbetrouwbaar)",
+    "not_applicable": "niet van toepassing",
+    "not_rebuildable": "gemeente bestond nog niet; niet herleidbaar uit voorgangers",
+    "zero_denominator": "niet van toepassing (noemer is nul)",
+    "topic_missing": "onderwerp niet in de beschikbare tabel",
+    "rounded_small": "te kleine aantallen: CBS rondt deze tellingen af op duizendtallen",
+}
+
+
+#: Factor that turns a figure in a CBS unit into the unit a reader expects.
+UNIT_FACTORS: dict[str, float] = {
+    "aantal": 1.0,
+    "x 1 000": 1_000.0,
+    "x 1 000 000": 1_000_000.0,
+    "euro": 1.0,
+    "1 000 euro": 1_000.0,
+    "x 1 000 euro": 1_000.0,
+    "mln euro": 1_000_000.0,
+    "%": 1.0,
+    "km": 1.0,
+    "per km2": 1.0,
+    "per 1 000 inwoners": 1.0,
+}
+
+
+#: Reader units a single-operand indicator may have, per CBS unit of that operand.
+READER_UNITS: dict[str, frozenset[str]] = {
+    "aantal": frozenset({"personen", "woningen", "huishoudens", "aantal"}),
+    "x 1 000": frozenset({"personen", "woningen", "huishoudens", "aantal"}),
+    "x 1 000 000": frozenset({"personen", "aantal"}),
+    "euro": frozenset({"euro"}),
+    "1 000 euro": frozenset({"euro"}),
+    "x 1 000 euro": frozenset({"euro"}),
+    "mln euro": frozenset({"euro"}),
+    "%": frozenset({"%"}),
+    "km": frozenset({"km"}),
+    "per km2": frozenset({"adressen per km2"}),
+    "per 1 000 inwoners": frozenset({"per 1 000 inwoners"}),
+}
+
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# -- units ------------------------------------------------------------------------------------
+def normalise_unit(unit: Any) -> str | None:
+    """Return a CBS unit in one spelling (``X 1000`` -> ``x 1 000``, ``km²`` -> ``km2``).
+
+    Returns ``None`` for an empty or missing unit.
+    """
+    if unit is None or (isinstance(unit, float) and np.isnan(unit)):
+        return None
+    text = " ".join(str(unit).replace("²", "2").replace("\u00a0", " ").lower().split())
+    if not text:
+        return None
+    text = re.sub(r"(?<=\d)000\b", " 000", text.replace("1000", "1 000"))
+    return " ".join(text.split())
+
+
+def unit_factor(cbs_unit: str) -> float:
+    """Return the factor that turns a figure in ``cbs_unit`` into reader units.
+
+    Parameters
+    ----------
+    cbs_unit : str
+        The unit of a topic in CBS ``DataProperties`` (``aantal``, ``x 1 000``, ``1 000 euro``).
+
+    Raises
+    ------
+    CbsSchemaError
+        If the unit is not known; add it to :data:`UNIT_FACTORS`.
+
+    Examples
+    --------
+    >>> unit_factor("x 1 000")
+    1000.0
+    >>> unit_factor("1 000 euro")
+    1000.0
+    """
+    key = normalise_unit(cbs_unit)
+    if key not in UNIT_FACTORS:
+        raise CbsSchemaError(
+            f"Onbekende CBS-eenheid {cbs_unit!r}. Voeg haar met de juiste omrekenfactor toe aan "
+            "UNIT_FACTORS in westerkwartier/indicators.py."
+        )
+    return UNIT_FACTORS[key]
+
+
+# -- catalogue --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operand:
+    """One input of an indicator: a topic of a series of tables, with a selection."""
+
+    name: str
+    tables: tuple[str, ...]
+    topics: tuple[str, ...] = ()
+    sum_topics: tuple[str, ...] = ()
+    cbs_unit: str = "aantal"
+    select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    additive: bool = False
+    weight: str | None = None
+    lag: int = 0
+    margins: bool = False
+
+    @property
+    def factor(self) -> float:
+        """Factor from the CBS unit to reader units (see :func:`unit_factor`)."""
+        return unit_factor(self.cbs_unit)
+
+    def signature(self, table_id: str) -> tuple:
+        """Key under which one extraction from ``table_id`` can be shared between indicators."""
+        select = tuple(sorted((k, v) for k, v in self.select.items()))
+        return (table_id, self.topics, self.sum_topics, self.cbs_unit, select, self.margins)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the catalogue knows about one CBS table."""
+
+    id: str
+    title: str
+    offline: bool
+    year: int | None = None
+    status_dimension: str | None = None
+    status_order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One catalogue entry."""
+
+    id: str
+    label_nl: str
+    label_en: str
+    theme: str
+    subtheme: str
+    unit: str
+    direction: str
+    formula: str
+    years: tuple[int, ...]
+    caveats: str
+    description: str
+    operands: Mapping[str, Operand]
+    status: str | None = None
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """All table ids the indicator may use, in order of first mention."""
+        seen: dict[str, None] = {}
+        for op in self.operands.values():
+            seen.update(dict.fromkeys(op.tables))
+        return tuple(seen)
+
+    @property
+    def margins_operand(self) -> Operand | None:
+        """The operand whose 95% bounds the indicator carries (formula is that operand)."""
+        op = self.operands.get(self.formula.strip())
+        return op if op is not None and op.margins else None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The indicator catalogue: indicators by id and the known tables."""
+
+    indicators: Mapping[str, Indicator]
+    tables: Mapping[str, TableSpec]
+
+    def __getitem__(self, indicator_id: str) -> Indicator:
+        try:
+            return self.indicators[indicator_id]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(indicator_id, list(self.indicators), n=3)
+            hint = f" Bedoelde u: {', '.join(close)}?" if close else ""
+            raise InputError(
+                f"Onbekende indicator {indicator_id!r}.{hint} Zie `westerkwartier indicators` "
+                "voor de lijst."
+            ) from None
+
+    def __iter__(self):
+        return iter(self.indicators.values())
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def table(self, table_id: str) -> TableSpec:
+        """Return the :class:`TableSpec` of a table (a bare one when the table is unknown)."""
+        for key, spec in self.tables.items():
+            if key.lower() == table_id.lower():
+                return spec
+        return TableSpec(id=table_id, title=table_id, offline=False)
+
+
+def parse_years(text: str | Iterable[int]) -> tuple[int, ...]:
+    """Parse ``"2013-2024"`` or ``"2020,2022,2024"`` (or a list) into a tuple of years.
+
+    Examples
+    --------
+    >>> parse_years("2020,2022")
+    (2020, 2022)
+    >>> parse_years("2013-2015")
+    (2013, 2014, 2015)
+    """
+    if not isinstance(text, str):
+        return tuple(sorted(int(y) for y in text))
+    years: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = (int(p) for p in part.split("-"))
+            years.update(range(lo, hi + 1))
+        elif part:
+            years.add(int(part))
+    return tuple(sorted(years))
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
+    """Return the problems of a raw catalogue (the parsed TOML); empty when all is well.
+
+    Checks that every entry fills every field, that themes, sub-themes and directions are
+    valid, that ids are unique, that every table named is listed under ``[tables]``, that
+    formulas only use their operands and that single-operand indicators state a reader unit
+    that fits the CBS unit.
+    """
+    problems: list[str] = []
+    tables = {str(k).lower() for k in raw.get("tables", {})}
+    seen: set[str] = set()
+    for i, entry in enumerate(raw.get("indicator", [])):
+        iid = entry.get("id", f"#{i}")
+        for name in REQUIRED_FIELDS:
+            if entry.get(name) in (None, "", {}, []):
+                problems.append(f"{iid}: veld {name!r} ontbreekt of is leeg")
+        if iid in seen:
+            problems.append(f"{iid}: id komt meer dan eens voor")
+        seen.add(iid)
+        if not _NAME.match(str(iid)):
+            problems.append(f"{iid}: id mag alleen kleine letters, cijfers en _ bevatten")
+        if entry.get("theme") not in THEMES:
+            problems.append(f"{iid}: onbekend thema {entry.get('theme')!r}")
+        if entry.get("theme") == "Talent" and entry.get("subtheme") not in TALENT_SUBTHEMES:
+            problems.append(f"{iid}: subthema van Talent moet een van {TALENT_SUBTHEMES} zijn")
+        if entry.get("direction") not in DIRECTIONS:
+            problems.append(f"{iid}: onbekende richting {entry.get('direction')!r}")
+        if entry.get("theme") == "Context" and entry.get("direction") != "context":
+            problems.append(f"{iid}: Context-indicatoren worden nooit gescoord (direction)")
+        if entry.get("status") not in (None, *STATUSES):
+            problems.append(f"{iid}: onbekende status {entry.get('status')!r}")
+        try:
+            if not parse_years(entry.get("years", "")):
+                problems.append(f"{iid}: geen jaren")
+        except ValueError:
+            problems.append(f"{iid}: jaren {entry.get('years')!r} niet leesbaar")
+        operands = entry.get("operands") or {}
+        for oname, op in operands.items():
+            where = f"{iid}.{oname}"
+            if not _NAME.match(oname):
+                problems.append(f"{where}: naam mag alleen kleine letters, cijfers en _ bevatten")
+            for name in REQUIRED_OPERAND_FIELDS:
+                if not op.get(name):
+                    problems.append(f"{where}: veld {name!r} ontbreekt")
+            if bool(op.get("topic")) == bool(op.get("sum_topics")):
+                problems.append(f"{where}: geef precies een van 'topic' en 'sum_topics'")
+            for stem_ in _as_tuple(op.get("topic")) + _as_tuple(op.get("sum_topics")):
+                if re.search(r"_\d+$", stem_):
+                    problems.append(
+                        f"{where}: {stem_!r} is een sleutel met nummer; gebruik de stam"
+                    )
+            for table_id in op.get("tables", []):
+                if str(table_id).lower() not in tables:
+                    problems.append(f"{where}: tabel {table_id} staat niet onder [tables]")
+            if normalise_unit(op.get("cbs_unit")) not in UNIT_FACTORS:
+                problems.append(f"{where}: onbekende CBS-eenheid {op.get('cbs_unit')!r}")
+            if op.get("weight") and op["weight"] not in operands:
+                problems.append(f"{where}: gewicht {op['weight']!r} is geen operand")
+            if op.get("weight") and op.get("additive"):
+                problems.append(
+                    f"{where}: een operand is additief of heeft een gewicht, niet beide"
+                )
+        formula = str(entry.get("formula", ""))
+        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
+        unknown = names - set(operands)
+        if unknown:
+            problems.append(f"{iid}: formule gebruikt onbekende namen {sorted(unknown)}")
+        single = operands.get(formula.strip())
+        if single is not None:
+            allowed = READER_UNITS.get(normalise_unit(single.get("cbs_unit")) or "", frozenset())
+            if entry.get("unit") not in allowed:
+                problems.append(
+                    f"{iid}: eenheid {entry.get('unit')!r} past niet bij CBS-eenheid "
+                    f"{single.get('cbs_unit')!r} (verwacht een van {sorted(allowed)})"
+                )
+        for oname, op in operands.items():
+            if op.get("margins") and formula.strip() != oname:
+                problems.append(f"{iid}.{oname}: marges alleen bij een formule van één operand")
+    return problems
+
+
+def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
+    select = {str(k): _as_tuple(v) for k, v in (raw.get("select") or {}).items()}
+    return Operand(
+        name=name,
+        tables=_as_tuple(raw.get("tables")),
+        topics=_as_tuple(raw.get("topic")),
+        sum_topics=_as_tuple(raw.get("sum_topics")),
+        cbs_unit=normalise_unit(raw.get("cbs_unit")) or "aantal",
+        select=select,
+        additive=bool(raw.get("additive", False)),
+        weight=raw.get("weight"),
+        lag=int(raw.get("lag", 0)),
+        margins=bool(raw.get("margins", False)),
+    )
+
+
+def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
+    """Build a :class:`Catalogue` from a parsed TOML mapping, after :func:`check_catalogue`.
+
+    Raises
+    ------
+    InputError
+        If the catalogue has problems; the message lists them.
+    """
+    problems = check_catalogue(raw)
+    if problems:
+        listed = "\n  - ".join(problems[:20])
+        raise InputError(
+            f"De indicatorcatalogus bevat {len(problems)} fout(en):\n  - {listed}\n"
+            "Verbeter westerkwartier/config/indicators.toml."
+        )
+    tables = {
+        str(k): TableSpec(
+            id=str(k),
+            title=str(v.get("title", k)),
+            offline=bool(v.get("offline", False)),
+            year=v.get("year"),
+            status_dimension=v.get("status_dimension"),
+            status_order=_as_tuple(v.get("status_order")),
+        )
+        for k, v in raw.get("tables", {}).items()
+    }
+    indicators = {}
+    for entry in raw.get("indicator", []):
+        ops = {n: _operand(n, o) for n, o in entry["operands"].items()}
+        indicators[entry["id"]] = Indicator(
+            id=entry["id"],
+            label_nl=entry["label_nl"],
+            label_en=entry["label_en"],
+            theme=entry["theme"],
+            subtheme=entry["subtheme"],
+            unit=entry["unit"],
+            direction=entry["direction"],
+            formula=entry["formula"],
+            years=parse_years(entry["years"]),
+            caveats=entry["caveats"],
+            description=entry["description"],
+            operands=ops,
+            status=entry.get("status"),
+        )
+    return Catalogue(indicators=indicators, tables=tables)
+
+
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    """Read and check the indicator catalogue (cached per file).
+
+    Parameters
+    ----------
+    path : Path or str, optional
+        A catalogue file; default ``westerkwartier/config/indicators.toml``.
+    """
+    return _load_catalogue(str(Path(path or CATALOGUE_FILE).resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_catalogue(path: str) -> Catalogue:
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"Indicatorcatalogus {path} niet gevonden.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"Indicatorcatalogus {path} is geen geldige TOML: {err}.") from None
+    return parse_catalogue(raw)
+
+
+def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd.DataFrame:
+    """List the indicators of the catalogue.
+
+    Parameters
+    ----------
+    theme : str, optional
+        Only this theme (``Talent``, ``Woonklimaat``...; case-insensitive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator: id, label_nl, label_en, theme, subtheme, unit, direction,
+        formula, years (``2013-2024``), tables (``86088NED 85494NED ...``), offline (whether
+        the snapshot holds a table for it), caveats.
+
+    Raises
+    ------
+    InputError
+        If ``theme`` is not a theme of the catalogue.
+    """
+    cat = load_catalogue(path)
+    rows = []
+    for ind in cat:
+        years = ind.years
+        span = (
+            f"{years[0]}-{years[-1]}"
+            if len(years) == len(range(years[0], years[-1] + 1))
+            else (",".join(str(y) for y in years))
+        )
+        rows.append(
+            {
+                "id": ind.id,
+                "label_nl": ind.label_nl,
+                "label_en": ind.label_en,
+                "theme": ind.theme,
+                "subtheme": ind.subtheme,
+                "unit": ind.unit,
+                "direction": ind.direction,
+                "formula": ind.formula,
+                "years": span,
+                "tables": " ".join(ind.tables),
+                "offline": all(
+                    any(cat.table(t).offline for t in op.tables) for op in ind.operands.values()
+                ),
+                "caveats": ind.caveats,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if theme is not None:
+        match = [t for t in THEMES if t.lower() == theme.strip().lower()]
+        if not match:
+            raise InputError(f"Onbekend thema {theme!r}; kies uit: {', '.join(THEMES)}.")
+        frame = frame[frame["theme"] == match[0]].reset_index(drop=True)
+    return frame

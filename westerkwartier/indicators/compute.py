@@ -1,0 +1,213 @@
+"""Evaluate an indicator's formula per region and year, and say why a value is missing.
+
+:func:`compute` takes the operand frames of one indicator (:class:`OperandData`), evaluates the
+catalogue formula, converts the unit and attaches the status, source table and, for a missing
+value, its reason (never a zero).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.indicators.catalogue import MISSING, STATUSES, Indicator
+from westerkwartier.indicators.mergers import _start_years
+
+#: A ratio of counts that CBS rounds to thousands (``x 1 000``) is withheld when the largest of
+#: those counts (in practice the denominator) is below this many persons: rounding alone could
+#: then move a share by 5 percentage points or more (Schiermonnikoog's 1 000 workers would
+#: otherwise give 0,0% on occupational level 3-4).
+MIN_ROUNDED_COUNT = 10_000
+
+
+# -- computing an indicator ---------------------------------------------------------------------
+@dataclass
+class OperandData:
+    """An operand's observations after table choice, rebuild and lag, with what went wrong."""
+
+    obs: pd.DataFrame
+    #: why years the available tables do not cover are missing (a :data:`MISSING` value)
+    gap_reason: str = MISSING["not_published"]
+
+
+def compute(
+    indicator: Indicator,
+    operands: Mapping[str, OperandData],
+    regions: Iterable[str],
+    years: Iterable[int] | None = None,
+    mergers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Evaluate an indicator for regions and years, saying why values are missing.
+
+    Parameters
+    ----------
+    indicator : Indicator
+        The catalogue entry.
+    operands : mapping of str to OperandData
+        Observations per operand (see :func:`extract`, :func:`combine_tables`,
+        :func:`rebuild_mergers`), lag already applied.
+    regions : iterable of str
+        Region codes to report.
+    years : iterable of int, optional
+        Years to report. Default: every year any non-lagged operand has; when no operand has
+        data at all, the last year of the catalogue (the reference year).
+    mergers : pandas.DataFrame, optional
+        To tell "municipality did not exist yet" from "not published".
+
+    Returns
+    -------
+    pandas.DataFrame
+        region_code, year, indicator, value, lower, upper, status, source_table,
+        missing_reason (empty where there is a value).
+    """
+    regions = list(dict.fromkeys(regions))
+    if years is None:
+        sets = [
+            set(pd.unique(d.obs["year"]).astype(int))
+            for n, d in operands.items()
+            if indicator.operands[n].lag == 0 and len(d.obs)
+        ]
+        found: set[int] = set.intersection(*sets) if sets else set()
+        if any(d.gap_reason != MISSING["not_published"] for d in operands.values()):
+            found.update(indicator.years)
+        years = sorted(found) or [indicator.years[-1]]
+    years = sorted({int(y) for y in years})
+    # The grid is every region x every year, regions outermost; cell = region * n_years + year.
+    region_index = pd.Index(regions, dtype=object)  # obs codes are plain objects too
+    year_index = pd.Index(years)
+    n_years = len(years)
+    n = len(regions) * n_years
+    grid_regions = pd.Index(regions).repeat(n_years)
+    grid_years = np.tile(np.asarray(years, dtype=int), len(regions))
+    start = _start_years(mergers)
+    born = np.repeat(np.array([start.get(r, np.nan) for r in regions], dtype=float), n_years)
+    rank_of = {s: i for i, s in enumerate(STATUSES)}
+
+    env: dict[str, np.ndarray] = {}
+    lower = upper = np.full(n, np.nan)
+    reasons = np.full(n, None, dtype=object)
+    statuses = np.zeros(n, dtype=int)
+    # source tables per cell: per operand a code into its list of tables (-1: none)
+    source_codes: list[np.ndarray] = []
+    source_names: list[np.ndarray] = []
+    for name, data in operands.items():
+        obs = data.obs
+        pos = _grid_positions(obs, region_index, year_index)
+        present = pos >= 0
+        take = np.where(present, pos, 0)
+
+        def column(col: str, obs=obs, take=take, present=present) -> np.ndarray:
+            values = obs[col].to_numpy()[take] if len(obs) else np.full(n, np.nan)
+            return np.where(present, values, np.nan if values.dtype.kind == "f" else None)
+
+        env[name] = column("value").astype(float)
+        if indicator.margins_operand is not None and name == indicator.formula.strip():
+            lower, upper = column("lower").astype(float), column("upper").astype(float)
+        has = present & ~np.isnan(env[name])
+        if len(obs):
+            codes, names = pd.factorize(obs["status"].to_numpy(dtype=object))
+            rank = np.array([rank_of.get(s, 0) for s in names] + [0], dtype=int)
+            op_status = np.where(present, rank[codes[take]], 0)  # code -1: the last, 0
+            codes, names = pd.factorize(obs["source_table"].to_numpy(dtype=object))
+            source_codes.append(np.where(has, codes[take], -1))
+            source_names.append(np.asarray(names, dtype=object))
+        else:
+            op_status = np.zeros(n, dtype=int)
+        statuses = np.where(has, np.maximum(statuses, op_status), statuses)
+        # why this operand is missing; the first operand that explains it wins
+        table_years = np.isin(grid_years, pd.unique(obs["year"]))
+        lag = indicator.operands[name].lag
+        too_early = ~np.isnan(born) & (grid_years - lag < born)
+        why = np.full(n, data.gap_reason, dtype=object)
+        why[table_years] = MISSING["not_published"]
+        why[present] = MISSING["suppressed"]
+        why[table_years & too_early] = MISSING["not_rebuildable"]
+        fill = (reasons == None) & ~has  # noqa: E711
+        reasons[fill] = why[fill]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = pd.eval(indicator.formula, engine="python", local_dict=env, global_dict={})
+    value = np.asarray(value, dtype=float).copy()
+    value[np.isinf(value)] = np.nan
+    in_formula = set(re.findall(r"[A-Za-z_]\w*", indicator.formula)) & set(indicator.operands)
+    rounded = [n for n in in_formula if indicator.operands[n].cbs_unit == "x 1 000"]
+    if rounded and len(in_formula) > 1:  # a ratio of counts rounded to thousands
+        largest = np.fmax.reduce([env[name] for name in rounded])
+        with np.errstate(invalid="ignore"):
+            too_small = (largest < MIN_ROUNDED_COUNT) & ~np.isnan(value)
+        value[too_small] = np.nan
+        reasons[too_small] = MISSING["rounded_small"]
+    nan_value = np.isnan(value)
+    reasons[nan_value & (reasons == None)] = MISSING["zero_denominator"]  # noqa: E711
+    reasons[~nan_value] = None
+    status = np.array(STATUSES, dtype=object)[statuses]
+    if indicator.status:
+        status[:] = indicator.status
+    status[nan_value] = None
+    source = _source_tables(source_codes, source_names, n)
+    source[nan_value] = _dedupe_sources(_table_list(indicator))
+    return pd.DataFrame(
+        {
+            "region_code": grid_regions,
+            "year": grid_years,
+            "indicator": indicator.id,
+            "value": value,
+            "lower": lower,
+            "upper": upper,
+            "status": status,
+            "source_table": source,
+            "missing_reason": reasons,
+        }
+    )
+
+
+def _grid_positions(obs: pd.DataFrame, regions: pd.Index, years: pd.Index) -> np.ndarray:
+    """Row of ``obs`` for each cell of the region x year grid (the first if several; -1: none)."""
+    n = len(regions) * len(years)
+    pos = np.full(n, -1, dtype=np.intp)
+    if not len(obs):
+        return pos
+    r = regions.get_indexer(obs["region_code"])
+    y = years.get_indexer(obs["year"])
+    on_grid = np.flatnonzero((r >= 0) & (y >= 0))
+    cells, first = np.unique(r[on_grid] * len(years) + y[on_grid], return_index=True)
+    pos[cells] = on_grid[first]
+    return pos
+
+
+def _source_tables(codes: list[np.ndarray], names: list[np.ndarray], n: int) -> np.ndarray:
+    """Per cell the source tables of the operands that have a value, ``+``-joined, deduplicated.
+
+    Each distinct combination of tables is joined once, not once per cell.
+    """
+    if not codes:
+        return np.full(n, _dedupe_sources(str(None)), dtype=object)
+    combo = np.zeros(n, dtype=np.int64)
+    for c, names_ in zip(codes, names, strict=True):
+        combo = combo * (len(names_) + 1) + (c + 1)
+    distinct, inverse = np.unique(combo, return_inverse=True)
+    texts = []
+    for key in distinct:
+        parts = []
+        for names_ in reversed(names):
+            key, code = divmod(int(key), len(names_) + 1)
+            if code:
+                parts.append(str(names_[code - 1]))
+        text = "+".join(reversed(parts)) if parts else str(None)  # as pandas left it
+        texts.append(_dedupe_sources(text))
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
+def _table_list(indicator: Indicator) -> str:
+    return "+".join(indicator.tables)
+
+
+@lru_cache(maxsize=256)
+def _dedupe_sources(text: str) -> str:
+    """``A+B+A`` -> ``A+B``: each source table once, in order of use."""
+    return "+".join(dict.fromkeys(str(text).split("+")))

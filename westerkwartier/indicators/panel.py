@@ -1,0 +1,561 @@
+"""The indicator panel: every region x year x indicator, with intervals, status and source.
+
+:func:`panel` is the one place where CBS tables become indicator values. It gets its tables
+from :func:`westerkwartier.sources.data.get_table` (the same code path online and offline), computes
+the catalogue's indicators with :mod:`westerkwartier.indicators` and returns a tidy frame.
+:func:`benchmarks_for` names the regions a municipality is compared with, and :func:`compare`
+puts them side by side; :func:`to_excel` and :func:`to_csv` write such frames for partners.
+
+Examples
+--------
+>>> from westerkwartier.panel import panel, compare
+>>> p = panel(regions=["GM1969", "PV20", "NL01"])  # doctest: +SKIP
+>>> compare("Westerkwartier")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.errors import CbsError, InputError, OfflineDataMissing, WesterkwartierError
+from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
+from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.extraction import (
+    OBS_COLUMNS,
+    SelectionMissing,
+    TableIndex,
+    combine_tables,
+    extract_indexed,
+)
+from westerkwartier.indicators.mergers import load_mergers, rebuild_mergers
+from westerkwartier.sources.periods import check_year
+from westerkwartier.sources.table import CbsTable
+
+#: Columns of the panel, in order.
+PANEL_COLUMNS: list[str] = [
+    "region_code",
+    "region_name",
+    "level",
+    "year",
+    "indicator",
+    "value",
+    "lower",
+    "upper",
+    "status",
+    "source_table",
+    "missing_reason",
+]
+
+#: Level per code prefix, for regions the registry does not list (COROP areas and the like).
+LEVEL_BY_PREFIX: dict[str, str] = {
+    "GM": "gemeente",
+    "PV": "provincie",
+    "NL": "land",
+    "CR": "corop",
+    "GG": "ggd-regio",
+    "AM": "arbeidsmarktregio",
+    "LD": "landsdeel",
+}
+
+Loader = Callable[[str], CbsTable]
+
+
+# -- regions ----------------------------------------------------------------------------------
+def _registry() -> Any | None:
+    try:
+        from westerkwartier.sources.regions import load_registry
+
+        return load_registry()
+    except WesterkwartierError:
+        return None
+
+
+def _level_of(code: str) -> str:
+    return LEVEL_BY_PREFIX.get(code[:2].upper(), "onbekend")
+
+
+def region_frame(
+    regions: Iterable[str] | pd.DataFrame | None, registry: Any | None
+) -> pd.DataFrame:
+    """Return code, name and level of the regions to report.
+
+    Parameters
+    ----------
+    regions : iterable of str, pandas.DataFrame or None
+        Codes or names (resolved with the registry), or a frame with ``code``, ``name`` and
+        ``level``. ``None``: every municipality of the current division, the twelve provinces
+        and Nederland.
+    registry : westerkwartier.regions.Registry or None
+        The region registry.
+
+    Raises
+    ------
+    InputError
+        If ``regions`` is None and there is no registry to list the municipalities.
+    """
+    if isinstance(regions, pd.DataFrame):
+        return regions[["code", "name", "level"]].drop_duplicates("code").reset_index(drop=True)
+    if regions is None:
+        if registry is None:
+            raise InputError(
+                "Zonder regioregister weet het panel niet welke gemeenten er zijn. Bouw de "
+                "offline snapshot (`westerkwartier snapshot --mirror PAD`) of geef regions=[...]."
+            )
+        frame = registry.frame
+        keep = frame["level"].isin(["gemeente", "provincie", "land"])
+        out = frame.loc[keep, ["code", "name", "level"]]
+        order = out["level"].map({"gemeente": 0, "provincie": 1, "land": 2})
+        return (
+            out.assign(_o=order)
+            .sort_values(["_o", "code"])
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+    rows = []
+    for text in regions:
+        code = str(text).strip()
+        if registry is not None:
+            try:
+                region = registry.resolve(code)
+                rows.append({"code": region.code, "name": region.name, "level": region.level})
+                continue
+            except WesterkwartierError:
+                if _level_of(code) in ("gemeente", "provincie", "land", "onbekend"):
+                    raise
+        rows.append({"code": code.upper(), "name": code.upper(), "level": _level_of(code)})
+    return pd.DataFrame(rows, columns=["code", "name", "level"]).drop_duplicates("code")
+
+
+# -- tables -------------------------------------------------------------------------------------
+class _Tables:
+    """Fetch each table once per panel; remember why a table could not be had.
+
+    Per table it also keeps a :class:`~westerkwartier.indicators.TableIndex` (the table's
+    dimensions factorised once) and every extraction, so that indicators sharing a table or
+    an operand do the work once.
+    """
+
+    def __init__(self, loader: Loader) -> None:
+        self.loader = loader
+        self.tables: dict[str, CbsTable | str] = {}
+        self.indexes: dict[str, TableIndex] = {}
+        self.extracts: dict[tuple, pd.DataFrame | str] = {}
+        self.operands: dict[tuple, OperandData] = {}
+
+    def get(self, table_id: str) -> CbsTable | str:
+        if table_id not in self.tables:
+            try:
+                self.tables[table_id] = self.loader(table_id)
+            except OfflineDataMissing:
+                self.tables[table_id] = MISSING["online_only"]
+            except CbsError:
+                self.tables[table_id] = MISSING["unavailable"]
+        return self.tables[table_id]
+
+    def extract(self, table_id: str, operand, catalogue: Catalogue) -> pd.DataFrame | str:
+        key = operand.signature(table_id)
+        if key not in self.extracts:
+            table = self.get(table_id)
+            if isinstance(table, str):
+                self.extracts[key] = table
+            else:
+                if table_id not in self.indexes:
+                    self.indexes[table_id] = TableIndex(table)
+                index = self.indexes[table_id]
+                try:
+                    self.extracts[key] = extract_indexed(index, operand, catalogue.table(table_id))
+                except SelectionMissing:
+                    offline = table.source not in ("cbs", "cache")
+                    self.extracts[key] = (
+                        MISSING["online_only"] if offline else MISSING["topic_missing"]
+                    )
+        return self.extracts[key]
+
+
+_REASON_RANK = [MISSING["online_only"], MISSING["unavailable"], MISSING["topic_missing"]]
+
+
+def operand_data(
+    indicator: Indicator,
+    tables: _Tables,
+    catalogue: Catalogue,
+    mergers: pd.DataFrame,
+) -> dict[str, OperandData]:
+    """Observations per operand of an indicator: table per year, mergers rebuilt, lag applied."""
+    combined: dict[str, pd.DataFrame] = {}
+    gaps: dict[str, str] = {}
+    for name, op in indicator.operands.items():
+        parts, failures = [], []
+        for table_id in op.tables:
+            got = tables.extract(table_id, op, catalogue)
+            if isinstance(got, str):
+                failures.append(got)
+            else:
+                parts.append(got)
+        combined[name] = combine_tables(parts)
+        gap = MISSING["not_published"]
+        for reason in _REASON_RANK:
+            if reason in failures:
+                gap = reason
+                break
+        gaps[name] = gap
+    out = {}
+    for name, op in indicator.operands.items():
+        weight = indicator.operands[op.weight] if op.weight else None
+        key = (
+            tuple(op.signature(t) for t in op.tables),
+            op.additive,
+            tuple(weight.signature(t) for t in weight.tables) if weight else None,
+            op.lag,
+        )
+        if key not in tables.operands:
+            obs = combined[name]
+            weights = combined.get(op.weight) if op.weight else None
+            obs = rebuild_mergers(obs, mergers, op, weights)
+            if op.lag:
+                obs = obs.assign(year=obs["year"] + op.lag)
+            tables.operands[key] = OperandData(obs=obs, gap_reason=gaps[name])
+        out[name] = tables.operands[key]
+    return out
+
+
+# -- the panel ----------------------------------------------------------------------------------
+def panel(
+    regions: Iterable[str] | pd.DataFrame | None = None,
+    indicators: Iterable[str] | None = None,
+    years: int | Iterable[int] | None = None,
+    *,
+    loader: Loader | None = None,
+    registry: Any | None = None,
+    mergers: pd.DataFrame | None = None,
+    catalogue_path: Path | str | None = None,
+) -> pd.DataFrame:
+    """Return the indicator panel as a tidy frame.
+
+    Parameters
+    ----------
+    regions : iterable of str or pandas.DataFrame, optional
+        Region codes or names (``GM1969``, ``Westerkwartier``, ``PV20``, ``NL01``). Default:
+        every municipality of the current division, the twelve provinces and Nederland.
+    indicators : iterable of str, optional
+        Indicator ids (see :func:`westerkwartier.indicators.catalogue.catalogue`). Default: all.
+    years : int or iterable of int, optional
+        Years to report. Default: every year an indicator has data for (and, when a table is
+        only online, the years the catalogue names).
+    loader : callable, optional
+        ``table_id -> CbsTable``; default :func:`westerkwartier.sources.data.get_table` (injectable
+        for
+        tests).
+    registry : westerkwartier.regions.Registry, optional
+        Region registry; default the snapshot's.
+    mergers : pandas.DataFrame, optional
+        successor, predecessor, share, start_year; default
+        :func:`westerkwartier.indicators.mergers.load_mergers` on the registry's dissolved
+        municipalities.
+    catalogue_path : Path or str, optional
+        Another indicator catalogue (default ``config/indicators.toml``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PANEL_COLUMNS`. ``value`` in reader units (persons, euro, %); ``lower`` and
+        ``upper`` the 95% interval where CBS gives margins; ``status`` definitief / voorlopig /
+        schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
+        is missing (never a zero in its place).
+
+    Raises
+    ------
+    InputError
+        For an unknown indicator or region.
+    CbsSchemaError
+        When a CBS table's unit disagrees with the catalogue.
+    """
+    cat = load_catalogue(catalogue_path)
+    chosen = [cat[i] for i in indicators] if indicators is not None else list(cat)
+    if registry is None:
+        registry = _registry()
+    where = region_frame(regions, registry)
+    if mergers is None:
+        dissolved = registry.dissolved() if registry is not None else None
+        mergers = load_mergers(dissolved)
+    if loader is None:
+        from westerkwartier.sources.data import get_table
+
+        loader = get_table
+    if isinstance(years, int):
+        years = [years]
+    tables = _Tables(loader)
+    frames = []
+    codes = list(where["code"])
+    for ind in chosen:
+        data = operand_data(ind, tables, cat, mergers)
+        frames.append(compute(ind, data, codes, years, mergers))
+    if not frames:
+        return pd.DataFrame(columns=PANEL_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    at = pd.Index(where["code"]).get_indexer(out["region_code"]) if where["code"].is_unique else -1
+    if np.all(at >= 0):  # each row's region found once: look names up by position
+        out["region_code"] = out["region_code"].astype(object)  # as the merge below leaves it
+        out["region_name"] = where["name"].take(at).reset_index(drop=True)
+        out["level"] = where["level"].take(at).reset_index(drop=True)
+    else:
+        out = out.merge(
+            where.rename(columns={"code": "region_code", "name": "region_name"}),
+            on="region_code",
+            how="left",
+        )
+    return out[PANEL_COLUMNS]
+
+
+# -- benchmarks and comparison ------------------------------------------------------------------
+def benchmarks_for(
+    code: str,
+    *,
+    registry: Any | None = None,
+    neighbours: Callable[[str], list[str]] | None = None,
+) -> pd.DataFrame:
+    """Return the regions a municipality is compared with.
+
+    Parameters
+    ----------
+    code : str
+        Municipality code or name (``GM1969``, ``Westerkwartier``).
+    registry : westerkwartier.regions.Registry, optional
+        Default the snapshot's.
+    neighbours : callable, optional
+        ``code -> list of codes`` sharing a boundary; default
+        :func:`westerkwartier.sources.geo.neighbours`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        code, name, level, role: Nederland, the province, the COROP area and the neighbouring
+        municipalities (role ``buurgemeente``), in that order.
+
+    Raises
+    ------
+    InputError
+        If ``code`` is not a current municipality.
+    """
+    registry = registry or _registry()
+    if registry is None:
+        raise InputError(
+            "Het regioregister ontbreekt; bouw de offline snapshot met "
+            "`westerkwartier snapshot --mirror PAD`."
+        )
+    region = registry.resolve(code)
+    if region.level != "gemeente":
+        raise InputError(
+            f"{region.name} ({region.code}) is geen gemeente; benchmarks zijn er voor gemeenten."
+        )
+    nl = registry.resolve("NL01")
+    rows = [{"code": nl.code, "name": nl.name, "level": "land", "role": "Nederland"}]
+    if region.province:
+        rows.append(
+            {
+                "code": region.province,
+                "name": region.province_name or region.province,
+                "level": "provincie",
+                "role": "provincie",
+            }
+        )
+    if region.corop:
+        rows.append(
+            {
+                "code": region.corop,
+                "name": region.corop_name or region.corop,
+                "level": "corop",
+                "role": "COROP-gebied",
+            }
+        )
+    if neighbours is None:
+        from westerkwartier.sources.geo import neighbours as geo_neighbours
+
+        neighbours = geo_neighbours
+    try:
+        codes = list(neighbours(region.code))
+    except WesterkwartierError as err:
+        warnings.warn(f"Buurgemeenten onbekend: {err}", stacklevel=2)
+        codes = []
+    for other in sorted(codes):
+        r = registry.resolve(other)
+        rows.append({"code": r.code, "name": r.name, "level": "gemeente", "role": "buurgemeente"})
+    return pd.DataFrame(rows, columns=["code", "name", "level", "role"])
+
+
+def compare(
+    gemeente: str,
+    year: int | None = None,
+    *,
+    indicators: Iterable[str] | None = None,
+    loader: Loader | None = None,
+    registry: Any | None = None,
+    neighbours: Callable[[str], list[str]] | None = None,
+    catalogue_path: Path | str | None = None,
+) -> pd.DataFrame:
+    """Put a municipality's indicators beside those of its benchmarks.
+
+    Parameters
+    ----------
+    gemeente : str
+        Municipality code or name.
+    year : int, optional
+        Year to compare; default per indicator the latest year the municipality has a value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator (theme, indicator, label_nl, unit, direction, year, status,
+        toelichting = why the municipality's value is missing) and one column per region
+        (the municipality first, then Nederland, province, COROP, neighbours), headed by name.
+        ``attrs["regions"]`` holds the regions with codes and roles.
+    """
+    if year is not None:
+        year = check_year(int(year))
+    registry = registry or _registry()
+    bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
+    region = registry.resolve(gemeente)
+    regions = pd.concat(
+        [
+            pd.DataFrame(
+                [
+                    {
+                        "code": region.code,
+                        "name": region.name,
+                        "level": "gemeente",
+                        "role": "gemeente",
+                    }
+                ]
+            ),
+            bench,
+        ],
+        ignore_index=True,
+    ).drop_duplicates("code")
+    p = panel(
+        regions=regions[["code", "name", "level"]],
+        indicators=indicators,
+        years=year,
+        loader=loader,
+        registry=registry,
+        catalogue_path=catalogue_path,
+    )
+    own = p[p["region_code"] == region.code]
+    if year is None:
+        with_value = own[own["value"].notna()]
+        chosen = with_value.groupby("indicator")["year"].max()
+        fallback = own.groupby("indicator")["year"].max()
+        chosen = chosen.reindex(fallback.index).fillna(fallback).astype(int)
+    else:
+        chosen = own.groupby("indicator")["year"].max().clip(upper=year)
+        chosen[:] = year
+    pick = p.merge(chosen.rename("chosen").reset_index(), on="indicator")
+    pick = pick[pick["year"] == pick["chosen"]]
+    wide = pick.pivot_table(
+        index="indicator", columns="region_code", values="value", aggfunc="first", dropna=False
+    )
+    wide = wide.reindex(columns=list(regions["code"]))
+    # a province or COROP area can share its name with a municipality (Groningen)
+    suffix = {"provincie": " (provincie)", "corop": " (COROP)"}
+    wide.columns = [
+        name + suffix.get(level, "")
+        for name, level in zip(regions["name"], regions["level"], strict=True)
+    ]
+    cat = load_catalogue(catalogue_path)
+    own_pick = pick[pick["region_code"] == region.code].set_index("indicator")
+    ids = [i for i in (indicators or [ind.id for ind in cat]) if i in wide.index]
+    meta = pd.DataFrame(
+        {
+            "theme": [cat[i].theme for i in ids],
+            "indicator": ids,
+            "label_nl": [cat[i].label_nl for i in ids],
+            "unit": [cat[i].unit for i in ids],
+            "direction": [cat[i].direction for i in ids],
+            "year": [int(chosen[i]) for i in ids],
+            "status": [own_pick["status"].get(i) for i in ids],
+            "toelichting": [own_pick["missing_reason"].get(i) for i in ids],
+        }
+    )
+    values = wide.loc[ids].reset_index(drop=True)
+    out = pd.concat([meta, values], axis=1)
+    out.attrs["regions"] = regions.to_dict("records")
+    out.attrs["gemeente"] = region.code
+    return out
+
+
+# -- writing ------------------------------------------------------------------------------------
+ATTRIBUTION = "Bron: CBS (StatLine, CC BY 4.0); bewerking: westerkwartier"
+
+
+def to_csv(frame: pd.DataFrame, path: Path | str, *, dutch: bool = True) -> Path:
+    """Write a panel or comparison to CSV.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Output of :func:`panel` or :func:`compare`.
+    path : Path or str
+        Target file.
+    dutch : bool
+        ``;`` as separator and a decimal comma, UTF-8 with BOM, as Dutch Excel expects
+        (default); ``False`` gives plain ``,`` and ``.``.
+
+    Returns
+    -------
+    Path
+        The file written. Missing values are empty cells, never zero.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(
+        path,
+        sep=";" if dutch else ",",
+        decimal="," if dutch else ".",
+        index=False,
+        encoding="utf-8-sig" if dutch else "utf-8",
+    )
+    return path
+
+
+def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren") -> Path:
+    """Write a panel or comparison to an Excel workbook, with a sheet naming the source.
+
+    Returns
+    -------
+    Path
+        The file written (``.xlsx``). Missing values are empty cells, never zero.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    about = pd.DataFrame(
+        {
+            "toelichting": [
+                ATTRIBUTION,
+                "Lege cellen: geen cijfer; de kolom missing_reason of toelichting zegt waarom.",
+                "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
+                "of een prognose.",
+                "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor).",
+            ]
+        }
+    )
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name=sheet[:31], index=False)
+        about.to_excel(writer, sheet_name="Bron", index=False)
+    return path
+
+
+__all__ = [
+    "OBS_COLUMNS",
+    "PANEL_COLUMNS",
+    "benchmarks_for",
+    "compare",
+    "panel",
+    "region_frame",
+    "to_csv",
+    "to_excel",
+]

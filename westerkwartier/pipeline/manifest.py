@@ -1,0 +1,790 @@
+"""The batch manifest (``reports.toml``): which reports, for which municipalities, how.
+
+:func:`load_manifest` reads and checks a manifest with line-numbered Dutch errors;
+:func:`select_municipalities` turns a selection (names, a province, all municipalities) into
+CBS codes; :class:`Manifest` is what :func:`westerkwartier.pipeline.batch.run_batch` runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from westerkwartier import settings
+from westerkwartier.config import config_file
+from westerkwartier.errors import (
+    InputError,
+)
+
+#: Optional notebook parameter that receives the data notice (empty when data are fresh).
+NOTICE_PARAMETER = "gegevensmelding"
+
+
+#: Notebook parameter that receives the data date when the manifest does not set it.
+DATE_PARAMETER = "peildatum"
+
+
+#: Notebook parameter that receives the municipality code.
+MUNICIPALITY_PARAMETER = "gemeente"
+
+
+#: Reports the project ships: name -> (notebook relative to the project folder, title pattern).
+#: A manifest may name these without a ``notebook``; any other report needs ``notebook = "..."``.
+#: Overridden by ``westerkwartier/config/rapporten.toml`` (the report catalogue of issue 4)
+#: when it lists ``[rapport.<id>]`` tables with ``titel`` and ``notebook``.
+KNOWN_REPORTS: dict[str, tuple[str, str]] = {
+    "aantrekkelijkheid": ("notebooks/aantrekkelijkheid.ipynb", "Aantrekkelijkheid in {gemeente}"),
+    "talent": ("notebooks/talent.ipynb", "Talent in {gemeente}"),
+}
+
+
+def _known_reports() -> dict[str, tuple[str, str]]:
+    """Return the reports the project ships, from the report catalogue when it is there."""
+    path = config_file("rapporten.toml")
+    known = dict(KNOWN_REPORTS)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8")).get("rapport", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return known
+    for name, entry in raw.items() if isinstance(raw, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("notebook"), str):
+            title = str(entry.get("titel", name.capitalize()))
+            known[name] = (f"notebooks/{entry['notebook']}", f"{title} in {{gemeente}}")
+    return known
+
+
+#: Publication policies. ``per-rapport``: latest moves to every run that finished and produced
+#: at least one good report; a failed report keeps its last good version in the new run.
+#: ``alles-of-niets``: latest only moves when every report of the run succeeded.
+POLICIES = ("per-rapport", "alles-of-niets")
+
+
+_RUN_KEYS = {
+    "uit": str,
+    "workers": int,
+    "tijdslimiet_rapport": (int, float),
+    "tijdslimiet_run": (int, float),
+    "tijdslimiet_cel": (int, float),
+    "publiceren": str,
+    "titel": str,
+}
+
+
+_SELECTION_KEYS = {"gemeenten": list, "provincie": (str, list), "alle_gemeenten": bool}
+
+
+_TOP_KEYS = {"run": dict, "parameters": dict, "rapport": list, **_SELECTION_KEYS}
+
+
+_REPORT_KEYS = {
+    "naam": str,
+    "notebook": str,
+    "titel": str,
+    "label": str,
+    "parameters": dict,
+    **_SELECTION_KEYS,
+}
+
+
+_TYPE_NL = {
+    str: "tekst",
+    int: "geheel getal",
+    float: "getal",
+    bool: "true of false",
+    list: "lijst [..]",
+    dict: "tabel [..]",
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# Errors
+# ----------------------------------------------------------------------------------------------
+
+
+class ManifestError(InputError):
+    """A batch manifest is not valid; the message names the file, the line and the fix.
+
+    Parameters
+    ----------
+    path : Path
+        The manifest file.
+    problems : sequence of (int or None, str)
+        Line number (1-based; None when unknown) and the Dutch description with the fix.
+    """
+
+    def __init__(self, path: Path | str, problems: Sequence[tuple[int | None, str]]) -> None:
+        self.path = Path(path)
+        self.problems = list(problems)
+        lines = [
+            f"{self.path.name}, regel {line}: {text}" if line else f"{self.path.name}: {text}"
+            for line, text in self.problems
+        ]
+        head = (
+            f"Het manifest {self.path} is niet geldig"
+            f" ({len(lines)} probleem{'en' if len(lines) > 1 else ''}):"
+        )
+        super().__init__("\n".join([head, *(f"  - {line}" for line in lines)]))
+
+    @property
+    def lines(self) -> list[int | None]:
+        """Line numbers of the problems, in order."""
+        return [line for line, _ in self.problems]
+
+
+# ----------------------------------------------------------------------------------------------
+# Manifest
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSpec:
+    """One report of a manifest.
+
+    Attributes
+    ----------
+    name : str
+        Short name, used as file name (``talent`` -> ``talent.html``).
+    notebook : Path
+        The notebook (absolute).
+    title : str
+        Page title; ``{gemeente}`` becomes the municipality name.
+    label : str
+        Name shown in the index (``Talent``).
+    parameters : dict
+        Parameters for every municipality (the manifest's ``[parameters]`` merged with the
+        report's own).
+    municipalities : tuple of str
+        CBS codes of the municipalities this report is made for.
+    """
+
+    name: str
+    notebook: Path
+    title: str
+    label: str
+    parameters: Mapping[str, Any]
+    municipalities: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """A validated batch manifest (see :func:`load_manifest`).
+
+    Attributes
+    ----------
+    path : Path or None
+        The file it was read from (None for :func:`default_manifest`).
+    reports : tuple of ReportSpec
+        The reports, in manifest order.
+    names : dict of str to str
+        Municipality code -> name, for titles and the index.
+    out_dir : Path
+        Folder of the runs (``[run] uit``; default ``reports``).
+    workers : int
+        Default number of worker processes.
+    report_timeout, run_timeout, cell_timeout : float
+        Time limits in seconds.
+    policy : str
+        One of :data:`POLICIES`.
+    title : str
+        Title of the index page.
+    """
+
+    path: Path | None
+    reports: tuple[ReportSpec, ...]
+    names: Mapping[str, str]
+    out_dir: Path = Path("reports")
+    workers: int = 1
+    report_timeout: float = 1800.0
+    run_timeout: float = 6 * 3600.0
+    cell_timeout: float = 600.0
+    policy: str = "per-rapport"
+    title: str = "Rapporten"
+
+    def jobs(self) -> list[tuple[ReportSpec, str]]:
+        """Return every (report, municipality code) pair of the run, municipality first."""
+        codes = list(dict.fromkeys(c for r in self.reports for c in r.municipalities))
+        return [(r, c) for c in codes for r in self.reports if c in r.municipalities]
+
+    def with_selection(self, municipalities: Sequence[str]) -> Manifest:
+        """Return a copy whose reports are made for ``municipalities`` (CBS codes) instead."""
+        reports = tuple(
+            dataclasses.replace(r, municipalities=tuple(municipalities)) for r in self.reports
+        )
+        return dataclasses.replace(self, reports=reports)
+
+    def only(self, report_names: Sequence[str]) -> Manifest:
+        """Return a copy with only the named reports (unknown names raise InputError)."""
+        known = [r.name for r in self.reports]
+        for name in report_names:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=2)
+                hint = f" Bedoelde u {' of '.join(close)}?" if close else ""
+                raise InputError(
+                    f"Rapport {name!r} staat niet in het manifest.{hint} "
+                    f"Rapporten in het manifest: {', '.join(known)}."
+                )
+        return dataclasses.replace(
+            self, reports=tuple(r for r in self.reports if r.name in report_names)
+        )
+
+
+class _Lines:
+    """Find the line of a key or a value in TOML text (tomllib keeps no positions).
+
+    A small line scanner: it follows ``[table]`` and ``[[array]]`` headers (counting array
+    entries) and records the line of every ``key =``. Good enough for the flat manifests we
+    write; when it cannot place something it returns the nearest header line or None.
+    """
+
+    _ARRAY = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
+    _TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
+    _KEY = re.compile(
+        r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+    )
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.keys: dict[tuple[Any, ...], int] = {}
+        self.spans: dict[tuple[Any, ...], tuple[int, int]] = {}
+        self.headers: dict[tuple[Any, ...], int] = {}
+        counters: dict[str, int] = {}
+        current: tuple[Any, ...] = ()
+        last_key: tuple[Any, ...] | None = None
+        for number, line in enumerate(self.lines, start=1):
+            if m := self._ARRAY.match(line):
+                name = self._parts(m.group(1))
+                joined = ".".join(name)
+                counters[joined] = counters.get(joined, -1) + 1
+                current = (*name, counters[joined])
+                self.headers[current] = number
+                last_key = None
+                continue
+            if (m := self._TABLE.match(line)) and "=" not in line.split("]")[0]:
+                name = self._parts(m.group(1))
+                current = self._under_array(name, counters)
+                self.headers[current] = number
+                last_key = None
+                continue
+            if m := self._KEY.match(line):
+                path = (*current, *self._parts(m.group(1)))
+                self.keys.setdefault(path, number)
+                self.spans[path] = (number, number)
+                last_key = path
+            elif last_key is not None and line.strip() and not line.lstrip().startswith("#"):
+                start, _ = self.spans[last_key]
+                self.spans[last_key] = (start, number)
+
+    @staticmethod
+    def _parts(text: str) -> tuple[str, ...]:
+        parts = re.findall(r'"[^"]*"|\'[^\']*\'|[^.\s]+', text)
+        return tuple(p.strip("\"'") for p in parts)
+
+    @staticmethod
+    def _under_array(name: tuple[str, ...], counters: Mapping[str, int]) -> tuple[Any, ...]:
+        for cut in range(len(name) - 1, 0, -1):
+            joined = ".".join(name[:cut])
+            if joined in counters:
+                return (*name[:cut], counters[joined], *name[cut:])
+        return name
+
+    def key(self, *path: Any) -> int | None:
+        """Line of ``key =`` at ``path``, else of the nearest enclosing header."""
+        if path in self.keys:
+            return self.keys[path]
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.headers:
+                return self.headers[path[:cut]]
+        return None
+
+    def value(self, text: str, *path: Any) -> int | None:
+        """Line where the string ``text`` appears in the value of ``path``."""
+        if path in self.spans:
+            start, end = self.spans[path]
+            for number in range(start, end + 1):
+                if re.search(r"[\"']" + re.escape(text) + r"[\"']", self.lines[number - 1]):
+                    return number
+        return self.key(*path)
+
+
+def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " of ".join(dict.fromkeys(_TYPE_NL.get(k, k.__name__) for k in kinds))
+
+
+def _check_keys(
+    table: Mapping[str, Any],
+    allowed: Mapping[str, type | tuple[type, ...]],
+    where: str,
+    path: tuple[Any, ...],
+    lines: _Lines,
+    problems: list[tuple[int | None, str]],
+) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+            hint = f" Bedoelde u {close[0]!r}?" if close else ""
+            problems.append(
+                (
+                    lines.key(*path, key),
+                    f"onbekende sleutel {key!r} in {where}.{hint} "
+                    f"Toegestaan: {', '.join(allowed)}.",
+                )
+            )
+        elif not _type_ok(value, allowed[key]):
+            problems.append(
+                (
+                    lines.key(*path, key),
+                    f"{key!r} in {where} moet {_type_name(allowed[key])} zijn, niet "
+                    f"{value!r}. Voorbeeld: {_example(key)}.",
+                )
+            )
+
+
+def _example(key: str) -> str:
+    examples = {
+        "uit": 'uit = "reports"',
+        "workers": "workers = 2",
+        "tijdslimiet_rapport": "tijdslimiet_rapport = 1800",
+        "tijdslimiet_run": "tijdslimiet_run = 21600",
+        "tijdslimiet_cel": "tijdslimiet_cel = 600",
+        "publiceren": 'publiceren = "per-rapport"',
+        "titel": 'titel = "Talent in {gemeente}"',
+        "label": 'label = "Talent"',
+        "naam": 'naam = "talent"',
+        "notebook": 'notebook = "notebooks/talent.ipynb"',
+        "gemeenten": 'gemeenten = ["Westerkwartier", "GM0014"]',
+        "provincie": 'provincie = "Groningen"',
+        "alle_gemeenten": "alle_gemeenten = true",
+        "parameters": "[parameters] met regels als jaar = 2023",
+        "rapport": '[[rapport]] met naam = "talent"',
+        "run": "[run] met workers = 2",
+    }
+    return examples.get(key, f"{key} = ...")
+
+
+def _registry():
+    from westerkwartier.sources import regions
+
+    return regions.load_registry()
+
+
+def _select(
+    table: Mapping[str, Any],
+    path: tuple[Any, ...],
+    where: str,
+    lines: _Lines,
+    problems: list[tuple[int | None, str]],
+    names: dict[str, str],
+    registry: Any,
+) -> list[str] | None:
+    """Municipality codes chosen by ``gemeenten`` / ``provincie`` / ``alle_gemeenten``."""
+    chosen = [k for k in _SELECTION_KEYS if k in table]
+    if not chosen:
+        return None
+    if len(chosen) > 1:
+        problems.append(
+            (
+                lines.key(*path, chosen[1]),
+                f"kies in {where} één van gemeenten, provincie of alle_gemeenten, niet "
+                f"{' en '.join(chosen)}.",
+            )
+        )
+        return None
+    key = chosen[0]
+    value = table[key]
+    if not _type_ok(value, _SELECTION_KEYS[key]):
+        return None  # reported by _check_keys
+    return select_municipalities(
+        registry,
+        gemeenten=value if key == "gemeenten" else None,
+        provincie=value if key == "provincie" else None,
+        alle_gemeenten=bool(value) if key == "alle_gemeenten" else False,
+        names=names,
+        on_error=lambda text, bad: problems.append(
+            (lines.value(str(bad), *path, key), f"{text} (in {where}.{key})")
+        ),
+    )
+
+
+def select_municipalities(
+    registry: Any,
+    *,
+    gemeenten: Sequence[str] | None = None,
+    provincie: str | Sequence[str] | None = None,
+    alle_gemeenten: bool = False,
+    names: dict[str, str] | None = None,
+    on_error: Callable[[str, Any], None] | None = None,
+) -> list[str]:
+    """Turn names, codes, provinces or "all" into municipality codes of the current division.
+
+    Parameters
+    ----------
+    registry : westerkwartier.regions.Registry
+        The region registry.
+    gemeenten : sequence of str, optional
+        Names or codes (any case, accents optional).
+    provincie : str or sequence of str, optional
+        Province name(s) or code(s): every municipality in them.
+    alle_gemeenten : bool
+        Every municipality (342 in the 2025 division).
+    names : dict, optional
+        Filled with code -> name.
+    on_error : callable, optional
+        Called with (message, offending value) instead of raising.
+
+    Returns
+    -------
+    list of str
+        Codes, without duplicates, in the order given (provinces and "all": by code).
+
+    Raises
+    ------
+    westerkwartier.errors.InputError
+        For an unknown or dissolved municipality or province (with suggestions), unless
+        ``on_error`` is given.
+    """
+    from westerkwartier.errors import RegionNotFound
+
+    names = {} if names is None else names
+    codes: list[str] = []
+
+    def fail(text: str, bad: Any) -> None:
+        if on_error is None:
+            raise InputError(text)
+        on_error(text, bad)
+
+    if alle_gemeenten:
+        frame = registry.municipalities()
+        names.update(zip(frame["code"], frame["name"], strict=True))
+        return list(frame["code"])
+    if provincie is not None:
+        for prov in [provincie] if isinstance(provincie, str) else list(provincie):
+            try:
+                frame = registry.in_province(str(prov))
+            except RegionNotFound as err:
+                fail(
+                    f"onbekende provincie {prov!r}. "
+                    + (f"Bedoelde u: {', '.join(err.suggestions)}? " if err.suggestions else "")
+                    + "Gebruik de naam (Groningen, Fryslân) of de code (PV20).",
+                    prov,
+                )
+                continue
+            names.update(zip(frame["code"], frame["name"], strict=True))
+            codes.extend(frame["code"])
+    for raw in gemeenten or []:
+        if not isinstance(raw, str):
+            fail(
+                f"gemeente {raw!r} is geen tekst; schrijf de naam of code tussen aanhalingstekens",
+                raw,
+            )
+            continue
+        try:
+            region = registry.resolve(raw)
+        except RegionNotFound as err:
+            fail(str(err).rstrip(".") + "", raw)
+            continue
+        if region.level != "gemeente":
+            fail(
+                f"{raw!r} is een {region.level}, geen gemeente; gebruik provincie = "
+                f"{region.name!r} voor al haar gemeenten",
+                raw,
+            )
+            continue
+        names[region.code] = region.name
+        codes.append(region.code)
+    return list(dict.fromkeys(codes))
+
+
+def load_manifest(
+    path: Path | str = "reports.toml",
+    *,
+    registry: Any = None,
+    check_notebooks: bool = True,
+) -> Manifest:
+    """Read and validate a batch manifest.
+
+    The manifest lists the reports (``[[rapport]]``), the municipalities (``gemeenten``,
+    ``provincie`` or ``alle_gemeenten``, at the top or per report), parameters for every
+    report (``[parameters]``, per report ``[rapport.parameters]``) and run settings
+    (``[run]``). See ``reports.toml`` in the project folder for a commented example. Relative
+    paths are taken from the manifest's folder.
+
+    Parameters
+    ----------
+    path : Path or str, default ``reports.toml``
+        The manifest.
+    registry : westerkwartier.regions.Registry, optional
+        Region registry; default the snapshot's.
+    check_notebooks : bool, default True
+        Also check that each notebook exists, declares ``gemeente``, and accepts the
+        parameters (names and types, through ``papermill.inspect_notebook``).
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        With every problem found, each with its line number and the fix: TOML syntax,
+        unknown keys, wrong types, unknown report names, unknown municipalities (with
+        suggestions), notebooks that do not exist or do not accept a parameter.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(
+            path,
+            [
+                (
+                    None,
+                    f"bestand {path} bestaat niet. Geef het pad met --manifest of kopieer "
+                    "reports.toml uit de projectmap.",
+                )
+            ],
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+        line = int(m.group(1)) if m else None
+        col = f", kolom {m.group(2)}" if m else ""
+        raise ManifestError(
+            path,
+            [
+                (
+                    line,
+                    f"geen geldige TOML{col} ({reason}). Controleer aanhalingstekens rond "
+                    'tekst (naam = "talent"), komma\'s in lijsten en [koppen].',
+                )
+            ],
+        ) from None
+    return parse_manifest(
+        raw, text=text, path=path, registry=registry, check_notebooks=check_notebooks
+    )
+
+
+def parse_manifest(
+    raw: Mapping[str, Any],
+    *,
+    text: str = "",
+    path: Path | str = Path("reports.toml"),
+    registry: Any = None,
+    check_notebooks: bool = True,
+) -> Manifest:
+    """Validate a manifest already read with ``tomllib`` (see :func:`load_manifest`).
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed TOML.
+    text : str, optional
+        The TOML text, to give line numbers.
+    path : Path, optional
+        The file, for messages and to resolve relative paths.
+    registry : westerkwartier.regions.Registry, optional
+        Region registry; default the snapshot's.
+    check_notebooks : bool, default True
+        See :func:`load_manifest`.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        With every problem, line and fix.
+    """
+    path = Path(path)
+    base = path.resolve().parent
+    lines = _Lines(text)
+    problems: list[tuple[int | None, str]] = []
+    registry = _registry() if registry is None else registry
+    names: dict[str, str] = {}
+
+    _check_keys(raw, _TOP_KEYS, "het manifest", (), lines, problems)
+    run = raw.get("run", {}) if isinstance(raw.get("run"), dict) else {}
+    _check_keys(run, _RUN_KEYS, "[run]", ("run",), lines, problems)
+    policy = run.get("publiceren", POLICIES[0])
+    if isinstance(policy, str) and policy not in POLICIES:
+        problems.append(
+            (
+                lines.key("run", "publiceren"),
+                f"publiceren = {policy!r} is onbekend; kies {' of '.join(map(repr, POLICIES))}.",
+            )
+        )
+    for key in ("workers", "tijdslimiet_rapport", "tijdslimiet_run", "tijdslimiet_cel"):
+        value = run.get(key)
+        if _type_ok(value, (int, float)) and value <= 0:
+            problems.append((lines.key("run", key), f"{key} moet groter dan 0 zijn, niet {value}."))
+
+    common = raw.get("parameters", {}) if isinstance(raw.get("parameters"), dict) else {}
+    top_codes = _select(raw, (), "het manifest", lines, problems, names, registry)
+
+    known = _known_reports()
+    reports_raw = raw.get("rapport")
+    if reports_raw is None:
+        reports_raw = [{"naam": name} for name in known]
+    elif isinstance(reports_raw, list) and not reports_raw:
+        problems.append((lines.key("rapport"), "de lijst [[rapport]] is leeg; noem minstens één."))
+    reports: list[ReportSpec] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(reports_raw if isinstance(reports_raw, list) else []):
+        where = f"[[rapport]] nummer {index + 1}"
+        here = ("rapport", index)
+        if not isinstance(entry, dict):
+            problems.append((lines.key("rapport"), f"{where} moet een tabel zijn."))
+            continue
+        _check_keys(entry, _REPORT_KEYS, where, here, lines, problems)
+        name = entry.get("naam")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(
+                (lines.key(*here), f'{where} heeft geen naam; voeg toe: naam = "talent".')
+            )
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            problems.append(
+                (
+                    lines.key(*here, "naam"),
+                    f"rapportnaam {name!r} wordt een bestandsnaam: gebruik alleen letters, "
+                    "cijfers, - en _.",
+                )
+            )
+            continue
+        if name in seen:
+            problems.append(
+                (lines.key(*here, "naam"), f"rapport {name!r} staat twee keer in het manifest.")
+            )
+            continue
+        seen[name] = index
+        notebook_text = entry.get("notebook")
+        if notebook_text is None:
+            if name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+                hint = f" Bedoelde u {close[0]!r}?" if close else ""
+                problems.append(
+                    (
+                        lines.key(*here, "naam"),
+                        f"onbekend rapport {name!r}.{hint} Bekende rapporten: "
+                        f"{', '.join(known)}; of geef een eigen notebook met "
+                        'notebook = "pad/naar/notebook.ipynb".',
+                    )
+                )
+                continue
+            notebook = settings.project_dir / known[name][0]
+        elif isinstance(notebook_text, str):
+            notebook = Path(notebook_text)
+            notebook = notebook if notebook.is_absolute() else base / notebook
+        else:
+            continue  # wrong type: reported
+        default_title = known.get(name, ("", f"{name.capitalize()} – {{gemeente}}"))[1]
+        title = entry.get("titel", default_title)
+        label = entry.get("label", name.capitalize())
+        own = entry.get("parameters", {}) if isinstance(entry.get("parameters"), dict) else {}
+        parameters = {**common, **own}
+        codes = _select(entry, here, where, lines, problems, names, registry)
+        if codes is None:
+            codes = top_codes
+        if codes is None:
+            codes = select_municipalities(registry, gemeenten=["GM1969"], names=names)
+        if check_notebooks:
+            _check_notebook(notebook, notebook_text, parameters, own, where, here, lines, problems)
+        if isinstance(title, str) and isinstance(label, str):
+            reports.append(
+                ReportSpec(
+                    name=name,
+                    notebook=notebook.resolve(),
+                    title=title,
+                    label=label,
+                    parameters=parameters,
+                    municipalities=tuple(codes),
+                )
+            )
+    if problems:
+        raise ManifestError(path, problems)
+    out = Path(run.get("uit", "reports"))
+    return Manifest(
+        path=path,
+        reports=tuple(reports),
+        names=names,
+        out_dir=out if out.is_absolute() else base / out,
+        workers=int(run.get("workers", 1)),
+        report_timeout=float(run.get("tijdslimiet_rapport", 1800)),
+        run_timeout=float(run.get("tijdslimiet_run", 6 * 3600)),
+        cell_timeout=float(run.get("tijdslimiet_cel", 600)),
+        policy=str(policy),
+        title=str(run.get("titel", "Rapporten")),
+    )
+
+
+def _check_notebook(
+    notebook: Path,
+    notebook_text: str | None,
+    parameters: Mapping[str, Any],
+    own: Mapping[str, Any],
+    where: str,
+    here: tuple[Any, ...],
+    lines: _Lines,
+    problems: list[tuple[int | None, str]],
+) -> None:
+    from westerkwartier.errors import ParameterError
+    from westerkwartier.pipeline import notebook as runner
+
+    if not notebook.is_file():
+        problems.append(
+            (
+                lines.key(*here, "notebook") if notebook_text else lines.key(*here, "naam"),
+                f"notebook {notebook} van {where} bestaat niet. Controleer het pad (relatief "
+                "aan de map van het manifest).",
+            )
+        )
+        return
+    declared = runner.notebook_parameters(notebook)
+    if MUNICIPALITY_PARAMETER not in declared:
+        problems.append(
+            (
+                lines.key(*here, "naam"),
+                f"notebook {notebook.name} heeft geen parameter {MUNICIPALITY_PARAMETER!r}; "
+                'de batch geeft elke gemeente door als gemeente = "GM....". Voeg in de '
+                "cel met tag 'parameters' toe: gemeente: str = \"GM1969\"  # CBS-code of naam.",
+            )
+        )
+    if MUNICIPALITY_PARAMETER in parameters:
+        section = (
+            ("rapport", here[1], "parameters") if MUNICIPALITY_PARAMETER in own else ("parameters",)
+        )
+        problems.append(
+            (
+                lines.key(*section, MUNICIPALITY_PARAMETER),
+                "zet gemeente niet bij de parameters; kies gemeenten met gemeenten = [..], "
+                'provincie = ".." of alle_gemeenten = true.',
+            )
+        )
+    for name, value in parameters.items():
+        if name == MUNICIPALITY_PARAMETER:
+            continue
+        section = ("rapport", here[1], "parameters") if name in own else ("parameters",)
+        try:
+            runner.validate_parameters(notebook, {name: value}, declared)
+        except ParameterError as err:
+            problems.append((lines.key(*section, name), f"{where}: {err}"))
+
+
+def default_manifest(registry: Any = None) -> Manifest:
+    """Return the manifest used without a ``reports.toml``: both reports for Westerkwartier."""
+    return parse_manifest({}, path=Path.cwd() / "reports.toml", registry=registry)

@@ -1,0 +1,607 @@
+"""House style of the charts: colour-blind-safe colours, titles, units, sources and alt text.
+
+Charts are plain :class:`matplotlib.figure.Figure` objects that are never registered with
+``pyplot``: a notebook shows them with :func:`show_figure`, which sends PNG bytes with their alt
+text to the notebook. That output does not depend on the matplotlib backend, so
+``MPLBACKEND=agg`` in the environment cannot drop figures, and the inline backend never shows a
+second copy without alt text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import re
+import sys
+import textwrap
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, MaxNLocator
+
+from westerkwartier.reporting.formatting import (
+    MISSING,
+    fmt_number,
+    fmt_value,
+    is_missing,
+    unit_label,
+)
+
+# ----------------------------------------------------------------------------------------------
+# Colours
+# ----------------------------------------------------------------------------------------------
+
+#: The Okabe-Ito palette (Okabe & Ito 2008), safe for the common kinds of colour blindness.
+OKABE_ITO: dict[str, str] = {
+    "oranje": "#E69F00",
+    "hemelsblauw": "#56B4E9",
+    "blauwgroen": "#009E73",
+    "geel": "#F0E442",
+    "blauw": "#0072B2",
+    "vermiljoen": "#D55E00",
+    "roodpaars": "#CC79A7",
+    "zwart": "#000000",
+}
+
+
+#: Colours by role in a chart. Lines also differ in width and style, never in colour alone.
+#: Every role has at least 3:1 contrast on white (WCAG 1.4.11, graphical objects).
+ROLE_COLOURS: dict[str, str] = {
+    "focus": OKABE_ITO["blauw"],  # the municipality of the report
+    "provincie": OKABE_ITO["vermiljoen"],
+    "nederland": "#000000",
+    "buren": "#8C8C8C",  # neighbours and statistical peers: quiet context
+    "neutraal": "#767676",
+}
+
+
+#: Text colours; each has at least 4.5:1 contrast on white (WCAG 1.4.3, AA).
+TEXT_COLOURS: dict[str, str] = {
+    "tekst": "#1A1A1A",
+    "gedempt": "#595959",  # source lines, axis labels, units
+    "focus": "#0072B2",
+    "link": "#005A8C",
+}
+
+
+#: Distinct colours for categories without a role, in order of use.
+CATEGORICAL: tuple[str, ...] = (
+    OKABE_ITO["blauw"],
+    OKABE_ITO["vermiljoen"],
+    OKABE_ITO["blauwgroen"],
+    OKABE_ITO["roodpaars"],
+    OKABE_ITO["oranje"],
+    OKABE_ITO["hemelsblauw"],
+    "#000000",
+)
+
+
+_LINE_STYLES: dict[str, dict[str, Any]] = {
+    "focus": {"linewidth": 3.0, "linestyle": "-", "zorder": 5},
+    "provincie": {"linewidth": 1.8, "linestyle": "--", "zorder": 4},
+    "nederland": {"linewidth": 1.8, "linestyle": ":", "zorder": 4},
+    "buren": {"linewidth": 1.2, "linestyle": "-", "zorder": 3},
+}
+
+
+def _hex_to_rgb(colour: str) -> tuple[float, float, float]:
+    text = colour.lstrip("#")
+    if len(text) == 3:
+        text = "".join(ch * 2 for ch in text)
+    if not re.fullmatch(r"[0-9a-fA-F]{6}", text):
+        raise ValueError(f"Geen hexadecimale kleur: {colour!r}")
+    return tuple(int(text[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def relative_luminance(colour: str) -> float:
+    """Return the WCAG 2 relative luminance of a ``#RRGGBB`` colour (0 black, 1 white)."""
+    channels = [
+        c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in _hex_to_rgb(colour)
+    ]
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def contrast_ratio(foreground: str, background: str = "#FFFFFF") -> float:
+    """Return the WCAG 2 contrast ratio of two colours, from 1 to 21.
+
+    Parameters
+    ----------
+    foreground, background : str
+        Colours as ``#RRGGBB`` (or ``#RGB``).
+
+    Returns
+    -------
+    float
+        ``(L1 + 0.05) / (L2 + 0.05)`` with L1 the lighter luminance. Normal text needs 4.5.
+
+    Examples
+    --------
+    >>> round(contrast_ratio("#000000", "#FFFFFF"), 1)
+    21.0
+    """
+    a, b = relative_luminance(foreground), relative_luminance(background)
+    light, dark = max(a, b), min(a, b)
+    return (light + 0.05) / (dark + 0.05)
+
+
+# ----------------------------------------------------------------------------------------------
+# Charts
+# ----------------------------------------------------------------------------------------------
+
+#: Figure size in inches and resolution: 770 x 440 pixels, readable when scaled to a phone.
+FIGSIZE: tuple[float, float] = (7.0, 4.0)
+
+
+DPI: int = 110
+
+
+#: matplotlib settings of every chart. DejaVu Sans ships with matplotlib, so the same text
+#: renders the same pixels on every machine.
+RC_PARAMS: dict[str, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "axes.edgecolor": TEXT_COLOURS["gedempt"],
+    "axes.labelcolor": TEXT_COLOURS["gedempt"],
+    "xtick.color": TEXT_COLOURS["gedempt"],
+    "ytick.color": TEXT_COLOURS["gedempt"],
+    "text.color": TEXT_COLOURS["tekst"],
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.grid.axis": "y",
+    "grid.color": "#DDDDDD",
+    "grid.linewidth": 0.8,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "text.hinting": "auto",
+    "path.simplify": True,
+    "svg.hashsalt": "westerkwartier",
+}
+
+
+@contextmanager
+def house_style() -> Iterator[None]:
+    """Apply :data:`RC_PARAMS` for the duration of a ``with`` block."""
+    import matplotlib
+
+    with matplotlib.rc_context(RC_PARAMS):
+        yield
+
+
+@dataclass
+class Chart:
+    """A chart ready to be shown: the figure, its main axes and its alt text.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure (not registered with pyplot).
+    ax : matplotlib.axes.Axes
+        The axes holding the data.
+    alt : str
+        Text alternative for readers who cannot see the picture.
+    """
+
+    figure: Figure
+    ax: Axes
+    alt: str
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        return figure_mimebundle(self.figure, self.alt)
+
+
+def source_line(tables: str | Sequence[str], publisher: str = "CBS") -> str:
+    """Return the attribution line under a chart.
+
+    Examples
+    --------
+    >>> source_line("86088NED")
+    'Bron: CBS, tabel 86088NED'
+    >>> source_line(["85012NED", "85563NED", "86137NED"])
+    'Bron: CBS, tabellen 85012NED, 85563NED en 86137NED'
+    """
+    ids = [tables] if isinstance(tables, str) else list(tables)
+    if not ids:
+        return f"Bron: {publisher}"
+    if len(ids) == 1:
+        return f"Bron: {publisher}, tabel {ids[0]}"
+    return f"Bron: {publisher}, tabellen {', '.join(ids[:-1])} en {ids[-1]}"
+
+
+class DutchFormatter(Formatter):
+    """Tick labels as Dutch numbers, with as many decimals as the tick step needs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decimals = 0
+
+    def set_locs(self, locs: Sequence[float]) -> None:  # noqa: D102 - matplotlib API
+        super().set_locs(locs)
+        values = sorted(float(v) for v in locs)
+        steps = [b - a for a, b in zip(values, values[1:], strict=False) if b - a > 0]
+        if steps:
+            step = min(steps)
+            self.decimals = max(0, min(4, -math.floor(math.log10(step) + 1e-9)))
+            # A step of 2,5 needs one decimal more than its magnitude says (2,5 not 3).
+            while self.decimals < 4 and any(
+                abs(round(v, self.decimals) - v) > 1e-9 * max(1.0, abs(v)) for v in values
+            ):
+                self.decimals += 1
+        else:
+            self.decimals = 0
+
+    def __call__(self, x: float, pos: int | None = None) -> str:  # noqa: D102 - matplotlib API
+        return fmt_number(x, self.decimals)
+
+
+class YearFormatter(Formatter):
+    """Tick labels for years: ``2023``, never ``2.023``."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:  # noqa: D102 - matplotlib API
+        return str(int(round(x)))
+
+
+def _wrap(text: str, width: int = 62) -> str:
+    return "\n".join(textwrap.wrap(text, width=width)) if text else text
+
+
+def new_chart(
+    title: str,
+    *,
+    unit: str | None,
+    tables: str | Sequence[str],
+    alt: str = "",
+    figsize: tuple[float, float] = FIGSIZE,
+    dpi: int = DPI,
+) -> Chart:
+    """Make an empty chart in the house style: title, unit label and source line.
+
+    Parameters
+    ----------
+    title : str
+        What the chart shows, as a sentence; long titles wrap.
+    unit : str or None
+        The unit of the value axis (a CBS unit is rewritten by :func:`unit_label`), shown above
+        the axis at the left.
+    tables : str or sequence of str
+        CBS table ids for the source line, e.g. ``"86088NED"``.
+    alt : str, optional
+        Alt text; fill it in before showing the chart.
+    figsize, dpi
+        Size in inches and resolution.
+
+    Returns
+    -------
+    Chart
+        Figure, axes and alt text.
+    """
+    with house_style():
+        fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+        fig.get_layout_engine().set(h_pad=0.08, w_pad=0.08)
+        ax = fig.add_subplot()
+        fig.suptitle(_wrap(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
+        if unit:
+            ax.set_title(unit_label(unit), loc="left", color=TEXT_COLOURS["gedempt"])
+        fig.supxlabel(
+            source_line(tables), x=0.01, ha="left", fontsize=9, color=TEXT_COLOURS["gedempt"]
+        )
+        ax.yaxis.set_major_formatter(DutchFormatter())
+    return Chart(figure=fig, ax=ax, alt=alt)
+
+
+def _role_of(region: str, focus: str, province: str | None, country: str) -> str:
+    if region == focus:
+        return "focus"
+    if province is not None and region == province:
+        return "provincie"
+    if region == country:
+        return "nederland"
+    return "buren"
+
+
+def trend_chart(
+    data: pd.DataFrame,
+    *,
+    focus: str,
+    title: str,
+    unit: str | None,
+    tables: str | Sequence[str],
+    decimals: int | None = None,
+    province: str | None = None,
+    country: str = "Nederland",
+    alt: str | None = None,
+) -> Chart:
+    """Draw lines per region over the years, the focus region highlighted.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Wide table: index years (int), one column per region (names as shown), values in
+        ``unit``. Make it from a tidy panel with
+        ``panel.pivot(index="jaar", columns="regio", values="waarde")``.
+    focus : str
+        Column of the municipality of the report: thick blue line, drawn on top.
+    title : str
+        Chart title.
+    unit : str or None
+        CBS unit of the values.
+    tables : str or sequence of str
+        CBS table ids for the source line.
+    decimals : int, optional
+        Decimals in the alt text (default as in :func:`fmt_value`).
+    province : str, optional
+        Column of the province (vermilion, dashed).
+    country : str, default "Nederland"
+        Column of the Netherlands (black, dotted). Other columns are thin grey context lines.
+    alt : str, optional
+        Alt text; by default a summary of the first and last values is written.
+
+    Returns
+    -------
+    Chart
+        The chart and its alt text.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"Westerkwartier": [70.1, 71.0], "Nederland": [68.0, 69.2]},
+    ...                     index=[2022, 2023])
+    >>> chart = trend_chart(wide, focus="Westerkwartier", title="Netto arbeidsparticipatie",
+    ...                     unit="%", tables="86088NED")
+    >>> len(chart.ax.get_lines())
+    2
+    """
+    if focus not in data.columns:
+        raise KeyError(
+            f"De focusregio {focus!r} staat niet in de gegevens; kolommen: {list(data.columns)}"
+        )
+    chart = new_chart(title, unit=unit, tables=tables)
+    ax = chart.ax
+    frame = data.sort_index()
+    years = [int(y) for y in frame.index]
+    # Context first, focus last so that it is drawn on top and listed last in the legend.
+    order = [c for c in frame.columns if c != focus] + [focus]
+    with house_style():
+        for region in order:
+            role = _role_of(str(region), focus, province, country)
+            ax.plot(
+                years,
+                frame[region].to_numpy(dtype=float),
+                color=ROLE_COLOURS[role],
+                label=str(region),
+                marker="o" if role == "focus" else None,
+                markersize=4,
+                **_LINE_STYLES[role],
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=8))
+        ax.xaxis.set_major_formatter(YearFormatter())
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(
+            handles[::-1],
+            labels[::-1],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=min(len(labels), 3),
+            frameon=False,
+        )
+    chart.alt = alt if alt is not None else _trend_alt(frame, focus, title, unit, decimals, tables)
+    return chart
+
+
+def _trend_alt(
+    frame: pd.DataFrame,
+    focus: str,
+    title: str,
+    unit: str | None,
+    decimals: int | None,
+    tables: str | Sequence[str],
+) -> str:
+    parts = [f"Lijngrafiek: {title}."]
+    for region in [focus] + [c for c in frame.columns if c != focus]:
+        series = frame[region].dropna()
+        if series.empty:
+            parts.append(f"{region}: {MISSING}.")
+            continue
+        first_year, last_year = int(series.index[0]), int(series.index[-1])
+        first = fmt_value(series.iloc[0], unit, decimals)
+        last = fmt_value(series.iloc[-1], unit, decimals)
+        if first_year == last_year:
+            parts.append(f"{region}: {last} in {last_year}.")
+        else:
+            parts.append(f"{region}: van {first} in {first_year} naar {last} in {last_year}.")
+    parts.append(source_line(tables) + ".")
+    return " ".join(parts)
+
+
+def bar_chart(
+    values: pd.Series | Mapping[str, float],
+    *,
+    focus: str,
+    title: str,
+    unit: str | None,
+    tables: str | Sequence[str],
+    decimals: int | None = None,
+    province: str | None = None,
+    country: str = "Nederland",
+    sort: bool = True,
+    alt: str | None = None,
+) -> Chart:
+    """Draw horizontal bars comparing regions, the focus region highlighted and labelled.
+
+    Parameters
+    ----------
+    values : pandas.Series or mapping
+        Region name -> value in ``unit``; missing values get no bar and the label
+        "niet beschikbaar".
+    focus : str
+        The municipality of the report (blue bar, bold label).
+    title, unit, tables, decimals, province, country, alt
+        As in :func:`trend_chart`.
+    sort : bool, default True
+        Sort from high (top) to low; otherwise keep the given order from top to bottom.
+
+    Returns
+    -------
+    Chart
+        The chart and its alt text.
+    """
+    series = pd.Series(values, dtype="float64")
+    if focus not in series.index:
+        raise KeyError(
+            f"De focusregio {focus!r} staat niet in de gegevens; regio's: {list(series.index)}"
+        )
+    if sort:
+        series = series.sort_values(ascending=False, na_position="last", kind="stable")
+    chart = new_chart(
+        title, unit=None, tables=tables, figsize=(FIGSIZE[0], max(2.5, 1.2 + 0.38 * len(series)))
+    )
+    ax = chart.ax
+    with house_style():
+        ax.grid(False)
+        ax.grid(True, axis="x")
+        ax.set_axisbelow(True)
+        ax.xaxis.set_major_formatter(DutchFormatter())
+        positions = list(range(len(series)))[::-1]  # first item at the top
+        labels = [str(r) for r in series.index]
+        roles = [_role_of(r, focus, province, country) for r in labels]
+        # Context bars lighter than context lines: a bar is a large area.
+        colours = [ROLE_COLOURS[role] if role != "buren" else "#A6A6A6" for role in roles]
+        heights = series.fillna(0.0).to_numpy()
+        bars = ax.barh(positions, heights, color=colours, height=0.7)
+        for bar, value in zip(bars, series.to_numpy(), strict=True):
+            if is_missing(value):
+                bar.set_visible(False)
+        ax.set_yticks(positions, labels)
+        for tick in ax.get_yticklabels():
+            if tick.get_text() == focus:
+                tick.set_fontweight("bold")
+                tick.set_color(TEXT_COLOURS["tekst"])
+        ax.bar_label(
+            bars,
+            labels=[fmt_value(v, unit, decimals) for v in series.to_numpy()],
+            padding=3,
+            fontsize=9,
+            color=TEXT_COLOURS["tekst"],
+        )
+        if unit:
+            ax.set_xlabel(unit_label(unit), loc="left")
+        ax.margins(x=0.18)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+    chart.alt = alt if alt is not None else _bar_alt(series, title, unit, decimals, tables)
+    return chart
+
+
+def _bar_alt(
+    series: pd.Series,
+    title: str,
+    unit: str | None,
+    decimals: int | None,
+    tables: str | Sequence[str],
+) -> str:
+    items = "; ".join(f"{region}: {fmt_value(v, unit, decimals)}" for region, v in series.items())
+    return f"Staafdiagram: {title}. {items}. {source_line(tables)}."
+
+
+def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
+    """Render a figure to PNG bytes that are the same on every run.
+
+    The PNG carries no "Software" text (matplotlib's version) and no time stamp.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure.
+    dpi : int, optional
+        Resolution; default the figure's own.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
+    buffer = io.BytesIO()
+    with house_style():
+        if figure.get_layout_engine() is not None:
+            # Lay out once and freeze: a constrained layout moves a little on every draw, so
+            # without this a second rendering of the same figure gives other bytes.
+            figure.draw_without_rendering()
+            figure.set_layout_engine("none")
+        figure.savefig(
+            buffer,
+            format="png",
+            dpi=dpi or figure.dpi,
+            metadata={"Software": None},
+            facecolor="white",
+        )
+    return buffer.getvalue()
+
+
+def figure_mimebundle(figure: Figure, alt: str) -> tuple[dict[str, str], dict[str, dict]]:
+    """Return the notebook output of a figure: PNG data plus metadata with the alt text.
+
+    nbconvert's HTML templates write ``output.metadata["image/png"]["alt"]`` into the ``alt``
+    attribute of the ``<img>``.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure.
+    alt : str
+        The alt text; must not be empty.
+
+    Returns
+    -------
+    data, metadata : dict
+        Arguments for :func:`IPython.display.publish_display_data`.
+    """
+    alt = (alt or "").strip()
+    if not alt:
+        raise ValueError(
+            "Een figuur zonder alt-tekst: geef een korte beschrijving van wat de grafiek laat "
+            "zien, bijvoorbeeld show_figure(fig, 'Lijngrafiek: ...')."
+        )
+    png = base64.b64encode(figure_png(figure)).decode("ascii")
+    data = {"image/png": png, "text/plain": alt}
+    metadata = {"image/png": {"alt": alt}}
+    return data, metadata
+
+
+def show_figure(figure: Figure | Chart, alt: str | None = None) -> None:
+    """Show a figure in the notebook as PNG with alt text, whatever the matplotlib backend.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure or Chart
+        The figure, or a chart from :func:`trend_chart` / :func:`bar_chart`.
+    alt : str, optional
+        Alt text; required for a bare figure, defaults to ``chart.alt`` for a chart.
+
+    Notes
+    -----
+    Use this instead of ``plt.show()``: with ``MPLBACKEND=agg`` in the environment,
+    ``plt.show()`` shows nothing in an executed notebook and the figure is silently lost. A
+    figure made with ``pyplot`` is closed here so that the inline backend does not show a
+    second copy without alt text.
+    """
+    from IPython.display import publish_display_data
+
+    if isinstance(figure, Chart):
+        alt = figure.alt if alt is None else alt
+        figure = figure.figure
+    data, metadata = figure_mimebundle(figure, alt or "")
+    publish_display_data(data=data, metadata=metadata)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:  # a figure made through pyplot: close it (no-op for others)
+        pyplot.close(figure)

@@ -1,0 +1,233 @@
+"""Dutch formatting of numbers and units for the reports.
+
+Numbers are written the Dutch way (``74,2%``, ``€ 304.000``, ``64.896``), rounded half up to
+the decimals of their unit (:mod:`westerkwartier.indicators.precision`).
+
+Examples
+--------
+>>> fmt_pct(74.2)
+'74,2%'
+>>> fmt_eur(304000)
+'€ 304.000'
+>>> fmt_value(12.35, "per 1 000 inwoners", 1)
+'12,4 per 1.000 inwoners'
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import format_decimal
+
+from westerkwartier.analysis.comparison import Observation
+from westerkwartier.indicators.precision import decimals_for, is_missing, round_half_up
+
+
+def fmt(value: Any, unit: str) -> str:
+    """Format a value in a reader unit the Dutch way (``74,2%``, ``€ 304.000``).
+
+    Examples
+    --------
+    >>> fmt(74.24, "%")
+    '74,2%'
+    >>> fmt(12.345, "per 1 000 inwoners")
+    '12,3 per 1.000 inwoners'
+    """
+    return fmt_value(value, unit, decimals_for(unit))
+
+
+def fmt_interval(obs: Observation, unit: str) -> str:
+    """Format the 95% interval of a value: ``53,1-57,3%``; empty without bounds."""
+    if not obs.has_interval:
+        return ""
+    dec = decimals_for(unit)
+    suffix = "%" if unit == "%" else ""
+    return f"{fmt_number(obs.lower, dec)}–{fmt_number(obs.upper, dec)}{suffix}"
+
+
+def fmt_change(change: float, unit: str) -> str:
+    """Format a change with its sign: ``+1,2 %-punt`` for percentages, else in the unit."""
+    dec = decimals_for(unit)
+    sign = "+" if change > 0 else ("-" if change < 0 else "±")
+    size = fmt_number(abs(change), dec)
+    if unit == "%":
+        return f"{sign}{size} %-punt"
+    return f"{sign}{fmt_value(abs(change), unit, dec)}"
+
+
+def fmt_short(value: Any, unit: str) -> str:
+    """Format a benchmark value in a sentence: with ``%`` or ``€``, other units bare.
+
+    Examples
+    --------
+    >>> fmt_short(28.81, "per 1 000 inwoners"), fmt_short(71.2, "%")
+    ('28,8', '71,2%')
+    """
+    if unit in ("%", "euro"):
+        return fmt(value, unit)
+    return fmt_number(value, decimals_for(unit))
+
+
+#: Text shown for a missing value (never "0" or "nan").
+MISSING = "niet beschikbaar"
+
+
+#: Locale of all formatted numbers.
+LOCALE = "nl_NL"
+
+
+# ----------------------------------------------------------------------------------------------
+# Numbers
+# ----------------------------------------------------------------------------------------------
+
+
+def _pattern(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+
+
+def fmt_number(value: Any, decimals: int = 0) -> str:
+    """Format a number the Dutch way: ``.`` between thousands, ``,`` before decimals.
+
+    Parameters
+    ----------
+    value : float or int
+        The number; None or NaN gives :data:`MISSING`.
+    decimals : int, default 0
+        Digits after the decimal comma. Halves are rounded away from zero.
+
+    Returns
+    -------
+    str
+        The formatted number.
+
+    Examples
+    --------
+    >>> fmt_number(1234567.891, 2)
+    '1.234.567,89'
+    >>> fmt_number(2.5)
+    '3'
+    """
+    if is_missing(value):
+        return MISSING
+    if decimals < 0:
+        raise ValueError(f"decimals moet 0 of groter zijn, niet {decimals}")
+    rounded = round_half_up(value, decimals)
+    return format_decimal(rounded, format=_pattern(decimals), locale=LOCALE)
+
+
+def fmt_int(value: Any) -> str:
+    """Format a whole number with a dot between thousands.
+
+    Examples
+    --------
+    >>> fmt_int(64896)
+    '64.896'
+    """
+    return fmt_number(value, 0)
+
+
+def fmt_pct(value: Any, decimals: int = 1) -> str:
+    """Format a percentage that is already in percent (74.2, not 0.742).
+
+    Examples
+    --------
+    >>> fmt_pct(74.2)
+    '74,2%'
+    >>> fmt_pct(None)
+    'niet beschikbaar'
+    """
+    if is_missing(value):
+        return MISSING
+    return f"{fmt_number(value, decimals)}%"
+
+
+def fmt_eur(value: Any, decimals: int = 0) -> str:
+    """Format an amount in euro: ``€ 304.000`` (a plain space after the sign).
+
+    Examples
+    --------
+    >>> fmt_eur(304000)
+    '€ 304.000'
+    >>> fmt_eur(-12.5, 2)
+    '€ -12,50'
+    """
+    if is_missing(value):
+        return MISSING
+    return f"€ {fmt_number(value, decimals)}"
+
+
+def _normalise_unit(unit: str | None) -> str:
+    text = (unit or "").replace("\u00a0", " ").replace("\u202f", " ").strip()
+    return re.sub(r"\s+", " ", text)
+
+
+def unit_label(unit: str | None) -> str:
+    """Return a CBS unit written for readers (``1 000`` becomes ``1.000``).
+
+    Examples
+    --------
+    >>> unit_label("per 1 000 inwoners")
+    'per 1.000 inwoners'
+    >>> unit_label("1 000 euro")
+    'euro'
+    """
+    text = _normalise_unit(unit)
+    lowered = text.lower()
+    if lowered in {"euro", "€", "eur", "1 000 euro", "x 1 000 euro", "mln euro", "x 1 mln euro"}:
+        return "euro"
+    if lowered in {"x 1 000", "aantal"}:
+        return "aantal"
+    return re.sub(r"(\d) (\d{3})\b", r"\1.\2", text)
+
+
+def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:
+    """Format a value according to its CBS unit.
+
+    Parameters
+    ----------
+    value : float or int
+        The value as published (in the unit given).
+    unit : str, optional
+        A CBS unit: ``%``, ``euro``, ``1 000 euro``, ``mln euro``, ``aantal``, ``x 1 000``,
+        ``km``, ``per 1 000 inwoners``, ``jaar``, ... Values in thousands are multiplied out
+        (and lose three decimals). An unknown unit is written after the number.
+    decimals : int, optional
+        Decimals as published (CBS ``DataProperties.Decimals``). Default: 1 for percentages,
+        0 otherwise.
+
+    Returns
+    -------
+    str
+        The value with its unit, or :data:`MISSING`.
+
+    Examples
+    --------
+    >>> fmt_value(45.6, "1 000 euro", 1)
+    '€ 45.600'
+    >>> fmt_value(2.25, "km", 1)
+    '2,3 km'
+    >>> fmt_value(float("nan"), "%")
+    'niet beschikbaar'
+    """
+    if is_missing(value):
+        return MISSING
+    text = _normalise_unit(unit)
+    lowered = text.lower()
+    if lowered.startswith("%") or lowered == "procent":
+        rest = text[1:].strip() if lowered.startswith("%") else ""
+        formatted = fmt_pct(value, 1 if decimals is None else decimals)
+        return f"{formatted} {rest}".strip()
+    dec = 0 if decimals is None else decimals
+    if lowered in {"euro", "€", "eur"}:
+        return fmt_eur(value, dec)
+    if lowered in {"1 000 euro", "x 1 000 euro"}:
+        return fmt_eur(Decimal(str(value)) * 1000, max(dec - 3, 0))
+    if lowered in {"mln euro", "x 1 mln euro"}:
+        return f"€ {fmt_number(value, dec)} mln"
+    if lowered in {"", "aantal"}:
+        return fmt_number(value, dec)
+    if lowered == "x 1 000":
+        return fmt_number(Decimal(str(value)) * 1000, max(dec - 3, 0))
+    return f"{fmt_number(value, dec)} {unit_label(text)}"

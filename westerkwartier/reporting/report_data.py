@@ -1,0 +1,393 @@
+"""Everything one report shows for one municipality, gathered in one call.
+
+:func:`load_report_data` checks the parameters (:func:`parse_peildatum`, :func:`parse_jaar`),
+reads the indicator panel for the municipality and its benchmarks, builds the scorecards and
+findings, and returns a :class:`ReportData` that the sections of the notebook render.
+
+Examples
+--------
+>>> from westerkwartier.reporting.report_data import load_report_data
+>>> data = load_report_data("talent", "GM1969", peildatum="2026-11-27")  # doctest: +SKIP
+>>> [f.text for f in data.findings][:1]  # doctest: +SKIP
+['De netto arbeidsparticipatie (75,0% in 2024) is hoger dan in de provincie Groningen ...']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.analysis.comparison import ScoreRow, reference_year, scorecard
+from westerkwartier.errors import InputError
+from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
+from westerkwartier.reporting.findings import Finding, findings, missing_rows
+from westerkwartier.reporting.formatting import fmt
+from westerkwartier.reporting.report_catalogue import ReportSpec, report_spec
+
+#: Earliest reference year a person may ask for.
+MIN_YEAR: int = 2010
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks
+# ----------------------------------------------------------------------------------------------
+def parse_peildatum(peildatum: str | dt.date) -> dt.date:
+    """Read the report date (``JJJJ-MM-DD``).
+
+    Raises
+    ------
+    InputError
+        When the text is not a valid date.
+
+    Examples
+    --------
+    >>> parse_peildatum("2026-11-27")
+    datetime.date(2026, 11, 27)
+    """
+    if isinstance(peildatum, dt.datetime):
+        return peildatum.date()
+    if isinstance(peildatum, dt.date):
+        return peildatum
+    try:
+        return dt.date.fromisoformat(str(peildatum).strip())
+    except ValueError:
+        raise InputError(
+            f"Peildatum {peildatum!r} is geen geldige datum; schrijf hem als JJJJ-MM-DD, "
+            "bijvoorbeeld 2026-11-27."
+        ) from None
+
+
+def parse_jaar(jaar: Any, peildatum: dt.date) -> int:
+    """Check the reference year; 0 means "the latest year with data".
+
+    Raises
+    ------
+    InputError
+        When the year is not a whole number, lies after the report date (in the future) or
+        before :data:`MIN_YEAR`.
+
+    Examples
+    --------
+    >>> parse_jaar("2023", dt.date(2026, 11, 27))
+    2023
+    """
+    if isinstance(jaar, bool):
+        raise InputError(f"Jaar {jaar!r} is geen jaartal; geef bijvoorbeeld 2023 (of 0).")
+    try:
+        year = int(str(jaar).strip()) if not isinstance(jaar, int) else jaar
+    except ValueError:
+        raise InputError(
+            f"Jaar {jaar!r} is geen jaartal; geef een jaar als 2023, of 0 voor het laatste "
+            "jaar met gegevens."
+        ) from None
+    if year == 0:
+        return 0
+    if year > peildatum.year:
+        raise InputError(
+            f"Jaar {year} ligt na de peildatum ({peildatum.isoformat()}): over de toekomst "
+            "zijn geen cijfers. Kies een eerder jaar of 0 voor het laatste jaar met gegevens."
+        )
+    if year < MIN_YEAR:
+        raise InputError(
+            f"Jaar {year} valt buiten het bereik van de monitor ({MIN_YEAR} tot en met "
+            f"{peildatum.year}). Kies een jaar in dat bereik of 0 voor het laatste jaar."
+        )
+    return year
+
+
+# ----------------------------------------------------------------------------------------------
+# One report's data
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class ReportData:
+    """Everything a report notebook shows, computed once.
+
+    Attributes
+    ----------
+    spec : ReportSpec
+        The report of the manifest.
+    region : westerkwartier.regions.Region
+        The municipality.
+    jaar : int
+        Requested reference year (0: latest).
+    peiljaar : int or None
+        The year most figures describe (see :func:`reference_year`).
+    peildatum : datetime.date
+        Date printed on the report (passed in; never the clock).
+    regions : pandas.DataFrame
+        code, name, level, role, label: the municipality, Nederland, province, neighbours and
+        the extra municipalities to compare (role ``vergelijking``).
+    panel : pandas.DataFrame
+        The indicator panel for those regions and the report's indicators.
+    rows : list of ScoreRow
+        Scorecard rows of every section (in section order).
+    context : list of ScoreRow
+        Rows of the context indicators.
+    findings : list of Finding
+        The summary.
+    gegevensmelding : str
+        Notice about the data date set by scheduled runs (empty: none).
+    catalogue : Catalogue
+        The indicator catalogue.
+    """
+
+    spec: ReportSpec
+    region: Any
+    jaar: int
+    peiljaar: int | None
+    peildatum: dt.date
+    regions: pd.DataFrame
+    panel: pd.DataFrame
+    rows: list[ScoreRow]
+    context: list[ScoreRow]
+    findings: list[Finding]
+    gegevensmelding: str
+    catalogue: Catalogue
+
+    @property
+    def province_label(self) -> str:
+        """``provincie Groningen`` (how charts name the province)."""
+        return f"provincie {self.region.province_name}" if self.region.province_name else ""
+
+    def section_rows(self, section_id: str) -> list[ScoreRow]:
+        """Scorecard rows of one section."""
+        self.spec.section(section_id)
+        return [r for r in self.rows if r.section == section_id]
+
+    def row(self, indicator: str) -> ScoreRow | None:
+        """Return the row of one indicator (scorecard or context), if the report has it."""
+        for r in [*self.rows, *self.context]:
+            if r.indicator == indicator:
+                return r
+        return None
+
+    @property
+    def tables(self) -> list[str]:
+        """CBS table ids behind the report's figures (values present), sorted."""
+        used = self.panel.loc[self.panel["value"].notna(), "source_table"].dropna()
+        ids = {t for text in used.unique() for t in str(text).split("+") if t}
+        return sorted(ids, key=str.lower)
+
+    @property
+    def catalogue_tables(self) -> list[str]:
+        """Every CBS table the report's indicators may use (also those without values)."""
+        ids: dict[str, None] = {}
+        for ind in self.spec.indicators:
+            ids.update(dict.fromkeys(self.catalogue[ind].tables))
+        return sorted(ids, key=str.lower)
+
+
+def report_regions(
+    region: Any,
+    benchmarks: pd.DataFrame,
+    vergelijk: Sequence[Any] = (),
+) -> pd.DataFrame:
+    """Return the regions of a report: the municipality first, then its benchmarks.
+
+    Parameters
+    ----------
+    region : Region
+        The municipality.
+    benchmarks : pandas.DataFrame
+        :func:`westerkwartier.indicators.panel.benchmarks_for` (code, name, level, role); COROP
+        areas
+        are left out (the reports compare with province, Nederland and neighbours).
+    vergelijk : sequence of Region
+        Extra municipalities (role ``vergelijking``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        code, name, level, role and ``label`` (name as shown in charts; the province as
+        ``provincie <name>`` so that it never looks like a municipality of the same name).
+    """
+    rows = [{"code": region.code, "name": region.name, "level": "gemeente", "role": "gemeente"}]
+    bench = benchmarks[benchmarks["role"] != "COROP-gebied"]
+    rows += bench.to_dict("records")
+    rows += [
+        {"code": r.code, "name": r.name, "level": "gemeente", "role": "vergelijking"}
+        for r in vergelijk
+    ]
+    frame = pd.DataFrame(rows, columns=["code", "name", "level", "role"])
+    frame = frame.drop_duplicates("code").reset_index(drop=True)
+    frame["label"] = [
+        f"provincie {n}" if lvl == "provincie" else n
+        for n, lvl in zip(frame["name"], frame["level"], strict=True)
+    ]
+    return frame
+
+
+def _context_findings(data_rows: list[ScoreRow], context: list[ScoreRow], name: str) -> list:
+    out = []
+    for row in context:
+        if row.own is None:
+            continue
+        text = f"{row.label} in {name}: {fmt(row.own.value, row.unit)} ({row.own.year})."
+        if row.trend.word in ("stijgt", "daalt") and row.trend.start is not None:
+            verb = "gestegen" if row.trend.word == "stijgt" else "gedaald"
+            text = text[:-1] + (
+                f"; sinds {row.trend.start.year} ({fmt(row.trend.start.value, row.unit)}) {verb}."
+            )
+        out.append(Finding(text, "neutraal", 0.0, row.indicator))
+    missing = missing_rows(data_rows)
+    if missing:
+        out.insert(
+            0,
+            Finding(
+                f"Voor {len(missing)} van de {len(data_rows)} cijfers in dit rapport is voor "
+                f"{name} geen waarde beschikbaar; zie 'Wat ontbreekt'.",
+                "neutraal",
+                0.0,
+                None,
+            ),
+        )
+    return out
+
+
+# Per process: the national panel of each indicator built so far, per data setting.
+_NATIONAL: dict[tuple, dict[str, pd.DataFrame]] = {}
+
+
+def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
+    """Return the default panel of ``indicators`` for every municipality, province and Nederland.
+
+    The same frame as ``panel(indicators=list(indicators))`` (default loader and registry), but
+    each indicator is built only once per process and data setting: a report notebook and its
+    index section share the indicators they both need. The result is a fresh copy.
+    """
+    from westerkwartier import settings
+    from westerkwartier.indicators.panel import PANEL_COLUMNS, panel
+
+    ids = list(indicators)
+    key = (str(settings.snapshot_dir), str(settings.cache_dir), settings.offline)
+    built = _NATIONAL.setdefault(key, {})
+    missing = [i for i in dict.fromkeys(ids) if i not in built]
+    if missing:
+        frame = panel(indicators=missing)
+        built.update(dict(tuple(frame.groupby("indicator", sort=False))))
+        for ind in missing:  # an indicator without rows still counts as built
+            built.setdefault(ind, frame.iloc[:0])
+    if not ids:
+        return pd.DataFrame(columns=PANEL_COLUMNS)
+    return pd.concat([built[i] for i in ids], ignore_index=True)
+
+
+def _regions_panel(
+    national: pd.DataFrame, regions: pd.DataFrame, indicators: Sequence[str]
+) -> pd.DataFrame | None:
+    """Rows of ``regions`` in a national panel, ordered as ``panel(regions=...)`` orders them.
+
+    That is per indicator (in the order given), per region (in the order of ``regions``), per
+    year, with the names and levels of ``regions``. None if a region is not in the panel.
+    """
+    where = regions[["code", "name", "level"]].drop_duplicates("code").reset_index(drop=True)
+    if not set(where["code"]) <= set(national["region_code"]):
+        return None
+    at = pd.Index(where["code"]).get_indexer(national["region_code"])
+    keep = np.flatnonzero(at >= 0)
+    rank = pd.Index(list(dict.fromkeys(indicators))).get_indexer(national["indicator"])
+    order = keep[np.lexsort((keep, at[keep], rank[keep]))]
+    out = national.take(order).reset_index(drop=True)
+    out["region_name"] = where["name"].take(at[order]).reset_index(drop=True)
+    out["level"] = where["level"].take(at[order]).reset_index(drop=True)
+    return out
+
+
+def load_report_data(
+    rapport: str,
+    gemeente: str = "GM1969",
+    jaar: int | str = 0,
+    vergelijk: Sequence[str] = (),
+    peildatum: str | dt.date = "2026-11-27",
+    gegevensmelding: str = "",
+    *,
+    loader: Callable[[str], Any] | None = None,
+    registry: Any | None = None,
+    neighbours: Callable[[str], list[str]] | None = None,
+) -> ReportData:
+    """Compute everything one report shows for one municipality.
+
+    Parameters
+    ----------
+    rapport : str
+        Report id of the manifest (``talent``, ``aantrekkelijkheid``).
+    gemeente : str
+        CBS code or name of the municipality.
+    jaar : int or str
+        Reference year; 0 = per figure the latest year with data.
+    vergelijk : sequence of str
+        Extra municipalities to compare with (codes or names).
+    peildatum : str or datetime.date
+        Date printed on the report (``JJJJ-MM-DD``).
+    gegevensmelding : str
+        Notice about the data shown at the top of the report (empty: none).
+    loader, registry, neighbours
+        Injectable for tests (see :func:`westerkwartier.indicators.panel.panel`).
+
+    Returns
+    -------
+    ReportData
+
+    Raises
+    ------
+    RegionNotFound, RegionDissolved, InputError
+        For a bad municipality, year, report or date; checked before any data are read.
+    """
+    from westerkwartier.indicators.panel import benchmarks_for, panel
+    from westerkwartier.sources.regions import load_registry
+
+    spec = report_spec(rapport)
+    date = parse_peildatum(peildatum)
+    year = parse_jaar(jaar, date)
+    injected = registry is not None
+    registry = registry or load_registry()
+    region = registry.municipality(gemeente)
+    extra = [registry.municipality(v) for v in (vergelijk or [])]
+    bench = benchmarks_for(region.code, registry=registry, neighbours=neighbours)
+    regions = report_regions(region, bench, extra)
+    cat = load_catalogue()
+    frame = None
+    if loader is None and not injected:  # the default data: share the national panel
+        frame = _regions_panel(national_panel(spec.indicators), regions, spec.indicators)
+    if frame is None:
+        frame = panel(
+            regions=regions[["code", "name", "level"]],
+            indicators=list(spec.indicators),
+            loader=loader,
+            registry=registry,
+        )
+    section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
+    scored = [i for s in spec.secties for i in s.indicatoren]
+    kw = {
+        "focus": region.code,
+        "province": region.province,
+        "province_name": region.province_name,
+        "catalogue": cat,
+        "year": year,
+    }
+    rows = scorecard(frame, indicators=scored, section_of=section_of, **kw)
+    context = scorecard(frame, indicators=list(spec.context), **kw)
+    summary = findings(
+        rows,
+        subjects=spec.onderwerp,
+        extra=_context_findings(rows, context, region.name),
+    )
+    return ReportData(
+        spec=spec,
+        region=region,
+        jaar=year,
+        peiljaar=reference_year(rows, year),
+        peildatum=date,
+        regions=regions,
+        panel=frame,
+        rows=rows,
+        context=context,
+        findings=summary,
+        gegevensmelding=str(gegevensmelding or "").strip(),
+        catalogue=cat,
+    )

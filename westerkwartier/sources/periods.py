@@ -1,0 +1,147 @@
+"""CBS period codes.
+
+CBS codes periods as eight characters: ``2023JJ00`` (year), ``2023KW01`` (quarter),
+``2023MM01`` (month), ``2020G400``-style multi-year periods. Exports made with
+``cbsodata.get_data()`` and StatLine downloads show titles instead (``2023``, ``2012/'13``,
+``2023*`` for provisional figures); this module maps such titles back to codes.
+
+School years (``2012/'13``) are coded ``2012SJ13``: start year, ``SJ``, the last two digits of
+the end year.
+"""
+
+from __future__ import annotations
+
+import re
+
+from westerkwartier.errors import CbsSchemaError, InputError
+
+_YEAR = re.compile(r"^(\d{4})$")
+_SCHOOL_YEAR = re.compile(r"^(\d{4})/'(\d{2})$")
+_CODE = re.compile(r"^(\d{4})([A-Z]{2}|G\d)(\d{2})$")
+
+#: Status words CBS uses for periods, keyed by the asterisks StatLine appends to titles.
+STATUS_BY_MARK = {"": "definitief", "*": "voorlopig", "**": "nader voorlopig"}
+
+
+def split_status_mark(title: str) -> tuple[str, str]:
+    """Split a period title into the bare title and its status.
+
+    Examples
+    --------
+    >>> split_status_mark("2023*")
+    ('2023', 'voorlopig')
+    """
+    title = title.strip()
+    bare = title.rstrip("*")
+    mark = title[len(bare) :]
+    return bare.strip(), STATUS_BY_MARK.get(mark, "voorlopig")
+
+
+def code_from_title(title: str | int) -> str:
+    """Map a period title from an export to its CBS code.
+
+    Parameters
+    ----------
+    title : str or int
+        ``2023``, ``"2023*"`` or ``"2012/'13"``; a value that already is a code is returned
+        unchanged.
+
+    Returns
+    -------
+    str
+        ``2023JJ00`` or ``2012SJ13``.
+
+    Raises
+    ------
+    CbsSchemaError
+        If the title is not a year, a school year or a period code.
+
+    Examples
+    --------
+    >>> code_from_title("2023")
+    '2023JJ00'
+    >>> code_from_title("2012/'13")
+    '2012SJ13'
+    """
+    text, _ = split_status_mark(str(title))
+    if text.endswith(".0") and _YEAR.match(text[:-2]):
+        text = text[:-2]
+    if _CODE.match(text):
+        return text
+    if m := _YEAR.match(text):
+        return f"{m.group(1)}JJ00"
+    if m := _SCHOOL_YEAR.match(text):
+        return f"{m.group(1)}SJ{m.group(2)}"
+    raise CbsSchemaError(
+        f"Onbekende periode {title!r} in een CBS-export: verwacht een jaar (2023) of een "
+        "schooljaar (2012/'13). Controleer of het bestand een ongewijzigde CBS-export is."
+    )
+
+
+def year_of(code: str) -> int:
+    """Return the calendar year a period code starts in.
+
+    For a school year (``2022SJ23``) this is the year the school year starts.
+
+    Examples
+    --------
+    >>> year_of("2023JJ00")
+    2023
+    """
+    m = _CODE.match(code.strip())
+    if not m:
+        raise CbsSchemaError(f"{code!r} is geen CBS-periodecode zoals 2023JJ00.")
+    return int(m.group(1))
+
+
+def is_year(code: str) -> bool:
+    """Return whether ``code`` is a calendar-year period (``JJ``)."""
+    return bool(_CODE.match(code.strip())) and code.strip()[4:6] == "JJ"
+
+
+def is_school_year(code: str) -> bool:
+    """Return whether ``code`` is a school-year period (``SJ``)."""
+    return bool(_CODE.match(code.strip())) and code.strip()[4:6] == "SJ"
+
+
+def title_of(code: str) -> str:
+    """Return a readable Dutch title for a period code (``2023``, ``2022/'23``)."""
+    code = code.strip()
+    if is_year(code):
+        return code[:4]
+    if is_school_year(code):
+        return f"{code[:4]}/'{code[6:]}"
+    return code
+
+
+#: Earliest year a person may ask for (CBS StatLine series start in 1899/1900).
+FIRST_YEAR = 1900
+
+
+def check_year(year: int, *, today: int | None = None) -> int:
+    """Check a year typed by a person: not before :data:`FIRST_YEAR`, not in the future.
+
+    Raises
+    ------
+    InputError
+        With the valid range and what to do.
+
+    Examples
+    --------
+    >>> check_year(2023, today=2025)
+    2023
+    """
+    import datetime as _dt
+
+    now = int(today if today is not None else _dt.date.today().year)
+    if year > now:
+        raise InputError(
+            f"Jaar {year} ligt in de toekomst; CBS-cijfers gaan hoogstens tot {now}. "
+            "Kies een eerder jaar of laat --jaar weg voor het laatste jaar met cijfers."
+        )
+    if year < FIRST_YEAR:
+        raise InputError(
+            f"Jaar {year} valt buiten het bereik ({FIRST_YEAR}-{now}). Kies een jaar in dat "
+            "bereik of laat --jaar weg voor het laatste jaar met cijfers."
+        )
+    return int(year)

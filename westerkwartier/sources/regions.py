@@ -1,0 +1,671 @@
+"""Region registry: Dutch municipalities, provinces and the country, with their codes.
+
+The registry is built from the CBS tables "Gebieden in Nederland" (one per regional division,
+2019-2025) and the ``RegioS`` code list of table 03759ned (current and dissolved municipalities
+with the history of every merger in their descriptions). The snapshot builder stores the result
+of :func:`build_registry` as ``regions.parquet``; analysts and reports use :func:`load_registry`.
+
+Examples
+--------
+>>> from westerkwartier.regions import load_registry
+>>> registry = load_registry()  # doctest: +SKIP
+>>> registry.resolve("westerkwartier").code  # doctest: +SKIP
+'GM1969'
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from westerkwartier import settings
+from westerkwartier.config import config_file
+from westerkwartier.errors import (
+    ExportFormatError,
+    InputError,
+    RegionDissolved,
+    RegionNotFound,
+    SnapshotMissing,
+)
+
+#: "Gebieden in Nederland" table per regional division (1 January of the year).
+GEBIEDEN_TABLES: dict[int, str] = {
+    2019: "84378NED",
+    2020: "84721NED",
+    2021: "84929NED",
+    2022: "85067NED",
+    2023: "85385NED",
+    2024: "85755NED",
+    2025: "86059NED",
+}
+
+#: The division the registry describes (the latest Gebieden table in the mirror).
+CURRENT_DIVISION: int = max(GEBIEDEN_TABLES)
+
+#: Region types by code prefix, as used in "Gebieden in Nederland" and the RegioS code lists.
+#: Columns of those tables are identified by the prefix of their codes, never by the numeric
+#: suffix of the column name (which shifts between table versions).
+REGION_TYPES: dict[str, str] = {
+    "NL": "land",
+    "LD": "landsdeel",
+    "PV": "provincie",
+    "GM": "gemeente",
+    "CR": "COROP-gebied",
+    "CS": "COROP-subgebied",
+    "CP": "COROP-plusgebied",
+    "AM": "arbeidsmarktregio",
+    "GG": "GGD-regio",
+    "MC": "RMC-regio",
+    "JZ": "jeugdzorgregio",
+    "VR": "veiligheidsregio",
+    "ZK": "zorgkantoorregio",
+    "RE": "RES-regio",
+}
+
+#: Columns of the registry frame, in order.
+REGISTRY_COLUMNS: list[str] = [
+    "code",
+    "name",
+    "title",
+    "level",
+    "province_code",
+    "province_name",
+    "corop_code",
+    "corop_name",
+    "ggd_code",
+    "ggd_name",
+    "labour_market_code",
+    "labour_market_name",
+    "population",
+    "dissolved_in",
+    "successor_code",
+    "successor_codes",
+    "note",
+]
+
+# prefix in Gebieden in Nederland -> column stem in the registry
+_LINKED = {"PV": "province", "CR": "corop", "GG": "ggd", "AM": "labour_market"}
+_CODE = re.compile(r"^[A-Z]{2}\d+$")
+_DISSOLVED = re.compile(
+    r"Opgeheven per (\d{2})-(\d{2})-(\d{4}), overgegaan naar:(?P<body>.*?)(?:\r?\n\s*\r?\n|$)",
+    re.S,
+)
+_SUCCESSOR = re.compile(r"-\s*(?P<name>[^\r\n]*?)\s*\((?P<code>GM\d{4})\),?\s*(?P<rest>[^-]*)")
+_INHABITANTS = re.compile(r"(\d+)\s+inwoners?")
+_RENAMED = re.compile(
+    r"Naamswijziging per (\d{2})-(\d{2})-(\d{4}),\s*nieuwe naam:\s*(?P<name>[^\r\n]*?)\s*"
+    r"\((?P<code>GM\d{4})\)"
+)
+_HERINDELINGEN = config_file("herindelingen.toml")
+
+
+# -- reading the mirror ---------------------------------------------------------------------
+def _read_semicolon_csv(path: Path) -> pd.DataFrame:
+    """Read a ``;``-separated CBS CSV (UTF-8 with BOM) as strings, whitespace stripped."""
+    if not path.is_file():
+        raise ExportFormatError(
+            f"Bestand {path} ontbreekt. Controleer het pad naar de CBS-mirror "
+            "(instelling WESTERKWARTIER_MIRROR)."
+        )
+    frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    return frame.apply(lambda col: col.str.strip())
+
+
+def read_gebieden(path: Path) -> pd.DataFrame:
+    """Read one "Gebieden in Nederland" export into a frame with one row per municipality.
+
+    Parameters
+    ----------
+    path : Path
+        A ``tables/<ID>.csv`` file of a Gebieden in Nederland table (e.g. 86059NED).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``title`` (the ``RegioS`` title, e.g. ``Groningen (gemeente)``), ``code``
+        (``GM....``, padding stripped), ``name`` (plain name, e.g. ``Groningen``),
+        ``population`` (``Inwonertal``, may be missing), and for every region type found a
+        ``<PREFIX>_code`` and ``<PREFIX>_name`` column (``PV_code``, ``PV_name``, ``GG_code``,
+        ...). Region types are recognised by the prefix of their codes.
+
+    Raises
+    ------
+    ExportFormatError
+        If the file has no ``RegioS`` column or no column with ``GM`` codes.
+    """
+    raw = _read_semicolon_csv(Path(path))
+    if "RegioS" not in raw.columns:
+        raise ExportFormatError(
+            f"{path} is geen Gebieden-in-Nederland-tabel: kolom RegioS ontbreekt."
+        )
+    columns = list(raw.columns)
+    out = pd.DataFrame({"title": raw["RegioS"]})
+    found: dict[str, tuple[str, str | None]] = {}
+    for i, col in enumerate(columns):
+        if not col.startswith("Code_"):
+            continue
+        values = raw[col][raw[col].str.match(_CODE.pattern)]
+        if values.empty:
+            continue  # an empty region type (all ".") or a numeric class code
+        prefix = values.str[:2].mode().iloc[0]
+        if prefix in found:
+            continue  # keep the first column of a region type
+        name_col = columns[i + 1] if i + 1 < len(columns) else None
+        if name_col is not None and name_col.startswith("Code_"):
+            name_col = None
+        found[prefix] = (col, name_col)
+    if "GM" not in found:
+        raise ExportFormatError(f"{path}: geen kolom met gemeentecodes (GM....) gevonden.")
+    for prefix, (code_col, name_col) in found.items():
+        codes = raw[code_col].where(raw[code_col].str.match(_CODE.pattern))
+        out[f"{prefix}_code"] = codes
+        if name_col is not None:
+            out[f"{prefix}_name"] = raw[name_col].where(codes.notna())
+    out["code"] = out.pop("GM_code")
+    out["name"] = out.pop("GM_name") if "GM_name" in out else out["title"]
+    population = [c for c in columns if re.sub(r"_\d+$", "", c) == "Inwonertal"]
+    if population:
+        out["population"] = pd.to_numeric(raw[population[0]], errors="coerce").astype("Int64")
+    else:
+        out["population"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    return out
+
+
+def read_regios_codes(path: Path) -> pd.DataFrame:
+    """Read an OData v4 ``codes-RegioS.json`` (e.g. of 03759ned).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``title``, ``description``, in the order of the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ExportFormatError(
+            f"Codelijst {path} ontbreekt. Controleer het pad naar de CBS-mirror."
+        )
+    with path.open(encoding="utf-8") as fh:
+        payload = json.load(fh)
+    rows = payload["value"] if isinstance(payload, dict) else payload
+    return pd.DataFrame(
+        {
+            "code": [str(r["Identifier"]).strip() for r in rows],
+            "title": [str(r.get("Title") or "").strip() for r in rows],
+            "description": [str(r.get("Description") or "") for r in rows],
+        }
+    )
+
+
+def parse_dissolution(description: str) -> tuple[int, list[tuple[str, str, int | None]]] | None:
+    r"""Parse ``Opgeheven per 01-01-2019, overgegaan naar: ...`` from a RegioS description.
+
+    A name change (``Naamswijziging per 01-01-2009, nieuwe naam: Dantumadiel (GM1891)``) counts
+    as a dissolution into the renamed municipality.
+
+    Returns
+    -------
+    tuple or None
+        ``(year, [(successor_code, successor_name, inhabitants), ...])`` with successors ordered
+        by the number of inhabitants that moved (largest first), or ``None`` if the description
+        does not say the municipality was dissolved.
+
+    Examples
+    --------
+    >>> parse_dissolution(
+    ...     "Opgeheven per 01-01-2019, overgegaan naar:\r\n- Westerkwartier (GM1969),\r\n"
+    ...     "... 8670 hectare met 5045 woningen en 12191 inwoners\r\n"
+    ... )
+    (2019, [('GM1969', 'Westerkwartier', 12191)])
+    """
+    m = _DISSOLVED.search(description)
+    if not m:
+        renamed = _RENAMED.search(description)
+        if renamed:
+            return int(renamed.group(3)), [(renamed.group("code"), renamed.group("name"), None)]
+        return None
+    year = int(m.group(3))
+    successors = []
+    for s in _SUCCESSOR.finditer(m.group("body")):
+        inh = _INHABITANTS.search(s.group("rest"))
+        successors.append((s.group("code"), s.group("name"), int(inh.group(1)) if inh else None))
+    successors.sort(key=lambda t: -(t[2] or 0))
+    return year, successors
+
+
+def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh).get("opgeheven", {})
+
+
+def build_registry(mirror: Path | None = None) -> pd.DataFrame:
+    """Build the region registry from the CBS mirror.
+
+    Parameters
+    ----------
+    mirror : Path, optional
+        The CBS mirror folder (default :data:`settings.mirror_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`REGISTRY_COLUMNS`. One row per municipality of the current division
+        (level ``gemeente``, from Gebieden in Nederland 2025), per province (``provincie``,
+        population = sum of its municipalities), for Nederland (``NL01``, ``land``) and per
+        dissolved municipality (``opgeheven``) with ``dissolved_in`` (year), ``successor_code``
+        (the municipality that received most inhabitants) and ``successor_codes`` (all
+        receiving municipalities, ``;``-separated, largest first). Sorted by level, then code.
+    """
+    mirror = Path(mirror if mirror is not None else settings.mirror_dir)
+    table = GEBIEDEN_TABLES[CURRENT_DIVISION]
+    gm = read_gebieden(mirror / "tables" / f"{table}.csv")
+    rows: list[dict[str, Any]] = []
+    for rec in gm.to_dict("records"):
+        row: dict[str, Any] = {
+            "code": rec["code"],
+            "name": rec["name"],
+            "title": rec["title"],
+            "level": "gemeente",
+            "population": rec["population"],
+        }
+        for prefix, stem_ in _LINKED.items():
+            row[f"{stem_}_code"] = rec.get(f"{prefix}_code")
+            row[f"{stem_}_name"] = rec.get(f"{prefix}_name")
+        rows.append(row)
+
+    provinces = (
+        gm.groupby(["PV_code", "PV_name"], as_index=False)["population"]
+        .sum()
+        .sort_values("PV_code")
+    )
+    for rec in provinces.to_dict("records"):
+        rows.append(
+            {
+                "code": rec["PV_code"],
+                "name": rec["PV_name"],
+                "title": f"{rec['PV_name']} (PV)",
+                "level": "provincie",
+                "population": rec["population"],
+            }
+        )
+    rows.append(
+        {
+            "code": "NL01",
+            "name": "Nederland",
+            "title": "Nederland",
+            "level": "land",
+            "population": gm["population"].sum(),
+        }
+    )
+
+    current = set(gm["code"])
+    codes = read_regios_codes(mirror / "odata-v4" / "03759ned" / "codes-RegioS.json")
+    overrides = _load_herindelingen()
+    for rec in codes.to_dict("records"):
+        code = rec["code"]
+        if not code.startswith("GM") or code in current:
+            continue
+        parsed = parse_dissolution(rec["description"])
+        row = {"code": code, "name": rec["title"], "title": rec["title"], "level": "opgeheven"}
+        if parsed:
+            year, successors = parsed
+            row["dissolved_in"] = year
+            row["successor_codes"] = ";".join(c for c, _, _ in successors)
+            row["successor_code"] = successors[0][0] if successors else None
+        rows.append(row)
+    for code, extra in overrides.items():
+        match = [r for r in rows if r["code"] == code]
+        row = match[0] if match else {"code": code, "level": "opgeheven"}
+        if not match:
+            rows.append(row)
+        row["name"] = extra.get("naam", row.get("name"))
+        row["title"] = row.get("title") or row["name"]
+        if "jaar" in extra:
+            row["dissolved_in"] = int(extra["jaar"])
+        if "opvolger" in extra:
+            row["successor_code"] = extra["opvolger"]
+        if "opvolgers" in extra:
+            row["successor_codes"] = ";".join(extra["opvolgers"])
+        elif "opvolger" in extra and not row.get("successor_codes"):
+            row["successor_codes"] = extra["opvolger"]
+        if "toelichting" in extra:
+            row["note"] = extra["toelichting"]
+
+    frame = pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
+    frame["population"] = pd.to_numeric(frame["population"]).astype("Int64")
+    frame["dissolved_in"] = pd.to_numeric(frame["dissolved_in"]).astype("Int64")
+    for col in REGISTRY_COLUMNS:
+        if col not in ("population", "dissolved_in"):
+            frame[col] = frame[col].astype("string")
+    order = {"land": 0, "provincie": 1, "gemeente": 2, "opgeheven": 3}
+    frame = frame.sort_values(
+        ["level", "code"], key=lambda s: s.map(order) if s.name == "level" else s
+    )
+    return frame.reset_index(drop=True)
+
+
+# -- the registry ---------------------------------------------------------------------------
+def normalise(text: str) -> str:
+    """Normalise a region name for matching: no accents, lower case, words only.
+
+    Examples
+    --------
+    >>> normalise("Súdwest-Fryslân")
+    'sudwest fryslan'
+    """
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region of the registry.
+
+    Attributes
+    ----------
+    code : str
+        CBS code (``GM1969``, ``PV20``, ``NL01``).
+    name : str
+        Plain name (``Westerkwartier``, ``Groningen``).
+    level : str
+        ``gemeente``, ``provincie``, ``land`` or ``opgeheven``.
+    title : str
+        The CBS title (``Groningen (gemeente)``, ``Groningen (PV)``).
+    province, corop, ggd, labour_market : str or None
+        Codes of the province, COROP area, GGD region and labour-market region
+        (arbeidsmarktregio) of a municipality.
+    province_name, corop_name, ggd_name, labour_market_name : str or None
+        Their names.
+    population : int or None
+        Inhabitants (``Inwonertal`` of Gebieden in Nederland).
+    """
+
+    code: str
+    name: str
+    level: str
+    title: str | None = None
+    province: str | None = None
+    province_name: str | None = None
+    corop: str | None = None
+    corop_name: str | None = None
+    ggd: str | None = None
+    ggd_name: str | None = None
+    labour_market: str | None = None
+    labour_market_name: str | None = None
+    population: int | None = None
+
+
+def _clean(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else value
+
+
+class Registry:
+    """Look up Dutch regions by code or name.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Output of :func:`build_registry` (or the ``regions.parquet`` of the snapshot).
+
+    Examples
+    --------
+    >>> registry = Registry(build_registry(mirror))  # doctest: +SKIP
+    >>> registry.resolve("sudwest fryslan").code  # doctest: +SKIP
+    'GM1900'
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        missing = set(REGISTRY_COLUMNS) - set(frame.columns)
+        if missing:
+            raise ExportFormatError(
+                f"Het regioregister mist kolommen {sorted(missing)}. Bouw de snapshot opnieuw "
+                "met `westerkwartier snapshot --mirror PAD`."
+            )
+        self.frame = frame.reset_index(drop=True)
+        self._by_code = {str(c): i for i, c in enumerate(self.frame["code"])}
+        self._names: dict[str, dict[str, list[int]]] = {lvl: {} for lvl in order_levels()}
+        for i, row in self.frame.iterrows():
+            for text in (row["name"], row["title"]):
+                if isinstance(text, str):
+                    bucket = self._names.setdefault(str(row["level"]), {})
+                    bucket.setdefault(normalise(text), [])
+                    if i not in bucket[normalise(text)]:
+                        bucket[normalise(text)].append(i)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        return (
+            f"Registry({len(self.municipalities())} gemeenten, {len(self.provinces())} provincies)"
+        )
+
+    # -- lookups ---------------------------------------------------------------------------
+    def _region(self, i: int) -> Region:
+        row = self.frame.iloc[i]
+        pop = _clean(row["population"])
+        return Region(
+            code=str(row["code"]),
+            name=str(row["name"]),
+            level=str(row["level"]),
+            title=_clean(row["title"]),
+            province=_clean(row["province_code"]),
+            province_name=_clean(row["province_name"]),
+            corop=_clean(row["corop_code"]),
+            corop_name=_clean(row["corop_name"]),
+            ggd=_clean(row["ggd_code"]),
+            ggd_name=_clean(row["ggd_name"]),
+            labour_market=_clean(row["labour_market_code"]),
+            labour_market_name=_clean(row["labour_market_name"]),
+            population=None if pop is None else int(pop),
+        )
+
+    def _dissolved(self, query: str, i: int) -> RegionDissolved:
+        row = self.frame.iloc[i]
+        successor = _clean(row["successor_code"])
+        year = _clean(row["dissolved_in"])
+        if successor is None or year is None:
+            return RegionDissolved(query, str(row["name"]), str(row["code"]), "onbekend", 0)
+        main = self._describe(str(successor))
+        err = RegionDissolved(query, str(row["name"]), str(row["code"]), main, int(year))
+        others = [c for c in str(_clean(row["successor_codes"]) or "").split(";") if c]
+        others = [self._describe(c) for c in others if c != successor]
+        if others:
+            err.suggestions = [main, *others]
+            err.args = (
+                f"De gemeente {row['name']} ({row['code']}) bestaat niet meer: zij is op "
+                f"1 januari {year} opgeheven en verdeeld. Het grootste deel ging naar {main}, "
+                f"een deel naar {', '.join(others)}. Kies een van die gemeenten; eerdere jaren "
+                "worden waar mogelijk uit de voorgangers opgebouwd.",
+            )
+        return err
+
+    def _describe(self, code: str, depth: int = 0) -> str:
+        i = self._by_code.get(code)
+        if i is None:
+            return code
+        row = self.frame.iloc[i]
+        text = f"{row['name']} ({code})"
+        if row["level"] == "opgeheven" and depth < 5 and _clean(row["successor_code"]):
+            text += f", sinds {row['dissolved_in']} onderdeel van " + self._describe(
+                str(row["successor_code"]), depth + 1
+            )
+        return text
+
+    def municipality(self, text: str) -> Region:
+        """Return the municipality a person means by ``text``; fail on any other region.
+
+        Raises
+        ------
+        RegionNotFound, RegionDissolved
+            Unknown or merged municipality (with the closest matches or the successor).
+        InputError
+            When the region is not a municipality (a province, Nederland).
+        """
+        region = self.resolve(str(text))
+        if region.level != "gemeente":
+            raise InputError(
+                f"{region.name} ({region.code}) is geen gemeente; de rapporten gaan over een "
+                "gemeente. Geef een gemeentenaam of GM-code."
+            )
+        return region
+
+    def resolve(self, text: str) -> Region:
+        """Return the region a person means by ``text``.
+
+        Parameters
+        ----------
+        text : str
+            A CBS code (``GM1969``, ``1969``, ``PV20``, ``NL01``) or a name, case- and
+            accent-insensitive (``westerkwartier``, ``sudwest fryslan``). A plain name means the
+            municipality (``Groningen`` is GM0014); provinces are found as ``PV20``,
+            ``provincie Groningen`` or ``Groningen (PV)``.
+
+        Raises
+        ------
+        RegionDissolved
+            If ``text`` names a municipality that merged into another one.
+        RegionNotFound
+            If nothing matches; the message lists the closest names.
+        """
+        raw = str(text).strip()
+        code = raw.upper().replace(" ", "")
+        if re.fullmatch(r"(GM)?\d{1,4}", code):
+            code = "GM" + code.removeprefix("GM").zfill(4)
+        if code in self._by_code:
+            return self._checked(raw, self._by_code[code])
+        key = normalise(raw)
+        for prefix in ("provincie ", "prov "):
+            if key.startswith(prefix):
+                return self._one(raw, self._names.get("provincie", {}).get(key[len(prefix) :]))
+        if key.endswith(" pv"):
+            return self._one(raw, self._names.get("provincie", {}).get(key[:-3]))
+        if key.startswith("gemeente "):
+            key = key[len("gemeente ") :]
+        for level in order_levels():
+            hits = self._names.get(level, {}).get(key)
+            if hits:
+                return self._one(raw, hits)
+        raise RegionNotFound(raw, self.suggest(raw))
+
+    def _one(self, raw: str, hits: list[int] | None) -> Region:
+        if not hits:
+            raise RegionNotFound(raw, self.suggest(raw))
+        return self._checked(raw, hits[0])
+
+    def _checked(self, raw: str, i: int) -> Region:
+        if self.frame.iloc[i]["level"] == "opgeheven":
+            raise self._dissolved(raw, i)
+        return self._region(i)
+
+    def suggest(self, text: str, n: int = 5) -> list[str]:
+        """Return up to ``n`` names of current regions closest to ``text`` (difflib)."""
+        current = self.frame[self.frame["level"] != "opgeheven"]
+        labels: dict[str, str] = {}
+        for name, level in zip(current["name"], current["level"], strict=True):
+            label = f"provincie {name}" if level == "provincie" else str(name)
+            labels.setdefault(normalise(label), label)
+        close = difflib.get_close_matches(normalise(text), list(labels), n=n, cutoff=0.6)
+        return [labels[c] for c in close]
+
+    # -- listings --------------------------------------------------------------------------
+    def municipalities(self) -> pd.DataFrame:
+        """Municipalities of the current division, sorted by code."""
+        return self._level("gemeente")
+
+    def provinces(self) -> pd.DataFrame:
+        """Return the twelve provinces, sorted by code."""
+        return self._level("provincie")
+
+    def dissolved(self) -> pd.DataFrame:
+        """Dissolved municipalities with ``dissolved_in`` and successors."""
+        return self._level("opgeheven")
+
+    def _level(self, level: str) -> pd.DataFrame:
+        out = self.frame[self.frame["level"] == level]
+        return out.sort_values("code").reset_index(drop=True)
+
+    def in_province(self, province: str) -> pd.DataFrame:
+        """Municipalities of a province, given as ``PV20`` or a province name."""
+        code = province.strip().upper()
+        if code not in self._by_code or not code.startswith("PV"):
+            found = self._names.get("provincie", {}).get(
+                normalise(province).removeprefix("provincie ").removesuffix(" pv")
+            )
+            if not found:
+                raise RegionNotFound(
+                    province, [s for s in self.suggest(province) if "provincie" in s]
+                )
+            code = str(self.frame.iloc[found[0]]["code"])
+        gm = self.municipalities()
+        return gm[gm["province_code"] == code].reset_index(drop=True)
+
+    def predecessors(self, code: str) -> pd.DataFrame:
+        """Dissolved municipalities that (partly) went into municipality ``code``.
+
+        Examples
+        --------
+        >>> sorted(registry.predecessors("GM1969")["code"])  # doctest: +SKIP
+        ['GM0015', 'GM0022', 'GM0025', 'GM0053', 'GM0056']
+        """
+        code = self.resolve(code).code
+        old = self.dissolved()
+        mask = old["successor_codes"].fillna("").str.split(";").map(lambda codes: code in codes)
+        return old[mask].reset_index(drop=True)
+
+
+def order_levels() -> list[str]:
+    """Levels in the order a name is looked up (a plain name means the municipality)."""
+    return ["gemeente", "land", "provincie", "opgeheven"]
+
+
+# -- loading the snapshot -------------------------------------------------------------------
+def load_registry(path: Path | str | None = None) -> Registry:
+    """Load the registry from the offline snapshot (cached per path).
+
+    Parameters
+    ----------
+    path : Path or str, optional
+        A ``regions.parquet`` file; default ``settings.snapshot_dir / "regions.parquet"``.
+
+    Raises
+    ------
+    SnapshotMissing
+        If the file does not exist.
+    """
+    target = Path(path) if path is not None else Path(settings.snapshot_dir) / "regions.parquet"
+    return _load_registry_cached(str(target.resolve()))
+
+
+@lru_cache(maxsize=8)
+def _load_registry_cached(path: str) -> Registry:
+    file = Path(path)
+    if not file.is_file():
+        raise SnapshotMissing(
+            f"Het regioregister {file} ontbreekt. Bouw de offline snapshot met "
+            "`westerkwartier snapshot --mirror PAD` (PAD = map met de CBS-mirror)."
+        )
+    try:
+        frame = pd.read_parquet(file)
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        from westerkwartier.errors import DataIntegrityError
+
+        raise DataIntegrityError(
+            f"Het regioregister {file.name} in {file.parent.name}/ is beschadigd "
+            f"({type(err).__name__}). Haal de snapshot opnieuw op uit git "
+            "(`git checkout -- data/snapshot`) of bouw hem met `westerkwartier snapshot`."
+        ) from err
+    return Registry(frame)
+
+
+#: Forget registries loaded by :func:`load_registry` (e.g. after rebuilding the snapshot).
+clear_registry_cache = _load_registry_cached.cache_clear
