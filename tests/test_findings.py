@@ -317,10 +317,10 @@ def test_parse_jaar():
             report_data.parse_jaar(bad, day)
 
 
-def test_manifest_names_known_indicators_and_sections():
-    manifest = report_catalogue.load_manifest()
-    assert list(manifest) == ["aantrekkelijkheid", "talent"]
-    talent = manifest["talent"]
+def test_catalogue_names_known_indicators_and_sections():
+    catalogue = report_catalogue.load_report_catalogue()
+    assert list(catalogue) == ["aantrekkelijkheid", "talent"]
+    talent = catalogue["talent"]
     assert [s.id for s in talent.secties] == [
         "aantrekken",
         "ontwikkelen",

@@ -27,6 +27,7 @@ import pandas as pd
 
 from westerkwartier.config import config_file
 from westerkwartier.errors import InputError, WesterkwartierError
+from westerkwartier.sources.regions import load_registry
 
 CONFIG_FILE = config_file("peers.toml")
 
@@ -108,12 +109,6 @@ def _cached_panel(ids: tuple[str, ...]) -> pd.DataFrame:
     return panel(indicators=list(ids))
 
 
-def _registry() -> Any:
-    from westerkwartier.sources.regions import load_registry
-
-    return load_registry()
-
-
 def structural_data(
     config: PeerConfig | None = None,
     *,
@@ -138,7 +133,7 @@ def structural_data(
         value per municipality). ``attrs["years"]`` gives per variable the years used.
     """
     config = config or load_peer_config()
-    registry = registry if registry is not None else _registry()
+    registry = registry if registry is not None else load_registry()
     gm = registry.municipalities().set_index("code")
     out = pd.DataFrame({"name": gm["name"]})
     panel_ids = [
@@ -290,7 +285,7 @@ def _resolve(code: str, data: pd.DataFrame, registry: Any | None) -> str:
     if code in data.index:
         return code
     try:
-        reg = registry if registry is not None else _registry()
+        reg = registry if registry is not None else load_registry()
         found = reg.resolve(code).code
     except WesterkwartierError:
         found = None

@@ -67,7 +67,8 @@ Loader = Callable[[str], CbsTable]
 
 
 # -- regions ----------------------------------------------------------------------------------
-def _registry() -> Any | None:
+def _registry_or_none() -> Any | None:
+    """The snapshot's region registry, or None when it cannot be read (a panel works without)."""
     try:
         from westerkwartier.sources.regions import load_registry
 
@@ -279,7 +280,7 @@ def panel(
     cat = load_catalogue(catalogue_path)
     chosen = [cat[i] for i in indicators] if indicators is not None else list(cat)
     if registry is None:
-        registry = _registry()
+        registry = _registry_or_none()
     where = region_frame(regions, registry)
     if mergers is None:
         dissolved = registry.dissolved() if registry is not None else None
@@ -343,7 +344,7 @@ def benchmarks_for(
     InputError
         If ``code`` is not a current municipality.
     """
-    registry = registry or _registry()
+    registry = registry or _registry_or_none()
     if registry is None:
         raise InputError(
             "Het regioregister ontbreekt; bouw de offline snapshot met "
@@ -418,7 +419,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
-    registry = registry or _registry()
+    registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
     regions = pd.concat(

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from westerkwartier import settings
 from westerkwartier.errors import DataIntegrityError, OutputNotWritable, SnapshotMissing
-from westerkwartier.reporting.report_catalogue import load_manifest, report_spec
+from westerkwartier.reporting.report_catalogue import load_report_catalogue as load_manifest, report_spec
 from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
 
 if TYPE_CHECKING:

@@ -7,8 +7,9 @@ indicator.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,12 +18,12 @@ from westerkwartier.config import CONFIG_DIR
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
-#: The report manifest (sections and indicators per report).
-MANIFEST_FILE: Path = CONFIG_DIR / "rapporten.toml"
+#: The report catalogue: the one list of the reports the project makes.
+CATALOGUE_FILE: Path = CONFIG_DIR / "rapporten.toml"
 
 
 # ----------------------------------------------------------------------------------------------
-# The report manifest
+# The report catalogue
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Section:
@@ -36,7 +37,7 @@ class Section:
 
 @dataclass(frozen=True)
 class ReportSpec:
-    """One report of the manifest (``config/rapporten.toml``)."""
+    """One report of the catalogue (``config/rapporten.toml``)."""
 
     id: str
     titel: str
@@ -72,8 +73,8 @@ class ReportSpec:
         raise InputError(f"Rapport {self.id!r} heeft geen sectie {section_id!r}; secties: {known}.")
 
 
-def load_manifest(path: Path | str | None = None) -> dict[str, ReportSpec]:
-    """Read the report manifest.
+def load_report_catalogue(path: Path | str | None = None) -> dict[str, ReportSpec]:
+    """Read the report catalogue.
 
     Parameters
     ----------
@@ -90,11 +91,11 @@ def load_manifest(path: Path | str | None = None) -> dict[str, ReportSpec]:
     InputError
         When the file is missing or not valid TOML, or names an unknown indicator.
     """
-    return _load_manifest(str(Path(path) if path is not None else MANIFEST_FILE))
+    return _load_catalogue(str(Path(path) if path is not None else CATALOGUE_FILE))
 
 
 @lru_cache(maxsize=4)
-def _load_manifest(path: str) -> dict[str, ReportSpec]:
+def _load_catalogue(path: str) -> dict[str, ReportSpec]:
     file = Path(path)
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -131,17 +132,24 @@ def _load_manifest(path: str) -> dict[str, ReportSpec]:
 
 
 def report_spec(rapport: str) -> ReportSpec:
-    """Return one report of the manifest by id (``talent``, ``aantrekkelijkheid``).
+    """Return one report of the catalogue by id (``talent``, ``aantrekkelijkheid``).
 
     Raises
     ------
     InputError
-        For an unknown report; the message lists the known ones.
+        For an unknown report; the message suggests the closest name and lists the known ones.
     """
-    manifest = load_manifest()
+    catalogue = load_report_catalogue()
     key = str(rapport).strip().lower()
-    if key not in manifest:
+    if key not in catalogue:
         raise InputError(
-            f"Onbekend rapport {rapport!r}; kies uit: {', '.join(manifest)} (of 'alle')."
+            f"Onbekend rapport {rapport!r}; kies uit: {', '.join(catalogue)} (of 'alle')."
+            + _suggest(key, catalogue)
         )
-    return manifest[key]
+    return catalogue[key]
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    """Return `` Bedoelde u 'talent'?`` for the closest known name, or an empty string."""
+    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return f" Bedoelde u {close[0]!r}?" if close else ""
