@@ -16,7 +16,7 @@ import pytest
 
 from westerkwartier import cli, settings
 from westerkwartier.errors import InputError, ReportFailed
-from westerkwartier.pipeline import batch
+from westerkwartier.pipeline import batch, jobs
 from westerkwartier.pipeline import manifest as batch_manifest
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
@@ -172,7 +172,7 @@ def test_cli_checks_a_manifest(tmp_path, capsys):
 
 
 def test_parameters_get_code_date_and_notice():
-    spec = batch_manifest.ReportSpec("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
+    spec = batch_manifest.ManifestEntry("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
     data = batch.DataState(date="2026-06-23", fingerprint="x", notice="Let op")
     declared = {"gemeente": 1, "peildatum": 1, "gegevensmelding": 1}
     params, inject = batch._build_parameters(spec, "GM1969", declared, data)
@@ -189,7 +189,7 @@ def test_parameters_get_code_date_and_notice():
 
 def test_notice_is_put_at_the_top_of_the_page():
     page = '<html lang="nl"><body>\n<main class="rapport">\n<h1>T</h1></main></body></html>'
-    out = batch.inject_notice(page, "CBS <onbereikbaar>")
+    out = jobs.inject_notice(page, "CBS <onbereikbaar>")
     assert out.index("gegevensmelding") < out.index("<h1>")
     assert "CBS &lt;onbereikbaar&gt;" in out
 
@@ -211,10 +211,10 @@ def test_kernel_start_failures_are_recognised():
         err.__cause__ = cause
         return err
 
-    assert batch._is_start_failure(failed(RuntimeError("Kernel died before replying"), None))
-    assert batch._is_start_failure(failed(OSError("ZMQError: Address already in use"), None))
-    assert not batch._is_start_failure(failed(ValueError("Opzettelijke fout"), 4))
-    assert not batch._is_start_failure(failed(batch._ReportTimeout("tijd"), None))
+    assert jobs.is_start_failure(failed(RuntimeError("Kernel died before replying"), None))
+    assert jobs.is_start_failure(failed(OSError("ZMQError: Address already in use"), None))
+    assert not jobs.is_start_failure(failed(ValueError("Opzettelijke fout"), 4))
+    assert not jobs.is_start_failure(failed(jobs.ReportTimeout("tijd"), None))
 
 
 def test_latest_switch_is_atomic_and_relative(tmp_path):

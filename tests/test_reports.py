@@ -434,8 +434,8 @@ def test_bad_input_fails_fast(tmp_path, monkeypatch, kwargs, error, match):
     def _never(*args, **kw):
         raise AssertionError("nothing may run on bad input")
 
-    monkeypatch.setattr(reports, "run_notebook", _never)
     monkeypatch.setattr(runner, "run_notebook", _never)
+    monkeypatch.setattr(reports, "run_job", _never)
     args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp_path, **kwargs}
     with pytest.raises(error, match=match):
         reports.render_reports(**args)

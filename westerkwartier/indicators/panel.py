@@ -68,7 +68,7 @@ Loader = Callable[[str], CbsTable]
 
 # -- regions ----------------------------------------------------------------------------------
 def _registry_or_none() -> Any | None:
-    """The snapshot's region registry, or None when it cannot be read (a panel works without)."""
+    """Return the region registry of the snapshot, or None when it cannot be read."""
     try:
         from westerkwartier.sources.regions import load_registry
 

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from westerkwartier import settings
 from westerkwartier.config import CONFIG_DIR
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
 #: The report catalogue: the one list of the reports the project makes.
 CATALOGUE_FILE: Path = CONFIG_DIR / "rapporten.toml"
+
+#: Folder of the report notebooks (``notebooks/`` in the project).
+NOTEBOOKS_DIR: Path = settings.project_dir / "notebooks"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -46,6 +50,23 @@ class ReportSpec:
     context: tuple[str, ...]
     secties: tuple[Section, ...]
     onderwerp: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def notebook_path(self) -> Path:
+        """The report's notebook in :data:`NOTEBOOKS_DIR`."""
+        return NOTEBOOKS_DIR / self.notebook
+
+    @property
+    def title_pattern(self) -> str:
+        """The page title, with ``{gemeente}`` for the municipality's name.
+
+        Examples
+        --------
+        >>> spec = ReportSpec("talent", "Talent", "talent.ipynb", "x", (), ())
+        >>> spec.title_pattern.format(gemeente="Westerkwartier")
+        'Talent in Westerkwartier — regionale monitor'
+        """
+        return f"{self.titel} in {{gemeente}} — regionale monitor"
 
     @property
     def indicators(self) -> tuple[str, ...]:
