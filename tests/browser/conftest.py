@@ -68,7 +68,9 @@ CHROMIUM_ARGS = [
 ]
 GEMEENTE = "GM1969"
 GEMEENTE_NAAM = "Westerkwartier"
-INSTALL_HINT = "run `bash scripts/install-browser.sh` (or set WESTERKWARTIER_SKIP_BROWSER=1 locally)"
+INSTALL_HINT = (
+    "run `bash scripts/install-browser.sh` (or set WESTERKWARTIER_SKIP_BROWSER=1 locally)"
+)
 
 #: URL schemes a self-contained report may load; anything else is an external request.
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")
