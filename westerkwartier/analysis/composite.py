@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
@@ -262,12 +261,7 @@ def load_indices(path: Path | str | None = None) -> dict[str, IndexSpec]:
 
 @lru_cache(maxsize=4)
 def _load_indices(path: str) -> dict[str, IndexSpec]:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Indexdefinitie {path} niet gevonden.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Indexdefinitie {path} is geen geldige TOML: {err}.") from None
+    raw = read_toml(path, what="de indexdefinitie").data
     try:
         return parse_indices(raw)
     except InputError:

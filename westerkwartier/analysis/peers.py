@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError, WesterkwartierError
 
 CONFIG_FILE = config_file("peers.toml")
@@ -66,12 +65,7 @@ def load_peer_config(path: Path | str | None = None) -> PeerConfig:
         Missing file, invalid TOML, an unknown source kind or transform, k < 1.
     """
     file = Path(path or CONFIG_FILE)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Peerinstellingen {file} niet gevonden.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Peerinstellingen {file} zijn geen geldige TOML: {err}.") from None
+    raw = read_toml(file, what="het bestand met peerinstellingen").data
     variables = []
     for entry in raw.get("variable", []):
         var = PeerVariable(
