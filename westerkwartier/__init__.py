@@ -17,13 +17,13 @@ Examples
 'GM1969'
 """
 
-from westerkwartier import _legacy, errors, settings
-from westerkwartier.api import compare, gemeente, get_table, kaart, panel
-from westerkwartier.sources.table import CbsTable
+__version__ = "0.2.0"
+
+from westerkwartier import _legacy, errors, settings  # noqa: E402
+from westerkwartier.api import compare, gemeente, get_table, kaart, panel  # noqa: E402
+from westerkwartier.sources.table import CbsTable  # noqa: E402
 
 _legacy.install()
-
-__version__ = "0.2.0"
 
 __all__ = [
     "CbsTable",

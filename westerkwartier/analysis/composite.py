@@ -291,22 +291,17 @@ def get_index(index: str | IndexSpec) -> IndexSpec:
 
 
 # -- the panel ----------------------------------------------------------------------------------
-@lru_cache(maxsize=4)
-def _cached_panel(ids: tuple[str, ...]) -> pd.DataFrame:
-    from westerkwartier.indicators.panel import panel
-
-    return panel(indicators=list(ids))
-
-
 def index_panel(index: str | IndexSpec | None = None) -> pd.DataFrame:
-    """Return (and cache) the panel of the indicators of one index, or of all indices.
+    """Return the national panel of the indicators of one index, or of all indices.
 
     Indicators the catalogue does not know are skipped (they then count as not published).
     """
     cat = load_catalogue()
     specs = [get_index(index)] if index is not None else list(load_indices().values())
     ids = sorted({i for s in specs for i in s.indicator_ids if i in cat.indicators})
-    return _cached_panel(tuple(ids))
+    from westerkwartier.indicators.panel_cache import national_panel
+
+    return national_panel(ids)
 
 
 # -- input matrices -----------------------------------------------------------------------------

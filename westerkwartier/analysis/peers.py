@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pandas as pd
 
 from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError, WesterkwartierError
+from westerkwartier.indicators.panel_cache import national_panel
 
 CONFIG_FILE = config_file("peers.toml")
 
@@ -95,13 +95,6 @@ def load_peer_config(path: Path | str | None = None) -> PeerConfig:
 
 
 # -- data ---------------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _cached_panel(ids: tuple[str, ...]) -> pd.DataFrame:
-    from westerkwartier.indicators.panel import panel
-
-    return panel(indicators=list(ids))
-
-
 def _registry() -> Any:
     from westerkwartier.sources.regions import load_registry
 
@@ -139,7 +132,7 @@ def structural_data(
         v.source.split(":", 1)[1] for v in config.variables if v.source.startswith("panel:")
     ]
     if panel is None and panel_ids:
-        panel = _cached_panel(tuple(sorted(panel_ids)))
+        panel = national_panel(sorted(panel_ids))
     years: dict[str, str] = {}
     for var in config.variables:
         kind, name = var.source.split(":", 1)
@@ -442,7 +435,7 @@ def peer_sensitivity(
     code = _resolve(code, data, registry)
     ids = list(indicators or DEFAULT_SENSITIVITY_INDICATORS)
     if panel is None:
-        panel = _cached_panel(tuple(sorted(ids)))
+        panel = national_panel(sorted(ids))
     if neighbours is None:
         from westerkwartier.sources.geo import neighbours as geo_neighbours
 

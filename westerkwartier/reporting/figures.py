@@ -380,7 +380,7 @@ def map_frame(
 
 def _map_values(data: ReportData, indicator: str, area: Sequence[str]) -> tuple[pd.Series, int]:
     from westerkwartier.indicators.panel import panel
-    from westerkwartier.reporting.report_data import national_panel
+    from westerkwartier.indicators.panel_cache import national_panel
 
     row = data.row(indicator)
     year = row.own.year if row is not None and row.own is not None else None

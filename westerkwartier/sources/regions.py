@@ -667,3 +667,18 @@ def _load_registry_cached(path: str) -> Registry:
 
 #: Forget registries loaded by :func:`load_registry` (e.g. after rebuilding the snapshot).
 clear_registry_cache = _load_registry_cached.cache_clear
+
+
+def slug(name: str) -> str:
+    """Return a folder name for a municipality: lower case, ASCII, hyphens.
+
+    Examples
+    --------
+    >>> slug("Súdwest-Fryslân")
+    'sudwest-fryslan'
+    >>> slug("Bergen (NH.)")
+    'bergen-nh'
+    """
+    plain = unicodedata.normalize("NFKD", str(name))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "gemeente"
