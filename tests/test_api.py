@@ -28,6 +28,13 @@ def test_gemeente_resolves_names_and_refuses_a_province():
         wk.gemeente("PV20")
 
 
+def test_indicatoren_lists_a_theme_and_refuses_an_unknown_one():
+    talent = wk.indicatoren("talent")
+    assert set(talent["theme"]) == {"Talent"} and "netto_arbeidsparticipatie" in set(talent["id"])
+    with pytest.raises(InputError):
+        wk.indicatoren("Sport")
+
+
 def test_panel_labels_are_unique_and_types_tidy():
     p = wk.panel(["Groningen", "PV20", "NL01", "Westerkwartier"], "netto_arbeidsparticipatie", 2023)
     names = dict(zip(p["region_code"].astype(str), p["region_name"], strict=True))

@@ -7,8 +7,8 @@ snapshot, regions, geometry) -> ``indicators`` (catalogue, panel) -> ``analysis`
 peers, indices, ambitions) -> ``reporting`` (findings, charts, HTML) -> ``pipeline`` (notebook
 runner, batch) -> ``cli``.
 
-For analysts the top level offers :func:`gemeente`, :func:`panel`, :func:`compare`,
-:func:`kaart` and :func:`get_table`.
+For analysts the top level offers :func:`gemeente`, :func:`indicatoren`, :func:`panel`,
+:func:`compare`, :func:`kaart` and :func:`get_table`.
 
 Examples
 --------
@@ -20,7 +20,14 @@ Examples
 __version__ = "0.2.0"
 
 from westerkwartier import _legacy, errors, settings  # noqa: E402
-from westerkwartier.api import compare, gemeente, get_table, kaart, panel  # noqa: E402
+from westerkwartier.api import (  # noqa: E402
+    compare,
+    gemeente,
+    get_table,
+    indicatoren,
+    kaart,
+    panel,
+)
 from westerkwartier.sources.table import CbsTable  # noqa: E402
 
 _legacy.install()
@@ -32,6 +39,7 @@ __all__ = [
     "errors",
     "gemeente",
     "get_table",
+    "indicatoren",
     "kaart",
     "panel",
     "settings",

@@ -4,6 +4,7 @@ These are the names ``import westerkwartier as wk`` offers; each delegates to th
 stages and returns plain pandas/geopandas objects with tidy types:
 
 * :func:`gemeente` looks up a municipality (code or name, any case or accents);
+* :func:`indicatoren` lists the indicators of the catalogue (per theme);
 * :func:`panel` returns the indicator panel with unique region labels and tidy dtypes;
 * :func:`compare` puts a municipality beside its benchmarks;
 * :func:`kaart` draws a choropleth of any frame that has region codes;
@@ -71,6 +72,25 @@ def gemeente(naam: str) -> Region:
     from westerkwartier.sources.regions import load_registry
 
     return load_registry().municipality(naam)
+
+
+def indicatoren(thema: str | None = None) -> pd.DataFrame:
+    """List the indicators of the catalogue: id, label, theme, unit, direction, years, tables.
+
+    Parameters
+    ----------
+    thema : str, optional
+        Only this theme (``Talent``, ``Vestigingsklimaat``, ``Woonklimaat``,
+        ``Gezondheid en vitaliteit``, ``Context``; any case).
+
+    Raises
+    ------
+    InputError
+        For an unknown theme, naming the themes there are.
+    """
+    from westerkwartier.indicators.catalogue import catalogue
+
+    return catalogue(thema)
 
 
 def unique_labels(frame: pd.DataFrame) -> pd.Series:
