@@ -132,6 +132,23 @@ def test_missing_notebook_and_municipality_parameter(tmp_path):
     )
 
 
+def test_reports_come_from_the_catalogue(tmp_path):
+    from westerkwartier.reporting.report_catalogue import NOTEBOOKS_DIR
+
+    text = (
+        '[[rapport]]\nnaam = "talent"\nnotebook = "NB"\n[[rapport]]\nnaam = "aantrekkelijkheid"\n'
+    )
+    same = _manifest(tmp_path, text.replace("NB", str(NOTEBOOKS_DIR / "talent.ipynb")))
+    manifest = batch_manifest.load_manifest(same, check_notebooks=False)
+    talent, aantr = manifest.reports
+    assert talent.notebook == (NOTEBOOKS_DIR / "talent.ipynb").resolve()
+    assert aantr.title == "Aantrekkelijkheid in {gemeente} — regionale monitor"
+    assert aantr.label == "Aantrekkelijkheid"
+    other = _manifest(tmp_path, text.replace("NB", str(MINI)), "ander.toml")
+    err = _problems(other, check_notebooks=False)
+    assert err.lines == [3] and "staat in de rapportcatalogus" in str(err)
+
+
 def test_province_and_all_shortcuts():
     from westerkwartier.sources import regions
 

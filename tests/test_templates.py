@@ -90,6 +90,7 @@ def test_index_page_escapes_entries_and_title():
     assert "<title>Rapporten &lt;script&gt;</title>" in out
     assert "<strong>&lt;b&gt;Let op&lt;/b&gt; &amp;</strong>" in out
     assert out.index("gegevensmelding") < out.index("<h1>")
+    assert f"<style>\n{report_html.report_css()}\n</style>" in out  # our own CSS, verbatim
 
 
 def test_environment_escapes_and_refuses_missing_values():

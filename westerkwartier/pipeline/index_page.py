@@ -11,12 +11,7 @@ from typing import Any
 
 from westerkwartier.errors import ParameterError
 from westerkwartier.pipeline.notebook import write_atomic
-from westerkwartier.reporting.html import (
-    find_external_urls,
-    render_template,
-    report_css,
-    trusted,
-)
+from westerkwartier.reporting.html import find_external_urls, render_template, report_css
 
 # ----------------------------------------------------------------------------------------------
 # Index page
@@ -105,7 +100,7 @@ def render_index(
     return render_template(
         "index.html.j2",
         title=title,
-        css=trusted(report_css()),
+        css=report_css(),
         entries=rows,
         notice=notice,
     )

@@ -14,10 +14,11 @@ import dataclasses
 import difflib
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from westerkwartier.config import TomlLines, suggest
 from westerkwartier.errors import InputError
 from westerkwartier.reporting.report_catalogue import ReportSpec, load_report_catalogue
 
@@ -208,84 +209,6 @@ class Manifest:
         )
 
 
-class _Lines:
-    """Find the line of a key or a value in TOML text (tomllib keeps no positions).
-
-    A small line scanner: it follows ``[table]`` and ``[[array]]`` headers (counting array
-    entries) and records the line of every ``key =``. Good enough for the flat manifests we
-    write; when it cannot place something it returns the nearest header line or None.
-    """
-
-    _ARRAY = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
-    _TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
-    _KEY = re.compile(
-        r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
-    )
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.keys: dict[tuple[Any, ...], int] = {}
-        self.spans: dict[tuple[Any, ...], tuple[int, int]] = {}
-        self.headers: dict[tuple[Any, ...], int] = {}
-        counters: dict[str, int] = {}
-        current: tuple[Any, ...] = ()
-        last_key: tuple[Any, ...] | None = None
-        for number, line in enumerate(self.lines, start=1):
-            if m := self._ARRAY.match(line):
-                name = self._parts(m.group(1))
-                joined = ".".join(name)
-                counters[joined] = counters.get(joined, -1) + 1
-                current = (*name, counters[joined])
-                self.headers[current] = number
-                last_key = None
-                continue
-            if (m := self._TABLE.match(line)) and "=" not in line.split("]")[0]:
-                name = self._parts(m.group(1))
-                current = self._under_array(name, counters)
-                self.headers[current] = number
-                last_key = None
-                continue
-            if m := self._KEY.match(line):
-                path = (*current, *self._parts(m.group(1)))
-                self.keys.setdefault(path, number)
-                self.spans[path] = (number, number)
-                last_key = path
-            elif last_key is not None and line.strip() and not line.lstrip().startswith("#"):
-                start, _ = self.spans[last_key]
-                self.spans[last_key] = (start, number)
-
-    @staticmethod
-    def _parts(text: str) -> tuple[str, ...]:
-        parts = re.findall(r'"[^"]*"|\'[^\']*\'|[^.\s]+', text)
-        return tuple(p.strip("\"'") for p in parts)
-
-    @staticmethod
-    def _under_array(name: tuple[str, ...], counters: Mapping[str, int]) -> tuple[Any, ...]:
-        for cut in range(len(name) - 1, 0, -1):
-            joined = ".".join(name[:cut])
-            if joined in counters:
-                return (*name[:cut], counters[joined], *name[cut:])
-        return name
-
-    def key(self, *path: Any) -> int | None:
-        """Line of ``key =`` at ``path``, else of the nearest enclosing header."""
-        if path in self.keys:
-            return self.keys[path]
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.headers:
-                return self.headers[path[:cut]]
-        return None
-
-    def value(self, text: str, *path: Any) -> int | None:
-        """Line where the string ``text`` appears in the value of ``path``."""
-        if path in self.spans:
-            start, end = self.spans[path]
-            for number in range(start, end + 1):
-                if re.search(r"[\"']" + re.escape(text) + r"[\"']", self.lines[number - 1]):
-                    return number
-        return self.key(*path)
-
-
 def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
     kinds = expected if isinstance(expected, tuple) else (expected,)
     if isinstance(value, bool):
@@ -303,7 +226,7 @@ class _Check:
     """What the steps of :func:`parse_manifest` share: the file, its lines, the problems."""
 
     path: Path
-    lines: _Lines
+    lines: TomlLines
     registry: Any
     problems: list[tuple[int | None, str]] = dataclasses.field(default_factory=list)
     names: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -595,7 +518,7 @@ def parse_manifest(
 
     check = _Check(
         path=Path(path),
-        lines=_Lines(text),
+        lines=TomlLines(text),
         registry=load_registry() if registry is None else registry,
     )
     _check_keys(raw, _TOP_KEYS, "het manifest", (), check)
@@ -747,9 +670,10 @@ def _report_notebook(
     spec = shared.catalogue.get(name)
     if spec is None:
         if own is None:
+            hint = suggest(name, shared.catalogue, cutoff=0.5)
             check.add(
                 check.lines.key(*here, "naam"),
-                f"onbekend rapport {name!r}.{_suggest(name, shared.catalogue)} Rapporten in de "
+                f"onbekend rapport {name!r}.{hint} Rapporten in de "
                 f"rapportcatalogus (westerkwartier/config/rapporten.toml): "
                 f"{', '.join(shared.catalogue)}; of geef een eigen notebook met "
                 'notebook = "pad/naar/notebook.ipynb".',
@@ -764,11 +688,6 @@ def _report_notebook(
         )
         return None
     return spec.notebook_path
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-    return f" Bedoelde u {close[0]!r}?" if close else ""
 
 
 def _check_notebook(

@@ -46,13 +46,13 @@ from westerkwartier.errors import (
 )
 from westerkwartier.pipeline.index_page import IndexEntry, write_index
 from westerkwartier.pipeline.jobs import ReportJob, kernel_env, kernel_environment, run_job
-from westerkwartier.reporting.formatting import slug
 from westerkwartier.reporting.report_catalogue import (
     NOTEBOOKS_DIR,
     load_report_catalogue,
     report_spec,
 )
 from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
+from westerkwartier.sources.regions import slug
 
 #: Default output folder.
 REPORTS_DIR: Path = Path("reports")

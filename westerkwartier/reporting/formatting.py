@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import re
-import unicodedata
 from decimal import Decimal
 from typing import Any
 
@@ -232,21 +231,3 @@ def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) 
     if lowered == "x 1 000":
         return fmt_number(Decimal(str(value)) * 1000, max(dec - 3, 0))
     return f"{fmt_number(value, dec)} {unit_label(text)}"
-
-
-def slug(name: str) -> str:
-    """Return a file or folder name for a municipality: lower case, ASCII, hyphens.
-
-    Used for the report folders (``reports/<slug>/``) and the ambitions files
-    (``ambities/<slug>.toml``).
-
-    Examples
-    --------
-    >>> slug("Súdwest-Fryslân")
-    'sudwest-fryslan'
-    >>> slug("Bergen (NH.)")
-    'bergen-nh'
-    """
-    plain = unicodedata.normalize("NFKD", str(name))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "gemeente"

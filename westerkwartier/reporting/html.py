@@ -21,7 +21,6 @@ from typing import Any
 
 import jinja2
 import nbformat
-from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +81,7 @@ def render_template(name: str, /, **context: Any) -> str:
     name : str
         File name of the template, e.g. ``"kop.html.j2"``.
     **context
-        The values the template uses. Text is escaped; pass :func:`trusted` only for HTML the
-        package made itself.
+        The values the template uses; all text is escaped.
 
     Returns
     -------
@@ -95,15 +93,6 @@ def render_template(name: str, /, **context: Any) -> str:
     '<p class="voetnoot">Bron: &lt;CBS&gt; &amp; co</p>'
     """
     return template_environment().get_template(name).render(**context)
-
-
-def trusted(fragment: str) -> Markup:
-    """Mark HTML the package built itself (a rendered template, the style sheet) as safe.
-
-    Never use it for text from data, parameters or files of users: that is what autoescaping
-    is for.
-    """
-    return Markup(fragment)
 
 
 def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:

@@ -7,15 +7,22 @@ indicator.
 
 from __future__ import annotations
 
-import difflib
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from westerkwartier import settings
-from westerkwartier.config import CONFIG_DIR
+from westerkwartier.config import (
+    CONFIG_DIR,
+    ConfigError,
+    FieldSpec,
+    Problem,
+    TomlFile,
+    check_fields,
+    read_toml,
+    suggest,
+)
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
@@ -109,25 +116,43 @@ def load_report_catalogue(path: Path | str | None = None) -> dict[str, ReportSpe
 
     Raises
     ------
+    westerkwartier.config.ConfigError
+        When the file is missing or not valid TOML (with the line).
     InputError
-        When the file is missing or not valid TOML, or names an unknown indicator.
+        When it names an unknown indicator.
     """
     return _load_catalogue(str(Path(path) if path is not None else CATALOGUE_FILE))
 
 
+#: Keys of ``[rapport.<id>]``: (required, accepted types, Dutch description).
+REPORT_FIELDS: dict[str, FieldSpec] = {
+    "titel": (True, (str,), "tekst"),
+    "notebook": (True, (str,), "tekst (bestand in notebooks/)"),
+    "kaart": (True, (str,), "tekst (indicator)"),
+    "context": (False, (list,), "lijst van indicatoren"),
+    "sectie": (True, (list,), "lijst [[rapport.<id>.sectie]]"),
+}
+
+#: Keys of ``[[rapport.<id>.sectie]]``.
+SECTION_FIELDS: dict[str, FieldSpec] = {
+    "id": (True, (str,), "tekst"),
+    "titel": (True, (str,), "tekst"),
+    "indicatoren": (True, (list,), "lijst van indicatoren"),
+    "trends": (False, (list,), "lijst van indicatoren"),
+}
+
+
 @lru_cache(maxsize=4)
 def _load_catalogue(path: str) -> dict[str, ReportSpec]:
-    file = Path(path)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Het rapportoverzicht {file.name} ontbreekt.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Rapportoverzicht {file.name} is geen geldige TOML: {err}.") from None
+    file = read_toml(path, what="de rapportcatalogus")
+    problems = _check_catalogue(file)
+    if problems:
+        raise ConfigError(file.path, problems, what="de rapportcatalogus")
+    raw = file.data
     cat = load_catalogue()
     onderwerp = dict(raw.get("onderwerp", {}))
     out: dict[str, ReportSpec] = {}
-    for rid, entry in raw.get("rapport", {}).items():
+    for rid, entry in raw["rapport"].items():
         secties = tuple(
             Section(
                 id=s["id"],
@@ -135,7 +160,7 @@ def _load_catalogue(path: str) -> dict[str, ReportSpec]:
                 indicatoren=tuple(s["indicatoren"]),
                 trends=tuple(s.get("trends", ())),
             )
-            for s in entry.get("sectie", [])
+            for s in entry["sectie"]
         )
         spec = ReportSpec(
             id=rid,
@@ -152,6 +177,40 @@ def _load_catalogue(path: str) -> dict[str, ReportSpec]:
     return out
 
 
+def _check_catalogue(file: TomlFile) -> list[Problem]:
+    """Return the problems of the catalogue's reports and sections, with their lines."""
+    reports = file.data.get("rapport")
+    if not isinstance(reports, dict) or not reports:
+        return [(None, "geen enkel rapport; voeg een tabel [rapport.<naam>] toe.")]
+    problems: list[Problem] = []
+    for rid, entry in reports.items():
+        header = file.line("rapport", rid)
+        if not isinstance(entry, dict):
+            problems.append((header, f"rapport.{rid} moet een tabel zijn."))
+            continue
+        problems += check_fields(
+            entry,
+            REPORT_FIELDS,
+            where=f"rapport.{rid}",
+            line_of=lambda key, rid=rid: file.line("rapport", rid, key),
+            header=header,
+        )
+        sections = entry.get("sectie")
+        for i, section in enumerate(sections if isinstance(sections, list) else []):
+            where = f"rapport.{rid} sectie {i + 1}"
+            if not isinstance(section, dict):
+                problems.append((header, f"{where} moet een tabel zijn."))
+                continue
+            problems += check_fields(
+                section,
+                SECTION_FIELDS,
+                where=where,
+                line_of=lambda key, rid=rid, i=i: file.line("rapport", rid, "sectie", i, key),
+                header=file.line("rapport", rid, "sectie", i),
+            )
+    return problems
+
+
 def report_spec(rapport: str) -> ReportSpec:
     """Return one report of the catalogue by id (``talent``, ``aantrekkelijkheid``).
 
@@ -165,12 +224,6 @@ def report_spec(rapport: str) -> ReportSpec:
     if key not in catalogue:
         raise InputError(
             f"Onbekend rapport {rapport!r}; kies uit: {', '.join(catalogue)} (of 'alle')."
-            + _suggest(key, catalogue)
+            + suggest(key, catalogue)
         )
     return catalogue[key]
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    """Return `` Bedoelde u 'talent'?`` for the closest known name, or an empty string."""
-    close = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
-    return f" Bedoelde u {close[0]!r}?" if close else ""
