@@ -165,14 +165,16 @@ def report_facts(path: Path | str) -> dict[str, str]:
 
 
 def inject_notice(page: str, notice: str) -> str:
-    r"""Put a visible notice at the top of a report page (after ``<main ...>`` or ``<body>``).
+    """Put a visible notice at the top of a report page (after ``<main ...>`` or ``<body>``).
 
-    Used when a notebook does not declare the ``gegevensmelding`` parameter.
+    Used when a notebook does not declare the ``gegevensmelding`` parameter. The notice is
+    escaped.
 
     Examples
     --------
-    >>> inject_notice('<body>\\n<main class="rapport">\\n<h1>X</h1>', "Let op")[-40:]
-    'role="note"><strong>Let op</strong></p>\\n<h1>X</h1>'
+    >>> page = inject_notice('<body><main class="rapport"><h1>X</h1>', "CBS <onbereikbaar>")
+    >>> page.index("CBS &lt;onbereikbaar&gt;") < page.index("<h1>")
+    True
     """
     from westerkwartier.reporting.html import render_template
 

@@ -40,7 +40,11 @@ MUNICIPALITY_PARAMETER = "gemeente"
 POLICIES = ("per-rapport", "alles-of-niets")
 
 
-_RUN_KEYS = {
+#: Accepted types per key: one type or several.
+KeyTypes = dict[str, type | tuple[type, ...]]
+
+
+_RUN_KEYS: KeyTypes = {
     "uit": str,
     "workers": int,
     "tijdslimiet_rapport": (int, float),
@@ -51,13 +55,13 @@ _RUN_KEYS = {
 }
 
 
-_SELECTION_KEYS = {"gemeenten": list, "provincie": (str, list), "alle_gemeenten": bool}
+_SELECTION_KEYS: KeyTypes = {"gemeenten": list, "provincie": (str, list), "alle_gemeenten": bool}
 
 
-_TOP_KEYS = {"run": dict, "parameters": dict, "rapport": list, **_SELECTION_KEYS}
+_TOP_KEYS: KeyTypes = {"run": dict, "parameters": dict, "rapport": list, **_SELECTION_KEYS}
 
 
-_REPORT_KEYS = {
+_REPORT_KEYS: KeyTypes = {
     "naam": str,
     "notebook": str,
     "titel": str,
@@ -575,7 +579,7 @@ def _parse_run(raw: Mapping[str, Any], check: _Check) -> Mapping[str, Any]:
         )
     for key in ("workers", "tijdslimiet_rapport", "tijdslimiet_run", "tijdslimiet_cel"):
         value = run.get(key)
-        if _type_ok(value, (int, float)) and value <= 0:
+        if _type_ok(value, (int, float)) and isinstance(value, int | float) and value <= 0:
             check.add(check.lines.key("run", key), f"{key} moet groter dan 0 zijn, niet {value}.")
     return run
 

@@ -406,7 +406,7 @@ def _merged(uit: Path, current: list[dict[str, Any]], new: list[dict[str, Any]])
         kept,
         key=lambda r: (
             str(r.get("gemeente", "")).lower(),
-            order.get(r.get("rapport"), 99),
+            order.get(str(r.get("rapport")), 99),
             r["href"],
         ),
     )

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from westerkwartier.errors import InputError
@@ -539,7 +540,7 @@ class IndexData:
     def own(self) -> dict[str, Any]:
         """The municipality's row of :attr:`scores`."""
         rows = self.scores[self.scores["region_code"] == self.code]
-        return rows.iloc[0].to_dict() if len(rows) else {}
+        return {str(k): v for k, v in rows.iloc[0].items()} if len(rows) else {}
 
     @property
     def scored(self) -> bool:
@@ -550,7 +551,7 @@ class IndexData:
     def rank(self) -> dict[str, Any] | None:
         """The municipality's row of :attr:`summary` (None without a score)."""
         rows = self.summary[self.summary["region_code"] == self.code]
-        return rows.iloc[0].to_dict() if len(rows) else None
+        return {str(k): v for k, v in rows.iloc[0].items()} if len(rows) else None
 
     @property
     def what(self) -> str:
@@ -866,7 +867,7 @@ def bijdragen(data: IndexData) -> Html:
     if data.scored and d is not None and data.year_from is not None:
         labels = {i: unit_label(cat[i].label_nl) for i in d["indicator"] if i in cat.indicators}
         units = {i: cat[i].unit for i in d["indicator"] if i in cat.indicators}
-        top = d.loc[d["contribution"].abs().idxmax()]
+        top = d.iloc[int(np.nanargmax(d["contribution"].abs().to_numpy(dtype=float)))]
         context["change"] = (
             f"De score van {data.name} ging van {fmt_score(d.attrs['score_from'])} in "
             f"{data.year_from} naar {fmt_score(d.attrs['score_to'])} in {data.year} "
