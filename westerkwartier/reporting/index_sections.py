@@ -763,6 +763,42 @@ def index_kern(data: IndexData) -> Html:
     return Html("\n".join(out))
 
 
+def components_html(spec: Any) -> str:
+    """Describe each component of the index: what it measures, its indicators and weights.
+
+    Parameters
+    ----------
+    spec : westerkwartier.analysis.composite.IndexSpec
+        The index.
+
+    Returns
+    -------
+    str
+        A definition list (escaped HTML): per component its label and weight share, the
+        sentence from ``config/indices.toml`` and the indicators with their weight within the
+        component.
+    """
+    from westerkwartier.indicators.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    total = sum(sub.weight for sub in spec.subs) or 1.0
+    out = ['<dl class="index-onderdelen">']
+    for sub in spec.subs:
+        inner = sum(ind.weight for ind in sub.indicators) or 1.0
+        names = [
+            f"{unit_label(cat[ind.id].label_nl) if ind.id in cat.indicators else ind.id} "
+            f"({fmt_number(100 * ind.weight / inner, 0)}%)"
+            for ind in sub.indicators
+        ]
+        text = " ".join(part for part in (sub.description, f"Cijfers: {'; '.join(names)}.") if part)
+        out.append(
+            f"<dt>{esc(sub.label)} ({esc(fmt_number(100 * sub.weight / total, 0))}% van de "
+            f"index)</dt><dd>{esc(text)}</dd>"
+        )
+    out.append("</dl>")
+    return "\n".join(out)
+
+
 def rank_frame(data: IndexData) -> pd.DataFrame:
     """Rows of the rank-interval chart: the municipality, its comparison group, extra ones.
 
@@ -858,6 +894,10 @@ def bijdragen(data: IndexData) -> Html:
             f"gemeente in {spec.reference_year}; hoger is beter).",
         )
     )
+    out.append(
+        "<p>Wat de onderdelen meten, en het gewicht van elk cijfer binnen zijn onderdeel:</p>"
+    )
+    out.append(components_html(spec))
     out.append("<h3>Wat veranderde de score?</h3>")
     if not data.scored:
         out.append(f"<p>{esc(data.name)} heeft geen score; er is geen verandering te tonen.</p>")

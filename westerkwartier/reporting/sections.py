@@ -170,6 +170,9 @@ def _versus_cell(row: ScoreRow, comp: Comparison, name: str) -> str:
     if comp.other is None:
         return '<span class="klein">geen cijfer</span>'
     value = esc(fmt_short(comp.other.value, row.unit))
+    if comp.other.note:
+        value += f'<br><span class="klein">{esc(comp.other.note)}</span>'
+
     if row.own is None or comp.word == "onbekend":
         return value
     if comp.word == "gelijk":
@@ -282,6 +285,92 @@ def show_trends(data: ReportData, section_id: str) -> None:
             )
         else:
             show_figure(chart)
+
+
+def retention_peers(data: ReportData) -> list[str]:
+    """Codes of the municipality's statistical peers (empty when they cannot be determined)."""
+    from westerkwartier.analysis.peers import peers
+    from westerkwartier.errors import WesterkwartierError
+
+    try:
+        return [str(c) for c in peers(data.region.code)["code"]]
+    except WesterkwartierError:
+        return []
+
+
+def retention_panel(data: ReportData, peer_codes: Iterable[str]) -> Any:
+    """Return the two gross flows for the report's regions and the peers as one panel."""
+    import pandas as pd
+
+    from westerkwartier.reporting.figures import FLOW_INDICATORS
+    from westerkwartier.reporting.report_data import national_panel
+
+    own = data.panel[data.panel["indicator"].isin(FLOW_INDICATORS)]
+    codes = [c for c in peer_codes if c not in set(own["region_code"])]
+    if not codes:
+        return own
+    others = national_panel(FLOW_INDICATORS)
+    return pd.concat([own, others[others["region_code"].isin(codes)]], ignore_index=True)
+
+
+def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> None:
+    """Show arrivals and departures per year against province, Nederland and comparable peers.
+
+    The municipality's statistical peers (see the index section) give one median line; their
+    names follow the chart.
+    """
+    from IPython.display import display
+
+    from westerkwartier.reporting.charts import show_figure
+    from westerkwartier.reporting.figures import flows_chart
+
+    display(Html(f"<h3>{esc(heading)}</h3>"))
+    peer_codes = retention_peers(data)
+    labels = {data.region.code: data.region.name}
+    if data.region.province:
+        labels[data.region.province] = data.province_label
+    labels["NL01"] = "Nederland"
+    chart = flows_chart(
+        retention_panel(data, peer_codes), focus=data.region.code, labels=labels, peers=peer_codes
+    )
+    if chart is None:
+        display(
+            Html(
+                f'<p class="voetnoot">Voor {esc(data.region.name)} zijn geen cijfers over '
+                "verhuizingen tussen gemeenten beschikbaar.</p>"
+            )
+        )
+        return
+    show_figure(chart)
+    display(Html(retention_note(data, peer_codes)))
+
+
+def retention_note(data: ReportData, peer_codes: Iterable[str]) -> str:
+    """Return the footnote under the flows chart: what the lines are and which peers."""
+    codes = list(peer_codes)
+    names = []
+    if codes:
+        from westerkwartier.errors import WesterkwartierError
+        from westerkwartier.sources.regions import load_registry
+
+        try:
+            registry = load_registry()
+            names = [registry.resolve(c).name for c in codes]
+        except WesterkwartierError:
+            names = codes
+    text = (
+        "Vestiging uit en vertrek naar andere Nederlandse gemeenten, per 1.000 inwoners "
+        "(gemiddelde bevolking van het jaar). Het verschil tussen de twee lijnen is het "
+        "binnenlands verhuissaldo. Een gemeente die door een fusie ontstond of grond van een "
+        "andere gemeente kreeg, staat er pas vanaf het eerste jaar met de huidige grenzen: een "
+        "optelling van de voorgangers zou ook de verhuizingen tussen die voorgangers meetellen."
+    )
+    if names:
+        text += (
+            " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie "
+            f"'Index en vergelijkbare gemeenten'): {', '.join(names)}."
+        )
+    return f'<p class="voetnoot">{esc(text)}</p>'
 
 
 def show_map(data: ReportData, heading: str = "Op de kaart") -> None:
@@ -483,6 +572,7 @@ __all__ = [
     "scorekaart",
     "show_intervals",
     "show_map",
+    "show_retention",
     "show_trends",
     "source_rows",
 ]
