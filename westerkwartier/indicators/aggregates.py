@@ -60,15 +60,16 @@ def add_region_sums(
     """
     if divisions is None or obs.empty or divisions.empty:
         return obs
-    regions = obs["region_code"].to_numpy(dtype=object)
     years = obs["year"].to_numpy()
     known_years = set(divisions["year"].astype(int))
     obs_years = [int(y) for y in pd.unique(years)]
     wanted_years = [y for y in obs_years if (division or y) in known_years]
     if not wanted_years:
         return obs
-    present = set(zip(regions, years.astype(int), strict=True))
     provinces = sorted(set(divisions["province_code"]))
+    is_total = obs["region_code"].isin([*provinces, COUNTRY]).to_numpy()
+    regions = obs["region_code"].to_numpy(dtype=object)
+    present = set(zip(regions[is_total], years[is_total].astype(int), strict=True))
     missing = [
         (code, y)
         for y in wanted_years

@@ -57,6 +57,7 @@ def compute(
     mergers: pd.DataFrame | None = None,
     breaks: Mapping[str, int] | None = None,
     existed: Iterable[str] = (),
+    start_years: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Evaluate an indicator for regions and years, saying why values are missing.
 
@@ -81,6 +82,9 @@ def compute(
     existed : iterable of str
         Municipalities among ``breaks`` that existed before their change (their missing years
         say "grenzen gewijzigd" instead of "bestond nog niet").
+    start_years : mapping of str to float, optional
+        The first year of each successor in ``mergers``, when the caller has it already
+        (computed from ``mergers`` otherwise).
 
     Returns
     -------
@@ -108,7 +112,7 @@ def compute(
     n = len(regions) * n_years
     grid_regions = pd.Index(regions).repeat(n_years)
     grid_years = np.tile(np.asarray(years, dtype=int), len(regions))
-    start = _start_years(mergers)
+    start = dict(start_years) if start_years is not None else _start_years(mergers)
     break_text: dict[str, str] = {}
     if indicator.series_break and breaks:
         start = {r: float(y) for r, y in breaks.items()}
@@ -203,7 +207,7 @@ def compute(
     status[nan_value] = None
     source = _source_tables(source_codes, source_names, n)
     source[nan_value] = _dedupe_sources(_table_list(indicator))
-    note = np.where(notes & ~nan_value, SUM_NOTE, None).astype(object)
+    note = pd.Series(np.where(notes & ~nan_value, SUM_NOTE, None), dtype=object, copy=False)
     return pd.DataFrame(
         {
             "region_code": grid_regions,

@@ -220,33 +220,39 @@ def rebuild_mergers(
         left, right, year, share, value = left[row], right[row], year[row], share[row], value[row]
         w = cells["w"].to_numpy(dtype=float)
         num, den = share * value * w, share * w
-    pred = pd.DataFrame(
-        {
-            "successor": mergers["successor"].to_numpy(dtype=object)[right],
-            "year": year,
-            "num": num,
-            "den": den,
-            "source_table": obs["source_table"].to_numpy(dtype=object)[left],
-        }
-    )
-    grouped = pred.groupby(["successor", "year"])
-    sums = grouped[["num", "den"]].sum(min_count=1)
-    valid = grouped["num"].count().to_numpy()
-    source = grouped["source_table"].first().to_numpy(dtype=object)
-    successor = sums.index.get_level_values(0).to_numpy(dtype=object)
+    text = {"dtype": object, "copy": False}  # plain object columns: no string inference
+    # group by (successor, year) with numpy: sums of num/den (NaN when no value), count of
+    # values, and the source table of the first row of each group
+    succ_codes, succ_names = pd.factorize(mergers["successor"].to_numpy(dtype=object)[right])
+    year_codes, year_values = pd.factorize(year)
+    group = succ_codes.astype(np.int64) * len(year_values) + year_codes
+    cells, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n_cells = len(cells)
+    has = ~np.isnan(num)
+    valid = np.bincount(inverse, weights=has.astype(float), minlength=n_cells).astype(int)
+    num_sum = np.bincount(inverse, weights=np.where(has, num, 0.0), minlength=n_cells)
+    den_ok = ~np.isnan(den)
+    den_sum = np.bincount(inverse, weights=np.where(den_ok, den, 0.0), minlength=n_cells)
+    den_sum[np.bincount(inverse, weights=den_ok.astype(float), minlength=n_cells) == 0] = np.nan
+    num_sum[valid == 0] = np.nan
+    successor = np.asarray(succ_names, dtype=object)[cells // len(year_values)]
+    cell_year = np.asarray(year_values)[cells % len(year_values)]
+    source = obs["source_table"].to_numpy(dtype=object)[left][first_row]
     # a year needs every predecessor that merged after it (older mergers are in the figures)
-    complete = valid == _needed(mergers, successor, sums.index.get_level_values(1).to_numpy())
-    num, den = sums["num"].to_numpy()[complete], sums["den"].to_numpy()[complete]
+    complete = valid == _needed(mergers, successor, cell_year)
+    num, den = num_sum[complete], den_sum[complete]
+    n_rebuilt = int(complete.sum())
     rebuilt = pd.DataFrame(
         {
-            "region_code": successor[complete],
-            "year": sums.index.get_level_values(1).to_numpy()[complete].astype(int),
+            "region_code": pd.Series(successor[complete], **text),
+            "year": cell_year[complete].astype(int),
             "value": (num if operand.additive else num / den).astype(float),
             "lower": np.nan,
             "upper": np.nan,
-            "status": "schatting",
-            "source_table": source[complete],
-            "note": None,
+            "status": pd.Series(np.full(n_rebuilt, "schatting", dtype=object), **text),
+            "source_table": pd.Series(source[complete], **text),
+            "note": pd.Series(np.full(n_rebuilt, None, dtype=object), **text),
         }
     )
     has_value = ~np.isnan(obs_value)
@@ -335,10 +341,10 @@ def break_series(
         a missing year can say "grenzen gewijzigd" rather than "bestond nog niet".
     """
     if not breaks or obs.empty:
-        return obs, set()
+        return rebuild_mergers(obs, mergers, operand, weights), set()
     old = _old_rows(obs, breaks, divisions)
     if not old.any():
-        return obs, set()
+        return rebuild_mergers(obs, mergers, operand, weights), set()
     # a code that continued has figures of its old area; a new code at most empty rows
     existed = set(pd.unique(obs.loc[old & obs["value"].notna().to_numpy(), "region_code"]))
     if not (operand.additive or operand.weight) or mergers.empty:
@@ -359,7 +365,8 @@ def break_series(
     if weights is not None:
         weights_relabelled = _relabel(weights, _old_rows(weights, breaks, divisions))
     rebuilt = rebuild_mergers(relabelled, extended, operand, weights_relabelled)
-    keep = ~rebuilt["region_code"].astype(str).str.endswith(_OLD)
+    pseudo = {c + _OLD for c in pd.unique(obs.loc[old, "region_code"])}
+    keep = ~rebuilt["region_code"].isin(pseudo).to_numpy()
     return rebuilt[keep].reset_index(drop=True), existed
 
 

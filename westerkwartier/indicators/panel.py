@@ -35,6 +35,7 @@ from westerkwartier.indicators.extraction import (
     extract_indexed,
 )
 from westerkwartier.indicators.mergers import (
+    _start_years,
     boundary_breaks,
     break_series,
     load_mergers,
@@ -343,10 +344,11 @@ def panel(
     tables = _Tables(loader, divisions)
     frames = []
     codes = list(where["code"])
+    starts = _start_years(mergers)
     for ind in chosen:
         existed: set[str] = set()
         data = operand_data(ind, tables, cat, mergers, breaks, existed)
-        frames.append(compute(ind, data, codes, years, mergers, breaks, existed))
+        frames.append(compute(ind, data, codes, years, mergers, breaks, existed, starts))
     if not frames:
         return pd.DataFrame(columns=PANEL_COLUMNS)
     out = pd.concat(frames, ignore_index=True)
