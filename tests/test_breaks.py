@@ -65,8 +65,10 @@ DISSOLVED = pd.DataFrame(
 )
 
 
-def test_boundary_breaks_name_every_changed_municipality_with_its_last_change():
-    breaks = boundary_breaks(DISSOLVED, shares_path="-", herindelingen_path="-")
+def test_boundary_breaks_name_every_changed_municipality_with_its_last_change(tmp_path):
+    empty = tmp_path / "shares.toml"
+    empty.write_text("", encoding="utf-8")
+    breaks = boundary_breaks(DISSOLVED, shares_path=empty)
     assert breaks == {
         "GM0014": 2019,
         "GM1969": 2019,

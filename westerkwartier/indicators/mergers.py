@@ -19,12 +19,12 @@ the predecessors become internal), so their earlier years stay missing, with the
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from westerkwartier.config import read_toml
 from westerkwartier.indicators.catalogue import HERINDELINGEN_FILE, MERGER_SHARES_FILE, Operand
 from westerkwartier.indicators.extraction import OBS_COLUMNS, _cell_keys
 
@@ -40,7 +40,7 @@ def _merger_rows(
     """Every (successor, predecessor) pair with its share (NaN when a split has no share)."""
     if dissolved is None:
         path = Path(herindelingen_path or HERINDELINGEN_FILE)
-        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        raw = read_toml(path, what="het herindelingenbestand").data
         rows = []
         for code, entry in raw.get("opgeheven", {}).items():
             successors = list(entry.get("opvolgers") or [entry.get("opvolger")])
@@ -53,7 +53,7 @@ def _merger_rows(
             )
         dissolved = pd.DataFrame(rows, columns=["code", "dissolved_in", "successor_codes"])
     spath = Path(shares_path or MERGER_SHARES_FILE)
-    shares_raw = tomllib.loads(spath.read_text(encoding="utf-8")) if spath.is_file() else {}
+    shares_raw = read_toml(spath, what="het bestand met aandelen van herindelingen").data
     shares: dict[tuple[str, str], float] = {}
     for successor, preds in shares_raw.get("share", {}).items():
         for pred, entry in preds.items():
@@ -136,7 +136,7 @@ def boundary_breaks(
     --------
     >>> dissolved = pd.DataFrame({"code": ["GM0017"], "dissolved_in": [2019],
     ...                           "successor_codes": ["GM0014"]})
-    >>> boundary_breaks(dissolved, shares_path="-", herindelingen_path="-")
+    >>> boundary_breaks(dissolved)
     {'GM0014': 2019}
     """
     rows = _merger_rows(dissolved, shares_path, herindelingen_path)

@@ -302,8 +302,8 @@ def retention_panel(data: ReportData, peer_codes: Iterable[str]) -> Any:
     """Return the two gross flows for the report's regions and the peers as one panel."""
     import pandas as pd
 
+    from westerkwartier.indicators.panel_cache import national_panel
     from westerkwartier.reporting.figures import FLOW_INDICATORS
-    from westerkwartier.reporting.report_data import national_panel
 
     own = data.panel[data.panel["indicator"].isin(FLOW_INDICATORS)]
     codes = [c for c in peer_codes if c not in set(own["region_code"])]
