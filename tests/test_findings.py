@@ -322,11 +322,13 @@ def test_catalogue_names_known_indicators_and_sections():
     assert list(catalogue) == ["aantrekkelijkheid", "talent"]
     talent = catalogue["talent"]
     assert [s.id for s in talent.secties] == [
+        "behouden",
         "aantrekken",
         "ontwikkelen",
-        "behouden",
         "arbeidsmarkt",
     ]
+    assert talent.voorop == "behouden"
+    assert "binnenlands_migratiesaldo_per_1000" in talent.lead_indicators
     with pytest.raises(errors.InputError, match="geen sectie"):
         talent.section("wonen")
 

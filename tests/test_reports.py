@@ -28,10 +28,10 @@ SMOKE = ["GM0014", "GM1900", "GM0935"]  # Groningen, Súdwest-Fryslân, Maastric
 SECTIONS = {
     "talent": [
         "Samenvatting",
+        "Talent behouden",
         "Talent aantrekken",
         "Talent ontwikkelen",
-        "Talent behouden",
-        "Arbeidsmarkt",
+        "Werk",
         "Index en vergelijkbare gemeenten",
         "Wat ontbreekt",
         "Bronnen en methode",

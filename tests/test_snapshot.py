@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from westerkwartier import settings
@@ -197,7 +198,7 @@ def test_get_table_offline_reads_the_committed_snapshot(monkeypatch):
     assert table.source == "snapshot"
     assert "GM1969" in set(table.data["RegioS"])
     with pytest.raises(OfflineDataMissing, match="alleen online"):
-        data.get_table("83582NED")
+        data.get_table("60048ned")
 
 
 def test_catalogue_offline_flags_agree_with_the_snapshot():
@@ -209,13 +210,20 @@ def test_catalogue_offline_flags_agree_with_the_snapshot():
         assert spec.offline == (table_id.lower() in in_snapshot), table_id
 
 
-def test_distances_come_from_the_secondary_kwb_source(monkeypatch):
+def test_distances_come_from_cbs_80305ned_and_the_kwb_layer_fills_its_gaps(monkeypatch):
     from westerkwartier.indicators import panel
 
     monkeypatch.setattr(settings, "offline", True)
-    p = panel.panel(regions=["GM1969", "NL01"], indicators=["afstand_huisarts"])
-    own = p[(p["region_code"] == "GM1969") & (p["year"] == 2023)]
-    assert own["value"].tolist() == [1.6]
-    assert own["source_table"].tolist() == ["85618NED"]
-    nl = p[(p["region_code"] == "NL01") & (p["year"] == 2023)]
-    assert nl["value"].isna().all() and nl["missing_reason"].notna().all()
+    p = panel.panel(regions=["GM1969", "NL01", "GM0193"], indicators=["afstand_huisarts"])
+
+    def at(code, year):
+        return p[(p["region_code"] == code) & (p["year"] == year)].iloc[0]
+
+    own = at("GM1969", 2023)
+    assert own["value"] == 1.6 and own["source_table"] == "80305ned"
+    nl = at("NL01", 2023)
+    assert nl["value"] == 1.1 and nl["source_table"] == "80305ned"
+    # Zwolle is cut off the offline 80305ned export: the KWB layer of that year fills in
+    zwolle = at("GM0193", 2023)
+    assert zwolle["source_table"] == "85618NED" and zwolle["value"] > 0
+    assert np.isnan(at("GM0193", 2021)["value"])  # no KWB layer offline for 2021

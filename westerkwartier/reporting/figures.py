@@ -155,6 +155,27 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         province=data.province_label,
         country="Nederland",
     )
+    rebuilt = rebuilt_years(data.panel, indicator, data.region.code)
+    rebuilt = [y for y in rebuilt if y in set(wide.index)]
+    if rebuilt:
+        with house_style():
+            chart.ax.axvspan(
+                min(rebuilt) - 0.5, max(rebuilt) + 0.5, color="#EEEEEE", zorder=0, linewidth=0
+            )
+            chart.ax.text(
+                min(rebuilt) - 0.4,
+                0.98,
+                "opgebouwd uit\nde voorgangers",
+                transform=chart.ax.get_xaxis_transform(),
+                fontsize=8,
+                color=TEXT_COLOURS["gedempt"],
+                va="top",
+            )
+        span = str(rebuilt[0]) if len(rebuilt) == 1 else f"{min(rebuilt)} tot en met {max(rebuilt)}"
+        chart.alt += (
+            f" {focus} {span}: opgebouwd uit de gemeenten waaruit {focus} ontstond of die erin "
+            "opgingen (schatting; grijs vlak)."
+        )
     if survey:
         lower = trend_data(data.panel, indicator, data.regions, column="lower")
         upper = trend_data(data.panel, indicator, data.regions, column="upper")
@@ -173,6 +194,249 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
                 )
             chart.alt += f" De band rond de lijn van {focus} is het 95%-betrouwbaarheidsinterval."
     return chart
+
+
+# ----------------------------------------------------------------------------------------------
+# Who comes and who leaves: flows between municipalities
+# ----------------------------------------------------------------------------------------------
+#: The two gross flows drawn side by side in :func:`flows_chart`.
+FLOW_INDICATORS: tuple[str, str] = (
+    "vestiging_andere_gemeente_per_1000",
+    "vertrek_andere_gemeente_per_1000",
+)
+
+#: Fewest comparable municipalities with a value in a year for their median to be drawn.
+MIN_PEERS: int = 3
+
+
+def peer_label(n: int) -> str:
+    """Legend label of the comparable municipalities' median."""
+    return f"mediaan van {n} vergelijkbare gemeenten"
+
+
+def flows_data(
+    panel: pd.DataFrame,
+    indicator: str,
+    labels: dict[str, str],
+    peers: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Return one flow per year for the municipality, benchmarks and comparable municipalities.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel holding ``indicator`` for the regions of ``labels`` and ``peers``.
+    indicator : str
+        Indicator id.
+    labels : dict of str to str
+        Region code -> column label, in the order of the columns (the municipality first).
+    peers : sequence of str
+        Codes of comparable municipalities: their median per year becomes one column (only in
+        years where at least :data:`MIN_PEERS` of them have a value).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index year; one column per labelled region and, with peers, ``mediaan van n
+        vergelijkbare gemeenten``. Years in which no column has a value are dropped.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "year": 2023,
+    ...     "region_code": ["GM1", "P1", "P2", "P3"], "value": [40.0, 30.0, 50.0, 60.0]})
+    >>> flows_data(p, "x", {"GM1": "Ons"}, ["P1", "P2", "P3"]).iloc[0].tolist()
+    [40.0, 50.0]
+    """
+    rows = panel[panel["indicator"] == indicator]
+    wide = rows.pivot_table(
+        index="year", columns="region_code", values="value", aggfunc="first", dropna=False
+    )
+    out = wide.reindex(columns=list(labels)).rename(columns=labels)
+    if peers:
+        group = wide.reindex(columns=list(peers))
+        counts = group.notna().sum(axis=1)
+        n = len(peers)
+        out[peer_label(n)] = group.median(axis=1).where(counts >= MIN_PEERS)
+    out = out.dropna(how="all")
+    out.index = out.index.astype(int)
+    return out.sort_index()
+
+
+def boundary_year(panel: pd.DataFrame, indicator: str, code: str) -> int | None:
+    """Return the first year on current boundaries when earlier years are missing for that reason.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "region_code": "GM1", "year": [2018, 2019],
+    ...     "value": [float("nan"), 40.0],
+    ...     "missing_reason": ["gemeente bestond nog niet (ontstaan in 2019)", None]})
+    >>> boundary_year(p, "x", "GM1")
+    2019
+    """
+    rows = panel[(panel["indicator"] == indicator) & (panel["region_code"] == code)]
+    if "missing_reason" not in rows or rows.empty:
+        return None
+    reasons = rows["missing_reason"].fillna("").astype(str)
+    broken = rows[
+        reasons.str.startswith(("gemeentegrenzen gewijzigd", "gemeente bestond nog niet"))
+    ]
+    later = rows[rows["value"].notna()]
+    if broken.empty or later.empty:
+        return None
+    after = later[later["year"] > broken["year"].max()]
+    return int(after["year"].min()) if len(after) else None
+
+
+def flows_chart(
+    panel: pd.DataFrame,
+    *,
+    focus: str,
+    labels: dict[str, str],
+    peers: Sequence[str] = (),
+    titles: Sequence[str] = ("Vestiging uit andere gemeenten", "Vertrek naar andere gemeenten"),
+    indicators: Sequence[str] = FLOW_INDICATORS,
+) -> Chart | None:
+    """Arrivals from and departures to other municipalities per year, side by side.
+
+    The municipality (thick blue), its province (vermilion, dashed), Nederland (black,
+    dotted) and the median of comparable municipalities (grey) per 1 000 inhabitants. Where
+    the municipality's boundaries changed, its lines start in the first year on the current
+    boundaries and a vertical line marks that year.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel with both flows for every region of ``labels`` and ``peers``.
+    focus : str
+        Code of the municipality (the first key of ``labels``).
+    labels : dict of str to str
+        Region code -> label: the municipality, the province (``provincie Groningen``) and
+        Nederland, in that order.
+    peers : sequence of str
+        Codes of comparable municipalities.
+
+    Returns
+    -------
+    Chart or None
+        None when the municipality has no value for either flow.
+    """
+    frames = [flows_data(panel, ind, labels, peers) for ind in indicators]
+    name = labels[focus]
+    if all(name not in f.columns or f[name].notna().sum() == 0 for f in frames):
+        return None
+    tables = sorted({t for ind in indicators for t in _sources(panel, ind)}, key=str.lower)
+    codes = list(labels)
+    roles = {labels[codes[0]]: "focus"}
+    for code in codes[1:]:
+        roles[labels[code]] = "nederland" if code.startswith("NL") else "provincie"
+    chart = new_chart(
+        f"Wie komt en wie gaat: {name}",
+        unit="per 1 000 inwoners",
+        tables=tables,
+        figsize=(7.6, 4.8),
+    )
+    fig = chart.figure
+    with house_style():
+        fig.delaxes(chart.ax)
+        grid = fig.add_gridspec(2, 2, height_ratios=[6, 1])
+        first = fig.add_subplot(grid[0, 0])
+        axes = [first, fig.add_subplot(grid[0, 1], sharey=first)]
+        axes[1].tick_params(labelleft=False)
+        key = fig.add_subplot(grid[1, :])
+        key.axis("off")
+        top = max(float(np.nanmax(f.to_numpy(dtype=float))) for f in frames if f.size)
+        starts = [boundary_year(panel, ind, focus) for ind in indicators]
+        for ax, frame, title, start in zip(axes, frames, titles, starts, strict=True):
+            ax.set_title(title, loc="left", fontsize=10, color=TEXT_COLOURS["tekst"])
+            ax.yaxis.set_major_formatter(DutchFormatter())
+            order = [c for c in frame.columns if c != name] + ([name] if name in frame else [])
+            for column in order:
+                role = roles.get(column, "buren")
+                ax.plot(
+                    frame.index,
+                    frame[column].to_numpy(dtype=float),
+                    color=ROLE_COLOURS[role],
+                    label=column,
+                    marker="o" if role == "focus" else None,
+                    markersize=3.5,
+                    linewidth={"focus": 2.6, "buren": 1.4}.get(role, 1.6),
+                    linestyle={"provincie": "--", "nederland": ":"}.get(role, "-"),
+                    zorder=5 if role == "focus" else 3,
+                )
+            if start is not None:
+                ax.axvline(start - 0.5, color=TEXT_COLOURS["gedempt"], linewidth=1, zorder=1)
+                ax.text(
+                    start - 0.4,
+                    0.98,
+                    f"grenzen\n{start}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=8,
+                    color=TEXT_COLOURS["gedempt"],
+                    va="top",
+                )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        axes[0].set_ylim(0, top * 1.08 if top > 0 else 1.0)
+        axes[0].set_ylabel(unit_label("per 1 000 inwoners"), loc="top")
+        chart.ax = axes[0]
+        handles, names = axes[0].get_legend_handles_labels()
+        key.legend(handles[::-1], names[::-1], loc="center", ncol=2, frameon=False)
+    chart.alt = _flows_alt(frames, titles, name, starts, tables)
+    return chart
+
+
+def _flows_alt(
+    frames: Sequence[pd.DataFrame],
+    titles: Sequence[str],
+    name: str,
+    starts: Sequence[int | None],
+    tables: Sequence[str],
+) -> str:
+    parts = [
+        f"Twee lijngrafieken naast elkaar, per 1.000 inwoners: wie komt en wie gaat in {name}."
+    ]
+    for frame, title, start in zip(frames, titles, starts, strict=True):
+        bits = []
+        for column in frame.columns:
+            series = frame[column].dropna()
+            if series.empty:
+                continue
+            first, last = series.index[0], series.index[-1]
+            bits.append(
+                f"{column} van {fmt_number(series.iloc[0], 1)} in {first} naar "
+                f"{fmt_number(series.iloc[-1], 1)} in {last}"
+            )
+        text = f"{title}: " + "; ".join(bits) + "."
+        if start is not None:
+            text += f" {name} pas vanaf {start}, het eerste jaar met de huidige gemeentegrenzen."
+        parts.append(text)
+    parts.append(source_line(list(tables)) + ".")
+    return " ".join(parts)
+
+
+def rebuilt_years(panel: pd.DataFrame, indicator: str, code: str) -> list[int]:
+    """Years in which a municipality's value was rebuilt from its predecessors (``schatting``).
+
+    Only estimates that come before the municipality's own CBS figures count: a prognosis
+    (also ``schatting``) after them does not.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "region_code": "GM1", "year": [2018, 2019],
+    ...                   "value": [1.0, 2.0], "status": ["schatting", "definitief"]})
+    >>> rebuilt_years(p, "x", "GM1")
+    [2018]
+    """
+    rows = panel[
+        (panel["indicator"] == indicator) & (panel["region_code"] == code) & panel["value"].notna()
+    ]
+    if rows.empty or "status" not in rows:
+        return []
+    own = rows[rows["status"] != "schatting"]
+    if own.empty:
+        return []
+    first = int(own["year"].min())
+    est = rows[(rows["status"] == "schatting") & (rows["year"] < first)]
+    return sorted(int(y) for y in est["year"])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -762,6 +762,39 @@ def index_kern(data: IndexData) -> Html:
     )
 
 
+def components(spec: Any) -> list[dict[str, str]]:
+    """Describe each component of the index: what it measures, its indicators and weights.
+
+    Parameters
+    ----------
+    spec : westerkwartier.analysis.composite.IndexSpec
+        The index.
+
+    Returns
+    -------
+    list of dict
+        Per component ``term`` (its label and weight share in the index) and ``text`` (the
+        sentence from ``config/indices.toml`` and the indicators with their weight within the
+        component).
+    """
+    from westerkwartier.indicators.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    total = sum(sub.weight for sub in spec.subs) or 1.0
+    out = []
+    for sub in spec.subs:
+        inner = sum(ind.weight for ind in sub.indicators) or 1.0
+        names = [
+            f"{unit_label(cat[ind.id].label_nl) if ind.id in cat.indicators else ind.id} "
+            f"({fmt_number(100 * ind.weight / inner, 0)}%)"
+            for ind in sub.indicators
+        ]
+        text = " ".join(p for p in (sub.description, f"Cijfers: {'; '.join(names)}.") if p)
+        term = f"{sub.label} ({fmt_number(100 * sub.weight / total, 0)}% van de index)"
+        out.append({"term": term, "text": text})
+    return out
+
+
 def rank_frame(data: IndexData) -> pd.DataFrame:
     """Rows of the rank-interval chart: the municipality, its comparison group, extra ones.
 
@@ -856,6 +889,7 @@ def bijdragen(data: IndexData) -> Html:
     )
     context: dict[str, Any] = {
         "subs": subs,
+        "components": components(spec),
         "scored": data.scored,
         "name": data.name,
         "span": DECOMPOSE_SPAN,

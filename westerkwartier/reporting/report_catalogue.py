@@ -57,6 +57,12 @@ class ReportSpec:
     context: tuple[str, ...]
     secties: tuple[Section, ...]
     onderwerp: Mapping[str, str] = field(default_factory=dict)
+    voorop: str | None = None
+
+    @property
+    def lead_indicators(self) -> tuple[str, ...]:
+        """Scorecard rows of the section whose strongest finding opens the summary."""
+        return self.section(self.voorop).indicatoren if self.voorop else ()
 
     @property
     def notebook_path(self) -> Path:
@@ -170,9 +176,12 @@ def _load_catalogue(path: str) -> dict[str, ReportSpec]:
             context=tuple(entry.get("context", ())),
             secties=secties,
             onderwerp=onderwerp,
+            voorop=entry.get("voorop"),
         )
         for ind in spec.indicators:
             cat[ind]  # raises InputError with suggestions for a typo
+        if spec.voorop is not None:
+            spec.section(spec.voorop)  # raises InputError naming the sections
         out[rid] = spec
     return out
 

@@ -167,15 +167,16 @@ def _versus_cell(row: ScoreRow, comp: Comparison) -> Cell:
     if comp.other is None:
         return Cell("geen cijfer", kind="klein")
     value = fmt_short(comp.other.value, row.unit)
+    extra = comp.other.note  # e.g. a province summed from its municipalities
     if row.own is None or comp.word == "onbekend":
-        return Cell(value)
+        return Cell(value, extra)
     if comp.word == "gelijk":
         word = "gelijk"
     elif row.survey:
         word = f"significant {comp.word}" if comp.significant else "verschil niet significant"
     else:
         word = comp.word
-    return Cell(value, word)
+    return Cell(value, f"{word} ({extra})" if extra else word)
 
 
 def _own_cell(row: ScoreRow) -> Cell:
@@ -273,6 +274,91 @@ def show_trends(data: ReportData, section_id: str) -> None:
             display(part("voetnoot.html.j2", text=text))
         else:
             show_figure(chart)
+
+
+def retention_peers(data: ReportData) -> list[str]:
+    """Codes of the municipality's statistical peers (empty when they cannot be determined)."""
+    from westerkwartier.analysis.peers import peers
+    from westerkwartier.errors import WesterkwartierError
+
+    try:
+        return [str(c) for c in peers(data.region.code)["code"]]
+    except WesterkwartierError:
+        return []
+
+
+def retention_panel(data: ReportData, peer_codes: Iterable[str]) -> Any:
+    """Return the two gross flows for the report's regions and the peers as one panel."""
+    import pandas as pd
+
+    from westerkwartier.indicators.panel_cache import national_panel
+    from westerkwartier.reporting.figures import FLOW_INDICATORS
+
+    own = data.panel[data.panel["indicator"].isin(FLOW_INDICATORS)]
+    codes = [c for c in peer_codes if c not in set(own["region_code"])]
+    if not codes:
+        return own
+    others = national_panel(FLOW_INDICATORS)
+    return pd.concat([own, others[others["region_code"].isin(codes)]], ignore_index=True)
+
+
+def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> None:
+    """Show arrivals and departures per year against province, Nederland and comparable peers.
+
+    The municipality's statistical peers (see the index section) give one median line; their
+    names follow the chart.
+    """
+    from IPython.display import display
+
+    from westerkwartier.reporting.charts import show_figure
+    from westerkwartier.reporting.figures import flows_chart
+
+    display(part("kop3.html.j2", text=heading))
+    peer_codes = retention_peers(data)
+    labels = {data.region.code: data.region.name}
+    if data.region.province:
+        labels[data.region.province] = data.province_label
+    labels["NL01"] = "Nederland"
+    chart = flows_chart(
+        retention_panel(data, peer_codes), focus=data.region.code, labels=labels, peers=peer_codes
+    )
+    if chart is None:
+        text = (
+            f"Voor {data.region.name} zijn geen cijfers over verhuizingen tussen gemeenten "
+            "beschikbaar."
+        )
+        display(part("voetnoot.html.j2", text=text))
+        return
+    show_figure(chart)
+    display(retention_note(data, peer_codes))
+
+
+def retention_note(data: ReportData, peer_codes: Iterable[str]) -> Html:
+    """Return the footnote under the flows chart: what the lines are and which peers."""
+    codes = list(peer_codes)
+    names = []
+    if codes:
+        from westerkwartier.errors import WesterkwartierError
+        from westerkwartier.sources.regions import load_registry
+
+        try:
+            registry = load_registry()
+            names = [registry.resolve(c).name for c in codes]
+        except WesterkwartierError:
+            names = codes
+    text = (
+        "Vestiging uit en vertrek naar andere Nederlandse gemeenten, per 1.000 inwoners "
+        "(gemiddelde bevolking van het jaar). Het verschil tussen de twee lijnen is het "
+        "binnenlands verhuissaldo. Een gemeente die door een fusie ontstond of grond van een "
+        "andere gemeente kreeg, staat er pas vanaf het eerste jaar met de huidige grenzen: een "
+        "optelling van de voorgangers zou ook de verhuizingen tussen die voorgangers meetellen."
+    )
+    if names:
+        text += (
+            " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie "
+            f"'Index en vergelijkbare gemeenten'): {', '.join(names)}."
+        )
+    return part("voetnoot.html.j2", text=text)
 
 
 def show_map(data: ReportData, heading: str = "Op de kaart") -> None:
@@ -407,6 +493,7 @@ __all__ = [
     "scorekaart",
     "show_intervals",
     "show_map",
+    "show_retention",
     "show_trends",
     "source_rows",
     "tabel",
