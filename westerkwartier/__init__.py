@@ -17,4 +17,13 @@ _legacy.install()
 
 __version__ = "0.1.0"
 
-__all__ = ["CbsTable", "errors", "settings", "__version__"]
+__all__ = ["CbsTable", "errors", "settings", "wijken", "__version__"]
+
+
+def __getattr__(name: str):
+    """Load the analysts' functions on first use (``westerkwartier.wijken``)."""
+    if name == "wijken":
+        from westerkwartier.indicators.wijken import wijken
+
+        return wijken
+    raise AttributeError(f"module 'westerkwartier' has no attribute {name!r}")

@@ -550,12 +550,18 @@ def _check_year(jaar: Any) -> int:
         years = " en ".join(str(y) for y in source.YEARS)
         raise InputError(
             f"Wijkcijfers zijn er voor {years} (Kerncijfers wijken en buurten); jaar {jaar!r} "
-            f"is niet beschikbaar. Kies {years}."
+            f"is niet beschikbaar. Kies {' of '.join(str(y) for y in source.YEARS)}."
         )
     return year
 
 
-def wijken(gemeente: str, jaar: int = TO_YEAR, *, met_gemeente: bool = False) -> Any:
+def wijken(
+    gemeente: str,
+    jaar: int = TO_YEAR,
+    *,
+    met_gemeente: bool = False,
+    met_beginjaar: bool = False,
+) -> Any:
     """Return the wijk figures of a municipality as a tidy GeoDataFrame.
 
     Parameters
@@ -571,6 +577,9 @@ def wijken(gemeente: str, jaar: int = TO_YEAR, *, met_gemeente: bool = False) ->
     met_gemeente : bool, default False
         Add the municipality's own rows (``level == "gemeente"``, exact counts), with its
         outline as the union of its wijken.
+    met_beginjaar : bool, default False
+        With ``jaar=2024``: add the 2020 figures of the areas whose code and area are the same
+        in 2020 (``year`` 2020, ``division`` 2020), the starting points of the changes.
 
     Returns
     -------
@@ -608,10 +617,12 @@ def wijken(gemeente: str, jaar: int = TO_YEAR, *, met_gemeente: bool = False) ->
     comparable = comparability(stats[stats["gemeente"] == region.code], registry)
     if year == TO_YEAR:
         selection = stats[stats["gemeente"] == region.code]
-        frame = pd.concat(
-            [level_indicators(selection, TO_YEAR), change_indicators(selection, comparable)],
-            ignore_index=True,
-        )
+        parts = [level_indicators(selection, TO_YEAR), change_indicators(selection, comparable)]
+        if met_beginjaar:
+            same = set(comparable.loc[comparable["comparable"], "code"])
+            start = selection[(selection["year"] == FROM_YEAR) & selection["code"].isin(same)]
+            parts.insert(0, level_indicators(start, FROM_YEAR))
+        frame = pd.concat(parts, ignore_index=True)
     else:
         selection = stats[(stats["year"] == FROM_YEAR) & stats["gemeente"].isin(owners)]
         frame = level_indicators(selection, FROM_YEAR)
@@ -621,7 +632,8 @@ def wijken(gemeente: str, jaar: int = TO_YEAR, *, met_gemeente: bool = False) ->
     shapes = shapes[shapes["gemeente"] == region.code].set_index("code").geometry
     same_area = set(comparable.loc[comparable["comparable"], "code"])
     usable = shapes if year == TO_YEAR else shapes[shapes.index.isin(same_area)]
-    geometry = frame["code"].map(usable)
+    geometry = frame["code"].map(usable).astype(object)
+    geometry = geometry.where(geometry.notna(), None)
     if met_gemeente and len(shapes):
         outline = shapely.union_all(shapes.to_numpy())
         geometry = geometry.where(frame["level"] != "gemeente", outline)
@@ -713,7 +725,9 @@ def to_wide(frame: pd.DataFrame) -> pd.DataFrame:
     ]
     values = values[[c for c in order if c in values.columns]]
     info = frame.drop_duplicates("code").set_index("code")[keys[1:]]
-    changes = frame[frame["period"] == CHANGE_PERIOD]
+    # why a wijk has no change figures at all (code or area changed); a withheld share has its
+    # own empty cell
+    changes = frame[frame["indicator"] == "inwoners_verandering"]
     note = changes.dropna(subset=["missing_reason"]).drop_duplicates("code").set_index("code")
     out = info.join(values)
     out["opmerking"] = note["missing_reason"].reindex(out.index) if len(note) else None
@@ -732,7 +746,8 @@ def write(frame: Any, path: Path | str) -> Path:
 
     CSV and Excel hold the tidy rows without geometry (CSV with ``;`` and a decimal comma, as
     Dutch Excel expects; Excel with a sheet naming the sources); GeoJSON holds one feature
-    per wijk (:func:`to_wide`) in WGS84 (RFC 7946).
+    per wijk (:func:`to_wide`) in WGS84 (RFC 7946); a wijk without a 2024 boundary of the same
+    area (only with ``jaar=2020``) is a feature with a null geometry.
 
     Raises
     ------
@@ -770,8 +785,7 @@ def write(frame: Any, path: Path | str) -> Path:
                 tidy.to_excel(writer, sheet_name="Wijken", index=False)
                 about.to_excel(writer, sheet_name="Bron", index=False)
         else:
-            wide = to_wide(frame)
-            wide = wide[wide.geometry.notna()].to_crs("EPSG:4326")
+            wide = to_wide(frame).to_crs("EPSG:4326")  # a wijk without a shape keeps null
             if path.exists():
                 path.unlink()
             wide.to_file(path, driver="GeoJSON")
