@@ -582,3 +582,20 @@ def test_notebook_runs_through_the_runner(tmp_path):
     plain = _plain(text)
     assert "Meerstad e.o." in plain and "Traceback" not in text
     assert "wijkgrens gewijzigd tussen 2020 en 2024" in plain
+
+
+def test_two_wijken_get_sentences_instead_of_a_map():
+    from westerkwartier.reporting import wijk_sections as ws
+
+    borne = ws.load_wijk_section("Borne")
+    assert borne.mode == "zin" and ws.wijk_chart(borne) is None and borne.n_wijken == 2
+    text = " ".join(borne.sentences)
+    assert text.startswith("Borne bestaat uit twee wijken")
+    frame = ind.wijken("Borne", met_beginjaar=True)
+    for row in borne.rows:  # each sentence carries the wijk's own change and counts
+        change = frame[(frame["code"] == row.code) & (frame["indicator"] == "verandering_25_44")]
+        assert f"{row.name} nam toe: +{int(change['value'].iloc[0])}" in text
+    culemborg = ws.load_wijk_section("Culemborg")  # 1 wijk in 2020, 2 in 2024: no change
+    text = " ".join(culemborg.sentences)
+    assert "geen verandering te berekenen: wijkgrens gewijzigd" in text
+    assert "wijkcode bestond in 2020 nog niet" in text
