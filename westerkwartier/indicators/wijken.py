@@ -332,9 +332,8 @@ class _Rows:
             if reason is not None
             else pd.Series(None, index=index, dtype=object)
         )
-        why = why.where(
-            why.notna(), np.where(vals["value"].isna(), MISSING_REASONS["suppressed"], None)
-        )
+        suppressed = pd.Series(MISSING_REASONS["suppressed"], index=index, dtype=object)
+        why = why.where(why.notna(), suppressed.where(vals["value"].isna()))
         why = why.astype(object).where(why.notna(), None)
         withhold = why.notna().to_numpy()
         vals = vals.copy()
@@ -350,7 +349,9 @@ class _Rows:
                     "year": year,
                     "indicator": indicator,
                     "value": vals["value"].to_numpy(dtype=float),
-                    "status": np.where(withhold, None, "definitief"),
+                    "status": pd.Series("definitief", index=index, dtype=object)
+                    .where(~withhold, None)
+                    .to_numpy(),
                     "level": self.areas["level"].to_numpy(),
                     "gemeente": self.areas["gemeente"].to_numpy(),
                     "label": self.areas["label"].to_numpy(),
@@ -719,7 +720,7 @@ def to_wide(frame: pd.DataFrame) -> pd.DataFrame:
     values = frame.pivot_table(
         index="code", columns=["indicator", "period"], values="value", aggfunc="first", dropna=False
     )
-    values.columns = [f"{i}_{p}" for i, p in values.columns]
+    values.columns = [f"{key[0]}_{key[1]}" for key in values.columns]
     order = [
         f"{i}_{p}" for i, p in dict.fromkeys(zip(frame["indicator"], frame["period"], strict=True))
     ]
@@ -785,7 +786,8 @@ def write(frame: Any, path: Path | str) -> Path:
                 tidy.to_excel(writer, sheet_name="Wijken", index=False)
                 about.to_excel(writer, sheet_name="Bron", index=False)
         else:
-            wide = to_wide(frame).to_crs("EPSG:4326")  # a wijk without a shape keeps null
+            wide: Any = to_wide(frame)
+            wide = wide.to_crs("EPSG:4326")  # a wijk without a shape keeps a null geometry
             if path.exists():
                 path.unlink()
             wide.to_file(path, driver="GeoJSON")

@@ -113,7 +113,7 @@ def _wide(frame: pd.DataFrame) -> pd.DataFrame:
         aggfunc="first",
         dropna=False,
     )
-    out.columns = [f"{k}:{stat}" for stat, k in out.columns]
+    out.columns = [f"{key[1]}:{key[0]}" for key in out.columns]
     for column in ("direction", "missing_reason"):
         extra = keyed.pivot(index="code", columns="key", values=column)
         extra.columns = [f"{k}:{column}" for k in extra.columns]
@@ -232,17 +232,17 @@ def _sentences(name: str, wide: pd.DataFrame, rows: list[WijkRow], n_comparable:
         losses = values[direction == "lager"].sort_values(kind="stable")
         parts = []
         if len(gains):
-            top = gains.index[0]
+            top = str(gains.index[0])
             parts.append(
-                f"De meeste {words} kwamen erbij in {wijken.at[top, 'name']}: "
+                f"De meeste {words} kwamen erbij in {wijken.loc[top, 'name']!s}: "
                 f"{_signed(gains.iloc[0])} (van {fmt_int(then[top])} naar {fmt_int(now[top])})"
             )
         else:
             parts.append(f"In geen enkele wijk nam het aantal {words} zeker toe")
         if len(losses):
-            low = losses.index[0]
+            low = str(losses.index[0])
             parts.append(
-                f"het sterkst daalde het in {wijken.at[low, 'name']}: {_signed(losses.iloc[0])} "
+                f"het sterkst daalde het in {wijken.loc[low, 'name']!s}: {_signed(losses.iloc[0])} "
                 f"(van {fmt_int(then[low])} naar {fmt_int(now[low])})"
             )
         else:
@@ -302,9 +302,9 @@ def _section_cached(code: str, snapshot_dir: str) -> WijkSection:
     wide = _wide(pd.DataFrame(frame.drop(columns="geometry")))
     name = str(frame.attrs["gemeentenaam"])
     wijken = wide[wide["level"] == "wijk"]
-    rows = [_row(c, r) for c, r in wijken.iterrows()]
+    rows = [_row(str(c), r) for c, r in wijken.iterrows()]
     rows.sort(key=lambda r: (-r.sort_value, r.code))
-    total = _row(code, wide.loc[code]) if code in wide.index else None
+    total = _row(code, wide.loc[[code]].iloc[0]) if code in wide.index else None
     if total is not None:
         total.name = f"Heel {name}"
         total.note = "aantallen exact (niet afgerond)"

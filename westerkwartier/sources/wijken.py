@@ -189,7 +189,7 @@ def read_kwb_2020(data_path: Path, regions_path: Path) -> pd.DataFrame:
             "level": _level(data[_column(data, "SoortRegio", source)]),
             "gemeente": _municipality_of(code),
             "wijk": _wijk_of(code),
-            "flag": flag.astype(str).str.strip().replace({"nan": None, "None": None}),
+            "flag": flag.astype(str).str.strip().where(flag.notna(), None),
         }
     )
     for measure, key_stem in MEASURE_STEMS.items():
