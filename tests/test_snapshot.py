@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +44,25 @@ def test_committed_snapshot_matches_a_fresh_build(built):
         assert a.data.equals(b.data), tid
 
 
+def test_committed_wijk_files_match_a_fresh_build(built):
+    for name in ("wijken.parquet", "wijken_statistieken.parquet"):
+        assert (COMMITTED / name).read_bytes() == (built / name).read_bytes(), name
+    wijk = store.read_frame(built / "wijken_statistieken.parquet")
+    counts = json.loads((built / "provenance.json").read_text())["wijken"]["counts"]
+    for year in (2020, 2024):
+        rows = wijk[wijk["year"] == year]
+        assert counts[str(year)]["wijken"] == int((rows["level"] == "wijk").sum())
+        assert (rows["division"] == year).all()
+    assert counts["2024"] == {"gemeenten": 342, "wijken": 3393}
+    assert counts["2020"] == {"gemeenten": 355, "wijken": 3177}
+    readme = (built / "README.md").read_text()
+    assert "Wijkgrenzen: CBS, Kadaster (PDOK wijkenbuurten 2024), CC BY 4.0" in readme
+    assert "secundaire bron" in readme
+
+
 def test_snapshot_is_compact_and_attributed(built):
     size = sum((built / f).stat().st_size for f in _files(built))
-    assert size <= snapshot.MAX_BYTES
+    assert size <= snapshot.MAX_BYTES <= 15 * 1024 * 1024
     readme = (built / "README.md").read_text()
     assert "Bron: CBS" in readme and "CC BY 4.0" in readme
 

@@ -136,6 +136,7 @@ REPORT_FIELDS: dict[str, FieldSpec] = {
     "notebook": (True, (str,), "tekst (bestand in notebooks/)"),
     "kaart": (True, (str,), "tekst (indicator)"),
     "context": (False, (list,), "lijst van indicatoren"),
+    "voorop": (False, (str,), "tekst (id van een sectie)"),
     "sectie": (True, (list,), "lijst [[rapport.<id>.sectie]]"),
 }
 

@@ -26,7 +26,7 @@ import geopandas as gpd
 from westerkwartier import settings
 from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import MirrorMissing, WesterkwartierError
-from westerkwartier.sources import exports, geo, odata4, regions, store
+from westerkwartier.sources import exports, geo, odata4, regions, store, wijken
 from westerkwartier.sources.data import PROVENANCE, TABLES_DIR
 from westerkwartier.sources.periods import title_of
 from westerkwartier.sources.table import CbsTable
@@ -43,6 +43,7 @@ DIVISIONS = "indelingen.parquet"
 ATTRIBUTION = (
     "Bron: CBS (Centraal Bureau voor de Statistiek), StatLine open data, licentie CC BY 4.0 "
     "(https://creativecommons.org/licenses/by/4.0/deed.nl). Gemeentegrenzen: CBS/PDOK, CC BY 4.0. "
+    "Wijkgrenzen: CBS, Kadaster (PDOK wijkenbuurten 2024), CC BY 4.0. "
     "Bewerkt door het project westerkwartier: omgezet naar codes, afgekapte exports beperkt tot "
     "hun volledige delen, grenzen vereenvoudigd."
 )
@@ -191,13 +192,7 @@ def _table_provenance(table: CbsTable, entry: dict[str, Any], mirror: Path) -> d
 
 
 def _write_geo(frame: gpd.GeoDataFrame, path: Path) -> str:
-    import io
-
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, compression="zstd", index=False, write_covering_bbox=False)
-    data = buffer.getvalue()
-    store.write_bytes_atomic(path, data)
-    return store.sha256_bytes(data)
+    return geo.write_geoparquet(frame, path)
 
 
 def _readme(provenance: dict[str, Any]) -> str:
@@ -228,6 +223,21 @@ def _readme(provenance: dict[str, Any]) -> str:
         "(per jaar van 2019 af: de gemeenten en hun provincie), `provenance.json`.",
         "",
     ]
+    wijk = provenance.get("wijken")
+    if wijk:
+        counts = ", ".join(
+            f"{year}: {c['wijken']} wijken in {c['gemeenten']} gemeenten"
+            for year, c in sorted(wijk["counts"].items())
+        )
+        lines += [
+            "Wijken: `wijken.parquet` (wijkgrenzen van de indeling 2024, RD New, vereenvoudigd "
+            f"met {wijk['tolerance_m']:g} m; {wijk['boundary_attribution']}) en "
+            "`wijken_statistieken.parquet` (Kerncijfers wijken en buurten "
+            f"{', '.join(f'{y} ({t})' for y, t in sorted(wijk['tables'].items()))}; "
+            f"{counts}; per cijfer het jaar van de indeling; huishoudens 2024 uit "
+            f"{wijk['households_2024']}).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -287,6 +297,9 @@ def build(mirror: Path | None = None, out_dir: Path | None = None) -> dict[str, 
         _write_geo(municipalities, work / "gemeenten.parquet")
         _write_geo(geo.dissolve_provinces(municipalities, province_of), work / "provincies.parquet")
         store.write_frame(geo.neighbour_pairs(municipalities), work / "buren.parquet")
+        wijk_provenance = None
+        if "wijken" in config:  # wijk boundaries and statistics, in files of their own
+            wijk_provenance = wijken.build(mirror, work, config["wijken"])
 
         modified = sorted(str(t["modified"])[:10] for t in tables.values() if t.get("modified"))
         provenance = {
@@ -297,6 +310,8 @@ def build(mirror: Path | None = None, out_dir: Path | None = None) -> dict[str, 
             "boundaries": config["boundaries"],
             "tables": tables,
         }
+        if wijk_provenance is not None:
+            provenance["wijken"] = wijk_provenance
         store.write_bytes_atomic(work / PROVENANCE, store.dumps_json(provenance))
         (work / "README.md").write_text(_readme(provenance), encoding="utf-8")
 
