@@ -28,9 +28,14 @@ def _manifest(tmp_path: Path, text: str, name: str = "reports.toml") -> Path:
     return path
 
 
+def _load(path: Path, **kwargs) -> batch_manifest.Manifest:
+    """Load a test manifest; the mini notebook lies outside notebooks/, so it is allowed."""
+    return batch_manifest.load_manifest(path, allow_outside_notebooks=True, **kwargs)
+
+
 def _problems(path: Path, **kwargs) -> batch_manifest.ManifestError:
     with pytest.raises(batch_manifest.ManifestError) as info:
-        batch_manifest.load_manifest(path, **kwargs)
+        _load(path, **kwargs)
     return info.value
 
 
@@ -60,7 +65,7 @@ aandeel = 70.5
 
 
 def test_valid_manifest_is_read(tmp_path):
-    manifest = batch_manifest.load_manifest(_manifest(tmp_path, VALID))
+    manifest = _load(_manifest(tmp_path, VALID))
     assert [(r.name, c) for r, c in manifest.jobs()] == [("mini", "GM1969"), ("mini", "GM0014")]
     spec = manifest.reports[0]
     assert spec.parameters == {"jaar": 2023, "aandeel": 70.5}
@@ -123,7 +128,7 @@ def test_missing_notebook_and_municipality_parameter(tmp_path):
     err = _problems(_manifest(tmp_path, text))
     assert err.lines[0] == 3 and "bestaat niet" in str(err)
     assert (
-        not batch_manifest.load_manifest(
+        not _load(
             _manifest(tmp_path, text.split("[rapport.parameters]")[0], "b.toml"),
             check_notebooks=False,
         )
@@ -173,12 +178,15 @@ def test_default_manifest_points_at_the_real_notebooks(monkeypatch):
 def test_cli_checks_a_manifest(tmp_path, capsys):
     path = _manifest(tmp_path, VALID)
     assert (
-        cli.main(["batch", "--manifest", str(path), "--provincie", "Groningen", "--controleer"])
+        cli.main(
+            ["batch", "--manifest", str(path), "--provincie", "Groningen", "--controleer"]
+            + ["--eigen-notebooks"]
+        )
         == 0
     )
     assert "10 gemeente(n)" in capsys.readouterr().out
     bad = _manifest(tmp_path, VALID.replace("workers", "werkers"), "bad.toml")
-    assert cli.main(["batch", "--manifest", str(bad)]) == 3
+    assert cli.main(["batch", "--manifest", str(bad), "--eigen-notebooks"]) == 3
     err = capsys.readouterr().err
     assert "regel 5" in err and "Traceback" not in err
 
@@ -314,7 +322,7 @@ def runs(tmp_path_factory):
     """Run 1: three reports with two workers; run 2: the same again (nothing to do)."""
     tmp = tmp_path_factory.mktemp("batch")
     out = tmp / "reports"
-    manifest = batch_manifest.load_manifest(_manifest(tmp, THREE))
+    manifest = _load(_manifest(tmp, THREE))
     stream = io.StringIO()
     first = batch.run_batch(
         manifest, out_dir=out, workers=2, clock=_clock(27), stream=stream, stagger=0.2
@@ -333,7 +341,14 @@ def runs(tmp_path_factory):
 def test_parallel_run_succeeds_with_summary_and_latest(runs):
     out, summary = runs["out"], runs["first"]
     assert summary["run"] == "2026-11-27T0830" and summary["geslaagd"]
-    assert summary["aantallen"] == {"gemaakt": 3, "hergebruikt": 0, "mislukt": 0, "afgebroken": 0}
+    assert summary["aantallen"] == {
+        "gemaakt": 3,
+        "hergebruikt": 0,
+        "mislukt": 0,
+        "afgebroken": 0,
+        "onderbroken": 0,
+    }
+    assert summary["status"] == "geslaagd" and summary["exitcode"] == 0
     assert batch.exit_code(summary) == 0
     on_disk = json.loads((out / "2026-11-27T0830" / "samenvatting.json").read_text("utf-8"))
     assert on_disk["rapporten"] == summary["rapporten"]
@@ -367,14 +382,16 @@ def test_failing_report_keeps_last_good_version_and_latest(runs):
     out, tmp = runs["out"], runs["tmp"]
     text = THREE.replace('"Groningen", "Schiermonnikoog"', "") + "[rapport.parameters]\n"
     text += "mislukken = true\n"
-    manifest = batch_manifest.load_manifest(_manifest(tmp, text, "fout.toml"))
+    manifest = _load(_manifest(tmp, text, "fout.toml"))
     summary = batch.run_batch(manifest, out_dir=out, workers=1, clock=_clock(29))
     assert batch.exit_code(summary) == 7 and not summary["geslaagd"]
     (entry,) = summary["rapporten"]
     assert entry["status"] == "mislukt"  # changed parameter: rendered, not reused
     assert "Opzettelijke fout" in entry["fout"] and summary["mislukt"][0]["gemeente"] == "GM1969"
-    assert Path(entry["mislukt_notebook"]).is_file()
-    assert "_failed" in entry["mislukt_notebook"]
+    assert (out / entry["mislukt_notebook"]).is_file()  # relative to the output folder
+    assert entry["mislukt_notebook"].startswith("_failed/")
+    assert str(out) not in json.dumps(summary)
+    assert summary["status"] == "met fouten" and summary["exitcode"] == 7
     # nothing good in this run: latest stays on the last good run
     assert not summary["latest_bijgewerkt"]
     assert os.readlink(out / "latest") == "2026-11-28T0830"
@@ -390,7 +407,7 @@ def test_report_time_limit(runs):
     out, tmp = runs["out"], runs["tmp"]
     text = THREE.replace('"Groningen", "Schiermonnikoog"', "").replace('"mini"', '"traag"')
     text += "[rapport.parameters]\nwachten = 120.0\n"
-    manifest = batch_manifest.load_manifest(_manifest(tmp, text, "traag.toml"))
+    manifest = _load(_manifest(tmp, text, "traag.toml"))
     summary = batch.run_batch(manifest, out_dir=out, workers=1, clock=_clock(30), report_timeout=4)
     (entry,) = summary["rapporten"]
     assert entry["status"] == "afgebroken"
@@ -414,7 +431,9 @@ def test_report_command_with_a_manifest_runs_the_batch(tmp_path, capsys):
     text += 'notebook = "MINI"\nlabel = "Mini"\ntitel = "Mini in {gemeente}"\n'
     manifest = _manifest(tmp_path, text)
     out = tmp_path / "uit"
-    code = cli.main(["--offline", "report", "--manifest", str(manifest), "--uit", str(out)])
+    code = cli.main(
+        ["--offline", "report", "--manifest", str(manifest), "--uit", str(out), "--eigen-notebooks"]
+    )
     assert code == 0, capsys.readouterr().err
     latest = out / "latest"
     assert latest.is_symlink()

@@ -106,6 +106,7 @@ def test_two_batch_runs_in_the_same_output_folder(tmp_path, reliability):
         str(out),
         "--voortgang",
         "uit",
+        "--eigen-notebooks",
     ]
     runs = [
         subprocess.Popen(

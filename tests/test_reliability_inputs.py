@@ -256,8 +256,11 @@ CASES = [
             "--rapport",
             "minni",
             "--controleer",
+            "--eigen-notebooks",
         ],
-        lambda t: manifest.load_manifest(_write(t, "m.toml", MANIFEST)).only(["minni"]),
+        lambda t: manifest.load_manifest(
+            _write(t, "m.toml", MANIFEST), allow_outside_notebooks=True
+        ).only(["minni"]),
         "manifest.Manifest.only",
         InputError,
         "Bedoelde u mini",
@@ -301,7 +304,8 @@ CASES = [
         "unwritable output folder",
         lambda t: ["indicators", "--uit", str(_unwritable(t) / "catalogus.csv")],
         lambda t: batch.run_batch(
-            manifest.load_manifest(_write(t, "m.toml", MANIFEST)), out_dir=_unwritable(t)
+            manifest.load_manifest(_write(t, "m.toml", MANIFEST), allow_outside_notebooks=True),
+            out_dir=_unwritable(t),
         ),
         "batch.run_batch(out_dir=...)",
         OutputNotWritable,

@@ -8,9 +8,10 @@ shows the full traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     print(f"  gewijzigd door CBS: {table.info.get('modified', 'onbekend')}")
     print(f"  {len(table.data)} rijen, {len(table.topics)} onderwerpen, bron: {table.source}")
     if args.uit:
-        table.data.to_csv(args.uit, index=False)
+        with _writing(args.uit):
+            table.data.to_csv(args.uit, index=False)
         print(f"  geschreven naar {args.uit}")
     else:
         print(table.data.head(10).to_string(index=False))
@@ -263,6 +265,46 @@ def _add_panel(sub) -> None:
     cmd.set_defaults(func=_cmd_panel)
 
 
+def _nonempty(text: str) -> str:
+    """Refuse an empty option value (an unset shell variable: ``--provincie "$PROV"``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "de waarde is leeg; geef een naam of pad (een lege shellvariabele?)"
+        )
+    return text
+
+
+def _nonempty_path(text: str) -> Path:
+    """Return a path that is not empty (``--manifest ""`` would mean the current folder)."""
+    return Path(_nonempty(text))
+
+
+def _positive_int(text: str) -> int:
+    """Return a whole number above 0 (workers, draws)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is geen geheel getal groter dan 0, bijv. 2")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """Return a finite number of seconds above 0 (time limits)."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is geen aantal seconden groter dan 0, bijv. 1800"
+        )
+    return value
+
+
 def _year(text: str) -> int:
     """Parse a year argument (argparse turns the ValueError into exit code 2)."""
     try:
@@ -318,14 +360,30 @@ def _readable_comparison(frame):
 
 
 def _write_table(frame, path: Path, panel_module) -> None:
-    from westerkwartier.errors import OutputNotWritable
-
-    try:
+    with _writing(path):
         if path.suffix.lower() in {".xlsx", ".xls"}:
             panel_module.to_excel(frame, path)
         else:
             panel_module.to_csv(frame, path)
-    except (PermissionError, NotADirectoryError, IsADirectoryError, FileNotFoundError) as err:
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an operating-system error while writing ``path`` into ``OutputNotWritable``.
+
+    A full disk, a folder without write permission, a file where a folder must be: each gets
+    exit code 3 and a Dutch message with the fix, never "meld dit als issue". A partly
+    written file is removed.
+    """
+    from westerkwartier.errors import OutputNotWritable
+
+    existed = Path(path).exists()
+    try:
+        yield
+    except OSError as err:
+        if not existed:
+            with contextlib.suppress(OSError):
+                Path(path).unlink()
         raise OutputNotWritable(path, err) from err
 
 
@@ -375,7 +433,8 @@ def _cmd_wijken(args: argparse.Namespace) -> int:
     name = frame.attrs["gemeentenaam"]
     n = frame["code"].nunique()
     if args.uit:
-        wijken.write(frame, args.uit)
+        with _writing(args.uit):
+            wijken.write(frame, args.uit)
         shapeless = frame.loc[frame.geometry.isna(), "code"].nunique()
         extra = ""
         if shapeless and args.uit.suffix.lower() == ".geojson":
@@ -413,21 +472,31 @@ def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
     """Add the batch options to a subcommand (``batch``; also usable by ``report``)."""
     cmd.add_argument(
         "--manifest",
-        type=Path,
+        type=_nonempty_path,
         default=None,
-        help="batchmanifest (standaard reports.toml in de huidige map; zonder bestand: "
-        "beide rapporten voor Westerkwartier)",
+        help="batchmanifest (standaard: reports.toml van het project; een reports.toml in de "
+        "huidige map wordt alleen gelezen als u hem hier noemt)",
     )
     kies = cmd.add_mutually_exclusive_group()
-    kies.add_argument("--provincie", default=None, help="alle gemeenten van deze provincie")
+    kies.add_argument(
+        "--provincie", type=_nonempty, default=None, help="alle gemeenten van deze provincie"
+    )
     kies.add_argument("--alle-gemeenten", action="store_true", help="alle gemeenten van NL")
     kies.add_argument(
-        "--gemeente", action="append", default=None, help="naam of CBS-code (herhaalbaar)"
+        "--gemeente",
+        type=_nonempty,
+        action="append",
+        default=None,
+        help="naam of CBS-code (herhaalbaar)",
     )
     cmd.add_argument(
-        "--rapport", action="append", default=None, help="alleen dit rapport (herhaalbaar)"
+        "--rapport",
+        type=_nonempty,
+        action="append",
+        default=None,
+        help="alleen dit rapport (herhaalbaar)",
     )
-    cmd.add_argument("--workers", type=int, default=None, help="aantal werkprocessen")
+    cmd.add_argument("--workers", type=_positive_int, default=None, help="aantal werkprocessen")
     cmd.add_argument("--force", action="store_true", help="maak ook ongewijzigde rapporten")
     cmd.add_argument(
         "--gepland",
@@ -435,9 +504,11 @@ def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
         help="geplande run: vernieuw eerst de CBS-cache; CBS onbereikbaar: door met cache of "
         "snapshot, met een melding in elk rapport",
     )
-    cmd.add_argument("--uit", type=Path, default=None, help="map voor de runs (reports)")
-    cmd.add_argument("--tijdslimiet-rapport", type=float, default=None, help="seconden per rapport")
-    cmd.add_argument("--tijdslimiet-run", type=float, default=None, help="seconden per run")
+    cmd.add_argument("--uit", type=_nonempty_path, default=None, help="map voor de runs (reports)")
+    cmd.add_argument(
+        "--tijdslimiet-rapport", type=_seconds, default=None, help="seconden per rapport"
+    )
+    cmd.add_argument("--tijdslimiet-run", type=_seconds, default=None, help="seconden per run")
     cmd.add_argument(
         "--publiceren",
         choices=["per-rapport", "alles-of-niets"],
@@ -451,7 +522,16 @@ def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
         help="voortgangsbalk, logregels of niets (auto: balk op een terminal)",
     )
     cmd.add_argument(
-        "--controleer", action="store_true", help="controleer alleen het manifest; maak niets"
+        "--controleer",
+        action="store_true",
+        help="controleer alles wat de run zou weigeren (manifest, waarden, uitvoermap, "
+        "snapshot); maak niets",
+    )
+    cmd.add_argument(
+        "--eigen-notebooks",
+        action="store_true",
+        help="sta notebooks buiten de map notebooks/ van het project toe (een notebook is een "
+        "programma: alleen voor notebooks die u vertrouwt)",
     )
     cmd.add_argument("--json", action="store_true", help="druk de samenvatting af als JSON")
 
@@ -467,10 +547,33 @@ def _add_batch(sub) -> None:
         "Ongewijzigde rapporten worden hergebruikt (--force maakt alles opnieuw). Een tweede "
         "batch in dezelfde map wacht tot de eerste klaar is. Exitcode 7 "
         "als een rapport mislukte; de samenvatting (samenvatting.json) zegt welk en waarom. "
-        "Voorbeeld:\n  westerkwartier batch --manifest reports.toml --gepland --workers 2",
+        "SIGTERM, Ctrl-C of SIGHUP stopt de run binnen enkele seconden; wat klaar was blijft "
+        "bewaard (exitcode 128 + signaal: 143, 130, 129). Oude runs: `westerkwartier "
+        "opruimen`. Voorbeeld:\n"
+        "  westerkwartier batch --manifest reports.toml --gepland --workers 2",
     )
     _batch_arguments(cmd)
     cmd.set_defaults(func=_cmd_batch)
+
+
+def _manifest_path(given: Path | None) -> Path | None:
+    """Return the manifest to read: the one named, else the project's own ``reports.toml``.
+
+    A ``reports.toml`` in the working folder is never read unless it is named: a manifest
+    decides which notebooks run.
+    """
+    if given is not None:
+        return given
+    own = settings.project_dir / "reports.toml"
+    here = Path("reports.toml")
+    if here.is_file() and (not own.is_file() or here.resolve() != own.resolve()):
+        print(
+            "Let op: reports.toml in de huidige map wordt niet gelezen zonder --manifest; "
+            f"{'het manifest van het project' if own.is_file() else 'het standaardmanifest'} "
+            "wordt gebruikt. Bedoelt u dat bestand, geef dan --manifest reports.toml.",
+            file=sys.stderr,
+        )
+    return own if own.is_file() else None
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -485,15 +588,13 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     from westerkwartier.pipeline import batch
     from westerkwartier.pipeline import manifest as batch_manifest
 
-    manifest_path = getattr(args, "manifest", None)
-    if manifest_path is None and Path("reports.toml").is_file():
-        manifest_path = Path("reports.toml")
+    allow = bool(getattr(args, "eigen_notebooks", False))
+    manifest_path = _manifest_path(getattr(args, "manifest", None))
     manifest = (
-        batch_manifest.load_manifest(manifest_path)
+        batch_manifest.load_manifest(manifest_path, allow_outside_notebooks=allow)
         if manifest_path
         else batch_manifest.default_manifest()
     )
-    registry = None
     if (
         getattr(args, "alle_gemeenten", False)
         or getattr(args, "provincie", None)
@@ -515,28 +616,35 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     rapporten = getattr(args, "rapport", None)
     if rapporten and rapporten != ["alle"]:
         manifest = manifest.only([rapporten] if isinstance(rapporten, str) else rapporten)
-    jobs = manifest.jobs()
+    settings_given = {
+        "out_dir": getattr(args, "uit", None),
+        "workers": getattr(args, "workers", None),
+        "report_timeout": getattr(args, "tijdslimiet_rapport", None),
+        "run_timeout": getattr(args, "tijdslimiet_run", None),
+        "policy": getattr(args, "publiceren", None),
+    }
     if getattr(args, "controleer", False):
+        options = batch.check_run(manifest, **settings_given)
+        jobs = manifest.jobs()
         print(
             f"Manifest in orde: {len(manifest.reports)} rapport(en), "
-            f"{len({c for _, c in jobs})} gemeente(n), {len(jobs)} rapporten in totaal."
+            f"{len({c for _, c in jobs})} gemeente(n), {len(jobs)} rapporten in totaal; "
+            f"uitvoer naar {options.out_dir}, {options.workers} werker(s). Parameters, "
+            "uitvoermap en snapshot gecontroleerd; er is niets gemaakt."
         )
         return 0
     summary = batch.run_batch(
         manifest,
-        out_dir=getattr(args, "uit", None),
-        workers=getattr(args, "workers", None),
         force=bool(getattr(args, "force", False)),
         scheduled=bool(getattr(args, "gepland", False)),
-        report_timeout=getattr(args, "tijdslimiet_rapport", None),
-        run_timeout=getattr(args, "tijdslimiet_run", None),
-        policy=getattr(args, "publiceren", None),
         progress=getattr(args, "voortgang", "auto"),
+        **settings_given,
     )
     if getattr(args, "json", False):
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
-        print(batch.describe(summary))
+        out = Path(settings_given["out_dir"] or manifest.out_dir)
+        print(batch.describe(summary, out))
     return batch.exit_code(summary)
 
 
@@ -556,7 +664,9 @@ def _add_index(sub) -> None:
     cmd.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
     cmd.add_argument("--index", default=None, help="talent of aantrekkelijkheid (standaard: beide)")
     cmd.add_argument("--jaar", type=_year, default=None, help="jaar (standaard: laatst gedekte)")
-    cmd.add_argument("--trekkingen", type=int, default=None, help="aantal Monte-Carlotrekkingen")
+    cmd.add_argument(
+        "--trekkingen", type=_positive_int, default=None, help="aantal Monte-Carlotrekkingen"
+    )
     cmd.set_defaults(func=_cmd_index)
 
 
@@ -565,6 +675,14 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from westerkwartier.sources import periods, regions
 
     region = regions.load_registry().resolve(args.gemeente)
+    if region.level != "gemeente":
+        from westerkwartier.errors import InputError
+
+        raise InputError(
+            f"{region.name} is een {region.level}, geen gemeente: de indices rangschikken "
+            "gemeenten. Geef een gemeente; haar uitkomst wordt vergeleken met haar provincie "
+            "en met Nederland (bijv. westerkwartier index --gemeente Westerkwartier)."
+        )
     if args.jaar is not None:
         periods.check_year(args.jaar)
     chosen = [args.index] if args.index else list(composite.load_indices())
@@ -575,7 +693,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
         mc = composite.monte_carlo(spec, year, draws=args.trekkingen)
         print(f"{spec.label} {year} — {region.name} (Bron: CBS, CC BY 4.0)")
         if region.code not in set(mc.codes):
-            reason = nominal["reason"].get(region.code) or "geen gegevens"
+            reason = nominal["reason"].get(region.code)
+            if not isinstance(reason, str) or not reason.strip():  # NaN, None, empty
+                reason = "te weinig gegevens voor deze gemeente in dit jaar"
             print(f"  geen score: {reason}")
             continue
         row = mc.summary().set_index("region_code").loc[region.code]
@@ -623,6 +743,12 @@ def _cmd_ambities(args: argparse.Namespace) -> int:
 SUBCOMMANDS.extend([_add_index, _add_ambities])
 
 
+class UsageError(WesterkwartierError):
+    """Options that do not go together, or that the chosen form of a command would ignore."""
+
+    exit_code = 2
+
+
 def _add_report(sub) -> None:
     rep = _command(
         sub,
@@ -631,87 +757,136 @@ def _add_report(sub) -> None:
         "Maak de Nederlandstalige HTML-rapporten (aantrekkelijkheid, talent) van een gemeente "
         "in UIT/<gemeente>/<rapport>.html en werk UIT/index.html bij. Alle invoer wordt eerst "
         "gecontroleerd; een mislukt rapport komt in UIT/_failed en wordt niet gepubliceerd. "
-        "Voorbeeld:\n  westerkwartier --offline report --gemeente Westerkwartier --rapport alle",
+        "SIGTERM, Ctrl-C of SIGHUP stopt binnen enkele seconden; klare rapporten blijven "
+        "staan. Voorbeeld:\n"
+        "  westerkwartier --offline report --gemeente Westerkwartier --rapport alle",
     )
-    rep.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
     rep.add_argument(
-        "--jaar", default="0", help="peiljaar; 0 (standaard) = per cijfer het laatste jaar"
+        "--gemeente", type=_nonempty, default=None, help="naam of CBS-code (standaard GM1969)"
+    )
+    rep.add_argument(
+        "--jaar", default=None, help="peiljaar; 0 (standaard) = per cijfer het laatste jaar"
     )
     rep.add_argument(  # no argparse choices: an unknown name is invalid input (exit 3)
         "--rapport",
-        default="alle",
+        type=_nonempty,
+        default=None,
         metavar="{aantrekkelijkheid,talent,alle}",
         help="welk rapport (standaard alle)",
     )
     rep.add_argument(
-        "--vergelijk", nargs="+", default=[], metavar="GEMEENTE", help="extra gemeenten"
+        "--vergelijk",
+        nargs="+",
+        type=_nonempty,
+        default=None,
+        metavar="GEMEENTE",
+        help="extra gemeenten",
     )
     rep.add_argument(
         "--peildatum", default=None, help="datum op het rapport, JJJJ-MM-DD (standaard vandaag)"
     )
-    rep.add_argument("--uit", type=Path, default=Path("reports"), help="doelmap (reports/)")
+    rep.add_argument("--uit", type=_nonempty_path, default=None, help="doelmap (reports/)")
     rep.add_argument(
-        "--gegevensmelding", default="", help="melding bovenaan elk rapport (geplande runs)"
+        "--gegevensmelding", default=None, help="melding bovenaan elk rapport (geplande runs)"
     )
     many = rep.add_argument_group(
         "veel rapporten tegelijk (dezelfde run als `westerkwartier batch`)",
         "Met een van deze opties wordt het een batchrun naar UIT/<datum>/ met UIT/latest; "
-        "zie `westerkwartier batch --help`.",
+        "zie `westerkwartier batch --help`. --jaar, --vergelijk, --peildatum en "
+        "--gegevensmelding gelden dan niet (zet ze in [parameters] van het manifest).",
     )
-    many.add_argument("--manifest", type=Path, default=None, help="batchmanifest (reports.toml)")
-    many.add_argument("--provincie", default=None, help="alle gemeenten van deze provincie")
+    many.add_argument(
+        "--manifest", type=_nonempty_path, default=None, help="batchmanifest (reports.toml)"
+    )
+    many.add_argument(
+        "--provincie", type=_nonempty, default=None, help="alle gemeenten van deze provincie"
+    )
     many.add_argument("--alle-gemeenten", action="store_true", help="alle gemeenten van NL")
-    many.add_argument("--workers", type=int, default=None, help="aantal werkprocessen")
+    many.add_argument("--workers", type=_positive_int, default=None, help="aantal werkprocessen")
     many.add_argument("--force", action="store_true", help="maak ook ongewijzigde rapporten")
     many.add_argument(
         "--gepland", action="store_true", help="vernieuw eerst de CBS-cache (geplande run)"
     )
+    many.add_argument(
+        "--controleer", action="store_true", help="controleer alleen; maak niets (batch)"
+    )
+    many.add_argument(
+        "--eigen-notebooks",
+        action="store_true",
+        help="sta notebooks buiten notebooks/ toe (zie `westerkwartier batch --help`)",
+    )
     rep.set_defaults(func=_cmd_report)
 
 
+#: Options of ``report`` for one municipality that a batch would not use.
+_SINGLE_ONLY = ("jaar", "vergelijk", "peildatum", "gegevensmelding")
+
+#: Options of ``report`` that only a batch uses.
+_BATCH_ONLY = ("workers", "force", "gepland", "controleer", "eigen_notebooks")
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> list[str]:
+    """Return the options among ``names`` that were given (as ``--naam``)."""
+    return [f"--{n.replace('_', '-')}" for n in names if getattr(args, n) not in (None, False)]
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
-    if args.manifest or args.provincie or args.alle_gemeenten:
+    batch_mode = bool(args.manifest or args.provincie or args.alle_gemeenten)
+    if batch_mode:
+        extra = _given(args, _SINGLE_ONLY)
+        if args.gemeente is not None and (args.provincie or args.alle_gemeenten):
+            extra.append("--gemeente")
+        if extra:
+            raise UsageError(
+                f"{', '.join(extra)} geldt niet voor een batch (met --manifest, --provincie "
+                "of --alle-gemeenten) en zou genegeerd worden. Zet jaar, vergelijk en "
+                "peildatum in [parameters] van het manifest, kies gemeenten met --gemeente "
+                "(zonder --provincie of --alle-gemeenten), of maak het rapport van één "
+                "gemeente zonder de batchopties."
+            )
         return _cmd_batch(_as_batch(args))
+    extra = _given(args, _BATCH_ONLY)
+    if extra:
+        raise UsageError(
+            f"{', '.join(extra)} geldt alleen voor een batch (met --manifest, --provincie of "
+            "--alle-gemeenten) en zou hier genegeerd worden. Laat het weg, of gebruik "
+            "`westerkwartier batch`."
+        )
     from westerkwartier.pipeline.render import render_reports
 
+    uit = args.uit or Path("reports")
     paths = render_reports(
-        gemeente=args.gemeente,
-        jaar=args.jaar,
-        rapport=args.rapport,
-        vergelijk=args.vergelijk,
+        gemeente=args.gemeente or "GM1969",
+        jaar=args.jaar if args.jaar is not None else "0",
+        rapport=args.rapport or "alle",
+        vergelijk=args.vergelijk or [],
         peildatum=args.peildatum,
-        uit=args.uit,
-        gegevensmelding=args.gegevensmelding,
+        uit=uit,
+        gegevensmelding=args.gegevensmelding or "",
     )
     for path in paths:
         print(f"Rapport geschreven: {path} ({path.stat().st_size / 1e3:.0f} kB)")
-    print(f"Index bijgewerkt: {Path(args.uit) / 'index.html'}")
+    print(f"Index bijgewerkt: {Path(uit) / 'index.html'}")
     return 0
 
 
 def _as_batch(args: argparse.Namespace) -> argparse.Namespace:
     """Turn ``report --manifest/--provincie/--alle-gemeenten`` into the batch command's arguments.
 
-    ``--gemeente`` and ``--rapport`` keep their meaning only when given explicitly; the report
-    defaults (GM1969, alle) must not narrow a manifest or a province.
+    ``--gemeente`` narrows a manifest; ``--rapport alle`` means every report of it.
     """
-    gemeente = (
-        None
-        if args.gemeente == "GM1969" or args.provincie or args.alle_gemeenten
-        else [args.gemeente]
-    )
-    rapport = None if args.rapport == "alle" else [args.rapport]
-    uit = None if args.uit == Path("reports") else args.uit
     return argparse.Namespace(
         manifest=args.manifest,
         provincie=args.provincie,
         alle_gemeenten=args.alle_gemeenten,
-        gemeente=gemeente,
-        rapport=rapport,
+        gemeente=[args.gemeente] if args.gemeente else None,
+        rapport=None if args.rapport in (None, "alle") else [args.rapport],
         workers=args.workers,
         force=args.force,
         gepland=args.gepland,
-        uit=uit,
+        uit=args.uit,
+        controleer=args.controleer,
+        eigen_notebooks=args.eigen_notebooks,
     )
 
 
@@ -729,8 +904,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.offline:
         settings.offline = True
     func: Callable[[argparse.Namespace], int] = args.func
+    from westerkwartier.pipeline.processes import RunStopped
+
     try:
         return func(args)
+    except RunStopped as err:  # a stop signal: no error, an account of what was kept
+        print(str(err), file=sys.stderr)
+        return err.exit_code
     except WesterkwartierError as err:
         if args.debug:
             raise

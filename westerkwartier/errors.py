@@ -213,9 +213,31 @@ class OutputNotWritable(InputError):
     """
 
     def __init__(self, path: object, reason: OSError | None = None) -> None:
+        import errno
+
         self.path = path
+        self.reason = reason
+        code = getattr(reason, "errno", None)
         why = f" ({reason.strerror or type(reason).__name__})" if reason is not None else ""
-        super().__init__(
-            f"Kan niet schrijven naar {path}{why}. Kies met --uit een map waarin u mag "
-            "schrijven, of controleer de rechten en de vrije schijfruimte."
+        fix = (
+            "Kies met --uit een map waarin u mag schrijven, of controleer de rechten en de "
+            "vrije schijfruimte."
         )
+        if code in {errno.ENOSPC, errno.EDQUOT}:
+            why = " (de schijf is vol)" if code == errno.ENOSPC else " (schijfquotum bereikt)"
+            fix = (
+                "Maak ruimte vrij, bijvoorbeeld door oude runs te verwijderen met "
+                "`westerkwartier opruimen --bewaar 10`, of kies met --uit een andere schijf."
+            )
+        elif code == errno.ENOTDIR:
+            why = " (een deel van het pad is een bestand, geen map)"
+        elif code == errno.EROFS:
+            why = " (het bestandssysteem is alleen-lezen)"
+        super().__init__(f"Kan niet schrijven naar {path}{why}. {fix}")
+
+    @property
+    def disk_full(self) -> bool:
+        """Whether the cause is a full disk or an exceeded quota."""
+        import errno
+
+        return getattr(self.reason, "errno", None) in {errno.ENOSPC, errno.EDQUOT}

@@ -53,13 +53,16 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
 import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -70,9 +73,11 @@ from westerkwartier.errors import (
     CbsError,
     CbsUnavailable,
     InputError,
+    OutputNotWritable,
     ReportFailed,
     WesterkwartierError,
 )
+from westerkwartier.pipeline import processes
 from westerkwartier.pipeline.jobs import ReportJob, kernel_env, run_job
 from westerkwartier.pipeline.manifest import (
     DATE_PARAMETER,
@@ -109,8 +114,19 @@ FAILED_DIR = "_failed"
 RUN_NAME_FORMAT = "%Y-%m-%dT%H%M"
 
 
-#: Statuses of one report in the summary.
-STATUSES = ("gemaakt", "hergebruikt", "mislukt", "afgebroken")
+#: Statuses of one report in the summary. ``afgebroken``: stopped by a time limit;
+#: ``onderbroken``: not finished because the run was stopped (a signal) or the disk was full.
+STATUSES = ("gemaakt", "hergebruikt", "mislukt", "afgebroken", "onderbroken")
+
+
+#: Statuses of a run (``status`` in the summary and in ``laatste-run.json``): ``bezig`` while
+#: it runs (still there afterwards: the process was killed), ``geslaagd`` (every report good),
+#: ``met fouten`` (finished, some report failed: exit code 7), ``gestopt`` (a stop signal),
+#: ``fout`` (the run itself failed: full disk, damaged files, a bug).
+RUN_STATUSES = ("bezig", "geslaagd", "met fouten", "gestopt", "fout")
+
+#: Report statuses that leave a report without a new version in the run.
+NOT_MADE = frozenset({"mislukt", "afgebroken", "onderbroken"})
 
 
 class BatchBusy(WesterkwartierError):
@@ -291,13 +307,19 @@ def _build_parameters(
 
 
 def _read_state(out_dir: Path) -> dict[str, Any]:
+    """Read the last good version of every report (``.batch-status.json``); damaged: none."""
     path = out_dir / STATE_FILE
     if not path.is_file():
         return {}
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
-        return state.get("rapporten", {}) if isinstance(state, dict) else {}
-    except ValueError:
+        reports = state.get("rapporten", {}) if isinstance(state, dict) else {}
+        return {
+            k: v
+            for k, v in (reports if isinstance(reports, dict) else {}).items()
+            if isinstance(v, dict) and isinstance(v.get("bestand"), str)
+        }
+    except (ValueError, OSError):  # damaged JSON, not UTF-8, unreadable
         log.warning("Batchstatus %s is onleesbaar; alle rapporten worden opnieuw gemaakt.", path)
         return {}
 
@@ -398,6 +420,8 @@ def _new_run_dir(out_dir: Path, now: dt.datetime) -> Path:
             return candidate
         except FileExistsError:
             continue
+        except OSError as err:
+            raise OutputNotWritable(out_dir, err) from err
     raise WesterkwartierError(f"Kan geen nieuwe runmap maken in {out_dir} ({name}).")
 
 
@@ -407,16 +431,32 @@ def _new_run_dir(out_dir: Path, now: dt.datetime) -> Path:
 
 
 def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
-    """Set up a worker: settings from the parent and its own Jupyter runtime folder."""
+    """Set up a worker: settings from the parent, its own temporary folder, stop handling.
+
+    Everything the worker and its kernels write to a temporary folder (executed notebooks,
+    the kernels' connection files, ``JUPYTER_RUNTIME_DIR``) goes below ``runtime_base``, which
+    the parent removes when the run ends, however it ends. Ctrl-C and SIGHUP reach the whole
+    terminal's process group: the parent handles them. SIGTERM comes from the parent when
+    the run stops: the worker kills its kernels and exits at once.
+    """
     os.environ.update(env)
-    os.environ["JUPYTER_RUNTIME_DIR"] = tempfile.mkdtemp(
-        prefix=f"werker-{os.getpid()}-", dir=runtime_base
-    )
+    scratch = tempfile.mkdtemp(prefix=f"werker-{os.getpid()}-", dir=runtime_base)
+    os.environ["TMPDIR"] = scratch
+    os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(scratch, "jupyter")
+    tempfile.tempdir = scratch
     os.environ.setdefault("MPLBACKEND", "agg")
     settings.cache_dir = Path(env["WESTERKWARTIER_CACHE_DIR"])
     settings.snapshot_dir = Path(env["WESTERKWARTIER_SNAPSHOT_DIR"])
     settings.offline = env.get("WESTERKWARTIER_OFFLINE") == "1"
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, frame: Any) -> None:
+    """SIGTERM in a worker: kill its kernels (and their children) now, then exit."""
+    processes.kill_now(processes.descendants(os.getpid()))
+    os._exit(128 + signum)
 
 
 def _run_in_worker(job: ReportJob) -> dict[str, Any]:
@@ -514,22 +554,45 @@ class _Options:
         run_timeout: float | None,
         policy: str | None,
     ) -> _Options:
-        """Fill in the manifest's values for what the caller left out; check the policy."""
+        """Fill in the manifest's values for what the caller left out; check every value.
+
+        Raises
+        ------
+        InputError
+            An unknown policy, or a number of workers or a time limit that is not a finite
+            number above 0 (``0``, ``-5``, ``nan``: the run would never start or never stop).
+        """
         policy = policy or manifest.policy
         if policy not in POLICIES:
             raise InputError(f"Onbekend publicatiebeleid {policy!r}; kies {' of '.join(POLICIES)}.")
+        chosen = {
+            "workers": manifest.workers if workers is None else workers,
+            "tijdslimiet_rapport": (
+                manifest.report_timeout if report_timeout is None else report_timeout
+            ),
+            "tijdslimiet_run": manifest.run_timeout if run_timeout is None else run_timeout,
+        }
+        for key, value in chosen.items():
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (ok and math.isfinite(value) and value > 0) or (
+                key == "workers" and int(value) != value
+            ):
+                kind = "een geheel getal" if key == "workers" else "een aantal seconden"
+                raise InputError(
+                    f"{key.replace('_', '-')} moet {kind} groter dan 0 zijn, niet {value!r}."
+                )
         return cls(
             out_dir=Path(out_dir or manifest.out_dir).resolve(),
-            workers=max(1, int(workers or manifest.workers)),
-            report_timeout=float(report_timeout or manifest.report_timeout),
-            run_timeout=float(run_timeout or manifest.run_timeout),
+            workers=int(chosen["workers"]),
+            report_timeout=float(chosen["tijdslimiet_rapport"]),
+            run_timeout=float(chosen["tijdslimiet_run"]),
             policy=policy,
         )
 
 
 @dataclasses.dataclass
 class _Run:
-    """One run while it is made: its folder, clock, data and the last good reports."""
+    """One run while it is made: its folder, clock, data, reports and the last good ones."""
 
     out_dir: Path
     run_dir: Path
@@ -538,6 +601,8 @@ class _Run:
     deadline: float
     data: DataState
     state: dict[str, Any]
+    entries: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    summary: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -551,6 +616,104 @@ class _Run:
             return None
         path = self.out_dir / previous["bestand"]
         return (previous, path) if path.is_file() else None
+
+
+#: Bytes that must be free in the output folder before a run starts.
+MIN_FREE_BYTES: int = 16 * 2**20
+
+
+def check_run(
+    manifest: Manifest,
+    *,
+    out_dir: Path | None = None,
+    workers: int | None = None,
+    report_timeout: float | None = None,
+    run_timeout: float | None = None,
+    policy: str | None = None,
+) -> _Options:
+    """Check everything a run would refuse, before anything is written or started.
+
+    ``westerkwartier batch --controleer`` runs exactly this, and so does every run before it
+    takes the folder lock, so the check and the run give the same verdict. Besides what
+    :func:`~westerkwartier.pipeline.manifest.load_manifest` checked (keys, names, titles,
+    notebooks and their parameters):
+
+    * the run settings (workers and time limits above 0, a known policy);
+    * the values of ``jaar``, ``vergelijk`` and ``peildatum``, with the reports' own rules
+      (:func:`~westerkwartier.pipeline.manifest.check_values`);
+    * the output folder (:func:`check_output_dir`): no file in the way, writable, ``latest`` a
+      link, enough free space;
+    * every snapshot file a report reads, with checksums
+      (:func:`westerkwartier.pipeline.render.check_snapshot`).
+
+    Returns
+    -------
+    _Options
+        The resolved run settings.
+
+    Raises
+    ------
+    ManifestError, InputError
+        Bad settings or values (exit code 3), with line numbers where they come from the file.
+    OutputNotWritable
+        The output folder cannot be used (exit code 3).
+    SnapshotMissing, DataIntegrityError
+        A snapshot file is missing (4) or damaged (5).
+    """
+    from westerkwartier.pipeline.manifest import check_values
+    from westerkwartier.pipeline.render import check_snapshot
+
+    options = _Options.resolve(manifest, out_dir, workers, report_timeout, run_timeout, policy)
+    check_snapshot()
+    check_values(manifest, data_state().date)
+    check_output_dir(options.out_dir)
+    return options
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Check that a batch can write into ``out_dir``, without writing anything.
+
+    Raises
+    ------
+    OutputNotWritable
+        A file lies where a folder must be (``out_dir`` or a folder above it), the folder may
+        not be written, ``latest`` is a real folder or file instead of the link the batch
+        manages, a file of the batch is a folder, or the disk has less than
+        :data:`MIN_FREE_BYTES` free.
+    """
+    import errno
+
+    out_dir = Path(out_dir)
+    existing = out_dir
+    while not existing.exists():
+        if existing.is_symlink():  # a dangling link where the folder should be
+            raise OutputNotWritable(existing, OSError(errno.ENOENT, "link naar niets"))
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputNotWritable(out_dir, OSError(errno.ENOTDIR, "geen map"))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputNotWritable(out_dir, OSError(errno.EACCES, "geen schrijfrechten"))
+    latest = out_dir / LATEST
+    if latest.exists() and not latest.is_symlink():
+        kind = "map" if latest.is_dir() else "bestand"
+        raise InputError(
+            f"{latest} is een gewoon {kind}, geen link. De batch beheert '{LATEST}' zelf als "
+            f"link naar de nieuwste goede run. Hernoem het (mv {latest} {latest}-oud) en "
+            "start de batch opnieuw."
+        )
+    for name, folder in ((FAILED_DIR, True), (LAST_RUN_FILE, False), (STATE_FILE, False)):
+        path = out_dir / name
+        if path.exists() and path.is_dir() != folder:
+            want = "map" if folder else "bestand"
+            raise InputError(
+                f"{path} moet een {want} zijn, maar is het niet. De batch schrijft daar zelf; "
+                f"hernoem of verwijder het en start de batch opnieuw."
+            )
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise OutputNotWritable(
+            out_dir, OSError(errno.ENOSPC, f"nog {free // 2**20} MB vrij", str(out_dir))
+        )
 
 
 def run_batch(
@@ -571,11 +734,19 @@ def run_batch(
 ) -> dict[str, Any]:
     """Render every report of a manifest into a new dated run folder and publish it safely.
 
-    The steps: wait for the folder lock, refresh the data when scheduled and open a run folder
-    (:func:`_start_run`), reuse unchanged reports and plan the others (:func:`_plan`), run them
-    in the worker pool (:func:`_execute`), keep the last good version of a failed report
-    (:func:`_keep_last_good`), then write index, summary and state and move ``latest``
-    (:func:`_publish`).
+    The steps: check everything first (:func:`check_run`), wait for the folder lock, refresh
+    the data when scheduled and open a run folder (:func:`_start_run`, which records the run
+    as ``bezig`` in ``laatste-run.json``), reuse unchanged reports and plan the others
+    (:func:`_plan`), run them in the worker pool (:func:`_execute`), keep the last good
+    version of a failed report (:func:`_keep_last_good`), then write index, summary and state
+    and move ``latest`` (:func:`_publish`).
+
+    A stop signal (SIGTERM, Ctrl-C, SIGHUP) stops the workers and their kernels within
+    seconds; the reports that were finished are kept and remembered (the next run reuses
+    them), the others are marked ``onderbroken``, index, summary and state are written and
+    ``latest`` stays where it was; then :class:`~westerkwartier.pipeline.processes.RunStopped`
+    is raised. A full disk stops the run the same way and raises ``OutputNotWritable``. Any
+    failure of the run itself is recorded in ``laatste-run.json`` (status ``fout``).
 
     Parameters
     ----------
@@ -611,32 +782,78 @@ def run_batch(
     -------
     dict
         The run summary, also written to ``<run>/samenvatting.json`` and
-        ``<out_dir>/laatste-run.json``: ``run``, ``map``, ``geslaagd``, ``latest_bijgewerkt``,
-        ``aantallen``, ``gegevens`` and per report ``rapport``, ``gemeente``, ``status``
-        (gemaakt / hergebruikt / mislukt / afgebroken), ``duur_s``, ``gegevensdatum``,
-        ``peiljaar``, ``uitvoer`` (relative to the run folder; None when nothing is
-        published), ``fout``, ``vorige_versie``, ``sleutel``.
+        ``<out_dir>/laatste-run.json``: ``run``, ``map``, ``status`` (see
+        :data:`RUN_STATUSES`), ``exitcode``, ``geslaagd``, ``latest_bijgewerkt``,
+        ``aantallen``, ``gegevens`` and per report ``rapport``, ``gemeente``, ``status`` (see
+        :data:`STATUSES`), ``duur_s``, ``gegevensdatum``, ``peiljaar``, ``uitvoer``
+        (relative to the run folder; None when nothing is published), ``fout``,
+        ``vorige_versie``, ``sleutel``. Every path in it is relative to the output folder.
 
     Raises
     ------
+    ManifestError, InputError, OutputNotWritable, SnapshotMissing, DataIntegrityError
+        From :func:`check_run`: nothing was written or started.
     BatchBusy
         Another run kept writing into the same folder for longer than ``run_timeout`` (this
         run waits for it first, with a line ``wacht op een andere batch…``).
+    RunStopped
+        A stop signal; exit code 128 + the signal number.
+    OutputNotWritable
+        The disk filled up during the run.
     """
-    options = _Options.resolve(manifest, out_dir, workers, report_timeout, run_timeout, policy)
+    options = check_run(
+        manifest,
+        out_dir=out_dir,
+        workers=workers,
+        report_timeout=report_timeout,
+        run_timeout=run_timeout,
+        policy=policy,
+    )
     bar = _Progress(0, progress, stream)
-    # overlapping runs (cron) wait for each other; the clock starts once this run may write
-    with _lock(options.out_dir, timeout=options.run_timeout, notify=bar.notice):
-        run = _start_run(
-            options,
-            clock or dt.datetime.now,
-            (refresh or refresh_data) if scheduled else None,
-            bar,
-        )
-        entries, jobs = _plan(manifest, run, options, force=force, stagger=stagger)
-        _execute(jobs, entries, options, run, bar)
-        _keep_last_good(entries, run)
-        return _publish(manifest, entries, run, options)
+    with processes.stop_signals() as stop:
+        try:
+            # overlapping runs (cron) wait for each other; the clock starts once this run may
+            # write
+            with _lock(options.out_dir, timeout=options.run_timeout, notify=bar.notice):
+                return _run(manifest, options, bar, stop, clock, scheduled, refresh, force, stagger)
+        except processes.Stopped as err:
+            bar.close()
+            raise processes.RunStopped(
+                err.signum, f"Gestopt door {err.name} voordat de run begon; er is niets gemaakt."
+            ) from None
+
+
+def _run(
+    manifest: Manifest,
+    options: _Options,
+    bar: _Progress,
+    stop: processes.StopState,
+    clock: Callable[[], dt.datetime] | None,
+    scheduled: bool,
+    refresh: Callable[[], tuple[bool, list[str]]] | None,
+    force: bool,
+    stagger: float,
+) -> dict[str, Any]:
+    """Make the run once the folder lock is held (see :func:`run_batch`)."""
+    run = _start_run(
+        options,
+        clock or dt.datetime.now,
+        (refresh or refresh_data) if scheduled else None,
+        bar,
+    )
+    try:
+        jobs = _plan(manifest, run, options, force=force, stagger=stagger)
+        _execute(jobs, run.entries, options, run, bar, stop)
+        _keep_last_good(run.entries, run)
+        return _publish(manifest, run.entries, run, options)
+    except processes.Stopped as err:
+        if run.summary is not None:  # the signal came after the run was complete
+            return run.summary
+        _finish_stopped(manifest, run, options, err, bar)
+        raise AssertionError("unreachable") from None  # pragma: no cover
+    except BaseException as err:
+        _finish_failed(manifest, run, options, err, bar)
+        raise
 
 
 def _start_run(
@@ -645,7 +862,11 @@ def _start_run(
     refresh: Callable[[], tuple[bool, list[str]]] | None,
     bar: _Progress,
 ) -> _Run:
-    """Start the clock, refresh the data (scheduled runs) and make the run folder."""
+    """Start the clock, refresh the data (scheduled runs) and make the run folder.
+
+    The run is recorded as ``bezig`` in ``laatste-run.json`` at once, so that a run that is
+    killed (SIGKILL, power loss) is not mistaken for the previous one.
+    """
     started = time.time()
     now = clock()
     reachable: bool | None = None
@@ -656,7 +877,7 @@ def _start_run(
     data = data_state(reachable, refreshed)
     if data.notice:
         bar.line(data.notice)
-    return _Run(
+    run = _Run(
         out_dir=options.out_dir,
         run_dir=_new_run_dir(options.out_dir, now),
         now=now,
@@ -665,15 +886,27 @@ def _start_run(
         data=data,
         state=_read_state(options.out_dir),
     )
+    _write_json(
+        run.out_dir / LAST_RUN_FILE,
+        {
+            "formaat": 1,
+            "run": run.name,
+            "map": run.name,
+            "status": "bezig",
+            "gestart": now.isoformat(timespec="seconds"),
+            "proces": os.getpid(),
+            "pakketversie": __version__,
+        },
+    )
+    return run
 
 
 def _plan(
     manifest: Manifest, run: _Run, options: _Options, *, force: bool, stagger: float
-) -> tuple[list[dict[str, Any]], list[ReportJob]]:
-    """Make a summary entry per report; link unchanged ones, return jobs for the others."""
+) -> list[ReportJob]:
+    """Make a summary entry per report (in ``run.entries``); link unchanged ones, return jobs."""
     from westerkwartier.pipeline.notebook import notebook_parameters
 
-    entries: list[dict[str, Any]] = []
     jobs: list[ReportJob] = []
     declared: dict[Path, Any] = {}
     for spec, code in manifest.jobs():
@@ -683,12 +916,12 @@ def _plan(
         params, inject = _build_parameters(spec, code, declared[spec.notebook], run.data)
         title = spec.title.format(gemeente=name, code=code)
         entry = _new_entry(spec, code, name, params, title, run)
-        entries.append(entry)
+        run.entries.append(entry)
         if not force and _reuse(entry, run):
             continue
         jobs.append(
             ReportJob(
-                index=len(entries) - 1,
+                index=len(run.entries) - 1,
                 report=spec.name,
                 code=code,
                 name=name,
@@ -706,7 +939,7 @@ def _plan(
                 stagger=(len(jobs) * stagger) if len(jobs) < options.workers else 0.0,
             )
         )
-    return entries, jobs
+    return jobs
 
 
 def _new_entry(
@@ -718,7 +951,7 @@ def _new_entry(
         "label": spec.label,
         "gemeente": code,
         "gemeentenaam": name,
-        "notebook": _display_path(spec.notebook),
+        "notebook": public_path(spec.notebook, run.out_dir),
         "parameters": params,
         "status": None,
         "duur_s": 0.0,
@@ -761,6 +994,7 @@ def _execute(
     options: _Options,
     run: _Run,
     bar: _Progress,
+    stop: processes.StopState | None = None,
 ) -> None:
     """Show the reused reports, run the jobs in the pool and close the progress display."""
     bar.set_total(len(entries))
@@ -772,14 +1006,18 @@ def _execute(
             f"{len(jobs)} rapport(en) maken met {min(options.workers, len(jobs))} werker(s); "
             f"{len(entries) - len(jobs)} ongewijzigd."
         )
-        _run_jobs(jobs, entries, options.workers, run.deadline, bar, run.data)
+        _run_jobs(jobs, run, options, bar, stop or processes.StopState())
     bar.close()
 
 
 def _keep_last_good(entries: list[dict[str, Any]], run: _Run) -> None:
-    """Link the last good version of each failed report into the run (never a broken one)."""
+    """Link the last good version of each report not made into the run (never a broken one).
+
+    The state then points at this copy (see :func:`_remember_good`): the newest copy of a
+    report is always the one remembered, so removing old runs never loses it.
+    """
     for entry in entries:
-        if entry["status"] not in {"mislukt", "afgebroken"}:
+        if entry["status"] not in NOT_MADE or entry.get("uitvoer"):
             continue
         found = run.previous(entry["rapport"], entry["gemeente"])
         if found is None:
@@ -796,28 +1034,108 @@ def _keep_last_good(entries: list[dict[str, Any]], run: _Run) -> None:
 
 
 def _publish(
-    manifest: Manifest, entries: list[dict[str, Any]], run: _Run, options: _Options
+    manifest: Manifest,
+    entries: list[dict[str, Any]],
+    run: _Run,
+    options: _Options,
+    *,
+    stopped: processes.Stopped | None = None,
+    failure: BaseException | None = None,
 ) -> dict[str, Any]:
-    """Write the run's index and summary, remember the good reports, move ``latest``."""
+    """Write the run's index and summary, remember the good reports, move ``latest``.
+
+    A stopped or failed run writes the same files but never moves ``latest``.
+    """
     from westerkwartier.pipeline.index_page import write_index
 
     counts = {status: sum(e["status"] == status for e in entries) for status in STATUSES}
     good = counts["gemaakt"] + counts["hergebruikt"]
-    all_good = good == len(entries)
+    all_good = good == len(entries) and stopped is None and failure is None
     publish = all_good if options.policy == "alles-of-niets" else good > 0
+    publish = publish and stopped is None and failure is None
     write_index(
         [_index_entry(e) for e in entries if e["uitvoer"]],
         run.run_dir / "index.html",
         title=manifest.title,
         notice=run.data.notice,
     )
-    summary = _summary(manifest, entries, run, options, counts, all_good, publish)
+    summary = _summary(
+        manifest, entries, run, options, counts, all_good, publish, stopped=stopped, failure=failure
+    )
     _write_json(run.run_dir / SUMMARY_FILE, summary)
     _remember_good(entries, run)
     if publish:
         switch_latest(run.out_dir, run.name)
     _write_json(run.out_dir / LAST_RUN_FILE, summary)
+    if stopped is None and failure is None:
+        run.summary = summary
     return summary
+
+
+def _finish_stopped(
+    manifest: Manifest,
+    run: _Run,
+    options: _Options,
+    err: processes.Stopped,
+    bar: _Progress,
+) -> None:
+    """After a stop signal: keep what finished, write summary and state; raise RunStopped."""
+    bar.close()
+    for entry in run.entries:
+        if entry["status"] is None:
+            entry.update(
+                status="onderbroken",
+                fout=f"niet af: de run werd gestopt door {err.name}",
+            )
+    _keep_last_good(run.entries, run)
+    summary = _publish(manifest, run.entries, run, options, stopped=err)
+    raise processes.RunStopped(err.signum, describe(summary, run.out_dir), summary) from None
+
+
+def _finish_failed(
+    manifest: Manifest,
+    run: _Run,
+    options: _Options,
+    err: BaseException,
+    bar: _Progress,
+) -> None:
+    """After a failure of the run itself: record it (best effort), turn OS errors into ours.
+
+    ``laatste-run.json`` gets status ``fout`` with the reason; a full disk or another
+    operating-system error on the output folder is raised as ``OutputNotWritable``.
+    """
+    from westerkwartier.pipeline.jobs import disk_full
+
+    bar.close()
+    if isinstance(err, OSError) and not isinstance(err, WesterkwartierError):
+        replacement: BaseException = OutputNotWritable(getattr(err, "filename", None) or "", err)
+    else:
+        replacement = err
+    reason = public_text(str(replacement) or type(replacement).__name__, run.out_dir)
+    for entry in run.entries:
+        if entry["status"] is None:
+            entry.update(status="onderbroken", fout=f"niet af: {reason}")
+    try:
+        _keep_last_good(run.entries, run)
+        _publish(manifest, run.entries, run, options, failure=replacement)
+    except (OSError, WesterkwartierError) as second:  # e.g. the disk is still full
+        log.warning("Samenvatting van de mislukte run niet geschreven: %s", second)
+        with contextlib.suppress(OSError, WesterkwartierError):
+            _write_json(
+                run.out_dir / LAST_RUN_FILE,
+                {
+                    "formaat": 1,
+                    "run": run.name,
+                    "map": run.name,
+                    "status": "fout",
+                    "exitcode": getattr(replacement, "exit_code", 1),
+                    "fout": reason,
+                    "gestart": run.now.isoformat(timespec="seconds"),
+                    "schijf_vol": bool(disk_full(err)),
+                },
+            )
+    if replacement is not err:
+        raise replacement from err
 
 
 def _index_entry(entry: Mapping[str, Any]) -> Any:
@@ -842,14 +1160,30 @@ def _summary(
     counts: Mapping[str, int],
     all_good: bool,
     publish: bool,
+    *,
+    stopped: processes.Stopped | None = None,
+    failure: BaseException | None = None,
 ) -> dict[str, Any]:
-    """Return the machine-readable account of the run (``samenvatting.json``)."""
+    """Return the machine-readable account of the run (``samenvatting.json``).
+
+    Every path in it is relative to the output folder (see :func:`public_path`), and error
+    texts are cleaned of absolute paths (:func:`public_text`): the summary is published.
+    """
     data = run.data
-    return {
+    if stopped is not None:
+        status, code = "gestopt", 128 + stopped.signum
+    elif failure is not None:
+        status, code = "fout", int(getattr(failure, "exit_code", 1))
+    else:
+        status = "geslaagd" if all_good else "met fouten"
+        code = 0 if all_good else ReportFailed.exit_code
+    summary: dict[str, Any] = {
         "formaat": 1,
         "run": run.name,
-        "map": str(run.run_dir),
-        "manifest": str(manifest.path) if manifest.path else None,
+        "map": run.name,
+        "status": status,
+        "exitcode": code,
+        "manifest": public_path(manifest.path, run.out_dir) if manifest.path else None,
         "gestart": run.now.isoformat(timespec="seconds"),
         "duur_s": round(time.time() - run.started, 2),
         "werkers": options.workers,
@@ -867,32 +1201,107 @@ def _summary(
         },
         "aantallen": dict(counts),
         "mislukt": [
-            {"rapport": e["rapport"], "gemeente": e["gemeente"], "fout": e["fout"]}
+            {
+                "rapport": e["rapport"],
+                "gemeente": e["gemeente"],
+                "fout": public_text(e["fout"] or "", run.out_dir),
+            }
             for e in entries
             if e["status"] in {"mislukt", "afgebroken"}
         ],
-        "rapporten": entries,
+        "rapporten": [_public_entry(e, run.out_dir) for e in entries],
     }
+    if stopped is not None:
+        summary["gestopt_door"] = processes.SIGNAL_NAMES.get(stopped.signum, str(stopped.signum))
+    if failure is not None:
+        summary["fout"] = public_text(str(failure) or type(failure).__name__, run.out_dir)
+    return summary
+
+
+def _public_entry(entry: Mapping[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Return a summary entry with paths relative to the output folder, texts cleaned."""
+    public = dict(entry)
+    if public.get("fout"):
+        public["fout"] = public_text(public["fout"], out_dir)
+    if public.get("mislukt_notebook"):
+        public["mislukt_notebook"] = public_path(Path(public["mislukt_notebook"]), out_dir)
+    public["parameters"] = {
+        key: public_text(value, out_dir) if isinstance(value, str) else value
+        for key, value in dict(entry.get("parameters") or {}).items()
+    }
+    return public
+
+
+def public_path(path: Path | str, out_dir: Path) -> str:
+    """Say where a file is without revealing the machine: relative to the output folder.
+
+    Inside the output folder: relative to it (``_failed/2026-11-27T0830/GM1969/talent.ipynb``);
+    inside the project: relative to the project (``notebooks/talent.ipynb``); elsewhere: only
+    the file name.
+
+    Examples
+    --------
+    >>> public_path("/srv/rapporten/_failed/x/talent.ipynb", Path("/srv/rapporten"))
+    '_failed/x/talent.ipynb'
+    >>> public_path("/home/jan/mijn.ipynb", Path("/srv/rapporten"))
+    'mijn.ipynb'
+    """
+    path = Path(path)
+    for base in (Path(out_dir), settings.project_dir):
+        for candidate, root in ((path, base), (path.resolve(), Path(base).resolve())):
+            with contextlib.suppress(ValueError):
+                return candidate.relative_to(root).as_posix()
+    return path.name
+
+
+#: An absolute path in a text: ``/`` after a space, quote or bracket, at least one folder.
+_ABSOLUTE_PATH = re.compile(
+    r"""(?<![\w.~:/-])/(?:[^\s/'"`<>|;,()\[\]{}]+/)+([^\s/'"`<>|;,()\[\]{}]*)"""
+)
+
+
+def public_text(text: str, out_dir: Path) -> str:
+    """Remove what is private from a message before it is published.
+
+    Paths in the output folder become relative to it, paths in the project relative to the
+    project, any other absolute path its last part; the host name becomes ``<host>``.
+
+    Examples
+    --------
+    >>> public_text("staat in /srv/r/_failed/a/t.ipynb; zie /home/jan/x.csv", Path("/srv/r"))
+    'staat in _failed/a/t.ipynb; zie x.csv'
+    """
+    if not text:
+        return text
+    for base in (Path(out_dir), Path(out_dir).resolve(), settings.project_dir):
+        text = text.replace(f"{base}/", "").replace(str(base), ".")
+    text = _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "…", text)
+    host = socket.gethostname()
+    if len(host) >= 4:
+        text = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "<host>", text)
+    return text
 
 
 def _remember_good(entries: list[dict[str, Any]], run: _Run) -> None:
-    """Record the last good version of every report (for reuse and carry-over)."""
+    """Record the newest copy of every good report (for reuse, carry-over and clean-up).
+
+    A report made or reused in this run points at this run; a report that was not made but
+    whose last good version was carried into this run points at that copy here, so the state
+    always names the newest copy and older runs can be removed.
+    """
     for entry in entries:
+        key = _job_id(entry["rapport"], entry["gemeente"])
         if entry["status"] in {"gemaakt", "hergebruikt"}:
-            run.state[_job_id(entry["rapport"], entry["gemeente"])] = {
+            run.state[key] = {
                 "sleutel": entry["sleutel"],
                 "bestand": f"{run.name}/{entry['uitvoer']}",
                 "gemaakt_op": entry["gemaakt_op"],
                 "gegevensdatum": entry["gegevensdatum"],
                 "peiljaar": entry["peiljaar"],
             }
+        elif entry.get("uitvoer") and key in run.state:  # carried over: the copy in this run
+            run.state[key] = {**run.state[key], "bestand": f"{run.name}/{entry['uitvoer']}"}
     _write_json(run.out_dir / STATE_FILE, {"formaat": 1, "rapporten": run.state})
-
-
-def _display_path(path: Path) -> str:
-    with contextlib.suppress(ValueError):
-        return str(Path(path).relative_to(settings.project_dir))
-    return str(path)
 
 
 def _as_date(value: Any) -> dt.date | str:
@@ -926,59 +1335,155 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def _start_helpers(ctx: multiprocessing.context.BaseContext) -> None:
+    """Start multiprocessing's helper processes with SIGHUP ignored.
+
+    The fork server and the resource tracker share the terminal's process group with this
+    process. They ignore Ctrl-C by themselves, but a closed terminal (SIGHUP to the whole
+    group) would kill them while this process is still stopping the run, and the relaunched
+    tracker then prints tracebacks. An ignored signal stays ignored across ``exec``, so they
+    are started while SIGHUP is ignored; this process's own handler is put back at once.
+    """
+    from multiprocessing import resource_tracker
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+        if ctx.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGHUP, previous)
+
+
+def _pool_tree(pool: cf.ProcessPoolExecutor | None) -> list[processes.Proc]:
+    """Return the workers of a pool and everything below them (kernels), workers first."""
+    if pool is None:
+        return []
+    pids = list(getattr(pool, "_processes", None) or {})
+    table = processes._proc_table()  # noqa: SLF001 - one read for both lists
+    return [table[p] for p in pids if p in table] + processes.descendants(pids, table)
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor | None, grace: float = 3.0) -> None:
+    """Stop the workers and their kernels within seconds.
+
+    The kernels (and whatever they started) are killed at once: their reports are abandoned.
+    The workers get SIGTERM (they kill a kernel started meanwhile and exit), then SIGKILL
+    after ``grace`` seconds.
+    """
+    tree = _pool_tree(pool)
+    workers = set(getattr(pool, "_processes", None) or {})
+    processes.kill_now([p for p in tree if p.pid not in workers])
+    left = processes.terminate(tree, grace=grace)
+    if left:
+        log.warning("%d proces(sen) van de run bleven over na SIGKILL.", len(left))
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+        thread = getattr(pool, "_executor_manager_thread", None)
+        if thread is not None:
+            thread.join(timeout=5)
+
+
 def _run_jobs(
     jobs: list[ReportJob],
-    entries: list[dict[str, Any]],
-    workers: int,
-    deadline: float,
+    run: _Run,
+    options: _Options,
     bar: _Progress,
-    data: DataState,
+    stop: processes.StopState,
 ) -> None:
-    """Run the jobs in a process pool; fill in their entries; respect the run deadline."""
-    with tempfile.TemporaryDirectory(prefix="wk-batch-runtime-") as runtime_base:
+    """Run the jobs in a process pool; fill in their entries; respect the run deadline.
+
+    A stop signal (raised here as :class:`~westerkwartier.pipeline.processes.Stopped`) or a
+    full disk stops the pool at once; the results that came in are kept. The workers'
+    temporary folder (kernel connection files, executed notebooks) is removed however the
+    pool ends.
+    """
+    runtime_base = tempfile.mkdtemp(prefix=f"wk-batch-{os.getpid()}-")
+    futures: dict[cf.Future[dict[str, Any]], ReportJob] = {}
+    pending: set[cf.Future[dict[str, Any]]] = set()
+    pool: cf.ProcessPoolExecutor | None = None
+    full: OutputNotWritable | None = None
+    hurried = False
+
+    def hurry() -> None:  # a second stop signal: no more waiting
+        nonlocal hurried
+        hurried = True
+        processes.kill_now(_pool_tree(pool))
+
+    stop.on_repeat.append(hurry)
+    try:
+        context = _mp_context()
+        _start_helpers(context)
         pool = cf.ProcessPoolExecutor(
-            max_workers=min(workers, len(jobs)),
-            mp_context=_mp_context(),
+            max_workers=min(options.workers, len(jobs)),
+            mp_context=context,
             initializer=_init_worker,
-            initargs=(kernel_env(data.offline), runtime_base),
+            initargs=(kernel_env(run.data.offline), runtime_base),
         )
         futures = {pool.submit(_run_in_worker, job): job for job in jobs}
         pending = set(futures)
-        try:
-            while pending:
-                # the workers stop their own report at the deadline; allow them time to clean up
-                remaining = deadline - time.time() + 30
-                if remaining <= 0:
-                    break
-                done, pending = cf.wait(pending, timeout=remaining, return_when="FIRST_COMPLETED")
-                for future in done:
-                    job = futures[future]
-                    entry = entries[job.index]
-                    try:
-                        result = future.result()
-                    except Exception as err:  # noqa: BLE001 - a worker died (killed, OOM)
-                        result = {
-                            "status": "mislukt",
-                            "fout": f"werkproces gestopt ({type(err).__name__}: {err})",
-                        }
-                    _apply(entry, result, job)
-                    bar.step(entry)
-        finally:
-            for future in pending:
-                future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+        while pending and full is None:
+            # the workers stop their own report at the deadline; allow them time to clean up
+            remaining = run.deadline - time.time() + 30
+            if remaining <= 0:
+                break
+            done, pending = cf.wait(pending, timeout=remaining, return_when="FIRST_COMPLETED")
+            for future in done:
+                full = full or _take(future, futures[future], run, bar)
+        if full is not None:
+            _stop_pool(pool, grace=1.0)
+    except processes.Stopped:
+        _stop_pool(pool, grace=0.5 if hurried else 3.0)
         for future in pending:
-            job = futures[future]
-            entry = entries[job.index]
-            _apply(
-                entry,
-                {
-                    "status": "afgebroken",
-                    "fout": "niet gemaakt: de tijdslimiet van de run verstreek",
-                },
-                job,
-            )
+            if future.done() and not future.cancelled() and future.exception() is None:
+                _take(future, futures[future], run, bar)
+        raise
+    finally:
+        for future in pending:
+            future.cancel()
+        if pool is not None:
+            pool.shutdown(wait=full is None and not hurried, cancel_futures=True)
+        stop.on_repeat.remove(hurry)
+        shutil.rmtree(runtime_base, ignore_errors=True)
+    reason = (
+        "niet gemaakt: de schijf is vol"
+        if full is not None
+        else "niet gemaakt: de tijdslimiet van de run verstreek"
+    )
+    for future in pending:
+        job = futures[future]
+        entry = run.entries[job.index]
+        if entry["status"] is None:
+            _apply(entry, {"status": "onderbroken" if full else "afgebroken", "fout": reason}, job)
             bar.step(entry)
+    if full is not None:
+        raise full
+
+
+def _take(
+    future: cf.Future[dict[str, Any]], job: ReportJob, run: _Run, bar: _Progress
+) -> OutputNotWritable | None:
+    """Put the result of a finished job into its entry; return the error of a full disk."""
+    import errno
+
+    entry = run.entries[job.index]
+    try:
+        result = future.result()
+    except Exception as err:  # noqa: BLE001 - a worker died (killed, OOM)
+        result = {
+            "status": "mislukt",
+            "fout": f"werkproces gestopt ({type(err).__name__}: {err})",
+        }
+    _apply(entry, result, job)
+    bar.step(entry)
+    if result.get("schijf_vol"):
+        return OutputNotWritable(run.out_dir, OSError(errno.ENOSPC, "schijf vol"))
+    return None
 
 
 def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: ReportJob) -> None:
@@ -998,18 +1503,38 @@ def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: ReportJob) -> 
 
 def exit_code(summary: Mapping[str, Any]) -> int:
     """Exit code of a run: 0 when every report is good, else 7 (``ReportFailed``)."""
+    if "exitcode" in summary and summary.get("status") in {"gestopt", "fout"}:
+        return int(summary["exitcode"])
     return 0 if summary.get("geslaagd") else ReportFailed.exit_code
 
 
-def describe(summary: Mapping[str, Any]) -> str:
-    """Return a short Dutch account of a run for the terminal or a log."""
+def describe(summary: Mapping[str, Any], out_dir: Path | None = None) -> str:
+    """Return a short Dutch account of a run for the terminal or a log.
+
+    Parameters
+    ----------
+    summary : dict
+        The run summary.
+    out_dir : Path, optional
+        The output folder, to show where the run is (the summary itself holds only relative
+        paths).
+    """
     counts = summary["aantallen"]
+    where = Path(out_dir) / summary["map"] if out_dir is not None else summary["map"]
     lines = [
         f"Run {summary['run']}: {counts['gemaakt']} gemaakt, {counts['hergebruikt']} "
         f"ongewijzigd hergebruikt, {counts['mislukt']} mislukt, {counts['afgebroken']} "
-        f"afgebroken ({summary['duur_s']:.0f} s). Gegevens tot {summary['gegevens']['datum']}.",
-        f"Uitvoer: {summary['map']} (samenvatting: {SUMMARY_FILE}).",
+        f"afgebroken"
+        + (f", {counts['onderbroken']} onderbroken" if counts.get("onderbroken") else "")
+        + f" ({summary['duur_s']:.0f} s). Gegevens tot {summary['gegevens']['datum']}.",
+        f"Uitvoer: {where} (samenvatting: {SUMMARY_FILE}).",
     ]
+    if summary.get("status") == "gestopt":
+        lines.insert(
+            0,
+            f"Gestopt door {summary.get('gestopt_door', 'een signaal')}. Wat klaar was, is "
+            "bewaard; de volgende run maakt alleen de rest.",
+        )
     if summary["latest_bijgewerkt"]:
         lines.append(f"'{LATEST}' wijst nu naar {summary['run']}.")
     else:

@@ -11,7 +11,7 @@ from typing import Any
 
 from westerkwartier.errors import ParameterError
 from westerkwartier.pipeline.notebook import write_atomic
-from westerkwartier.reporting.html import find_external_urls, render_template, report_css
+from westerkwartier.reporting.html import is_external, render_template, report_css
 
 # ----------------------------------------------------------------------------------------------
 # Index page
@@ -81,7 +81,8 @@ def render_index(
     for raw in entries:
         entry = _as_entry(raw)
         href = entry.href.strip()
-        if find_external_urls(f'href="{href}"') or re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I):
+        scheme = re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I)
+        if is_external(href) or href.startswith("/") or scheme:
             raise ParameterError(
                 f"Link {href!r} in de index is geen relatief pad; de index moet offline werken.",
                 name="href",

@@ -16,6 +16,7 @@ What a finished report states about itself (municipality, reference year, data d
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import os
@@ -214,21 +215,28 @@ def is_start_failure(err: ReportFailed) -> bool:
     return bool(_KERNEL_START_FAILURE.search(text)) and err.cell_index is None
 
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise ReportTimeout("tijdslimiet")
-
-
 @contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
+def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[None]:
     """Raise :class:`ReportTimeout` after ``seconds`` (SIGALRM; only where it can be used).
 
-    Without a finite limit, or outside the main thread (where no signal handler can be set),
-    nothing is armed: the time-out per cell still holds.
+    When the time is up, the processes started since ``before`` (the report's kernel) are
+    killed first: the report is abandoned, and a kernel that is shut down while it still
+    works prints tracebacks about closed connections into the log. Without a finite limit,
+    or outside the main thread (where no signal handler can be set), nothing is armed: the
+    time-out per cell still holds.
     """
     if not math.isfinite(seconds) or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if before is not None:
+            from westerkwartier.pipeline import processes
+
+            processes.stop_new_children(before)
+        raise ReportTimeout("tijdslimiet")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
@@ -285,7 +293,11 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
 
 
 def run_job(job: ReportJob) -> dict[str, Any]:
-    """Make one report; never raises: the result says what happened.
+    """Make one report; never raises an error: the result says what happened.
+
+    A stop signal (:class:`~westerkwartier.pipeline.processes.Stopped`) is not an error and
+    passes through. Either way, a kernel the report started that is still running afterwards
+    (after a time-out or a stop) is stopped before this function returns.
 
     Returns
     -------
@@ -293,9 +305,12 @@ def run_job(job: ReportJob) -> dict[str, Any]:
         ``status`` (gemaakt, mislukt or afgebroken), ``fout`` (the Dutch reason, or absent),
         ``mislukt_notebook`` (the kept notebook of a failed run), ``kop`` (what the report
         states about itself, see :func:`report_facts`), ``duur_s``, ``pogingen`` (kernel
-        starts), ``werker`` (process id), ``geheugen_werker_mb``, ``geheugen_kernels_mb``, and
-        ``error``: the exception of a failed report (only in this process; a worker drops it).
+        starts), ``werker`` (process id), ``geheugen_werker_mb``, ``geheugen_kernels_mb``,
+        ``schijf_vol`` (True when the report failed because a disk was full), and ``error``:
+        the exception of a failed report (only in this process; a worker drops it).
     """
+    from westerkwartier.pipeline import processes
+
     started = time.monotonic()
     result: dict[str, Any] = {"index": job.index, "werker": os.getpid(), "pogingen": 0}
     if job.stagger > 0:
@@ -309,8 +324,12 @@ def run_job(job: ReportJob) -> dict[str, Any]:
         if limit >= job.timeout
         else "werd afgebroken omdat de tijdslimiet van de hele run verstreek"
     )
+    # only the main thread owns the process's children (signals, time limits); a job run in
+    # another thread leaves them to their own clean-up
+    main = threading.current_thread() is threading.main_thread()
+    before = processes.children() if main else []
     try:
-        with _time_limit(limit):
+        with _time_limit(limit, before if main else None):
             _execute(job, result, reason_limit)
     except ReportTimeout as err:
         result.update(
@@ -322,7 +341,40 @@ def run_job(job: ReportJob) -> dict[str, Any]:
         result.update(
             status="mislukt", fout=f"onverwachte fout: {type(err).__name__}: {err}", error=err
         )
+    except processes.Stopped:  # the run stops: its kernel need not shut down politely
+        if main:
+            processes.stop_new_children(before)
+        raise
+    finally:
+        if main:
+            processes.stop_new_children(before)
+    if result.get("error") is not None and disk_full(result["error"]):
+        result["schijf_vol"] = True
+        result["fout"] = (
+            f"Rapport {Path(job.output).name} voor {job.name} is niet gemaakt: de schijf is vol."
+        )
     return _finish(result, started)
+
+
+def disk_full(err: BaseException | None) -> str:
+    """Return the path of a full disk if ``err`` (or an error behind it) says so, else ''.
+
+    Looks for ``OSError`` with ENOSPC (no space left) or EDQUOT (quota exceeded) in the
+    chain of causes.
+    """
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in _DISK_FULL:
+            return str(err.filename or "") or os.strerror(err.errno or 0)
+        text = str(err)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return "schijf"
+        err = err.__cause__ or err.__context__
+    return ""
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
@@ -340,6 +392,7 @@ def _maxrss_mb(who: int) -> float:
 __all__ = [
     "ReportJob",
     "ReportTimeout",
+    "disk_full",
     "inject_notice",
     "is_start_failure",
     "kernel_env",

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
-import tomllib
+import string
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ class ManifestError(InputError):
         ]
         head = (
             f"Het manifest {self.path} is niet geldig"
-            f" ({len(lines)} probleem{'en' if len(lines) > 1 else ''}):"
+            f" ({len(lines)} {'problemen' if len(lines) > 1 else 'probleem'}):"
         )
         super().__init__("\n".join([head, *(f"  - {line}" for line in lines)]))
 
@@ -148,6 +149,16 @@ class ManifestEntry:
     label: str
     parameters: Mapping[str, Any]
     municipalities: tuple[str, ...]
+    position: int | None = None
+    own_parameters: frozenset[str] = frozenset()
+
+    def parameter_line(self, lines: TomlLines | None, name: str) -> int | None:
+        """Line of parameter ``name`` in the manifest: the report's own or ``[parameters]``."""
+        if lines is None:
+            return None
+        if name in self.own_parameters and self.position is not None:
+            return lines.key("rapport", self.position, "parameters", name)
+        return lines.key("parameters", name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,6 +183,8 @@ class Manifest:
         One of :data:`POLICIES`.
     title : str
         Title of the index page.
+    lines : TomlLines or None
+        Where each key is in the file (for line numbers in later checks).
     """
 
     path: Path | None
@@ -184,6 +197,7 @@ class Manifest:
     cell_timeout: float = 600.0
     policy: str = "per-rapport"
     title: str = "Rapporten"
+    lines: TomlLines | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def jobs(self) -> list[tuple[ManifestEntry, str]]:
         """Return every (report, municipality code) pair of the run, municipality first."""
@@ -398,11 +412,12 @@ def select_municipalities(
             fail(str(err).rstrip(".") + "", raw)
             continue
         if region.level != "gemeente":
-            fail(
-                f"{raw!r} is een {region.level}, geen gemeente; gebruik provincie = "
-                f"{region.name!r} voor al haar gemeenten",
-                raw,
+            fix = (
+                f"gebruik provincie = {region.name!r} voor al haar gemeenten"
+                if region.level == "provincie"
+                else "gebruik alle_gemeenten = true voor alle gemeenten van Nederland"
             )
+            fail(f"{raw!r} is een {region.level}, geen gemeente; {fix}", raw)
             continue
         names[region.code] = region.name
         codes.append(region.code)
@@ -414,6 +429,7 @@ def load_manifest(
     *,
     registry: Any = None,
     check_notebooks: bool = True,
+    allow_outside_notebooks: bool = False,
 ) -> Manifest:
     """Read and validate a batch manifest.
 
@@ -423,6 +439,11 @@ def load_manifest(
     (``[run]``). See ``reports.toml`` in the project folder for a commented example. Relative
     paths are taken from the manifest's folder.
 
+    A manifest decides which notebooks run, and a notebook is a program that runs with the
+    rights of whoever starts the batch. Notebooks outside the project's ``notebooks/`` folder
+    are therefore refused unless ``allow_outside_notebooks`` (``--eigen-notebooks``) says the
+    operator trusts them.
+
     Parameters
     ----------
     path : Path or str, default ``reports.toml``
@@ -430,8 +451,10 @@ def load_manifest(
     registry : westerkwartier.regions.Registry, optional
         Region registry; default the snapshot's.
     check_notebooks : bool, default True
-        Also check that each notebook exists, declares ``gemeente``, and accepts the
-        parameters (names and types, through ``papermill.inspect_notebook``).
+        Also check that each notebook exists, is a notebook, declares ``gemeente``, and
+        accepts the parameters (names and types, through ``papermill.inspect_notebook``).
+    allow_outside_notebooks : bool, default False
+        Accept ``notebook = ...`` outside the project's ``notebooks/`` folder.
 
     Returns
     -------
@@ -440,43 +463,30 @@ def load_manifest(
     Raises
     ------
     ManifestError
-        With every problem found, each with its line number and the fix: TOML syntax,
-        unknown keys, wrong types, unknown report names, unknown municipalities (with
-        suggestions), notebooks that do not exist or do not accept a parameter.
+        With every problem found, each with its line number and the fix: a missing file, a
+        folder, another encoding than UTF-8 (named), TOML syntax, unknown keys, wrong types,
+        unknown report names, titles with unknown placeholders, unknown municipalities (with
+        suggestions), notebooks that do not exist, are no notebook, lie outside
+        ``notebooks/`` without permission or do not accept a parameter.
     """
+    from westerkwartier.config import ConfigError, read_toml
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(
+        file = read_toml(
             path,
-            [
-                (
-                    None,
-                    f"bestand {path} bestaat niet. Geef het pad met --manifest of kopieer "
-                    "reports.toml uit de projectmap.",
-                )
-            ],
-        ) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
-        line = int(m.group(1)) if m else None
-        col = f", kolom {m.group(2)}" if m else ""
-        raise ManifestError(
-            path,
-            [
-                (
-                    line,
-                    f"geen geldige TOML{col} ({reason}). Controleer aanhalingstekens rond "
-                    'tekst (naam = "talent"), komma\'s in lijsten en [koppen].',
-                )
-            ],
-        ) from None
+            what="het manifest",
+            missing_hint="Geef het pad met --manifest of kopieer reports.toml uit de projectmap.",
+        )
+    except ConfigError as err:
+        raise ManifestError(path, err.problems) from None
     return parse_manifest(
-        raw, text=text, path=path, registry=registry, check_notebooks=check_notebooks
+        file.data,
+        text=file.text,
+        path=path,
+        registry=registry,
+        check_notebooks=check_notebooks,
+        allow_outside_notebooks=allow_outside_notebooks,
     )
 
 
@@ -487,6 +497,7 @@ def parse_manifest(
     path: Path | str = Path("reports.toml"),
     registry: Any = None,
     check_notebooks: bool = True,
+    allow_outside_notebooks: bool = False,
 ) -> Manifest:
     """Validate a manifest already read with ``tomllib`` (see :func:`load_manifest`).
 
@@ -504,7 +515,7 @@ def parse_manifest(
         The file, for messages and to resolve relative paths.
     registry : westerkwartier.sources.regions.Registry, optional
         Region registry; default the snapshot's.
-    check_notebooks : bool, default True
+    check_notebooks, allow_outside_notebooks : bool
         See :func:`load_manifest`.
 
     Returns
@@ -533,6 +544,7 @@ def parse_manifest(
         parameters=common,
         codes=_select(raw, (), "het manifest", check),
         check_notebooks=check_notebooks,
+        allow_outside=allow_outside_notebooks,
     )
     reports = [
         report
@@ -553,6 +565,7 @@ def parse_manifest(
         cell_timeout=float(run.get("tijdslimiet_cel", 600)),
         policy=str(run.get("publiceren", POLICIES[0])),
         title=str(run.get("titel", "Rapporten")),
+        lines=check.lines,
     )
 
 
@@ -564,6 +577,7 @@ class _Shared:
     parameters: Mapping[str, Any]
     codes: list[str] | None
     check_notebooks: bool
+    allow_outside: bool = False
     seen: set[str] = dataclasses.field(default_factory=set)
 
 
@@ -579,8 +593,16 @@ def _parse_run(raw: Mapping[str, Any], check: _Check) -> Mapping[str, Any]:
         )
     for key in ("workers", "tijdslimiet_rapport", "tijdslimiet_run", "tijdslimiet_cel"):
         value = run.get(key)
-        if _type_ok(value, (int, float)) and isinstance(value, int | float) and value <= 0:
-            check.add(check.lines.key("run", key), f"{key} moet groter dan 0 zijn, niet {value}.")
+        if (
+            _type_ok(value, (int, float))
+            and isinstance(value, int | float)
+            and not (math.isfinite(value) and value > 0)
+        ):
+            check.add(
+                check.lines.key("run", key),
+                f"{key} moet een getal groter dan 0 zijn, niet {value}. Voorbeeld: "
+                f"{_example(key)}.",
+            )
     return run
 
 
@@ -611,6 +633,8 @@ def _parse_report(entry: Any, index: int, shared: _Shared, check: _Check) -> Man
         "titel", spec.title_pattern if spec else f"{name.capitalize()} – {{gemeente}}"
     )
     label = entry.get("label", spec.titel if spec else name.capitalize())
+    if isinstance(title, str):
+        _check_title(title, "titel" in entry, where, here, check)
     own = entry.get("parameters", {}) if isinstance(entry.get("parameters"), dict) else {}
     parameters = {**shared.parameters, **own}
     codes = _select(entry, here, where, check)
@@ -629,7 +653,53 @@ def _parse_report(entry: Any, index: int, shared: _Shared, check: _Check) -> Man
         label=label,
         parameters=parameters,
         municipalities=tuple(codes),
+        position=index if _written(check, index) else None,
+        own_parameters=frozenset(own),
     )
+
+
+def _written(check: _Check, index: int) -> bool:
+    """Whether ``[[rapport]]`` number ``index`` is written in the file (not implied)."""
+    return check.lines.key("rapport", index) is not None
+
+
+#: Placeholders a title may use: ``{gemeente}`` (name) and ``{code}`` (CBS code).
+TITLE_FIELDS = ("gemeente", "code")
+
+
+def _check_title(
+    title: str, written: bool, where: str, here: tuple[Any, ...], check: _Check
+) -> None:
+    """Check that a title uses only ``{gemeente}`` and ``{code}`` (other braces doubled)."""
+    line = check.lines.key(*here, "titel") if written else check.lines.key(*here, "naam")
+    try:
+        fields = [
+            (name, spec, conversion)
+            for _, name, spec, conversion in string.Formatter().parse(title)
+            if name is not None
+        ]
+    except ValueError as err:
+        check.add(
+            line,
+            f"titel {title!r} van {where} is geen geldig patroon ({err}). Gebruik {{gemeente}} "
+            "of {code} voor de gemeente; schrijf een losse accolade dubbel: {{ of }}.",
+        )
+        return
+    for name, spec, conversion in fields:
+        if name not in TITLE_FIELDS or spec or conversion:
+            shown = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            hint = suggest(name, TITLE_FIELDS) if name not in TITLE_FIELDS else ""
+            check.add(
+                line,
+                f"titel {title!r} van {where} gebruikt {shown}.{hint} Een titel kent alleen "
+                "{gemeente} (de naam) en {code} (de CBS-code).",
+            )
 
 
 def _report_name(
@@ -671,6 +741,15 @@ def _report_notebook(
     own = None
     if given is not None:
         own = Path(given) if Path(given).is_absolute() else check.base / given
+    if own is not None and not shared.allow_outside and not _inside_notebooks(own):
+        check.add(
+            check.lines.key(*here, "notebook"),
+            f"notebook {given!r} ligt buiten de map notebooks/ van het project. Een notebook is "
+            "een programma dat draait met de rechten van wie de batch start; notebooks van "
+            "elders draaien alleen als u dat uitdrukkelijk toestaat: --eigen-notebooks "
+            "(in Python: allow_outside_notebooks=True). Of zet het notebook in notebooks/.",
+        )
+        return None
     spec = shared.catalogue.get(name)
     if spec is None:
         if own is None:
@@ -694,6 +773,13 @@ def _report_notebook(
     return spec.notebook_path
 
 
+def _inside_notebooks(path: Path) -> bool:
+    """Whether ``path`` lies in the project's ``notebooks/`` folder (links followed)."""
+    from westerkwartier.reporting.report_catalogue import NOTEBOOKS_DIR
+
+    return Path(path).resolve().is_relative_to(Path(NOTEBOOKS_DIR).resolve())
+
+
 def _check_notebook(
     notebook: Path,
     own_notebook: bool,
@@ -713,7 +799,14 @@ def _check_notebook(
             "aan de map van het manifest).",
         )
         return
-    declared = runner.notebook_parameters(notebook)
+    try:
+        declared = runner.notebook_parameters(notebook)
+    except ParameterError as err:
+        check.add(
+            check.lines.key(*here, "notebook") if own_notebook else check.lines.key(*here, "naam"),
+            f"{where}: {err}",
+        )
+        return
     if MUNICIPALITY_PARAMETER not in declared:
         check.add(
             check.lines.key(*here, "naam"),
@@ -738,6 +831,100 @@ def _check_notebook(
             runner.validate_parameters(notebook, {name: value}, declared)
         except ParameterError as err:
             check.add(check.lines.key(*section, name), f"{where}: {err}")
+
+
+def check_values(manifest: Manifest, data_date: str, *, registry: Any = None) -> None:
+    """Check the values of the parameters the reports check themselves, before any kernel.
+
+    The project's notebooks refuse a bad ``peildatum``, a ``jaar`` after the report date or
+    before the monitor's first year, and an unknown or dissolved municipality in
+    ``vergelijk``; such a manifest would pass every other check and fail report after report
+    at render time. These names have the same meaning in every notebook the batch runs, so
+    they are checked here with the same rules (and the same messages) as in the reports.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        A loaded manifest.
+    data_date : str
+        The date the run gives a notebook as ``peildatum`` when the manifest does not
+        (``YYYY-MM-DD``; the data date of the run).
+    registry : Registry, optional
+        Region registry; default the snapshot's.
+
+    Raises
+    ------
+    ManifestError
+        With every problem and its line.
+    """
+    from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
+    from westerkwartier.sources.regions import load_registry
+
+    registry = load_registry() if registry is None else registry
+    lines = manifest.lines
+    problems: list[tuple[int | None, str]] = []
+    seen: set[tuple[int | None, str]] = set()
+
+    def add(line: int | None, text: str) -> None:
+        if (line, text) not in seen:
+            seen.add((line, text))
+            problems.append((line, text))
+
+    for spec in manifest.reports:
+        params = dict(spec.parameters)
+        where = f"rapport {spec.name!r}"
+        date = None
+        if DATE_PARAMETER in params:
+            try:
+                date = parse_peildatum(params[DATE_PARAMETER])
+            except InputError as err:
+                add(spec.parameter_line(lines, DATE_PARAMETER), f"{where}: {err}")
+        if date is None:
+            try:
+                date = parse_peildatum(data_date)
+            except InputError:
+                import datetime as dt
+
+                date = dt.date.today()
+        if "jaar" in params:
+            try:
+                parse_jaar(params["jaar"], date)
+            except InputError as err:
+                add(spec.parameter_line(lines, "jaar"), f"{where}: {err}")
+        if "vergelijk" in params:
+            _check_comparison(spec, params["vergelijk"], registry, lines, where, add)
+    if problems:
+        raise ManifestError(manifest.path or Path("reports.toml"), problems)
+
+
+def _check_comparison(
+    spec: ManifestEntry,
+    value: Any,
+    registry: Any,
+    lines: TomlLines | None,
+    where: str,
+    add: Callable[[int | None, str], None],
+) -> None:
+    """``vergelijk``: a list of municipalities that exist now."""
+    line = spec.parameter_line(lines, "vergelijk")
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        add(line, f'{where}: vergelijk moet een lijst van gemeenten zijn, bijv. ["Zuidhorn"].')
+        return
+    for item in items:
+        here = line
+        if lines is not None and line is not None:
+            here = lines.value(str(item), *_param_path(spec, lines, "vergelijk")) or line
+        try:
+            registry.municipality(str(item))
+        except InputError as err:  # unknown, dissolved, or not a municipality
+            add(here, f"{where}: vergelijk: {err}")
+
+
+def _param_path(spec: ManifestEntry, lines: TomlLines, name: str) -> tuple[Any, ...]:
+    if name in spec.own_parameters and spec.position is not None:
+        return ("rapport", spec.position, "parameters", name)
+    return ("parameters", name)
 
 
 def default_manifest(registry: Any = None) -> Manifest:

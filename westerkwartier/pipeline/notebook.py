@@ -97,9 +97,11 @@ def notebook_parameters(notebook: Path) -> dict[str, NotebookParameter]:
 
     Raises
     ------
-    westerkwartier.errors.InputError
-        When the notebook does not exist.
+    westerkwartier.errors.ParameterError
+        When the notebook does not exist, cannot be read or is not a notebook.
     """
+    import warnings
+
     import papermill
 
     notebook = Path(notebook)
@@ -107,7 +109,21 @@ def notebook_parameters(notebook: Path) -> dict[str, NotebookParameter]:
         raise ParameterError(
             f"Notebook {notebook} bestaat niet. Controleer het pad of de naam van het rapport."
         )
-    inspected = papermill.inspect_notebook(str(notebook))
+    try:
+        with warnings.catch_warnings():  # papermill warns about a name without .ipynb
+            warnings.simplefilter("ignore", UserWarning)
+            inspected = papermill.inspect_notebook(str(notebook))
+    except OSError as err:
+        raise ParameterError(
+            f"Notebook {notebook.name} is niet te lezen ({err.strerror or err}). Controleer "
+            "het pad en de rechten."
+        ) from None
+    except Exception as err:  # noqa: BLE001 - JSON, encoding or nbformat errors: not a notebook
+        raise ParameterError(
+            f"{notebook.name} is geen Jupyter-notebook (.ipynb) dat te lezen is "
+            f"({type(err).__name__}). Geef het pad van een notebook, opgeslagen door "
+            "JupyterLab of Jupyter Notebook."
+        ) from None
     return {
         name: NotebookParameter(
             name=name,
@@ -341,6 +357,7 @@ def run_notebook(
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=True,
+                **_kernel_options(),
             )
         except PapermillExecutionError as exc:
             saved = _save_failed(executed_path, notebook, output_html, failed_dir)
@@ -383,6 +400,25 @@ def run_notebook(
             )
     write_atomic(output_html, body)
     return output_html
+
+
+def _kernel_options() -> dict[str, Any]:
+    """Options for the kernel manager: encrypted kernel connections where supported.
+
+    jupyter_client can give a kernel CurveZMQ keys when the kernel declares support (ipykernel
+    does); the connection to the kernel is then encrypted and ipykernel no longer warns in
+    every log that it runs "over TCP without encryption". Older jupyter_client versions, or
+    pyzmq without CurveZMQ, keep the plain connection.
+    """
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+        from traitlets.config import Config
+    except ImportError:  # pragma: no cover - papermill depends on all three
+        return {}
+    if "transport_encryption" not in KernelManager.class_trait_names() or not zmq.has("curve"):
+        return {}  # pragma: no cover - depends on the installed versions
+    return {"config": Config({"KernelManager": {"transport_encryption": "auto"}})}
 
 
 def _save_failed(executed: Path, notebook: Path, output_html: Path, failed_dir: Path) -> Path:
@@ -457,6 +493,9 @@ def write_atomic(path: Path, text: str) -> Path:
             handle.write(text)
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
+    except OSError as err:  # full disk, a folder in the way, no permission
+        Path(tmp_name).unlink(missing_ok=True)
+        raise OutputNotWritable(path, err) from err
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

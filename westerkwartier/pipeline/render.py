@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -46,6 +48,14 @@ from westerkwartier.errors import (
 )
 from westerkwartier.pipeline.index_page import IndexEntry, write_index
 from westerkwartier.pipeline.jobs import ReportJob, kernel_env, kernel_environment, run_job
+from westerkwartier.pipeline.processes import (
+    RunStopped,
+    Stopped,
+    descendants,
+    kill_now,
+    scratch_dir,
+    stop_signals,
+)
 from westerkwartier.reporting.report_catalogue import (
     NOTEBOOKS_DIR,
     load_report_catalogue,
@@ -146,24 +156,54 @@ _SNAPSHOT_FIX = (
 )
 
 
+#: Snapshot files the reports read besides the tables (region registry, boundaries,
+#: neighbours, divisions); the wijk files are listed in the provenance.
+SNAPSHOT_FILES = (
+    "regions.parquet",
+    "indelingen.parquet",
+    "gemeenten.parquet",
+    "provincies.parquet",
+    "buren.parquet",
+)
+
+
 def check_snapshot() -> None:
-    """Check that every table of the offline snapshot is present and matches its checksum.
+    """Check every snapshot file a report reads, before any kernel starts.
 
     The reports read the snapshot (offline, and online as the fallback when CBS cannot be
     reached); a damaged file would otherwise only show up as a failing notebook cell minutes
-    later. Reading and hashing the whole snapshot takes a few milliseconds.
+    later, with exit code 7 instead of 5. Checked:
+
+    * ``provenance.json``: readable JSON with the list of tables;
+    * every table: its metadata is a JSON object that records the checksum of its data, and
+      the data match it;
+    * the other files (region registry, boundaries, neighbours, divisions, wijken): their
+      recorded checksum when the provenance has one (``files``), and in any case read to the
+      end, so a cut-off or scrambled file is found.
+
+    Reading and hashing everything takes well under a second.
 
     Raises
     ------
     SnapshotMissing
-        No ``provenance.json``, or a table it lists has no data or metadata file.
+        No ``provenance.json``, or a file it lists (or a file of :data:`SNAPSHOT_FILES`) is
+        missing.
     DataIntegrityError
-        A table's metadata cannot be read or its data does not match the recorded checksum.
+        A file is damaged: unreadable JSON, a table without checksum, data that do not match
+        the checksum, a file that cannot be read to the end.
     """
     from westerkwartier.sources import data, store
 
+    root = Path(settings.snapshot_dir)
+    provenance = _read_json(root / data.PROVENANCE, root, missing_ok=False)
+    tables = provenance.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise DataIntegrityError(
+            f"Snapshotbestand {data.PROVENANCE} noemt geen tabellen; het is beschadigd of "
+            f"onvolledig. {_SNAPSHOT_FIX}"
+        )
     folder = data.snapshot_tables_dir()
-    for table_id in data.snapshot_table_ids():  # SnapshotMissing without provenance.json
+    for table_id in sorted(tables):
         meta_path = folder / f"{table_id}.json"
         data_path = folder / f"{table_id}.parquet"
         missing = [p.name for p in (meta_path, data_path) if not p.is_file()]
@@ -172,18 +212,77 @@ def check_snapshot() -> None:
                 f"De offline snapshot is onvolledig: {', '.join(missing)} ontbreekt in "
                 f"{folder.name}/. {_SNAPSHOT_FIX}"
             )
-        try:
-            expected = json.loads(meta_path.read_text(encoding="utf-8")).get("data_sha256")
-        except (ValueError, AttributeError) as err:  # JSON or UTF-8 errors, not a JSON object
+        meta = _read_json(meta_path, root)
+        expected = meta.get("data_sha256")
+        if not (isinstance(expected, str) and re.fullmatch(r"[0-9a-f]{64}", expected)):
             raise DataIntegrityError(
-                f"Snapshotbestand {meta_path.name} in {folder.name}/ is beschadigd "
-                f"({type(err).__name__}). {_SNAPSHOT_FIX}"
-            ) from err
-        if expected and store.sha256_file(data_path) != expected:
+                f"Snapshotbestand {meta_path.name} in {folder.name}/ is beschadigd: de checksum "
+                f"van de gegevens ontbreekt, dus {data_path.name} is niet te controleren. "
+                f"{_SNAPSHOT_FIX}"
+            )
+        if store.sha256_file(data_path) != expected:
             raise DataIntegrityError(
                 f"Snapshotbestand {data_path.name} in {folder.name}/ is beschadigd (checksum "
                 f"klopt niet). {_SNAPSHOT_FIX}"
             )
+    _check_other_files(root, provenance)
+
+
+def _read_json(path: Path, root: Path, *, missing_ok: bool = True) -> dict[str, Any]:
+    """Read a JSON object of the snapshot; damage is a ``DataIntegrityError``."""
+    from westerkwartier.sources import data
+
+    name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    if not path.is_file():
+        if path.name == data.PROVENANCE:
+            raise SnapshotMissing(
+                f"De offline snapshot ontbreekt ({root.name}/{name} niet gevonden). {_SNAPSHOT_FIX}"
+            )
+        raise SnapshotMissing(f"Snapshotbestand {name} ontbreekt. {_SNAPSHOT_FIX}")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # JSON or UTF-8 errors, unreadable
+        raise DataIntegrityError(
+            f"Snapshotbestand {name} is beschadigd ({type(err).__name__}). {_SNAPSHOT_FIX}"
+        ) from None
+    if not isinstance(value, dict):
+        raise DataIntegrityError(
+            f"Snapshotbestand {name} is beschadigd (geen JSON-object). {_SNAPSHOT_FIX}"
+        )
+    return value
+
+
+def _check_other_files(root: Path, provenance: dict[str, Any]) -> None:
+    """Check the snapshot's other files: recorded checksums, and readable to the end."""
+    import pyarrow.parquet as pq
+
+    from westerkwartier.sources import store
+
+    recorded = provenance.get("files") if isinstance(provenance.get("files"), dict) else {}
+    wijken = provenance.get("wijken") if isinstance(provenance.get("wijken"), dict) else {}
+    names = list(SNAPSHOT_FILES) + [
+        str(n) for n in (wijken.get("files") or []) if str(n) not in SNAPSHOT_FILES
+    ]
+    names += [str(n) for n in recorded if str(n) not in names]
+    for name in names:
+        path = root / name
+        if not path.is_file():
+            raise SnapshotMissing(
+                f"De offline snapshot is onvolledig: {name} ontbreekt. {_SNAPSHOT_FIX}"
+            )
+        expected = recorded.get(name)
+        if isinstance(expected, str) and store.sha256_file(path) != expected:
+            raise DataIntegrityError(
+                f"Snapshotbestand {name} is beschadigd (checksum klopt niet). {_SNAPSHOT_FIX}"
+            )
+        if path.suffix == ".parquet":
+            try:
+                pq.read_table(path)
+            except Exception as err:  # noqa: BLE001 - any reader error means a damaged file
+                raise DataIntegrityError(
+                    f"Snapshotbestand {name} is beschadigd: het is niet tot het eind te lezen "
+                    f"({type(err).__name__}). {_SNAPSHOT_FIX}"
+                ) from None
 
 
 def check_output(uit: Path | str) -> None:
@@ -196,6 +295,8 @@ def check_output(uit: Path | str) -> None:
     ------
     OutputNotWritable
         ``uit`` is a file, lies below a file, or may not be written.
+    DataIntegrityError
+        The list of reports of the folder's index (``.index.json``) is damaged.
     """
     uit = Path(uit)
     try:
@@ -204,6 +305,7 @@ def check_output(uit: Path | str) -> None:
             pass
     except OSError as err:
         raise OutputNotWritable(uit, err) from err
+    read_index_record(uit)  # a damaged list of reports: say so now, not after the reports
 
 
 @contextmanager
@@ -289,6 +391,9 @@ def render_reports(
     westerkwartier.errors.ReportFailed
         A notebook failed; it is saved under ``<uit>/_failed/<gemeente-slug>/`` and nothing
         of that report was published. The other reports were made and published first.
+    westerkwartier.pipeline.processes.RunStopped
+        SIGTERM, Ctrl-C or SIGHUP: the kernel of the report being made was stopped within
+        seconds, the reports already made are in the index, the temporary files are gone.
     """
     if peildatum is None:
         peildatum = dt.date.today()
@@ -302,12 +407,32 @@ def render_reports(
         notebooks_dir=Path(notebooks_dir),
         timeout_per_cell=timeout_per_cell,
     )
-    with kernel_environment(kernel_env(settings.offline)):
-        results = [run_job(job) for job in jobs]
-    made = [(j, r) for j, r in zip(jobs, results, strict=True) if r["status"] == "gemaakt"]
-    if made:
-        records = [_index_record(uit, job, result["kop"], inputs.peildatum) for job, result in made]
-        publish_index(uit, records, write=index)
+    results: list[dict[str, Any]] = []
+    stopped: Stopped | None = None
+    with (
+        stop_signals() as stop,
+        scratch_dir("wk-rapport-run-"),
+        kernel_environment(kernel_env(settings.offline)),
+    ):
+        stop.on_repeat.append(lambda: kill_now(descendants(os.getpid())))
+        try:
+            for job in jobs:
+                results.append(run_job(job))
+        except Stopped as err:  # run_job has stopped the kernel of the unfinished report
+            stopped = err
+        made = [(j, r) for j, r in zip(jobs, results, strict=False) if r["status"] == "gemaakt"]
+        if made:
+            records = [
+                _index_record(uit, job, result["kop"], inputs.peildatum) for job, result in made
+            ]
+            publish_index(uit, records, write=index)
+    if stopped is not None:
+        done = ", ".join(Path(job.output).name for job, _ in made) or "geen"
+        raise RunStopped(
+            stopped.signum,
+            f"Gestopt door {stopped.name}. Klaar en gepubliceerd: {done}; niet af: "
+            f"{len(jobs) - len(made)} rapport(en). Start de opdracht opnieuw voor de rest.",
+        )
     _raise_first_failure(results)
     return [Path(job.output) for job, _ in made]
 
@@ -385,12 +510,17 @@ def read_index_record(uit: Path | str) -> list[dict[str, Any]]:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except ValueError as err:
+    except (ValueError, OSError) as err:  # damaged JSON, not UTF-8, a folder
         raise DataIntegrityError(
-            f"De lijst van rapporten {path} is beschadigd ({err}). Verwijder hem en maak de "
-            "rapporten opnieuw (`westerkwartier report`)."
+            f"De lijst van rapporten {path} is beschadigd ({type(err).__name__}). Verwijder "
+            "hem en maak de rapporten opnieuw (`westerkwartier report`)."
         ) from None
-    return [r for r in raw.get("rapporten", []) if isinstance(r, dict)]
+    if not isinstance(raw, dict):
+        raise DataIntegrityError(
+            f"De lijst van rapporten {path} is beschadigd (geen JSON-object). Verwijder hem en "
+            "maak de rapporten opnieuw (`westerkwartier report`)."
+        )
+    return [r for r in raw.get("rapporten", []) if isinstance(r, dict) and "href" in r]
 
 
 def _merged(uit: Path, current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict]:

@@ -5,7 +5,8 @@ the index page). Autoescaping is on: every value from data or parameters is esca
 template engine, never by hand, and a template that names a value the caller did not pass fails
 (``StrictUndefined``). :func:`export_html` uses nbconvert with the project's template (no code,
 prompts, parameter cells, scripts or external URLs; ``lang="nl"``; a real title);
-:func:`check_html` refuses a page with an external URL or a figure without alt text.
+:func:`check_html` parses a page and refuses an external URL in what a browser loads or follows,
+a script, or a figure without alt text.
 """
 
 from __future__ import annotations
@@ -175,18 +176,120 @@ def _tidy(text: str) -> str:
     return "\n".join(tidy).strip() + "\n"
 
 
-_URL_PATTERNS = (
-    re.compile(
-        r"""\b(?:src|href|action|poster|data)\s*=\s*["']?\s*((?:https?:)?//[^"'\s>]+)""", re.I
-    ),
-    re.compile(r"""@import\s+(?:url\()?\s*["']?\s*((?:https?:)?//[^"')\s;]+)""", re.I),
-    re.compile(r"""url\(\s*["']?\s*((?:https?:)?//[^"')\s]+)""", re.I),
-    re.compile(r"""\bsrcset\s*=\s*["'][^"']*?((?:https?:)?//[^"'\s,]+)""", re.I),
+#: Attributes whose value a browser fetches or follows (a URL, or a list of them).
+_URL_ATTRIBUTES = frozenset(
+    {
+        "src",
+        "href",
+        "xlink:href",
+        "action",
+        "formaction",
+        "poster",
+        "data",
+        "background",
+        "cite",
+        "longdesc",
+        "manifest",
+        "ping",
+        "srcset",
+        "imagesrcset",
+    }
 )
+
+#: ``url(...)`` and ``@import "..."`` in CSS (a ``<style>`` element or a ``style`` attribute).
+_CSS_URL = re.compile(
+    r"""url\(\s*(["']?)\s*([^"')\s]+)\s*\1\s*\)|@import\s+(["'])\s*([^"']+)\3""", re.I
+)
+
+#: A target that leaves the page: a scheme other than ``data:`` or a protocol-relative URL.
+_EXTERNAL = re.compile(r"^\s*(?://|[a-z][a-z0-9+.-]*:)", re.I)
+
+#: Schemes that load nothing from elsewhere.
+_INSIDE = ("data:", "mailto:", "tel:")
+
+
+def is_external(target: str) -> bool:
+    """Tell whether a link or source would make a browser go outside the page.
+
+    ``data:`` URIs, anchors and relative paths stay inside (and ``mailto:`` / ``tel:`` load
+    nothing); ``https://``, ``//host``, ``file:``, ``javascript:`` and any other scheme do not.
+
+    Examples
+    --------
+    >>> is_external("GM1969/talent.html"), is_external("#samenvatting"), is_external("data:,")
+    (False, False, False)
+    >>> is_external("//example.org/a.png"), is_external("file:///etc/passwd")
+    (True, True)
+    """
+    text = target.strip().lower()
+    return bool(_EXTERNAL.match(text)) and not text.startswith(_INSIDE)
+
+
+def _css_targets(css: str) -> list[str]:
+    return [m.group(2) or m.group(4) for m in _CSS_URL.finditer(css)]
+
+
+class _PageReader(HTMLParser):
+    """Read what the house rules look at: tags, attributes, styles and scripts, not text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.targets: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.scripts = 0
+        self.lang: str | None = None
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name.lower(): value or "" for name, value in attrs}
+        if tag == "html" and self.lang is None:
+            self.lang = values.get("lang", "")
+        elif tag == "img":
+            self.images.append(dict(attrs))
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "style":
+            self._in_style = True
+        elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
+            m = re.search(r"url\s*=\s*['\"]?([^'\";]+)", values.get("content", ""), re.I)
+            if m:
+                self.targets.append(m.group(1))
+        for name, value in values.items():
+            if name in {"srcset", "imagesrcset"}:
+                self.targets.extend(part.split()[0] for part in value.split(",") if part.split())
+            elif name in _URL_ATTRIBUTES:
+                self.targets.append(value)
+            elif name == "style":
+                self.targets.extend(_css_targets(value))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag == "style":
+            self._in_style = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:  # CSS, not text: HTMLParser gives <style> content as raw data
+            self.targets.extend(_css_targets(data))
+
+
+def _read_page(text: str) -> _PageReader:
+    reader = _PageReader()
+    reader.feed(text)
+    reader.close()
+    return reader
 
 
 def find_external_urls(text: str) -> list[str]:
-    """List URLs a browser would fetch or follow from a page: ``src=``, ``href=``, CSS.
+    """List URLs a browser would fetch or follow from a page.
+
+    The page is parsed: only attributes that load or link something (``src``, ``href``,
+    ``srcset``, ``action``, ``poster``, ``data``, ...), CSS in ``<style>`` elements and
+    ``style`` attributes (``url()``, ``@import``) and a ``<meta http-equiv="refresh">`` count.
+    Text on the page may mention a URL: it is shown, never fetched.
 
     Parameters
     ----------
@@ -196,62 +299,47 @@ def find_external_urls(text: str) -> list[str]:
     Returns
     -------
     list of str
-        Every ``http://``, ``https://`` or protocol-relative ``//`` URL found, in order.
+        Every target outside the page (see :func:`is_external`), in order.
 
     Examples
     --------
     >>> find_external_urls('<img src="https://example.org/a.png" alt="x">')
     ['https://example.org/a.png']
+    >>> find_external_urls("<p>Zie url(https://example.org) of https://cbs.nl</p>")
+    []
     """
-    found: list[str] = []
-    for pattern in _URL_PATTERNS:
-        found.extend(m.group(1) for m in pattern.finditer(text))
-    return found
-
-
-class _ImgCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[dict[str, str | None]] = []
-        self.scripts = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            self.images.append(dict(attrs))
-        elif tag == "script":
-            self.scripts += 1
+    return [target.strip() for target in _read_page(text).targets if is_external(target)]
 
 
 def images_without_alt(text: str) -> int:
     """Count ``<img>`` tags whose ``alt`` is missing or empty."""
-    parser = _ImgCollector()
-    parser.feed(text)
-    return sum(1 for img in parser.images if not (img.get("alt") or "").strip())
+    return sum(1 for img in _read_page(text).images if not (img.get("alt") or "").strip())
 
 
 def check_html(text: str) -> list[str]:
     """Check a page against the house rules; return the problems in Dutch (empty when fine).
 
-    Rules: no external URLs, every image has alt text, no scripts, ``<html lang="nl">``.
+    Rules: no external URLs in what a browser loads or follows, every image has alt text, no
+    scripts, ``<html lang="nl">``. The document is parsed, so escaped text that mentions a
+    URL or a tag is fine.
     """
+    page = _read_page(text)
     problems = []
-    urls = find_external_urls(text)
+    urls = [target.strip() for target in page.targets if is_external(target)]
     if urls:
         shown = ", ".join(sorted(set(urls))[:5])
         problems.append(
             f"{len(urls)} externe URL('s) ({shown}); rapporten moeten offline werken, "
             "dus geen links naar of bestanden van buiten"
         )
-    missing = images_without_alt(text)
+    missing = sum(1 for img in page.images if not (img.get("alt") or "").strip())
     if missing:
         problems.append(
             f"{missing} figuur/figuren zonder alt-tekst; toon grafieken met "
             "westerkwartier.reporting.charts.show_figure(fig, alt) in plaats van plt.show()"
         )
-    parser = _ImgCollector()
-    parser.feed(text)
-    if parser.scripts:
-        problems.append(f"{parser.scripts} script(s); rapporten bevatten geen JavaScript")
-    if '<html lang="nl">' not in text:
+    if page.scripts:
+        problems.append(f"{page.scripts} script(s); rapporten bevatten geen JavaScript")
+    if page.lang != "nl":
         problems.append('geen <html lang="nl">')
     return problems

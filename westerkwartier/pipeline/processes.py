@@ -1,0 +1,363 @@
+"""Stopping a run cleanly: stop signals, the process tree of a run and its temporary files.
+
+A run of ``westerkwartier report`` or ``westerkwartier batch`` starts processes of its own
+(worker processes, and one Jupyter kernel per report, each in a session of its own so that a
+Ctrl-C in the terminal never reaches it) and writes temporary files (executed notebooks, the
+kernels' connection files). When the run is stopped, none of them may outlive it.
+
+* :func:`stop_signals` turns SIGTERM (``timeout``, cron wrappers, CI cancel, ``systemctl
+  stop``), SIGINT (Ctrl-C) and SIGHUP (a closed terminal) into one :class:`Stopped` exception in
+  the main thread; a second signal while the run cleans up kills what is left at once instead of
+  interrupting the clean-up.
+* :func:`descendants` and :func:`terminate` find and stop the processes below a process (read
+  from ``/proc`` on Linux, from ``ps`` elsewhere), checking each process's start time so that a
+  reused process id is never hit.
+* :func:`scratch_dir` gives a run one temporary folder for everything it and its kernels write
+  (``TMPDIR``, ``JUPYTER_RUNTIME_DIR``) and removes it afterwards, also after a stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from westerkwartier.errors import WesterkwartierError
+
+log = logging.getLogger(__name__)
+
+#: The signals that stop a run.
+STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+#: How a person knows each stop signal.
+SIGNAL_NAMES: dict[int, str] = {
+    signal.SIGTERM: "SIGTERM",
+    signal.SIGINT: "Ctrl-C (SIGINT)",
+    signal.SIGHUP: "SIGHUP",
+}
+
+
+class Stopped(BaseException):  # noqa: N818 - a signal, not an error
+    """Raised in the main thread by the first stop signal.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``), so that no ``except Exception`` of a
+    report or a library swallows it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """The signal as a person knows it (``SIGTERM``, ``Ctrl-C (SIGINT)``)."""
+        return SIGNAL_NAMES.get(self.signum, f"signaal {self.signum}")
+
+
+class RunStopped(WesterkwartierError):
+    """A run was stopped by a signal; what finished was kept.
+
+    The exit code is 128 plus the signal number, as a shell reports it: 130 for Ctrl-C, 143
+    for SIGTERM, 129 for SIGHUP.
+
+    Parameters
+    ----------
+    signum : int
+        The signal.
+    message : str
+        What was kept and what was not, in Dutch.
+    summary : dict, optional
+        The run summary (batch runs).
+    """
+
+    def __init__(self, signum: int, message: str, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
+        self.summary = summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Processes
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Proc:
+    """A process as found in the process table: id, parent, start time (clock ticks)."""
+
+    pid: int
+    ppid: int
+    start: int
+
+
+def _proc_table() -> dict[int, Proc]:
+    """Read every process with its parent and start time."""
+    table: dict[int, Proc] = {}
+    proc = Path("/proc")
+    if proc.is_dir():
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # gone meanwhile
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            # after the command: state, ppid, pgrp, session, ..., starttime is field 22
+            table[int(entry.name)] = Proc(int(entry.name), int(fields[1]), int(fields[19]))
+        return table
+    try:  # pragma: no cover - platforms without /proc
+        out = subprocess.run(
+            ["ps", "-A", "-o", "pid=,ppid=,lstart="],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):  # pragma: no cover
+        return table
+    for line in out.splitlines():  # pragma: no cover
+        parts = line.split(None, 2)
+        if len(parts) == 3:
+            table[int(parts[0])] = Proc(int(parts[0]), int(parts[1]), hash(parts[2]))
+    return table
+
+
+def children(pid: int | None = None) -> list[Proc]:
+    """Return the processes whose parent is ``pid`` (default: this process)."""
+    pid = os.getpid() if pid is None else pid
+    return [p for p in _proc_table().values() if p.ppid == pid]
+
+
+def descendants(pids: int | Iterable[int], table: dict[int, Proc] | None = None) -> list[Proc]:
+    """Return every process below ``pids`` (children, their children, ...), parents first."""
+    table = _proc_table() if table is None else table
+    by_parent: dict[int, list[Proc]] = {}
+    for proc in table.values():
+        by_parent.setdefault(proc.ppid, []).append(proc)
+    todo = [pids] if isinstance(pids, int) else list(pids)
+    found: list[Proc] = []
+    seen: set[int] = set()
+    while todo:
+        for child in by_parent.get(todo.pop(0), []):
+            if child.pid not in seen:
+                seen.add(child.pid)
+                found.append(child)
+                todo.append(child.pid)
+    return found
+
+
+def alive(proc: Proc, table: dict[int, Proc] | None = None) -> bool:
+    """Whether the process still runs (same id *and* start time; zombies count as gone)."""
+    table = _proc_table() if table is None else table
+    now = table.get(proc.pid)
+    if now is None or now.start != proc.start:
+        return False
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in {"Z", "X"}:
+            _reap(proc.pid)
+            return False
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect a dead child of this process so that it leaves no zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def signal_all(procs: Iterable[Proc], signum: int) -> None:
+    """Send ``signum`` to each process that still is the process it was."""
+    table = _proc_table()
+    for proc in procs:
+        if alive(proc, table):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(proc.pid, signum)
+
+
+def terminate(procs: Iterable[Proc], grace: float = 2.0) -> list[Proc]:
+    """Stop processes: SIGTERM, up to ``grace`` seconds to exit, then SIGKILL.
+
+    Returns
+    -------
+    list of Proc
+        The processes still there afterwards (normally none).
+    """
+    procs = list(procs)
+    if not procs:
+        return []
+    signal_all(procs, signal.SIGTERM)
+    left = _wait_gone(procs, grace)
+    if left:
+        log.info("%d proces(sen) stopten niet op SIGTERM; SIGKILL.", len(left))
+        signal_all(left, signal.SIGKILL)
+        left = _wait_gone(left, 2.0)
+    return left
+
+
+def kill_now(procs: Iterable[Proc]) -> None:
+    """SIGKILL processes at once (a second stop signal: no more waiting)."""
+    signal_all(procs, signal.SIGKILL)
+
+
+def _wait_gone(procs: list[Proc], seconds: float) -> list[Proc]:
+    deadline = time.monotonic() + seconds
+    while True:
+        table = _proc_table()
+        left = [p for p in procs if alive(p, table)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
+
+
+def stop_new_children(before: Iterable[Proc]) -> list[Proc]:
+    """Kill the processes this process started since ``before`` (with their own children).
+
+    Used after each report: a kernel that a time-out or a stop left running is abandoned, so
+    it is killed at once (SIGKILL; a kernel asked to stop politely while it still works prints
+    tracebacks about closed connections into the log).
+
+    Returns
+    -------
+    list of Proc
+        The processes still there afterwards (normally none).
+    """
+    known = {(p.pid, p.start) for p in before}
+    table = _proc_table()
+    new = [p for p in children(os.getpid()) if (p.pid, p.start) not in known]
+    if not new:
+        return []
+    tree = new + descendants([p.pid for p in new], table)
+    kill_now(tree)
+    left = _wait_gone(tree, 2.0)
+    for proc in new:
+        _reap(proc.pid)
+    return left
+
+
+# ----------------------------------------------------------------------------------------------
+# Signals
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class StopState:
+    """What the stop handlers know: the first signal, and what to kill on a second one."""
+
+    signum: int | None = None
+    count: int = 0
+    #: Called on every later signal (escalation: kill the run's processes at once).
+    on_repeat: list[Any] = dataclasses.field(default_factory=list)
+
+    def hurry(self) -> None:
+        """Run the escalation callbacks (a second signal arrived)."""
+        for callback in list(self.on_repeat):
+            with contextlib.suppress(Exception):
+                callback()
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[StopState]:
+    """Turn SIGTERM, SIGINT and SIGHUP into :class:`Stopped` in the main thread, once.
+
+    The first signal raises :class:`Stopped`; every later one only runs the callbacks in
+    ``StopState.on_repeat`` (which kill what is left), so the clean-up after the first signal
+    is never interrupted halfway. The previous handlers are restored afterwards. Outside the
+    main thread (where Python cannot set handlers) nothing is installed.
+
+    Yields
+    ------
+    StopState
+    """
+    state = StopState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        state.count += 1
+        if state.signum is None:
+            state.signum = signum
+            raise Stopped(signum)
+        state.hurry()
+
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
+        if sig == signal.SIGINT and previous[sig] == signal.SIG_IGN:
+            continue  # started in the background with Ctrl-C ignored: keep it so
+        signal.signal(sig, handler)
+    try:
+        yield state
+    finally:
+        for sig, old in previous.items():
+            with contextlib.suppress(TypeError, ValueError):
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+# ----------------------------------------------------------------------------------------------
+# Temporary files
+# ----------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str = "wk-run-") -> Iterator[Path]:
+    """One temporary folder for everything a run and its kernels write; removed afterwards.
+
+    While the context is open, :mod:`tempfile`, ``TMPDIR`` and ``JUPYTER_RUNTIME_DIR`` point
+    into the folder, so executed notebooks, the kernels' connection files and whatever the
+    kernels write to their temporary folder land in it. It is removed on the way out, after a
+    failure or a stop as well.
+
+    Yields
+    ------
+    Path
+        The folder.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+    keys = ("TMPDIR", "JUPYTER_RUNTIME_DIR")
+    before_env = {k: os.environ.get(k) for k in keys}
+    before_tempdir = tempfile.tempdir
+    os.environ["TMPDIR"] = str(folder)
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "jupyter")
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = before_tempdir
+        for key, value in before_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+__all__ = [
+    "SIGNAL_NAMES",
+    "STOP_SIGNALS",
+    "Proc",
+    "RunStopped",
+    "StopState",
+    "Stopped",
+    "alive",
+    "children",
+    "descendants",
+    "kill_now",
+    "scratch_dir",
+    "signal_all",
+    "stop_new_children",
+    "stop_signals",
+    "terminate",
+]
