@@ -30,17 +30,34 @@ def _unit(path: Path) -> configparser.ConfigParser:
     return parser
 
 
+def _commands(command: str) -> list[list[str]]:
+    """The arguments after each `westerkwartier` in a shell command line, in order."""
+    words = command.split(">>")[0].replace(";", " ; ").split()
+    found: list[list[str]] = []
+    for i, word in enumerate(words):
+        if word.endswith("bin/westerkwartier"):
+            rest = words[i + 1 :]
+            end = next((j for j, w in enumerate(rest) if w in {";", "}", "&&", "||"}), len(rest))
+            found.append(rest[:end])
+    return found
+
+
 def _batch_args(command: str) -> list[str]:
-    """The arguments after `westerkwartier` in a shell command line."""
-    words = command.split(">>")[0].split()
-    start = next(i for i, w in enumerate(words) if w.endswith("bin/westerkwartier"))
-    return words[start + 1 :]
+    """The arguments of the `westerkwartier batch` call in a shell command line."""
+    return next(args for args in _commands(command) if args[:1] == ["batch"])
 
 
 def _parses(arguments: list[str]) -> None:
     args = cli._parser().parse_args(arguments)
     assert args.func is cli._cmd_batch
     assert args.gepland and args.manifest == Path("reports.toml")
+
+
+def _cleans_up(arguments: list[str]) -> None:
+    """The clean-up call parses and keeps runs by count, for the same manifest."""
+    args = cli._parser().parse_args(arguments)
+    assert args.func is cli._cmd_opruimen
+    assert args.manifest == Path("reports.toml") and args.bewaar and args.bewaar >= 1
 
 
 def _cron_fields(line: str) -> list[str]:
@@ -58,8 +75,12 @@ def test_crontab_line_is_valid():
     assert 0 <= int(minute) < 60 and 0 <= int(hour) < 24
     assert (dom, month, dow) == ("*", "*", "*")
     assert command.startswith(f"cd {INSTALL_DIR} && ")
+    calls = _commands(command)
+    assert [c[0] for c in calls] == ["opruimen", "batch"]  # clean up first, then the batch
+    _cleans_up(calls[0])
     _parses(_batch_args(command))
     assert "2>&1" in command  # errors end up in the log as well
+    assert "find " not in CRONTAB.read_text(encoding="utf-8")
 
 
 def test_systemd_units_parse_and_agree():
@@ -68,6 +89,11 @@ def test_systemd_units_parse_and_agree():
     exec_start = service["Service"]["ExecStart"]
     assert exec_start.startswith(f"{INSTALL_DIR}/.venv/bin/westerkwartier batch")
     _parses(_batch_args(exec_start))
+    pre = service["Service"]["ExecStartPre"]
+    assert pre.startswith(f"-{INSTALL_DIR}/.venv/bin/westerkwartier opruimen")  # '-': may fail
+    _cleans_up(_commands(pre.lstrip("-"))[0])
+    # systemctl stop: SIGTERM to the batch itself, which stops its workers and kernels
+    assert service["Service"]["KillMode"] == "mixed"
     assert service["Service"]["WorkingDirectory"] == INSTALL_DIR
     assert timer["Timer"]["Unit"] == SERVICE.name
     assert timer["Timer"]["Persistent"] == "true"
@@ -124,6 +150,13 @@ def test_ci_workflow_runs_the_schedule_and_publishes_latest():
     assert upload["with"]["path"] == "_site"
     # a failed report still fails the job, after publishing the last good versions
     assert steps[-1]["if"] == "steps.batch.outputs.exitcode != '0'"
+    # old runs are cleaned up with the command (never with find) before the cache is saved
+    names = [step.get("name", "") for step in steps]
+    clean = next(i for i, step in enumerate(steps) if "opruimen" in step.get("run", ""))
+    save = next(i for i, u in enumerate(uses) if u.startswith("actions/cache/save"))
+    assert clean < save and steps[clean]["if"] == "always()", names
+    line = next(x for x in steps[clean]["run"].splitlines() if "opruimen" in x)
+    _cleans_up(line.split("||")[0].split()[1:])
 
 
 def test_readme_shows_the_same_cron_line():
@@ -133,6 +166,7 @@ def test_readme_shows_the_same_cron_line():
     assert cron in (ROOT / "README.md").read_text(encoding="utf-8")
     for name in (SERVICE.name, TIMER.name, WORKFLOW.name, "reports.toml"):
         assert name in readme
+    assert "westerkwartier opruimen" in readme and "-mtime" not in readme
 
 
 def test_example_manifest_is_valid():

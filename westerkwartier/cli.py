@@ -743,6 +743,76 @@ def _cmd_ambities(args: argparse.Namespace) -> int:
 SUBCOMMANDS.extend([_add_index, _add_ambities])
 
 
+def _add_opruimen(sub) -> None:
+    cmd = _command(
+        sub,
+        "opruimen",
+        "verwijder oude batchruns (nooit een die nog nodig is)",
+        "Verwijder oude runs (UIT/<datum>/) van `westerkwartier batch`, met hun mislukte "
+        "notebooks. Nooit verwijderd: de run waar 'latest' naar wijst, elke run met de "
+        "nieuwste versie van een rapport (ook een rapport dat daarna mislukte), de nieuwste "
+        "--bewaar runs en runs jonger dan --dagen dagen. Wacht niet op een batch die in "
+        "dezelfde map schrijft, tenzij --wacht. Voorbeeld (elke ochtend vóór de batch):\n"
+        "  westerkwartier opruimen --manifest reports.toml --bewaar 30",
+    )
+    cmd.add_argument(
+        "--uit",
+        type=_nonempty_path,
+        default=None,
+        help="map van de runs (standaard: [run] uit van --manifest, anders reports)",
+    )
+    cmd.add_argument(
+        "--manifest",
+        type=_nonempty_path,
+        default=None,
+        help="neem de map van de runs uit dit batchmanifest",
+    )
+    cmd.add_argument("--bewaar", type=_positive_int, default=None, help="bewaar de nieuwste N runs")
+    cmd.add_argument("--dagen", type=_days, default=None, help="bewaar runs jonger dan D dagen")
+    cmd.add_argument("--droog", action="store_true", help="laat alleen zien wat er weg zou gaan")
+    cmd.add_argument(
+        "--wacht",
+        type=_seconds,
+        default=None,
+        help="seconden wachten als een batch in de map schrijft (standaard: niet wachten)",
+    )
+    cmd.set_defaults(func=_cmd_opruimen)
+
+
+def _days(text: str) -> float:
+    """Return a number of days of 0 or more."""
+    import math
+
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is geen aantal dagen (0 of meer), bijv. 90")
+    return value
+
+
+def _cmd_opruimen(args: argparse.Namespace) -> int:
+    from westerkwartier.pipeline import retention
+
+    out = args.uit
+    if out is None and args.manifest is not None:
+        from westerkwartier.pipeline import manifest as batch_manifest
+
+        out = batch_manifest.load_manifest(
+            args.manifest, check_notebooks=False, allow_outside_notebooks=True
+        ).out_dir
+    out = out or Path("reports")
+    result = retention.clean_runs(
+        out, keep=args.bewaar, days=args.dagen, dry_run=args.droog, wait=args.wacht or 0.0
+    )
+    print(retention.describe(result, out))
+    return 0
+
+
+SUBCOMMANDS.append(_add_opruimen)
+
+
 class UsageError(WesterkwartierError):
     """Options that do not go together, or that the chosen form of a command would ignore."""
 
