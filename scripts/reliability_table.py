@@ -19,6 +19,7 @@ FILES = [
     "tests/test_reliability_inputs.py",
     "tests/test_reliability_concurrency.py",
     "tests/test_reliability_leaks.py",
+    "tests/test_reliability_operations.py",
 ]
 
 

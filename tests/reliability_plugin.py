@@ -35,6 +35,7 @@ MATRICES = {
     "inputs": "Bad input",
     "concurrency": "Concurrent runs",
     "leaks": "Published HTML",
+    "operations": "Operating the batch (stops, clean-up, pre-run checks, disks, damaged files)",
 }
 
 #: Test files that make up the suite; the README check needs all of them in the session.
@@ -43,6 +44,7 @@ SUITE_FILES = (
     "test_reliability_inputs.py",
     "test_reliability_concurrency.py",
     "test_reliability_leaks.py",
+    "test_reliability_operations.py",
 )
 
 CHECK_TEST = "test_readme_reliability_section_is_current"

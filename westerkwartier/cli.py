@@ -963,6 +963,15 @@ def _as_batch(args: argparse.Namespace) -> argparse.Namespace:
 SUBCOMMANDS.append(_add_report)
 
 
+def _ignore_stop_signals() -> None:
+    """Ignore further stop signals: the run has stopped and the process is about to exit."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
@@ -979,6 +988,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except RunStopped as err:  # a stop signal: no error, an account of what was kept
+        _ignore_stop_signals()  # a second Ctrl-C while the process exits changes nothing
         print(str(err), file=sys.stderr)
         return err.exit_code
     except WesterkwartierError as err:
@@ -990,6 +1000,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
+        _ignore_stop_signals()
         print("Afgebroken.", file=sys.stderr)
         return 130
     except Exception as err:  # a bug: a short message, the traceback only with --debug

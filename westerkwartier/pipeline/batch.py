@@ -1118,7 +1118,7 @@ def _finish_failed(
     try:
         _keep_last_good(run.entries, run)
         _publish(manifest, run.entries, run, options, failure=replacement)
-    except (OSError, WesterkwartierError) as second:  # e.g. the disk is still full
+    except Exception as second:  # noqa: BLE001 - e.g. the disk is still full: say it anyway
         log.warning("Samenvatting van de mislukte run niet geschreven: %s", second)
         with contextlib.suppress(OSError, WesterkwartierError):
             _write_json(
@@ -1415,6 +1415,11 @@ def _run_jobs(
         hurried = True
         processes.kill_now(_pool_tree(pool))
 
+    def kernels_first() -> None:  # before the stop unwinds anything: no kernel tracebacks
+        workers = set(getattr(pool, "_processes", None) or {})
+        processes.kill_now([p for p in _pool_tree(pool) if p.pid not in workers])
+
+    stop.on_stop.append(kernels_first)
     stop.on_repeat.append(hurry)
     try:
         context = _mp_context()
@@ -1449,6 +1454,7 @@ def _run_jobs(
         if pool is not None:
             pool.shutdown(wait=full is None and not hurried, cancel_futures=True)
         stop.on_repeat.remove(hurry)
+        stop.on_stop.remove(kernels_first)
         shutil.rmtree(runtime_base, ignore_errors=True)
     reason = (
         "niet gemaakt: de schijf is vol"

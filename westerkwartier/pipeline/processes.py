@@ -258,6 +258,9 @@ class StopState:
 
     signum: int | None = None
     count: int = 0
+    #: Called on the first signal, before :class:`Stopped` is raised (kill what must not see
+    #: the clean-up of the libraries, such as a busy kernel).
+    on_stop: list[Any] = dataclasses.field(default_factory=list)
     #: Called on every later signal (escalation: kill the run's processes at once).
     on_repeat: list[Any] = dataclasses.field(default_factory=list)
 
@@ -267,14 +270,21 @@ class StopState:
             with contextlib.suppress(Exception):
                 callback()
 
+    def first(self) -> None:
+        """Run the callbacks of the first signal."""
+        for callback in list(self.on_stop):
+            with contextlib.suppress(Exception):
+                callback()
+
 
 @contextlib.contextmanager
 def stop_signals() -> Iterator[StopState]:
     """Turn SIGTERM, SIGINT and SIGHUP into :class:`Stopped` in the main thread, once.
 
-    The first signal raises :class:`Stopped`; every later one only runs the callbacks in
-    ``StopState.on_repeat`` (which kill what is left), so the clean-up after the first signal
-    is never interrupted halfway. The previous handlers are restored afterwards. Outside the
+    The first signal runs the callbacks in ``StopState.on_stop`` and raises
+    :class:`Stopped`; every later one only runs the callbacks in ``StopState.on_repeat``
+    (which kill what is left), so the clean-up after the first signal is never interrupted
+    halfway. The previous handlers are restored afterwards. Outside the
     main thread (where Python cannot set handlers) nothing is installed.
 
     Yields
@@ -290,6 +300,7 @@ def stop_signals() -> Iterator[StopState]:
         state.count += 1
         if state.signum is None:
             state.signum = signum
+            state.first()
             raise Stopped(signum)
         state.hurry()
 

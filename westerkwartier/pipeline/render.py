@@ -51,9 +51,11 @@ from westerkwartier.pipeline.jobs import ReportJob, kernel_env, kernel_environme
 from westerkwartier.pipeline.processes import (
     RunStopped,
     Stopped,
+    children,
     descendants,
     kill_now,
     scratch_dir,
+    stop_new_children,
     stop_signals,
 )
 from westerkwartier.reporting.report_catalogue import (
@@ -414,6 +416,10 @@ def render_reports(
         scratch_dir("wk-rapport-run-"),
         kernel_environment(kernel_env(settings.offline)),
     ):
+        # a busy kernel is killed before the stop unwinds papermill, whose clean-up would ask
+        # it to shut down while it works (and it would print tracebacks into the log)
+        before = children()
+        stop.on_stop.append(lambda: stop_new_children(before))
         stop.on_repeat.append(lambda: kill_now(descendants(os.getpid())))
         try:
             for job in jobs:
