@@ -19,6 +19,9 @@ EXIT_CODES: dict[int, str] = {
     5: "gegevens beschadigd of in onverwachte vorm (checksum, schema)",
     6: "CBS-tabel bestaat niet",
     7: "rapport niet gemaakt (notebook faalde; zie reports/_failed)",
+    129: "gestopt door SIGHUP (terminal gesloten); wat klaar was, is bewaard",
+    130: "gestopt door Ctrl-C (SIGINT); wat klaar was, is bewaard",
+    143: "gestopt door SIGTERM (timeout, systemctl stop, CI); wat klaar was, is bewaard",
 }
 
 
