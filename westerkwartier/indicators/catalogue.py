@@ -89,7 +89,14 @@ MISSING: dict[str, str] = {
     "zero_denominator": "niet van toepassing (noemer is nul)",
     "topic_missing": "onderwerp niet in de beschikbare tabel",
     "rounded_small": "te kleine aantallen: CBS rondt deze tellingen af op duizendtallen",
+    "too_large": "tabel niet opgehaald: de vraag aan CBS is groter dan de rijgrens",
+    "not_found": "tabel niet gevonden bij CBS",
 }
+
+
+#: The CBS services a table can be fetched from (``api`` under ``[tables]``): the OData v3 feed
+#: on opendata.cbs.nl and OData v4 on datasets.cbs.nl; each is the other's fallback.
+APIS: tuple[str, ...] = ("v3", "v4")
 
 
 #: Factor that turns a figure in a CBS unit into the unit a reader expects.
@@ -208,6 +215,7 @@ class TableSpec:
     year: int | None = None
     status_dimension: str | None = None
     status_order: tuple[str, ...] = ()
+    api: str = "v3"
 
 
 @dataclass(frozen=True)
@@ -312,12 +320,17 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
     """Return the problems of a raw catalogue (the parsed TOML); empty when all is well.
 
     Checks that every entry fills every field, that themes, sub-themes and directions are
-    valid, that ids are unique, that every table named is listed under ``[tables]``, that
-    formulas only use their operands and that single-operand indicators state a reader unit
-    that fits the CBS unit.
+    valid, that every table's ``api`` is known, that ids are unique, that every table named is
+    listed under ``[tables]``, that formulas only use their operands and that single-operand
+    indicators state a reader unit that fits the CBS unit.
     """
     problems: list[str] = []
     tables = {str(k).lower() for k in raw.get("tables", {})}
+    for table_id, spec in raw.get("tables", {}).items():
+        if spec.get("api", "v3") not in APIS:
+            problems.append(
+                f"tabel {table_id}: onbekende api {spec.get('api')!r} (kies {' of '.join(APIS)})"
+            )
     seen: set[str] = set()
     for i, entry in enumerate(raw.get("indicator", [])):
         iid = entry.get("id", f"#{i}")
@@ -428,6 +441,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             year=v.get("year"),
             status_dimension=v.get("status_dimension"),
             status_order=_as_tuple(v.get("status_order")),
+            api=str(v.get("api", "v3")),
         )
         for k, v in raw.get("tables", {}).items()
     }

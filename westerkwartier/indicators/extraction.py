@@ -83,6 +83,26 @@ def resolve_topics(table: CbsTable, operand: Operand) -> list[str]:
     )
 
 
+def check_selection_dimensions(table: CbsTable, operand: Operand) -> None:
+    """Fail when the operand selects on a dimension the table does not have.
+
+    Such a selection would otherwise be dropped silently and bring every category (all ages
+    instead of 15 to 25, say).
+
+    Raises
+    ------
+    CbsSchemaError
+        Naming the table, the dimension and the dimensions the table does have.
+    """
+    for dim in operand.select:
+        if dim not in table.dimensions:
+            raise CbsSchemaError(
+                f"Tabel {table.table_id} heeft geen dimensie {dim!r} (operand {operand.name!r} "
+                f"selecteert erop); wel: {', '.join(table.dimensions) or 'geen'}. Pas select "
+                "in config/indicators.toml aan of kies een tabel met die dimensie."
+            )
+
+
 def check_units(table: CbsTable, keys: Iterable[str], operand: Operand) -> float:
     """Check the table's units of ``keys`` against the catalogue and return the factor.
 
@@ -327,7 +347,8 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
     SelectionMissing
         If the topic or a selected category is not in the table.
     CbsSchemaError
-        If the units disagree with the catalogue or the year cannot be told.
+        If the operand selects on a dimension the table lacks, the units disagree with the
+        catalogue or the year cannot be told.
     """
     return extract_indexed(TableIndex(table), operand, spec)
 
@@ -338,6 +359,7 @@ def extract_indexed(
     """:func:`extract` with a :class:`TableIndex` shared between the operands of one table."""
     table = index.table
     spec = spec or TableSpec(id=table.table_id, title=table.table_id, offline=False)
+    check_selection_dimensions(table, operand)
     keys = resolve_topics(table, operand)
     factor = _check_units(table, keys, operand, index.unit)
     region_dim = _region_dimension(table)
