@@ -80,6 +80,8 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(settings, "offline", False)
     monkeypatch.setattr(settings, "backoff", 0.0)
     monkeypatch.setattr(settings, "cbs_unreachable", False)
+    # the OData v4 fallback of a test that points only the v3 host somewhere: refused at once
+    monkeypatch.setattr(settings, "odata4_host", "127.0.0.1:9")
     transport.reset()  # no host marked unreachable, the notice not yet shown
     yield
     transport.reset()

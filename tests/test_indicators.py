@@ -542,7 +542,7 @@ def test_catalogue_lists_series_with_several_table_ids():
     assert set(cat["ervaren_gezondheid"].tables) == {"85012NED", "85563NED", "86137NED"}
     online_only = [
         t
-        for t in ("60048ned", "37259ned", "83582NED", "81578NED", "80305ned", "86137NED")
+        for t in ("84547NED", "37259ned", "83582NED", "81578NED", "80305ned", "86137NED")
         if not cat.tables[t].offline
     ]
     assert len(online_only) == 6

@@ -345,7 +345,7 @@ def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
         extra = []
         if len(measures) < len(topics):
             terms = [f"Measure eq {planning.quote(m)}" for m in measures]
-            extra.append(terms[0] if len(terms) == 1 else f"({' or '.join(terms)})")
+            extra.append(f"({' or '.join(terms)})")
         filter_text = planning.filter_text(request, lambda _d, c: planning.quote(c), extra=extra)
         params = {"$select": ",".join(["Id", *_VALUE_COLUMNS, *dimension_types])}
         if filter_text:

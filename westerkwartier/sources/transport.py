@@ -335,7 +335,7 @@ def probe(host: str, path: str) -> bool:
     try:
         response = requests.get(f"{scheme()}://{host}{path}", timeout=(limit, limit), stream=True)
         response.close()
-    except requests.RequestException as err:
+    except Exception as err:  # noqa: BLE001 - whatever fails, the run must not count on CBS
         mark_unreachable(host, f"geen verbinding met {host} ({type(err).__name__})")
         return False
     STATS["requests"] += 1
