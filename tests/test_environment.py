@@ -20,7 +20,10 @@ def _conda_packages(text: str) -> set[str]:
 
 
 def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        deps += extra
     pyproject = {_name(d) for d in deps}
     conda = _conda_packages((ROOT / "environment.yml").read_text())
     assert pyproject - conda == set(), "in pyproject.toml but not in environment.yml"
@@ -41,3 +44,38 @@ def test_environment_uses_conda_forge_and_python_311():
     assert "python>=3.11" in text
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert requires == ">=3.11"
+
+
+def _runtime_imports() -> set[str]:
+    """Top-level modules the package imports (outside the standard library)."""
+    import ast
+    import sys
+
+    names: set[str] = set()
+    for path in (ROOT / "westerkwartier").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n != "westerkwartier"}
+
+
+def test_runtime_dependencies_cover_every_import_and_nothing_for_tests():
+    from importlib.metadata import packages_distributions
+
+    dists = packages_distributions()
+    runtime = {
+        _name(d)
+        for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    # IPython comes with ipykernel, the kernel the reports run in
+    provided_by = {"IPython": "ipykernel"}
+    missing = set()
+    for module in _runtime_imports():
+        owners = {_name(d) for d in dists.get(module, [])} | {provided_by.get(module, "")}
+        if not owners & runtime:
+            missing.add(module)
+    assert missing == set(), "imported at run time but not a runtime dependency"
+    tools = {"pytest", "hypothesis", "ruff", "mypy", "playwright", "pypdf", "pyyaml", "responses"}
+    assert runtime & tools == set(), "test and lint tools belong in an extra"

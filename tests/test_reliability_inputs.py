@@ -293,7 +293,7 @@ CASES = [
         lambda t: ambitions.read_ambitions(_write(t, "a.toml", TARGETS)),
         "ambitions.read_ambitions",
         ambitions.AmbitionFileError,
-        "Bedoelde u: netto_arbeidsparticipatie",
+        "Bedoelde u 'netto_arbeidsparticipatie'",
         lines=(10,),
     ),
     Case(

@@ -35,6 +35,8 @@ WESTERKWARTIER_FIRST_YEAR
     First year the panel asks CBS for (default: from the indicator catalogue).
 WESTERKWARTIER_ODATA4_HOST
     Host of the CBS OData v4 service (default ``datasets.cbs.nl``).
+WESTERKWARTIER_PANEL_CACHE
+    ``0``: do not keep the national indicator panel on disk (default ``1``).
 """
 
 from __future__ import annotations
@@ -56,11 +58,12 @@ project_dir: Path = Path(__file__).resolve().parent.parent
 #: Folder holding ``cache/`` and ``snapshot/``.
 data_dir: Path = Path(os.environ.get("WESTERKWARTIER_DATA_DIR", project_dir / "data"))
 
-#: Cache of downloaded CBS tables (git-ignored).
-cache_dir: Path = Path(os.environ.get("WESTERKWARTIER_CACHE_DIR", data_dir / "cache"))
-
-#: Committed offline snapshot built from the CBS mirror.
-snapshot_dir: Path = Path(os.environ.get("WESTERKWARTIER_SNAPSHOT_DIR", data_dir / "snapshot"))
+# ``cache_dir`` and ``snapshot_dir`` (cache of downloaded CBS tables, git-ignored; the committed
+# offline snapshot) follow ``data_dir`` unless set themselves: see ``__getattr__`` below.
+if "WESTERKWARTIER_CACHE_DIR" in os.environ:
+    cache_dir: Path = Path(os.environ["WESTERKWARTIER_CACHE_DIR"])
+if "WESTERKWARTIER_SNAPSHOT_DIR" in os.environ:
+    snapshot_dir: Path = Path(os.environ["WESTERKWARTIER_SNAPSHOT_DIR"])
 
 #: The CBS mirror (real CBS exports) used to build the snapshot and by the tests.
 mirror_dir: Path = Path(
@@ -79,6 +82,9 @@ retries: int = int(os.environ.get("WESTERKWARTIER_RETRIES", "3"))
 
 #: Base of the exponential back-off between attempts, in seconds (1, 2, 4, ...).
 backoff: float = float(os.environ.get("WESTERKWARTIER_BACKOFF", "1.0"))
+
+#: Keep the national indicator panel on disk (``<cache_dir>/panel``) per data fingerprint.
+panel_cache: bool = _env_flag("WESTERKWARTIER_PANEL_CACHE", default=True)
 
 #: Show progress bars (tqdm) for downloads and long work.
 progress: bool = _env_flag("WESTERKWARTIER_PROGRESS", default=True)
@@ -118,3 +124,12 @@ first_year: int | None = (
 #: Host (and optional ``:port``) of the CBS OData v4 service (``datasets.cbs.nl``), used for
 #: tables the catalogue marks ``api = "v4"`` and when the v3 service fails.
 odata4_host: str = os.environ.get("WESTERKWARTIER_ODATA4_HOST", "datasets.cbs.nl")
+
+
+def __getattr__(name: str) -> Path:
+    """Derive the folders not set explicitly from :data:`data_dir`, at the moment of use."""
+    if name == "cache_dir":
+        return Path(data_dir) / "cache"
+    if name == "snapshot_dir":
+        return Path(data_dir) / "snapshot"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

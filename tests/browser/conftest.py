@@ -14,7 +14,7 @@ The browser
     a browser build downloaded by Playwright. Pages are opened from ``file://`` and every request
     that is not ``file:``/``data:`` is aborted and recorded as a failure. axe-core comes from the
     npm registry (``tests/browser/package.json``; ``WESTERKWARTIER_AXE`` overrides the path).
-    ``bash .ci/install-browser`` installs both when missing.
+    ``bash scripts/install-browser.sh`` installs both when missing.
 
     A missing Chromium, Playwright or axe-core makes the tests FAIL with a message saying what to
     install. ``WESTERKWARTIER_SKIP_BROWSER=1`` skips them on a developer's machine; under CI
@@ -68,7 +68,9 @@ CHROMIUM_ARGS = [
 ]
 GEMEENTE = "GM1969"
 GEMEENTE_NAAM = "Westerkwartier"
-INSTALL_HINT = "run `bash .ci/install-browser` (or set WESTERKWARTIER_SKIP_BROWSER=1 locally)"
+INSTALL_HINT = (
+    "run `bash scripts/install-browser.sh` (or set WESTERKWARTIER_SKIP_BROWSER=1 locally)"
+)
 
 #: URL schemes a self-contained report may load; anything else is an external request.
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:")

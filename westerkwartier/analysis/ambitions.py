@@ -32,10 +32,7 @@ baseline to the target):
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import math
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from westerkwartier.config import (
+    ConfigError,
+    TomlFile,
+    check_fields,
+    read_toml,
+    suggest,
+    type_ok,
+)
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
@@ -68,18 +73,11 @@ TOP_FIELDS: dict[str, tuple[type, ...]] = {"gemeente": (str,), "titel": (str,), 
 STATUSES: tuple[str, ...] = ("op koers", "twijfelachtig", "niet op koers", "onbekend")
 
 
-class AmbitionFileError(InputError):
+class AmbitionFileError(ConfigError):
     """An ambitions file has errors; ``problems`` lists them as ``(line, message)``."""
 
-    def __init__(self, path: str, problems: list[tuple[int | None, str]]) -> None:
-        self.path = path
-        self.problems = problems
-        lines = [f"  regel {n}: {m}" if n else f"  {m}" for n, m in problems]
-        super().__init__(
-            f"Het ambitiebestand {path} bevat {len(problems)} fout(en):\n"
-            + "\n".join(lines)
-            + "\nPas het bestand aan en probeer opnieuw."
-        )
+    def __init__(self, path: Path | str, problems: list[tuple[int | None, str]]) -> None:
+        super().__init__(path, problems, what="het ambitiebestand")
 
 
 @dataclass(frozen=True)
@@ -97,35 +95,6 @@ class Ambition:
 
 
 # -- reading and validating ---------------------------------------------------------------------
-def _entry_lines(text: str) -> list[tuple[int, dict[str, int]]]:
-    """Line of each ``[[ambitie]]`` header and of the keys below it (1-based)."""
-    entries: list[tuple[int, dict[str, int]]] = []
-    top: dict[str, int] = {}
-    current: dict[str, int] | None = None
-    for n, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if re.match(r"^\[\[\s*ambitie\s*\]\]", stripped):
-            current = {}
-            entries.append((n, current))
-            continue
-        if stripped.startswith("["):
-            current = None
-            continue
-        m = re.match(r"^([A-Za-z0-9_\-\"']+)\s*=", stripped)
-        if m:
-            key = m.group(1).strip("\"'")
-            target = current if current is not None else top
-            target.setdefault(key, n)
-    entries.insert(0, (0, top))
-    return entries
-
-
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, types)
-
-
 def read_ambitions(
     path: Path | str, *, peiljaar: int | None = None, catalogue: Any | None = None
 ) -> tuple[dict[str, Any], list[Ambition]]:
@@ -149,111 +118,41 @@ def read_ambitions(
     Raises
     ------
     AmbitionFileError
-        With every problem and its line: TOML syntax, unknown or missing keys, wrong types,
-        unknown indicators (with the closest ids), a target year in the past, a base year
-        after the target year.
+        With every problem and its line: a missing file, another encoding, TOML syntax,
+        unknown or missing keys, wrong types (``nan`` included), unknown indicators (with the
+        closest ids), a target year in the past, a base year after the target year.
     """
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"Ambitiebestand {path} niet gevonden. Geef het pad naar een TOML-bestand; een "
-            "voorbeeld staat in ambities/westerkwartier.toml."
-        ) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        m = re.search(r"line (\d+)", str(err))
-        raise AmbitionFileError(
-            str(path), [(int(m.group(1)) if m else None, f"geen geldige TOML ({err})")]
-        ) from None
+        file = read_toml(
+            path,
+            what="het ambitiebestand",
+            missing_hint="Een voorbeeld staat in ambities/westerkwartier.toml.",
+        )
+    except ConfigError as err:
+        raise AmbitionFileError(err.path, err.problems) from None
+    raw = file.data
     cat = catalogue or load_catalogue()
-    known = sorted(cat.indicators)
     now = int(peiljaar if peiljaar is not None else _dt.date.today().year)
-    lines = _entry_lines(text)
-    top_lines = lines[0][1]
-    problems: list[tuple[int | None, str]] = []
-    for key, value in raw.items():
-        if key not in TOP_FIELDS:
-            close = difflib.get_close_matches(key, list(TOP_FIELDS), n=1)
-            hint = f" Bedoelde u {close[0]!r}?" if close else ""
-            problems.append((top_lines.get(key), f"onbekende sleutel {key!r}.{hint}"))
-        elif not _type_ok(value, TOP_FIELDS[key]):
-            problems.append((top_lines.get(key), f"{key!r} moet tekst zijn."))
+    problems = check_fields(
+        {k: v for k, v in raw.items() if k != "ambitie"},
+        {k: (False, t, "tekst") for k, t in TOP_FIELDS.items() if k != "ambitie"},
+        where="",
+        line_of=file.line,
+    )
+    if "ambitie" in raw and not isinstance(raw["ambitie"], list):
+        problems.append((file.line("ambitie"), "'ambitie' moet een lijst [[ambitie]] zijn."))
     entries = raw.get("ambitie", []) if isinstance(raw.get("ambitie"), list) else []
     if not entries:
         problems.append((None, "geen enkele [[ambitie]] gevonden."))
     out: list[Ambition] = []
     for i, entry in enumerate(entries):
-        header, keys = lines[i + 1] if i + 1 < len(lines) else (None, {})
-        where = f"ambitie {i + 1}"
-        bad = False
-        for key, value in entry.items():
-            if key not in FIELDS:
-                close = difflib.get_close_matches(key, list(FIELDS), n=1)
-                hint = f" Bedoelde u {close[0]!r}?" if close else ""
-                problems.append(
-                    (keys.get(key, header), f"{where}: onbekende sleutel {key!r}.{hint}")
-                )
-                bad = True
-            elif not _type_ok(value, FIELDS[key][1]):
-                problems.append(
-                    (
-                        keys.get(key, header),
-                        f"{where}: {key!r} moet een {FIELDS[key][2]} zijn, niet {value!r}.",
-                    )
-                )
-                bad = True
-        for key, (required, _, desc) in FIELDS.items():
-            if required and key not in entry:
-                problems.append(
-                    (header, f"{where}: verplichte sleutel {key!r} ({desc}) ontbreekt.")
-                )
-                bad = True
-        ind = entry.get("indicator")
-        if isinstance(ind, str) and ind not in cat.indicators:
-            close = difflib.get_close_matches(ind, known, n=3, cutoff=0.5)
-            hint = f" Bedoelde u: {', '.join(close)}?" if close else ""
-            problems.append(
-                (keys.get("indicator", header), f"{where}: onbekende indicator {ind!r}.{hint}")
-            )
-            bad = True
-        elif (
-            isinstance(ind, str)
-            and cat[ind].direction == "context"
-            and not ("basiswaarde" in entry or "basisjaar" in entry)
-        ):
-            problems.append(
-                (
-                    keys.get("indicator", header),
-                    f"{where}: {ind!r} is een contextindicator zonder richting; geef basisjaar "
-                    "of basiswaarde zodat duidelijk is welke kant het doel op gaat.",
-                )
-            )
-            bad = True
-        year = entry.get("doeljaar")
-        if _type_ok(year, (int,)) and year < now:
-            problems.append(
-                (
-                    keys.get("doeljaar", header),
-                    f"{where}: doeljaar {year} ligt in het verleden (peiljaar {now}).",
-                )
-            )
-            bad = True
-        base = entry.get("basisjaar")
-        if _type_ok(base, (int,)) and _type_ok(year, (int,)) and base >= year:
-            problems.append(
-                (
-                    keys.get("basisjaar", header),
-                    f"{where}: basisjaar {base} ligt niet vóór doeljaar {year}.",
-                )
-            )
-            bad = True
-        if not bad:
+        header = file.line("ambitie", i)
+        found = _check_entry(entry, i, file, cat, now)
+        problems += found
+        if not found:
             out.append(
                 Ambition(
-                    indicator=ind,
+                    indicator=entry["indicator"],
                     doel=float(entry["doel"]),
                     doeljaar=int(entry["doeljaar"]),
                     eigenaar=entry["eigenaar"],
@@ -265,8 +164,51 @@ def read_ambitions(
             )
     if problems:
         problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
-        raise AmbitionFileError(str(path), problems)
+        raise AmbitionFileError(file.path, problems)
     return {k: v for k, v in raw.items() if k != "ambitie"}, out
+
+
+def _check_entry(
+    entry: dict[str, Any], i: int, file: TomlFile, cat: Any, now: int
+) -> list[tuple[int | None, str]]:
+    """Return the problems of one ``[[ambitie]]`` entry (empty when it is right)."""
+    where = f"ambitie {i + 1}"
+    header = file.line("ambitie", i)
+
+    def line_of(key: str) -> int | None:
+        return file.line("ambitie", i, key) if key in entry else header
+
+    problems = check_fields(entry, FIELDS, where=where, line_of=line_of, header=header)
+    ind = entry.get("indicator")
+    if isinstance(ind, str) and ind not in cat.indicators:
+        hint = suggest(ind, sorted(cat.indicators), n=3, cutoff=0.5)
+        problems.append((line_of("indicator"), f"{where}: onbekende indicator {ind!r}.{hint}"))
+    elif (
+        isinstance(ind, str)
+        and cat[ind].direction == "context"
+        and not ("basiswaarde" in entry or "basisjaar" in entry)
+    ):
+        problems.append(
+            (
+                line_of("indicator"),
+                f"{where}: {ind!r} is een contextindicator zonder richting; geef basisjaar "
+                "of basiswaarde zodat duidelijk is welke kant het doel op gaat.",
+            )
+        )
+    year = entry.get("doeljaar")
+    if type_ok(year, (int,)) and year < now:
+        problems.append(
+            (
+                line_of("doeljaar"),
+                f"{where}: doeljaar {year} ligt in het verleden (peiljaar {now}).",
+            )
+        )
+    base = entry.get("basisjaar")
+    if type_ok(base, (int,)) and type_ok(year, (int,)) and base >= year:
+        problems.append(
+            (line_of("basisjaar"), f"{where}: basisjaar {base} ligt niet vóór doeljaar {year}.")
+        )
+    return problems
 
 
 # -- trend --------------------------------------------------------------------------------------

@@ -51,7 +51,6 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -61,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
 
@@ -262,12 +261,7 @@ def load_indices(path: Path | str | None = None) -> dict[str, IndexSpec]:
 
 @lru_cache(maxsize=4)
 def _load_indices(path: str) -> dict[str, IndexSpec]:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Indexdefinitie {path} niet gevonden.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Indexdefinitie {path} is geen geldige TOML: {err}.") from None
+    raw = read_toml(path, what="de indexdefinitie").data
     try:
         return parse_indices(raw)
     except InputError:
@@ -297,22 +291,17 @@ def get_index(index: str | IndexSpec) -> IndexSpec:
 
 
 # -- the panel ----------------------------------------------------------------------------------
-@lru_cache(maxsize=4)
-def _cached_panel(ids: tuple[str, ...]) -> pd.DataFrame:
-    from westerkwartier.indicators.panel import panel
-
-    return panel(indicators=list(ids))
-
-
 def index_panel(index: str | IndexSpec | None = None) -> pd.DataFrame:
-    """Return (and cache) the panel of the indicators of one index, or of all indices.
+    """Return the national panel of the indicators of one index, or of all indices.
 
     Indicators the catalogue does not know are skipped (they then count as not published).
     """
     cat = load_catalogue()
     specs = [get_index(index)] if index is not None else list(load_indices().values())
     ids = sorted({i for s in specs for i in s.indicator_ids if i in cat.indicators})
-    return _cached_panel(tuple(ids))
+    from westerkwartier.indicators.panel_cache import national_panel
+
+    return national_panel(ids)
 
 
 # -- input matrices -----------------------------------------------------------------------------

@@ -15,18 +15,17 @@ Examples
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError, WesterkwartierError
+from westerkwartier.indicators.panel_cache import national_panel
 
 CONFIG_FILE = config_file("peers.toml")
 
@@ -66,12 +65,7 @@ def load_peer_config(path: Path | str | None = None) -> PeerConfig:
         Missing file, invalid TOML, an unknown source kind or transform, k < 1.
     """
     file = Path(path or CONFIG_FILE)
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Peerinstellingen {file} niet gevonden.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Peerinstellingen {file} zijn geen geldige TOML: {err}.") from None
+    raw = read_toml(file, what="het bestand met peerinstellingen").data
     variables = []
     for entry in raw.get("variable", []):
         var = PeerVariable(
@@ -101,13 +95,6 @@ def load_peer_config(path: Path | str | None = None) -> PeerConfig:
 
 
 # -- data ---------------------------------------------------------------------------------------
-@lru_cache(maxsize=2)
-def _cached_panel(ids: tuple[str, ...]) -> pd.DataFrame:
-    from westerkwartier.indicators.panel import panel
-
-    return panel(indicators=list(ids))
-
-
 def _registry() -> Any:
     from westerkwartier.sources.regions import load_registry
 
@@ -145,7 +132,7 @@ def structural_data(
         v.source.split(":", 1)[1] for v in config.variables if v.source.startswith("panel:")
     ]
     if panel is None and panel_ids:
-        panel = _cached_panel(tuple(sorted(panel_ids)))
+        panel = national_panel(sorted(panel_ids))
     years: dict[str, str] = {}
     for var in config.variables:
         kind, name = var.source.split(":", 1)
@@ -448,7 +435,7 @@ def peer_sensitivity(
     code = _resolve(code, data, registry)
     ids = list(indicators or DEFAULT_SENSITIVITY_INDICATORS)
     if panel is None:
-        panel = _cached_panel(tuple(sorted(ids)))
+        panel = national_panel(sorted(ids))
     if neighbours is None:
         from westerkwartier.sources.geo import neighbours as geo_neighbours
 

@@ -13,7 +13,6 @@ filled with zero and never interpolated.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.config import CONFIG_DIR
+from westerkwartier.config import CONFIG_DIR, read_toml
 from westerkwartier.errors import CbsSchemaError, InputError
 
 CATALOGUE_FILE = CONFIG_DIR / "indicators.toml"
@@ -479,13 +478,7 @@ def load_catalogue(path: Path | str | None = None) -> Catalogue:
 
 @lru_cache(maxsize=4)
 def _load_catalogue(path: str) -> Catalogue:
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Indicatorcatalogus {path} niet gevonden.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"Indicatorcatalogus {path} is geen geldige TOML: {err}.") from None
-    return parse_catalogue(raw)
+    return parse_catalogue(read_toml(path, what="de indicatorcatalogus").data)
 
 
 def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd.DataFrame:

@@ -9,12 +9,12 @@ estimate (``schatting``).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from westerkwartier.config import read_toml
 from westerkwartier.indicators.catalogue import HERINDELINGEN_FILE, MERGER_SHARES_FILE, Operand
 from westerkwartier.indicators.extraction import OBS_COLUMNS, _cell_keys
 
@@ -48,7 +48,7 @@ def load_mergers(
     """
     if dissolved is None:
         path = Path(herindelingen_path or HERINDELINGEN_FILE)
-        raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        raw = read_toml(path, what="het herindelingenbestand").data
         rows = []
         for code, entry in raw.get("opgeheven", {}).items():
             successors = list(entry.get("opvolgers") or [entry.get("opvolger")])
@@ -61,7 +61,7 @@ def load_mergers(
             )
         dissolved = pd.DataFrame(rows, columns=["code", "dissolved_in", "successor_codes"])
     spath = Path(shares_path or MERGER_SHARES_FILE)
-    shares_raw = tomllib.loads(spath.read_text(encoding="utf-8")) if spath.is_file() else {}
+    shares_raw = read_toml(spath, what="het bestand met aandelen van herindelingen").data
     shares: dict[tuple[str, str], float] = {}
     for successor, preds in shares_raw.get("share", {}).items():
         for pred, entry in preds.items():

@@ -63,6 +63,29 @@ PANEL_COLUMNS: list[str] = [
     "missing_reason",
 ]
 
+#: The types of the panel's columns: text as pandas' string type (missing = NaN), years as
+#: integers, values and bounds as floats. Every panel has exactly these, however it was made
+#: (computed, read back from the disk cache, concatenated).
+PANEL_DTYPES: dict[str, str] = {
+    "region_code": "str",
+    "region_name": "str",
+    "level": "str",
+    "year": "int64",
+    "indicator": "str",
+    "value": "float64",
+    "lower": "float64",
+    "upper": "float64",
+    "status": "str",
+    "source_table": "str",
+    "missing_reason": "str",
+}
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with exactly the panel's columns, in order, with :data:`PANEL_DTYPES`."""
+    return frame[PANEL_COLUMNS].astype(PANEL_DTYPES)
+
+
 #: Level per code prefix, for regions the registry does not list (COROP areas and the like).
 LEVEL_BY_PREFIX: dict[str, str] = {
     "GM": "gemeente",
@@ -341,7 +364,7 @@ def panel(
         data = operand_data(ind, tables, cat, mergers)
         frames.append(compute(ind, data, codes, years, mergers))
     if not frames:
-        return pd.DataFrame(columns=PANEL_COLUMNS)
+        return conform(pd.DataFrame(columns=PANEL_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
     at = pd.Index(where["code"]).get_indexer(out["region_code"]) if where["code"].is_unique else -1
     if np.all(at >= 0):  # each row's region found once: look names up by position
@@ -354,7 +377,7 @@ def panel(
             on="region_code",
             how="left",
         )
-    return out[PANEL_COLUMNS]
+    return conform(out)
 
 
 # -- benchmarks and comparison ------------------------------------------------------------------

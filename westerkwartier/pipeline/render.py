@@ -28,9 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from westerkwartier import settings
 from westerkwartier.errors import DataIntegrityError, OutputNotWritable, SnapshotMissing
 from westerkwartier.reporting.report_catalogue import load_manifest, report_spec
 from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
+from westerkwartier.sources.regions import slug
 
 if TYPE_CHECKING:
     from westerkwartier.pipeline.index_page import IndexEntry
@@ -73,21 +72,6 @@ def run_notebook(*args: Any, **kwargs: Any) -> Path:
     from westerkwartier.pipeline import notebook
 
     return notebook.run_notebook(*args, **kwargs)
-
-
-def slug(name: str) -> str:
-    """Return a folder name for a municipality: lower case, ASCII, hyphens.
-
-    Examples
-    --------
-    >>> slug("Súdwest-Fryslân")
-    'sudwest-fryslan'
-    >>> slug("Bergen (NH.)")
-    'bergen-nh'
-    """
-    plain = unicodedata.normalize("NFKD", str(name))
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "gemeente"
 
 
 def report_names(rapport: str | Sequence[str]) -> list[str]:

@@ -380,7 +380,7 @@ def map_frame(
 
 def _map_values(data: ReportData, indicator: str, area: Sequence[str]) -> tuple[pd.Series, int]:
     from westerkwartier.indicators.panel import panel
-    from westerkwartier.reporting.report_data import national_panel
+    from westerkwartier.indicators.panel_cache import national_panel
 
     row = data.row(indicator)
     year = row.own.year if row is not None and row.own is not None else None
@@ -433,13 +433,48 @@ def choropleth(data: ReportData, indicator: str | None = None) -> Chart:
     area = map_area(region.code, members, neighbours(region.code))
     values, year = _map_values(data, indicator, area)
     frame = map_frame(municipalities(), values, area)
-    edges = frame.attrs["edges"]
     tables = values.attrs.get("sources") or list(ind.tables[:1])
     where = f"provincie {region.province_name}" if region.province_name else "de regio"
     title = f"{ind.label_nl} in {year}: {region.name} in de {where} en bij de buren"
-    chart = new_chart(title, unit=None, tables=tables, figsize=(7.0, 7.0))
+    chart = draw_choropleth(
+        frame, title=title, label=ind.label_nl, unit=ind.unit, tables=tables, focus=region
+    )
+    chart.alt = _map_alt(frame, region, ind.label_nl, ind.unit, year, where, tables)
+    return chart
+
+
+def draw_choropleth(
+    frame: gpd.GeoDataFrame,
+    *,
+    title: str,
+    label: str,
+    unit: str,
+    tables: Sequence[str],
+    focus: Any | None = None,
+) -> Chart:
+    """Draw classified areas in the house style: blues by class, hatched where no figure.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        From :func:`map_frame` (code, name, geometry, value, klasse; edges in ``attrs``).
+    title, label, unit : str
+        Chart title; label and reader unit of the values (legend title).
+    tables : sequence of str
+        CBS tables for the source line.
+    focus : Region, optional
+        A region to outline in vermilion and name on the map.
+
+    Returns
+    -------
+    Chart
+        With a legend below the map (never over the source line) and alt text naming the
+        highest and lowest areas and those without a figure.
+    """
+    edges = frame.attrs["edges"]
+    chart = new_chart(title, unit=None, tables=list(tables), figsize=(7.0, 7.0))
     ax = chart.ax
-    dec = decimals_for(ind.unit)
+    dec = decimals_for(unit)
     with house_style():
         ax.grid(False)
         ax.set_axis_off()
@@ -450,20 +485,21 @@ def choropleth(data: ReportData, indicator: str | None = None) -> Chart:
             known.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.6)
         if len(missing):
             missing.plot(ax=ax, color=MAP_MISSING, edgecolor="#8C8C8C", hatch="///", linewidth=0.6)
-        focus = frame[frame["code"] == region.code]
-        focus.boundary.plot(ax=ax, color=MAP_FOCUS, linewidth=2.6)
-        if len(focus):
-            point = focus.geometry.iloc[0].representative_point()
-            ax.annotate(
-                region.name,
-                (point.x, point.y),
-                ha="center",
-                va="center",
-                fontsize=10,
-                fontweight="bold",
-                color=TEXT_COLOURS["tekst"],
-                path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
-            )
+        if focus is not None:
+            outline = frame[frame["code"] == focus.code]
+            outline.boundary.plot(ax=ax, color=MAP_FOCUS, linewidth=2.6)
+            if len(outline):
+                point = outline.geometry.iloc[0].representative_point()
+                ax.annotate(
+                    focus.name,
+                    (point.x, point.y),
+                    ha="center",
+                    va="center",
+                    fontsize=10,
+                    fontweight="bold",
+                    color=TEXT_COLOURS["tekst"],
+                    path_effects=[patheffects.withStroke(linewidth=3, foreground="white")],
+                )
         ax.set_aspect("equal")
         handles = []
         n_classes = max(len(edges) - 1, 0)
@@ -474,21 +510,40 @@ def choropleth(data: ReportData, indicator: str | None = None) -> Chart:
             handles.append(
                 Patch(facecolor=MAP_MISSING, edgecolor="#8C8C8C", hatch="///", label="geen cijfer")
             )
-        handles.append(
-            Patch(facecolor="none", edgecolor=MAP_FOCUS, linewidth=2.6, label=region.name)
-        )
-        unit_text = unit_label(ind.unit)
-        chart.figure.legend(
+        if focus is not None:
+            handles.append(
+                Patch(facecolor="none", edgecolor=MAP_FOCUS, linewidth=2.6, label=focus.name)
+            )
+        unit_text = unit_label(unit)
+        # on the axes, below the map: the layout then keeps the source line under the legend
+        ax.legend(
             handles=handles,
-            title=f"{ind.label_nl} ({unit_text})" if unit_text else ind.label_nl,
-            loc="outside lower center",
+            title=f"{label} ({unit_text})" if unit_text else label,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
             ncol=3,
             frameon=False,
             fontsize=9,
             title_fontsize=9,
         )
-    chart.alt = _map_alt(frame, region, ind.label_nl, ind.unit, year, where, tables)
+    chart.alt = _areas_alt(frame, title, unit, tables)
     return chart
+
+
+def _areas_alt(frame: Any, title: str, unit: str, tables: Sequence[str]) -> str:
+    known = frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True])
+    parts = [f"Kaart: {title}; donkerder blauw is hoger."]
+    if len(known):
+        top, low = known.iloc[0], known.iloc[-1]
+        parts.append(
+            f"Hoogste: {top['name']} ({fmt(top['value'], unit)}); laagste: {low['name']} "
+            f"({fmt(low['value'], unit)})."
+        )
+    absent = frame[frame["value"].isna()]
+    if len(absent):
+        parts.append(f"Geen cijfer: {', '.join(absent['name'])}.")
+    parts.append(source_line(list(tables)) + ".")
+    return " ".join(parts)
 
 
 def _map_alt(

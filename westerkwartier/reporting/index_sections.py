@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier.errors import InputError
+from westerkwartier.indicators.panel_cache import national_panel
 from westerkwartier.reporting.formatting import (
     decimals_for,
     fmt,
@@ -45,7 +46,7 @@ from westerkwartier.reporting.formatting import (
     is_missing,
     unit_label,
 )
-from westerkwartier.reporting.report_data import ReportData, national_panel
+from westerkwartier.reporting.report_data import ReportData
 from westerkwartier.reporting.sections import Html, esc
 
 #: The index shown in each report.
@@ -554,7 +555,7 @@ class IndexData:
 def ambitions_file(name: str, root: Path | None = None) -> Path:
     """Path of a municipality's ambitions file: ``ambities/<slug>.toml`` in the project."""
     from westerkwartier import settings
-    from westerkwartier.pipeline.render import slug
+    from westerkwartier.sources.regions import slug
 
     return Path(root or settings.project_dir / AMBITIONS_DIR) / f"{slug(name)}.toml"
 
@@ -583,7 +584,7 @@ def load_index_data(
         From :func:`westerkwartier.reporting.report_data.load_report_data`.
     panel : pandas.DataFrame, optional
         A national panel with the index's indicators, the peer characteristics and the
-        ambitions' indicators; default :func:`westerkwartier.reporting.report_data.national_panel`
+        ambitions' indicators; default :func:`westerkwartier.indicators.panel_cache.national_panel`
         (every
         municipality, provinces and Nederland; built once per process, shared with the report).
     index : str, optional

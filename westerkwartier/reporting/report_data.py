@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ import pandas as pd
 from westerkwartier.analysis.comparison import ScoreRow, reference_year, scorecard
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
+from westerkwartier.indicators.panel_cache import national_panel
 from westerkwartier.reporting.findings import Finding, findings, missing_rows
 from westerkwartier.reporting.formatting import fmt
 from westerkwartier.reporting.report_catalogue import ReportSpec, report_spec
@@ -250,33 +251,6 @@ def _context_findings(data_rows: list[ScoreRow], context: list[ScoreRow], name: 
 
 
 # Per process: the national panel of each indicator built so far, per data setting.
-_NATIONAL: dict[tuple, dict[str, pd.DataFrame]] = {}
-
-
-def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
-    """Return the default panel of ``indicators`` for every municipality, province and Nederland.
-
-    The same frame as ``panel(indicators=list(indicators))`` (default loader and registry), but
-    each indicator is built only once per process and data setting: a report notebook and its
-    index section share the indicators they both need. The result is a fresh copy.
-    """
-    from westerkwartier import settings
-    from westerkwartier.indicators.panel import PANEL_COLUMNS, panel
-
-    ids = list(indicators)
-    key = (str(settings.snapshot_dir), str(settings.cache_dir), settings.offline)
-    built = _NATIONAL.setdefault(key, {})
-    missing = [i for i in dict.fromkeys(ids) if i not in built]
-    if missing:
-        frame = panel(indicators=missing)
-        built.update(dict(tuple(frame.groupby("indicator", sort=False))))
-        for ind in missing:  # an indicator without rows still counts as built
-            built.setdefault(ind, frame.iloc[:0])
-    if not ids:
-        return pd.DataFrame(columns=PANEL_COLUMNS)
-    return pd.concat([built[i] for i in ids], ignore_index=True)
-
-
 def _regions_panel(
     national: pd.DataFrame, regions: pd.DataFrame, indicators: Sequence[str]
 ) -> pd.DataFrame | None:

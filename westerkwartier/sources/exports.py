@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -58,7 +57,7 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier import settings
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import CbsSchemaError, ExportFormatError
 from westerkwartier.sources.periods import code_from_title, split_status_mark
 from westerkwartier.sources.regions import GEBIEDEN_TABLES, read_gebieden, read_regios_codes
@@ -197,8 +196,7 @@ def region_code(
 def load_export_units(path: Path | str | None = None) -> dict[str, dict[str, str]]:
     """Read ``config/export_units.toml``: table id -> topic key stem -> unit."""
     file = Path(path) if path is not None else _UNITS_FILE
-    with file.open("rb") as fh:
-        raw = tomllib.load(fh)
+    raw = read_toml(file, what="het bestand met eenheden van exports").data
     out: dict[str, dict[str, str]] = {}
     for table, topics in raw.items():
         if isinstance(topics, dict):

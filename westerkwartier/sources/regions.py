@@ -18,7 +18,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier import settings
-from westerkwartier.config import config_file
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import (
     ExportFormatError,
     InputError,
@@ -242,8 +241,7 @@ def parse_dissolution(description: str) -> tuple[int, list[tuple[str, str, int |
 
 
 def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]]:
-    with path.open("rb") as fh:
-        return tomllib.load(fh).get("opgeheven", {})
+    return read_toml(path, what="het herindelingenbestand").data.get("opgeheven", {})
 
 
 def build_registry(mirror: Path | None = None) -> pd.DataFrame:
@@ -669,3 +667,18 @@ def _load_registry_cached(path: str) -> Registry:
 
 #: Forget registries loaded by :func:`load_registry` (e.g. after rebuilding the snapshot).
 clear_registry_cache = _load_registry_cached.cache_clear
+
+
+def slug(name: str) -> str:
+    """Return a folder name for a municipality: lower case, ASCII, hyphens.
+
+    Examples
+    --------
+    >>> slug("Súdwest-Fryslân")
+    'sudwest-fryslan'
+    >>> slug("Bergen (NH.)")
+    'bergen-nh'
+    """
+    plain = unicodedata.normalize("NFKD", str(name))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "gemeente"

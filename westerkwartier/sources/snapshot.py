@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 
 from westerkwartier import settings
+from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import MirrorMissing, WesterkwartierError
 from westerkwartier.sources import exports, geo, odata4, regions, store
 from westerkwartier.sources.data import PROVENANCE, TABLES_DIR
@@ -47,8 +46,7 @@ ATTRIBUTION = (
 
 def load_config() -> dict[str, Any]:
     """Return the snapshot configuration (``westerkwartier/config/snapshot.toml``)."""
-    text = resources.files("westerkwartier").joinpath("config/snapshot.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    return read_toml(config_file("snapshot.toml"), what="de snapshotinstellingen").data
 
 
 def _check_mirror(mirror: Path) -> Path:

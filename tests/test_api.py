@@ -1,0 +1,110 @@
+"""The analyst's front door (``import westerkwartier as wk``) on the committed snapshot."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+
+import pandas as pd
+import pytest
+
+import westerkwartier as wk
+from westerkwartier import settings
+from westerkwartier.errors import InputError, RegionDissolved
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setattr(settings, "offline", True)
+
+
+def test_gemeente_resolves_names_and_refuses_a_province():
+    assert wk.gemeente("sudwest fryslan").code == "GM1900"
+    assert wk.gemeente("1969").name == "Westerkwartier"
+    with pytest.raises(RegionDissolved, match="Westerkwartier"):
+        wk.gemeente("Grootegast")
+    with pytest.raises(InputError, match="geen gemeente"):
+        wk.gemeente("PV20")
+
+
+def test_indicatoren_lists_a_theme_and_refuses_an_unknown_one():
+    talent = wk.indicatoren("talent")
+    assert set(talent["theme"]) == {"Talent"} and "netto_arbeidsparticipatie" in set(talent["id"])
+    with pytest.raises(InputError):
+        wk.indicatoren("Sport")
+
+
+def test_panel_labels_are_unique_and_types_tidy():
+    p = wk.panel(["Groningen", "PV20", "NL01", "Westerkwartier"], "netto_arbeidsparticipatie", 2023)
+    names = dict(zip(p["region_code"].astype(str), p["region_name"], strict=True))
+    assert names == {
+        "GM0014": "Groningen (gemeente)",
+        "PV20": "Groningen (provincie)",
+        "NL01": "Nederland",
+        "GM1969": "Westerkwartier",
+    }
+    # a pivot by name no longer merges province and municipality
+    assert p.pivot_table(index="region_name", values="value", aggfunc="count").shape[0] == 4
+    assert isinstance(p["region_code"].dtype, pd.CategoricalDtype)
+    assert isinstance(p["level"].dtype, pd.CategoricalDtype)
+    assert p["missing_reason"].dtype == "string"
+    assert p["missing_reason"].isna().all() and p["missing_reason"].iloc[0] is pd.NA
+
+
+def test_panel_values_equal_the_internal_panel():
+    from westerkwartier.indicators.panel import panel
+
+    own = wk.panel(["GM1969"], ["woz_waarde"])
+    internal = panel(regions=["GM1969"], indicators=["woz_waarde"])
+    assert own["value"].tolist() == internal["value"].tolist()
+    assert own.loc[own["year"] == 2024, "value"].item() == 301_000
+
+
+def test_get_table_works_offline_from_the_snapshot():
+    table = wk.get_table("85036NED")
+    assert table.table_id.upper() == "85036NED"
+    assert table.source == "snapshot"
+    assert not table.data.empty
+
+
+def test_kaart_draws_municipalities_of_a_panel_with_alt_text():
+    chart = wk.kaart(wk.panel(None, "woz_waarde", 2024))
+    assert chart.alt.startswith("Kaart: Gemiddelde WOZ-waarde van woningen in 2024")
+    assert "Bron: CBS, tabel 85036NED" in chart.alt
+    assert "Bloemendaal" in chart.alt  # the highest, named in words
+
+
+def test_kaart_refuses_frames_it_cannot_draw():
+    with pytest.raises(InputError, match="region_code"):
+        wk.kaart(pd.DataFrame({"x": [1]}))
+    frame = wk.panel(["GM1969"], ["woz_waarde", "verkoopprijs"], 2024)
+    with pytest.raises(InputError, match="meer indicatoren"):
+        wk.kaart(frame)
+
+
+def test_map_legend_stays_clear_of_the_source_line():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    chart = wk.kaart(wk.panel(None, "woz_waarde", 2024))
+    fig = chart.figure
+    canvas = FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    renderer = canvas.get_renderer()
+    legend = chart.ax.get_legend().get_window_extent(renderer)
+    source = fig._supxlabel.get_window_extent(renderer)
+    assert not legend.overlaps(source)
+    assert source.y1 <= legend.y0
+
+
+def test_old_module_names_still_import_with_a_warning():
+    sys.modules.pop("westerkwartier.findings", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = importlib.import_module("westerkwartier.findings")
+    assert any("westerkwartier.reporting" in str(w.message) for w in caught)
+    from westerkwartier.reporting.report_data import load_report_data
+
+    assert old.load_report_data is load_report_data
+    with pytest.raises(AttributeError, match="geen"):
+        _ = old.bestaat_niet

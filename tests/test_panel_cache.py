@@ -1,0 +1,90 @@
+"""One panel cache: keyed on the data, copies out, on disk per fingerprint, damage tolerated."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from westerkwartier import settings
+from westerkwartier.indicators import panel_cache
+from westerkwartier.indicators.panel import PANEL_DTYPES, panel
+from westerkwartier.indicators.panel_cache import (
+    clear_panel_cache,
+    data_fingerprint,
+    national_panel,
+)
+
+IDS = ["woz_waarde", "netto_arbeidsparticipatie"]
+
+
+@pytest.fixture(autouse=True)
+def _offline_and_clean(monkeypatch):
+    monkeypatch.setattr(settings, "offline", True)
+    clear_panel_cache()
+    yield
+    clear_panel_cache()
+
+
+def test_cached_panel_equals_a_fresh_panel_from_memory_and_from_disk():
+    fresh = panel(indicators=IDS)
+    first = national_panel(IDS)
+    pd.testing.assert_frame_equal(first, fresh)
+    assert (settings.cache_dir / "panel" / data_fingerprint() / "woz_waarde.parquet").is_file()
+    clear_panel_cache()  # a new kernel: nothing in memory, the disk has it
+    again = national_panel(IDS)
+    pd.testing.assert_frame_equal(again, fresh)
+    assert dict(again.dtypes.astype(str)) == {
+        k: str(pd.Series(dtype=v).dtype) for k, v in PANEL_DTYPES.items()
+    }
+
+
+def test_callers_get_copies():
+    a = national_panel(IDS)
+    a.loc[:, "value"] = -1.0
+    b = national_panel(IDS)
+    assert (b["value"] != -1.0).any()
+
+
+def test_fingerprint_follows_offline_mode_snapshot_and_cache(tmp_path, monkeypatch):
+    base = data_fingerprint()
+    monkeypatch.setattr(settings, "offline", False)
+    assert data_fingerprint() != base
+    monkeypatch.setattr(settings, "offline", True)
+    assert data_fingerprint() == base
+    (settings.cache_dir).mkdir(parents=True, exist_ok=True)
+    (settings.cache_dir / "manifest.json").write_text('{"x": 1}')
+    assert data_fingerprint() != base  # a newly cached table may change values
+    copy = tmp_path / "snapshot"
+    shutil.copytree(settings.snapshot_dir, copy)
+    monkeypatch.setattr(settings, "snapshot_dir", copy)
+    before = data_fingerprint()
+    (copy / "provenance.json").write_text((copy / "provenance.json").read_text() + " ")
+    assert data_fingerprint() != before
+
+
+def test_damaged_disk_entry_is_rebuilt_with_a_warning(caplog):
+    fresh = national_panel(IDS)
+    target = settings.cache_dir / "panel" / data_fingerprint() / "woz_waarde.parquet"
+    target.write_bytes(b"not parquet")
+    clear_panel_cache()
+    with caplog.at_level("WARNING", logger=panel_cache.__name__):
+        again = national_panel(IDS)
+    assert "opnieuw berekend" in caplog.text
+    pd.testing.assert_frame_equal(again, fresh)
+
+
+def test_disk_cache_can_be_switched_off(monkeypatch):
+    monkeypatch.setattr(settings, "panel_cache", False)
+    national_panel(IDS)
+    assert not (settings.cache_dir / "panel").exists()
+
+
+def test_an_unwritable_cache_only_warns(monkeypatch, tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setattr(settings, "cache_dir", blocker / "cache")  # below a file
+    with caplog.at_level("WARNING", logger=panel_cache.__name__):
+        frame = national_panel(["woz_waarde"])
+    assert len(frame) and "niet weggeschreven" in caplog.text

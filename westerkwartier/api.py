@@ -1,0 +1,324 @@
+"""The analyst's front door: a handful of functions for exploring the monitor in JupyterLab.
+
+These are the names ``import westerkwartier as wk`` offers; each delegates to the package's own
+stages and returns plain pandas/geopandas objects with tidy types:
+
+* :func:`gemeente` looks up a municipality (code or name, any case or accents);
+* :func:`indicatoren` lists the indicators of the catalogue (per theme);
+* :func:`panel` returns the indicator panel with unique region labels and tidy dtypes;
+* :func:`compare` puts a municipality beside its benchmarks;
+* :func:`kaart` draws a choropleth of any frame that has region codes;
+* :func:`get_table` returns a CBS table from the cache, live CBS or the offline snapshot.
+
+Examples
+--------
+>>> import westerkwartier as wk
+>>> wk.gemeente("westerkwartier").code  # doctest: +SKIP
+'GM1969'
+>>> wk.panel(["Westerkwartier", "PV20"], ["netto_arbeidsparticipatie"], 2023)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from westerkwartier.errors import InputError
+
+if TYPE_CHECKING:
+    from westerkwartier.reporting.charts import Chart
+    from westerkwartier.sources.regions import Region
+    from westerkwartier.sources.table import CbsTable
+
+#: Suffix that makes a region's label unique when another region has the same name.
+LEVEL_SUFFIX: dict[str, str] = {
+    "gemeente": " (gemeente)",
+    "provincie": " (provincie)",
+    "corop": " (COROP)",
+    "land": "",
+}
+
+#: Columns of the panel that hold categories (codes, levels, ids, statuses).
+CATEGORY_COLUMNS: tuple[str, ...] = ("region_code", "level", "indicator", "status")
+
+#: Columns of the panel that hold free text.
+TEXT_COLUMNS: tuple[str, ...] = ("region_name", "source_table", "missing_reason")
+
+
+def gemeente(naam: str) -> Region:
+    """Return the municipality a person means (code, name, any case or accents).
+
+    Parameters
+    ----------
+    naam : str
+        ``"Westerkwartier"``, ``"GM1969"``, ``"1969"`` or ``"sudwest fryslan"``.
+
+    Returns
+    -------
+    westerkwartier.sources.regions.Region
+        Code, name, province, COROP area, GGD region and population.
+
+    Raises
+    ------
+    RegionNotFound
+        Unknown name, with the closest matches.
+    RegionDissolved
+        A municipality that merged into another, naming its successor.
+    InputError
+        A province or Nederland instead of a municipality.
+    """
+    from westerkwartier.sources.regions import load_registry
+
+    return load_registry().municipality(naam)
+
+
+def indicatoren(thema: str | None = None) -> pd.DataFrame:
+    """List the indicators of the catalogue: id, label, theme, unit, direction, years, tables.
+
+    Parameters
+    ----------
+    thema : str, optional
+        Only this theme (``Talent``, ``Vestigingsklimaat``, ``Woonklimaat``,
+        ``Gezondheid en vitaliteit``, ``Context``; any case).
+
+    Raises
+    ------
+    InputError
+        For an unknown theme, naming the themes there are.
+    """
+    from westerkwartier.indicators.catalogue import catalogue
+
+    return catalogue(thema)
+
+
+def unique_labels(frame: pd.DataFrame) -> pd.Series:
+    """Return a region label per row that is unique per region.
+
+    A name shared by regions of different levels gets its level (``Groningen (gemeente)``,
+    ``Groningen (provincie)``); other names stay as they are.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        With ``region_code``, ``region_name`` and ``level``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"region_code": ["GM0014", "PV20", "GM1969"],
+    ...                   "region_name": ["Groningen", "Groningen", "Westerkwartier"],
+    ...                   "level": ["gemeente", "provincie", "gemeente"]})
+    >>> unique_labels(f).tolist()
+    ['Groningen (gemeente)', 'Groningen (provincie)', 'Westerkwartier']
+    """
+    regions = frame[["region_code", "region_name", "level"]].drop_duplicates("region_code")
+    shared = regions.groupby("region_name")["region_code"].transform("size") > 1
+    label = (
+        regions["region_name"]
+        .astype(object)
+        .where(
+            ~shared,
+            regions["region_name"].astype(str)
+            + regions["level"].astype(str).map(LEVEL_SUFFIX).fillna(""),
+        )
+    )
+    by_code = dict(zip(regions["region_code"], label, strict=True))
+    return frame["region_code"].map(by_code).astype(object)
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give a panel frame the types an analyst expects.
+
+    Codes, levels, indicator ids and statuses become categoricals; text columns hold
+    ``pd.NA`` (not a mix of None and NaN) for a missing value; region names are made unique
+    with :func:`unique_labels`.
+    """
+    out = frame.copy()
+    if {"region_code", "region_name", "level"} <= set(out.columns):
+        out["region_name"] = unique_labels(out)
+    for column in TEXT_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column].astype("string")
+    for column in CATEGORY_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column].astype("category")
+    if "year" in out.columns:
+        out["year"] = out["year"].astype("int64")
+    return out
+
+
+def panel(
+    regions: Iterable[str] | None = None,
+    indicators: Iterable[str] | str | None = None,
+    years: int | Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Return indicators per region and year as one tidy frame.
+
+    Parameters
+    ----------
+    regions : iterable of str, optional
+        Codes or names (``"Westerkwartier"``, ``"PV20"``, ``"Nederland"``). Default every
+        municipality, the twelve provinces and Nederland.
+    indicators : str or iterable of str, optional
+        Indicator ids (``westerkwartier indicators`` lists them). Default all.
+    years : int or iterable of int, optional
+        Default every year with data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region_code, region_name, level, year, indicator, value, lower, upper, status,
+        source_table, missing_reason``; names unique per region, categoricals for codes,
+        levels, ids and statuses, ``pd.NA`` for missing text. A missing value is NaN with its
+        reason, never zero.
+    """
+    from westerkwartier.indicators.panel import panel as build_panel
+
+    if isinstance(indicators, str):
+        indicators = [indicators]
+    return tidy(build_panel(regions=regions, indicators=indicators, years=years))
+
+
+def compare(gemeente: str, jaar: int | None = None, **kwargs: Any) -> pd.DataFrame:
+    """Put a municipality's indicators beside Nederland, its province, COROP area and neighbours.
+
+    Parameters
+    ----------
+    gemeente : str
+        Code or name of the municipality.
+    jaar : int, optional
+        Year; default per indicator the latest year the municipality has a value.
+    **kwargs
+        Passed to :func:`westerkwartier.indicators.panel.compare` (``indicators=[...]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator, one column per region (unique names).
+    """
+    from westerkwartier.indicators.panel import compare as build_compare
+
+    return build_compare(gemeente, jaar, **kwargs)
+
+
+def get_table(table_id: str, **kwargs: Any) -> CbsTable:
+    """Return a CBS table: from the cache, else live CBS, else the offline snapshot.
+
+    Parameters
+    ----------
+    table_id : str
+        CBS table id (``85036NED``).
+    **kwargs
+        Passed to :func:`westerkwartier.sources.data.get_table`.
+
+    Returns
+    -------
+    westerkwartier.sources.table.CbsTable
+        ``.data`` holds the rows with CBS codes; ``.source`` says where they came from.
+    """
+    from westerkwartier.sources.data import get_table as fetch
+
+    return fetch(table_id, **kwargs)
+
+
+def _boundaries(codes: Sequence[str]) -> Any:
+    from westerkwartier.sources import geo
+
+    prefixes = {str(c)[:2] for c in codes}
+    if prefixes <= {"GM"}:
+        return geo.municipalities()
+    if prefixes <= {"PV"}:
+        return geo.provinces()
+    raise InputError(
+        "kaart() tekent gemeenten (GM-codes) of provincies (PV-codes), niet beide door elkaar "
+        f"en geen andere regio's (gevonden: {', '.join(sorted(prefixes))})."
+    )
+
+
+def kaart(
+    frame: pd.DataFrame,
+    indicator: str | None = None,
+    *,
+    jaar: int | None = None,
+    titel: str | None = None,
+    waarde: str = "value",
+    eenheid: str | None = None,
+) -> Chart:
+    """Draw a choropleth of any frame with region codes, in the house style.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        With ``region_code`` and a value column; a panel frame works as is. Rows of
+        municipalities (GM) or of provinces (PV).
+    indicator : str, optional
+        Keep only the rows of this indicator (needed when the frame holds several).
+    jaar : int, optional
+        Keep only this year; default the latest year with values.
+    titel : str, optional
+        Chart title; default the indicator's label and the year.
+    waarde : str
+        Column with the values (default ``value``).
+    eenheid : str, optional
+        Unit for the legend; default the indicator's unit from the catalogue.
+
+    Returns
+    -------
+    westerkwartier.reporting.charts.Chart
+        A chart with alt text; show it in a notebook with
+        ``westerkwartier.reporting.charts.show_figure(chart)``.
+
+    Raises
+    ------
+    InputError
+        When the frame has no region codes, several indicators and none chosen, or no values.
+    """
+    from westerkwartier.indicators.catalogue import load_catalogue
+    from westerkwartier.reporting.figures import draw_choropleth, map_frame
+
+    if "region_code" not in frame.columns or waarde not in frame.columns:
+        raise InputError(
+            f"kaart() heeft een tabel met de kolommen 'region_code' en {waarde!r} nodig."
+        )
+    rows = frame
+    label = unit = None
+    tables: list[str] = []
+    if "indicator" in rows.columns:
+        present = list(pd.unique(rows["indicator"].astype(str)))
+        if indicator is None and len(present) > 1:
+            raise InputError(
+                "De tabel bevat meer indicatoren; kies er één met indicator=... "
+                f"({', '.join(present[:5])}{' ...' if len(present) > 5 else ''})."
+            )
+        indicator = indicator or (present[0] if present else None)
+        rows = rows[rows["indicator"].astype(str) == indicator]
+    if indicator is not None:
+        ind = load_catalogue()[indicator]
+        label, unit, tables = ind.label_nl, ind.unit, list(ind.tables[:1])
+    if "source_table" in rows.columns and rows["source_table"].notna().any():
+        tables = sorted({str(t) for t in rows["source_table"].dropna()})[:3]
+    if "year" in rows.columns:
+        with_value = rows[rows[waarde].notna()]
+        if jaar is None:
+            if with_value.empty:
+                raise InputError("De tabel heeft geen enkele waarde om te tekenen.")
+            jaar = int(with_value["year"].max())
+        rows = rows[rows["year"] == jaar]
+    code_text = rows["region_code"].astype(str)
+    level = "GM" if code_text.str.startswith("GM").any() else "PV"
+    rows = rows[code_text.str.startswith(level)]  # a panel also holds provinces and Nederland
+    codes = [str(c) for c in pd.unique(rows["region_code"].astype(str))]
+    if not codes:
+        raise InputError("De tabel heeft geen gemeenten of provincies om te tekenen.")
+    values = pd.Series(
+        rows[waarde].to_numpy(dtype="float64"), index=rows["region_code"].astype(str)
+    )
+    shapes = map_frame(_boundaries(codes), values, codes)
+    unit = eenheid if eenheid is not None else unit
+    title = titel or " ".join(
+        p for p in [label or waarde, f"in {jaar}" if jaar is not None else None] if p
+    )
+    return draw_choropleth(
+        shapes, title=title, label=label or waarde, unit=unit or "", tables=tables or ["CBS"]
+    )

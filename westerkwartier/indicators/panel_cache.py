@@ -1,0 +1,196 @@
+"""One cache of the national indicator panel, keyed on everything that changes it.
+
+Reports, the composite indices and the peers all need the same national panel (every
+municipality, province and Nederland). :func:`national_panel` builds each indicator once per
+*data fingerprint* and hands out copies:
+
+* in memory, per process (a report kernel builds an indicator once for all its sections);
+* on disk, in ``<cache>/panel/<fingerprint>/`` (parquet, written atomically, checksums
+  verified on read), so every report kernel of a run, and every later run on the same data,
+  reads the panel instead of rebuilding it.
+
+The fingerprint (:func:`data_fingerprint`) covers what decides the values: offline mode, the
+snapshot (its ``provenance.json`` lists every table with its checksum), the table cache (its
+manifest), the configuration files of the indicators and the code that computes them. When
+any of them changes, the old entries are simply not used again. :func:`clear_panel_cache`
+empties the memory cache (and with ``disk=True`` the folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from westerkwartier import __version__, settings
+from westerkwartier.config import CONFIG_DIR
+from westerkwartier.errors import DataIntegrityError, OutputNotWritable
+from westerkwartier.sources.store import (
+    dumps_json,
+    folder_lock,
+    read_frame,
+    write_bytes_atomic,
+    write_frame,
+)
+
+log = logging.getLogger(__name__)
+
+#: Folder below the cache that holds the panel per fingerprint.
+PANEL_DIR = "panel"
+
+#: Fingerprints kept in memory per process (older ones are dropped, least recently used first).
+MEMORY_FINGERPRINTS = 2
+
+#: Configuration files whose contents change indicator values.
+_CONFIG_FILES = ("indicators.toml", "herindelingen.toml", "merger_shares.toml", "export_units.toml")
+
+#: Packages whose code computes the panel.
+_CODE_DIRS = ("sources", "indicators")
+
+_memory: OrderedDict[str, dict[str, pd.DataFrame]] = OrderedDict()
+_code_hash: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """Hash of the configuration and code behind the panel (computed once per process)."""
+    global _code_hash
+    if _code_hash is None:
+        digest = hashlib.sha256(__version__.encode())
+        package = Path(__file__).resolve().parent.parent
+        files = [CONFIG_DIR / name for name in _CONFIG_FILES]
+        for folder in _CODE_DIRS:
+            files += sorted((package / folder).glob("*.py"))
+        for file in files:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes() if file.is_file() else b"-")
+        _code_hash = digest.hexdigest()
+    return _code_hash
+
+
+def _file_stamp(path: Path) -> str:
+    """Content hash of a small file, or ``-`` when it does not exist."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "-"
+
+
+def data_fingerprint() -> str:
+    """Return a short hash of everything that decides the panel's values right now.
+
+    Offline mode, the snapshot folder and its provenance (table checksums), the cache folder
+    and its manifest (what has been downloaded), and the configuration and code of the
+    indicators.
+    """
+    snapshot = Path(settings.snapshot_dir)
+    cache = Path(settings.cache_dir)
+    parts = [
+        f"offline={bool(settings.offline)}",
+        f"snapshot={snapshot.resolve()}",
+        _file_stamp(snapshot / "provenance.json"),
+        f"cache={cache.resolve()}",
+        _file_stamp(cache / "manifest.json"),
+        _code_fingerprint(),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _disk_dir(fingerprint: str) -> Path:
+    return Path(settings.cache_dir) / PANEL_DIR / fingerprint
+
+
+def _read_disk(folder: Path, ids: list[str]) -> dict[str, pd.DataFrame]:
+    """Read the indicators in ``ids`` that the disk cache holds (verified); skip damaged ones."""
+    index_file = folder / "index.json"
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    found: dict[str, pd.DataFrame] = {}
+    for ind in ids:
+        entry = index.get(ind)
+        if not entry:
+            continue
+        try:
+            found[ind] = read_frame(folder / entry["file"], entry["sha256"])
+        except (OSError, DataIntegrityError) as err:
+            log.warning("Panelcache: %s wordt opnieuw berekend (%s).", ind, err)
+    return found
+
+
+def _write_disk(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Add indicators to the disk cache; a cache that cannot be written is only a warning."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with folder_lock(folder, ".lock", timeout=60):
+            index_file = folder / "index.json"
+            try:
+                index = json.loads(index_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                index = {}
+            for ind, frame in frames.items():
+                name = f"{ind}.parquet"
+                index[ind] = {"file": name, "sha256": write_frame(frame, folder / name)}
+            write_bytes_atomic(index_file, dumps_json(index))
+    except (OSError, OutputNotWritable, TimeoutError) as err:
+        log.warning("Panelcache niet weggeschreven naar %s (%s); het panel werkt wel.", folder, err)
+
+
+def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
+    """Return the panel of ``indicators`` for every municipality, province and Nederland.
+
+    The same frame as ``panel(indicators=list(indicators))`` with the default loader and
+    registry, built once per data fingerprint (memory, then disk) and returned as a fresh copy
+    (callers may change it freely).
+
+    Parameters
+    ----------
+    indicators : iterable of str
+        Indicator ids, in the order the rows should come.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`westerkwartier.indicators.panel.PANEL_COLUMNS`.
+    """
+    from westerkwartier.indicators.panel import PANEL_COLUMNS, conform, panel
+
+    ids = list(dict.fromkeys(indicators))
+    if not ids:
+        return conform(pd.DataFrame(columns=PANEL_COLUMNS))
+    fingerprint = data_fingerprint()
+    built = _memory.setdefault(fingerprint, {})
+    _memory.move_to_end(fingerprint)
+    while len(_memory) > MEMORY_FINGERPRINTS:
+        _memory.popitem(last=False)
+    missing = [i for i in ids if i not in built]
+    use_disk = settings.panel_cache
+    if missing and use_disk:
+        built.update(_read_disk(_disk_dir(fingerprint), missing))
+        missing = [i for i in ids if i not in built]
+    if missing:
+        frame = panel(indicators=missing)
+        fresh = {
+            ind: rows.reset_index(drop=True) for ind, rows in frame.groupby("indicator", sort=False)
+        }
+        for ind in missing:  # an indicator without rows still counts as built
+            fresh.setdefault(ind, frame.iloc[:0])
+        built.update(fresh)
+        if use_disk:
+            _write_disk(_disk_dir(fingerprint), fresh)
+    return conform(pd.concat([built[i] for i in ids], ignore_index=True))
+
+
+def clear_panel_cache(*, disk: bool = False) -> None:
+    """Forget the panels built in this process; with ``disk=True`` also delete the disk cache."""
+    global _code_hash
+    _memory.clear()
+    _code_hash = None
+    if disk:
+        shutil.rmtree(Path(settings.cache_dir) / PANEL_DIR, ignore_errors=True)
