@@ -517,3 +517,18 @@ def test_unreachable_cbs_costs_one_attempt_for_a_whole_panel(monkeypatch):
     assert len([w for w in shown if issubclass(w.category, data.SnapshotFallbackWarning)]) == 1
     assert out["value"].notna().sum() > 500  # the snapshot carried the panel
     assert MISSING["unavailable"] in set(out["missing_reason"])  # online-only tables say why
+
+
+def test_a_panel_built_from_copies_is_not_kept_on_disk(monkeypatch):
+    from westerkwartier.indicators import panel_cache
+
+    monkeypatch.setattr(settings, "cbs_host", _dead_host())
+    monkeypatch.setattr(settings, "odata4_host", _dead_host())
+    monkeypatch.setattr(settings, "panel_cache", True)
+    panel_cache.clear_panel_cache()
+    with pytest.warns(data.SnapshotFallbackWarning):
+        out = panel_cache.national_panel(["werkloosheid"])
+    assert out["value"].notna().any()  # the snapshot answered
+    folder = Path(settings.cache_dir) / panel_cache.PANEL_DIR
+    assert not list(folder.glob("*/index.json"))  # once CBS answers, the panel is built anew
+    panel_cache.clear_panel_cache()

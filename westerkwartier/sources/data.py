@@ -35,6 +35,19 @@ TABLES_DIR = "tables"
 PROVENANCE = "provenance.json"
 
 
+#: Tables served from a copy (cache or snapshot) because CBS failed, in this process.
+_FALLBACKS = {"count": 0}
+
+
+def fallbacks_served() -> int:
+    """Return how many tables this process served from a copy because CBS failed.
+
+    A result built while the count rose is not the online answer: callers that keep results
+    for later (the panel's disk cache) should not keep it.
+    """
+    return _FALLBACKS["count"]
+
+
 class SnapshotFallbackWarning(UserWarning):
     """CBS could not be reached; figures come from the offline snapshot instead."""
 
@@ -238,6 +251,7 @@ def _fallback(
         if cached is not None:
             cached = narrow(cached, query) if whole else cached
             break
+    _FALLBACKS["count"] += 1
     if cached is not None:
         message = (
             f"{why}; tabel {table_id} komt uit de cache, opgehaald op "
