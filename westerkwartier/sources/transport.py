@@ -37,7 +37,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from westerkwartier import settings
 from westerkwartier.errors import CbsError, CbsSchemaError, CbsUnavailable, CbsUnreachable
@@ -55,6 +54,10 @@ STATS: Counter[str] = Counter()
 
 _LOCK = threading.Lock()
 _STARTED = time.monotonic()
+
+#: urllib3's errors for a connection that was never made (name not resolved, refused, connect
+#: time-out), told apart by name so that urllib3 stays an indirect dependency (via requests).
+_NO_CONNECTION = {"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"}
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,9 @@ def _no_connection(err: requests.RequestException) -> bool:
     if not isinstance(err, requests.ConnectionError):
         return False
     cause: Any = err.args[0] if err.args else None
-    reason = getattr(cause, "reason", cause)
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    reason = getattr(cause, "reason", cause)  # urllib3's MaxRetryError carries the cause
+    names = {cls.__name__ for cls in type(reason).__mro__}
+    return bool(names & _NO_CONNECTION)
 
 
 def unavailable_message(host: str, table_id: str, what: str, attempts: int, reason: str) -> str:
