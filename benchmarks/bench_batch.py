@@ -36,7 +36,7 @@ def _manifest(notebooks: list[Path], province: str) -> manifest.Manifest:
     names: dict[str, str] = {}
     codes = manifest.select_municipalities(registry, provincie=province, names=names)
     reports = tuple(
-        manifest.ReportSpec(
+        manifest.ManifestEntry(
             name=nb.stem,
             notebook=nb.resolve(),
             title=f"{nb.stem.capitalize()} – {{gemeente}}",

@@ -76,22 +76,22 @@ def test_missing_required_key_points_at_the_header(tmp_path):
     assert "'eigenaar'" in info.value.problems[0][1]
 
 
-def test_trend_exact_line_has_zero_width_interval():
-    t = am.trend([2020, 2021, 2022, 2023], [1.0, 2.0, 3.0, 4.0], 2030)
+def test_linear_projection_exact_line_has_zero_width_interval():
+    t = am.linear_projection([2020, 2021, 2022, 2023], [1.0, 2.0, 3.0, 4.0], 2030)
     assert t.slope == pytest.approx(1.0) and t.projection == pytest.approx(11.0)
     assert t.upper - t.lower == pytest.approx(0.0, abs=1e-9)
 
 
-def test_trend_interval_by_hand():
+def test_linear_projection_interval_by_hand():
     # y = 0, 2, 1 at x = 0, 1, 2: b = 0.5, a = 0.5, residuals -0.5, 1, -0.5 -> s = sqrt(1.5)
-    t = am.trend([0, 1, 2], [0.0, 2.0, 1.0], 4)
+    t = am.linear_projection([0, 1, 2], [0.0, 2.0, 1.0], 4)
     half = 6.314 * np.sqrt(1.5) * np.sqrt(1 + 1 / 3 + 9 / 2)
     assert t.projection == pytest.approx(2.5)
     assert (t.lower, t.upper) == pytest.approx((2.5 - half, 2.5 + half))
 
 
 def test_too_few_points_is_unknown():
-    t = am.trend([2020, 2022], [1.0, 2.0], 2030)
+    t = am.linear_projection([2020, 2022], [1.0, 2.0], 2030)
     assert np.isnan(t.projection)
     assert am.classify(3.0, t.lower, t.upper, 1, 2.0) == "onbekend"
 

@@ -16,7 +16,7 @@ import pytest
 
 from westerkwartier import cli, settings
 from westerkwartier.errors import InputError, ReportFailed
-from westerkwartier.pipeline import batch
+from westerkwartier.pipeline import batch, jobs
 from westerkwartier.pipeline import manifest as batch_manifest
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
@@ -132,6 +132,23 @@ def test_missing_notebook_and_municipality_parameter(tmp_path):
     )
 
 
+def test_reports_come_from_the_catalogue(tmp_path):
+    from westerkwartier.reporting.report_catalogue import NOTEBOOKS_DIR
+
+    text = (
+        '[[rapport]]\nnaam = "talent"\nnotebook = "NB"\n[[rapport]]\nnaam = "aantrekkelijkheid"\n'
+    )
+    same = _manifest(tmp_path, text.replace("NB", str(NOTEBOOKS_DIR / "talent.ipynb")))
+    manifest = batch_manifest.load_manifest(same, check_notebooks=False)
+    talent, aantr = manifest.reports
+    assert talent.notebook == (NOTEBOOKS_DIR / "talent.ipynb").resolve()
+    assert aantr.title == "Aantrekkelijkheid in {gemeente} — regionale monitor"
+    assert aantr.label == "Aantrekkelijkheid"
+    other = _manifest(tmp_path, text.replace("NB", str(MINI)), "ander.toml")
+    err = _problems(other, check_notebooks=False)
+    assert err.lines == [3] and "staat in de rapportcatalogus" in str(err)
+
+
 def test_province_and_all_shortcuts():
     from westerkwartier.sources import regions
 
@@ -172,7 +189,7 @@ def test_cli_checks_a_manifest(tmp_path, capsys):
 
 
 def test_parameters_get_code_date_and_notice():
-    spec = batch_manifest.ReportSpec("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
+    spec = batch_manifest.ManifestEntry("r", MINI, "t", "R", {"jaar": 2023}, ("GM1969",))
     data = batch.DataState(date="2026-06-23", fingerprint="x", notice="Let op")
     declared = {"gemeente": 1, "peildatum": 1, "gegevensmelding": 1}
     params, inject = batch._build_parameters(spec, "GM1969", declared, data)
@@ -189,7 +206,7 @@ def test_parameters_get_code_date_and_notice():
 
 def test_notice_is_put_at_the_top_of_the_page():
     page = '<html lang="nl"><body>\n<main class="rapport">\n<h1>T</h1></main></body></html>'
-    out = batch.inject_notice(page, "CBS <onbereikbaar>")
+    out = jobs.inject_notice(page, "CBS <onbereikbaar>")
     assert out.index("gegevensmelding") < out.index("<h1>")
     assert "CBS &lt;onbereikbaar&gt;" in out
 
@@ -211,10 +228,10 @@ def test_kernel_start_failures_are_recognised():
         err.__cause__ = cause
         return err
 
-    assert batch._is_start_failure(failed(RuntimeError("Kernel died before replying"), None))
-    assert batch._is_start_failure(failed(OSError("ZMQError: Address already in use"), None))
-    assert not batch._is_start_failure(failed(ValueError("Opzettelijke fout"), 4))
-    assert not batch._is_start_failure(failed(batch._ReportTimeout("tijd"), None))
+    assert jobs.is_start_failure(failed(RuntimeError("Kernel died before replying"), None))
+    assert jobs.is_start_failure(failed(OSError("ZMQError: Address already in use"), None))
+    assert not jobs.is_start_failure(failed(ValueError("Opzettelijke fout"), 4))
+    assert not jobs.is_start_failure(failed(jobs.ReportTimeout("tijd"), None))
 
 
 def test_latest_switch_is_atomic_and_relative(tmp_path):

@@ -317,18 +317,54 @@ def test_parse_jaar():
             report_data.parse_jaar(bad, day)
 
 
-def test_manifest_names_known_indicators_and_sections():
-    manifest = report_catalogue.load_manifest()
-    assert list(manifest) == ["aantrekkelijkheid", "talent"]
-    talent = manifest["talent"]
+def test_catalogue_names_known_indicators_and_sections():
+    catalogue = report_catalogue.load_report_catalogue()
+    assert list(catalogue) == ["aantrekkelijkheid", "talent"]
+    talent = catalogue["talent"]
     assert [s.id for s in talent.secties] == [
+        "behouden",
         "aantrekken",
         "ontwikkelen",
-        "behouden",
         "arbeidsmarkt",
     ]
+    assert talent.voorop == "behouden"
+    assert "binnenlands_migratiesaldo_per_1000" in talent.lead_indicators
     with pytest.raises(errors.InputError, match="geen sectie"):
         talent.section("wonen")
+
+
+def test_catalogue_mistakes_are_named_with_their_line(tmp_path):
+    from westerkwartier.config import ConfigError
+
+    text = report_catalogue.CATALOGUE_FILE.read_text(encoding="utf-8")
+    broken = text.replace('titel = "Talent"\n', 'titl = "Talent"\n', 1)
+    path = tmp_path / "rapporten.toml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        report_catalogue.load_report_catalogue(path)
+    line = broken.splitlines().index('titl = "Talent"') + 1
+    assert (line, "rapport.talent: onbekende sleutel 'titl'. Bedoelde u 'titel'?") in (
+        info.value.problems
+    )
+    assert "verplichte sleutel 'titel'" in str(info.value)
+
+
+def test_unknown_report_suggests_the_closest():
+    with pytest.raises(errors.InputError, match="Bedoelde u 'talent'"):
+        report_catalogue.report_spec("talnt")
+
+
+def test_old_names_still_resolve_with_a_warning():
+    import importlib
+    import sys
+
+    from westerkwartier.analysis import ambitions
+
+    sys.modules.pop("westerkwartier.ambitions", None)
+    with pytest.warns(DeprecationWarning, match="verplaatst"):
+        old = importlib.import_module("westerkwartier.ambitions")
+    assert old.trend is ambitions.linear_projection
+    assert old.Trend is ambitions.LinearProjection
 
 
 def test_map_classes_and_area():

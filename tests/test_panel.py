@@ -426,16 +426,15 @@ def test_real_westerkwartier_rebuilt_from_predecessors(real):
 @pytest.mark.mirror
 def test_real_online_only_indicators_are_missing_with_reason(real):
     p = real.panel
-    for indicator in (
-        "banen_per_1000",
-        "vestigingen_per_1000",
-        "verhuissaldo_15_24",
-        "afstand_huisarts",
-    ):
+    for indicator in ("verhuissaldo_15_24", "verhuissaldo_25_39"):
         part = p[p["indicator"] == indicator]
         assert len(part) > 0
         assert part["value"].isna().all()
         assert (part["missing_reason"] == "tabel alleen online beschikbaar").all()
+    # read from the mirror's tables-r3/ and coded/ now, no longer online only
+    for indicator in ("banen_per_1000", "afstand_huisarts", "binnenlands_migratiesaldo_per_1000"):
+        part = p[(p["indicator"] == indicator) & (p["region_code"] == "GM1969")]
+        assert part["value"].notna().any(), indicator
 
 
 def test_compare_rejects_a_future_year(setup):

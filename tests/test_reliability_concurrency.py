@@ -16,6 +16,7 @@ from pathlib import Path
 from reliability_plugin import PAIR, PAIR_REPORT
 
 from westerkwartier import settings
+from westerkwartier.pipeline import jobs
 from westerkwartier.pipeline import render as reports
 from westerkwartier.reporting import html
 from westerkwartier.sources import cache, data
@@ -146,41 +147,46 @@ def test_two_batch_runs_in_the_same_output_folder(tmp_path, reliability):
     )
 
 
-def _fake_report(out: Path, folder: str, name: str, code: str) -> None:
-    """A published report as the index reads it (only its ``rapport-kop`` header matters)."""
+def _fake_report(out: Path, folder: str, name: str, code: str) -> dict:
+    """A published report and its index entry (the page only has to exist)."""
     path = out / folder / "talent.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        f'<!DOCTYPE html><html lang="nl"><body><header class="rapport-kop" '
-        f'data-rapport="talent" data-titel="Talent" data-gemeente="{name}" data-code="{code}" '
-        'data-peiljaar="2024" data-gegevens="2026-06-23" data-peildatum="2026-11-27">'
-        "</header></body></html>",
-        encoding="utf-8",
-    )
+    path.write_text('<!DOCTYPE html><html lang="nl"><body></body></html>', encoding="utf-8")
+    return {
+        "rapport": "talent",
+        "gemeente": name,
+        "municipality": f"{name} ({code})",
+        "report": "Talent",
+        "reference_year": "2024",
+        "data_date": "2026-06-23",
+        "generated": "2026-11-27",
+        "href": f"{folder}/talent.html",
+    }
 
 
 def _race_index(out: Path, monkeypatch) -> set[str]:
-    """Let run A scan the folder, then let run B publish and rebuild while A still writes."""
-    scan = reports.index_entries
-    scanned = threading.Event()
+    """Let run A read the index's entries, then let run B publish while A still writes."""
+    read = reports.read_index_record
+    was_read = threading.Event()
 
-    def slow_scan(uit):
-        entries = scan(uit)
+    def slow_read(uit):
+        entries = read(uit)
         if threading.current_thread().name == "A":
-            scanned.set()
-            time.sleep(0.6)  # A has scanned (sees only its own report) and is about to write
+            was_read.set()
+            time.sleep(0.6)  # A has read the entries (without B's) and is about to write
         return entries
 
-    monkeypatch.setattr(reports, "index_entries", slow_scan)
+    monkeypatch.setattr(reports, "read_index_record", slow_read)
 
     def run_a():
-        _fake_report(out, "westerkwartier", "Westerkwartier", "GM1969")
-        reports.write_reports_index(out)
+        reports.publish_index(
+            out, [_fake_report(out, "westerkwartier", "Westerkwartier", "GM1969")]
+        )
 
     def run_b():
-        scanned.wait(5)
-        _fake_report(out, "schiermonnikoog", "Schiermonnikoog", "GM0088")
-        reports.write_reports_index(out)
+        was_read.wait(5)
+        entry = _fake_report(out, "schiermonnikoog", "Schiermonnikoog", "GM0088")
+        reports.publish_index(out, [entry])
 
     threads = [threading.Thread(target=run_a, name="A"), threading.Thread(target=run_b, name="B")]
     for thread in threads:
@@ -202,8 +208,9 @@ def test_index_rebuild_race_keeps_both_reports(tmp_path, monkeypatch, reliabilit
     assert (tmp_path / "met-slot" / reports.INDEX_LOCK).is_file()
     reliability(
         "concurrency",
-        "index rebuild race: run A scans the folder, run B publishes and rebuilds, A writes last",
-        "2 threads, `reports.write_reports_index` (forced interleaving)",
+        "index rebuild race: run A reads the index entries, run B publishes and rebuilds, "
+        "A writes last",
+        "2 threads, `render.publish_index` (forced interleaving)",
         "without a lock A's index drops B's report (shown); with the lock (flock on "
         "<uit>/.index.lock) B waits for A and the index lists both",
         None,
@@ -222,7 +229,7 @@ def test_two_report_commands_into_the_same_output_folder(real_report_pair, relia
         assert len(found) == 1, code
         page = found[0].read_text(encoding="utf-8")
         assert html.check_html(page) == [] and page.rstrip().endswith("</html>")
-        assert reports.read_report_header(found[0])["rapport"] == PAIR_REPORT
+        assert jobs.report_facts(found[0])["rapport"] == PAIR_REPORT
         pages[code] = f"{found[0].parent.name}/{found[0].name}"
     index = (out / "index.html").read_text(encoding="utf-8")
     listed = set(re.findall(r'href="([^"#]+\.html)"', index))

@@ -30,6 +30,7 @@ from westerkwartier.errors import (
     WesterkwartierError,
 )
 from westerkwartier.pipeline import batch, manifest
+from westerkwartier.pipeline import notebook as runner
 from westerkwartier.pipeline import render as reports
 from westerkwartier.sources import cache, cbs, data, periods, regions, store
 
@@ -181,7 +182,7 @@ def _report(tmp: Path, *args: str) -> list[str]:
 
 
 def _render(tmp: Path, **kwargs):
-    """``reports.render_reports`` into ``<tmp>/uit`` with the same fixed date."""
+    """``render.render_reports`` into ``<tmp>/uit`` with the same fixed date."""
     args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp / "uit", **kwargs}
     return reports.render_reports(**args)
 
@@ -332,7 +333,7 @@ CASES = [
     ),
 ]
 
-#: The same inputs through ``westerkwartier report`` / ``reports.render_reports``: every one
+#: The same inputs through ``westerkwartier report`` / ``render.render_reports``: every one
 #: fails in the input checks, before a kernel starts (the tests replace ``run_notebook`` by a
 #: function that fails the test), and leaves ``--uit`` absent.
 REPORT_CASES = [
@@ -340,7 +341,7 @@ REPORT_CASES = [
         "report: unknown municipality ('Atlantis')",
         lambda t: _report(t, "--gemeente", "Atlantis"),
         lambda t: _render(t, gemeente="Atlantis"),
-        "reports.render_reports",
+        "render.render_reports",
         RegionNotFound,
         "westerkwartier regions",
     ),
@@ -348,7 +349,7 @@ REPORT_CASES = [
         "report: misspelt municipality ('Westerkwartir')",
         lambda t: _report(t, "--gemeente", "Westerkwartir"),
         lambda t: _render(t, gemeente="Westerkwartir"),
-        "reports.render_reports",
+        "render.render_reports",
         RegionNotFound,
         "Bedoelde u: Westerkwartier",
     ),
@@ -356,7 +357,7 @@ REPORT_CASES = [
         "report: dissolved municipality ('Grootegast', merged 2019)",
         lambda t: _report(t, "--gemeente", "Grootegast"),
         lambda t: _render(t, gemeente="Grootegast"),
-        "reports.render_reports",
+        "render.render_reports",
         RegionDissolved,
         "opgegaan in Westerkwartier",
     ),
@@ -364,7 +365,7 @@ REPORT_CASES = [
         "report: year in the future (--jaar 2099)",
         lambda t: _report(t, "--jaar", "2099"),
         lambda t: _render(t, jaar=2099),
-        "reports.render_reports",
+        "render.render_reports",
         InputError,
         "ligt na de peildatum",
     ),
@@ -372,7 +373,7 @@ REPORT_CASES = [
         "report: year out of range (--jaar 1850)",
         lambda t: _report(t, "--jaar", "1850"),
         lambda t: _render(t, jaar=1850),
-        "reports.render_reports",
+        "render.render_reports",
         InputError,
         "buiten het bereik",
     ),
@@ -380,7 +381,7 @@ REPORT_CASES = [
         "report: non-numeric year (--jaar abc)",
         lambda t: _report(t, "--jaar", "abc"),
         lambda t: _render(t, jaar="abc"),
-        "reports.render_reports",
+        "render.render_reports",
         InputError,
         "geef een jaar als 2023",
     ),
@@ -388,7 +389,7 @@ REPORT_CASES = [
         "report: unknown report name (--rapport onbekend)",
         lambda t: _report(t, "--rapport", "onbekend"),
         lambda t: _render(t, rapport="onbekend"),
-        "reports.render_reports",
+        "render.render_reports",
         InputError,
         "kies uit: aantrekkelijkheid, talent",
     ),
@@ -396,7 +397,7 @@ REPORT_CASES = [
         "report: bad report date (--peildatum 27-11-2026)",
         lambda t: ["--offline", "report", "--peildatum", "27-11-2026", "--uit", str(t / "uit")],
         lambda t: _render(t, peildatum="27-11-2026"),
-        "reports.render_reports",
+        "render.render_reports",
         InputError,
         "schrijf hem als JJJJ-MM-DD",
     ),
@@ -404,7 +405,7 @@ REPORT_CASES = [
         "report: unwritable --uit folder",
         lambda t: ["--offline", "report", "--peildatum", PEILDATUM, "--uit", str(_unwritable(t))],
         lambda t: _render(t, uit=_unwritable(t)),
-        "reports.render_reports(uit=...)",
+        "render.render_reports(uit=...)",
         OutputNotWritable,
         "Kies met --uit een map",
     ),
@@ -412,7 +413,7 @@ REPORT_CASES = [
         "report: missing snapshot (WESTERKWARTIER_SNAPSHOT_DIR empty)",
         lambda t: _report(t) if _empty_snapshot(t) else [],
         lambda t: _empty_snapshot(t) and _render(t),
-        "reports.render_reports (offline)",
+        "render.render_reports (offline)",
         SnapshotMissing,
         "westerkwartier snapshot",
     ),
@@ -420,7 +421,7 @@ REPORT_CASES = [
         "report: corrupted snapshot table (checksum; registry intact)",
         lambda t: _report(t) if _corrupt_snapshot_table(t) else [],
         lambda t: _corrupt_snapshot_table(t) and _render(t),
-        "reports.render_reports (offline)",
+        "render.render_reports (offline)",
         DataIntegrityError,
         "checksum klopt niet",
     ),
@@ -443,7 +444,8 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(folder)
     monkeypatch.setattr(settings, "snapshot_dir", settings.snapshot_dir)
     monkeypatch.setattr(composite, "CONFIG_FILE", composite.CONFIG_FILE)
-    monkeypatch.setattr(reports, "run_notebook", _no_notebook)
+    monkeypatch.setattr(runner, "run_notebook", _no_notebook)
+    monkeypatch.setattr(reports, "run_job", _no_notebook)
     yield folder
     composite._load_indices.cache_clear()
 

@@ -238,3 +238,111 @@ def test_write_index_rejects_non_relative_links(tmp_path, href):
     with pytest.raises(errors.ParameterError, match="relatief"):
         index_page.write_index([entry], tmp_path / "index.html")
     assert not (tmp_path / "index.html").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# `westerkwartier report` is a batch of one: jobs, the folder's index entries, failures
+# ----------------------------------------------------------------------------------------------
+_HEADER = (
+    "from IPython.display import HTML\n"
+    'HTML(f\'<header class="rapport-kop" data-rapport="{rapport}" data-titel="{titel}" \'\n'
+    '     f\'data-gemeente="Westerkwartier" data-code="{{gemeente}}" data-peiljaar="2024" \'\n'
+    '     f\'data-gegevens="2026-06-23" data-peildatum="{{peildatum}}"><h1>{titel}</h1></header>\')'
+)
+
+
+def _report_notebook(path: Path, rapport: str, titel: str, fail: bool) -> None:
+    """A tiny stand-in for a catalogue notebook: the real parameters, a report header."""
+    import nbformat
+
+    params = (
+        'gemeente: str = "GM1969"  # CBS-code of naam\njaar: int = 0  # peiljaar\n'
+        'vergelijk: list = []  # extra gemeenten\npeildatum: str = "2026-11-27"  # datum\n'
+        'gegevensmelding: str = ""  # melding'
+    )
+    cells = [nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]})]
+    cells.append(nbformat.v4.new_code_cell(_HEADER.format(rapport=rapport, titel=titel)))
+    if fail:
+        cells.append(nbformat.v4.new_code_cell('raise ValueError("Opzettelijke fout")'))
+    nb = nbformat.v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    nbformat.write(nb, path)
+
+
+def test_report_run_publishes_good_reports_and_raises_for_a_failed_one(tmp_path, monkeypatch):
+    from westerkwartier.pipeline import render
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _report_notebook(notebooks / "aantrekkelijkheid.ipynb", "aantrekkelijkheid", "Aantr", True)
+    _report_notebook(notebooks / "talent.ipynb", "talent", "Talent", False)
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    uit = tmp_path / "uit"
+    with pytest.raises(errors.ReportFailed, match="Opzettelijke fout") as info:
+        render.render_reports(
+            "Westerkwartier", peildatum="2026-11-27", uit=uit, notebooks_dir=notebooks
+        )
+    assert Path(info.value.failed_notebook).parent == uit / "_failed" / "westerkwartier"
+    assert not (uit / "westerkwartier" / "aantrekkelijkheid.html").exists()
+    assert (uit / "westerkwartier" / "talent.html").is_file()
+    (entry,) = render.index_entries(uit)
+    assert entry.href == "westerkwartier/talent.html" and entry.reference_year == "2024"
+    assert entry.municipality == "Westerkwartier (GM1969)" and entry.report == "Talent"
+    assert entry.data_date == dt.date(2026, 6, 23) and entry.generated == dt.date(2026, 11, 27)
+    page = (uit / "index.html").read_text(encoding="utf-8")
+    assert 'href="westerkwartier/talent.html"' in page and "aantrekkelijkheid.html" not in page
+
+
+def _record(folder: str, name: str, rapport: str = "talent") -> dict:
+    return {
+        "rapport": rapport,
+        "gemeente": name,
+        "municipality": f"{name} (GM0000)",
+        "report": rapport.capitalize(),
+        "reference_year": "2024",
+        "data_date": "2026-06-23",
+        "generated": "2026-11-27",
+        "href": f"{folder}/{rapport}.html",
+    }
+
+
+def test_index_entries_are_kept_per_folder_and_merged(tmp_path):
+    from westerkwartier.pipeline import render
+
+    for folder, rapport in [
+        ("zeist", "talent"),
+        ("assen", "talent"),
+        ("assen", "aantrekkelijkheid"),
+    ]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / f"{rapport}.html").write_text("<html></html>", encoding="utf-8")
+    render.publish_index(tmp_path, [_record("zeist", "Zeist")])
+    render.publish_index(
+        tmp_path, [_record("assen", "Assen"), _record("assen", "Assen", "aantrekkelijkheid")]
+    )
+    again = {**_record("zeist", "Zeist"), "reference_year": "2025"}
+    render.publish_index(tmp_path, [again])  # made again: replaces its old entry
+    entries = render.index_entries(tmp_path)
+    assert [e.href for e in entries] == [
+        "assen/aantrekkelijkheid.html",
+        "assen/talent.html",
+        "zeist/talent.html",
+    ]
+    assert entries[-1].reference_year == "2025"
+    (tmp_path / "assen" / "talent.html").unlink()  # a report removed by hand drops out
+    render.write_reports_index(tmp_path)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert page.count("<tr><td>") == 2 and "assen/talent.html" not in page
+    assert report_html.check_html(page) == []
+
+
+def test_damaged_index_entries_give_a_clear_error(tmp_path):
+    from westerkwartier.pipeline import render
+
+    (tmp_path / render.INDEX_RECORD).write_text("{niet json", encoding="utf-8")
+    with pytest.raises(errors.DataIntegrityError, match="Verwijder hem"):
+        render.publish_index(tmp_path)

@@ -28,10 +28,11 @@ SMOKE = ["GM0014", "GM1900", "GM0935"]  # Groningen, Súdwest-Fryslân, Maastric
 SECTIONS = {
     "talent": [
         "Samenvatting",
+        "Talent behouden",
         "Talent aantrekken",
         "Talent ontwikkelen",
-        "Talent behouden",
-        "Arbeidsmarkt",
+        "Werk",
+        "Wijken",
         "Index en vergelijkbare gemeenten",
         "Wat ontbreekt",
         "Bronnen en methode",
@@ -41,6 +42,7 @@ SECTIONS = {
         "Vestigingsklimaat",
         "Woonklimaat",
         "Gezondheid en vitaliteit",
+        "Wijken",
         "Index en vergelijkbare gemeenten",
         "Ambities",
         "Wat ontbreekt",
@@ -232,6 +234,35 @@ def test_findings_count(rendered):
         block = re.search(r'<ol class="bevindingen">(.*?)</ol>', text, re.S)
         assert block, (code, rapport)
         assert 5 <= block.group(1).count("<li") <= 8, (code, rapport)
+
+
+# -- wijken --------------------------------------------------------------------------------------
+def test_wijk_section_in_the_talent_report(rendered):
+    from westerkwartier.reporting import wijk_sections
+
+    section = _section(_text(rendered, "GM1969", "talent"), "Wijken")
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    alts = [htmllib.unescape(a) for a in re.findall(r'<img\b[^>]*alt="([^"]*)"', section)]
+    assert len(alts) == 1 and alts[0].startswith(
+        "Kaart: verandering van het aantal 25- tot 45-jarigen per wijk van Westerkwartier"
+    )
+    data = wijk_sections.load_wijk_section("GM1969")
+    for sentence in data.sentences:
+        assert sentence in plain
+    for row in data.rows:  # every wijk in the table
+        assert row.name in plain
+    assert "Wijk 14 (Zuidhorn, Noordhorn)" in plain and "naam uit buurten" in plain
+    assert "meer dan 5 procentpunt" in plain and "CBS, Kadaster (CC BY 4.0)" in plain
+    for heading in ("Jonge volwassenen per wijk", "Alle wijken", "Zo zijn de wijkcijfers berekend"):
+        assert f"<h3>{heading}</h3>" in section
+
+
+def test_wijk_section_short_and_single_wijk(rendered):
+    short = _section(_text(rendered, "GM1969", "aantrekkelijkheid"), "Wijken")
+    assert "Kaart: verandering van het aantal 25- tot 45-jarigen" in short
+    assert "<h3>Alle wijken</h3>" not in short and "rapport Talent" in short
+    single = _section(_text(rendered, "GM0088", "talent"), "Wijken")
+    assert "bestaat uit één wijk" in single and "<img" not in single
 
 
 # -- composite index, peers and ambitions --------------------------------------------------------
@@ -434,8 +465,8 @@ def test_bad_input_fails_fast(tmp_path, monkeypatch, kwargs, error, match):
     def _never(*args, **kw):
         raise AssertionError("nothing may run on bad input")
 
-    monkeypatch.setattr(reports, "run_notebook", _never)
     monkeypatch.setattr(runner, "run_notebook", _never)
+    monkeypatch.setattr(reports, "run_job", _never)
     args = {"gemeente": "GM1969", "peildatum": PEILDATUM, "uit": tmp_path, **kwargs}
     with pytest.raises(error, match=match):
         reports.render_reports(**args)

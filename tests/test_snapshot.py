@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import filecmp
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from westerkwartier import settings
@@ -42,9 +44,25 @@ def test_committed_snapshot_matches_a_fresh_build(built):
         assert a.data.equals(b.data), tid
 
 
+def test_committed_wijk_files_match_a_fresh_build(built):
+    for name in ("wijken.parquet", "wijken_statistieken.parquet"):
+        assert (COMMITTED / name).read_bytes() == (built / name).read_bytes(), name
+    wijk = store.read_frame(built / "wijken_statistieken.parquet")
+    counts = json.loads((built / "provenance.json").read_text())["wijken"]["counts"]
+    for year in (2020, 2024):
+        rows = wijk[wijk["year"] == year]
+        assert counts[str(year)]["wijken"] == int((rows["level"] == "wijk").sum())
+        assert (rows["division"] == year).all()
+    assert counts["2024"] == {"gemeenten": 342, "wijken": 3393}
+    assert counts["2020"] == {"gemeenten": 355, "wijken": 3177}
+    readme = (built / "README.md").read_text()
+    assert "Wijkgrenzen: CBS, Kadaster (PDOK wijkenbuurten 2024), CC BY 4.0" in readme
+    assert "secundaire bron" in readme
+
+
 def test_snapshot_is_compact_and_attributed(built):
     size = sum((built / f).stat().st_size for f in _files(built))
-    assert size <= snapshot.MAX_BYTES
+    assert size <= snapshot.MAX_BYTES <= 15 * 1024 * 1024
     readme = (built / "README.md").read_text()
     assert "Bron: CBS" in readme and "CC BY 4.0" in readme
 
@@ -197,7 +215,7 @@ def test_get_table_offline_reads_the_committed_snapshot(monkeypatch):
     assert table.source == "snapshot"
     assert "GM1969" in set(table.data["RegioS"])
     with pytest.raises(OfflineDataMissing, match="alleen online"):
-        data.get_table("83582NED")
+        data.get_table("60048ned")
 
 
 def test_catalogue_offline_flags_agree_with_the_snapshot():
@@ -209,13 +227,20 @@ def test_catalogue_offline_flags_agree_with_the_snapshot():
         assert spec.offline == (table_id.lower() in in_snapshot), table_id
 
 
-def test_distances_come_from_the_secondary_kwb_source(monkeypatch):
+def test_distances_come_from_cbs_80305ned_and_the_kwb_layer_fills_its_gaps(monkeypatch):
     from westerkwartier.indicators import panel
 
     monkeypatch.setattr(settings, "offline", True)
-    p = panel.panel(regions=["GM1969", "NL01"], indicators=["afstand_huisarts"])
-    own = p[(p["region_code"] == "GM1969") & (p["year"] == 2023)]
-    assert own["value"].tolist() == [1.6]
-    assert own["source_table"].tolist() == ["85618NED"]
-    nl = p[(p["region_code"] == "NL01") & (p["year"] == 2023)]
-    assert nl["value"].isna().all() and nl["missing_reason"].notna().all()
+    p = panel.panel(regions=["GM1969", "NL01", "GM0193"], indicators=["afstand_huisarts"])
+
+    def at(code, year):
+        return p[(p["region_code"] == code) & (p["year"] == year)].iloc[0]
+
+    own = at("GM1969", 2023)
+    assert own["value"] == 1.6 and own["source_table"] == "80305ned"
+    nl = at("NL01", 2023)
+    assert nl["value"] == 1.1 and nl["source_table"] == "80305ned"
+    # Zwolle is cut off the offline 80305ned export: the KWB layer of that year fills in
+    zwolle = at("GM0193", 2023)
+    assert zwolle["source_table"] == "85618NED" and zwolle["value"] > 0
+    assert np.isnan(at("GM0193", 2021)["value"])  # no KWB layer offline for 2021

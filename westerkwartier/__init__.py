@@ -8,7 +8,7 @@ peers, indices, ambitions) -> ``reporting`` (findings, charts, HTML) -> ``pipeli
 runner, batch) -> ``cli``.
 
 For analysts the top level offers :func:`gemeente`, :func:`indicatoren`, :func:`panel`,
-:func:`compare`, :func:`kaart` and :func:`get_table`.
+:func:`compare`, :func:`kaart`, :func:`get_table` and :func:`wijken`.
 
 Examples
 --------
@@ -27,6 +27,7 @@ from westerkwartier.api import (  # noqa: E402
     indicatoren,
     kaart,
     panel,
+    wijken,
 )
 from westerkwartier.sources.table import CbsTable  # noqa: E402
 
@@ -43,4 +44,5 @@ __all__ = [
     "kaart",
     "panel",
     "settings",
+    "wijken",
 ]

@@ -52,6 +52,18 @@ MOVED: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Names that changed when they moved: (old module, old name) -> (module, new name).
+RENAMED: dict[tuple[str, str], tuple[str, str]] = {
+    ("findings", "load_manifest"): (
+        "westerkwartier.reporting.report_catalogue",
+        "load_report_catalogue",
+    ),
+    ("ambitions", "trend"): ("westerkwartier.analysis.ambitions", "linear_projection"),
+    ("ambitions", "Trend"): ("westerkwartier.analysis.ambitions", "LinearProjection"),
+    ("batch", "ReportSpec"): ("westerkwartier.pipeline.manifest", "ManifestEntry"),
+    ("reports", "run_notebook"): ("westerkwartier.pipeline.notebook", "run_notebook"),
+}
+
 
 class _MovedModule(types.ModuleType):
     """A stand-in for an old module: every attribute comes from the module that holds it now."""
@@ -64,6 +76,9 @@ class _MovedModule(types.ModuleType):
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
             raise AttributeError(attr)
+        renamed = RENAMED.get((self.__name__.rpartition(".")[2], attr))
+        if renamed is not None:
+            return getattr(importlib.import_module(renamed[0]), renamed[1])
         for target in self.__targets:
             module = importlib.import_module(target)
             if hasattr(module, attr):

@@ -8,7 +8,8 @@ stages and returns plain pandas/geopandas objects with tidy types:
 * :func:`panel` returns the indicator panel with unique region labels and tidy dtypes;
 * :func:`compare` puts a municipality beside its benchmarks;
 * :func:`kaart` draws a choropleth of any frame that has region codes;
-* :func:`get_table` returns a CBS table from the cache, live CBS or the offline snapshot.
+* :func:`get_table` returns a CBS table from the cache, live CBS or the offline snapshot;
+* :func:`wijken` returns the figures of a municipality's wijken (districts) with their shapes.
 
 Examples
 --------
@@ -326,3 +327,27 @@ def kaart(
     return draw_choropleth(
         shapes, title=title, label=label or waarde, unit=unit or "", tables=tables or ["CBS"]
     )
+
+
+def wijken(
+    gemeente: str,
+    jaar: int = 2024,
+    *,
+    met_gemeente: bool = False,
+    met_beginjaar: bool = False,
+) -> Any:
+    """Return the wijk figures of a municipality as a tidy GeoDataFrame.
+
+    One row per wijk and indicator: ``code``, ``name``, ``year``, ``indicator``, ``value``,
+    ``status``, with ``low``/``high`` (what CBS's rounding of wijk counts to fives allows),
+    ``direction``, ``missing_reason``, ``division`` (year of the wijk division) and the wijk
+    polygon (RD New). See :func:`westerkwartier.indicators.wijken.wijken` for the parameters.
+
+    Examples
+    --------
+    >>> frame = wijken("Westerkwartier")  # doctest: +SKIP
+    >>> frame[frame["indicator"] == "verandering_25_44"].plot(column="value")  # doctest: +SKIP
+    """
+    from westerkwartier.indicators.wijken import wijken as wijk_frame
+
+    return wijk_frame(gemeente, jaar, met_gemeente=met_gemeente, met_beginjaar=met_beginjaar)

@@ -355,6 +355,73 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
 ]
 
 
+def _add_wijken(sub) -> None:
+    cmd = _command(
+        sub,
+        "wijken",
+        "cijfers per wijk van een gemeente (2020 en 2024, met kaartvormen)",
+        "Toon de wijken van een gemeente: inwoners, leeftijdsgroepen, huishoudens en de "
+        "verandering sinds 2020 (Kerncijfers wijken en buurten van CBS). Met --uit naar CSV "
+        "(Nederlandse notatie), Excel (.xlsx) of GeoJSON (.geojson, één object per wijk, WGS84). "
+        "Voorbeelden:\n  westerkwartier wijken --gemeente Westerkwartier\n"
+        "  westerkwartier wijken --gemeente Groningen --jaar 2020 --uit groningen.geojson",
+    )
+    cmd.add_argument("--gemeente", default="GM1969", help="naam of CBS-code (standaard GM1969)")
+    cmd.add_argument(
+        "--jaar", type=_year, default=2024, help="2024 (standaard, met verandering) of 2020"
+    )
+    cmd.add_argument("--uit", type=Path, default=None, help="schrijf naar .csv, .xlsx of .geojson")
+    cmd.set_defaults(func=_cmd_wijken)
+
+
+def _cmd_wijken(args: argparse.Namespace) -> int:
+    from westerkwartier.errors import InputError
+    from westerkwartier.indicators import wijken
+    from westerkwartier.reporting import formatting
+
+    if args.uit is not None and args.uit.suffix.lower() not in (".csv", ".xlsx", ".geojson"):
+        raise InputError(
+            f"Onbekend bestandstype {args.uit.suffix or '(geen)'} voor --uit {args.uit.name}: "
+            "kies .csv, .xlsx of .geojson."
+        )
+    frame = wijken.wijken(args.gemeente, args.jaar)
+    name = frame.attrs["gemeentenaam"]
+    n = frame["code"].nunique()
+    if args.uit:
+        wijken.write(frame, args.uit)
+        shapeless = frame.loc[frame.geometry.isna(), "code"].nunique()
+        extra = ""
+        if shapeless and args.uit.suffix.lower() == ".geojson":
+            extra = (
+                f" ({shapeless} zonder kaartvorm: geen wijkgrens van 2024 met dezelfde oppervlakte)"
+            )
+        print(f"{n} wijken van {name} ({args.jaar}) geschreven naar {args.uit}{extra}")
+        return 0
+    wide = wijken.to_wide(frame)
+    columns = {"name": "wijk", f"inwoners_{args.jaar}": f"inwoners {args.jaar}"}
+    if args.jaar == wijken.TO_YEAR:
+        change = wijken.CHANGE_PERIOD
+        columns |= {
+            f"verandering_25_44_{change}": "25-44 jaar sinds 2020",
+            f"verandering_15_24_{change}": "15-24 jaar sinds 2020",
+        }
+    columns[f"aandeel_25_44_{args.jaar}"] = "aandeel 25-44"
+    shown = wide[[c for c in columns if c in wide]].rename(columns=columns)
+    for column in shown.columns[1:]:
+        pct = column.startswith("aandeel")
+        shown[column] = [
+            formatting.fmt_pct(v) if pct else formatting.fmt_int(v) for v in shown[column]
+        ]
+    if "opmerking" in wide:
+        shown["opmerking"] = wide["opmerking"].fillna("")
+    print(f"{name}: {n} wijken, {args.jaar} — {frame.attrs['bron']}")
+    print(shown.to_string(index=False))
+    return 0
+
+
+SUBCOMMANDS.append(_add_wijken)
+
+
 def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
     """Add the batch options to a subcommand (``batch``; also usable by ``report``)."""
     cmd.add_argument(

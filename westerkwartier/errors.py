@@ -114,6 +114,31 @@ class TopicNotFound(CbsSchemaError, LookupError):
     """No topic (column) of a table matches the requested key stem."""
 
 
+class AmbiguousTopic(CbsSchemaError, LookupError):
+    """A topic key stem matches more than one topic of a table; the full key must be given.
+
+    Parameters
+    ----------
+    table_id : str
+        The table.
+    key_stem : str
+        The stem asked for (``AfstandTotSchool``).
+    candidates : sequence of str
+        The full keys that have that stem (``AfstandTotSchool_56``, ``AfstandTotSchool_60``).
+    """
+
+    def __init__(self, table_id: str, key_stem: str, candidates: Sequence[str]) -> None:
+        self.table_id = table_id
+        self.key_stem = key_stem
+        self.candidates = list(candidates)
+        super().__init__(
+            f"Sleutel {key_stem!r} is niet eenduidig in tabel {table_id}: "
+            f"{', '.join(self.candidates)}. Geef in config/indicators.toml de volledige "
+            f"sleutel met nummer (bijvoorbeeld {self.candidates[0]!r}) en controleer bij het "
+            "CBS welke van deze onderwerpen bedoeld is."
+        )
+
+
 class ExportFormatError(CbsSchemaError):
     """A saved CBS export (CSV from cbsodata or StatLine) cannot be read."""
 

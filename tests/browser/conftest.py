@@ -120,9 +120,9 @@ def _manifest_titles() -> dict[str, str]:
     ``"<titel> in <gemeente> — regionale monitor"`` and its h1 reads ``"<titel> in <gemeente>"``.
     """
     try:
-        from westerkwartier.reporting.report_catalogue import load_manifest
+        from westerkwartier.reporting.report_catalogue import load_report_catalogue
 
-        return {str(spec.notebook): str(spec.titel) for spec in load_manifest().values()}
+        return {str(s.notebook): str(s.titel) for s in load_report_catalogue().values()}
     except Exception:  # no manifest (yet): fall back on what the notebook itself says
         return {}
 

@@ -211,7 +211,7 @@ def _check_entry(
     return problems
 
 
-# -- trend --------------------------------------------------------------------------------------
+# -- linear projection ------------------------------------------------------------------------
 _T95 = [6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782,
         1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725]  # fmt: skip
 
@@ -227,8 +227,22 @@ def t_quantile_95(df: int) -> float:
 
 
 @dataclass(frozen=True)
-class Trend:
-    """A fitted linear trend and its projection."""
+class LinearProjection:
+    """A straight line fitted to yearly values, projected to a target year.
+
+    Attributes
+    ----------
+    n : int
+        Years with a value used in the fit.
+    slope : float
+        Change per year (NaN with too few years).
+    projection : float
+        The fitted value in the target year.
+    lower, upper : float
+        The 90% prediction interval around ``projection``.
+    first_year, last_year : int or None
+        The years the fit covers.
+    """
 
     n: int
     slope: float
@@ -239,7 +253,7 @@ class Trend:
     last_year: int | None
 
 
-def trend(years: Any, values: Any, target_year: int) -> Trend:
+def linear_projection(years: Any, values: Any, target_year: int) -> LinearProjection:
     """Fit value = a + b year by OLS and project it to ``target_year`` with a 90% interval.
 
     The interval is a *prediction* interval (the value that will be observed in the target
@@ -248,7 +262,7 @@ def trend(years: Any, values: Any, target_year: int) -> Trend:
 
     Examples
     --------
-    >>> t = trend([2020, 2021, 2022], [1.0, 2.0, 3.0], 2025)
+    >>> t = linear_projection([2020, 2021, 2022], [1.0, 2.0, 3.0], 2025)
     >>> round(t.projection, 6), round(t.upper - t.lower, 6)
     (6.0, 0.0)
     """
@@ -260,7 +274,7 @@ def trend(years: Any, values: Any, target_year: int) -> Trend:
     first = int(x.min()) if n else None
     last = int(x.max()) if n else None
     if n < MIN_POINTS:
-        return Trend(n, math.nan, math.nan, math.nan, math.nan, first, last)
+        return LinearProjection(n, math.nan, math.nan, math.nan, math.nan, first, last)
     xbar = x.mean()
     sxx = ((x - xbar) ** 2).sum()
     b = ((x - xbar) * (y - y.mean())).sum() / sxx
@@ -269,7 +283,9 @@ def trend(years: Any, values: Any, target_year: int) -> Trend:
     s = math.sqrt((resid**2).sum() / (n - 2))
     yhat = a + b * target_year
     half = t_quantile_95(n - 2) * s * math.sqrt(1 + 1 / n + (target_year - xbar) ** 2 / sxx)
-    return Trend(n, float(b), float(yhat), float(yhat - half), float(yhat + half), first, last)
+    return LinearProjection(
+        n, float(b), float(yhat), float(yhat - half), float(yhat + half), first, last
+    )
 
 
 def classify(
@@ -328,7 +344,7 @@ def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str,
         better = -1
     else:
         better = 1 if base is None or ambition.doel >= base else -1
-    t = trend(s["year"], s["value"], ambition.doeljaar)
+    t = linear_projection(s["year"], s["value"], ambition.doeljaar)
     status = classify(ambition.doel, t.lower, t.upper, better, current)
     needed = (
         (ambition.doel - current) / (ambition.doeljaar - current_year)
@@ -437,11 +453,11 @@ __all__ = [
     "AmbitionFileError",
     "MIN_POINTS",
     "STATUSES",
-    "Trend",
+    "LinearProjection",
     "classify",
+    "linear_projection",
     "pulse",
     "read_ambitions",
     "t_quantile_95",
     "track",
-    "trend",
 ]

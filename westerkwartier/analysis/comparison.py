@@ -45,13 +45,18 @@ TONES: tuple[str, ...] = ("gunstig", "ongunstig", "neutraal")
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Observation:
-    """One value of one region: year, value, 95% bounds (surveys) and status."""
+    """One value of one region: year, value, 95% bounds (surveys), status and how it was made.
+
+    ``note`` is the panel's note, e.g. ``som van de gemeenten`` for a province that CBS does
+    not publish and the panel summed from its municipalities.
+    """
 
     year: int
     value: float
     lower: float | None = None
     upper: float | None = None
     status: str | None = None
+    note: str | None = None
 
     @property
     def has_interval(self) -> bool:
@@ -188,12 +193,14 @@ def _reasons_by_year(rows: pd.DataFrame) -> str:
 
 def _obs(row: Mapping[str, Any]) -> Observation:
     status = row.get("status")
+    note = row.get("note")
     return Observation(
         year=int(row["year"]),
         value=float(row["value"]),
         lower=_num(row.get("lower")),
         upper=_num(row.get("upper")),
         status=None if is_missing(status) else str(status),
+        note=None if is_missing(note) else str(note),
     )
 
 

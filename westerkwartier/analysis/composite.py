@@ -93,12 +93,13 @@ class IndicatorSpec:
 
 @dataclass(frozen=True)
 class SubIndex:
-    """A sub-index: id, Dutch label, weight within the index, indicators."""
+    """A sub-index: id, Dutch label, weight within the index, indicators, what it measures."""
 
     id: str
     label: str
     weight: float
     indicators: tuple[IndicatorSpec, ...]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,13 @@ def parse_indices(raw: Mapping[str, Any], catalogue: Any | None = None) -> dict[
                     "gewicht <= 0."
                 )
             subs.append(
-                SubIndex(str(sub["id"]), str(sub.get("label", sub["id"])), weight, tuple(inds))
+                SubIndex(
+                    str(sub["id"]),
+                    str(sub.get("label", sub["id"])),
+                    weight,
+                    tuple(inds),
+                    str(sub.get("description", "")),
+                )
             )
         if not subs:
             raise InputError(f"{where} heeft geen subindices.")

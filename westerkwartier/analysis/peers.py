@@ -26,6 +26,7 @@ import pandas as pd
 from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError, WesterkwartierError
 from westerkwartier.indicators.panel_cache import national_panel
+from westerkwartier.sources.regions import load_registry
 
 CONFIG_FILE = config_file("peers.toml")
 
@@ -95,10 +96,6 @@ def load_peer_config(path: Path | str | None = None) -> PeerConfig:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def _registry() -> Any:
-    from westerkwartier.sources.regions import load_registry
-
-    return load_registry()
 
 
 def structural_data(
@@ -125,7 +122,7 @@ def structural_data(
         value per municipality). ``attrs["years"]`` gives per variable the years used.
     """
     config = config or load_peer_config()
-    registry = registry if registry is not None else _registry()
+    registry = registry if registry is not None else load_registry()
     gm = registry.municipalities().set_index("code")
     out = pd.DataFrame({"name": gm["name"]})
     panel_ids = [
@@ -277,7 +274,7 @@ def _resolve(code: str, data: pd.DataFrame, registry: Any | None) -> str:
     if code in data.index:
         return code
     try:
-        reg = registry if registry is not None else _registry()
+        reg = registry if registry is not None else load_registry()
         found = reg.resolve(code).code
     except WesterkwartierError:
         found = None

@@ -76,6 +76,10 @@ REQUIRED_FIELDS: tuple[str, ...] = (
 #: Fields every operand must fill.
 REQUIRED_OPERAND_FIELDS: tuple[str, ...] = ("tables", "cbs_unit")
 
+#: Values of an indicator's ``series_break``: ``boundary`` = a value describes the region
+#: within its current boundaries only (see :mod:`westerkwartier.indicators.mergers`).
+SERIES_BREAKS: tuple[str, ...] = ("boundary",)
+
 
 #: Why a value is missing. The keys are the kinds; the values what the panel shows.
 MISSING: dict[str, str] = {
@@ -90,7 +94,48 @@ MISSING: dict[str, str] = {
     "rounded_small": "te kleine aantallen: CBS rondt deze tellingen af op duizendtallen",
     "too_large": "tabel niet opgehaald: de vraag aan CBS is groter dan de rijgrens",
     "not_found": "tabel niet gevonden bij CBS",
+    "boundary_break": "gemeentegrenzen gewijzigd; eerdere jaren gaan over een ander gebied en "
+    "zijn niet herleidbaar uit de voorgangers",
 }
+
+#: How a rounding base is written in a missing reason ("afgerond op honderdtallen").
+ROUNDING_WORDS: dict[int, str] = {
+    1000: "duizendtallen",
+    100: "honderdtallen",
+    10: "tientallen",
+    5: "vijftallen",
+}
+
+
+def rounded_small_reason(rounded_to: int) -> str:
+    """Missing reason for a ratio withheld because CBS rounds its counts to ``rounded_to``.
+
+    Examples
+    --------
+    >>> rounded_small_reason(100)
+    'te kleine aantallen: CBS rondt deze tellingen af op honderdtallen'
+    """
+    word = ROUNDING_WORDS.get(int(rounded_to), f"veelvouden van {int(rounded_to)}")
+    return f"te kleine aantallen: CBS rondt deze tellingen af op {word}"
+
+
+def boundary_break_reason(year: int, existed: bool) -> str:
+    """Missing reason for a year before a municipality's last boundary change.
+
+    Parameters
+    ----------
+    year : int
+        The year of the change (1 January).
+    existed : bool
+        Whether the code existed before (a municipality that took over (part of) another one,
+        such as Groningen in 2019) or is new (Westerkwartier, formed in 2019).
+    """
+    if existed:
+        return (
+            f"gemeentegrenzen gewijzigd in {year}: eerdere jaren gaan over een ander gebied en "
+            "zijn niet herleidbaar uit de voorgangers"
+        )
+    return f"gemeente bestond nog niet (ontstaan in {year}); niet herleidbaar uit voorgangers"
 
 
 #: The CBS services a table can be fetched from (``api`` under ``[tables]``): the OData v3 feed
@@ -185,13 +230,20 @@ class Operand:
     name: str
     tables: tuple[str, ...]
     topics: tuple[str, ...] = ()
-    sum_topics: tuple[str, ...] = ()
+    sum_topics: tuple[tuple[str, ...], ...] = ()
     cbs_unit: str = "aantal"
     select: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     additive: bool = False
     weight: str | None = None
     lag: int = 0
     margins: bool = False
+    region_dimension: str | None = None
+    rounded_to: int | None = None
+    fill_regions: bool = False
+
+    def __post_init__(self) -> None:
+        # a flat tuple of stems is one set of topics to add
+        object.__setattr__(self, "sum_topics", _sum_sets(list(self.sum_topics)))
 
     @property
     def factor(self) -> float:
@@ -201,7 +253,16 @@ class Operand:
     def signature(self, table_id: str) -> tuple:
         """Key under which one extraction from ``table_id`` can be shared between indicators."""
         select = tuple(sorted((k, v) for k, v in self.select.items()))
-        return (table_id, self.topics, self.sum_topics, self.cbs_unit, select, self.margins)
+        return (
+            table_id,
+            self.topics,
+            self.sum_topics,
+            self.cbs_unit,
+            select,
+            self.margins,
+            self.region_dimension,
+            self.additive,
+        )
 
 
 @dataclass(frozen=True)
@@ -215,6 +276,8 @@ class TableSpec:
     status_dimension: str | None = None
     status_order: tuple[str, ...] = ()
     api: str = "v3"
+    division: int | None = None
+    period_month: int | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +297,7 @@ class Indicator:
     description: str
     operands: Mapping[str, Operand]
     status: str | None = None
+    series_break: str | None = None
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -315,6 +379,17 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _sum_sets(value: Any) -> tuple[tuple[str, ...], ...]:
+    """``sum_topics`` as alternatives: ``["A", "B"]`` is one set, ``[["A"], ["B", "C"]]`` two."""
+    if value is None or value == []:
+        return ()
+    if isinstance(value, str):
+        return ((value,),)
+    if all(isinstance(v, str) for v in value):
+        return (tuple(str(v) for v in value),)
+    return tuple(_as_tuple(v) for v in value if v)
+
+
 def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
     """Return the problems of a raw catalogue (the parsed TOML); empty when all is well.
 
@@ -330,6 +405,13 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"tabel {table_id}: onbekende api {spec.get('api')!r} (kies {' of '.join(APIS)})"
             )
+    for tid, spec in raw.get("tables", {}).items():
+        month = spec.get("period_month")
+        if month is not None and (not isinstance(month, int) or not 1 <= month <= 12):
+            problems.append(f"tabel {tid}: period_month moet een maand zijn (1 tot en met 12)")
+        division = spec.get("division")
+        if division is not None and (not isinstance(division, int) or division < 1900):
+            problems.append(f"tabel {tid}: division moet een jaartal zijn (bijv. 2024)")
     seen: set[str] = set()
     for i, entry in enumerate(raw.get("indicator", [])):
         iid = entry.get("id", f"#{i}")
@@ -351,6 +433,11 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
             problems.append(f"{iid}: Context-indicatoren worden nooit gescoord (direction)")
         if entry.get("status") not in (None, *STATUSES):
             problems.append(f"{iid}: onbekende status {entry.get('status')!r}")
+        if entry.get("series_break") not in (None, *SERIES_BREAKS):
+            problems.append(
+                f"{iid}: onbekende series_break {entry.get('series_break')!r}; kies uit "
+                f"{', '.join(SERIES_BREAKS)}"
+            )
         try:
             if not parse_years(entry.get("years", "")):
                 problems.append(f"{iid}: geen jaren")
@@ -366,11 +453,21 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
                     problems.append(f"{where}: veld {name!r} ontbreekt")
             if bool(op.get("topic")) == bool(op.get("sum_topics")):
                 problems.append(f"{where}: geef precies een van 'topic' en 'sum_topics'")
-            for stem_ in _as_tuple(op.get("topic")) + _as_tuple(op.get("sum_topics")):
-                if re.search(r"_\d+$", stem_):
+            sums = op.get("sum_topics")
+            if isinstance(sums, list) and any(isinstance(v, list) for v in sums):
+                if not all(isinstance(v, list) and v for v in sums):
                     problems.append(
-                        f"{where}: {stem_!r} is een sleutel met nummer; gebruik de stam"
+                        f"{where}: sum_topics is een lijst van stammen of een lijst van "
+                        "lijsten (alternatieven), niet beide"
                     )
+            if op.get("rounded_to") is not None and (
+                not isinstance(op["rounded_to"], int) or op["rounded_to"] <= 0
+            ):
+                problems.append(f"{where}: rounded_to moet een positief geheel getal zijn")
+            if op.get("region_dimension") is not None and not isinstance(
+                op["region_dimension"], str
+            ):
+                problems.append(f"{where}: region_dimension moet de naam van een dimensie zijn")
             for table_id in op.get("tables", []):
                 if str(table_id).lower() not in tables:
                     problems.append(f"{where}: tabel {table_id} staat niet onder [tables]")
@@ -407,13 +504,16 @@ def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
         name=name,
         tables=_as_tuple(raw.get("tables")),
         topics=_as_tuple(raw.get("topic")),
-        sum_topics=_as_tuple(raw.get("sum_topics")),
+        sum_topics=_sum_sets(raw.get("sum_topics")),
         cbs_unit=normalise_unit(raw.get("cbs_unit")) or "aantal",
         select=select,
         additive=bool(raw.get("additive", False)),
         weight=raw.get("weight"),
         lag=int(raw.get("lag", 0)),
         margins=bool(raw.get("margins", False)),
+        region_dimension=raw.get("region_dimension"),
+        rounded_to=int(raw["rounded_to"]) if raw.get("rounded_to") is not None else None,
+        fill_regions=bool(raw.get("fill_regions", False)),
     )
 
 
@@ -441,6 +541,8 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             status_dimension=v.get("status_dimension"),
             status_order=_as_tuple(v.get("status_order")),
             api=str(v.get("api", "v3")),
+            division=int(v["division"]) if v.get("division") is not None else None,
+            period_month=int(v["period_month"]) if v.get("period_month") is not None else None,
         )
         for k, v in raw.get("tables", {}).items()
     }
@@ -461,6 +563,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             description=entry["description"],
             operands=ops,
             status=entry.get("status"),
+            series_break=entry.get("series_break"),
         )
     return Catalogue(indicators=indicators, tables=tables)
 

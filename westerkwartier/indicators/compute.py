@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from westerkwartier.indicators.catalogue import MISSING, STATUSES, Indicator
+from westerkwartier.indicators.catalogue import (
+    MISSING,
+    STATUSES,
+    Indicator,
+    boundary_break_reason,
+    rounded_small_reason,
+)
+from westerkwartier.indicators.extraction import SUM_NOTE
 from westerkwartier.indicators.mergers import _start_years
 
 #: A ratio of counts that CBS rounds to thousands (``x 1 000``) is withheld when the largest of
@@ -23,6 +30,11 @@ from westerkwartier.indicators.mergers import _start_years
 #: then move a share by 5 percentage points or more (Schiermonnikoog's 1 000 workers would
 #: otherwise give 0,0% on occupational level 3-4).
 MIN_ROUNDED_COUNT = 10_000
+
+#: An operand whose rounding the catalogue states (``rounded_to``) must reach this many times
+#: its rounding base, or the ratio is withheld: then rounding alone moves that count by at most
+#: 5% (jobs rounded to hundreds: at least 1 000 jobs).
+MIN_ROUNDING_MULTIPLE = 10
 
 
 # -- computing an indicator ---------------------------------------------------------------------
@@ -33,6 +45,8 @@ class OperandData:
     obs: pd.DataFrame
     #: why years the available tables do not cover are missing (a :data:`MISSING` value)
     gap_reason: str = MISSING["not_published"]
+    #: municipalities with figures from before their last boundary change (series breaks)
+    existed: set[str] = field(default_factory=set)
 
 
 def compute(
@@ -41,6 +55,9 @@ def compute(
     regions: Iterable[str],
     years: Iterable[int] | None = None,
     mergers: pd.DataFrame | None = None,
+    breaks: Mapping[str, int] | None = None,
+    existed: Iterable[str] = (),
+    start_years: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Evaluate an indicator for regions and years, saying why values are missing.
 
@@ -58,12 +75,23 @@ def compute(
         data at all, the last year of the catalogue (the reference year).
     mergers : pandas.DataFrame, optional
         To tell "municipality did not exist yet" from "not published".
+    breaks : mapping of str to int, optional
+        For an indicator with ``series_break``: the year of each municipality's last boundary
+        change (:func:`westerkwartier.indicators.mergers.boundary_breaks`); earlier years
+        without a rebuilt value say why.
+    existed : iterable of str
+        Municipalities among ``breaks`` that existed before their change (their missing years
+        say "grenzen gewijzigd" instead of "bestond nog niet").
+    start_years : mapping of str to float, optional
+        The first year of each successor in ``mergers``, when the caller has it already
+        (computed from ``mergers`` otherwise).
 
     Returns
     -------
     pandas.DataFrame
         region_code, year, indicator, value, lower, upper, status, source_table,
-        missing_reason (empty where there is a value).
+        missing_reason (empty where there is a value), note (``som van de gemeenten`` for a
+        province or Nederland summed from its municipalities).
     """
     regions = list(dict.fromkeys(regions))
     if years is None:
@@ -84,13 +112,19 @@ def compute(
     n = len(regions) * n_years
     grid_regions = pd.Index(regions).repeat(n_years)
     grid_years = np.tile(np.asarray(years, dtype=int), len(regions))
-    start = _start_years(mergers)
+    start = dict(start_years) if start_years is not None else _start_years(mergers)
+    break_text: dict[str, str] = {}
+    if indicator.series_break and breaks:
+        start = {r: float(y) for r, y in breaks.items()}
+        was = set(existed)
+        break_text = {r: boundary_break_reason(int(y), r in was) for r, y in breaks.items()}
     born = np.repeat(np.array([start.get(r, np.nan) for r in regions], dtype=float), n_years)
     rank_of = {s: i for i, s in enumerate(STATUSES)}
 
     env: dict[str, np.ndarray] = {}
     lower = upper = np.full(n, np.nan)
     reasons = np.full(n, None, dtype=object)
+    notes = np.zeros(n, dtype=bool)
     statuses = np.zeros(n, dtype=int)
     # source tables per cell: per operand a code into its list of tables (-1: none)
     source_codes: list[np.ndarray] = []
@@ -109,6 +143,9 @@ def compute(
         if indicator.margins_operand is not None and name == indicator.formula.strip():
             lower, upper = column("lower").astype(float), column("upper").astype(float)
         has = present & ~np.isnan(env[name])
+        if "note" in obs and len(obs):
+            noted = (obs["note"].to_numpy(dtype=object) == SUM_NOTE)[take]
+            notes |= has & noted
         if len(obs):
             codes, names = pd.factorize(obs["status"].to_numpy(dtype=object))
             rank = np.array([rank_of.get(s, 0) for s in names] + [0], dtype=int)
@@ -126,7 +163,11 @@ def compute(
         why = np.full(n, data.gap_reason, dtype=object)
         why[table_years] = MISSING["not_published"]
         why[present] = MISSING["suppressed"]
-        why[table_years & too_early] = MISSING["not_rebuildable"]
+        if break_text:
+            early = np.flatnonzero(table_years & too_early)
+            why[early] = [break_text[r] for r in grid_regions[early]]
+        else:
+            why[table_years & too_early] = MISSING["not_rebuildable"]
         fill = (reasons == None) & ~has  # noqa: E711
         reasons[fill] = why[fill]
 
@@ -135,13 +176,28 @@ def compute(
     value = np.asarray(value, dtype=float).copy()
     value[np.isinf(value)] = np.nan
     in_formula = set(re.findall(r"[A-Za-z_]\w*", indicator.formula)) & set(indicator.operands)
-    rounded = [n for n in in_formula if indicator.operands[n].cbs_unit == "x 1 000"]
+    rounded = [
+        n
+        for n in in_formula
+        if indicator.operands[n].cbs_unit == "x 1 000" and indicator.operands[n].rounded_to is None
+    ]
     if rounded and len(in_formula) > 1:  # a ratio of counts rounded to thousands
         largest = np.fmax.reduce([env[name] for name in rounded])
         with np.errstate(invalid="ignore"):
             too_small = (largest < MIN_ROUNDED_COUNT) & ~np.isnan(value)
         value[too_small] = np.nan
         reasons[too_small] = MISSING["rounded_small"]
+    stated = sorted(
+        (indicator.operands[n].rounded_to, n)
+        for n in in_formula
+        if indicator.operands[n].rounded_to is not None
+    )
+    if stated and len(in_formula) > 1:  # each count with a stated rounding must be large enough
+        for base, name in stated:  # the coarsest rounding names the reason
+            with np.errstate(invalid="ignore"):
+                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & ~np.isnan(value)
+            value[too_small] = np.nan
+            reasons[too_small] = rounded_small_reason(int(base))
     nan_value = np.isnan(value)
     reasons[nan_value & (reasons == None)] = MISSING["zero_denominator"]  # noqa: E711
     reasons[~nan_value] = None
@@ -151,6 +207,7 @@ def compute(
     status[nan_value] = None
     source = _source_tables(source_codes, source_names, n)
     source[nan_value] = _dedupe_sources(_table_list(indicator))
+    note = pd.Series(np.where(notes & ~nan_value, SUM_NOTE, None), dtype=object, copy=False)
     return pd.DataFrame(
         {
             "region_code": grid_regions,
@@ -162,6 +219,7 @@ def compute(
             "status": status,
             "source_table": source,
             "missing_reason": reasons,
+            "note": note,
         }
     )
 

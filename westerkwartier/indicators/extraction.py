@@ -10,6 +10,7 @@ several ids (one per regional division or year).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 
 from westerkwartier.errors import CbsSchemaError, TopicNotFound
 from westerkwartier.indicators.catalogue import Operand, TableSpec, normalise_unit
-from westerkwartier.sources.periods import is_school_year, is_year, year_of
+from westerkwartier.sources.periods import is_month, is_school_year, is_year, year_of
 from westerkwartier.sources.table import CbsTable
 
 #: Columns of the tidy observation frames the functions below pass around.
@@ -30,7 +31,11 @@ OBS_COLUMNS: list[str] = [
     "upper",
     "status",
     "source_table",
+    "note",
 ]
+
+#: What the ``note`` of a province or Nederland built from its municipalities says.
+SUM_NOTE = "som van de gemeenten"
 
 
 _MARGIN_TITLES = {"waarde": "value", "ondergrens": "lower", "bovengrens": "upper"}
@@ -59,19 +64,25 @@ class SelectionMissing(TopicNotFound):
 def resolve_topics(table: CbsTable, operand: Operand) -> list[str]:
     """Return the full topic keys of ``operand`` in ``table``.
 
-    ``topics`` are alternatives (the first stem the table has wins); ``sum_topics`` must all be
-    present.
+    ``topics`` are alternatives (the first stem or full key the table has wins);
+    ``sum_topics`` are alternative sets of topics to add, the first set the table has in full
+    wins. A full key (``AfstandTotSchool_56``) is used as is.
 
     Raises
     ------
-    TopicNotFound
-        If the table has none of the alternatives, or lacks one of ``sum_topics``.
+    SelectionMissing
+        If the table has none of the alternatives, or no complete set of ``sum_topics``.
+    AmbiguousTopic
+        If a stem matches several topics of the table (the catalogue must give the full key).
     """
     if operand.sum_topics:
-        try:
-            return [table.topic(s) for s in operand.sum_topics]
-        except TopicNotFound as err:
-            raise SelectionMissing(str(err)) from None
+        last: TopicNotFound | None = None
+        for stems in operand.sum_topics:
+            try:
+                return [table.topic(s) for s in stems]
+            except TopicNotFound as err:
+                last = err
+        raise SelectionMissing(str(last)) from None
     for stem_ in operand.topics:
         try:
             return [table.topic(stem_)]
@@ -83,24 +94,33 @@ def resolve_topics(table: CbsTable, operand: Operand) -> list[str]:
     )
 
 
+#: A selected category that stands for a whole dimension ("Totaal ...", "A-U Alle economische
+#: activiteiten"): a table without that dimension gives the same figure.
+_TOTAL_TITLE = re.compile(r"^\s*totaal\b|\balle\b", re.IGNORECASE)
+
+
 def check_selection_dimensions(table: CbsTable, operand: Operand) -> None:
-    """Fail when the operand selects on a dimension the table does not have.
+    """Fail when the operand selects part of a dimension the table does not have.
 
     Such a selection would otherwise be dropped silently and bring every category (all ages
-    instead of 15 to 25, say).
+    instead of 15 to 25, say). Selecting the dimension's total ("Totaal ...", "A-U Alle
+    economische activiteiten") is fine: a table without the dimension only has the total.
 
     Raises
     ------
     CbsSchemaError
         Naming the table, the dimension and the dimensions the table does have.
     """
-    for dim in operand.select:
-        if dim not in table.dimensions:
-            raise CbsSchemaError(
-                f"Tabel {table.table_id} heeft geen dimensie {dim!r} (operand {operand.name!r} "
-                f"selecteert erop); wel: {', '.join(table.dimensions) or 'geen'}. Pas select "
-                "in config/indicators.toml aan of kies een tabel met die dimensie."
-            )
+    for dim, titles in operand.select.items():
+        if dim in table.dimensions:
+            continue
+        if len(titles) == 1 and _TOTAL_TITLE.search(titles[0]):
+            continue
+        raise CbsSchemaError(
+            f"Tabel {table.table_id} heeft geen dimensie {dim!r} (operand {operand.name!r} "
+            f"selecteert erop: {', '.join(titles)}); wel: {', '.join(table.dimensions) or 'geen'}"
+            ". Pas select in config/indicators.toml aan of kies een tabel met die dimensie."
+        )
 
 
 def check_units(table: CbsTable, keys: Iterable[str], operand: Operand) -> float:
@@ -141,11 +161,12 @@ def _totaal_key(table: CbsTable, dim: str) -> str | None:
     if len(present) <= 1:
         return None
     codes = table.dimensions[dim]
-    titles = codes["title"].astype(str).str.strip()
-    exact = codes.loc[titles.str.lower() == "totaal", "key"]
+    titles = codes["title"].astype(str).str.strip().str.lower()
+    exact = codes.loc[titles.isin(["totaal", "total"]), "key"]
     if len(exact):
         return str(exact.iloc[0])
-    starts = codes.loc[titles.str.lower().str.startswith("totaal"), "key"]
+    # "Totaal mannen en vrouwen"; "Total male and female" in the English editions
+    starts = codes.loc[titles.str.startswith("totaal") | titles.str.startswith("total "), "key"]
     if len(starts):
         return str(starts.iloc[0])
     raise CbsSchemaError(
@@ -161,8 +182,15 @@ def _region_codes(codes: pd.Series) -> np.ndarray:
     return np.array([clean[c] for c in codes.to_numpy(dtype=object)], dtype=object)
 
 
-def _period_years(table: CbsTable, codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Year and status per period code (NaN year for quarters, months and the like)."""
+def _period_years(
+    table: CbsTable, codes: pd.Series, month: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Year and status per period code (NaN year for quarters, half years and the like).
+
+    A month (``2023MM12``, a stock at the end of December) counts as its year. When a table has
+    several months in one year (students on 1 January and on 31 December), ``month`` names the
+    one to use; without it the latest month of the year is used. Other months get NaN.
+    """
     statuses = dict(
         zip(
             table.period_status["key"].astype(str),
@@ -172,9 +200,18 @@ def _period_years(table: CbsTable, codes: pd.Series) -> tuple[np.ndarray, np.nda
     )
     year_of_code: dict[Any, float] = {}
     status_of_code: dict[Any, str] = {}
+    latest_month: dict[int, str] = {}
+    for code in pd.unique(codes):
+        text = str(code).strip()
+        if is_month(text) and (month is None or int(text[6:]) == month):
+            year = year_of(text)
+            if year not in latest_month or text > latest_month[year]:
+                latest_month[year] = text
     for code in pd.unique(codes):
         text = str(code).strip()
         ok = is_year(text) or is_school_year(text)
+        if is_month(text):
+            ok = latest_month.get(year_of(text)) == text
         year_of_code[code] = float(year_of(text)) if ok else np.nan
         status = statuses.get(text, "definitief")
         status_of_code[code] = "voorlopig" if status == "nader voorlopig" else status
@@ -255,11 +292,14 @@ class TableIndex:
         )
         return clean[codes[rows]]
 
-    def period_years(self, dim: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def period_years(
+        self, dim: str, rows: np.ndarray, month: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """:func:`_period_years` of column ``dim`` at ``rows``."""
         codes, uniques = self.factorised(dim)
         years, status = self._memo(
-            ("periods", dim), lambda: _period_years(self.table, pd.Series(uniques, dtype=object))
+            ("periods", dim, month),
+            lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month),
         )
         return years[codes[rows]], status[codes[rows]]
 
@@ -363,6 +403,24 @@ def extract_indexed(
     keys = resolve_topics(table, operand)
     factor = _check_units(table, keys, operand, index.unit)
     region_dim = _region_dimension(table)
+    if operand.region_dimension:
+        if operand.region_dimension not in table.dimensions:
+            raise SelectionMissing(
+                f"Tabel {table.table_id} heeft geen regiodimensie {operand.region_dimension!r} "
+                f"(operand {operand.name!r}); wel: {', '.join(table.dimensions)}."
+            )
+        region_dim = operand.region_dimension
+    other_geo = [
+        d
+        for d, kind in table.dimension_types.items()
+        if kind == "GeoDimension" and d != region_dim and d not in operand.select
+    ]
+    if other_geo:
+        raise CbsSchemaError(
+            f"Tabel {table.table_id} heeft meer dan één regiodimensie; kies voor operand "
+            f"{operand.name!r} met select een categorie van {', '.join(other_geo)} (bijvoorbeeld "
+            f'{other_geo[0]} = "Nederland") in config/indicators.toml.'
+        )
     period_dim = table.period_dimension
     status_dim = spec.status_dimension if spec.status_dimension in table.dimensions else None
     margin_dim = "Marges" if operand.margins and "Marges" in table.dimensions else None
@@ -449,9 +507,11 @@ def extract_indexed(
     }
     if period_dim:
         if summed or margin_dim or status_dim:
-            years, status = _period_years(table, pd.Series(frame[period_dim], dtype=object))
+            years, status = _period_years(
+                table, pd.Series(frame[period_dim], dtype=object), spec.period_month
+            )
         else:
-            years, status = index.period_years(period_dim, rows)
+            years, status = index.period_years(period_dim, rows, spec.period_month)
     else:
         year = spec.year
         if year is None:
@@ -478,11 +538,12 @@ def extract_indexed(
             "upper": frame["upper"][keep] * factor if "upper" in frame else nan,
             "status": pd.Series(status[keep], **text),
             "source_table": pd.Series(np.full(len(keep), table.table_id, dtype=object), **text),
+            "note": pd.Series(np.full(len(keep), None, dtype=object), **text),
         }
     )
 
 
-def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def combine_tables(parts: list[pd.DataFrame], by_region: bool = False) -> pd.DataFrame:
     """Keep, for each year, only the rows of the most preferred table that has that year.
 
     Parameters
@@ -490,6 +551,10 @@ def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts : list of pandas.DataFrame
         Observations (:data:`OBS_COLUMNS`) per table, **preferred first** (the catalogue lists
         the newest regional division first).
+    by_region : bool
+        Choose per region and year instead of per year: a region that the preferred table
+        lacks in a year (a truncated offline export) comes from the next table that has a
+        figure for it. For operands with ``fill_regions = true``.
 
     Examples
     --------
@@ -499,6 +564,8 @@ def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=OBS_COLUMNS)
+    if by_region and len(parts) > 1:
+        return _combine_by_region(parts)
     taken: list = []  # years a more preferred table already has
     kept = []
     for part in parts:
@@ -509,6 +576,24 @@ def combine_tables(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if len(kept) == 1 and isinstance(kept[0].index, pd.RangeIndex) and kept[0].index.start == 0:
         return kept[0]  # one table, nothing dropped: the rows as they are
     return pd.concat(kept, ignore_index=True)
+
+
+def _combine_by_region(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`combine_tables` per region and year: the first table with a figure wins."""
+    kept: list[pd.DataFrame] = []
+    taken: set[tuple[Any, int]] = set()
+    for part in parts:
+        cells = list(zip(part["region_code"], part["year"], strict=True))
+        has = part["value"].notna().to_numpy()
+        keep = np.array([cell not in taken for cell in cells], dtype=bool)
+        kept.append(part[keep])
+        taken.update(cell for cell, ok in zip(cells, has, strict=True) if ok)
+    out = pd.concat(kept, ignore_index=True)
+    # a cell without a figure in a preferred table gives way to a later table's figure
+    filled = out["value"].notna()
+    order = np.lexsort((~filled.to_numpy(),))
+    out = out.iloc[order].drop_duplicates(["region_code", "year"], keep="first")
+    return out.sort_index().reset_index(drop=True)
 
 
 # -- mergers ------------------------------------------------------------------------------------

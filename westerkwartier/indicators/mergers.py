@@ -5,6 +5,16 @@
 :func:`rebuild_mergers` sums the predecessors' additive counts into the successor for the years
 before the merger (rates go through their numerator and denominator) and marks the result as an
 estimate (``schatting``).
+
+For indicators whose values must describe a municipality within its current boundaries
+(``series_break = "boundary"`` in the catalogue), :func:`boundary_breaks` gives the year of each
+municipality's last boundary change, also for a code that continued and took over (part of)
+another municipality (Groningen, GM0014, absorbed Haren and Ten Boer in 2019), and
+:func:`break_series` drops the figures of earlier years that describe another area and rebuilds
+them only where that is defensible: additive counts (and rates through their base) from whole
+predecessors or predecessors with a known share, the continuing municipality's own old figure
+included. Gross flows between municipalities are not additive across a merger (moves between
+the predecessors become internal), so their earlier years stay missing, with the reason.
 """
 
 from __future__ import annotations
@@ -22,30 +32,12 @@ from westerkwartier.indicators.extraction import OBS_COLUMNS, _cell_keys
 MERGER_COLUMNS = ["successor", "predecessor", "share", "start_year"]
 
 
-def load_mergers(
+def _merger_rows(
     dissolved: pd.DataFrame | None = None,
     shares_path: Path | str | None = None,
     herindelingen_path: Path | str | None = None,
 ) -> pd.DataFrame:
-    """Return the mergers to rebuild: successor, predecessor, share, start_year.
-
-    Parameters
-    ----------
-    dissolved : pandas.DataFrame, optional
-        Dissolved municipalities with ``code``, ``dissolved_in`` and ``successor_codes``
-        (``;``-separated), as :meth:`westerkwartier.sources.regions.Registry.dissolved` gives.
-        Default:
-        read ``config/herindelingen.toml`` (``[opgeheven.<code>]`` with ``jaar``, ``opvolger``
-        and ``opvolgers``).
-    shares_path : Path or str, optional
-        The address shares of split municipalities (default ``config/merger_shares.toml``).
-
-    Notes
-    -----
-    A predecessor with one successor counts in full (share 1). A predecessor split over several
-    successors needs a share in ``merger_shares.toml`` for the successor; without one, that
-    successor is left out altogether (no partial sums).
-    """
+    """Every (successor, predecessor) pair with its share (NaN when a split has no share)."""
     if dissolved is None:
         path = Path(herindelingen_path or HERINDELINGEN_FILE)
         raw = read_toml(path, what="het herindelingenbestand").data
@@ -68,28 +60,90 @@ def load_mergers(
             total = float(entry["total_addresses"])
             shares[(successor, pred)] = float(entry["addresses_moved"]) / total
     rows = []
-    for _, row in dissolved.iterrows():
-        if pd.isna(row.get("dissolved_in")) or not row.get("successor_codes"):
+    for code, year, text in zip(
+        dissolved["code"], dissolved["dissolved_in"], dissolved["successor_codes"], strict=True
+    ):
+        if pd.isna(year) or pd.isna(text) or not text:
             continue
-        successors = [c for c in str(row["successor_codes"]).split(";") if c]
+        successors = [c for c in str(text).split(";") if c]
         for successor in successors:
             if len(successors) == 1:
                 share: float | None = 1.0
             else:
-                share = shares.get((successor, str(row["code"])))
+                share = shares.get((successor, str(code)))
             rows.append(
                 {
                     "successor": successor,
-                    "predecessor": str(row["code"]),
+                    "predecessor": str(code),
                     "share": share,
-                    "start_year": int(row["dissolved_in"]),
+                    "start_year": int(year),
                 }
             )
-    out = pd.DataFrame(rows, columns=MERGER_COLUMNS)
+    return pd.DataFrame(rows, columns=MERGER_COLUMNS)
+
+
+def load_mergers(
+    dissolved: pd.DataFrame | None = None,
+    shares_path: Path | str | None = None,
+    herindelingen_path: Path | str | None = None,
+) -> pd.DataFrame:
+    """Return the mergers to rebuild: successor, predecessor, share, start_year.
+
+    Parameters
+    ----------
+    dissolved : pandas.DataFrame, optional
+        Dissolved municipalities with ``code``, ``dissolved_in`` and ``successor_codes``
+        (``;``-separated), as :meth:`westerkwartier.sources.regions.Registry.dissolved` gives.
+        Default: read ``config/herindelingen.toml`` (``[opgeheven.<code>]`` with ``jaar``,
+        ``opvolger`` and ``opvolgers``).
+    shares_path : Path or str, optional
+        The address shares of split municipalities (default ``config/merger_shares.toml``).
+
+    Notes
+    -----
+    A predecessor with one successor counts in full (share 1). A predecessor split over several
+    successors needs a share in ``merger_shares.toml`` for the successor; without one, that
+    successor is left out altogether when the split is its latest boundary change (no partial
+    sums). A split without a share in an older change (Groningen got part of Hoogkerk's
+    neighbour in 1998) stays in as a row with share NaN: the years after it can be rebuilt,
+    the years before it cannot (:func:`rebuild_mergers` then finds a predecessor missing).
+    """
+    out = _merger_rows(dissolved, shares_path, herindelingen_path)
     if out.empty:
         return out
-    unknown = out["share"].isna().groupby(out["successor"]).transform("any")
+    latest = out.groupby("successor")["start_year"].transform("max")
+    unknown = (
+        (out["share"].isna() & (out["start_year"] == latest))
+        .groupby(out["successor"])
+        .transform("any")
+    )
     return out[~unknown].astype({"share": float}).reset_index(drop=True)
+
+
+def boundary_breaks(
+    dissolved: pd.DataFrame | None = None,
+    shares_path: Path | str | None = None,
+    herindelingen_path: Path | str | None = None,
+) -> dict[str, int]:
+    """Return, per municipality whose area changed, the year of its last boundary change.
+
+    Every municipality that received (part of) a dissolved municipality counts, whether it is
+    a new code (Westerkwartier, 2019), a code that continued (Groningen, 2019) or one that got
+    part of a split municipality without a known share (Súdwest-Fryslân, 2018). Parameters as
+    :func:`load_mergers`.
+
+    Examples
+    --------
+    >>> dissolved = pd.DataFrame({"code": ["GM0017"], "dissolved_in": [2019],
+    ...                           "successor_codes": ["GM0014"]})
+    >>> boundary_breaks(dissolved)
+    {'GM0014': 2019}
+    """
+    rows = _merger_rows(dissolved, shares_path, herindelingen_path)
+    if rows.empty:
+        return {}
+    last = rows.groupby("successor")["start_year"].max()
+    return {str(k): int(v) for k, v in last.items()}
 
 
 def rebuild_mergers(
@@ -166,32 +220,39 @@ def rebuild_mergers(
         left, right, year, share, value = left[row], right[row], year[row], share[row], value[row]
         w = cells["w"].to_numpy(dtype=float)
         num, den = share * value * w, share * w
-    pred = pd.DataFrame(
-        {
-            "successor": mergers["successor"].to_numpy(dtype=object)[right],
-            "year": year,
-            "num": num,
-            "den": den,
-            "source_table": obs["source_table"].to_numpy(dtype=object)[left],
-        }
-    )
-    grouped = pred.groupby(["successor", "year"])
-    sums = grouped[["num", "den"]].sum(min_count=1)
-    valid = grouped["num"].count().to_numpy()
-    source = grouped["source_table"].first().to_numpy(dtype=object)
-    successor = sums.index.get_level_values(0).to_numpy(dtype=object)
-    needed = mergers["successor"].value_counts()
-    complete = valid == np.array([needed.get(s, -1) for s in successor])
-    num, den = sums["num"].to_numpy()[complete], sums["den"].to_numpy()[complete]
+    text = {"dtype": object, "copy": False}  # plain object columns: no string inference
+    # group by (successor, year) with numpy: sums of num/den (NaN when no value), count of
+    # values, and the source table of the first row of each group
+    succ_codes, succ_names = pd.factorize(mergers["successor"].to_numpy(dtype=object)[right])
+    year_codes, year_values = pd.factorize(year)
+    group = succ_codes.astype(np.int64) * len(year_values) + year_codes
+    cells, first_row, inverse = np.unique(group, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n_cells = len(cells)
+    has = ~np.isnan(num)
+    valid = np.bincount(inverse, weights=has.astype(float), minlength=n_cells).astype(int)
+    num_sum = np.bincount(inverse, weights=np.where(has, num, 0.0), minlength=n_cells)
+    den_ok = ~np.isnan(den)
+    den_sum = np.bincount(inverse, weights=np.where(den_ok, den, 0.0), minlength=n_cells)
+    den_sum[np.bincount(inverse, weights=den_ok.astype(float), minlength=n_cells) == 0] = np.nan
+    num_sum[valid == 0] = np.nan
+    successor = np.asarray(succ_names, dtype=object)[cells // len(year_values)]
+    cell_year = np.asarray(year_values)[cells % len(year_values)]
+    source = obs["source_table"].to_numpy(dtype=object)[left][first_row]
+    # a year needs every predecessor that merged after it (older mergers are in the figures)
+    complete = valid == _needed(mergers, successor, cell_year)
+    num, den = num_sum[complete], den_sum[complete]
+    n_rebuilt = int(complete.sum())
     rebuilt = pd.DataFrame(
         {
-            "region_code": successor[complete],
-            "year": sums.index.get_level_values(1).to_numpy()[complete].astype(int),
+            "region_code": pd.Series(successor[complete], **text),
+            "year": cell_year[complete].astype(int),
             "value": (num if operand.additive else num / den).astype(float),
             "lower": np.nan,
             "upper": np.nan,
-            "status": "schatting",
-            "source_table": source[complete],
+            "status": pd.Series(np.full(n_rebuilt, "schatting", dtype=object), **text),
+            "source_table": pd.Series(source[complete], **text),
+            "note": pd.Series(np.full(n_rebuilt, None, dtype=object), **text),
         }
     )
     has_value = ~np.isnan(obs_value)
@@ -207,6 +268,22 @@ def rebuild_mergers(
     return pd.concat([obs[~drop], rebuilt[OBS_COLUMNS]], ignore_index=True)
 
 
+def _needed(mergers: pd.DataFrame, successors: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Per (successor, year): how many of its predecessors merged after that year."""
+    names, codes = np.unique(mergers["successor"].to_numpy(dtype=object), return_inverse=True)
+    start = mergers["start_year"].to_numpy(dtype=np.int64)
+    span = int(start.max()) + 2 if len(start) else 2
+    keys = np.sort(codes.reshape(-1).astype(np.int64) * span + start)
+    at = np.searchsorted(names, successors)
+    at = np.clip(at, 0, max(len(names) - 1, 0))
+    known = (names[at] == successors) if len(names) else np.zeros(len(successors), dtype=bool)
+    base = at.astype(np.int64) * span
+    capped = np.minimum(np.asarray(years, dtype=np.int64), span - 1)
+    low = np.searchsorted(keys, base + capped, side="right")
+    high = np.searchsorted(keys, base + span, side="left")
+    return np.where(known, high - low, -1)
+
+
 def _start_years(mergers: pd.DataFrame | None) -> dict[str, float]:
     """First year of each successor (the earliest start year of its mergers)."""
     if mergers is None or mergers.empty:
@@ -217,3 +294,108 @@ def _start_years(mergers: pd.DataFrame | None) -> dict[str, float]:
         if not np.isnan(year):
             start[successor] = min(start.get(successor, year), year)
     return start
+
+
+#: Suffix that marks a continuing municipality's figures from before its boundary change while
+#: they are summed with its predecessors (never a real CBS code).
+_OLD = "~oud"
+
+
+def break_series(
+    obs: pd.DataFrame,
+    breaks: dict[str, int],
+    mergers: pd.DataFrame,
+    operand: Operand,
+    divisions: dict[str, int | None],
+    weights: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, set[str]]:
+    """Keep only figures on a municipality's current boundaries; rebuild where defensible.
+
+    Parameters
+    ----------
+    obs : pandas.DataFrame
+        Observations of the operand (:data:`OBS_COLUMNS`), predecessors included, not yet
+        rebuilt.
+    breaks : dict of str to int
+        Year of each municipality's last boundary change (:func:`boundary_breaks`).
+    mergers : pandas.DataFrame
+        The rebuildable mergers (:func:`load_mergers`).
+    operand : Operand
+        Additive operands (and rates with a ``weight``) are rebuilt, others are not.
+    divisions : dict of str to int or None
+        Per source table the regional division it gives **every** year on (86087NED: 2024),
+        None when each year is on that year's division. Figures of a table on a division at
+        or after the change already describe the current area and are kept.
+    weights : pandas.DataFrame, optional
+        Observations of the weight operand (rates).
+
+    Returns
+    -------
+    obs : pandas.DataFrame
+        The figures: rows of a changed municipality before its change are dropped, unless
+        they come from a table on a later division; where every predecessor (and the
+        municipality's own old figure, for a code that continued) is known, the sum replaces
+        them with status ``schatting``.
+    existed : set of str
+        Municipalities that had figures before their change (codes that continued), so that
+        a missing year can say "grenzen gewijzigd" rather than "bestond nog niet".
+    """
+    if not breaks or obs.empty:
+        return rebuild_mergers(obs, mergers, operand, weights), set()
+    old = _old_rows(obs, breaks, divisions)
+    if not old.any():
+        return rebuild_mergers(obs, mergers, operand, weights), set()
+    # a code that continued has figures of its old area; a new code at most empty rows
+    existed = set(pd.unique(obs.loc[old & obs["value"].notna().to_numpy(), "region_code"]))
+    if not (operand.additive or operand.weight) or mergers.empty:
+        return obs[~old].reset_index(drop=True), existed
+    continuing = sorted(existed & set(mergers["successor"]))
+    own = pd.DataFrame(
+        {
+            "successor": continuing,
+            "predecessor": [c + _OLD for c in continuing],
+            "share": 1.0,
+            "start_year": [breaks[c] for c in continuing],
+        },
+        columns=MERGER_COLUMNS,
+    )
+    extended = pd.concat([mergers, own], ignore_index=True) if len(own) else mergers
+    relabelled = _relabel(obs, old)
+    weights_relabelled = None
+    if weights is not None:
+        weights_relabelled = _relabel(weights, _old_rows(weights, breaks, divisions))
+    rebuilt = rebuild_mergers(relabelled, extended, operand, weights_relabelled)
+    pseudo = {c + _OLD for c in pd.unique(obs.loc[old, "region_code"])}
+    keep = ~rebuilt["region_code"].isin(pseudo).to_numpy()
+    return rebuilt[keep].reset_index(drop=True), existed
+
+
+def _old_rows(obs: pd.DataFrame, breaks: dict[str, int], divisions: dict[str, int | None]):
+    """Rows of changed municipalities from before the change, on an older division."""
+    if obs.empty:
+        return np.zeros(0, dtype=bool)
+    start = _lookup(obs["region_code"], breaks)
+    lower = {str(k).lower(): v for k, v in divisions.items()}
+    division = _lookup(obs["source_table"], lower, key=lambda t: str(t).lower())
+    years = obs["year"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        before = ~np.isnan(start) & (years < start)
+        current = ~np.isnan(division) & (division >= start)
+    return before & ~current
+
+
+def _lookup(values: pd.Series, table: dict, key=None) -> np.ndarray:
+    """``values.map(table)`` as floats (NaN when absent), looking each distinct value up once."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    found = [table.get(key(u) if key else u) for u in uniques]
+    return np.array([np.nan if f is None else f for f in found], dtype=float)[codes]
+
+
+def _relabel(obs: pd.DataFrame, rows) -> pd.DataFrame:
+    if not np.any(rows):
+        return obs
+    out = obs.copy()
+    codes = out["region_code"].to_numpy(dtype=object).copy()
+    codes[rows] = [str(c) + _OLD for c in codes[rows]]
+    out["region_code"] = pd.Series(codes, index=out.index, dtype=object)
+    return out

@@ -72,13 +72,16 @@ def table_needs(
     unselected: dict[str, list[set[str]]] = {}
     whole: dict[str, set[str]] = {}
     since: dict[str, int] = {}
+    region_dims: dict[str, set[str | None]] = {}
     for indicator in cat:
         start = indicator.years[0]
         if floor is not None:
             start = max(start, int(floor))
         for op in indicator.operands.values():
             for table_id in op.tables:
-                topics.setdefault(table_id, set()).update(op.topics + op.sum_topics)
+                stems = set(op.topics).union(*(set(group) for group in op.sum_topics))
+                topics.setdefault(table_id, set()).update(stems)
+                region_dims.setdefault(table_id, set()).add(op.region_dimension)
                 dims = selects.setdefault(table_id, {})
                 for dim, titles in op.select.items():
                     dims.setdefault(dim, set()).update(titles)
@@ -98,12 +101,17 @@ def table_needs(
             if any(dim not in named for named in unselected[table_id]):
                 values.add(TOTAL)  # an operand that selects nothing here wants the total
             select[dim] = tuple(sorted(values))
+        named = region_dims[table_id] - {None}
+        region_dim = next(iter(named)) if len(region_dims[table_id]) == 1 and named else None
+        if len(named) > 1 or (named and None in region_dims[table_id]):
+            whole[table_id].update(named)  # operands read regions from different dimensions
         needs[table_id] = Need(
             topics=tuple(sorted(wanted)),
             select=select,
             whole=tuple(sorted(whole[table_id])),
             region_prefixes=tuple(sorted({p.upper() for p in prefixes})),
             since=since[table_id],
+            region_dimension=region_dim,
         )
     return needs
 

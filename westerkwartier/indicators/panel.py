@@ -33,6 +33,7 @@ from westerkwartier.errors import (
     TopicNotFound,
     WesterkwartierError,
 )
+from westerkwartier.indicators.aggregates import add_region_sums
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.extraction import (
@@ -42,7 +43,13 @@ from westerkwartier.indicators.extraction import (
     combine_tables,
     extract_indexed,
 )
-from westerkwartier.indicators.mergers import load_mergers, rebuild_mergers
+from westerkwartier.indicators.mergers import (
+    _start_years,
+    boundary_breaks,
+    break_series,
+    load_mergers,
+    rebuild_mergers,
+)
 from westerkwartier.sources.periods import check_year
 from westerkwartier.sources.table import CbsTable
 
@@ -61,6 +68,7 @@ PANEL_COLUMNS: list[str] = [
     "status",
     "source_table",
     "missing_reason",
+    "note",
 ]
 
 #: The types of the panel's columns: text as pandas' string type (missing = NaN), years as
@@ -78,6 +86,7 @@ PANEL_DTYPES: dict[str, str] = {
     "status": "str",
     "source_table": "str",
     "missing_reason": "str",
+    "note": "str",
 }
 
 
@@ -101,11 +110,21 @@ Loader = Callable[[str], CbsTable]
 
 
 # -- regions ----------------------------------------------------------------------------------
-def _registry() -> Any | None:
+def _registry_or_none() -> Any | None:
+    """Return the region registry of the snapshot, or None when it cannot be read."""
     try:
         from westerkwartier.sources.regions import load_registry
 
         return load_registry()
+    except WesterkwartierError:
+        return None
+
+
+def _divisions() -> pd.DataFrame | None:
+    try:
+        from westerkwartier.sources.regions import load_divisions
+
+        return load_divisions()
     except WesterkwartierError:
         return None
 
@@ -175,8 +194,9 @@ class _Tables:
     an operand do the work once.
     """
 
-    def __init__(self, loader: Loader) -> None:
+    def __init__(self, loader: Loader, divisions: pd.DataFrame | None = None) -> None:
         self.loader = loader
+        self.divisions = divisions
         self.tables: dict[str, CbsTable | str] = {}
         self.indexes: dict[str, TableIndex] = {}
         self.extracts: dict[tuple, pd.DataFrame | str] = {}
@@ -211,8 +231,12 @@ class _Tables:
                 if table_id not in self.indexes:
                     self.indexes[table_id] = TableIndex(table)
                 index = self.indexes[table_id]
+                spec = catalogue.table(table_id)
                 try:
-                    self.extracts[key] = extract_indexed(index, operand, catalogue.table(table_id))
+                    got = extract_indexed(index, operand, spec)
+                    if operand.additive:
+                        got = add_region_sums(got, self.divisions, spec.division)
+                    self.extracts[key] = got
                 except SelectionMissing:
                     offline = table.source not in ("cbs", "cache")
                     self.extracts[key] = (
@@ -235,8 +259,15 @@ def operand_data(
     tables: _Tables,
     catalogue: Catalogue,
     mergers: pd.DataFrame,
+    breaks: dict[str, int] | None = None,
+    existed: set[str] | None = None,
 ) -> dict[str, OperandData]:
-    """Observations per operand of an indicator: table per year, mergers rebuilt, lag applied."""
+    """Observations per operand of an indicator: table per year, mergers rebuilt, lag applied.
+
+    For an indicator with ``series_break``, figures from before a municipality's last boundary
+    change are replaced by rebuilt ones or dropped (:func:`break_series`); the municipalities
+    that existed before their change are added to ``existed``.
+    """
     combined: dict[str, pd.DataFrame] = {}
     gaps: dict[str, str] = {}
     for name, op in indicator.operands.items():
@@ -247,7 +278,7 @@ def operand_data(
                 failures.append(got)
             else:
                 parts.append(got)
-        combined[name] = combine_tables(parts)
+        combined[name] = combine_tables(parts, by_region=op.fill_regions)
         gap = MISSING["not_published"]
         for reason in _REASON_RANK:
             if reason in failures:
@@ -255,6 +286,8 @@ def operand_data(
                 break
         gaps[name] = gap
     out = {}
+    boundary = bool(indicator.series_break and breaks)
+    divisions = {t: s.division for t, s in catalogue.tables.items()} if boundary else {}
     for name, op in indicator.operands.items():
         weight = indicator.operands[op.weight] if op.weight else None
         key = (
@@ -262,14 +295,23 @@ def operand_data(
             op.additive,
             tuple(weight.signature(t) for t in weight.tables) if weight else None,
             op.lag,
+            op.fill_regions,
+            boundary,
         )
         if key not in tables.operands:
             obs = combined[name]
             weights = combined.get(op.weight) if op.weight else None
-            obs = rebuild_mergers(obs, mergers, op, weights)
+            was: set[str] = set()
+            if boundary:
+                assert breaks is not None
+                obs, was = break_series(obs, breaks, mergers, op, divisions, weights)
+            else:
+                obs = rebuild_mergers(obs, mergers, op, weights)
             if op.lag:
                 obs = obs.assign(year=obs["year"] + op.lag)
-            tables.operands[key] = OperandData(obs=obs, gap_reason=gaps[name])
+            tables.operands[key] = OperandData(obs=obs, gap_reason=gaps[name], existed=was)
+        if existed is not None:
+            existed.update(tables.operands[key].existed)
         out[name] = tables.operands[key]
     return out
 
@@ -302,6 +344,7 @@ def panel(
     registry: Any | None = None,
     mergers: pd.DataFrame | None = None,
     catalogue_path: Path | str | None = None,
+    divisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the indicator panel as a tidy frame.
 
@@ -329,6 +372,11 @@ def panel(
         municipalities.
     catalogue_path : Path or str, optional
         Another indicator catalogue (default ``config/indicators.toml``).
+    divisions : pandas.DataFrame, optional
+        The municipalities of each year's division (``year``, ``code``, ``province_code``),
+        used to sum a province or Nederland from its municipalities where a table has none;
+        default the snapshot's (:func:`westerkwartier.sources.regions.load_divisions`) when
+        the registry is the snapshot's too, else none.
 
     Returns
     -------
@@ -336,7 +384,8 @@ def panel(
         :data:`PANEL_COLUMNS`. ``value`` in reader units (persons, euro, %); ``lower`` and
         ``upper`` the 95% interval where CBS gives margins; ``status`` definitief / voorlopig /
         schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
-        is missing (never a zero in its place).
+        is missing (never a zero in its place); ``note`` says how a value was made where that
+        is not plain CBS (``som van de gemeenten``).
 
     Raises
     ------
@@ -347,22 +396,28 @@ def panel(
     """
     cat = load_catalogue(catalogue_path)
     chosen = [cat[i] for i in indicators] if indicators is not None else list(cat)
+    own_registry = registry is None
     if registry is None:
-        registry = _registry()
+        registry = _registry_or_none()
     where = region_frame(regions, registry)
+    dissolved = registry.dissolved() if registry is not None else None
     if mergers is None:
-        dissolved = registry.dissolved() if registry is not None else None
         mergers = load_mergers(dissolved)
+    breaks = boundary_breaks(dissolved) if any(i.series_break for i in chosen) else {}
+    if divisions is None and own_registry and registry is not None:
+        divisions = _divisions()
     if loader is None:
         loader = catalogue_loader(cat, where["code"])
     if isinstance(years, int):
         years = [years]
-    tables = _Tables(loader)
+    tables = _Tables(loader, divisions)
     frames = []
     codes = list(where["code"])
+    starts = _start_years(mergers)
     for ind in chosen:
-        data = operand_data(ind, tables, cat, mergers)
-        frames.append(compute(ind, data, codes, years, mergers))
+        existed: set[str] = set()
+        data = operand_data(ind, tables, cat, mergers, breaks, existed)
+        frames.append(compute(ind, data, codes, years, mergers, breaks, existed, starts))
     if not frames:
         return conform(pd.DataFrame(columns=PANEL_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
@@ -410,7 +465,7 @@ def benchmarks_for(
     InputError
         If ``code`` is not a current municipality.
     """
-    registry = registry or _registry()
+    registry = registry or _registry_or_none()
     if registry is None:
         raise InputError(
             "Het regioregister ontbreekt; bouw de offline snapshot met "
@@ -485,7 +540,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
-    registry = registry or _registry()
+    registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
     regions = pd.concat(

@@ -85,9 +85,9 @@ def _file_stamp(path: Path) -> str:
 def data_fingerprint() -> str:
     """Return a short hash of everything that decides the panel's values right now.
 
-    Offline mode, the snapshot folder and its provenance (table checksums), the cache folder
-    and its manifest (what has been downloaded), and the configuration and code of the
-    indicators.
+    Offline mode, the snapshot folder and its provenance (table checksums), region registry
+    and divisions per year, the cache folder and its manifest (what has been downloaded), and
+    the configuration and code of the indicators.
     """
     snapshot = Path(settings.snapshot_dir)
     cache = Path(settings.cache_dir)
@@ -95,6 +95,8 @@ def data_fingerprint() -> str:
         f"offline={bool(settings.offline)}",
         f"snapshot={snapshot.resolve()}",
         _file_stamp(snapshot / "provenance.json"),
+        _file_stamp(snapshot / "regions.parquet"),  # mergers come from the registry
+        _file_stamp(snapshot / "indelingen.parquet"),  # provinces summed from municipalities
         f"cache={cache.resolve()}",
         _file_stamp(cache / "manifest.json"),
         _code_fingerprint(),

@@ -15,12 +15,12 @@ What a run does
    parameters, data fingerprint, package version, notice). A report whose key equals the key of
    its last good version is not rendered again but hard-linked into the new run (``force``
    renders everything).
-3. **Parallel**: the other reports run in a process pool (``workers``). Each worker has its own
-   ``JUPYTER_RUNTIME_DIR``, the first kernel starts are staggered, and a kernel that dies while
-   starting (the port race of jupyter_client: ports are picked, released and only later bound
-   by the kernel, so two kernels started at once can pick the same port; ipykernel retries only
-   random ports) is started again with fresh ports after a short random pause. A time limit
-   holds per report and for the whole run.
+3. **Parallel**: the other reports run in a process pool (``workers``), each as a
+   :class:`~westerkwartier.pipeline.jobs.ReportJob` (the same jobs ``westerkwartier report``
+   runs). Each worker has its own ``JUPYTER_RUNTIME_DIR``, the first kernel starts are
+   staggered, and a kernel that dies while starting is started again with fresh ports after a
+   short random pause (see :func:`westerkwartier.pipeline.jobs.is_start_failure`). A time
+   limit holds per report and for the whole run.
 4. **Dated outputs**: the run writes ``<uit>/<datum>/<GMcode>/<rapport>.html``, an
    ``index.html`` and ``samenvatting.json`` (the machine-readable run summary). Executed
    notebooks of failed reports go to ``<uit>/_failed/<datum>/``, never into a published folder.
@@ -37,8 +37,8 @@ What a run does
 
 Examples
 --------
->>> from westerkwartier import batch
->>> manifest = batch.load_manifest("reports.toml")  # doctest: +SKIP
+>>> from westerkwartier.pipeline import batch, manifest as batch_manifest
+>>> manifest = batch_manifest.load_manifest("reports.toml")  # doctest: +SKIP
 >>> summary = batch.run_batch(manifest, workers=2)  # doctest: +SKIP
 >>> summary["geslaagd"], summary["aantallen"]  # doctest: +SKIP
 (True, {'gemaakt': 20, 'hergebruikt': 0, 'mislukt': 0, 'afgebroken': 0})
@@ -51,14 +51,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import html
 import json
 import logging
 import multiprocessing
 import os
-import random
 import re
-import resource
 import shutil
 import signal
 import sys
@@ -74,13 +71,14 @@ from westerkwartier.errors import (
     ReportFailed,
     WesterkwartierError,
 )
+from westerkwartier.pipeline.jobs import ReportJob, kernel_env, run_job
 from westerkwartier.pipeline.manifest import (
     DATE_PARAMETER,
     MUNICIPALITY_PARAMETER,
     NOTICE_PARAMETER,
     POLICIES,
     Manifest,
-    ReportSpec,
+    ManifestEntry,
 )
 
 log = logging.getLogger(__name__)
@@ -194,6 +192,15 @@ def refresh_data(table_ids: Sequence[str] | None = None) -> tuple[bool, list[str
     return needs.refresh(table_ids)
 
 
+def cbs_outcome_env(data: DataState) -> dict[str, str]:
+    """Return the batch's one CBS check as environment for every report kernel.
+
+    ``WESTERKWARTIER_CBS_UNREACHABLE=1`` when CBS did not answer: a kernel that is not offline
+    anyway then goes straight to cache and snapshot.
+    """
+    return {"WESTERKWARTIER_CBS_UNREACHABLE": "1" if data.cbs_reachable is False else "0"}
+
+
 def check_cbs_once() -> bool:
     """Ask CBS once, quickly, whether it answers, before any report kernel starts.
 
@@ -252,54 +259,9 @@ def _nl_date(text: str) -> str:
         return text
 
 
-def inject_notice(page: str, notice: str) -> str:
-    r"""Put a visible notice at the top of a report page (after ``<main ...>`` or ``<body>``).
-
-    Used when a notebook does not declare the ``gegevensmelding`` parameter.
-
-    Examples
-    --------
-    >>> inject_notice('<body>\\n<main class="rapport">\\n<h1>X</h1>', "Let op")[-40:]
-    'role="note"><strong>Let op</strong></p>\\n<h1>X</h1>'
-    """
-    banner = (
-        '<p class="gegevensmelding" role="note" style="border-left:4px solid #b35806;'
-        'background:#fdf1e4;padding:.6em 1em;margin:1em 0"><strong>'
-        f"{html.escape(notice)}</strong></p>"
-    )
-    for anchor in (re.compile(r"<main\b[^>]*>"), re.compile(r"<body\b[^>]*>")):
-        m = anchor.search(page)
-        if m:
-            return page[: m.end()] + "\n" + banner + page[m.end() :]
-    return banner + "\n" + page
-
-
 # ----------------------------------------------------------------------------------------------
 # Jobs, keys, state
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class _Job:
-    """One report for one municipality, ready to send to a worker (picklable)."""
-
-    index: int
-    report: str
-    code: str
-    name: str
-    notebook: str
-    output: str
-    title: str
-    parameters: dict[str, Any]
-    failed_dir: str
-    key: str
-    notice: str
-    notice_injected: bool
-    cell_timeout: float
-    timeout: float
-    deadline: float
-    stagger: float
-    start_attempts: int = 3
 
 
 def _job_id(report: str, code: str) -> str:
@@ -324,7 +286,7 @@ def report_key(
 
 
 def _build_parameters(
-    spec: ReportSpec, code: str, declared: Mapping[str, Any], data: DataState
+    spec: ManifestEntry, code: str, declared: Mapping[str, Any], data: DataState
 ) -> tuple[dict[str, Any], bool]:
     """Parameters for one municipality; and whether the notice must be put into the HTML."""
     params = dict(spec.parameters)
@@ -456,26 +418,6 @@ def _new_run_dir(out_dir: Path, now: dt.datetime) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
-class _ReportTimeout(TimeoutError):
-    """Raised in a worker when one report exceeds its time limit."""
-
-
-_KERNEL_START_FAILURE = re.compile(
-    r"address already in use|kernel died before replying|didn'?t respond in|"
-    r"kernel_info|zmqerror|deadkernel",
-    re.I,
-)
-
-
-def _is_start_failure(err: ReportFailed) -> bool:
-    """Tell whether the kernel died or hung while starting (the port race), not in a cell."""
-    cause = err.__cause__
-    if cause is None or isinstance(cause, _ReportTimeout):
-        return False
-    text = f"{type(cause).__name__}: {cause}"
-    return bool(_KERNEL_START_FAILURE.search(text)) and err.cell_index is None
-
-
 def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
     """Set up a worker: settings from the parent and its own Jupyter runtime folder."""
     os.environ.update(env)
@@ -489,89 +431,11 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _ReportTimeout("tijdslimiet")
-
-
-def _render(job: _Job) -> dict[str, Any]:
-    """Render one report in a worker; never raises (the result says what happened)."""
-    from westerkwartier.pipeline.notebook import run_notebook, write_atomic
-
-    started = time.monotonic()
-    result: dict[str, Any] = {"index": job.index, "werker": os.getpid(), "pogingen": 0}
-    if job.stagger > 0:
-        time.sleep(job.stagger)
-    limit = min(job.timeout, job.deadline - time.time())
-    if limit <= 0:
-        result.update(status="afgebroken", fout="de tijdslimiet van de run was al verstreken")
-        return _finish(result, started)
-    reason_limit = (
-        f"duurde langer dan de tijdslimiet per rapport ({job.timeout:g} s)"
-        if limit >= job.timeout
-        else "werd afgebroken omdat de tijdslimiet van de hele run verstreek"
-    )
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        for attempt in range(1, job.start_attempts + 1):
-            result["pogingen"] = attempt
-            try:
-                run_notebook(
-                    Path(job.notebook),
-                    Path(job.output),
-                    job.parameters,
-                    title=job.title,
-                    timeout_per_cell=min(job.cell_timeout, job.timeout),
-                    failed_dir=Path(job.failed_dir),
-                )
-                break
-            except ReportFailed as err:
-                if _is_start_failure(err) and attempt < job.start_attempts:
-                    pause = random.uniform(0.5, 1.5) * attempt
-                    log.warning(
-                        "Kernel van %s startte niet (%s); opnieuw over %.1f s.",
-                        job.output,
-                        err.__cause__,
-                        pause,
-                    )
-                    time.sleep(pause)
-                    continue
-                status = "afgebroken" if isinstance(err.__cause__, _ReportTimeout) else "mislukt"
-                reason = str(err)
-                if isinstance(err.__cause__, _ReportTimeout):
-                    reason = (
-                        f"Rapport {Path(job.output).name} voor {job.name} {reason_limit}. "
-                        f"Het notebook (voor zover uitgevoerd) staat in "
-                        f"{err.failed_notebook}."
-                    )
-                result.update(status=status, fout=reason, mislukt_notebook=str(err.failed_notebook))
-                return _finish(result, started)
-        if job.notice_injected:
-            page = Path(job.output).read_text(encoding="utf-8")
-            write_atomic(Path(job.output), inject_notice(page, job.notice))
-        result.update(status="gemaakt")
-    except _ReportTimeout:
-        result.update(status="afgebroken", fout=f"Rapport voor {job.name} {reason_limit}.")
-    except WesterkwartierError as err:
-        result.update(status="mislukt", fout=str(err))
-    except Exception as err:  # noqa: BLE001 - one report must never stop the run
-        result.update(status="mislukt", fout=f"onverwachte fout: {type(err).__name__}: {err}")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-    return _finish(result, started)
-
-
-def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
-    result["duur_s"] = round(time.monotonic() - started, 2)
-    result["geheugen_werker_mb"] = _maxrss_mb(resource.RUSAGE_SELF)
-    result["geheugen_kernels_mb"] = _maxrss_mb(resource.RUSAGE_CHILDREN)
+def _run_in_worker(job: ReportJob) -> dict[str, Any]:
+    """Run one job in a worker; the exception object stays behind (it may not pickle)."""
+    result = run_job(job)
+    result.pop("error", None)
     return result
-
-
-def _maxrss_mb(who: int) -> float:
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return round(resource.getrusage(who).ru_maxrss * scale / 2**20, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -595,6 +459,13 @@ class _Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="rapport", desc="rapporten", file=self.stream)
+
+    def set_total(self, total: int) -> None:
+        """Set the number of reports once the run knows it."""
+        self.total = total
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def line(self, text: str) -> None:
         if self.bar is not None:
@@ -635,6 +506,65 @@ class _Progress:
 # ----------------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """The settings of one run: the manifest's, overridden by the caller's."""
+
+    out_dir: Path
+    workers: int
+    report_timeout: float
+    run_timeout: float
+    policy: str
+
+    @classmethod
+    def resolve(
+        cls,
+        manifest: Manifest,
+        out_dir: Path | None,
+        workers: int | None,
+        report_timeout: float | None,
+        run_timeout: float | None,
+        policy: str | None,
+    ) -> _Options:
+        """Fill in the manifest's values for what the caller left out; check the policy."""
+        policy = policy or manifest.policy
+        if policy not in POLICIES:
+            raise InputError(f"Onbekend publicatiebeleid {policy!r}; kies {' of '.join(POLICIES)}.")
+        return cls(
+            out_dir=Path(out_dir or manifest.out_dir).resolve(),
+            workers=max(1, int(workers or manifest.workers)),
+            report_timeout=float(report_timeout or manifest.report_timeout),
+            run_timeout=float(run_timeout or manifest.run_timeout),
+            policy=policy,
+        )
+
+
+@dataclasses.dataclass
+class _Run:
+    """One run while it is made: its folder, clock, data and the last good reports."""
+
+    out_dir: Path
+    run_dir: Path
+    now: dt.datetime
+    started: float
+    deadline: float
+    data: DataState
+    state: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The run folder's name (``2026-11-27T0830``)."""
+        return self.run_dir.name
+
+    def previous(self, report: str, code: str) -> tuple[dict[str, Any], Path] | None:
+        """Return the last good version of a report (state and file) if its file still exists."""
+        previous = self.state.get(_job_id(report, code))
+        if not previous:
+            return None
+        path = self.out_dir / previous["bestand"]
+        return (previous, path) if path.is_file() else None
+
+
 def run_batch(
     manifest: Manifest,
     *,
@@ -653,10 +583,17 @@ def run_batch(
 ) -> dict[str, Any]:
     """Render every report of a manifest into a new dated run folder and publish it safely.
 
+    The steps: wait for the folder lock, refresh the data when scheduled and open a run folder
+    (:func:`_start_run`), reuse unchanged reports and plan the others (:func:`_plan`), run them
+    in the worker pool (:func:`_execute`), keep the last good version of a failed report
+    (:func:`_keep_last_good`), then write index, summary and state and move ``latest``
+    (:func:`_publish`).
+
     Parameters
     ----------
     manifest : Manifest
-        From :func:`load_manifest` (possibly narrowed with ``with_selection`` / ``only``).
+        From :func:`westerkwartier.pipeline.manifest.load_manifest` (possibly narrowed with
+        ``with_selection`` / ``only``).
     out_dir : Path, optional
         Folder of the runs; default the manifest's (``reports``).
     workers : int, optional
@@ -690,8 +627,8 @@ def run_batch(
         ``<out_dir>/laatste-run.json``: ``run``, ``map``, ``geslaagd``, ``latest_bijgewerkt``,
         ``aantallen``, ``gegevens`` and per report ``rapport``, ``gemeente``, ``status``
         (gemaakt / hergebruikt / mislukt / afgebroken), ``duur_s``, ``gegevensdatum``,
-        ``uitvoer`` (relative to the run folder; None when nothing is published), ``fout``,
-        ``vorige_versie``, ``sleutel``.
+        ``peiljaar``, ``uitvoer`` (relative to the run folder; None when nothing is
+        published), ``fout``, ``vorige_versie``, ``sleutel``.
 
     Raises
     ------
@@ -699,202 +636,272 @@ def run_batch(
         Another run kept writing into the same folder for longer than ``run_timeout`` (this
         run waits for it first, with a line ``wacht op een andere batch…``).
     """
-    from westerkwartier.pipeline import index_page
-    from westerkwartier.pipeline import notebook as runner
-
-    clock = clock or dt.datetime.now
-    out_dir = Path(out_dir or manifest.out_dir).resolve()
-    workers = max(1, int(workers or manifest.workers))
-    report_timeout = float(report_timeout or manifest.report_timeout)
-    run_timeout = float(run_timeout or manifest.run_timeout)
-    policy = policy or manifest.policy
-    if policy not in POLICIES:
-        raise InputError(f"Onbekend publicatiebeleid {policy!r}; kies {' of '.join(POLICIES)}.")
+    options = _Options.resolve(manifest, out_dir, workers, report_timeout, run_timeout, policy)
     bar = _Progress(0, progress, stream)
-
     # overlapping runs (cron) wait for each other; the clock starts once this run may write
-    with _lock(out_dir, timeout=run_timeout, notify=bar.notice):
-        started_wall = time.time()
-        deadline = started_wall + run_timeout
-        now = clock()
-        reachable: bool | None = None
-        refreshed: list[str] = []
-        if scheduled:
-            bar.line("Gegevens vernieuwen bij CBS ...")
-            reachable, refreshed = (refresh or refresh_data)()
-        elif not settings.offline:
-            reachable = check_cbs_once()
-        data = data_state(reachable, refreshed)
-        if data.notice:
-            bar.line(data.notice)
-        run_dir = _new_run_dir(out_dir, now)
-        run_name = run_dir.name
-        failed_root = out_dir / FAILED_DIR / run_name
-        state = _read_state(out_dir)
+    with _lock(options.out_dir, timeout=options.run_timeout, notify=bar.notice):
+        run = _start_run(
+            options,
+            clock or dt.datetime.now,
+            (refresh or refresh_data) if scheduled else None,
+            bar,
+        )
+        entries, jobs = _plan(manifest, run, options, force=force, stagger=stagger)
+        _execute(jobs, entries, options, run, bar)
+        _keep_last_good(entries, run)
+        return _publish(manifest, entries, run, options)
 
-        entries: list[dict[str, Any]] = []
-        jobs: list[_Job] = []
-        declared_cache: dict[Path, Any] = {}
-        for _index, (spec, code) in enumerate(manifest.jobs()):
-            if spec.notebook not in declared_cache:
-                declared_cache[spec.notebook] = runner.notebook_parameters(spec.notebook)
-            declared = declared_cache[spec.notebook]
-            name = manifest.names.get(code, code)
-            params, inject = _build_parameters(spec, code, declared, data)
-            title = spec.title.format(gemeente=name, code=code)
-            key = report_key(spec.notebook, params, data, data.notice, title)
-            relative = f"{code}/{spec.name}.html"
-            entry: dict[str, Any] = {
-                "rapport": spec.name,
-                "label": spec.label,
-                "gemeente": code,
-                "gemeentenaam": name,
-                "notebook": _display_path(spec.notebook),
-                "parameters": params,
-                "status": None,
-                "duur_s": 0.0,
-                "gegevensdatum": data.date,
-                "gemaakt_op": now.isoformat(timespec="minutes"),
-                "uitvoer": None,
-                "fout": None,
-                "vorige_versie": None,
-                "sleutel": key,
-            }
-            entries.append(entry)
-            previous = state.get(_job_id(spec.name, code))
-            previous_file = out_dir / previous["bestand"] if previous else None
-            if (
-                not force
-                and previous
-                and previous.get("sleutel") == key
-                and previous_file is not None
-                and previous_file.is_file()
-            ):
-                _link_or_copy(previous_file, run_dir / relative)
-                entry.update(
-                    status="hergebruikt",
-                    uitvoer=relative,
-                    gemaakt_op=previous.get("gemaakt_op", entry["gemaakt_op"]),
-                    gegevensdatum=previous.get("gegevensdatum", data.date),
-                    vorige_versie=previous["bestand"],
-                )
-                continue
-            jobs.append(
-                _Job(
-                    index=len(entries) - 1,
-                    report=spec.name,
-                    code=code,
-                    name=name,
-                    notebook=str(spec.notebook),
-                    output=str(run_dir / relative),
-                    title=title,
-                    parameters=params,
-                    failed_dir=str(failed_root / code),
-                    key=key,
-                    notice=data.notice,
-                    notice_injected=inject,
-                    cell_timeout=manifest.cell_timeout,
-                    timeout=report_timeout,
-                    deadline=deadline,
-                    stagger=(len(jobs) * stagger) if len(jobs) < workers else 0.0,
-                )
+
+def _start_run(
+    options: _Options,
+    clock: Callable[[], dt.datetime],
+    refresh: Callable[[], tuple[bool, list[str]]] | None,
+    bar: _Progress,
+) -> _Run:
+    """Start the clock, refresh the data (scheduled runs) and make the run folder."""
+    started = time.time()
+    now = clock()
+    reachable: bool | None = None
+    refreshed: list[str] = []
+    if refresh is not None:
+        bar.line("Gegevens vernieuwen bij CBS ...")
+        reachable, refreshed = refresh()
+    elif not settings.offline:
+        reachable = check_cbs_once()
+    data = data_state(reachable, refreshed)
+    if data.notice:
+        bar.line(data.notice)
+    return _Run(
+        out_dir=options.out_dir,
+        run_dir=_new_run_dir(options.out_dir, now),
+        now=now,
+        started=started,
+        deadline=started + options.run_timeout,
+        data=data,
+        state=_read_state(options.out_dir),
+    )
+
+
+def _plan(
+    manifest: Manifest, run: _Run, options: _Options, *, force: bool, stagger: float
+) -> tuple[list[dict[str, Any]], list[ReportJob]]:
+    """Make a summary entry per report; link unchanged ones, return jobs for the others."""
+    from westerkwartier.pipeline.notebook import notebook_parameters
+
+    entries: list[dict[str, Any]] = []
+    jobs: list[ReportJob] = []
+    declared: dict[Path, Any] = {}
+    for spec, code in manifest.jobs():
+        if spec.notebook not in declared:
+            declared[spec.notebook] = notebook_parameters(spec.notebook)
+        name = manifest.names.get(code, code)
+        params, inject = _build_parameters(spec, code, declared[spec.notebook], run.data)
+        title = spec.title.format(gemeente=name, code=code)
+        entry = _new_entry(spec, code, name, params, title, run)
+        entries.append(entry)
+        if not force and _reuse(entry, run):
+            continue
+        jobs.append(
+            ReportJob(
+                index=len(entries) - 1,
+                report=spec.name,
+                code=code,
+                name=name,
+                notebook=str(spec.notebook),
+                output=str(run.run_dir / _relative(entry)),
+                title=title,
+                parameters=params,
+                failed_dir=str(options.out_dir / FAILED_DIR / run.name / code),
+                key=entry["sleutel"],
+                notice=run.data.notice,
+                notice_injected=inject,
+                cell_timeout=manifest.cell_timeout,
+                timeout=options.report_timeout,
+                deadline=run.deadline,
+                stagger=(len(jobs) * stagger) if len(jobs) < options.workers else 0.0,
             )
+        )
+    return entries, jobs
 
-        bar.total = len(entries)
-        if bar.bar is not None:
-            bar.bar.total = len(entries)
-            bar.bar.refresh()
-        for entry in entries:
-            if entry["status"] == "hergebruikt":
-                bar.step(entry)
-        if jobs:
-            bar.line(
-                f"{len(jobs)} rapport(en) maken met {min(workers, len(jobs))} werker(s); "
-                f"{len(entries) - len(jobs)} ongewijzigd."
-            )
-            _run_jobs(jobs, entries, workers, deadline, bar, data)
-        bar.close()
 
-        # failed reports keep their last good version (never replaced by a failed one)
-        for entry in entries:
-            if entry["status"] in {"mislukt", "afgebroken"}:
-                previous = state.get(_job_id(entry["rapport"], entry["gemeente"]))
-                previous_file = out_dir / previous["bestand"] if previous else None
-                if previous_file is not None and previous_file.is_file():
-                    relative = f"{entry['gemeente']}/{entry['rapport']}.html"
-                    _link_or_copy(previous_file, run_dir / relative)
-                    entry.update(
-                        uitvoer=relative,
-                        vorige_versie=previous["bestand"],
-                        gemaakt_op=previous.get("gemaakt_op"),
-                        gegevensdatum=previous.get("gegevensdatum"),
-                    )
+def _new_entry(
+    spec: ManifestEntry, code: str, name: str, params: dict[str, Any], title: str, run: _Run
+) -> dict[str, Any]:
+    """Return the summary entry of one report before it runs."""
+    return {
+        "rapport": spec.name,
+        "label": spec.label,
+        "gemeente": code,
+        "gemeentenaam": name,
+        "notebook": _display_path(spec.notebook),
+        "parameters": params,
+        "status": None,
+        "duur_s": 0.0,
+        "gegevensdatum": run.data.date,
+        "peiljaar": params.get("jaar") or None,
+        "gemaakt_op": run.now.isoformat(timespec="minutes"),
+        "uitvoer": None,
+        "fout": None,
+        "vorige_versie": None,
+        "sleutel": report_key(spec.notebook, params, run.data, run.data.notice, title),
+    }
 
-        counts = {status: sum(e["status"] == status for e in entries) for status in STATUSES}
-        good = counts["gemaakt"] + counts["hergebruikt"]
-        all_good = good == len(entries)
-        publish = all_good if policy == "alles-of-niets" else good > 0
-        index_entries = [
-            index_page.IndexEntry(
-                municipality=f"{e['gemeentenaam']} ({e['gemeente']})",
-                report=e["label"],
-                reference_year=e["parameters"].get("jaar", "meest recente"),
-                data_date=_as_date(e["gegevensdatum"]),
-                generated=_as_date(e["gemaakt_op"]),
-                href=e["uitvoer"],
-            )
-            for e in entries
-            if e["uitvoer"]
-        ]
-        index_html = index_page.render_index(index_entries, title=manifest.title)
-        if data.notice:
-            index_html = inject_notice(index_html, data.notice)
-        runner.write_atomic(run_dir / "index.html", index_html)
 
-        summary = {
-            "formaat": 1,
-            "run": run_name,
-            "map": str(run_dir),
-            "manifest": str(manifest.path) if manifest.path else None,
-            "gestart": now.isoformat(timespec="seconds"),
-            "duur_s": round(time.time() - started_wall, 2),
-            "werkers": workers,
-            "publicatiebeleid": policy,
-            "geslaagd": all_good,
-            "latest_bijgewerkt": publish,
-            "pakketversie": __version__,
-            "gegevens": {
-                "datum": data.date,
-                "cbs_bereikbaar": data.cbs_reachable,
-                "vernieuwd": data.refreshed,
-                "offline": data.offline,
-                "melding": data.notice,
-                "vingerafdruk": data.fingerprint,
-            },
-            "aantallen": counts,
-            "mislukt": [
-                {"rapport": e["rapport"], "gemeente": e["gemeente"], "fout": e["fout"]}
-                for e in entries
-                if e["status"] in {"mislukt", "afgebroken"}
-            ],
-            "rapporten": entries,
-        }
-        _write_json(run_dir / SUMMARY_FILE, summary)
+def _relative(entry: Mapping[str, Any]) -> str:
+    """Return the path of a report inside its run folder: ``<GMcode>/<rapport>.html``."""
+    return f"{entry['gemeente']}/{entry['rapport']}.html"
 
-        # remember the last good version of every report (for reuse and carry-over)
-        for entry in entries:
-            if entry["status"] in {"gemaakt", "hergebruikt"}:
-                state[_job_id(entry["rapport"], entry["gemeente"])] = {
-                    "sleutel": entry["sleutel"],
-                    "bestand": f"{run_name}/{entry['uitvoer']}",
-                    "gemaakt_op": entry["gemaakt_op"],
-                    "gegevensdatum": entry["gegevensdatum"],
-                }
-        _write_json(out_dir / STATE_FILE, {"formaat": 1, "rapporten": state})
-        if publish:
-            switch_latest(out_dir, run_name)
-        _write_json(out_dir / LAST_RUN_FILE, summary)
+
+def _reuse(entry: dict[str, Any], run: _Run) -> bool:
+    """Link the last good version into the run when its inputs did not change."""
+    found = run.previous(entry["rapport"], entry["gemeente"])
+    if found is None or found[0].get("sleutel") != entry["sleutel"]:
+        return False
+    previous, path = found
+    _link_or_copy(path, run.run_dir / _relative(entry))
+    entry.update(
+        status="hergebruikt",
+        uitvoer=_relative(entry),
+        gemaakt_op=previous.get("gemaakt_op", entry["gemaakt_op"]),
+        gegevensdatum=previous.get("gegevensdatum", run.data.date),
+        peiljaar=previous.get("peiljaar", entry["peiljaar"]),
+        vorige_versie=previous["bestand"],
+    )
+    return True
+
+
+def _execute(
+    jobs: list[ReportJob],
+    entries: list[dict[str, Any]],
+    options: _Options,
+    run: _Run,
+    bar: _Progress,
+) -> None:
+    """Show the reused reports, run the jobs in the pool and close the progress display."""
+    bar.set_total(len(entries))
+    for entry in entries:
+        if entry["status"] == "hergebruikt":
+            bar.step(entry)
+    if jobs:
+        bar.line(
+            f"{len(jobs)} rapport(en) maken met {min(options.workers, len(jobs))} werker(s); "
+            f"{len(entries) - len(jobs)} ongewijzigd."
+        )
+        _run_jobs(jobs, entries, options.workers, run.deadline, bar, run.data)
+    bar.close()
+
+
+def _keep_last_good(entries: list[dict[str, Any]], run: _Run) -> None:
+    """Link the last good version of each failed report into the run (never a broken one)."""
+    for entry in entries:
+        if entry["status"] not in {"mislukt", "afgebroken"}:
+            continue
+        found = run.previous(entry["rapport"], entry["gemeente"])
+        if found is None:
+            continue
+        previous, path = found
+        _link_or_copy(path, run.run_dir / _relative(entry))
+        entry.update(
+            uitvoer=_relative(entry),
+            vorige_versie=previous["bestand"],
+            gemaakt_op=previous.get("gemaakt_op"),
+            gegevensdatum=previous.get("gegevensdatum"),
+            peiljaar=previous.get("peiljaar", entry["peiljaar"]),
+        )
+
+
+def _publish(
+    manifest: Manifest, entries: list[dict[str, Any]], run: _Run, options: _Options
+) -> dict[str, Any]:
+    """Write the run's index and summary, remember the good reports, move ``latest``."""
+    from westerkwartier.pipeline.index_page import write_index
+
+    counts = {status: sum(e["status"] == status for e in entries) for status in STATUSES}
+    good = counts["gemaakt"] + counts["hergebruikt"]
+    all_good = good == len(entries)
+    publish = all_good if options.policy == "alles-of-niets" else good > 0
+    write_index(
+        [_index_entry(e) for e in entries if e["uitvoer"]],
+        run.run_dir / "index.html",
+        title=manifest.title,
+        notice=run.data.notice,
+    )
+    summary = _summary(manifest, entries, run, options, counts, all_good, publish)
+    _write_json(run.run_dir / SUMMARY_FILE, summary)
+    _remember_good(entries, run)
+    if publish:
+        switch_latest(run.out_dir, run.name)
+    _write_json(run.out_dir / LAST_RUN_FILE, summary)
     return summary
+
+
+def _index_entry(entry: Mapping[str, Any]) -> Any:
+    """Return the index line of a published report."""
+    from westerkwartier.pipeline.index_page import IndexEntry
+
+    return IndexEntry(
+        municipality=f"{entry['gemeentenaam']} ({entry['gemeente']})",
+        report=entry["label"],
+        reference_year=entry.get("peiljaar") or "meest recente",
+        data_date=_as_date(entry["gegevensdatum"]),
+        generated=_as_date(entry["gemaakt_op"]),
+        href=entry["uitvoer"],
+    )
+
+
+def _summary(
+    manifest: Manifest,
+    entries: list[dict[str, Any]],
+    run: _Run,
+    options: _Options,
+    counts: Mapping[str, int],
+    all_good: bool,
+    publish: bool,
+) -> dict[str, Any]:
+    """Return the machine-readable account of the run (``samenvatting.json``)."""
+    data = run.data
+    return {
+        "formaat": 1,
+        "run": run.name,
+        "map": str(run.run_dir),
+        "manifest": str(manifest.path) if manifest.path else None,
+        "gestart": run.now.isoformat(timespec="seconds"),
+        "duur_s": round(time.time() - run.started, 2),
+        "werkers": options.workers,
+        "publicatiebeleid": options.policy,
+        "geslaagd": all_good,
+        "latest_bijgewerkt": publish,
+        "pakketversie": __version__,
+        "gegevens": {
+            "datum": data.date,
+            "cbs_bereikbaar": data.cbs_reachable,
+            "vernieuwd": data.refreshed,
+            "offline": data.offline,
+            "melding": data.notice,
+            "vingerafdruk": data.fingerprint,
+        },
+        "aantallen": dict(counts),
+        "mislukt": [
+            {"rapport": e["rapport"], "gemeente": e["gemeente"], "fout": e["fout"]}
+            for e in entries
+            if e["status"] in {"mislukt", "afgebroken"}
+        ],
+        "rapporten": entries,
+    }
+
+
+def _remember_good(entries: list[dict[str, Any]], run: _Run) -> None:
+    """Record the last good version of every report (for reuse and carry-over)."""
+    for entry in entries:
+        if entry["status"] in {"gemaakt", "hergebruikt"}:
+            run.state[_job_id(entry["rapport"], entry["gemeente"])] = {
+                "sleutel": entry["sleutel"],
+                "bestand": f"{run.name}/{entry['uitvoer']}",
+                "gemaakt_op": entry["gemaakt_op"],
+                "gegevensdatum": entry["gegevensdatum"],
+                "peiljaar": entry["peiljaar"],
+            }
+    _write_json(run.out_dir / STATE_FILE, {"formaat": 1, "rapporten": run.state})
 
 
 def _display_path(path: Path) -> str:
@@ -910,20 +917,10 @@ def _as_date(value: Any) -> dt.date | str:
     return "onbekend" if value is None else value
 
 
-def _worker_env(data: DataState) -> dict[str, str]:
-    env = {
-        "WESTERKWARTIER_CACHE_DIR": str(Path(settings.cache_dir).resolve()),
-        "WESTERKWARTIER_SNAPSHOT_DIR": str(Path(settings.snapshot_dir).resolve()),
-        "WESTERKWARTIER_OFFLINE": "1" if data.offline else "0",
-        "WESTERKWARTIER_CBS_UNREACHABLE": "1" if data.cbs_reachable is False else "0",
-        "WESTERKWARTIER_PROGRESS": "0",
-    }
-    return env
-
-
 #: Modules the fork server imports once, so that every worker starts without import time.
 _PRELOAD = [
     "westerkwartier.pipeline.batch",
+    "westerkwartier.pipeline.jobs",
     "westerkwartier.pipeline.notebook",
     "papermill",
     "nbconvert",
@@ -945,7 +942,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 
 def _run_jobs(
-    jobs: list[_Job],
+    jobs: list[ReportJob],
     entries: list[dict[str, Any]],
     workers: int,
     deadline: float,
@@ -958,9 +955,9 @@ def _run_jobs(
             max_workers=min(workers, len(jobs)),
             mp_context=_mp_context(),
             initializer=_init_worker,
-            initargs=(_worker_env(data), runtime_base),
+            initargs=(kernel_env(data.offline) | cbs_outcome_env(data), runtime_base),
         )
-        futures = {pool.submit(_render, job): job for job in jobs}
+        futures = {pool.submit(_run_in_worker, job): job for job in jobs}
         pending = set(futures)
         try:
             while pending:
@@ -999,7 +996,7 @@ def _run_jobs(
             bar.step(entry)
 
 
-def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: _Job) -> None:
+def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: ReportJob) -> None:
     entry["status"] = result.get("status", "mislukt")
     entry["duur_s"] = result.get("duur_s", 0.0)
     entry["fout"] = result.get("fout")
@@ -1011,6 +1008,7 @@ def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: _Job) -> None:
         entry["mislukt_notebook"] = result["mislukt_notebook"]
     if entry["status"] == "gemaakt":
         entry["uitvoer"] = f"{job.code}/{job.report}.html"
+        entry["peiljaar"] = result.get("kop", {}).get("peiljaar") or entry["peiljaar"]
 
 
 def exit_code(summary: Mapping[str, Any]) -> int:

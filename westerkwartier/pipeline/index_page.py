@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import Any
 
 from westerkwartier.errors import ParameterError
 from westerkwartier.pipeline.notebook import write_atomic
-from westerkwartier.reporting.html import find_external_urls, report_css
+from westerkwartier.reporting.html import find_external_urls, render_template, report_css
 
 # ----------------------------------------------------------------------------------------------
 # Index page
@@ -72,7 +71,10 @@ def _as_entry(entry: IndexEntry | Mapping[str, Any]) -> IndexEntry:
 
 
 def render_index(
-    entries: Iterable[IndexEntry | Mapping[str, Any]], *, title: str = "Rapporten"
+    entries: Iterable[IndexEntry | Mapping[str, Any]],
+    *,
+    title: str = "Rapporten",
+    notice: str = "",
 ) -> str:
     """Return the HTML of the index page (see :func:`write_index`)."""
     rows = []
@@ -85,36 +87,22 @@ def render_index(
                 name="href",
                 valid=["relatief pad, bijvoorbeeld GM1969/talent.html"],
             )
-        esc = html.escape
         rows.append(
-            "<tr>"
-            f"<td>{esc(entry.municipality)}</td>"
-            f'<td><a href="{esc(href, quote=True)}">{esc(entry.report)}</a></td>'
-            f"<td>{esc(str(entry.reference_year))}</td>"
-            f"<td>{esc(_fmt_date(entry.data_date))}</td>"
-            f"<td>{esc(_fmt_date(entry.generated))}</td>"
-            "</tr>"
+            {
+                "municipality": entry.municipality,
+                "href": href,
+                "report": entry.report,
+                "reference_year": str(entry.reference_year),
+                "data_date": _fmt_date(entry.data_date),
+                "generated": _fmt_date(entry.generated),
+            }
         )
-    body_rows = "\n".join(rows) if rows else '<tr><td colspan="5">Nog geen rapporten.</td></tr>'
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="nl">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        f'<style>\n{report_css()}\n</style>\n</head>\n<body>\n<main class="rapport">\n'
-        f"<h1>{html.escape(title)}</h1>\n"
-        '<div class="tabel-kader">\n<table>\n'
-        "<caption>Alle rapporten, met het jaar waarover de cijfers gaan, de datum van de "
-        "gegevens en de datum waarop het rapport is gemaakt.</caption>\n"
-        "<thead><tr>"
-        '<th scope="col">Gemeente</th><th scope="col">Rapport</th>'
-        '<th scope="col">Peiljaar</th><th scope="col">Gegevens van</th>'
-        '<th scope="col">Gemaakt op</th>'
-        "</tr></thead>\n<tbody>\n"
-        f"{body_rows}\n</tbody>\n</table>\n</div>\n"
-        '<p class="bron">Bron van de cijfers: CBS (Centraal Bureau voor de Statistiek), '
-        "licentie CC BY 4.0.</p>\n"
-        "</main>\n</body>\n</html>\n"
+    return render_template(
+        "index.html.j2",
+        title=title,
+        css=report_css(),
+        entries=rows,
+        notice=notice,
     )
 
 
@@ -123,8 +111,12 @@ def write_index(
     path: Path = Path("reports/index.html"),
     *,
     title: str = "Rapporten",
+    notice: str = "",
 ) -> Path:
     """Write the index page listing every report, atomically.
+
+    The one writer of index pages: ``westerkwartier report`` (one folder per municipality) and
+    ``westerkwartier batch`` (one folder per run) both hand it their entries.
 
     Parameters
     ----------
@@ -135,6 +127,8 @@ def write_index(
         Where the page goes.
     title : str, default "Rapporten"
         Page title and heading.
+    notice : str, optional
+        A notice about the data shown above the list (e.g. that CBS could not be reached).
 
     Returns
     -------
@@ -146,4 +140,4 @@ def write_index(
     westerkwartier.errors.ParameterError
         For an entry with missing fields or a link that is not a relative path.
     """
-    return write_atomic(Path(path), render_index(entries, title=title))
+    return write_atomic(Path(path), render_index(entries, title=title, notice=notice))

@@ -1,6 +1,9 @@
 """The batch manifest (``reports.toml``): which reports, for which municipalities, how.
 
-:func:`load_manifest` reads and checks a manifest with line-numbered Dutch errors;
+The reports come from the report catalogue (``westerkwartier/config/rapporten.toml``, the one
+list of the reports the project makes); a manifest picks from it by name and may give them
+another title, label or parameters. A report that is not in the catalogue needs its own
+``notebook``. :func:`load_manifest` reads and checks a manifest with line-numbered Dutch errors;
 :func:`select_municipalities` turns a selection (names, a province, all municipalities) into
 CBS codes; :class:`Manifest` is what :func:`westerkwartier.pipeline.batch.run_batch` runs.
 """
@@ -15,11 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from westerkwartier import settings
-from westerkwartier.config import config_file
-from westerkwartier.errors import (
-    InputError,
-)
+from westerkwartier.config import TomlLines, suggest
+from westerkwartier.errors import InputError
+from westerkwartier.reporting.report_catalogue import ReportSpec, load_report_catalogue
 
 #: Optional notebook parameter that receives the data notice (empty when data are fresh).
 NOTICE_PARAMETER = "gegevensmelding"
@@ -33,38 +34,17 @@ DATE_PARAMETER = "peildatum"
 MUNICIPALITY_PARAMETER = "gemeente"
 
 
-#: Reports the project ships: name -> (notebook relative to the project folder, title pattern).
-#: A manifest may name these without a ``notebook``; any other report needs ``notebook = "..."``.
-#: Overridden by ``westerkwartier/config/rapporten.toml`` (the report catalogue of issue 4)
-#: when it lists ``[rapport.<id>]`` tables with ``titel`` and ``notebook``.
-KNOWN_REPORTS: dict[str, tuple[str, str]] = {
-    "aantrekkelijkheid": ("notebooks/aantrekkelijkheid.ipynb", "Aantrekkelijkheid in {gemeente}"),
-    "talent": ("notebooks/talent.ipynb", "Talent in {gemeente}"),
-}
-
-
-def _known_reports() -> dict[str, tuple[str, str]]:
-    """Return the reports the project ships, from the report catalogue when it is there."""
-    path = config_file("rapporten.toml")
-    known = dict(KNOWN_REPORTS)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8")).get("rapport", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return known
-    for name, entry in raw.items() if isinstance(raw, dict) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("notebook"), str):
-            title = str(entry.get("titel", name.capitalize()))
-            known[name] = (f"notebooks/{entry['notebook']}", f"{title} in {{gemeente}}")
-    return known
-
-
 #: Publication policies. ``per-rapport``: latest moves to every run that finished and produced
 #: at least one good report; a failed report keeps its last good version in the new run.
 #: ``alles-of-niets``: latest only moves when every report of the run succeeded.
 POLICIES = ("per-rapport", "alles-of-niets")
 
 
-_RUN_KEYS = {
+#: Accepted types per key: one type or several.
+KeyTypes = dict[str, type | tuple[type, ...]]
+
+
+_RUN_KEYS: KeyTypes = {
     "uit": str,
     "workers": int,
     "tijdslimiet_rapport": (int, float),
@@ -75,13 +55,13 @@ _RUN_KEYS = {
 }
 
 
-_SELECTION_KEYS = {"gemeenten": list, "provincie": (str, list), "alle_gemeenten": bool}
+_SELECTION_KEYS: KeyTypes = {"gemeenten": list, "provincie": (str, list), "alle_gemeenten": bool}
 
 
-_TOP_KEYS = {"run": dict, "parameters": dict, "rapport": list, **_SELECTION_KEYS}
+_TOP_KEYS: KeyTypes = {"run": dict, "parameters": dict, "rapport": list, **_SELECTION_KEYS}
 
 
-_REPORT_KEYS = {
+_REPORT_KEYS: KeyTypes = {
     "naam": str,
     "notebook": str,
     "titel": str,
@@ -142,8 +122,8 @@ class ManifestError(InputError):
 
 
 @dataclasses.dataclass(frozen=True)
-class ReportSpec:
-    """One report of a manifest.
+class ManifestEntry:
+    """One report of a manifest: a report of the catalogue (or an own notebook), for whom, how.
 
     Attributes
     ----------
@@ -178,7 +158,7 @@ class Manifest:
     ----------
     path : Path or None
         The file it was read from (None for :func:`default_manifest`).
-    reports : tuple of ReportSpec
+    reports : tuple of ManifestEntry
         The reports, in manifest order.
     names : dict of str to str
         Municipality code -> name, for titles and the index.
@@ -195,7 +175,7 @@ class Manifest:
     """
 
     path: Path | None
-    reports: tuple[ReportSpec, ...]
+    reports: tuple[ManifestEntry, ...]
     names: Mapping[str, str]
     out_dir: Path = Path("reports")
     workers: int = 1
@@ -205,7 +185,7 @@ class Manifest:
     policy: str = "per-rapport"
     title: str = "Rapporten"
 
-    def jobs(self) -> list[tuple[ReportSpec, str]]:
+    def jobs(self) -> list[tuple[ManifestEntry, str]]:
         """Return every (report, municipality code) pair of the run, municipality first."""
         codes = list(dict.fromkeys(c for r in self.reports for c in r.municipalities))
         return [(r, c) for c in codes for r in self.reports if c in r.municipalities]
@@ -233,84 +213,6 @@ class Manifest:
         )
 
 
-class _Lines:
-    """Find the line of a key or a value in TOML text (tomllib keeps no positions).
-
-    A small line scanner: it follows ``[table]`` and ``[[array]]`` headers (counting array
-    entries) and records the line of every ``key =``. Good enough for the flat manifests we
-    write; when it cannot place something it returns the nearest header line or None.
-    """
-
-    _ARRAY = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
-    _TABLE = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
-    _KEY = re.compile(
-        r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
-    )
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.keys: dict[tuple[Any, ...], int] = {}
-        self.spans: dict[tuple[Any, ...], tuple[int, int]] = {}
-        self.headers: dict[tuple[Any, ...], int] = {}
-        counters: dict[str, int] = {}
-        current: tuple[Any, ...] = ()
-        last_key: tuple[Any, ...] | None = None
-        for number, line in enumerate(self.lines, start=1):
-            if m := self._ARRAY.match(line):
-                name = self._parts(m.group(1))
-                joined = ".".join(name)
-                counters[joined] = counters.get(joined, -1) + 1
-                current = (*name, counters[joined])
-                self.headers[current] = number
-                last_key = None
-                continue
-            if (m := self._TABLE.match(line)) and "=" not in line.split("]")[0]:
-                name = self._parts(m.group(1))
-                current = self._under_array(name, counters)
-                self.headers[current] = number
-                last_key = None
-                continue
-            if m := self._KEY.match(line):
-                path = (*current, *self._parts(m.group(1)))
-                self.keys.setdefault(path, number)
-                self.spans[path] = (number, number)
-                last_key = path
-            elif last_key is not None and line.strip() and not line.lstrip().startswith("#"):
-                start, _ = self.spans[last_key]
-                self.spans[last_key] = (start, number)
-
-    @staticmethod
-    def _parts(text: str) -> tuple[str, ...]:
-        parts = re.findall(r'"[^"]*"|\'[^\']*\'|[^.\s]+', text)
-        return tuple(p.strip("\"'") for p in parts)
-
-    @staticmethod
-    def _under_array(name: tuple[str, ...], counters: Mapping[str, int]) -> tuple[Any, ...]:
-        for cut in range(len(name) - 1, 0, -1):
-            joined = ".".join(name[:cut])
-            if joined in counters:
-                return (*name[:cut], counters[joined], *name[cut:])
-        return name
-
-    def key(self, *path: Any) -> int | None:
-        """Line of ``key =`` at ``path``, else of the nearest enclosing header."""
-        if path in self.keys:
-            return self.keys[path]
-        for cut in range(len(path), -1, -1):
-            if path[:cut] in self.headers:
-                return self.headers[path[:cut]]
-        return None
-
-    def value(self, text: str, *path: Any) -> int | None:
-        """Line where the string ``text`` appears in the value of ``path``."""
-        if path in self.spans:
-            start, end = self.spans[path]
-            for number in range(start, end + 1):
-                if re.search(r"[\"']" + re.escape(text) + r"[\"']", self.lines[number - 1]):
-                    return number
-        return self.key(*path)
-
-
 def _type_ok(value: Any, expected: type | tuple[type, ...]) -> bool:
     kinds = expected if isinstance(expected, tuple) else (expected,)
     if isinstance(value, bool):
@@ -323,32 +225,46 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
     return " of ".join(dict.fromkeys(_TYPE_NL.get(k, k.__name__) for k in kinds))
 
 
+@dataclasses.dataclass
+class _Check:
+    """What the steps of :func:`parse_manifest` share: the file, its lines, the problems."""
+
+    path: Path
+    lines: TomlLines
+    registry: Any
+    problems: list[tuple[int | None, str]] = dataclasses.field(default_factory=list)
+    names: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def base(self) -> Path:
+        """The manifest's folder: relative paths start here."""
+        return self.path.resolve().parent
+
+    def add(self, line: int | None, text: str) -> None:
+        """Note a problem at ``line``."""
+        self.problems.append((line, text))
+
+
 def _check_keys(
     table: Mapping[str, Any],
     allowed: Mapping[str, type | tuple[type, ...]],
     where: str,
     path: tuple[Any, ...],
-    lines: _Lines,
-    problems: list[tuple[int | None, str]],
+    check: _Check,
 ) -> None:
     for key, value in table.items():
         if key not in allowed:
             close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
             hint = f" Bedoelde u {close[0]!r}?" if close else ""
-            problems.append(
-                (
-                    lines.key(*path, key),
-                    f"onbekende sleutel {key!r} in {where}.{hint} "
-                    f"Toegestaan: {', '.join(allowed)}.",
-                )
+            check.add(
+                check.lines.key(*path, key),
+                f"onbekende sleutel {key!r} in {where}.{hint} Toegestaan: {', '.join(allowed)}.",
             )
         elif not _type_ok(value, allowed[key]):
-            problems.append(
-                (
-                    lines.key(*path, key),
-                    f"{key!r} in {where} moet {_type_name(allowed[key])} zijn, niet "
-                    f"{value!r}. Voorbeeld: {_example(key)}.",
-                )
+            check.add(
+                check.lines.key(*path, key),
+                f"{key!r} in {where} moet {_type_name(allowed[key])} zijn, niet "
+                f"{value!r}. Voorbeeld: {_example(key)}.",
             )
 
 
@@ -363,7 +279,7 @@ def _example(key: str) -> str:
         "titel": 'titel = "Talent in {gemeente}"',
         "label": 'label = "Talent"',
         "naam": 'naam = "talent"',
-        "notebook": 'notebook = "notebooks/talent.ipynb"',
+        "notebook": 'notebook = "notebooks/mijn-rapport.ipynb"',
         "gemeenten": 'gemeenten = ["Westerkwartier", "GM0014"]',
         "provincie": 'provincie = "Groningen"',
         "alle_gemeenten": "alle_gemeenten = true",
@@ -374,32 +290,18 @@ def _example(key: str) -> str:
     return examples.get(key, f"{key} = ...")
 
 
-def _registry():
-    from westerkwartier.sources import regions
-
-    return regions.load_registry()
-
-
 def _select(
-    table: Mapping[str, Any],
-    path: tuple[Any, ...],
-    where: str,
-    lines: _Lines,
-    problems: list[tuple[int | None, str]],
-    names: dict[str, str],
-    registry: Any,
+    table: Mapping[str, Any], path: tuple[Any, ...], where: str, check: _Check
 ) -> list[str] | None:
     """Municipality codes chosen by ``gemeenten`` / ``provincie`` / ``alle_gemeenten``."""
     chosen = [k for k in _SELECTION_KEYS if k in table]
     if not chosen:
         return None
     if len(chosen) > 1:
-        problems.append(
-            (
-                lines.key(*path, chosen[1]),
-                f"kies in {where} één van gemeenten, provincie of alle_gemeenten, niet "
-                f"{' en '.join(chosen)}.",
-            )
+        check.add(
+            check.lines.key(*path, chosen[1]),
+            f"kies in {where} één van gemeenten, provincie of alle_gemeenten, niet "
+            f"{' en '.join(chosen)}.",
         )
         return None
     key = chosen[0]
@@ -407,13 +309,13 @@ def _select(
     if not _type_ok(value, _SELECTION_KEYS[key]):
         return None  # reported by _check_keys
     return select_municipalities(
-        registry,
+        check.registry,
         gemeenten=value if key == "gemeenten" else None,
         provincie=value if key == "provincie" else None,
         alle_gemeenten=bool(value) if key == "alle_gemeenten" else False,
-        names=names,
-        on_error=lambda text, bad: problems.append(
-            (lines.value(str(bad), *path, key), f"{text} (in {where}.{key})")
+        names=check.names,
+        on_error=lambda text, bad: check.add(
+            check.lines.value(str(bad), *path, key), f"{text} (in {where}.{key})"
         ),
     )
 
@@ -588,6 +490,10 @@ def parse_manifest(
 ) -> Manifest:
     """Validate a manifest already read with ``tomllib`` (see :func:`load_manifest`).
 
+    The steps: the top-level keys, ``[run]`` (:func:`_parse_run`), the municipalities and
+    ``[parameters]`` for every report, then each ``[[rapport]]`` (:func:`_parse_report`). Every
+    problem is collected first; then they are raised together.
+
     Parameters
     ----------
     raw : mapping
@@ -596,7 +502,7 @@ def parse_manifest(
         The TOML text, to give line numbers.
     path : Path, optional
         The file, for messages and to resolve relative paths.
-    registry : westerkwartier.regions.Registry, optional
+    registry : westerkwartier.sources.regions.Registry, optional
         Region registry; default the snapshot's.
     check_notebooks : bool, default True
         See :func:`load_manifest`.
@@ -609,171 +515,220 @@ def parse_manifest(
     ------
     ManifestError
         With every problem, line and fix.
+    InputError
+        When the report catalogue itself cannot be read.
     """
-    path = Path(path)
-    base = path.resolve().parent
-    lines = _Lines(text)
-    problems: list[tuple[int | None, str]] = []
-    registry = _registry() if registry is None else registry
-    names: dict[str, str] = {}
+    from westerkwartier.sources.regions import load_registry
 
-    _check_keys(raw, _TOP_KEYS, "het manifest", (), lines, problems)
-    run = raw.get("run", {}) if isinstance(raw.get("run"), dict) else {}
-    _check_keys(run, _RUN_KEYS, "[run]", ("run",), lines, problems)
-    policy = run.get("publiceren", POLICIES[0])
-    if isinstance(policy, str) and policy not in POLICIES:
-        problems.append(
-            (
-                lines.key("run", "publiceren"),
-                f"publiceren = {policy!r} is onbekend; kies {' of '.join(map(repr, POLICIES))}.",
-            )
-        )
-    for key in ("workers", "tijdslimiet_rapport", "tijdslimiet_run", "tijdslimiet_cel"):
-        value = run.get(key)
-        if _type_ok(value, (int, float)) and value <= 0:
-            problems.append((lines.key("run", key), f"{key} moet groter dan 0 zijn, niet {value}."))
-
+    check = _Check(
+        path=Path(path),
+        lines=TomlLines(text),
+        registry=load_registry() if registry is None else registry,
+    )
+    _check_keys(raw, _TOP_KEYS, "het manifest", (), check)
+    run = _parse_run(raw, check)
     common = raw.get("parameters", {}) if isinstance(raw.get("parameters"), dict) else {}
-    top_codes = _select(raw, (), "het manifest", lines, problems, names, registry)
-
-    known = _known_reports()
-    reports_raw = raw.get("rapport")
-    if reports_raw is None:
-        reports_raw = [{"naam": name} for name in known]
-    elif isinstance(reports_raw, list) and not reports_raw:
-        problems.append((lines.key("rapport"), "de lijst [[rapport]] is leeg; noem minstens één."))
-    reports: list[ReportSpec] = []
-    seen: dict[str, int] = {}
-    for index, entry in enumerate(reports_raw if isinstance(reports_raw, list) else []):
-        where = f"[[rapport]] nummer {index + 1}"
-        here = ("rapport", index)
-        if not isinstance(entry, dict):
-            problems.append((lines.key("rapport"), f"{where} moet een tabel zijn."))
-            continue
-        _check_keys(entry, _REPORT_KEYS, where, here, lines, problems)
-        name = entry.get("naam")
-        if not isinstance(name, str) or not name.strip():
-            problems.append(
-                (lines.key(*here), f'{where} heeft geen naam; voeg toe: naam = "talent".')
-            )
-            continue
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
-            problems.append(
-                (
-                    lines.key(*here, "naam"),
-                    f"rapportnaam {name!r} wordt een bestandsnaam: gebruik alleen letters, "
-                    "cijfers, - en _.",
-                )
-            )
-            continue
-        if name in seen:
-            problems.append(
-                (lines.key(*here, "naam"), f"rapport {name!r} staat twee keer in het manifest.")
-            )
-            continue
-        seen[name] = index
-        notebook_text = entry.get("notebook")
-        if notebook_text is None:
-            if name not in known:
-                close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
-                hint = f" Bedoelde u {close[0]!r}?" if close else ""
-                problems.append(
-                    (
-                        lines.key(*here, "naam"),
-                        f"onbekend rapport {name!r}.{hint} Bekende rapporten: "
-                        f"{', '.join(known)}; of geef een eigen notebook met "
-                        'notebook = "pad/naar/notebook.ipynb".',
-                    )
-                )
-                continue
-            notebook = settings.project_dir / known[name][0]
-        elif isinstance(notebook_text, str):
-            notebook = Path(notebook_text)
-            notebook = notebook if notebook.is_absolute() else base / notebook
-        else:
-            continue  # wrong type: reported
-        default_title = known.get(name, ("", f"{name.capitalize()} – {{gemeente}}"))[1]
-        title = entry.get("titel", default_title)
-        label = entry.get("label", name.capitalize())
-        own = entry.get("parameters", {}) if isinstance(entry.get("parameters"), dict) else {}
-        parameters = {**common, **own}
-        codes = _select(entry, here, where, lines, problems, names, registry)
-        if codes is None:
-            codes = top_codes
-        if codes is None:
-            codes = select_municipalities(registry, gemeenten=["GM1969"], names=names)
-        if check_notebooks:
-            _check_notebook(notebook, notebook_text, parameters, own, where, here, lines, problems)
-        if isinstance(title, str) and isinstance(label, str):
-            reports.append(
-                ReportSpec(
-                    name=name,
-                    notebook=notebook.resolve(),
-                    title=title,
-                    label=label,
-                    parameters=parameters,
-                    municipalities=tuple(codes),
-                )
-            )
-    if problems:
-        raise ManifestError(path, problems)
+    shared = _Shared(
+        catalogue=load_report_catalogue(),
+        parameters=common,
+        codes=_select(raw, (), "het manifest", check),
+        check_notebooks=check_notebooks,
+    )
+    reports = [
+        report
+        for index, entry in enumerate(_report_tables(raw, shared, check))
+        if (report := _parse_report(entry, index, shared, check)) is not None
+    ]
+    if check.problems:
+        raise ManifestError(check.path, check.problems)
     out = Path(run.get("uit", "reports"))
     return Manifest(
-        path=path,
+        path=check.path,
         reports=tuple(reports),
-        names=names,
-        out_dir=out if out.is_absolute() else base / out,
+        names=check.names,
+        out_dir=out if out.is_absolute() else check.base / out,
         workers=int(run.get("workers", 1)),
         report_timeout=float(run.get("tijdslimiet_rapport", 1800)),
         run_timeout=float(run.get("tijdslimiet_run", 6 * 3600)),
         cell_timeout=float(run.get("tijdslimiet_cel", 600)),
-        policy=str(policy),
+        policy=str(run.get("publiceren", POLICIES[0])),
         title=str(run.get("titel", "Rapporten")),
     )
 
 
+@dataclasses.dataclass
+class _Shared:
+    """What every ``[[rapport]]`` of a manifest shares: the catalogue, parameters, selection."""
+
+    catalogue: Mapping[str, ReportSpec]
+    parameters: Mapping[str, Any]
+    codes: list[str] | None
+    check_notebooks: bool
+    seen: set[str] = dataclasses.field(default_factory=set)
+
+
+def _parse_run(raw: Mapping[str, Any], check: _Check) -> Mapping[str, Any]:
+    """Check ``[run]``: keys, types, the publication policy and positive limits."""
+    run = raw.get("run", {}) if isinstance(raw.get("run"), dict) else {}
+    _check_keys(run, _RUN_KEYS, "[run]", ("run",), check)
+    policy = run.get("publiceren", POLICIES[0])
+    if isinstance(policy, str) and policy not in POLICIES:
+        check.add(
+            check.lines.key("run", "publiceren"),
+            f"publiceren = {policy!r} is onbekend; kies {' of '.join(map(repr, POLICIES))}.",
+        )
+    for key in ("workers", "tijdslimiet_rapport", "tijdslimiet_run", "tijdslimiet_cel"):
+        value = run.get(key)
+        if _type_ok(value, (int, float)) and isinstance(value, int | float) and value <= 0:
+            check.add(check.lines.key("run", key), f"{key} moet groter dan 0 zijn, niet {value}.")
+    return run
+
+
+def _report_tables(raw: Mapping[str, Any], shared: _Shared, check: _Check) -> list[Any]:
+    """Return the ``[[rapport]]`` tables; without any, every report of the catalogue."""
+    tables = raw.get("rapport")
+    if tables is None:
+        return [{"naam": name} for name in shared.catalogue]
+    if isinstance(tables, list) and not tables:
+        check.add(check.lines.key("rapport"), "de lijst [[rapport]] is leeg; noem minstens één.")
+    return tables if isinstance(tables, list) else []
+
+
+def _parse_report(entry: Any, index: int, shared: _Shared, check: _Check) -> ManifestEntry | None:
+    """Check one ``[[rapport]]`` and return it (None when it has a problem)."""
+    where = f"[[rapport]] nummer {index + 1}"
+    here = ("rapport", index)
+    if not isinstance(entry, dict):
+        check.add(check.lines.key("rapport"), f"{where} moet een tabel zijn.")
+        return None
+    _check_keys(entry, _REPORT_KEYS, where, here, check)
+    name = _report_name(entry, where, here, shared, check)
+    notebook = _report_notebook(name, entry, here, shared, check) if name else None
+    if name is None or notebook is None:
+        return None
+    spec = shared.catalogue.get(name)
+    title = entry.get(
+        "titel", spec.title_pattern if spec else f"{name.capitalize()} – {{gemeente}}"
+    )
+    label = entry.get("label", spec.titel if spec else name.capitalize())
+    own = entry.get("parameters", {}) if isinstance(entry.get("parameters"), dict) else {}
+    parameters = {**shared.parameters, **own}
+    codes = _select(entry, here, where, check)
+    if codes is None:
+        codes = shared.codes
+    if codes is None:
+        codes = select_municipalities(check.registry, gemeenten=["GM1969"], names=check.names)
+    if shared.check_notebooks:
+        _check_notebook(notebook, "notebook" in entry, parameters, own, where, here, check)
+    if not (isinstance(title, str) and isinstance(label, str)):
+        return None  # wrong type: reported by _check_keys
+    return ManifestEntry(
+        name=name,
+        notebook=notebook.resolve(),
+        title=title,
+        label=label,
+        parameters=parameters,
+        municipalities=tuple(codes),
+    )
+
+
+def _report_name(
+    entry: Mapping[str, Any], where: str, here: tuple[Any, ...], shared: _Shared, check: _Check
+) -> str | None:
+    """Return the ``naam``: present, usable as a file name, not twice in the manifest."""
+    name = entry.get("naam")
+    if not isinstance(name, str) or not name.strip():
+        check.add(check.lines.key(*here), f'{where} heeft geen naam; voeg toe: naam = "talent".')
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        check.add(
+            check.lines.key(*here, "naam"),
+            f"rapportnaam {name!r} wordt een bestandsnaam: gebruik alleen letters, cijfers, "
+            "- en _.",
+        )
+        return None
+    if name in shared.seen:
+        check.add(
+            check.lines.key(*here, "naam"), f"rapport {name!r} staat twee keer in het manifest."
+        )
+        return None
+    shared.seen.add(name)
+    return name
+
+
+def _report_notebook(
+    name: str, entry: Mapping[str, Any], here: tuple[Any, ...], shared: _Shared, check: _Check
+) -> Path | None:
+    """Return the notebook of a report: the catalogue's, or its own ``notebook``.
+
+    A name of the catalogue keeps the catalogue's notebook (naming the same file again is
+    allowed); any other name needs its own notebook. An unknown name without one is a problem
+    with a suggestion: there is no silent fallback.
+    """
+    given = entry.get("notebook")
+    if given is not None and not isinstance(given, str):
+        return None  # wrong type: reported by _check_keys
+    own = None
+    if given is not None:
+        own = Path(given) if Path(given).is_absolute() else check.base / given
+    spec = shared.catalogue.get(name)
+    if spec is None:
+        if own is None:
+            hint = suggest(name, shared.catalogue, cutoff=0.5)
+            check.add(
+                check.lines.key(*here, "naam"),
+                f"onbekend rapport {name!r}.{hint} Rapporten in de "
+                f"rapportcatalogus (westerkwartier/config/rapporten.toml): "
+                f"{', '.join(shared.catalogue)}; of geef een eigen notebook met "
+                'notebook = "pad/naar/notebook.ipynb".',
+            )
+        return own
+    if own is not None and own.resolve() != spec.notebook_path.resolve():
+        check.add(
+            check.lines.key(*here, "notebook"),
+            f"rapport {name!r} staat in de rapportcatalogus met notebook "
+            f"notebooks/{spec.notebook}; laat notebook weg, of geef een eigen notebook een "
+            f'eigen naam (naam = "{name}-eigen").',
+        )
+        return None
+    return spec.notebook_path
+
+
 def _check_notebook(
     notebook: Path,
-    notebook_text: str | None,
+    own_notebook: bool,
     parameters: Mapping[str, Any],
     own: Mapping[str, Any],
     where: str,
     here: tuple[Any, ...],
-    lines: _Lines,
-    problems: list[tuple[int | None, str]],
+    check: _Check,
 ) -> None:
     from westerkwartier.errors import ParameterError
     from westerkwartier.pipeline import notebook as runner
 
     if not notebook.is_file():
-        problems.append(
-            (
-                lines.key(*here, "notebook") if notebook_text else lines.key(*here, "naam"),
-                f"notebook {notebook} van {where} bestaat niet. Controleer het pad (relatief "
-                "aan de map van het manifest).",
-            )
+        check.add(
+            check.lines.key(*here, "notebook") if own_notebook else check.lines.key(*here, "naam"),
+            f"notebook {notebook} van {where} bestaat niet. Controleer het pad (relatief "
+            "aan de map van het manifest).",
         )
         return
     declared = runner.notebook_parameters(notebook)
     if MUNICIPALITY_PARAMETER not in declared:
-        problems.append(
-            (
-                lines.key(*here, "naam"),
-                f"notebook {notebook.name} heeft geen parameter {MUNICIPALITY_PARAMETER!r}; "
-                'de batch geeft elke gemeente door als gemeente = "GM....". Voeg in de '
-                "cel met tag 'parameters' toe: gemeente: str = \"GM1969\"  # CBS-code of naam.",
-            )
+        check.add(
+            check.lines.key(*here, "naam"),
+            f"notebook {notebook.name} heeft geen parameter {MUNICIPALITY_PARAMETER!r}; "
+            'de batch geeft elke gemeente door als gemeente = "GM....". Voeg in de '
+            "cel met tag 'parameters' toe: gemeente: str = \"GM1969\"  # CBS-code of naam.",
         )
     if MUNICIPALITY_PARAMETER in parameters:
         section = (
             ("rapport", here[1], "parameters") if MUNICIPALITY_PARAMETER in own else ("parameters",)
         )
-        problems.append(
-            (
-                lines.key(*section, MUNICIPALITY_PARAMETER),
-                "zet gemeente niet bij de parameters; kies gemeenten met gemeenten = [..], "
-                'provincie = ".." of alle_gemeenten = true.',
-            )
+        check.add(
+            check.lines.key(*section, MUNICIPALITY_PARAMETER),
+            "zet gemeente niet bij de parameters; kies gemeenten met gemeenten = [..], "
+            'provincie = ".." of alle_gemeenten = true.',
         )
     for name, value in parameters.items():
         if name == MUNICIPALITY_PARAMETER:
@@ -782,9 +737,9 @@ def _check_notebook(
         try:
             runner.validate_parameters(notebook, {name: value}, declared)
         except ParameterError as err:
-            problems.append((lines.key(*section, name), f"{where}: {err}"))
+            check.add(check.lines.key(*section, name), f"{where}: {err}")
 
 
 def default_manifest(registry: Any = None) -> Manifest:
-    """Return the manifest used without a ``reports.toml``: both reports for Westerkwartier."""
+    """Return the manifest used without a ``reports.toml``: every report for Westerkwartier."""
     return parse_manifest({}, path=Path.cwd() / "reports.toml", registry=registry)

@@ -1,17 +1,20 @@
 """Make the Dutch HTML reports of a municipality and the index page that lists them.
 
-:func:`render_reports` checks every input before anything runs (municipality, year, date,
-report names, extra municipalities, the offline snapshot's checksums, a writable output folder),
-runs each report notebook through
-:func:`westerkwartier.pipeline.notebook.run_notebook` (parameter validation, time-out, failed runs
-saved
-under ``reports/_failed``, HTML checks) and writes
+:func:`render_reports` is a batch of one municipality: it checks every input before anything
+runs (municipality, year, date, report names, extra municipalities, the offline snapshot's
+checksums, a writable output folder), runs each report of the catalogue
+(``config/rapporten.toml``) as a :class:`~westerkwartier.pipeline.jobs.ReportJob`, the same job
+``westerkwartier batch`` runs (parameter validation, time-out per cell, a kernel that dies
+while starting is started again, atomic write, failed runs saved under ``<uit>/_failed``, HTML
+checks), and writes
 
 * ``<uit>/<gemeente-slug>/<rapport>.html`` per report, and
-* ``<uit>/index.html`` listing every report in ``<uit>`` with municipality, reference year,
-  data date and report date, read back from the reports themselves. The rebuild holds a lock
-  (``<uit>/.index.lock``), so runs at the same time into one folder never drop each other's
-  reports from the index.
+* ``<uit>/index.html`` listing every report made into ``<uit>`` with municipality, reference
+  year, data date and report date. Each run adds its reports to the folder's list
+  (``<uit>/.index.json``, the entries of the index) and the page is written from that list by
+  the one index writer, :func:`westerkwartier.pipeline.index_page.write_index`. Both happen
+  under a lock (``<uit>/.index.lock``), so runs at the same time into one folder never drop
+  each other's reports from the index.
 
 The same inputs give byte-identical files: the report date (``peildatum``) is a parameter,
 never the clock.
@@ -27,26 +30,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from html.parser import HTMLParser
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from westerkwartier import settings
-from westerkwartier.errors import DataIntegrityError, OutputNotWritable, SnapshotMissing
-from westerkwartier.reporting.report_catalogue import load_manifest, report_spec
+from westerkwartier.errors import (
+    DataIntegrityError,
+    OutputNotWritable,
+    ReportFailed,
+    SnapshotMissing,
+)
+from westerkwartier.pipeline.index_page import IndexEntry, write_index
+from westerkwartier.pipeline.jobs import ReportJob, kernel_env, kernel_environment, run_job
+from westerkwartier.reporting.report_catalogue import (
+    NOTEBOOKS_DIR,
+    load_report_catalogue,
+    report_spec,
+)
 from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
 from westerkwartier.sources.regions import slug
-
-if TYPE_CHECKING:
-    from westerkwartier.pipeline.index_page import IndexEntry
-
-#: Folder of the report notebooks (``notebooks/`` in the project).
-NOTEBOOKS_DIR: Path = settings.project_dir / "notebooks"
 
 #: Default output folder.
 REPORTS_DIR: Path = Path("reports")
@@ -60,39 +66,32 @@ CELL_TIMEOUT: float = 600
 #: Lock file in ``uit`` held while the index page is rebuilt (concurrent runs, one folder).
 INDEX_LOCK = ".index.lock"
 
+#: The entries of the index of ``uit``: every report made into the folder.
+INDEX_RECORD = ".index.json"
+
 #: Seconds a run waits for another run's index rebuild (which takes well under a second).
 INDEX_LOCK_TIMEOUT: float = 120
 
 
-def run_notebook(*args: Any, **kwargs: Any) -> Path:
-    """Call :func:`westerkwartier.pipeline.notebook.run_notebook`, imported only when needed.
-
-    Importing the runner (nbformat, papermill) takes seconds; bad input is refused before.
-    """
-    from westerkwartier.pipeline import notebook
-
-    return notebook.run_notebook(*args, **kwargs)
-
-
 def report_names(rapport: str | Sequence[str]) -> list[str]:
-    """Turn ``alle``, one name or a list into report ids of the manifest, in manifest order.
+    """Turn ``alle``, one name or a list into report ids of the catalogue, in catalogue order.
 
     Raises
     ------
     InputError
-        For an unknown report name.
+        For an unknown report name (with a suggestion).
 
     Examples
     --------
     >>> report_names("alle")
     ['aantrekkelijkheid', 'talent']
     """
-    manifest = load_manifest()
+    catalogue = load_report_catalogue()
     asked = [rapport] if isinstance(rapport, str) else list(rapport)
     if any(str(a).strip().lower() == "alle" for a in asked):
-        return list(manifest)
+        return list(catalogue)
     ids = [report_spec(a).id for a in asked]
-    return [r for r in manifest if r in ids]
+    return [r for r in catalogue if r in ids]
 
 
 @dataclass(frozen=True)
@@ -211,9 +210,9 @@ def check_output(uit: Path | str) -> None:
 def index_lock(uit: Path | str, timeout: float = INDEX_LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the index lock of ``uit`` (``fcntl.flock`` on ``uit/.index.lock``).
 
-    Two runs that publish into the same folder each rebuild ``index.html`` from the reports
-    they find; without the lock the run that scanned first could write last and drop the
-    other's report from the index.
+    Two runs that publish into the same folder each read the index's entries, add their own and
+    write them back with ``index.html``; without the lock the run that read first could write
+    last and drop the other's report from the index.
 
     Raises
     ------
@@ -232,27 +231,6 @@ def index_lock(uit: Path | str, timeout: float = INDEX_LOCK_TIMEOUT) -> Iterator
         ) from None
     with held:
         yield
-
-
-@contextmanager
-def _kernel_environment() -> Iterator[None]:
-    """Pass the run-time settings (offline, snapshot, cache) on to the notebook kernels."""
-    wanted = {
-        "WESTERKWARTIER_OFFLINE": "1" if settings.offline else "0",
-        "WESTERKWARTIER_SNAPSHOT_DIR": str(Path(settings.snapshot_dir).resolve()),
-        "WESTERKWARTIER_CACHE_DIR": str(Path(settings.cache_dir).resolve()),
-        "WESTERKWARTIER_PROGRESS": "0",
-    }
-    before = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def render_reports(
@@ -277,7 +255,7 @@ def render_reports(
     jaar : int or str
         Reference year; 0 = per figure the latest year with data.
     rapport : str or sequence of str
-        ``aantrekkelijkheid``, ``talent`` or ``alle``.
+        A report of the catalogue (``aantrekkelijkheid``, ``talent``) or ``alle``.
     vergelijk : sequence of str
         Extra municipalities to compare with.
     peildatum : str or datetime.date, optional
@@ -292,12 +270,13 @@ def render_reports(
     timeout_per_cell : float
         Seconds one notebook cell may run.
     index : bool
-        Rewrite ``<uit>/index.html`` afterwards (default True).
+        Rewrite ``<uit>/index.html`` afterwards (default True). The reports are added to the
+        index's entries either way; :func:`write_reports_index` writes the page later.
 
     Returns
     -------
     list of Path
-        The reports written, in manifest order.
+        The reports written, in catalogue order.
 
     Raises
     ------
@@ -309,114 +288,194 @@ def render_reports(
         The offline snapshot is missing, incomplete or damaged; nothing was run.
     westerkwartier.errors.ReportFailed
         A notebook failed; it is saved under ``<uit>/_failed/<gemeente-slug>/`` and nothing
-        of that report was published.
+        of that report was published. The other reports were made and published first.
     """
     if peildatum is None:
         peildatum = dt.date.today()
     inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum)
     uit = Path(uit)
     check_output(uit)
-    folder = slug(inputs.region.name)
-    manifest = load_manifest()
-    written: list[Path] = []
+    jobs = report_jobs(
+        inputs,
+        uit,
+        gegevensmelding,
+        notebooks_dir=Path(notebooks_dir),
+        timeout_per_cell=timeout_per_cell,
+    )
+    with kernel_environment(kernel_env(settings.offline)):
+        results = [run_job(job) for job in jobs]
+    made = [(j, r) for j, r in zip(jobs, results, strict=True) if r["status"] == "gemaakt"]
+    if made:
+        records = [_index_record(uit, job, result["kop"], inputs.peildatum) for job, result in made]
+        publish_index(uit, records, write=index)
+    _raise_first_failure(results)
+    return [Path(job.output) for job, _ in made]
+
+
+def report_jobs(
+    inputs: Inputs,
+    uit: Path,
+    gegevensmelding: str = "",
+    *,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+    timeout_per_cell: float = CELL_TIMEOUT,
+) -> list[ReportJob]:
+    """Return the jobs of one run: one per report, written to ``<uit>/<gemeente-slug>/``."""
+    catalogue = load_report_catalogue()
+    region = inputs.region
+    folder = slug(region.name)
     parameters = {
-        "gemeente": inputs.region.code,
+        "gemeente": region.code,
         "jaar": inputs.jaar,
         "vergelijk": [r.code for r in inputs.vergelijk],
         "peildatum": inputs.peildatum.isoformat(),
         "gegevensmelding": str(gegevensmelding or ""),
     }
-    with _kernel_environment():
-        for rid in inputs.rapporten:
-            spec = manifest[rid]
-            out = run_notebook(
-                Path(notebooks_dir) / spec.notebook,
-                uit / folder / f"{rid}.html",
-                parameters,
-                title=f"{spec.titel} in {inputs.region.name} — regionale monitor",
-                timeout_per_cell=timeout_per_cell,
-                failed_dir=uit / "_failed" / folder,
-            )
-            written.append(out)
-    if index:
-        write_reports_index(uit)
-    return written
+    return [
+        ReportJob(
+            index=number,
+            report=rid,
+            code=region.code,
+            name=region.name,
+            notebook=str(Path(notebooks_dir) / catalogue[rid].notebook),
+            output=str(uit / folder / f"{rid}.html"),
+            title=catalogue[rid].title_pattern.format(gemeente=region.name),
+            parameters=dict(parameters),
+            failed_dir=str(uit / "_failed" / folder),
+            cell_timeout=timeout_per_cell,
+        )
+        for number, rid in enumerate(inputs.rapporten)
+    ]
+
+
+def _raise_first_failure(results: Iterable[dict[str, Any]]) -> None:
+    """Raise the error of the first report that was not made (its own exception when known)."""
+    for result in results:
+        if result["status"] == "gemaakt":
+            continue
+        error = result.get("error")
+        if isinstance(error, Exception):
+            raise error
+        raise ReportFailed(result.get("fout") or "Rapport niet gemaakt.")
 
 
 # ----------------------------------------------------------------------------------------------
 # Index
 # ----------------------------------------------------------------------------------------------
-class _HeaderReader(HTMLParser):
-    """Read the ``data-*`` attributes of a report's ``<header class="rapport-kop">``."""
+def _index_record(
+    uit: Path, job: ReportJob, facts: dict[str, str], peildatum: dt.date
+) -> dict[str, Any]:
+    """Return the index entry of a report just made, from what the report says of itself."""
+    name = facts.get("gemeente") or job.name
+    entry = IndexEntry(
+        municipality=f"{name} ({facts.get('code') or job.code})",
+        report=facts.get("titel") or job.report,
+        reference_year=facts.get("peiljaar") or "onbekend",
+        data_date=facts.get("gegevens") or "onbekend",
+        generated=facts.get("peildatum") or peildatum.isoformat(),
+        href=Path(job.output).relative_to(uit).as_posix(),
+    )
+    return {"rapport": job.report, "gemeente": name, **asdict(entry)}
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: dict[str, str] | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.found is None and tag == "header":
-            values = {k: v or "" for k, v in attrs}
-            if "rapport-kop" in values.get("class", "").split():
-                self.found = {k[5:]: v for k, v in values.items() if k.startswith("data-")}
+def read_index_record(uit: Path | str) -> list[dict[str, Any]]:
+    """Return the entries of the index of ``uit`` (``<uit>/.index.json``; none yet: empty)."""
+    path = Path(uit) / INDEX_RECORD
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except ValueError as err:
+        raise DataIntegrityError(
+            f"De lijst van rapporten {path} is beschadigd ({err}). Verwijder hem en maak de "
+            "rapporten opnieuw (`westerkwartier report`)."
+        ) from None
+    return [r for r in raw.get("rapporten", []) if isinstance(r, dict)]
 
 
-def read_report_header(path: Path) -> dict[str, str] | None:
-    """Return the facts a report states about itself (rapport, gemeente, peiljaar, ...).
+def _merged(uit: Path, current: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict]:
+    """Merge current and new entries: a new one replaces the one with the same link.
+
+    Only reports whose file still exists are kept; sorted by municipality, then catalogue
+    order, then link.
+    """
+    order = {rid: i for i, rid in enumerate(load_report_catalogue())}
+    by_href = {r["href"]: r for r in [*current, *new]}
+    kept = [r for r in by_href.values() if (uit / r["href"]).is_file()]
+    return sorted(
+        kept,
+        key=lambda r: (
+            str(r.get("gemeente", "")).lower(),
+            order.get(str(r.get("rapport")), 99),
+            r["href"],
+        ),
+    )
+
+
+def _as_date(text: Any) -> dt.date | str:
+    try:
+        return dt.date.fromisoformat(str(text))
+    except ValueError:
+        return str(text or "onbekend")
+
+
+def _as_entry(record: dict[str, Any]) -> IndexEntry:
+    return IndexEntry(
+        municipality=record["municipality"],
+        report=record["report"],
+        reference_year=record["reference_year"],
+        data_date=_as_date(record["data_date"]),
+        generated=_as_date(record["generated"]),
+        href=record["href"],
+    )
+
+
+def publish_index(
+    uit: Path | str, records: Iterable[dict[str, Any]] = (), *, write: bool = True
+) -> Path:
+    """Add reports to the index of ``uit`` and write ``<uit>/index.html`` from its entries.
+
+    Reads the entries (:func:`read_index_record`), adds ``records`` (a report made again
+    replaces its old entry; reports whose file is gone drop out), stores them and writes the
+    page with :func:`westerkwartier.pipeline.index_page.write_index`, all under
+    :func:`index_lock`, so concurrent runs into one folder each leave an index that lists every
+    report made so far.
+
+    Parameters
+    ----------
+    uit : Path or str
+        The output folder.
+    records : iterable of dict
+        New entries: the fields of :class:`~westerkwartier.pipeline.index_page.IndexEntry`
+        plus ``rapport`` (report id) and ``gemeente`` (municipality name), for the order.
+    write : bool, default True
+        Also write ``index.html`` (else only the entries are stored).
 
     Returns
     -------
-    dict or None
-        None for an HTML file that is not one of our reports.
+    Path
+        ``<uit>/index.html``.
     """
-    reader = _HeaderReader()
-    reader.feed(Path(path).read_text(encoding="utf-8"))
-    return reader.found
-
-
-def _as_date(text: str) -> dt.date | str:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return text or "onbekend"
-
-
-def index_entries(uit: Path | str = REPORTS_DIR) -> list[IndexEntry]:
-    """List every report in ``uit`` for the index, by municipality then report order."""
-    from westerkwartier.pipeline.index_page import IndexEntry
-
-    uit = Path(uit)
-    order = {rid: i for i, rid in enumerate(load_manifest())}
-    found = []
-    for path in sorted(uit.glob("*/*.html")):
-        if path.parent.name.startswith(("_", ".")):
-            continue
-        facts = read_report_header(path)
-        if not facts:
-            continue
-        entry = IndexEntry(
-            municipality=f"{facts.get('gemeente', '')} ({facts.get('code', '')})",
-            report=facts.get("titel", path.stem),
-            reference_year=facts.get("peiljaar", "onbekend"),
-            data_date=_as_date(facts.get("gegevens", "")),
-            generated=_as_date(facts.get("peildatum", "")),
-            href=f"{path.parent.name}/{path.name}",
-        )
-        found.append((facts.get("gemeente", ""), order.get(facts.get("rapport", ""), 99), entry))
-    found.sort(key=lambda item: (item[0].lower(), item[1], item[2].href))
-    return [entry for _, _, entry in found]
-
-
-def write_reports_index(uit: Path | str = REPORTS_DIR) -> Path:
-    """Write ``<uit>/index.html`` listing every report found in ``uit``.
-
-    The folder is scanned and the page written under :func:`index_lock`, so concurrent runs
-    into one folder each leave an index that lists every report written so far.
-    """
-    from westerkwartier.pipeline.index_page import write_index
+    from westerkwartier.pipeline.notebook import write_atomic
 
     uit = Path(uit)
     with index_lock(uit):
-        return write_index(index_entries(uit), uit / "index.html", title=INDEX_TITLE)
+        merged = _merged(uit, read_index_record(uit), list(records))
+        payload = {"formaat": 1, "rapporten": merged}
+        write_atomic(uit / INDEX_RECORD, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
+        if write:
+            write_index([_as_entry(r) for r in merged], uit / "index.html", title=INDEX_TITLE)
+    return uit / "index.html"
+
+
+def write_reports_index(uit: Path | str = REPORTS_DIR) -> Path:
+    """Write ``<uit>/index.html`` from the entries of the folder (see :func:`publish_index`)."""
+    return publish_index(uit)
+
+
+def index_entries(uit: Path | str = REPORTS_DIR) -> list[IndexEntry]:
+    """List the reports of the index of ``uit``, by municipality then report order."""
+    return [_as_entry(r) for r in _merged(Path(uit), read_index_record(uit), [])]
 
 
 __all__ = [
@@ -426,8 +485,10 @@ __all__ = [
     "check_snapshot",
     "index_entries",
     "index_lock",
-    "read_report_header",
+    "publish_index",
+    "read_index_record",
     "render_reports",
+    "report_jobs",
     "report_names",
     "slug",
     "write_reports_index",

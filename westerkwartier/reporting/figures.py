@@ -155,6 +155,27 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         province=data.province_label,
         country="Nederland",
     )
+    rebuilt = rebuilt_years(data.panel, indicator, data.region.code)
+    rebuilt = [y for y in rebuilt if y in set(wide.index)]
+    if rebuilt:
+        with house_style():
+            chart.ax.axvspan(
+                min(rebuilt) - 0.5, max(rebuilt) + 0.5, color="#EEEEEE", zorder=0, linewidth=0
+            )
+            chart.ax.text(
+                min(rebuilt) - 0.4,
+                0.98,
+                "opgebouwd uit\nde voorgangers",
+                transform=chart.ax.get_xaxis_transform(),
+                fontsize=8,
+                color=TEXT_COLOURS["gedempt"],
+                va="top",
+            )
+        span = str(rebuilt[0]) if len(rebuilt) == 1 else f"{min(rebuilt)} tot en met {max(rebuilt)}"
+        chart.alt += (
+            f" {focus} {span}: opgebouwd uit de gemeenten waaruit {focus} ontstond of die erin "
+            "opgingen (schatting; grijs vlak)."
+        )
     if survey:
         lower = trend_data(data.panel, indicator, data.regions, column="lower")
         upper = trend_data(data.panel, indicator, data.regions, column="upper")
@@ -173,6 +194,249 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
                 )
             chart.alt += f" De band rond de lijn van {focus} is het 95%-betrouwbaarheidsinterval."
     return chart
+
+
+# ----------------------------------------------------------------------------------------------
+# Who comes and who leaves: flows between municipalities
+# ----------------------------------------------------------------------------------------------
+#: The two gross flows drawn side by side in :func:`flows_chart`.
+FLOW_INDICATORS: tuple[str, str] = (
+    "vestiging_andere_gemeente_per_1000",
+    "vertrek_andere_gemeente_per_1000",
+)
+
+#: Fewest comparable municipalities with a value in a year for their median to be drawn.
+MIN_PEERS: int = 3
+
+
+def peer_label(n: int) -> str:
+    """Legend label of the comparable municipalities' median."""
+    return f"mediaan van {n} vergelijkbare gemeenten"
+
+
+def flows_data(
+    panel: pd.DataFrame,
+    indicator: str,
+    labels: dict[str, str],
+    peers: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Return one flow per year for the municipality, benchmarks and comparable municipalities.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel holding ``indicator`` for the regions of ``labels`` and ``peers``.
+    indicator : str
+        Indicator id.
+    labels : dict of str to str
+        Region code -> column label, in the order of the columns (the municipality first).
+    peers : sequence of str
+        Codes of comparable municipalities: their median per year becomes one column (only in
+        years where at least :data:`MIN_PEERS` of them have a value).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index year; one column per labelled region and, with peers, ``mediaan van n
+        vergelijkbare gemeenten``. Years in which no column has a value are dropped.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "year": 2023,
+    ...     "region_code": ["GM1", "P1", "P2", "P3"], "value": [40.0, 30.0, 50.0, 60.0]})
+    >>> flows_data(p, "x", {"GM1": "Ons"}, ["P1", "P2", "P3"]).iloc[0].tolist()
+    [40.0, 50.0]
+    """
+    rows = panel[panel["indicator"] == indicator]
+    wide = rows.pivot_table(
+        index="year", columns="region_code", values="value", aggfunc="first", dropna=False
+    )
+    out = wide.reindex(columns=list(labels)).rename(columns=labels)
+    if peers:
+        group = wide.reindex(columns=list(peers))
+        counts = group.notna().sum(axis=1)
+        n = len(peers)
+        out[peer_label(n)] = group.median(axis=1).where(counts >= MIN_PEERS)
+    out = out.dropna(how="all")
+    out.index = out.index.astype(int)
+    return out.sort_index()
+
+
+def boundary_year(panel: pd.DataFrame, indicator: str, code: str) -> int | None:
+    """Return the first year on current boundaries when earlier years are missing for that reason.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "region_code": "GM1", "year": [2018, 2019],
+    ...     "value": [float("nan"), 40.0],
+    ...     "missing_reason": ["gemeente bestond nog niet (ontstaan in 2019)", None]})
+    >>> boundary_year(p, "x", "GM1")
+    2019
+    """
+    rows = panel[(panel["indicator"] == indicator) & (panel["region_code"] == code)]
+    if "missing_reason" not in rows or rows.empty:
+        return None
+    reasons = rows["missing_reason"].fillna("").astype(str)
+    broken = rows[
+        reasons.str.startswith(("gemeentegrenzen gewijzigd", "gemeente bestond nog niet"))
+    ]
+    later = rows[rows["value"].notna()]
+    if broken.empty or later.empty:
+        return None
+    after = later[later["year"] > broken["year"].max()]
+    return int(after["year"].min()) if len(after) else None
+
+
+def flows_chart(
+    panel: pd.DataFrame,
+    *,
+    focus: str,
+    labels: dict[str, str],
+    peers: Sequence[str] = (),
+    titles: Sequence[str] = ("Vestiging uit andere gemeenten", "Vertrek naar andere gemeenten"),
+    indicators: Sequence[str] = FLOW_INDICATORS,
+) -> Chart | None:
+    """Arrivals from and departures to other municipalities per year, side by side.
+
+    The municipality (thick blue), its province (vermilion, dashed), Nederland (black,
+    dotted) and the median of comparable municipalities (grey) per 1 000 inhabitants. Where
+    the municipality's boundaries changed, its lines start in the first year on the current
+    boundaries and a vertical line marks that year.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel with both flows for every region of ``labels`` and ``peers``.
+    focus : str
+        Code of the municipality (the first key of ``labels``).
+    labels : dict of str to str
+        Region code -> label: the municipality, the province (``provincie Groningen``) and
+        Nederland, in that order.
+    peers : sequence of str
+        Codes of comparable municipalities.
+
+    Returns
+    -------
+    Chart or None
+        None when the municipality has no value for either flow.
+    """
+    frames = [flows_data(panel, ind, labels, peers) for ind in indicators]
+    name = labels[focus]
+    if all(name not in f.columns or f[name].notna().sum() == 0 for f in frames):
+        return None
+    tables = sorted({t for ind in indicators for t in _sources(panel, ind)}, key=str.lower)
+    codes = list(labels)
+    roles = {labels[codes[0]]: "focus"}
+    for code in codes[1:]:
+        roles[labels[code]] = "nederland" if code.startswith("NL") else "provincie"
+    chart = new_chart(
+        f"Wie komt en wie gaat: {name}",
+        unit="per 1 000 inwoners",
+        tables=tables,
+        figsize=(7.6, 4.8),
+    )
+    fig = chart.figure
+    with house_style():
+        fig.delaxes(chart.ax)
+        grid = fig.add_gridspec(2, 2, height_ratios=[6, 1])
+        first = fig.add_subplot(grid[0, 0])
+        axes = [first, fig.add_subplot(grid[0, 1], sharey=first)]
+        axes[1].tick_params(labelleft=False)
+        key = fig.add_subplot(grid[1, :])
+        key.axis("off")
+        top = max(float(np.nanmax(f.to_numpy(dtype=float))) for f in frames if f.size)
+        starts = [boundary_year(panel, ind, focus) for ind in indicators]
+        for ax, frame, title, start in zip(axes, frames, titles, starts, strict=True):
+            ax.set_title(title, loc="left", fontsize=10, color=TEXT_COLOURS["tekst"])
+            ax.yaxis.set_major_formatter(DutchFormatter())
+            order = [c for c in frame.columns if c != name] + ([name] if name in frame else [])
+            for column in order:
+                role = roles.get(column, "buren")
+                ax.plot(
+                    frame.index,
+                    frame[column].to_numpy(dtype=float),
+                    color=ROLE_COLOURS[role],
+                    label=column,
+                    marker="o" if role == "focus" else None,
+                    markersize=3.5,
+                    linewidth={"focus": 2.6, "buren": 1.4}.get(role, 1.6),
+                    linestyle={"provincie": "--", "nederland": ":"}.get(role, "-"),
+                    zorder=5 if role == "focus" else 3,
+                )
+            if start is not None:
+                ax.axvline(start - 0.5, color=TEXT_COLOURS["gedempt"], linewidth=1, zorder=1)
+                ax.text(
+                    start - 0.4,
+                    0.98,
+                    f"grenzen\n{start}",
+                    transform=ax.get_xaxis_transform(),
+                    fontsize=8,
+                    color=TEXT_COLOURS["gedempt"],
+                    va="top",
+                )
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        axes[0].set_ylim(0, top * 1.08 if top > 0 else 1.0)
+        axes[0].set_ylabel(unit_label("per 1 000 inwoners"), loc="top")
+        chart.ax = axes[0]
+        handles, names = axes[0].get_legend_handles_labels()
+        key.legend(handles[::-1], names[::-1], loc="center", ncol=2, frameon=False)
+    chart.alt = _flows_alt(frames, titles, name, starts, tables)
+    return chart
+
+
+def _flows_alt(
+    frames: Sequence[pd.DataFrame],
+    titles: Sequence[str],
+    name: str,
+    starts: Sequence[int | None],
+    tables: Sequence[str],
+) -> str:
+    parts = [
+        f"Twee lijngrafieken naast elkaar, per 1.000 inwoners: wie komt en wie gaat in {name}."
+    ]
+    for frame, title, start in zip(frames, titles, starts, strict=True):
+        bits = []
+        for column in frame.columns:
+            series = frame[column].dropna()
+            if series.empty:
+                continue
+            first, last = series.index[0], series.index[-1]
+            bits.append(
+                f"{column} van {fmt_number(series.iloc[0], 1)} in {first} naar "
+                f"{fmt_number(series.iloc[-1], 1)} in {last}"
+            )
+        text = f"{title}: " + "; ".join(bits) + "."
+        if start is not None:
+            text += f" {name} pas vanaf {start}, het eerste jaar met de huidige gemeentegrenzen."
+        parts.append(text)
+    parts.append(source_line(list(tables)) + ".")
+    return " ".join(parts)
+
+
+def rebuilt_years(panel: pd.DataFrame, indicator: str, code: str) -> list[int]:
+    """Years in which a municipality's value was rebuilt from its predecessors (``schatting``).
+
+    Only estimates that come before the municipality's own CBS figures count: a prognosis
+    (also ``schatting``) after them does not.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "region_code": "GM1", "year": [2018, 2019],
+    ...                   "value": [1.0, 2.0], "status": ["schatting", "definitief"]})
+    >>> rebuilt_years(p, "x", "GM1")
+    [2018]
+    """
+    rows = panel[
+        (panel["indicator"] == indicator) & (panel["region_code"] == code) & panel["value"].notna()
+    ]
+    if rows.empty or "status" not in rows:
+        return []
+    own = rows[rows["status"] != "schatting"]
+    if own.empty:
+        return []
+    first = int(own["year"].min())
+    est = rows[(rows["status"] == "schatting") & (rows["year"] < first)]
+    return sorted(int(y) for y in est["year"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -672,6 +936,348 @@ def rank_interval_chart(
     return chart
 
 
+# ----------------------------------------------------------------------------------------------
+# Wijken of one municipality
+# ----------------------------------------------------------------------------------------------
+#: Diverging ColorBrewer "PuOr" (colour-blind safe, readable in grey print): orange for a
+#: certain loss, purple for a certain gain, darker = larger. Two loss and three gain classes.
+WIJK_LOSS_COLOURS: tuple[str, ...] = ("#B35806", "#F1A340")
+WIJK_GAIN_COLOURS: tuple[str, ...] = ("#D8DAEB", "#998EC3", "#542788")
+
+#: A change within CBS's rounding: near-white with dots (told apart by pattern, not colour).
+WIJK_UNCERTAIN: str = "#F7F7F7"
+
+#: Edges between wijken and the municipal outline.
+WIJK_EDGE: str = "#6E6E6E"
+
+
+def _class_edges(values: pd.Series, k: int) -> list[float]:
+    known = values.dropna()
+    if known.empty:
+        return []
+    edges = sorted(set(np.quantile(known, np.linspace(0, 1, k + 1)).tolist()))
+    return edges if len(edges) > 1 else edges * 2
+
+
+def wijk_classes(frame: pd.DataFrame) -> tuple[pd.Series, list[dict[str, Any]]]:
+    """Classify wijk changes: certain losses, within the rounding, certain gains, no figure.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per wijk with ``value`` and ``direction`` (``hoger``, ``lager``, ``onzeker``,
+        ``gelijk`` or None for no figure).
+
+    Returns
+    -------
+    classes, legend : pandas.Series, list of dict
+        The class key of every wijk (``lager0``, ``lager1``, ``onzeker``, ``hoger0`` ...
+        ``hoger2``, ``geen``) and the legend entries in order: ``key``, ``colour``, ``hatch``,
+        ``low``, ``high`` (value range; None for the patterns).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"value": [-40.0, 5.0, 100.0, None],
+    ...                   "direction": ["lager", "onzeker", "hoger", None]})
+    >>> wijk_classes(f)[0].tolist()
+    ['lager0', 'onzeker', 'hoger0', 'geen']
+    """
+    classes = pd.Series("geen", index=frame.index, dtype=object)
+    legend: list[dict[str, Any]] = []
+    direction = frame["direction"]
+    for word, colours in (("lager", WIJK_LOSS_COLOURS), ("hoger", WIJK_GAIN_COLOURS)):
+        values = frame.loc[direction == word, "value"].astype(float)
+        # at least three wijken per class: two losses make one class, not two of one each
+        edges = _class_edges(values, min(len(colours), max(1, len(values) // 3)))
+        n = max(len(edges) - 1, 0)
+        # losses run from the largest loss (darkest orange) up, gains from the smallest gain
+        # (lightest purple) up; with fewer classes the palette keeps its darker end
+        palette = colours[len(colours) - n :]
+        for i in range(n):
+            inner = values.index[(values >= edges[i]) & ((values < edges[i + 1]) | (i == n - 1))]
+            classes[inner] = f"{word}{i}"
+            legend.append(
+                {
+                    "key": f"{word}{i}",
+                    "colour": palette[i],
+                    "hatch": None,
+                    "low": edges[i],
+                    "high": edges[i + 1],
+                }
+            )
+        if word == "lager":
+            uncertain = frame.index[direction.isin(["onzeker", "gelijk"])]
+            classes[uncertain] = "onzeker"
+            if len(uncertain):
+                legend.append(
+                    {
+                        "key": "onzeker",
+                        "colour": WIJK_UNCERTAIN,
+                        "hatch": "...",
+                        "low": None,
+                        "high": None,
+                    }
+                )
+    if (classes == "geen").any():
+        legend.append(
+            {"key": "geen", "colour": MAP_MISSING, "hatch": "///", "low": None, "high": None}
+        )
+    return classes, legend
+
+
+def _signed(value: float, decimals: int = 0) -> str:
+    text = fmt_number(abs(value), decimals)
+    return f"+{text}" if value > 0 else (f"-{text}" if value < 0 else text)
+
+
+def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -> list[str]:
+    """Write wijk labels where they fit inside their wijk without touching another label."""
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, ax = chart.figure, chart.ax
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    fig.draw_without_rendering()  # final layout, so that data and pixels are related
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    to_data = ax.transData.inverted()
+    placed: list[Any] = []
+    shown: list[str] = []
+    order = frame.assign(_area=frame.geometry.area).sort_values(
+        ["_area", "code"], ascending=[False, True]
+    )
+    for row in order.itertuples():
+        if len(shown) >= max_labels or row.geometry is None or row.geometry.is_empty:
+            continue
+        point = row.geometry.representative_point()
+        for size in (9, 8):
+            text = ax.annotate(
+                str(row.label),
+                (point.x, point.y),
+                ha="center",
+                va="center",
+                fontsize=size,
+                color=TEXT_COLOURS["tekst"],
+                path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
+            )
+            text.set_in_layout(False)
+            extent = text.get_window_extent(renderer)
+            (x0, y0), (x1, y1) = to_data.transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
+            box = shapely.box(x0, y0, x1, y1)
+            inside = box.intersection(row.geometry).area / box.area if box.area else 0.0
+            clear = all(not box.intersects(other) for other in placed)
+            if inside >= 0.8 and clear:
+                placed.append(box.buffer((x1 - x0) * 0.05))
+                shown.append(str(row.code))
+                break
+            text.remove()
+    return shown
+
+
+def _map_chart(title: str, source_text: str) -> Chart:
+    """Make an empty map in the house style: map axes, a legend row below it, source line.
+
+    The legend gets an axes of its own between the map and the source line, so the layout
+    engine keeps the three apart: the legend never covers the source line.
+    """
+    from matplotlib.figure import Figure
+
+    from westerkwartier.reporting.charts import DPI, _wrap
+
+    with house_style():
+        fig = Figure(figsize=(7.0, 7.6), dpi=DPI, layout="constrained")
+        engine: Any = fig.get_layout_engine()
+        engine.set(h_pad=0.08, w_pad=0.08)
+        grid = fig.add_gridspec(2, 1, height_ratios=[6.0, 1.0])
+        ax = fig.add_subplot(grid[0])
+        legend_ax = fig.add_subplot(grid[1])
+        legend_ax.set_axis_off()
+        fig.suptitle(_wrap(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
+        fig.supxlabel(
+            "\n".join(textwrap.wrap(source_text, width=90)),
+            x=0.01,
+            ha="left",
+            fontsize=9,
+            color=TEXT_COLOURS["gedempt"],
+        )
+    return Chart(figure=fig, ax=ax, alt="")
+
+
+def _outline(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Outline of the union of the wijken, without the slivers between neighbouring wijken."""
+    import geopandas as gpd
+    import shapely
+
+    union = shapely.union_all(frame.geometry.to_numpy()).buffer(25).buffer(-25)
+    rings = [shapely.Polygon(p.exterior) for p in shapely.get_parts(union) if p.area > 0]
+    return gpd.GeoSeries([shapely.MultiPolygon(rings).boundary], crs=frame.crs)
+
+
+def wijk_map(
+    frame: gpd.GeoDataFrame,
+    *,
+    title: str,
+    legend_title: str,
+    unit: str,
+    source_text: str,
+    alt_intro: str,
+    decimals: int = 0,
+    mode: str = "verandering",
+) -> Chart:
+    """Map the wijken of one municipality, coloured by one figure.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        One row per wijk: ``code``, ``name``, ``label`` (short map label), ``value``,
+        ``direction`` (for changes) and the polygon (RD New).
+    title : str
+        Chart title.
+    legend_title : str
+        Title above the legend (what the colours mean, with the unit).
+    unit : str
+        Reader unit of ``value`` (``aantal``, ``%``).
+    source_text : str
+        The line under the map, starting with ``Bron: CBS``.
+    alt_intro : str
+        First sentence of the alt text (what the map shows).
+    decimals : int
+        Decimals of the legend and alt text.
+    mode : {"verandering", "niveau"}
+        ``verandering``: diverging classes (:func:`wijk_classes`) where a change within the
+        rounding is dotted and a missing one hatched; ``niveau``: sequential blue classes
+        (:func:`classify`).
+
+    Returns
+    -------
+    Chart
+        Map with labels where they fit, legend below the map and above the source line, and
+        alt text naming every wijk's value (the 5 highest and lowest for large cities).
+    """
+    frame = frame[frame.geometry.notna()].sort_values("code").reset_index(drop=True)
+    chart = _map_chart(title, source_text)
+    fig, ax = chart.figure, chart.ax
+    handles: list[Patch] = []
+    with house_style():
+        ax.grid(False)
+        ax.set_axis_off()
+        if mode == "verandering":
+            classes, legend = wijk_classes(frame)
+            style = {e["key"]: e for e in legend}
+            for key, entry in style.items():
+                part = frame[classes == key]
+                if len(part):
+                    part.plot(
+                        ax=ax,
+                        color=entry["colour"],
+                        edgecolor=WIJK_EDGE,
+                        hatch=entry["hatch"],
+                        linewidth=0.5,
+                    )
+            for entry in legend:
+                if entry["key"] == "onzeker":
+                    label = "verandering binnen de afronding van CBS"
+                elif entry["key"] == "geen":
+                    label = "geen vergelijking (grens of code gewijzigd)"
+                else:
+                    label = (
+                        f"{_signed(entry['low'], decimals)} tot {_signed(entry['high'], decimals)}"
+                    )
+                handles.append(
+                    Patch(
+                        facecolor=entry["colour"],
+                        edgecolor=WIJK_EDGE,
+                        hatch=entry["hatch"],
+                        label=label,
+                    )
+                )
+        else:
+            classes_n, edges = classify(frame["value"])
+            known = frame[classes_n.notna()]
+            missing = frame[classes_n.isna()]
+            if len(known):
+                known.plot(
+                    ax=ax,
+                    color=[MAP_COLOURS[int(k)] for k in classes_n.dropna()],
+                    edgecolor=WIJK_EDGE,
+                    linewidth=0.5,
+                )
+            if len(missing):
+                missing.plot(
+                    ax=ax, color=MAP_MISSING, edgecolor=WIJK_EDGE, hatch="///", linewidth=0.5
+                )
+            for i in range(max(len(edges) - 1, 0)):
+                lo, hi = fmt_number(edges[i], decimals), fmt_number(edges[i + 1], decimals)
+                handles.append(
+                    Patch(facecolor=MAP_COLOURS[i], edgecolor=WIJK_EDGE, label=f"{lo}–{hi}")
+                )
+            if len(missing):
+                handles.append(
+                    Patch(
+                        facecolor=MAP_MISSING, edgecolor=WIJK_EDGE, hatch="///", label="geen cijfer"
+                    )
+                )
+        if len(frame):
+            _outline(frame).plot(ax=ax, color=TEXT_COLOURS["tekst"], linewidth=1.2)
+        ax.set_aspect("equal")
+        legend_ax = fig.axes[1]
+        legend_ax.legend(
+            handles=handles,
+            title=legend_title,
+            loc="center",
+            ncol=2,
+            frameon=False,
+            fontsize=9,
+            title_fontsize=9,
+        )
+        shown = _place_labels(chart, frame)
+    chart.alt = _wijk_alt(frame, alt_intro, unit, decimals, mode, source_text, shown)
+    return chart
+
+
+def _wijk_alt(
+    frame: pd.DataFrame,
+    intro: str,
+    unit: str,
+    decimals: int,
+    mode: str,
+    source_text: str,
+    shown: Sequence[str],
+) -> str:
+    def value_text(v: float) -> str:
+        text = _signed(v, decimals) if mode == "verandering" else fmt_number(v, decimals)
+        return text + ("%" if unit == "%" else "")
+
+    parts = [intro.rstrip(".") + "."]
+    known = frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True])
+    items = [
+        f"{name} {value_text(float(value))}"
+        for name, value in zip(known["name"], known["value"], strict=True)
+    ]
+    if len(items) > 12:
+        parts.append(
+            f"Hoogste: {'; '.join(items[:5])}. Laagste: {'; '.join(items[-5:])}. "
+            "De tabel onder de kaart noemt alle wijken."
+        )
+    elif items:
+        parts.append("Van hoog naar laag: " + "; ".join(items) + ".")
+    if mode == "verandering" and "direction" in frame:
+        uncertain = known[known["direction"].isin(["onzeker", "gelijk"])]
+        if len(uncertain):
+            parts.append(
+                f"{len(uncertain)} van de {len(frame)} wijken veranderden niet meer dan de "
+                "afronding van CBS toelaat (gestippeld)."
+            )
+    absent = frame[frame["value"].isna()]
+    if len(absent):
+        parts.append(
+            f"Geen cijfer (gearceerd): {len(absent)} {'wijk' if len(absent) == 1 else 'wijken'}."
+        )
+    parts.append(f"Namen op de kaart waar ze passen ({len(shown)} van de {len(frame)} wijken).")
+    parts.append(source_text.rstrip(".") + ".")
+    return " ".join(parts)
+
+
 __all__ = [
     "MAP_COLOURS",
     "choropleth",
@@ -683,4 +1289,6 @@ __all__ = [
     "neighbour_bars",
     "rank_interval_chart",
     "trend_data",
+    "wijk_classes",
+    "wijk_map",
 ]

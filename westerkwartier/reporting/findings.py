@@ -8,7 +8,7 @@ naming the value, its year and how it compares with the province, Nederland and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from westerkwartier.analysis.comparison import (
@@ -184,6 +184,7 @@ def findings(
     extra: Sequence[Finding] = (),
     minimum: int = MIN_FINDINGS,
     maximum: int = MAX_FINDINGS,
+    lead: Collection[str] = (),
 ) -> list[Finding]:
     """Choose and write the findings of the summary, most important first.
 
@@ -198,15 +199,26 @@ def findings(
         indicators have something to say.
     minimum, maximum : int
         Bounds on the number of findings.
+    lead : collection of str
+        Indicators of the theme the report leads with (the talent report: retention). The
+        strongest finding among them opens the summary when the data support one: it has a
+        value and a comparison with the province or Nederland.
 
     Returns
     -------
     list of Finding
-        Sorted by importance (ties in report order); at most ``maximum``.
+        Sorted by importance (ties in report order), a supported lead finding first; at most
+        ``maximum``.
     """
     scored = [(importance(r), r) for r in rows if r.own is not None and r.direction != "context"]
     scored = [(s, r) for s, r in scored if s > 0]
     scored.sort(key=lambda pair: (-pair[0], pair[1].order))
+    first = next(
+        (pair for pair in scored if pair[1].indicator in lead and _benchmarked(pair[1])), None
+    )
+    if first is not None:
+        scored.remove(first)
+        scored.insert(0, first)
     out = [
         Finding(
             finding_text(r, (subjects or {}).get(r.indicator)),
@@ -223,6 +235,11 @@ def findings(
             break
         out.append(item)
     return out
+
+
+def _benchmarked(row: ScoreRow) -> bool:
+    """Tell whether the row's value is compared with the province or Nederland."""
+    return any(c.word != "onbekend" for c in (row.province, row.nederland))
 
 
 def missing_rows(rows: Iterable[ScoreRow]) -> list[ScoreRow]:

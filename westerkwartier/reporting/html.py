@@ -1,8 +1,11 @@
-"""Export an executed report notebook to one self-contained HTML page, and check the page.
+"""HTML of the reports: templates of report parts, export of a notebook, and the page checks.
 
-:func:`export_html` uses nbconvert with the project's template (no code, prompts, parameter
-cells, scripts or external URLs; ``lang="nl"``; a real title); :func:`check_html` refuses a page
-with an external URL or a figure without alt text.
+:func:`render_template` fills a Jinja2 template of ``templates/html/`` (report sections, tables,
+the index page). Autoescaping is on: every value from data or parameters is escaped by the
+template engine, never by hand, and a template that names a value the caller did not pass fails
+(``StrictUndefined``). :func:`export_html` uses nbconvert with the project's template (no code,
+prompts, parameter cells, scripts or external URLs; ``lang="nl"``; a real title);
+:func:`check_html` refuses a page with an external URL or a figure without alt text.
 """
 
 from __future__ import annotations
@@ -11,15 +14,21 @@ import copy
 import html
 import logging
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import nbformat
 
-#: Folder of our nbconvert templates.
 log = logging.getLogger(__name__)
 
+#: Folder of our templates: the nbconvert report template and the HTML parts.
 TEMPLATES_DIR: Path = Path(__file__).resolve().parent / "templates"
+
+#: Folder of the Jinja2 templates of report parts and the index page.
+PARTS_DIR: Path = TEMPLATES_DIR / "html"
 
 
 #: Name of the report template inside :data:`TEMPLATES_DIR`.
@@ -45,6 +54,45 @@ REMOVED_TAGS: frozenset[str] = frozenset(
 def report_css() -> str:
     """Return the style sheet of reports and index (inlined, never linked)."""
     return CSS_FILE.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def template_environment() -> jinja2.Environment:
+    """Return the Jinja2 environment of the HTML parts (autoescape on, ``StrictUndefined``).
+
+    Block tags on a line of their own leave no blank line behind (``trim_blocks``,
+    ``lstrip_blocks``), so the templates can be laid out for reading.
+    """
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PARTS_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render_template(name: str, /, **context: Any) -> str:
+    """Fill the template ``templates/html/<name>`` and return the HTML.
+
+    Parameters
+    ----------
+    name : str
+        File name of the template, e.g. ``"kop.html.j2"``.
+    **context
+        The values the template uses; all text is escaped.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> render_template("voetnoot.html.j2", text="Bron: <CBS> & co")
+    '<p class="voetnoot">Bron: &lt;CBS&gt; &amp; co</p>'
+    """
+    return template_environment().get_template(name).render(**context)
 
 
 def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:

@@ -16,7 +16,8 @@ and one chart for the report notebooks:
 The pure helpers (:func:`rank_text`, :func:`choose_from_year`, :func:`influence_rows`,
 :func:`decomposition_rows`, :func:`sensitivity_sentence`, :func:`pulse_rows`, ...) work on
 small frames and are tested without any data. Headings are ``h3`` (below the notebook's ``##``
-section heading); every text from data is escaped; numbers are Dutch.
+section heading); the markup comes from Jinja2 templates (``templates/html/``) that escape every
+text from data; numbers are Dutch.
 
 Examples
 --------
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from westerkwartier.errors import InputError
@@ -46,8 +48,9 @@ from westerkwartier.reporting.formatting import (
     is_missing,
     unit_label,
 )
+from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
-from westerkwartier.reporting.sections import Html, esc
+from westerkwartier.reporting.sections import Html, part
 
 #: The index shown in each report.
 REPORT_INDEX: dict[str, str] = {"aantrekkelijkheid": "aantrekkelijkheid", "talent": "talent"}
@@ -443,27 +446,31 @@ def pulse_sentence(pulse: pd.DataFrame, name: str, peiljaar: int) -> str:
     )
 
 
+def table_parts(
+    frame: pd.DataFrame, caption: str, tones: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Return what the table template needs: columns, rows of text, caption and tones.
+
+    Columns starting with ``_`` are left out; every cell becomes text (escaped by the
+    template, never here).
+    """
+    cols = [c for c in frame.columns if not str(c).startswith("_")]
+    rows = [[str(v) for v in values] for values in frame[cols].itertuples(index=False)]
+    return {
+        "columns": [str(c) for c in cols],
+        "rows": rows,
+        "caption": caption,
+        "tones": list(tones) if tones is not None else None,
+    }
+
+
 def html_table(frame: pd.DataFrame, caption: str, tones: Sequence[str] | None = None) -> str:
     """Return an accessible table: caption, ``th scope=col``, first column ``th scope=row``.
 
     Every cell is escaped; columns starting with ``_`` are left out. ``tones`` gives a CSS
     class (``gunstig``/``ongunstig``/``neutraal``) for the last cell of each row.
     """
-    cols = [c for c in frame.columns if not str(c).startswith("_")]
-    out = ['<div class="tabel-kader">', "<table>", f"<caption>{esc(caption)}</caption>"]
-    out.append(
-        "<thead><tr>" + "".join(f'<th scope="col">{esc(c)}</th>' for c in cols) + "</tr></thead>"
-    )
-    out.append("<tbody>")
-    for n, values in enumerate(frame[cols].itertuples(index=False)):
-        cells = [esc(v) for v in values]
-        tds = []
-        for k, c in enumerate(cells[1:], start=1):
-            cls = f' class="{esc(tones[n])}"' if tones is not None and k == len(cells) - 1 else ""
-            tds.append(f"<td{cls}>{c}</td>")
-        out.append(f'<tr><th scope="row">{cells[0]}</th>{"".join(tds)}</tr>')
-    out.append("</tbody></table></div>")
-    return "\n".join(out)
+    return render_template("tabel.html.j2", **table_parts(frame, caption, tones))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -533,7 +540,7 @@ class IndexData:
     def own(self) -> dict[str, Any]:
         """The municipality's row of :attr:`scores`."""
         rows = self.scores[self.scores["region_code"] == self.code]
-        return rows.iloc[0].to_dict() if len(rows) else {}
+        return {str(k): v for k, v in rows.iloc[0].items()} if len(rows) else {}
 
     @property
     def scored(self) -> bool:
@@ -544,7 +551,7 @@ class IndexData:
     def rank(self) -> dict[str, Any] | None:
         """The municipality's row of :attr:`summary` (None without a score)."""
         rows = self.summary[self.summary["region_code"] == self.code]
-        return rows.iloc[0].to_dict() if len(rows) else None
+        return {str(k): v for k, v in rows.iloc[0].items()} if len(rows) else None
 
     @property
     def what(self) -> str:
@@ -716,52 +723,76 @@ def _subject(data: IndexData, indicator: str, labels: Mapping[str, str]) -> str:
 def index_kern(data: IndexData) -> Html:
     """Score, median rank with 5-95% interval, and the robustness claims."""
     spec = data.spec
-    out = ["<h3>Score en rangorde</h3>"]
-    n = len(data.summary)
-    draws = fmt_number(data.mc.draws)
-    if not data.scored:
-        out.append(f"<p>{esc(_no_score_text(data))}</p>")
-    else:
-        rank = data.rank
-        assert rank is not None
-        out.append(
-            f'<p class="index-kern" data-score="{esc(fmt_score(data.own["score"]))}">'
-            f"{esc(data.name)} scoort <strong>{esc(fmt_score(data.own['score']))}</strong> op "
-            f"{esc(data.what)}. Over {esc(draws)} varianten van de index staat {esc(data.name)} "
-            f"mediaan op <strong>plaats {esc(fmt_number(rank['median_rank']))}</strong> van "
-            f"{esc(fmt_number(n))} gemeenten, met een 5–95%-interval van plaats "
-            f"{esc(fmt_number(rank['rank_p05']))} tot {esc(fmt_number(rank['rank_p95']))} "
-            "(1 = hoogste score).</p>"
-        )
-        bench = data.scores[data.scores["level"] != "gemeente"].set_index("region_code")
-        prov = data.rapport.region.province
-        parts = []
-        if prov in bench.index and not is_missing(bench.loc[prov, "score"]):
-            parts.append(f"{data.rapport.province_label} {fmt_score(bench.loc[prov, 'score'])}")
-        if "NL01" in bench.index and not is_missing(bench.loc["NL01", "score"]):
-            parts.append(f"Nederland {fmt_score(bench.loc['NL01', 'score'])}")
-        if parts:
-            out.append(f"<p>Ter vergelijking: {esc('; '.join(parts))}.</p>")
-        out.append('<ul class="robuustheid">')
-        for r in data.robustness:
-            out.append(f"<li>{esc(r.sentence)}</li>")
-        out.append("</ul>")
-    out.append(
-        '<p class="voetnoot">'
-        + esc(
-            f"Hoe de index werkt: de {spec.label.lower()} combineert "
-            f"{len(data.mc.indicators)} CBS-cijfers in {len(spec.subs)} onderdelen "
-            f"({', '.join(s.label for s in spec.subs)}). Elk cijfer is omgerekend naar een "
-            f"z-score ten opzichte van alle gemeenten in {spec.reference_year} (0 = gemiddelde "
-            "gemeente; hoger is altijd beter). Een variant trekt andere gewichten rond de "
-            "gekozen gewichten en een andere normalisatie (z-score, min-max of rangorde) en "
-            "aggregatie (rekenkundig of meetkundig); het ranginterval laat zien hoe zeker de "
-            "plaats is. Een verschil dat in minder dan 80% van de varianten dezelfde kant op "
-            "valt, noemen we niet robuust."
-        )
-        + "</p>"
+    how = (
+        f"Hoe de index werkt: de {spec.label.lower()} combineert "
+        f"{len(data.mc.indicators)} CBS-cijfers in {len(spec.subs)} onderdelen "
+        f"({', '.join(s.label for s in spec.subs)}). Elk cijfer is omgerekend naar een "
+        f"z-score ten opzichte van alle gemeenten in {spec.reference_year} (0 = gemiddelde "
+        "gemeente; hoger is altijd beter). Een variant trekt andere gewichten rond de "
+        "gekozen gewichten en een andere normalisatie (z-score, min-max of rangorde) en "
+        "aggregatie (rekenkundig of meetkundig); het ranginterval laat zien hoe zeker de "
+        "plaats is. Een verschil dat in minder dan 80% van de varianten dezelfde kant op "
+        "valt, noemen we niet robuust."
     )
-    return Html("\n".join(out))
+    if not data.scored:
+        return part("index_kern.html.j2", scored=False, no_score=_no_score_text(data), how=how)
+    rank = data.rank
+    assert rank is not None
+    bench = data.scores[data.scores["level"] != "gemeente"].set_index("region_code")
+    prov = data.rapport.region.province
+    parts = []
+    if prov in bench.index and not is_missing(bench.loc[prov, "score"]):
+        parts.append(f"{data.rapport.province_label} {fmt_score(bench.loc[prov, 'score'])}")
+    if "NL01" in bench.index and not is_missing(bench.loc["NL01", "score"]):
+        parts.append(f"Nederland {fmt_score(bench.loc['NL01', 'score'])}")
+    return part(
+        "index_kern.html.j2",
+        scored=True,
+        score=fmt_score(data.own["score"]),
+        name=data.name,
+        what=data.what,
+        draws=fmt_number(data.mc.draws),
+        median_rank=fmt_number(rank["median_rank"]),
+        n=fmt_number(len(data.summary)),
+        rank_p05=fmt_number(rank["rank_p05"]),
+        rank_p95=fmt_number(rank["rank_p95"]),
+        benchmarks="; ".join(parts),
+        robustness=[r.sentence for r in data.robustness],
+        how=how,
+    )
+
+
+def components(spec: Any) -> list[dict[str, str]]:
+    """Describe each component of the index: what it measures, its indicators and weights.
+
+    Parameters
+    ----------
+    spec : westerkwartier.analysis.composite.IndexSpec
+        The index.
+
+    Returns
+    -------
+    list of dict
+        Per component ``term`` (its label and weight share in the index) and ``text`` (the
+        sentence from ``config/indices.toml`` and the indicators with their weight within the
+        component).
+    """
+    from westerkwartier.indicators.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    total = sum(sub.weight for sub in spec.subs) or 1.0
+    out = []
+    for sub in spec.subs:
+        inner = sum(ind.weight for ind in sub.indicators) or 1.0
+        names = [
+            f"{unit_label(cat[ind.id].label_nl) if ind.id in cat.indicators else ind.id} "
+            f"({fmt_number(100 * ind.weight / inner, 0)}%)"
+            for ind in sub.indicators
+        ]
+        text = " ".join(p for p in (sub.description, f"Cijfers: {'; '.join(names)}.") if p)
+        term = f"{sub.label} ({fmt_number(100 * sub.weight / total, 0)}% van de index)"
+        out.append({"term": term, "text": text})
+    return out
 
 
 def rank_frame(data: IndexData) -> pd.DataFrame:
@@ -820,13 +851,13 @@ def show_rank_intervals(data: IndexData) -> None:
     chart = rank_chart(data)
     if chart is None:
         return
-    display(Html("<h3>Rangorde met onzekerheid</h3>"))
+    display(part("kop3.html.j2", text="Rangorde met onzekerheid"))
     show_figure(chart)
     note = LEGEND + "."
     missing = rank_chart_missing(data)
     if missing:
         note += f" Zonder score en dus niet in de grafiek: {', '.join(missing)}."
-    display(Html(f'<p class="voetnoot">{esc(note)}</p>'))
+    display(part("voetnoot.html.j2", text=note))
 
 
 def bijdragen(data: IndexData) -> Html:
@@ -835,7 +866,6 @@ def bijdragen(data: IndexData) -> Html:
 
     cat = load_catalogue()
     spec = data.spec
-    out = ["<h3>Onderdelen van de index</h3>"]
     bench = data.scores.set_index("region_code")
     cols = [(data.code, data.name)]
     prov = data.rapport.region.province
@@ -852,47 +882,41 @@ def bijdragen(data: IndexData) -> Html:
                 "geen score" if is_missing(value) else fmt_score(value)
             )
         rows.append(row)
-    out.append(
-        html_table(
-            pd.DataFrame(rows),
-            f"Score per onderdeel van de {spec.label.lower()} in {data.year} (0 = gemiddelde "
-            f"gemeente in {spec.reference_year}; hoger is beter).",
-        )
+    subs = table_parts(
+        pd.DataFrame(rows),
+        f"Score per onderdeel van de {spec.label.lower()} in {data.year} (0 = gemiddelde "
+        f"gemeente in {spec.reference_year}; hoger is beter).",
     )
-    out.append("<h3>Wat veranderde de score?</h3>")
-    if not data.scored:
-        out.append(f"<p>{esc(data.name)} heeft geen score; er is geen verandering te tonen.</p>")
-    elif data.decomposition is None or data.year_from is None:
-        out.append(
-            f"<p>{esc(data.name)} heeft in de {DECOMPOSE_SPAN} jaar vóór {data.year} geen score "
-            "op de index; er is geen verandering te ontleden.</p>"
-        )
-    else:
-        d = data.decomposition
+    context: dict[str, Any] = {
+        "subs": subs,
+        "components": components(spec),
+        "scored": data.scored,
+        "name": data.name,
+        "span": DECOMPOSE_SPAN,
+        "year": data.year,
+        "decomposition": None,
+        "change": "",
+    }
+    d = data.decomposition
+    if data.scored and d is not None and data.year_from is not None:
         labels = {i: unit_label(cat[i].label_nl) for i in d["indicator"] if i in cat.indicators}
         units = {i: cat[i].unit for i in d["indicator"] if i in cat.indicators}
-        top = d.loc[d["contribution"].abs().idxmax()]
-        out.append(
-            "<p>"
-            + esc(
-                f"De score van {data.name} ging van {fmt_score(d.attrs['score_from'])} in "
-                f"{data.year_from} naar {fmt_score(d.attrs['score_to'])} in {data.year} "
-                f"({fmt_signed(d.attrs['change'])}). De grootste bijdrage kwam van "
-                f"{_subject(data, top['indicator'], labels)} "
-                f"({fmt_signed(top['contribution'])}). De bijdragen tellen precies op tot de "
-                "verandering; een cijfer dat maar in één van beide jaren meetelt, draagt zijn "
-                "hele deel bij."
-            )
-            + "</p>"
+        top = d.iloc[int(np.nanargmax(d["contribution"].abs().to_numpy(dtype=float)))]
+        context["change"] = (
+            f"De score van {data.name} ging van {fmt_score(d.attrs['score_from'])} in "
+            f"{data.year_from} naar {fmt_score(d.attrs['score_to'])} in {data.year} "
+            f"({fmt_signed(d.attrs['change'])}). De grootste bijdrage kwam van "
+            f"{_subject(data, top['indicator'], labels)} "
+            f"({fmt_signed(top['contribution'])}). De bijdragen tellen precies op tot de "
+            "verandering; een cijfer dat maar in één van beide jaren meetelt, draagt zijn "
+            "hele deel bij."
         )
-        out.append(
-            html_table(
-                decomposition_rows(d, labels, units, data.year_from, data.year),
-                f"Bijdrage per indicator aan de verandering van de score van {data.name} "
-                f"tussen {data.year_from} en {data.year}, grootste eerst.",
-            )
+        context["decomposition"] = table_parts(
+            decomposition_rows(d, labels, units, data.year_from, data.year),
+            f"Bijdrage per indicator aan de verandering van de score van {data.name} "
+            f"tussen {data.year_from} en {data.year}, grootste eerst.",
         )
-    return Html("\n".join(out))
+    return part("bijdragen.html.j2", **context)
 
 
 def invloed(data: IndexData) -> Html:
@@ -905,31 +929,14 @@ def invloed(data: IndexData) -> Html:
         i: unit_label(cat[i].label_nl) for i in data.influence["indicator"] if i in cat.indicators
     }
     subs = {s.id: s.label for s in spec.subs}
-    out = ["<h3>Gewicht en werkelijke invloed</h3>"]
-    out.append(
-        "<p>Het gewicht is wat de index een cijfer toekent; de werkelijke invloed is hoe sterk "
-        "het cijfer de rangorde van de gemeenten bepaalt (het kwadraat van de correlatie met "
-        "de index, samen 100%). Een cijfer dat veel zwaarder weegt dan bedoeld, hangt samen "
-        "met andere cijfers in de index; een cijfer dat lichter weegt, gaat vaak tegen de rest "
-        "in.</p>"
-    )
-    out.append(
-        html_table(
-            influence_rows(data.influence, labels, subs),
-            f"Gewicht en werkelijke invloed per indicator, {spec.label.lower()} {data.year}.",
-        )
+    table = table_parts(
+        influence_rows(data.influence, labels, subs),
+        f"Gewicht en werkelijke invloed per indicator, {spec.label.lower()} {data.year}.",
     )
     dropped = data.mc.indicators
     missing = [i for i in spec.indicator_ids if i not in dropped]
-    if missing:
-        names = ", ".join(
-            unit_label(cat[i].label_nl) if i in cat.indicators else i for i in missing
-        )
-        out.append(
-            f'<p class="voetnoot">Niet meegeteld in {data.year} (geen gemeente heeft een '
-            f"recent cijfer, of het cijfer is alleen online beschikbaar): {esc(names)}.</p>"
-        )
-    return Html("\n".join(out))
+    names = ", ".join(unit_label(cat[i].label_nl) if i in cat.indicators else i for i in missing)
+    return part("invloed.html.j2", table=table, year=data.year, missing=names)
 
 
 def group_rows(data: IndexData) -> pd.DataFrame:
@@ -953,34 +960,23 @@ def group_rows(data: IndexData) -> pd.DataFrame:
 
 def vergelijkingsgroep(data: IndexData) -> Html:
     """Return the comparison group with reasons and the peer-sensitivity sentence."""
-    out = ["<h3>Vergelijkbare gemeenten</h3>"]
     if data.group.empty:
-        out.append(
-            f"<p>Voor {esc(data.name)} zijn geen vergelijkbare gemeenten te bepalen (de "
-            "structuurkenmerken ontbreken).</p>"
-        )
-        return Html("\n".join(out))
-    out.append(
-        f"<p>{esc(data.name)} wordt vergeleken met de buurgemeenten en met de gemeenten die er "
-        "statistisch het meest op lijken in inwonertal, adressendichtheid, vergrijzing, "
-        "aandeel jongeren en inkomen.</p>"
+        return part("vergelijkingsgroep.html.j2", table=None, name=data.name)
+    table = table_parts(
+        group_rows(data),
+        f"Vergelijkingsgroep van {data.name}: buurgemeenten en statistisch vergelijkbare "
+        "gemeenten, met de reden.",
     )
-    out.append(
-        html_table(
-            group_rows(data),
-            f"Vergelijkingsgroep van {data.name}: buurgemeenten en statistisch vergelijkbare "
-            "gemeenten, met de reden.",
-        )
-    )
+    sentence = ""
     if data.sensitivity is not None and len(data.sensitivity):
         sentence = sensitivity_sentence(data.sensitivity, data.name, data.what)
-        out.append(f'<p class="gevoeligheid">{esc(sentence)}</p>')
-    elif not data.scored:
-        out.append(
-            f"<p>Omdat {esc(data.name)} geen score heeft, is niet na te gaan of een conclusie "
-            "afhangt van de vergelijkingsgroep.</p>"
-        )
-    return Html("\n".join(out))
+    return part(
+        "vergelijkingsgroep.html.j2",
+        table=table,
+        name=data.name,
+        sensitivity=sentence,
+        scored=data.scored,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -992,37 +988,17 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
     The file is ``ambities/<gemeente-slug>.toml``; ``peiljaar`` is the year of the report's
     ``peildatum`` so that the output is the same on every run.
     """
-    from westerkwartier.analysis.ambitions import pulse
+    from westerkwartier.analysis.ambitions import pulse, read_ambitions
 
     name = rapport.region.name
     file = ambitions_file(name)
     shown = f"{AMBITIONS_DIR}/{file.name}"
     if not file.exists():
-        return Html(
-            f"<p>Voor {esc(name)} is geen ambitiebestand ({esc(shown)}); er zijn dus geen doelen "
-            "om te volgen. Partners kunnen er een maken naar het voorbeeld van "
-            "ambities/westerkwartier.toml.</p>"
-        )
+        return part("ambities.html.j2", table=None, name=name, shown=shown)
     peiljaar = rapport.peildatum.year
     table = pulse(rapport.region.code, file, panel=data.panel if data else None, peiljaar=peiljaar)
-    from westerkwartier.analysis.ambitions import read_ambitions
-
     settings_, _ = read_ambitions(file, peiljaar=peiljaar)
-    out = []
-    titel = settings_.get("titel")
-    if titel:
-        out.append(f"<p><strong>{esc(titel)}</strong></p>")
-    out.append(f"<p>{esc(pulse_sentence(table, name, peiljaar))}</p>")
     rows = pulse_rows(table)
-    out.append("<h3>Stand per doel</h3>")
-    out.append(
-        html_table(
-            rows,
-            f"Doelen uit {shown}: huidige waarde, doel, trend met projectie naar het doeljaar "
-            "(90%-band) en status.",
-            tones=[STATUS_TONES.get(s, "neutraal") for s in rows["_status"]],
-        )
-    )
     note = (
         "Status: ✓ op koers = de hele 90%-band van de projectie haalt het doel; ~ twijfelachtig "
         "= het doel ligt binnen de band; ✗ niet op koers = de hele band mist het doel; "
@@ -1038,8 +1014,18 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
             " Een ondergrens onder nul bij een cijfer dat niet negatief kan zijn, betekent "
             "alleen dat de band breed is."
         )
-    out.append(f'<p class="voetnoot">{esc(note)}</p>')
-    return Html("\n".join(out))
+    return part(
+        "ambities.html.j2",
+        titel=settings_.get("titel") or "",
+        sentence=pulse_sentence(table, name, peiljaar),
+        table=table_parts(
+            rows,
+            f"Doelen uit {shown}: huidige waarde, doel, trend met projectie naar het doeljaar "
+            "(90%-band) en status.",
+            tones=[STATUS_TONES.get(s, "neutraal") for s in rows["_status"]],
+        ),
+        note=note,
+    )
 
 
 __all__ = [
@@ -1067,5 +1053,6 @@ __all__ = [
     "rank_text",
     "sensitivity_sentence",
     "show_rank_intervals",
+    "table_parts",
     "vergelijkingsgroep",
 ]

@@ -350,6 +350,7 @@ def load_report_data(
         rows,
         subjects=spec.onderwerp,
         extra=_context_findings(rows, context, region.name),
+        lead=spec.lead_indicators,
     )
     return ReportData(
         spec=spec,

@@ -66,11 +66,25 @@ from westerkwartier.sources.table import CbsTable, stem
 #: Rows per page of the CBS bulk feed; an export with exactly this many rows is truncated.
 PAGE_SIZE = 10_000
 
-#: Dimension names treated as geographic (``GeoDimension``) besides names starting with Regio.
-GEO_DIMENSIONS = ("RegioS", "Regiokenmerken", "WijkenEnBuurten")
+#: Dimension names treated as geographic (``GeoDimension``) besides names starting with Regio:
+#: the commuting tables have a region of residence and a region of work (``WoonregioS``,
+#: ``WerkregioS``), the English editions ``Regions``.
+GEO_DIMENSIONS = ("RegioS", "Regiokenmerken", "WijkenEnBuurten", "WoonregioS", "WerkregioS")
 
-#: Dimension names treated as time (``TimeDimension``).
-TIME_DIMENSIONS = ("Perioden",)
+#: Dimension names treated as time (``TimeDimension``); ``Periods`` in English editions.
+TIME_DIMENSIONS = ("Perioden", "Periods")
+
+#: Folders of the mirror that hold tables saved with ``cbsodata.get_data()``, searched in order.
+EXPORT_FOLDERS: tuple[str, ...] = ("tables", "tables-r3")
+
+#: Tables exported with codes and labels (mirror ``coded/``): table id -> file.
+CODED_FILES: dict[str, str] = {
+    "37259ENG": "coded/37259eng_bevolkingsontwikkeling_2012_2023.csv",
+}
+
+#: Tables saved as the parquet files of ``cbsodata`` (``dir=``) in the mirror's ``odata-v3/``:
+#: table id -> the year the whole table describes.
+TYPED_V3_TABLES: dict[str, int] = {"84799NED": 2020}
 
 #: The period tables without a period column refer to (used for ``info["period"]``).
 TABLE_PERIODS: dict[str, str] = {
@@ -83,7 +97,8 @@ TABLE_PERIODS: dict[str, str] = {
 #: expressions): groupings without a region code of their own (size classes, "not
 #: assignable"), the Gezondheidsmonitor's ``(CG)`` regions, which Gebieden in Nederland does not
 #: define, and labour-market regions ``(AM)`` of divisions before 2019 (e.g. ``Food Valley (AM)``
-#: in 85969NED). Only titles *not* found in the lookup are tested against these patterns.
+#: in 85969NED) and landsdelen without the four large cities (``West-Nederland, exclusief G4
+#: (LD)`` in 86082NED). Only titles *not* found in the lookup are tested against these patterns.
 DROPPED_REGION_PATTERNS: tuple[str, ...] = (
     r"niet in te delen",
     r"grote gemeenten|grootste gemeenten",
@@ -91,6 +106,7 @@ DROPPED_REGION_PATTERNS: tuple[str, ...] = (
     r"^(meer|minder) dan \d[\d ]* inwoners",
     r"\(CG\)$",
     r"\(AM\)$",
+    r"exclusief G4",
 )
 
 #: Spellings in exports that differ from the name in Gebieden in Nederland.
@@ -194,7 +210,11 @@ def region_code(
 
 # -- units ----------------------------------------------------------------------------------
 def load_export_units(path: Path | str | None = None) -> dict[str, dict[str, str]]:
-    """Read ``config/export_units.toml``: table id -> topic key stem -> unit."""
+    """Read ``config/export_units.toml``: table id -> topic key stem (or full key) -> unit.
+
+    A full key (``Woonquote_5``) is listed where a table repeats a stem for topics in different
+    units; :func:`unit_of` looks the full key up before the stem.
+    """
     file = Path(path) if path is not None else _UNITS_FILE
     raw = read_toml(file, what="het bestand met eenheden van exports").data
     out: dict[str, dict[str, str]] = {}
@@ -202,6 +222,19 @@ def load_export_units(path: Path | str | None = None) -> dict[str, dict[str, str
         if isinstance(topics, dict):
             out[table.upper()] = {str(k): str(v) for k, v in topics.items()}
     return out
+
+
+def unit_of(key: str, units: Mapping[str, str]) -> str | None:
+    """Return the unit of topic ``key``: by its full key first, then by its stem.
+
+    Examples
+    --------
+    >>> unit_of("Woonquote_9", {"Woonquote_5": "%", "Woonquote_9": "%"})
+    '%'
+    >>> unit_of("Immigratie_1", {"Immigratie": "aantal"})
+    'aantal'
+    """
+    return units.get(key, units.get(stem(key)))
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -440,18 +473,20 @@ def read_cbsodata_export(
 
     topics_rows = []
     units = units or {}
+    columns: dict[str, pd.Series] = {}  # one concat at the end: wide tables (124 topics) stay fast
     for key in topic_keys:
         texts = raw[key].str.strip()
         numbers = _to_numbers(texts)
-        data[key] = numbers if numbers is not None else texts.mask(texts.isin(["", "."]))
+        columns[key] = numbers if numbers is not None else texts.mask(texts.isin(["", "."]))
         topics_rows.append(
             {
                 "key": key,
                 "title": words_from_key(key),
-                "unit": units.get(stem(key)),
+                "unit": unit_of(key, units),
                 "decimals": _decimals(texts) if numbers is not None else 0,
             }
         )
+    data = pd.concat([data, pd.DataFrame(columns, index=raw.index)], axis=1)
 
     geo = [d for d in dim_names if types[d] == "GeoDimension"]
     keep &= data[geo].notna().all(axis=1) if geo else True
@@ -492,6 +527,197 @@ def read_cbsodata_export(
     )
 
 
+# -- exports with codes and labels ----------------------------------------------------------
+def read_coded_export(
+    path: Path | str,
+    table_id: str,
+    units: Mapping[str, str] | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> CbsTable:
+    """Read a CBS table exported with codes **and** labels (mirror ``coded/``).
+
+    The format differs from a ``cbsodata.get_data()`` export: ``,``-separated, UTF-8 without
+    BOM; every dimension has a code column (``Regions``: ``GM1969``, padded as on the wire:
+    ``NL01  ``) followed by a ``<name> Label`` column (``Westerkwartier``); periods are codes
+    already (``2019JJ00``). Dimension names, labels and topic keys are kept as the file has
+    them: the English edition of a table (37259eng) keeps ``Sex``, ``Regions``, ``Periods``
+    and keys such as ``DueToIntermunicipalMoves_11``; the catalogue names them beside the
+    Dutch keys of the Dutch edition. Codes are CBS's own, so they are the same in both
+    editions (``T001038`` = men and women together).
+
+    Parameters
+    ----------
+    path : Path or str
+        The CSV file.
+    table_id : str
+        CBS table id (``37259eng``).
+    units : mapping of str to str, optional
+        Topic key or key stem -> unit (see :func:`unit_of`).
+    info : mapping, optional
+        Extra table information merged into :attr:`CbsTable.info`.
+
+    Returns
+    -------
+    CbsTable
+        ``source="coded-export"``; empty cells are NaN (never zero).
+
+    Raises
+    ------
+    ExportFormatError
+        If the file is not in this format (no code and label columns, text in a topic).
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, sep=",", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    except FileNotFoundError as err:
+        raise ExportFormatError(f"Bestand {path} bestaat niet. Controleer het pad.") from err
+    except (UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ExportFormatError(
+            f"{path} is geen leesbare CBS-export met codes (verwacht: ','-gescheiden, UTF-8): {err}"
+        ) from err
+    columns = [c for c in raw.columns if c != "ID"]
+    dim_names = [c for c in columns if f"{c} Label" in raw.columns]
+    topic_keys = [c for c in columns if _TOPIC.search(c)]
+    if not dim_names or not topic_keys:
+        raise ExportFormatError(
+            f"{path.name} heeft niet de vorm van een CBS-export met codes: verwacht per "
+            "dimensie een kolom met codes en een kolom '<naam> Label', en onderwerpkolommen "
+            "zoals PopulationOn1January_1."
+        )
+    types = {d: _dimension_type(d) for d in dim_names}
+    data = pd.DataFrame({d: raw[d].str.strip() for d in dim_names})
+    dimensions: dict[str, pd.DataFrame] = {}
+    for d in dim_names:
+        pairs = pd.DataFrame({"key": data[d], "title": raw[f"{d} Label"].str.strip()})
+        pairs = pairs.drop_duplicates("key").reset_index(drop=True)
+        if types[d] == "TimeDimension":
+            marks = [split_status_mark(t) for t in pairs["title"]]
+            pairs["title"] = [m[0] for m in marks]
+            pairs["status"] = [m[1] for m in marks]
+        dimensions[d] = pairs
+    values: dict[str, pd.Series] = {}
+    topics_rows = []
+    units = units or {}
+    for key in topic_keys:
+        texts = raw[key].str.strip()
+        numbers = _to_numbers(texts)
+        if numbers is None:
+            raise ExportFormatError(f"{path.name}: kolom {key!r} bevat tekst waar getallen horen.")
+        values[key] = numbers
+        topics_rows.append(
+            {
+                "key": key,
+                "title": words_from_key(key),
+                "unit": unit_of(key, units),
+                "decimals": _decimals(texts),
+            }
+        )
+    data = pd.concat([data, pd.DataFrame(values, index=raw.index)], axis=1)
+    return CbsTable(
+        table_id=table_id,
+        data=data,
+        topics=_topics_frame(topics_rows),
+        dimensions=dimensions,
+        dimension_types=types,
+        info={
+            "title": table_id,
+            **(info or {}),
+            "truncated": False,
+            "keys_from_titles": [],
+            "dropped_regions": [],
+            "source_file": path.name,
+        },
+        source="coded-export",
+        complete_slices=None,
+    )
+
+
+# -- cbsodata parquet sets (odata-v3/) ------------------------------------------------------
+def read_typed_v3_parquet(folder: Path | str, table_id: str, year: int) -> CbsTable:
+    """Read a table saved by ``cbsodata`` as parquet files (mirror ``odata-v3/<ID>/``).
+
+    The folder holds ``cbs.v3.<ID>_DataProperties.parquet`` (real keys, units, decimals),
+    ``cbs.v3.<ID>_TypedDataSet.parquet`` (the rows, with codes) and, for Kerncijfers wijken
+    en buurten, ``cbs.v3.<ID>_WijkenEnBuurten.parquet`` (codes and names) and
+    ``cbs.v3.<ID>_Metadata.json`` (title, modification date). They are parsed with the same
+    functions as a live download.
+
+    Parameters
+    ----------
+    folder : Path or str
+        The folder.
+    table_id : str
+        CBS table id (``84799NED``).
+    year : int
+        The year the table describes (Kerncijfers wijken en buurten have no period column);
+        ``info["period"]`` becomes ``<year>JJ00``.
+
+    Raises
+    ------
+    ExportFormatError
+        If a file is missing or unreadable.
+    """
+    from westerkwartier.sources import cbs
+
+    folder = Path(folder)
+    base = folder / f"cbs.v3.{table_id}"
+    try:
+        props = pd.read_parquet(f"{base}_DataProperties.parquet")
+        typed = pd.read_parquet(f"{base}_TypedDataSet.parquet")
+    except (FileNotFoundError, OSError, ValueError) as err:
+        raise ExportFormatError(
+            f"{folder} bevat geen leesbare cbsodata-bestanden van tabel {table_id} "
+            f"(DataProperties en TypedDataSet als parquet): {err}"
+        ) from err
+    prop_rows = [
+        {k: (None if _missing(v) else v) for k, v in r.items()} for r in props.to_dict("records")
+    ]
+    parsed = cbs.parse_data_properties(prop_rows, table_id)
+    data = cbs.parse_typed_dataset(
+        typed.to_dict("records"), table_id, list(parsed.dimension_types), parsed.datatypes
+    )
+    dimensions: dict[str, pd.DataFrame] = {}
+    for dim in parsed.dimension_types:
+        codes_file = Path(f"{base}_{dim}.parquet")
+        if codes_file.is_file():
+            codes = pd.read_parquet(codes_file)
+            dimensions[dim] = pd.DataFrame(
+                {
+                    "key": codes["Key"].astype(str).str.strip(),
+                    "title": codes["Title"].astype(str).str.strip(),
+                }
+            )
+        else:
+            keys = list(pd.unique(data[dim]))
+            dimensions[dim] = pd.DataFrame({"key": keys, "title": keys})
+    meta_file = Path(f"{base}_Metadata.json")
+    meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    if isinstance(meta, list):
+        meta = meta[0] if meta else {}
+    return CbsTable(
+        table_id=table_id,
+        data=data,
+        topics=parsed.topics,
+        dimensions=dimensions,
+        dimension_types=dict(parsed.dimension_types),
+        info={
+            "title": meta.get("Title") or table_id,
+            "modified": meta.get("Modified"),
+            "period": f"{int(year)}JJ00",
+            "truncated": False,
+            "source_file": folder.name,
+        },
+        source="odata-v3-parquet",
+    )
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 # -- StatLine downloads ---------------------------------------------------------------------
 _UNIT = re.compile(r"^(?P<title>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
 
@@ -517,7 +743,9 @@ def statline_topic_keys(headers: Sequence[str]) -> dict[str, tuple[str, str, str
     The key is the last part of the header path in CamelCase (``Totale bevolking (aantal)`` ->
     ``TotaleBevolking``; a leading digit gets ``k_`` as CBS does). Where two headers would get
     the same key, each gets its parent part in front (``LeeftijdsgroepenJongerDan5Jaar`` and
-    ``LeeftijdsgroepenRelatiefJongerDan5Jaar``). Keys have no numeric suffix.
+    ``LeeftijdsgroepenRelatiefJongerDan5Jaar``), and further parts of the path as long as keys
+    still clash; headers with the same path and different units get ``Relatief`` (``%``) or
+    their unit at the end. Every key is unique; keys have no numeric suffix.
 
     Returns
     -------
@@ -525,14 +753,27 @@ def statline_topic_keys(headers: Sequence[str]) -> dict[str, tuple[str, str, str
         header -> (key, title, unit).
     """
     parsed = {h: _split_header(h) for h in headers}
-    keys = {h: _camel(path[-1]) for h, (path, _) in parsed.items()}
-    counts = pd.Series(list(keys.values())).value_counts()
+
+    def key_at(path: list[str], depth: int) -> str:
+        if depth == 1:
+            return _camel(path[-1])
+        return "".join(_camel(part).removeprefix("k_") for part in path[-depth:])
+
+    depth = dict.fromkeys(parsed, 1)
+    while True:
+        keys = {h: key_at(path, depth[h]) for h, (path, _) in parsed.items()}
+        counts = pd.Series(list(keys.values()), dtype=object).value_counts()
+        clash = [h for h in parsed if counts[keys[h]] > 1 and depth[h] < len(parsed[h][0])]
+        if not clash:
+            break
+        for h in clash:
+            depth[h] += 1
     out = {}
     for h, (path, unit) in parsed.items():
-        key, title = keys[h], path[-1]
-        if counts[key] > 1 and len(path) > 1:
-            key = _camel(path[-2]).removeprefix("k_") + key.removeprefix("k_")
-            title = f"{path[-2]}: {path[-1]}"
+        key = keys[h]
+        if counts[key] > 1 and unit:  # same path, different unit: the unit tells them apart
+            key += "Relatief" if unit == "%" else _camel(unit).removeprefix("k_")
+        title = ": ".join(path[-depth[h] :])
         out[h] = (key, title, unit)
     return out
 
@@ -751,8 +992,11 @@ def read_statline_kerncijfers(
 def read_mirror_table(table_id: str, mirror: Path | str | None = None) -> CbsTable:
     """Read table ``table_id`` from the CBS mirror, whatever its form.
 
-    ``tables/<ID>.csv`` is read with :func:`read_cbsodata_export` (units from
-    ``config/export_units.toml``); ``85984NED`` and ``70072ned`` come from ``statline/``.
+    ``tables/<ID>.csv`` and ``tables-r3/<ID>.csv`` (:data:`EXPORT_FOLDERS`) are read with
+    :func:`read_cbsodata_export` (units from ``config/export_units.toml``); ``85984NED`` and
+    ``70072ned`` come from ``statline/``, the tables of :data:`CODED_FILES` from ``coded/``
+    (:func:`read_coded_export`) and those of :data:`TYPED_V3_TABLES` from ``odata-v3/``
+    (:func:`read_typed_v3_parquet`).
 
     Examples
     --------
@@ -775,18 +1019,27 @@ def read_mirror_table(table_id: str, mirror: Path | str | None = None) -> CbsTab
             properties=props,
             info=info,
         )
+    units = load_export_units().get(tid, {})
+    if tid in CODED_FILES:
+        path = root / CODED_FILES[tid]
+        return read_coded_export(path, path.name.split("_")[0], units=units)
+    if tid in TYPED_V3_TABLES:
+        return read_typed_v3_parquet(root / "odata-v3" / tid, tid, TYPED_V3_TABLES[tid])
     codes = build_region_codes(root)
     if tid == "70072NED":
         return read_statline_kerncijfers(
             root / "statline" / "70072ned_regionale_kerncijfers_2025.csv", codes
         )
-    matches = [p for p in (root / "tables").glob("*.csv") if p.stem.upper() == tid]
+    matches: list[Path] = []
+    for folder in EXPORT_FOLDERS:
+        matches = [p for p in sorted((root / folder).glob("*.csv")) if p.stem.upper() == tid]
+        if matches:
+            break
     if not matches:
         raise ExportFormatError(
             f"Tabel {table_id} staat niet in de CBS-mirror {root}. Zie MANIFEST.md daar voor "
             "de beschikbare tabellen."
         )
-    units = load_export_units().get(tid, {})
     return read_cbsodata_export(matches[0], codes, table_id=matches[0].stem, units=units)
 
 
@@ -800,6 +1053,8 @@ KWB_ATTRIBUTES: dict[str, tuple[str, str, str]] = {
     "afstand_supermarkt": ("AfstandTotGroteSupermarkt", "Afstand tot grote supermarkt", "km"),
     "afstand_kdv": ("AfstandTotKinderdagverblijf", "Afstand tot kinderdagverblijf", "km"),
     "afstand_basisonderwijs": ("AfstandTotSchool", "Afstand tot school", "km"),
+    "bedrijfsvestigingen": ("BedrijfsvestigingenTotaal", "Bedrijfsvestigingen totaal", "aantal"),
+    "aantal_inwoners": ("AantalInwoners", "Aantal inwoners", "aantal"),
 }
 
 
@@ -849,7 +1104,7 @@ def read_kwb_attributes(
     data = data.sort_values("WijkenEnBuurten").reset_index(drop=True)
     topics = _topics_frame(
         [
-            {"key": stem_, "title": t, "unit": unit, "decimals": 1}
+            {"key": stem_, "title": t, "unit": unit, "decimals": 1 if unit == "km" else 0}
             for stem_, t, unit in (KWB_ATTRIBUTES[a] for a in present)
         ]
     )

@@ -31,8 +31,13 @@ GRID_SIZE_M = 1.0
 NEIGHBOUR_DISTANCE_M = 150.0
 
 
-def clean_boundaries(raw: gpd.GeoDataFrame, code_column: str, name_column: str) -> gpd.GeoDataFrame:
-    """Return valid, simplified municipal boundaries in RD New with ``code`` and ``name``.
+def clean_boundaries(
+    raw: gpd.GeoDataFrame,
+    code_column: str,
+    name_column: str,
+    tolerance_m: float = SIMPLIFY_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """Return valid, simplified boundaries in RD New with ``code`` and ``name``.
 
     Parameters
     ----------
@@ -40,6 +45,9 @@ def clean_boundaries(raw: gpd.GeoDataFrame, code_column: str, name_column: str) 
         Boundaries as published (e.g. CBS/PDOK ``gemeente_gegeneraliseerd``, EPSG:4326).
     code_column, name_column : str
         Columns holding the CBS code (``GM1969``) and the name.
+    tolerance_m : float
+        Douglas-Peucker tolerance in metres (default :data:`SIMPLIFY_TOLERANCE_M`, right for
+        the coarse municipal layer; wijken use a smaller one).
     """
     frame = raw[[code_column, name_column, "geometry"]].rename(
         columns={code_column: "code", name_column: "name"}
@@ -48,7 +56,7 @@ def clean_boundaries(raw: gpd.GeoDataFrame, code_column: str, name_column: str) 
         frame = frame.set_crs("EPSG:4326")
     frame = frame.to_crs(CRS)
     geometry = shapely.make_valid(frame.geometry.values)
-    geometry = shapely.simplify(geometry, SIMPLIFY_TOLERANCE_M, preserve_topology=True)
+    geometry = shapely.simplify(geometry, tolerance_m, preserve_topology=True)
     geometry = shapely.set_precision(geometry, GRID_SIZE_M)
     geometry = [_polygonal(g) for g in shapely.make_valid(geometry)]
     frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=CRS))
@@ -100,6 +108,22 @@ def neighbour_pairs(municipalities: gpd.GeoDataFrame) -> pd.DataFrame:
     pairs = gpd.sjoin(left, right, how="inner", predicate="dwithin", distance=NEIGHBOUR_DISTANCE_M)
     pairs = pairs.loc[pairs["code"] != pairs["neighbour"], ["code", "neighbour"]]
     return pairs.sort_values(["code", "neighbour"]).reset_index(drop=True)
+
+
+def write_geoparquet(frame: gpd.GeoDataFrame, path: Path) -> str:
+    """Write boundaries as GeoParquet (zstd, no bbox column) atomically; return the sha256.
+
+    The bytes depend only on the frame, so two builds from the same mirror are identical.
+    """
+    import io
+
+    from westerkwartier.sources import store
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, compression="zstd", index=False, write_covering_bbox=False)
+    data = buffer.getvalue()
+    store.write_bytes_atomic(path, data)
+    return store.sha256_bytes(data)
 
 
 def _snapshot_file(name: str) -> Path:

@@ -61,6 +61,10 @@ class Need:
         dissolved ones, which the rebuild of merged municipalities needs).
     since : int or None
         First year fetched (period codes from ``<since>`` on); ``None``: every period.
+    region_dimension : str or None
+        The dimension the prefixes apply to, for a table with two geographic dimensions
+        (85481NED: ``WerkregioS``); ``None``: the first geographic one. Another geographic
+        dimension is treated like any other: its selected categories, else its total.
     """
 
     topics: tuple[str, ...]
@@ -68,16 +72,20 @@ class Need:
     whole: tuple[str, ...] = ()
     region_prefixes: tuple[str, ...] = DEFAULT_REGION_PREFIXES
     since: int | None = None
+    region_dimension: str | None = None
 
     def as_query(self) -> dict[str, Any]:
         """Return the need as a canonical, JSON-ready dict (part of the cache key)."""
-        return {
+        query: dict[str, Any] = {
             "topics": sorted(set(self.topics)),
             "select": {d: sorted(set(v)) for d, v in sorted(self.select.items())},
             "whole": sorted(set(self.whole)),
             "region_prefixes": sorted({p.upper() for p in self.region_prefixes}),
             "since": self.since,
         }
+        if self.region_dimension:
+            query["region_dimension"] = self.region_dimension
+        return query
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any]) -> Need:
@@ -88,6 +96,7 @@ class Need:
             whole=tuple(query.get("whole") or ()),
             region_prefixes=tuple(query.get("region_prefixes") or ()),
             since=query.get("since"),
+            region_dimension=query.get("region_dimension"),
         )
 
 
@@ -258,7 +267,9 @@ def _plan_need(
     dimensions: Mapping[str, pd.DataFrame],
 ) -> Plan:
     result = Plan(topics=_topics_lenient(topics, need.topics, table_id))
-    regions = region_dimension(dimension_types)
+    regions = need.region_dimension
+    if regions not in dimension_types:
+        regions = region_dimension(dimension_types)
     periods = period_dimension(dimension_types)
     for dim in dimension_types:
         codes = dimensions[dim]

@@ -6,7 +6,8 @@ CBS codes periods as eight characters: ``2023JJ00`` (year), ``2023KW01`` (quarte
 ``2023*`` for provisional figures); this module maps such titles back to codes.
 
 School years (``2012/'13``) are coded ``2012SJ13``: start year, ``SJ``, the last two digits of
-the end year.
+the end year. Months (``2023 december``, the reference month of stock figures such as jobs in
+December or students on 1 January) are coded ``2023MM12``, as CBS does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,23 @@ from westerkwartier.errors import CbsSchemaError, InputError
 _YEAR = re.compile(r"^(\d{4})$")
 _SCHOOL_YEAR = re.compile(r"^(\d{4})/'(\d{2})$")
 _CODE = re.compile(r"^(\d{4})([A-Z]{2}|G\d)(\d{2})$")
+
+#: Dutch month names as CBS writes them in period titles (``2023 december``).
+MONTHS: dict[str, int] = {
+    "januari": 1,
+    "februari": 2,
+    "maart": 3,
+    "april": 4,
+    "mei": 5,
+    "juni": 6,
+    "juli": 7,
+    "augustus": 8,
+    "september": 9,
+    "oktober": 10,
+    "november": 11,
+    "december": 12,
+}
+_MONTH = re.compile(r"^(\d{4}) (" + "|".join(MONTHS) + r")$", re.I)
 
 #: Status words CBS uses for periods, keyed by the asterisks StatLine appends to titles.
 STATUS_BY_MARK = {"": "definitief", "*": "voorlopig", "**": "nader voorlopig"}
@@ -43,18 +61,18 @@ def code_from_title(title: str | int) -> str:
     Parameters
     ----------
     title : str or int
-        ``2023``, ``"2023*"`` or ``"2012/'13"``; a value that already is a code is returned
-        unchanged.
+        ``2023``, ``"2023*"``, ``"2012/'13"`` or ``"2023 december"``; a value that already is
+        a code is returned unchanged.
 
     Returns
     -------
     str
-        ``2023JJ00`` or ``2012SJ13``.
+        ``2023JJ00``, ``2012SJ13`` or ``2023MM12``.
 
     Raises
     ------
     CbsSchemaError
-        If the title is not a year, a school year or a period code.
+        If the title is not a year, a school year, a month or a period code.
 
     Examples
     --------
@@ -62,6 +80,8 @@ def code_from_title(title: str | int) -> str:
     '2023JJ00'
     >>> code_from_title("2012/'13")
     '2012SJ13'
+    >>> code_from_title("2021 december*")
+    '2021MM12'
     """
     text, _ = split_status_mark(str(title))
     if text.endswith(".0") and _YEAR.match(text[:-2]):
@@ -72,9 +92,12 @@ def code_from_title(title: str | int) -> str:
         return f"{m.group(1)}JJ00"
     if m := _SCHOOL_YEAR.match(text):
         return f"{m.group(1)}SJ{m.group(2)}"
+    if m := _MONTH.match(text):
+        return f"{m.group(1)}MM{MONTHS[m.group(2).lower()]:02d}"
     raise CbsSchemaError(
-        f"Onbekende periode {title!r} in een CBS-export: verwacht een jaar (2023) of een "
-        "schooljaar (2012/'13). Controleer of het bestand een ongewijzigde CBS-export is."
+        f"Onbekende periode {title!r} in een CBS-export: verwacht een jaar (2023), een "
+        "schooljaar (2012/'13) of een maand (2023 december). Controleer of het bestand een "
+        "ongewijzigde CBS-export is."
     )
 
 
@@ -104,13 +127,34 @@ def is_school_year(code: str) -> bool:
     return bool(_CODE.match(code.strip())) and code.strip()[4:6] == "SJ"
 
 
+def is_month(code: str) -> bool:
+    """Return whether ``code`` is a month period (``MM``, e.g. ``2023MM12``)."""
+    return bool(_CODE.match(code.strip())) and code.strip()[4:6] == "MM"
+
+
+def month_of(code: str) -> int:
+    """Return the month (1-12) of a month period code.
+
+    Examples
+    --------
+    >>> month_of("2023MM12")
+    12
+    """
+    if not is_month(code):
+        raise CbsSchemaError(f"{code!r} is geen maandperiode zoals 2023MM12.")
+    return int(code.strip()[6:])
+
+
 def title_of(code: str) -> str:
-    """Return a readable Dutch title for a period code (``2023``, ``2022/'23``)."""
+    """Return a readable Dutch title for a period code (``2023``, ``2022/'23``, ``2023 mei``)."""
     code = code.strip()
     if is_year(code):
         return code[:4]
     if is_school_year(code):
         return f"{code[:4]}/'{code[6:]}"
+    if is_month(code) and 1 <= int(code[6:]) <= 12:
+        names = list(MONTHS)
+        return f"{code[:4]} {names[int(code[6:]) - 1]}"
     return code
 
 

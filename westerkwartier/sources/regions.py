@@ -350,6 +350,80 @@ def build_registry(mirror: Path | None = None) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+#: Columns of the divisions frame (:func:`build_divisions`).
+DIVISION_COLUMNS: list[str] = ["year", "code", "province_code"]
+
+
+def build_divisions(mirror: Path | None = None) -> pd.DataFrame:
+    """Return the municipal division of every year with a Gebieden in Nederland table.
+
+    Parameters
+    ----------
+    mirror : Path, optional
+        The CBS mirror folder (default :data:`settings.mirror_dir`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DIVISION_COLUMNS`: one row per municipality that existed on 1 January of
+        ``year`` (2019 onwards), with the province it lay in. Years whose table is not in the
+        mirror are left out. A province or Nederland can be summed from its municipalities
+        only for the years listed here, because only then is it known which municipalities
+        make up the whole.
+    """
+    mirror = Path(mirror if mirror is not None else settings.mirror_dir)
+    parts = []
+    for year, table in sorted(GEBIEDEN_TABLES.items()):
+        path = mirror / "tables" / f"{table}.csv"
+        if not path.is_file():
+            continue
+        gm = read_gebieden(path)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "code": gm["code"].astype(str),
+                    "province_code": gm["PV_code"].astype(str),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=DIVISION_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["code"].str.match(r"^GM\d{4}$")]
+    out["year"] = out["year"].astype("int64")
+    return out.sort_values(["year", "code"]).reset_index(drop=True)[DIVISION_COLUMNS]
+
+
+def load_divisions(path: Path | str | None = None) -> pd.DataFrame | None:
+    """Load the divisions per year from the offline snapshot (``indelingen.parquet``).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :data:`DIVISION_COLUMNS`, or None when the snapshot has no such file (built by an
+        older version): provinces are then never summed from municipalities.
+    """
+    target = Path(path) if path is not None else Path(settings.snapshot_dir) / "indelingen.parquet"
+    return _load_divisions_cached(str(target.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_divisions_cached(path: str) -> pd.DataFrame | None:
+    file = Path(path)
+    if not file.is_file():
+        return None
+    try:
+        return pd.read_parquet(file)
+    except (OSError, ValueError) as err:
+        from westerkwartier.errors import DataIntegrityError
+
+        raise DataIntegrityError(
+            f"{file.name} in {file.parent.name}/ is beschadigd ({type(err).__name__}). Haal de "
+            "snapshot opnieuw op uit git of bouw hem met `westerkwartier snapshot`."
+        ) from err
+
+
 # -- the registry ---------------------------------------------------------------------------
 def normalise(text: str) -> str:
     """Normalise a region name for matching: no accents, lower case, words only.
@@ -665,8 +739,10 @@ def _load_registry_cached(path: str) -> Registry:
     return Registry(frame)
 
 
-#: Forget registries loaded by :func:`load_registry` (e.g. after rebuilding the snapshot).
-clear_registry_cache = _load_registry_cached.cache_clear
+def clear_registry_cache() -> None:
+    """Forget registries and divisions loaded from disk (e.g. after rebuilding the snapshot)."""
+    _load_registry_cached.cache_clear()
+    _load_divisions_cached.cache_clear()
 
 
 def slug(name: str) -> str:

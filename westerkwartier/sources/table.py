@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from westerkwartier.errors import CbsSchemaError, TopicNotFound
+from westerkwartier.errors import AmbiguousTopic, CbsSchemaError, TopicNotFound
 
 _SUFFIX = re.compile(r"_\d+$")
 
@@ -84,12 +84,15 @@ class CbsTable:
         ----------
         key_stem : str
             Topic key without numeric suffix (``GemiddeldeWOZWaardeVanWoningen``). A full key
-            is accepted too.
+            with its number (``AfstandTotSchool_56``) is used as is: tables that repeat a stem
+            for different topics need it.
 
         Raises
         ------
         TopicNotFound
-            If no topic, or more than one, has that stem.
+            If no topic has that stem (or full key).
+        AmbiguousTopic
+            If more than one topic has that stem; the message lists the full keys.
         """
         keys = list(self.topics["key"])
         if key_stem in keys:
@@ -104,9 +107,7 @@ class CbsTable:
                 f"Tabel {self.table_id} heeft geen onderwerp met sleutel {key_stem!r}.{hint} "
                 "CBS heeft de tabel mogelijk gewijzigd; controleer de catalogus."
             )
-        raise TopicNotFound(
-            f"Sleutel {key_stem!r} is niet eenduidig in tabel {self.table_id}: {matches}."
-        )
+        raise AmbiguousTopic(self.table_id, key_stem, matches)
 
     def topic_info(self, key_stem: str) -> dict[str, Any]:
         """Return the ``DataProperties`` row (key, title, unit, decimals) of a topic."""

@@ -1,0 +1,320 @@
+"""Series breaks at boundary changes, province sums, rounding per operand, the lead finding and
+the flows chart: the machinery behind the retention indicators, on tiny hand-made frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow, Trend
+from westerkwartier.indicators.aggregates import add_region_sums
+from westerkwartier.indicators.catalogue import Operand, parse_catalogue
+from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.mergers import (
+    boundary_breaks,
+    break_series,
+    load_mergers,
+    rebuild_mergers,
+)
+from westerkwartier.reporting import figures
+from westerkwartier.reporting.findings import findings
+
+NAN = float("nan")
+
+
+def obs(rows, source="T"):
+    return pd.DataFrame(
+        [
+            {
+                "region_code": r,
+                "year": y,
+                "value": v,
+                "lower": NAN,
+                "upper": NAN,
+                "status": "definitief",
+                "source_table": source,
+                "note": None,
+            }
+            for r, y, v in rows
+        ]
+    )
+
+
+def value(frame, region, year):
+    hit = frame[(frame["region_code"] == region) & (frame["year"] == year)]
+    assert len(hit) == 1, (region, year, len(hit))
+    return hit.iloc[0]
+
+
+# Groningen-like: GM0014 continues and absorbs Haren (GM0017) and Ten Boer (GM0009) in 2019;
+# Westerkwartier-like: GM1969 is new from GM0015 and 12% of GM0053 (shares known).
+DISSOLVED = pd.DataFrame(
+    {
+        "code": ["GM0017", "GM0009", "GM0015", "GM0053", "GM0113", "GM0200"],
+        "dissolved_in": [2019, 2019, 2019, 2019, 1998, 2018],
+        "successor_codes": [
+            "GM0014",
+            "GM0014",
+            "GM1969",
+            "GM1966;GM1969",
+            "GM0014;GM0080",
+            "GM1900;GM0080",
+        ],
+    }
+)
+
+
+def test_boundary_breaks_name_every_changed_municipality_with_its_last_change(tmp_path):
+    empty = tmp_path / "shares.toml"
+    empty.write_text("", encoding="utf-8")
+    breaks = boundary_breaks(DISSOLVED, shares_path=empty)
+    assert breaks == {
+        "GM0014": 2019,
+        "GM1969": 2019,
+        "GM1966": 2019,
+        "GM0080": 2018,
+        "GM1900": 2018,
+    }
+
+
+def test_an_old_split_without_share_does_not_block_later_rebuilds(tmp_path):
+    shares = tmp_path / "shares.toml"
+    shares.write_text(
+        "[share.GM1969.GM0053]\naddresses_moved = 739\ntotal_addresses = 6026\n", encoding="utf-8"
+    )
+    m = load_mergers(DISSOLVED, shares_path=shares)
+    groningen = m[m["successor"] == "GM0014"].set_index("predecessor")["share"]
+    assert groningen["GM0017"] == 1.0 and np.isnan(groningen["GM0113"])  # 1998: no share
+    assert "GM1966" not in set(m["successor"])  # its latest change is a split without share
+    assert "GM1900" not in set(m["successor"])
+    # a year after the 1998 split needs only the 2019 predecessors ...
+    o = obs([("GM0017", 2018, 10.0), ("GM0009", 2018, 5.0), ("GM0017", 1997, 1.0)])
+    rebuilt = rebuild_mergers(o, m, Operand("x", ("T",), additive=True))
+    assert value(rebuilt, "GM0014", 2018)["value"] == 15.0
+    # ... a year before it would also need GM0113's part, which has no share
+    assert rebuilt[(rebuilt["region_code"] == "GM0014") & (rebuilt["year"] == 1997)].empty
+
+
+def _groningen():
+    m = pd.DataFrame(
+        {
+            "successor": ["GM0014", "GM0014"],
+            "predecessor": ["GM0017", "GM0009"],
+            "share": [1.0, 1.0],
+            "start_year": [2019, 2019],
+        }
+    )
+    o = obs(
+        [
+            ("GM0014", 2018, 100.0),  # the old, smaller Groningen
+            ("GM0017", 2018, 30.0),
+            ("GM0009", 2018, 10.0),
+            ("GM0014", 2019, 150.0),
+            ("GM1900", 2017, 7.0),  # before its 2018 split without share
+            ("GM1900", 2018, 8.0),
+        ]
+    )
+    return m, o
+
+
+def test_break_series_rebuilds_a_continuing_code_with_its_own_old_figure():
+    m, o = _groningen()
+    breaks = {"GM0014": 2019, "GM1900": 2018}
+    out, existed = break_series(o, breaks, m, Operand("x", ("T",), additive=True), {})
+    row = value(out, "GM0014", 2018)
+    assert row["value"] == 140.0 and row["status"] == "schatting"  # 100 + 30 + 10
+    assert value(out, "GM0014", 2019)["value"] == 150.0
+    assert out[(out["region_code"] == "GM1900") & (out["year"] == 2017)].empty
+    assert value(out, "GM1900", 2018)["value"] == 8.0
+    assert existed == {"GM0014", "GM1900"}
+    assert not out["region_code"].str.endswith("~oud").any()
+
+
+def test_break_series_drops_gross_flows_before_the_change():
+    m, o = _groningen()
+    out, _ = break_series(o, {"GM0014": 2019}, m, Operand("x", ("T",)), {})
+    assert out[(out["region_code"] == "GM0014") & (out["year"] == 2018)].empty
+
+
+def test_break_series_keeps_a_table_already_on_the_new_division():
+    m, o = _groningen()
+    out, _ = break_series(o, {"GM0014": 2019}, m, Operand("x", ("T",)), {"T": 2024})
+    assert value(out, "GM0014", 2018)["value"] == 100.0  # the table is on the 2024 division
+
+
+def test_break_series_rebuilds_rates_through_their_weights():
+    m, o = _groningen()
+    rate = o.assign(value=[10.0, 20.0, 40.0, 11.0, 1.0, 1.0])
+    base = o.assign(value=[100.0, 50.0, 50.0, 200.0, 1.0, 1.0])
+    out, _ = break_series(rate, {"GM0014": 2019}, m, Operand("r", ("T",), weight="b"), {}, base)
+    # (10 x 100 + 20 x 50 + 40 x 50) / 200
+    assert value(out, "GM0014", 2018)["value"] == pytest.approx(20.0)
+
+
+# -- provinces as sums --------------------------------------------------------------------------
+DIVISIONS = pd.DataFrame(
+    {
+        "year": [2020, 2020, 2020, 2024, 2024],
+        "code": ["GM0001", "GM0002", "GM0003", "GM0001", "GM0004"],
+        "province_code": ["PV20", "PV20", "PV21", "PV20", "PV20"],
+    }
+)
+
+
+def test_province_is_summed_only_when_every_municipality_has_a_figure():
+    o = obs([("GM0001", 2020, 10.0), ("GM0002", 2020, 5.0), ("GM0003", 2020, NAN)])
+    o.loc[1, "status"] = "voorlopig"
+    out = add_region_sums(o, DIVISIONS)
+    pv = value(out, "PV20", 2020)
+    assert pv["value"] == 15.0 and pv["note"] == "som van de gemeenten"
+    assert pv["status"] == "voorlopig"
+    assert out[out["region_code"] == "PV21"].empty  # GM0003 has no figure
+    assert out[out["region_code"] == "NL01"].empty  # nor Nederland
+
+
+def test_province_published_by_cbs_is_never_replaced():
+    o = obs([("GM0001", 2020, 10.0), ("GM0002", 2020, 5.0), ("PV20", 2020, NAN)])
+    out = add_region_sums(o, DIVISIONS)
+    assert np.isnan(value(out, "PV20", 2020)["value"])
+
+
+def test_province_sum_uses_the_tables_own_division_and_skips_unknown_years():
+    o = obs([("GM0001", 2019, 1.0), ("GM0004", 2019, 2.0), ("GM0001", 2018, 3.0)])
+    out = add_region_sums(o, DIVISIONS, division=2024)
+    assert value(out, "PV20", 2019)["value"] == 3.0
+    assert value(out, "NL01", 2019)["value"] == 3.0
+    assert add_region_sums(o, DIVISIONS).equals(o)  # 2018, 2019: no division known
+
+
+# -- rounding per operand -----------------------------------------------------------------------
+def test_a_ratio_is_withheld_when_a_count_is_below_ten_times_its_rounding():
+    raw = {
+        "tables": {"T": {"title": "t", "offline": True}},
+        "indicator": [
+            {
+                "id": "x",
+                "label_nl": "x",
+                "label_en": "x",
+                "theme": "Vestigingsklimaat",
+                "subtheme": "s",
+                "unit": "per 1 000 inwoners",
+                "direction": "higher_is_better",
+                "formula": "1000 * banen / bevolking",
+                "years": "2023",
+                "caveats": "c",
+                "description": "d",
+                "operands": {
+                    "banen": {
+                        "tables": ["T"], "topic": "B", "cbs_unit": "x 1 000", "rounded_to": 100
+                    },
+                    "bevolking": {"tables": ["T"], "topic": "P", "cbs_unit": "aantal"},
+                },
+            }
+        ],
+    }  # fmt: skip
+    ind = parse_catalogue(raw)["x"]
+    data = {
+        "banen": OperandData(obs([("GM1", 2023, 999.0), ("GM2", 2023, 1000.0)])),
+        "bevolking": OperandData(obs([("GM1", 2023, 2000.0), ("GM2", 2023, 2000.0)])),
+    }
+    out = compute(ind, data, ["GM1", "GM2"]).set_index("region_code")
+    assert np.isnan(out.loc["GM1", "value"])
+    assert out.loc["GM1", "missing_reason"].endswith("af op honderdtallen")
+    assert out.loc["GM2", "value"] == 500.0
+
+
+# -- the lead finding ---------------------------------------------------------------------------
+def _row(indicator, own, prov, nl, order, direction="higher_is_better"):
+    def comp(name, other):
+        word = "hoger" if own > other else "lager"
+        good = (word == "hoger") == (direction == "higher_is_better")
+        return Comparison(
+            name, Observation(2023, other), word, None, "gunstig" if good else "ongunstig"
+        )
+
+    return ScoreRow(
+        indicator, indicator, "s", "%", direction, False, Observation(2023, own), None,
+        comp("de provincie", prov), comp("Nederland", nl), Trend("onbekend"), "T", order,
+    )  # fmt: skip
+
+
+def test_a_supported_retention_finding_opens_the_summary():
+    rows = [
+        _row("werkloosheid", 2.0, 6.0, 6.0, 0, "lower_is_better"),
+        _row("binnenlands_migratiesaldo_per_1000", 51.0, 50.0, 50.0, 1),
+    ]
+    plain = findings(rows, minimum=0)
+    assert [f.indicator for f in plain] == ["werkloosheid", "binnenlands_migratiesaldo_per_1000"]
+    led = findings(rows, minimum=0, lead={"binnenlands_migratiesaldo_per_1000"})
+    assert [f.indicator for f in led] == ["binnenlands_migratiesaldo_per_1000", "werkloosheid"]
+    # without a benchmark comparison the data do not support a lead finding
+    lone = ScoreRow(
+        "binnenlands_migratiesaldo_per_1000", "x", "s", "%", "higher_is_better", False,
+        Observation(2023, 5.0), None,
+        Comparison("de provincie", None, "onbekend", None, "neutraal"),
+        Comparison("Nederland", None, "onbekend", None, "neutraal"),
+        Trend("stijgt", Observation(2018, 1.0), Observation(2023, 5.0), None, "gunstig"), "T", 1,
+    )  # fmt: skip
+    out = findings([rows[0], lone], minimum=0, lead={"binnenlands_migratiesaldo_per_1000"})
+    assert out[0].indicator == "werkloosheid"
+
+
+# -- the flows chart ----------------------------------------------------------------------------
+def _flows_panel():
+    rows = []
+    for ind, base in zip(figures.FLOW_INDICATORS, (40.0, 35.0), strict=True):
+        for year in (2018, 2019, 2020):
+            own = NAN if year < 2019 else base + year - 2019
+            reason = "gemeente bestond nog niet (ontstaan in 2019)" if year < 2019 else None
+            rows.append(("GM1969", year, ind, own, reason, "definitief"))
+            rows.append(("PV20", year, ind, base + 10, None, "definitief"))
+            rows.append(("NL01", year, ind, base + 5, None, "definitief"))
+            for i, peer in enumerate(("GM0001", "GM0002", "GM0003")):
+                rows.append((peer, year, ind, base - i, None, "definitief"))
+    frame = pd.DataFrame(
+        rows, columns=["region_code", "year", "indicator", "value", "missing_reason", "status"]
+    )
+    frame["source_table"] = "37259eng"
+    return frame
+
+
+def test_flows_data_and_the_break_year():
+    p = _flows_panel()
+    labels = {"GM1969": "Westerkwartier", "PV20": "provincie Groningen", "NL01": "Nederland"}
+    wide = figures.flows_data(p, figures.FLOW_INDICATORS[0], labels, ["GM0001", "GM0002", "GM0003"])
+    assert list(wide.columns) == [*labels.values(), "mediaan van 3 vergelijkbare gemeenten"]
+    assert wide.loc[2020, "mediaan van 3 vergelijkbare gemeenten"] == 39.0
+    assert np.isnan(wide.loc[2018, "Westerkwartier"])
+    too_few = figures.flows_data(p, figures.FLOW_INDICATORS[0], labels, ["GM0001", "GM0002"])
+    assert too_few["mediaan van 2 vergelijkbare gemeenten"].isna().all()
+    assert figures.boundary_year(p, figures.FLOW_INDICATORS[0], "GM1969") == 2019
+    assert figures.boundary_year(p, figures.FLOW_INDICATORS[0], "PV20") is None
+
+
+def test_flows_chart_draws_both_flows_with_the_break_and_alt_text():
+    p = _flows_panel()
+    labels = {"GM1969": "Westerkwartier", "PV20": "provincie Groningen", "NL01": "Nederland"}
+    chart = figures.flows_chart(
+        p, focus="GM1969", labels=labels, peers=["GM0001", "GM0002", "GM0003"]
+    )
+    axes = [a for a in chart.figure.axes if a.get_lines()]
+    assert len(axes) == 2
+    assert all(len(a.get_lines()) == 5 for a in axes)  # 4 series + the break line
+    assert "Westerkwartier pas vanaf 2019" in chart.alt and "Bron: CBS, tabel 37259eng" in chart.alt
+    assert "van 40,0 in 2019 naar 41,0 in 2020" in chart.alt
+    empty = p.assign(value=np.where(p["region_code"] == "GM1969", NAN, p["value"]))
+    assert figures.flows_chart(empty, focus="GM1969", labels=labels) is None
+
+
+def test_rebuilt_years_are_those_before_the_own_figures():
+    p = pd.DataFrame(
+        {
+            "indicator": "x",
+            "region_code": "GM1969",
+            "year": [2017, 2018, 2019, 2030],
+            "value": [1.0, 2.0, 3.0, 4.0],
+            "status": ["schatting", "schatting", "definitief", "schatting"],
+        }
+    )
+    assert figures.rebuilt_years(p, "x", "GM1969") == [2017, 2018]

@@ -1,0 +1,349 @@
+"""One report for one municipality as a job: the machinery shared by ``report`` and ``batch``.
+
+Both commands turn their input into :class:`ReportJob` objects and run each with
+:func:`run_job`: the notebook runs through :func:`westerkwartier.pipeline.notebook.run_notebook`
+(parameter check, time-out per cell, atomic write, HTML house rules, a failed notebook kept
+aside), a kernel that dies while starting is started again, an optional time limit holds for
+the whole report, and the result says what happened instead of raising. ``westerkwartier
+report`` runs its jobs one after the other in its own process; ``westerkwartier batch`` sends
+them to a pool of worker processes.
+
+What a finished report states about itself (municipality, reference year, data date; the
+``data-*`` attributes of its header) is read back from the page just written
+(:func:`report_facts`), so that the index can show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import random
+import re
+import resource
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from westerkwartier import settings
+from westerkwartier.errors import ReportFailed, WesterkwartierError
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ReportJob:
+    """One report for one municipality, ready to run here or in a worker (picklable).
+
+    Attributes
+    ----------
+    index : int
+        Position of the report in its run (to put the result back in order).
+    report : str
+        Report name; also the file name (``talent`` -> ``talent.html``).
+    code, name : str
+        CBS code and name of the municipality.
+    notebook, output : str
+        The notebook to run and the HTML file to write.
+    title : str
+        The page title.
+    parameters : dict
+        Notebook parameters.
+    failed_dir : str
+        Where the executed notebook of a failed run is kept.
+    key : str
+        Input key (batch: to reuse an unchanged report).
+    notice : str
+        Notice about the data shown at the top of the report.
+    notice_injected : bool
+        Put ``notice`` into the HTML (for a notebook without a ``gegevensmelding`` parameter).
+    cell_timeout : float
+        Seconds one cell may run.
+    timeout : float
+        Seconds the whole report may run (``inf``: no limit but the cells').
+    deadline : float
+        Wall-clock time (``time.time()``) by which the run must end (``inf``: none).
+    stagger : float
+        Seconds to wait before starting (spreads the first kernel starts of a pool).
+    start_attempts : int
+        Kernel starts tried before a start failure counts as a failed report.
+    """
+
+    index: int
+    report: str
+    code: str
+    name: str
+    notebook: str
+    output: str
+    title: str
+    parameters: dict[str, Any]
+    failed_dir: str
+    key: str = ""
+    notice: str = ""
+    notice_injected: bool = False
+    cell_timeout: float = 600.0
+    timeout: float = math.inf
+    deadline: float = math.inf
+    stagger: float = 0.0
+    start_attempts: int = 3
+
+
+# ----------------------------------------------------------------------------------------------
+# The kernels' environment
+# ----------------------------------------------------------------------------------------------
+def kernel_env(offline: bool) -> dict[str, str]:
+    """Return the settings the notebook kernels must share with this process.
+
+    Parameters
+    ----------
+    offline : bool
+        Whether the kernels run offline (no CBS).
+    """
+    return {
+        "WESTERKWARTIER_OFFLINE": "1" if offline else "0",
+        "WESTERKWARTIER_SNAPSHOT_DIR": str(Path(settings.snapshot_dir).resolve()),
+        "WESTERKWARTIER_CACHE_DIR": str(Path(settings.cache_dir).resolve()),
+        "WESTERKWARTIER_PROGRESS": "0",
+    }
+
+
+@contextmanager
+def kernel_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """Set ``env`` in ``os.environ`` (inherited by the kernels) and restore it afterwards."""
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# ----------------------------------------------------------------------------------------------
+# What a report states about itself
+# ----------------------------------------------------------------------------------------------
+class _HeaderReader(HTMLParser):
+    """Read the ``data-*`` attributes of a report's ``<header class="rapport-kop">``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.found is None and tag == "header":
+            values = {k: v or "" for k, v in attrs}
+            if "rapport-kop" in values.get("class", "").split():
+                self.found = {k[5:]: v for k, v in values.items() if k.startswith("data-")}
+
+
+def report_facts(path: Path | str) -> dict[str, str]:
+    """Return what a report states about itself: rapport, titel, gemeente, code, peiljaar, ...
+
+    Read from the ``data-*`` attributes of the report's header (see
+    :func:`westerkwartier.reporting.sections.kop`); only the page up to the header is parsed.
+
+    Returns
+    -------
+    dict
+        Empty for a page without such a header (a notebook that is not one of our reports).
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    end = text.find("</header>")
+    reader = _HeaderReader()
+    reader.feed(text if end < 0 else text[: end + len("</header>")])
+    return reader.found or {}
+
+
+def inject_notice(page: str, notice: str) -> str:
+    """Put a visible notice at the top of a report page (after ``<main ...>`` or ``<body>``).
+
+    Used when a notebook does not declare the ``gegevensmelding`` parameter. The notice is
+    escaped.
+
+    Examples
+    --------
+    >>> page = inject_notice('<body><main class="rapport"><h1>X</h1>', "CBS <onbereikbaar>")
+    >>> page.index("CBS &lt;onbereikbaar&gt;") < page.index("<h1>")
+    True
+    """
+    from westerkwartier.reporting.html import render_template
+
+    banner = render_template("gegevensmelding.html.j2", notice=notice)
+    for anchor in (re.compile(r"<main\b[^>]*>"), re.compile(r"<body\b[^>]*>")):
+        m = anchor.search(page)
+        if m:
+            return page[: m.end()] + "\n" + banner + page[m.end() :]
+    return banner + "\n" + page
+
+
+# ----------------------------------------------------------------------------------------------
+# Running a job
+# ----------------------------------------------------------------------------------------------
+class ReportTimeout(TimeoutError):
+    """Raised inside :func:`run_job` when a report exceeds its time limit."""
+
+
+_KERNEL_START_FAILURE = re.compile(
+    r"address already in use|kernel died before replying|didn'?t respond in|"
+    r"kernel_info|zmqerror|deadkernel",
+    re.I,
+)
+
+
+def is_start_failure(err: ReportFailed) -> bool:
+    """Tell whether the kernel died or hung while starting, not in a cell.
+
+    The port race of jupyter_client: ports are picked, released and only later bound by the
+    kernel, so two kernels started at once can pick the same port; ipykernel retries only
+    random ports. Such a start is worth trying again.
+    """
+    cause = err.__cause__
+    if cause is None or isinstance(cause, ReportTimeout):
+        return False
+    text = f"{type(cause).__name__}: {cause}"
+    return bool(_KERNEL_START_FAILURE.search(text)) and err.cell_index is None
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise ReportTimeout("tijdslimiet")
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`ReportTimeout` after ``seconds`` (SIGALRM; only where it can be used).
+
+    Without a finite limit, or outside the main thread (where no signal handler can be set),
+    nothing is armed: the time-out per cell still holds.
+    """
+    if not math.isfinite(seconds) or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
+    """Run the notebook (starting the kernel again after a start failure); fill ``result``."""
+    from westerkwartier.pipeline.notebook import run_notebook, write_atomic
+
+    for attempt in range(1, job.start_attempts + 1):
+        result["pogingen"] = attempt
+        try:
+            run_notebook(
+                Path(job.notebook),
+                Path(job.output),
+                job.parameters,
+                title=job.title,
+                timeout_per_cell=min(job.cell_timeout, job.timeout),
+                failed_dir=Path(job.failed_dir),
+            )
+            break
+        except ReportFailed as err:
+            if is_start_failure(err) and attempt < job.start_attempts:
+                pause = random.uniform(0.5, 1.5) * attempt
+                log.warning(
+                    "Kernel van %s startte niet (%s); opnieuw over %.1f s.",
+                    job.output,
+                    err.__cause__,
+                    pause,
+                )
+                time.sleep(pause)
+                continue
+            timed_out = isinstance(err.__cause__, ReportTimeout)
+            reason = str(err)
+            if timed_out:
+                reason = (
+                    f"Rapport {Path(job.output).name} voor {job.name} {reason_limit}. "
+                    f"Het notebook (voor zover uitgevoerd) staat in {err.failed_notebook}."
+                )
+            result.update(
+                status="afgebroken" if timed_out else "mislukt",
+                fout=reason,
+                mislukt_notebook=str(err.failed_notebook),
+                error=err,
+            )
+            return
+    if job.notice_injected:
+        page = Path(job.output).read_text(encoding="utf-8")
+        write_atomic(Path(job.output), inject_notice(page, job.notice))
+    result.update(status="gemaakt", kop=report_facts(job.output))
+
+
+def run_job(job: ReportJob) -> dict[str, Any]:
+    """Make one report; never raises: the result says what happened.
+
+    Returns
+    -------
+    dict
+        ``status`` (gemaakt, mislukt or afgebroken), ``fout`` (the Dutch reason, or absent),
+        ``mislukt_notebook`` (the kept notebook of a failed run), ``kop`` (what the report
+        states about itself, see :func:`report_facts`), ``duur_s``, ``pogingen`` (kernel
+        starts), ``werker`` (process id), ``geheugen_werker_mb``, ``geheugen_kernels_mb``, and
+        ``error``: the exception of a failed report (only in this process; a worker drops it).
+    """
+    started = time.monotonic()
+    result: dict[str, Any] = {"index": job.index, "werker": os.getpid(), "pogingen": 0}
+    if job.stagger > 0:
+        time.sleep(job.stagger)
+    limit = min(job.timeout, job.deadline - time.time())
+    if limit <= 0:
+        result.update(status="afgebroken", fout="de tijdslimiet van de run was al verstreken")
+        return _finish(result, started)
+    reason_limit = (
+        f"duurde langer dan de tijdslimiet per rapport ({job.timeout:g} s)"
+        if limit >= job.timeout
+        else "werd afgebroken omdat de tijdslimiet van de hele run verstreek"
+    )
+    try:
+        with _time_limit(limit):
+            _execute(job, result, reason_limit)
+    except ReportTimeout as err:
+        result.update(
+            status="afgebroken", fout=f"Rapport voor {job.name} {reason_limit}.", error=err
+        )
+    except WesterkwartierError as err:
+        result.update(status="mislukt", fout=str(err), error=err)
+    except Exception as err:  # noqa: BLE001 - one report must never stop the run
+        result.update(
+            status="mislukt", fout=f"onverwachte fout: {type(err).__name__}: {err}", error=err
+        )
+    return _finish(result, started)
+
+
+def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
+    result["duur_s"] = round(time.monotonic() - started, 2)
+    result["geheugen_werker_mb"] = _maxrss_mb(resource.RUSAGE_SELF)
+    result["geheugen_kernels_mb"] = _maxrss_mb(resource.RUSAGE_CHILDREN)
+    return result
+
+
+def _maxrss_mb(who: int) -> float:
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return round(resource.getrusage(who).ru_maxrss * scale / 2**20, 1)
+
+
+__all__ = [
+    "ReportJob",
+    "ReportTimeout",
+    "inject_notice",
+    "is_start_failure",
+    "kernel_env",
+    "kernel_environment",
+    "report_facts",
+    "run_job",
+]
