@@ -130,6 +130,8 @@ def batch_figures(province: str, workers: int, repeat: int = 2) -> None:
         os.environ["WESTERKWARTIER_OFFLINE"] = "1" if offline else "0"
         transport.reset()
         with tempfile.TemporaryDirectory(prefix="wk-bench-nonet-") as tmp:
+            settings.cache_dir = Path(tmp) / "cache"  # empty: no panel kept from another run
+            os.environ["WESTERKWARTIER_CACHE_DIR"] = str(settings.cache_dir)
             start = time.perf_counter()
             summary = batch.run_batch(
                 manifest,
@@ -146,8 +148,6 @@ def batch_figures(province: str, workers: int, repeat: int = 2) -> None:
     settings.cbs_host = settings.odata4_host = dead
     settings.cbs_https = True
     os.environ["WESTERKWARTIER_CBS_HOST"] = os.environ["WESTERKWARTIER_ODATA4_HOST"] = dead
-    settings.cache_dir = Path(tempfile.mkdtemp(prefix="wk-bench-cache-"))  # nothing cached
-    os.environ["WESTERKWARTIER_CACHE_DIR"] = str(settings.cache_dir)
     print(
         f"batch of {jobs} reports ({province}, {workers} workers; best of {repeat}, alternating):"
     )
