@@ -201,7 +201,8 @@ def normalise_unit(unit: Any) -> str | None:
     text = " ".join(str(unit).replace("²", "2").replace("\u00a0", " ").lower().split())
     if not text:
         return None
-    text = re.sub(r"(?<=\d)000\b", " 000", text.replace("1000", "1 000"))
+    # thousands apart: "1000" -> "1 000", "10000" -> "10 000", "1000000" -> "1 000 000"
+    text = re.sub(r"\d{4,}", lambda m: f"{int(m.group()):,}".replace(",", " "), text)
     text = " ".join(text.split())
     return UNIT_ALIASES.get(text, text)
 
