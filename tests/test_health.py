@@ -600,3 +600,14 @@ def test_new_indicators_reach_the_api_the_cli_and_the_spreadsheets(tmp_path, mon
     written = pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype=str).set_index("id")
     assert written.loc["jeugdhulp_in_natura_tot_18", "years"] == "2021-2023"
     assert written.loc["ziekenhuisopnamen_per_10000", "breaks"] == "2014, 2015"
+
+
+@pytest.mark.mirror
+def test_the_comparison_table_shows_the_summed_province(snap, monkeypatch):
+    from westerkwartier.indicators.panel import compare
+
+    monkeypatch.setattr(settings, "offline", True)
+    table = compare("Eemsdelta", 2023, indicators=["wmo_clienten_per_1000"])
+    row = table.set_index("indicator").loc["wmo_clienten_per_1000"]
+    assert row["Groningen (provincie)"] == value(snap, "wmo_clienten_per_1000", "PV20", 2023)
+    assert row["Eemsdelta"] == value(snap, "wmo_clienten_per_1000", "GM1979", 2023)

@@ -503,6 +503,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
+    injected = registry is not None
     registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
@@ -527,7 +528,9 @@ def compare(
         indicators=indicators,
         years=year,
         loader=loader,
-        registry=registry,
+        # the snapshot's own registry (not passed on) lets the panel sum provinces from the
+        # snapshot's divisions, as panel() does for a caller who gives no registry
+        registry=registry if injected else None,
         catalogue_path=catalogue_path,
     )
     own = p[p["region_code"] == region.code]
