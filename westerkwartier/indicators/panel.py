@@ -34,6 +34,7 @@ from westerkwartier.errors import (
     WesterkwartierError,
 )
 from westerkwartier.indicators.aggregates import add_region_sums
+from westerkwartier.indicators.breaks import mark_breaks
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.extraction import (
@@ -69,6 +70,7 @@ PANEL_COLUMNS: list[str] = [
     "source_table",
     "missing_reason",
     "note",
+    "comparable_from",
 ]
 
 #: The types of the panel's columns: text as pandas' string type (missing = NaN), years as
@@ -87,6 +89,7 @@ PANEL_DTYPES: dict[str, str] = {
     "source_table": "str",
     "missing_reason": "str",
     "note": "str",
+    "comparable_from": "Int64",
 }
 
 
@@ -385,7 +388,10 @@ def panel(
         ``upper`` the 95% interval where CBS gives margins; ``status`` definitief / voorlopig /
         schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
         is missing (never a zero in its place); ``note`` says how a value was made where that
-        is not plain CBS (``som van de gemeenten``).
+        is not plain CBS (``som van de gemeenten``); ``comparable_from`` is, for an indicator
+        with a declared definition break (catalogue ``breaks``), the first year of the series
+        the value belongs to: compare only values with the same ``comparable_from`` (empty for
+        indicators without a break).
 
     Raises
     ------
@@ -417,7 +423,8 @@ def panel(
     for ind in chosen:
         existed: set[str] = set()
         data = operand_data(ind, tables, cat, mergers, breaks, existed)
-        frames.append(compute(ind, data, codes, years, mergers, breaks, existed, starts))
+        values = compute(ind, data, codes, years, mergers, breaks, existed, starts)
+        frames.append(mark_breaks(values, ind.breaks, ind.years[0]))
     if not frames:
         return conform(pd.DataFrame(columns=PANEL_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
@@ -540,6 +547,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
+    injected = registry is not None
     registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
@@ -564,7 +572,9 @@ def compare(
         indicators=indicators,
         years=year,
         loader=loader,
-        registry=registry,
+        # the snapshot's own registry (not passed on) lets the panel sum provinces from the
+        # snapshot's divisions, as panel() does for a caller who gives no registry
+        registry=registry if injected else None,
         catalogue_path=catalogue_path,
     )
     own = p[p["region_code"] == region.code]
@@ -662,6 +672,8 @@ def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren
                 "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
                 "of een prognose.",
                 "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor).",
+                "comparable_from: eerste jaar van de reeks waartoe een waarde hoort, bij een "
+                "trendbreuk (bijv. jeugdzorg 2021); vergelijk alleen waarden met hetzelfde jaar.",
             ]
         }
     )
