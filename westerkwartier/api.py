@@ -170,9 +170,11 @@ def panel(
     -------
     pandas.DataFrame
         ``region_code, region_name, level, year, indicator, value, lower, upper, status,
-        source_table, missing_reason``; names unique per region, categoricals for codes,
-        levels, ids and statuses, ``pd.NA`` for missing text. A missing value is NaN with its
-        reason, never zero.
+        source_table, missing_reason, note, comparable_from``; names unique per region,
+        categoricals for codes, levels, ids and statuses, ``pd.NA`` for missing text. A missing
+        value is NaN with its reason, never zero. ``comparable_from`` is the first year of the
+        series a value belongs to where CBS changed the definition (youth care: 2021); compare
+        only values with the same ``comparable_from``.
     """
     from westerkwartier.indicators.panel import panel as build_panel
 
@@ -211,15 +213,19 @@ def get_table(table_id: str, **kwargs: Any) -> CbsTable:
     table_id : str
         CBS table id (``85036NED``).
     **kwargs
-        Passed to :func:`westerkwartier.sources.data.get_table`.
+        Passed to :func:`westerkwartier.sources.data.get_table`: ``regions``, ``periods``,
+        ``topics``, ``filters`` (only part of the table), ``refresh``, ``api``. The CBS service
+        asked first is the one the indicator catalogue names for the table (``api``).
 
     Returns
     -------
     westerkwartier.sources.table.CbsTable
         ``.data`` holds the rows with CBS codes; ``.source`` says where they came from.
     """
+    from westerkwartier.indicators.catalogue import load_catalogue
     from westerkwartier.sources.data import get_table as fetch
 
+    kwargs.setdefault("api", load_catalogue().table(table_id).api)
     return fetch(table_id, **kwargs)
 
 

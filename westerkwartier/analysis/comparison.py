@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from westerkwartier.indicators.breaks import same_series
 from westerkwartier.indicators.catalogue import Catalogue
 from westerkwartier.indicators.precision import is_missing, same_when_shown
 
@@ -302,7 +303,9 @@ def trend(
     when that year has none, the oldest value after it. A percentage that moves less than
     :data:`TREND_THRESHOLD_PP` points, or another figure that moves less than
     :data:`TREND_THRESHOLD_REL`, is ``stabiel``. A survey figure only ``stijgt`` or ``daalt``
-    when the 95% intervals of both years are apart.
+    when the 95% intervals of both years are apart. Across a declared definition break
+    (panel column ``comparable_from``) nothing is compared: the start is taken from the
+    latest value's own series (:func:`westerkwartier.indicators.breaks.same_series`).
 
     Parameters
     ----------
@@ -329,6 +332,7 @@ def trend(
     if len(frame) < 2:
         return Trend("onbekend")
     end = _obs(frame.iloc[-1])
+    frame = same_series(frame, end.year)
     earlier = frame[(frame["year"] >= end.year - span) & (frame["year"] < end.year)]
     if earlier.empty:
         return Trend("onbekend", end=end)

@@ -10,6 +10,7 @@ several ids (one per regional division or year).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,7 +19,13 @@ import pandas as pd
 
 from westerkwartier.errors import CbsSchemaError, TopicNotFound
 from westerkwartier.indicators.catalogue import Operand, TableSpec, normalise_unit
-from westerkwartier.sources.periods import is_month, is_school_year, is_year, year_of
+from westerkwartier.sources.periods import (
+    is_half_year,
+    is_month,
+    is_school_year,
+    is_year,
+    year_of,
+)
 from westerkwartier.sources.table import CbsTable
 
 #: Columns of the tidy observation frames the functions below pass around.
@@ -93,6 +100,35 @@ def resolve_topics(table: CbsTable, operand: Operand) -> list[str]:
     )
 
 
+#: A selected category that stands for a whole dimension ("Totaal ...", "A-U Alle economische
+#: activiteiten"): a table without that dimension gives the same figure.
+_TOTAL_TITLE = re.compile(r"^\s*totaal\b|\balle\b", re.IGNORECASE)
+
+
+def check_selection_dimensions(table: CbsTable, operand: Operand) -> None:
+    """Fail when the operand selects part of a dimension the table does not have.
+
+    Such a selection would otherwise be dropped silently and bring every category (all ages
+    instead of 15 to 25, say). Selecting the dimension's total ("Totaal ...", "A-U Alle
+    economische activiteiten") is fine: a table without the dimension only has the total.
+
+    Raises
+    ------
+    CbsSchemaError
+        Naming the table, the dimension and the dimensions the table does have.
+    """
+    for dim, titles in operand.select.items():
+        if dim in table.dimensions:
+            continue
+        if len(titles) == 1 and _TOTAL_TITLE.search(titles[0]):
+            continue
+        raise CbsSchemaError(
+            f"Tabel {table.table_id} heeft geen dimensie {dim!r} (operand {operand.name!r} "
+            f"selecteert erop: {', '.join(titles)}); wel: {', '.join(table.dimensions) or 'geen'}"
+            ". Pas select in config/indicators.toml aan of kies een tabel met die dimensie."
+        )
+
+
 def check_units(table: CbsTable, keys: Iterable[str], operand: Operand) -> float:
     """Check the table's units of ``keys`` against the catalogue and return the factor.
 
@@ -153,13 +189,17 @@ def _region_codes(codes: pd.Series) -> np.ndarray:
 
 
 def _period_years(
-    table: CbsTable, codes: pd.Series, month: int | None = None
+    table: CbsTable, codes: pd.Series, month: int | None = None, half_year: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Year and status per period code (NaN year for quarters, half years and the like).
 
     A month (``2023MM12``, a stock at the end of December) counts as its year. When a table has
     several months in one year (students on 1 January and on 31 December), ``month`` names the
     one to use; without it the latest month of the year is used. Other months get NaN.
+
+    With ``half_year`` (1 or 2) only that half of each year counts, as its year
+    (``2024HJ01`` -> 2024), and the calendar years get NaN: a figure over six months is never
+    put in one series with figures over twelve.
     """
     statuses = dict(
         zip(
@@ -182,6 +222,8 @@ def _period_years(
         ok = is_year(text) or is_school_year(text)
         if is_month(text):
             ok = latest_month.get(year_of(text)) == text
+        if half_year is not None:
+            ok = is_half_year(text) and int(text[6:]) == half_year
         year_of_code[code] = float(year_of(text)) if ok else np.nan
         status = statuses.get(text, "definitief")
         status_of_code[code] = "voorlopig" if status == "nader voorlopig" else status
@@ -263,13 +305,13 @@ class TableIndex:
         return clean[codes[rows]]
 
     def period_years(
-        self, dim: str, rows: np.ndarray, month: int | None = None
+        self, dim: str, rows: np.ndarray, month: int | None = None, half_year: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """:func:`_period_years` of column ``dim`` at ``rows``."""
         codes, uniques = self.factorised(dim)
         years, status = self._memo(
-            ("periods", dim, month),
-            lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month),
+            ("periods", dim, month, half_year),
+            lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month, half_year),
         )
         return years[codes[rows]], status[codes[rows]]
 
@@ -357,7 +399,8 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
     SelectionMissing
         If the topic or a selected category is not in the table.
     CbsSchemaError
-        If the units disagree with the catalogue or the year cannot be told.
+        If the operand selects on a dimension the table lacks, the units disagree with the
+        catalogue or the year cannot be told.
     """
     return extract_indexed(TableIndex(table), operand, spec)
 
@@ -368,6 +411,7 @@ def extract_indexed(
     """:func:`extract` with a :class:`TableIndex` shared between the operands of one table."""
     table = index.table
     spec = spec or TableSpec(id=table.table_id, title=table.table_id, offline=False)
+    check_selection_dimensions(table, operand)
     keys = resolve_topics(table, operand)
     factor = _check_units(table, keys, operand, index.unit)
     region_dim = _region_dimension(table)
@@ -476,10 +520,15 @@ def extract_indexed(
     if period_dim:
         if summed or margin_dim or status_dim:
             years, status = _period_years(
-                table, pd.Series(frame[period_dim], dtype=object), spec.period_month
+                table,
+                pd.Series(frame[period_dim], dtype=object),
+                spec.period_month,
+                operand.half_year,
             )
         else:
-            years, status = index.period_years(period_dim, rows, spec.period_month)
+            years, status = index.period_years(
+                period_dim, rows, spec.period_month, operand.half_year
+            )
     else:
         year = spec.year
         if year is None:

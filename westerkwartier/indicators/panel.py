@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,8 +24,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.errors import CbsError, InputError, OfflineDataMissing, WesterkwartierError
+from westerkwartier.errors import (
+    CbsError,
+    CbsRequestTooLarge,
+    CbsTableNotFound,
+    InputError,
+    OfflineDataMissing,
+    TopicNotFound,
+    WesterkwartierError,
+)
 from westerkwartier.indicators.aggregates import add_region_sums
+from westerkwartier.indicators.breaks import mark_breaks
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.extraction import (
@@ -44,6 +54,8 @@ from westerkwartier.indicators.mergers import (
 from westerkwartier.sources.periods import check_year
 from westerkwartier.sources.table import CbsTable
 
+log = logging.getLogger(__name__)
+
 #: Columns of the panel, in order.
 PANEL_COLUMNS: list[str] = [
     "region_code",
@@ -58,6 +70,7 @@ PANEL_COLUMNS: list[str] = [
     "source_table",
     "missing_reason",
     "note",
+    "comparable_from",
 ]
 
 #: The types of the panel's columns: text as pandas' string type (missing = NaN), years as
@@ -76,6 +89,7 @@ PANEL_DTYPES: dict[str, str] = {
     "source_table": "str",
     "missing_reason": "str",
     "note": "str",
+    "comparable_from": "Int64",
 }
 
 
@@ -197,6 +211,15 @@ class _Tables:
                 self.tables[table_id] = self.loader(table_id)
             except OfflineDataMissing:
                 self.tables[table_id] = MISSING["online_only"]
+            except TopicNotFound as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["topic_missing"]
+            except CbsRequestTooLarge as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["too_large"]
+            except CbsTableNotFound as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["not_found"]
             except CbsError:
                 self.tables[table_id] = MISSING["unavailable"]
         return self.tables[table_id]
@@ -225,7 +248,13 @@ class _Tables:
         return self.extracts[key]
 
 
-_REASON_RANK = [MISSING["online_only"], MISSING["unavailable"], MISSING["topic_missing"]]
+_REASON_RANK = [
+    MISSING["online_only"],
+    MISSING["unavailable"],
+    MISSING["too_large"],
+    MISSING["not_found"],
+    MISSING["topic_missing"],
+]
 
 
 def operand_data(
@@ -291,6 +320,24 @@ def operand_data(
 
 
 # -- the panel ----------------------------------------------------------------------------------
+def catalogue_loader(cat: Catalogue, region_codes: Iterable[str] = ()) -> Loader:
+    """Return ``table_id -> CbsTable`` asking for what the catalogue needs from each table.
+
+    Tables come from :func:`westerkwartier.sources.data.get_table` (cache, CBS, snapshot) with
+    the table's :class:`~westerkwartier.sources.need.Need` and the service (``api``) the
+    catalogue names; a table the catalogue does not know is fetched whole.
+    """
+    from westerkwartier.indicators.needs import region_prefixes, table_needs
+    from westerkwartier.sources.data import get_table
+
+    needs = table_needs(cat, prefixes=region_prefixes(region_codes))
+
+    def load(table_id: str) -> CbsTable:
+        return get_table(table_id, need=needs.get(table_id), api=cat.table(table_id).api)
+
+    return load
+
+
 def panel(
     regions: Iterable[str] | pd.DataFrame | None = None,
     indicators: Iterable[str] | None = None,
@@ -315,9 +362,11 @@ def panel(
         Years to report. Default: every year an indicator has data for (and, when a table is
         only online, the years the catalogue names).
     loader : callable, optional
-        ``table_id -> CbsTable``; default :func:`westerkwartier.sources.data.get_table` (injectable
-        for
-        tests).
+        ``table_id -> CbsTable``; default :func:`westerkwartier.sources.data.get_table` asked
+        for what the catalogue needs from the table (:func:`~westerkwartier.indicators.needs.
+        table_needs`: its topics, selected and total categories, region levels and years, so
+        CBS is never asked for a whole table), from the service the catalogue names. Injectable
+        for tests.
     registry : westerkwartier.regions.Registry, optional
         Region registry; default the snapshot's.
     mergers : pandas.DataFrame, optional
@@ -339,7 +388,10 @@ def panel(
         ``upper`` the 95% interval where CBS gives margins; ``status`` definitief / voorlopig /
         schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
         is missing (never a zero in its place); ``note`` says how a value was made where that
-        is not plain CBS (``som van de gemeenten``).
+        is not plain CBS (``som van de gemeenten``); ``comparable_from`` is, for an indicator
+        with a declared definition break (catalogue ``breaks``), the first year of the series
+        the value belongs to: compare only values with the same ``comparable_from`` (empty for
+        indicators without a break).
 
     Raises
     ------
@@ -361,9 +413,7 @@ def panel(
     if divisions is None and own_registry and registry is not None:
         divisions = _divisions()
     if loader is None:
-        from westerkwartier.sources.data import get_table
-
-        loader = get_table
+        loader = catalogue_loader(cat, where["code"])
     if isinstance(years, int):
         years = [years]
     tables = _Tables(loader, divisions)
@@ -373,7 +423,8 @@ def panel(
     for ind in chosen:
         existed: set[str] = set()
         data = operand_data(ind, tables, cat, mergers, breaks, existed)
-        frames.append(compute(ind, data, codes, years, mergers, breaks, existed, starts))
+        values = compute(ind, data, codes, years, mergers, breaks, existed, starts)
+        frames.append(mark_breaks(values, ind.breaks, ind.years[0]))
     if not frames:
         return conform(pd.DataFrame(columns=PANEL_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
@@ -496,6 +547,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
+    injected = registry is not None
     registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
@@ -520,7 +572,9 @@ def compare(
         indicators=indicators,
         years=year,
         loader=loader,
-        registry=registry,
+        # the snapshot's own registry (not passed on) lets the panel sum provinces from the
+        # snapshot's divisions, as panel() does for a caller who gives no registry
+        registry=registry if injected else None,
         catalogue_path=catalogue_path,
     )
     own = p[p["region_code"] == region.code]
@@ -618,6 +672,8 @@ def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren
                 "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
                 "of een prognose.",
                 "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor).",
+                "comparable_from: eerste jaar van de reeks waartoe een waarde hoort, bij een "
+                "trendbreuk (bijv. jeugdzorg 2021); vergelijk alleen waarden met hetzelfde jaar.",
             ]
         }
     )
