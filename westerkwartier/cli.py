@@ -985,6 +985,51 @@ def _ignore_stop_signals() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    """Stop signals outside a run: Ctrl-C interrupts, SIGTERM/SIGHUP end the command.
+
+    Once a run has been stopped, a further signal (a second Ctrl-C while the process reports
+    and exits) is ignored, so the account of what was kept is always printed.
+    """
+    import signal
+
+    from westerkwartier.pipeline.processes import stop_seen
+
+    if stop_seen():
+        return
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _stop_signal_handlers() -> Iterator[None]:
+    """Install :func:`_on_stop_signal` for the command; restore the old handlers afterwards.
+
+    After a stopped run the handlers stay: the process is about to exit, and a late second
+    Ctrl-C must not turn into a traceback.
+    """
+    import signal
+    import threading
+
+    from westerkwartier.pipeline.processes import stop_seen
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.getsignal(sig) for sig in signals}
+    for sig in signals:
+        if previous[sig] != signal.SIG_IGN:  # started with Ctrl-C ignored: keep it so
+            signal.signal(sig, _on_stop_signal)
+    try:
+        yield
+    finally:
+        if not stop_seen():
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
 def _show_notice(message, category, filename, lineno, file=None, line=None) -> None:
     """Print a warning as one Dutch line (``Let op: ...``), without file and line."""
     print(f"Let op: {message}", file=sys.stderr if file is None else file)
@@ -1004,7 +1049,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from westerkwartier.pipeline.processes import RunStopped
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _stop_signal_handlers():
             warnings.showwarning = _show_notice
             return func(args)
     except RunStopped as err:  # a stop signal: no error, an account of what was kept

@@ -251,6 +251,14 @@ def stop_new_children(before: Iterable[Proc]) -> list[Proc]:
 # Signals
 # ----------------------------------------------------------------------------------------------
 
+#: Set by the first stop signal any :func:`stop_signals` context of this process received.
+_STOP_SEEN = threading.Event()
+
+
+def stop_seen() -> bool:
+    """Whether a run in this process has been stopped by a signal (the process should exit)."""
+    return _STOP_SEEN.is_set()
+
 
 @dataclasses.dataclass
 class StopState:
@@ -300,6 +308,7 @@ def stop_signals() -> Iterator[StopState]:
         state.count += 1
         if state.signum is None:
             state.signum = signum
+            _STOP_SEEN.set()
             state.first()
             raise Stopped(signum)
         state.hurry()
@@ -369,6 +378,7 @@ __all__ = [
     "scratch_dir",
     "signal_all",
     "stop_new_children",
+    "stop_seen",
     "stop_signals",
     "terminate",
 ]
