@@ -116,7 +116,7 @@ def dominance_rows(
     pandas.DataFrame
         Columns of :func:`~westerkwartier.indicators.compute.compute` plus ``region_name`` and
         ``level``; one row per dominated province and year (none when nothing dominates).
-        ``note`` reads "zonder Westerwolde: 62% van de teller (immigratie), 4% van de noemer".
+        ``note`` reads "Westerwolde: 62% van de teller (immigratie), 4% van de noemer".
     """
     parts = split_formula(indicator.formula)
     used = set(operands)
@@ -187,7 +187,7 @@ def dominance_rows(
             out = compute(indicator, pseudo, [code], [year])
             label = indicator.operands[name].name
             out["note"] = (
-                f"zonder {names.get(m, m)}: {_pct(share)} van de teller ({label}) tegen "
+                f"{names.get(m, m)}: {_pct(share)} van de teller ({label}), "
                 f"{_pct(den_share)} van de noemer"
             )
             out["region_name"] = f"{names.get(province, province)} zonder {names.get(m, m)}"

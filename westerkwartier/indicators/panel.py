@@ -463,6 +463,45 @@ class _DominanceContext:
         return dominance_rows(indicator, data, self.provinces, self.members, self.names, years)
 
 
+def offline_status(
+    indicators: Iterable[Indicator] | None = None, *, loader: Loader | None = None
+) -> dict[str, bool]:
+    """Tell per indicator whether the offline snapshot can give it figures.
+
+    The same test the panel makes when it reports "tabel alleen online beschikbaar": every
+    operand must come out of a snapshot table with at least one figure (a table in the
+    snapshot that holds only totals cannot give a selection by age, for example).
+
+    Parameters
+    ----------
+    indicators : iterable of Indicator, optional
+        Default: the whole catalogue.
+    loader : callable, optional
+        ``table_id -> CbsTable``; default the snapshot's tables
+        (:func:`westerkwartier.sources.data.snapshot_table`).
+    """
+    cat = load_catalogue()
+    chosen = list(indicators) if indicators is not None else list(cat)
+    if loader is None:
+        from westerkwartier.sources.data import snapshot_table
+
+        loader = snapshot_table
+    tables = _Tables(loader)
+    out = {}
+    for ind in chosen:
+        ok = True
+        for op in ind.operands.values():
+            found = False
+            for table_id in op.tables:
+                got = tables.extract(table_id, op, cat)
+                if not isinstance(got, str) and got["value"].notna().any():
+                    found = True
+                    break
+            ok = ok and found
+        out[ind.id] = ok
+    return out
+
+
 # -- benchmarks and comparison ------------------------------------------------------------------
 def benchmarks_for(
     code: str,
@@ -705,6 +744,7 @@ __all__ = [
     "PANEL_COLUMNS",
     "benchmarks_for",
     "compare",
+    "offline_status",
     "panel",
     "region_frame",
     "to_csv",
