@@ -286,3 +286,92 @@ def test_every_rule_is_printed_in_the_method():
     ids = [r.id for r in rules.RULES]
     assert len(ids) == len(set(ids)) >= 8
     assert all(r.text.endswith(".") for r in rules.RULES)
+
+
+# -- missing reasons -----------------------------------------------------------------------------
+def _survey_catalogue():
+    raw = {
+        "tables": {"T1": {"title": "t", "offline": False, "year": 2024}},
+        "indicator": [
+            {
+                "id": "rokers",
+                "label_nl": "Rokers",
+                "label_en": "x",
+                "theme": "Gezondheid en vitaliteit",
+                "subtheme": "leefstijl",
+                "unit": "%",
+                "direction": "lower_is_better",
+                "formula": "pct",
+                "years": "2020,2022,2024",
+                "caveats": "-",
+                "description": "-",
+                "operands": {"pct": {"tables": ["T1"], "topic": "R", "cbs_unit": "%"}},
+            }
+        ],
+    }
+    return parse_catalogue(raw)
+
+
+def test_survey_year_without_a_measurement_says_so_and_no_later_reason():
+    cat = _survey_catalogue()
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM0088"] * 3,
+            "year": [2020, 2022, 2024],
+            "indicator": ["rokers"] * 3,
+            "value": [np.nan] * 3,
+            "source_table": ["T1"] * 3,
+            "missing_reason": [
+                "geen cijfer van CBS (geheim of onbetrouwbaar)",
+                "geen cijfer van CBS (geheim of onbetrouwbaar)",
+                "tabel alleen online beschikbaar",
+            ],
+        }
+    )
+    (r,) = scorecard(
+        panel,
+        focus="GM0088",
+        province=None,
+        province_name=None,
+        indicators=["rokers"],
+        catalogue=cat,
+        year=2023,
+    )
+    assert r.missing_reason.startswith("geen meting in 2023 (gemeten in 2020, 2022 en 2024)")
+    assert "alleen online" not in r.missing_reason  # 2024 is after the year asked
+
+
+def test_online_only_is_said_only_for_years_cbs_publishes():
+    from westerkwartier.indicators.catalogue import MISSING
+    from westerkwartier.indicators.compute import OperandData, compute
+
+    ind = _survey_catalogue()["rokers"]
+    empty = pd.DataFrame(
+        columns=["region_code", "year", "value", "lower", "upper", "status", "source_table"]
+    )
+    out = compute(
+        ind,
+        {"pct": OperandData(empty, gap_reason=MISSING["online_only"])},
+        ["GM0001"],
+        years=[2023, 2024],
+    ).set_index("year")
+    assert out.loc[2024, "missing_reason"] == MISSING["online_only"]
+    assert out.loc[2023, "missing_reason"] == MISSING["no_measurement"]
+
+
+@pytest.mark.mirror
+def test_indicators_command_and_report_agree_on_what_is_only_online():
+    from westerkwartier import settings
+    from westerkwartier.indicators.panel import offline_status, panel
+
+    status = offline_status()
+    assert status["cohortbehoud_25_34"] is False  # its table is in the snapshot, its ages not
+    assert status["netto_arbeidsparticipatie"] is True
+    old = settings.offline
+    settings.offline = True
+    try:
+        p = panel(regions=["GM1969"], indicators=["cohortbehoud_25_34"])
+    finally:
+        settings.offline = old
+    assert p["value"].isna().all()
+    assert (p["missing_reason"] == "tabel alleen online beschikbaar").all()

@@ -185,6 +185,7 @@ def observation(
             if not at.empty:
                 why = at["missing_reason"].dropna()
                 return None, (str(why.iloc[-1]) if len(why) else "geen gegevens")
+            reasons = reasons[reasons["year"] <= year]  # never a reason of a later year
         return None, _reasons_by_year(reasons)
     last = has.iloc[-1]
     return _obs(last), None
@@ -515,7 +516,9 @@ def scorecard(
         own_rows = by.get((focus, ind_id), empty)
         own, reason = observation(own_rows, year)
         if own is None:
-            reason = _no_measurement(ind, year) or reason
+            gap = _no_measurement(ind, year)
+            if gap:
+                reason = gap if reason == "geen gegevens" else f"{gap}; eerder: {reason}"
         ref_year = own.year if own is not None else None
         prov_obs = (
             _at_year(by.get((province, ind_id), empty), ref_year) if ref_year and province else None

@@ -101,7 +101,8 @@ def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     hi = (end.upper if end.has_interval else end.value) - (
         start.lower if start.has_interval else start.value
     )
-    first = fmt_change(float(lo), unit).removesuffix(" %-punt")
+    sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
+    first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
     return f"{first} en {fmt_change(float(hi), unit)}"
 
 

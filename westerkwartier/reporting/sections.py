@@ -166,7 +166,8 @@ def _date_text(iso: str | None) -> str:
 def samenvatting(data: ReportData) -> Html:
     """Return the findings as an ordered list, most important first."""
     findings = [
-        (f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), f.text) for f in data.findings
+        (f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), f.text, f.indicator)
+        for f in data.findings
     ]
     return part("samenvatting.html.j2", findings=findings)
 
@@ -251,6 +252,7 @@ def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
     if peers:
         cells.append(_versus_cell(r, r.peers))
     return {
+        "indicator": r.indicator,
         "label": unit_label(r.label),
         "unit": unit,
         "cells": cells,
