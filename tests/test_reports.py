@@ -236,6 +236,33 @@ def test_findings_count(rendered):
         assert 5 <= block.group(1).count("<li") <= 8, (code, rapport)
 
 
+# -- health every year -----------------------------------------------------------------------------
+@pytest.mark.parametrize("code", MAIN)
+def test_health_section_shows_the_yearly_registers_beside_the_survey(rendered, code):
+    from westerkwartier.reporting.formatting import fmt_short
+
+    section = _section(_text(rendered, code, "aantrekkelijkheid"), "Gezondheid en vitaliteit")
+    for heading in ("Zorggebruik: elk jaar uit registers", "De pols per jaar"):
+        assert f"<h3>{heading}</h3>" in section
+    assert "Welke zorg inwoners gebruiken (registers van het CBS, elk jaar)" in section
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    for indicator, unit in (
+        ("geneesmiddelengebruik", "%"),
+        ("jongeren_met_jeugdzorg", "%"),
+        ("jongeren_met_jeugdzorg_1e_halfjaar", "%"),
+        ("wmo_clienten_per_1000_1e_halfjaar", "per 1 000 inwoners"),
+    ):
+        row = _latest(code, indicator)
+        assert fmt_short(row["value"], unit) in plain, (code, indicator)
+    assert "Jongeren met jeugdzorg, eerste halfjaar" in plain and "2024, voorlopig" in plain
+    alts = [htmllib.unescape(a) for a in re.findall(r'<img\b[^>]*alt="([^"]*)"', section)]
+    youth = [a for a in alts if a.startswith("Lijngrafiek: Jongeren met jeugdzorg")]
+    if code == "GM1969":  # values on both sides of the 2021 break: lines interrupted
+        assert len(youth) == 1 and "Trendbreuk in 2021" in youth[0]
+        assert "<h3>Zorggebruik door de tijd</h3>" in section
+        assert "trendbreuk" in plain
+
+
 # -- wijken --------------------------------------------------------------------------------------
 def test_wijk_section_in_the_talent_report(rendered):
     from westerkwartier.reporting import wijk_sections

@@ -170,9 +170,11 @@ def panel(
     -------
     pandas.DataFrame
         ``region_code, region_name, level, year, indicator, value, lower, upper, status,
-        source_table, missing_reason``; names unique per region, categoricals for codes,
-        levels, ids and statuses, ``pd.NA`` for missing text. A missing value is NaN with its
-        reason, never zero.
+        source_table, missing_reason, note, comparable_from``; names unique per region,
+        categoricals for codes, levels, ids and statuses, ``pd.NA`` for missing text. A missing
+        value is NaN with its reason, never zero. ``comparable_from`` is the first year of the
+        series a value belongs to where CBS changed the definition (youth care: 2021); compare
+        only values with the same ``comparable_from``.
     """
     from westerkwartier.indicators.panel import panel as build_panel
 

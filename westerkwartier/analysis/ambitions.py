@@ -55,6 +55,7 @@ from westerkwartier.config import (
     type_ok,
 )
 from westerkwartier.errors import InputError
+from westerkwartier.indicators.breaks import BREAK_COLUMN, same_series
 from westerkwartier.indicators.catalogue import load_catalogue
 
 #: Fewest years with a value needed for a trend with an interval.
@@ -354,12 +355,17 @@ def classify(
 def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str, Any]:
     """Assess one target on the municipality's series (year, value).
 
+    With a panel column ``comparable_from`` (a declared definition break), only the years of
+    the latest value's own series make the trend.
+
     Returns
     -------
     dict
         Row of :func:`pulse`.
     """
     s = series.dropna(subset=["value"]).sort_values("year")
+    if len(s):
+        s = same_series(s, int(s["year"].max()))
     s = s[s["year"] <= s["year"].max()].tail(MAX_TREND_YEARS) if len(s) else s
     current_year = int(s["year"].iloc[-1]) if len(s) else None
     current = float(s["value"].iloc[-1]) if len(s) else math.nan
@@ -481,7 +487,8 @@ def pulse(
     own = panel[panel["region_code"] == code]
     rows = []
     for t in targets:
-        series = own.loc[own["indicator"] == t.indicator, ["year", "value"]]
+        columns = ["year", "value"] + ([BREAK_COLUMN] if BREAK_COLUMN in own else [])
+        series = own.loc[own["indicator"] == t.indicator, columns]
         row = track(t, series, cat[t.indicator].direction)
         row["label"] = cat[t.indicator].label_nl
         row["unit"] = cat[t.indicator].unit

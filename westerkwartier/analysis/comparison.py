@@ -22,6 +22,7 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
+from westerkwartier.indicators.breaks import same_series
 from westerkwartier.indicators.catalogue import MISSING, Catalogue
 from westerkwartier.indicators.precision import SURVEY, is_missing, precision_kind
 
@@ -315,6 +316,9 @@ def trend(
     :data:`TREND_THRESHOLD_PP` points, or another figure that moves less than
     :data:`TREND_THRESHOLD_REL`, is ``stabiel``; a figure with an interval (survey or rounding)
     only ``stijgt`` or ``daalt`` when the intervals of both years are apart.
+    Across a declared definition break (panel column ``comparable_from``) nothing is
+    compared: the start is taken from the latest value's own series
+    (:func:`westerkwartier.indicators.breaks.same_series`).
 
     Parameters
     ----------
@@ -341,6 +345,7 @@ def trend(
     if len(frame) < 2:
         return Trend("onbekend")
     end = _obs(frame.iloc[-1])
+    frame = same_series(frame, end.year)
     earlier = frame[(frame["year"] >= end.year - span) & (frame["year"] < end.year)]
     if earlier.empty:
         return Trend("onbekend", end=end)

@@ -157,6 +157,8 @@ UNIT_FACTORS: dict[str, float] = {
     "km": 1.0,
     "per km2": 1.0,
     "per 1 000 inwoners": 1.0,
+    "per 10 000 inwoners": 1.0,
+    "m2": 1.0,
 }
 
 
@@ -173,6 +175,15 @@ READER_UNITS: dict[str, frozenset[str]] = {
     "km": frozenset({"km"}),
     "per km2": frozenset({"adressen per km2"}),
     "per 1 000 inwoners": frozenset({"per 1 000 inwoners"}),
+    "per 10 000 inwoners": frozenset({"per 10 000 inwoners"}),
+    "m2": frozenset({"m2"}),
+}
+
+#: Other spellings of a unit (after :func:`normalise_unit`), as StatLine shows them: CBS writes
+#: the youth-care share as a percentage of an age group and refers to its notes for others.
+UNIT_ALIASES: dict[str, str] = {
+    "in % bepaalde leeftijdsklasse": "%",
+    "% (zie toelichting)": "%",
 }
 
 
@@ -183,15 +194,25 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 def normalise_unit(unit: Any) -> str | None:
     """Return a CBS unit in one spelling (``X 1000`` -> ``x 1 000``, ``km²`` -> ``km2``).
 
-    Returns ``None`` for an empty or missing unit.
+    Returns ``None`` for an empty or missing unit. Spellings listed in :data:`UNIT_ALIASES`
+    become their plain unit.
+
+    Examples
+    --------
+    >>> normalise_unit("In % bepaalde leeftijdsklasse")
+    '%'
+    >>> normalise_unit("per 10000 inwoners")
+    'per 10 000 inwoners'
     """
     if unit is None or (isinstance(unit, float) and np.isnan(unit)):
         return None
     text = " ".join(str(unit).replace("²", "2").replace("\u00a0", " ").lower().split())
     if not text:
         return None
-    text = re.sub(r"(?<=\d)000\b", " 000", text.replace("1000", "1 000"))
-    return " ".join(text.split())
+    # thousands apart: "1000" -> "1 000", "10000" -> "10 000", "1000000" -> "1 000 000"
+    text = re.sub(r"\d{4,}", lambda m: f"{int(m.group()):,}".replace(",", " "), text)
+    text = " ".join(text.split())
+    return UNIT_ALIASES.get(text, text)
 
 
 def unit_factor(cbs_unit: str) -> float:
@@ -241,6 +262,7 @@ class Operand:
     region_dimension: str | None = None
     rounded_to: int | None = None
     fill_regions: bool = False
+    half_year: int | None = None
 
     def __post_init__(self) -> None:
         # a flat tuple of stems is one set of topics to add
@@ -263,6 +285,7 @@ class Operand:
             self.margins,
             self.region_dimension,
             self.additive,
+            self.half_year,
         )
 
 
@@ -298,6 +321,7 @@ class Indicator:
     operands: Mapping[str, Operand]
     status: str | None = None
     series_break: str | None = None
+    breaks: tuple[int, ...] = ()
     period: str | None = None
 
     def year_label(self, year: int) -> str:
@@ -447,6 +471,7 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
             problems.append(
                 f"{iid}: onbekende period {entry.get('period')!r}; kies uit {', '.join(PERIODS)}"
             )
+        problems += _check_breaks(iid, entry)
         if entry.get("series_break") not in (None, *SERIES_BREAKS):
             problems.append(
                 f"{iid}: onbekende series_break {entry.get('series_break')!r}; kies uit "
@@ -478,6 +503,8 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
                 not isinstance(op["rounded_to"], int) or op["rounded_to"] <= 0
             ):
                 problems.append(f"{where}: rounded_to moet een positief geheel getal zijn")
+            if op.get("half_year") not in (None, 1, 2):
+                problems.append(f"{where}: half_year is 1 (eerste halfjaar) of 2 (tweede)")
             if op.get("region_dimension") is not None and not isinstance(
                 op["region_dimension"], str
             ):
@@ -512,6 +539,27 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _check_breaks(iid: str, entry: Mapping[str, Any]) -> list[str]:
+    """Problems of an indicator's ``breaks``: whole years after its first year."""
+    breaks = entry.get("breaks")
+    if breaks is None:
+        return []
+    if not isinstance(breaks, list) or not all(
+        isinstance(b, int) and not isinstance(b, bool) for b in breaks
+    ):
+        return [f"{iid}: breaks is een lijst van jaartallen, bijvoorbeeld [2021]"]
+    try:
+        years = parse_years(entry.get("years", ""))
+    except ValueError:
+        return []
+    if years and any(not years[0] < b <= years[-1] for b in breaks):
+        return [
+            f"{iid}: een trendbreuk in breaks moet na het eerste jaar ({years[0]}) en uiterlijk "
+            f"in het laatste jaar ({years[-1]}) van years liggen"
+        ]
+    return []
+
+
 def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
     select = {str(k): _as_tuple(v) for k, v in (raw.get("select") or {}).items()}
     return Operand(
@@ -528,6 +576,7 @@ def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
         region_dimension=raw.get("region_dimension"),
         rounded_to=int(raw["rounded_to"]) if raw.get("rounded_to") is not None else None,
         fill_regions=bool(raw.get("fill_regions", False)),
+        half_year=int(raw["half_year"]) if raw.get("half_year") is not None else None,
     )
 
 
@@ -578,6 +627,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             status=entry.get("status"),
             series_break=entry.get("series_break"),
             period=entry.get("period"),
+            breaks=tuple(sorted(int(b) for b in entry.get("breaks") or ())),
         )
     return Catalogue(indicators=indicators, tables=tables)
 
@@ -611,7 +661,8 @@ def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd
     pandas.DataFrame
         One row per indicator: id, label_nl, label_en, theme, subtheme, unit, direction,
         formula, years (``2013-2024``), tables (``86088NED 85494NED ...``), offline (whether
-        the snapshot holds a table for it), caveats.
+        the snapshot holds a table for it), breaks (years that start a new series after a
+        definition break, ``2021``; empty when none), caveats.
 
     Raises
     ------
@@ -642,6 +693,7 @@ def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd
                 "offline": all(
                     any(cat.table(t).offline for t in op.tables) for op in ind.operands.values()
                 ),
+                "breaks": ", ".join(str(b) for b in ind.breaks),
                 "caveats": ind.caveats,
             }
         )

@@ -19,7 +19,13 @@ import pandas as pd
 from westerkwartier.errors import CbsSchemaError, TopicNotFound
 from westerkwartier.indicators.catalogue import Operand, TableSpec, normalise_unit
 from westerkwartier.indicators.precision import WHOLE_UNITS, infer_step, rounding_text
-from westerkwartier.sources.periods import is_month, is_school_year, is_year, year_of
+from westerkwartier.sources.periods import (
+    is_half_year,
+    is_month,
+    is_school_year,
+    is_year,
+    year_of,
+)
 from westerkwartier.sources.table import CbsTable
 
 #: Columns of the tidy observation frames the functions below pass around.
@@ -154,13 +160,17 @@ def _region_codes(codes: pd.Series) -> np.ndarray:
 
 
 def _period_years(
-    table: CbsTable, codes: pd.Series, month: int | None = None
+    table: CbsTable, codes: pd.Series, month: int | None = None, half_year: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Year and status per period code (NaN year for quarters, half years and the like).
 
     A month (``2023MM12``, a stock at the end of December) counts as its year. When a table has
     several months in one year (students on 1 January and on 31 December), ``month`` names the
     one to use; without it the latest month of the year is used. Other months get NaN.
+
+    With ``half_year`` (1 or 2) only that half of each year counts, as its year
+    (``2024HJ01`` -> 2024), and the calendar years get NaN: a figure over six months is never
+    put in one series with figures over twelve.
     """
     statuses = dict(
         zip(
@@ -183,6 +193,8 @@ def _period_years(
         ok = is_year(text) or is_school_year(text)
         if is_month(text):
             ok = latest_month.get(year_of(text)) == text
+        if half_year is not None:
+            ok = is_half_year(text) and int(text[6:]) == half_year
         year_of_code[code] = float(year_of(text)) if ok else np.nan
         status = statuses.get(text, "definitief")
         status_of_code[code] = "voorlopig" if status == "nader voorlopig" else status
@@ -268,13 +280,13 @@ class TableIndex:
         return clean[codes[rows]]
 
     def period_years(
-        self, dim: str, rows: np.ndarray, month: int | None = None
+        self, dim: str, rows: np.ndarray, month: int | None = None, half_year: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """:func:`_period_years` of column ``dim`` at ``rows``."""
         codes, uniques = self.factorised(dim)
         years, status = self._memo(
-            ("periods", dim, month),
-            lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month),
+            ("periods", dim, month, half_year),
+            lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month, half_year),
         )
         return years[codes[rows]], status[codes[rows]]
 
@@ -510,10 +522,15 @@ def extract_indexed(
     if period_dim:
         if summed or margin_dim or status_dim:
             years, status = _period_years(
-                table, pd.Series(frame[period_dim], dtype=object), spec.period_month
+                table,
+                pd.Series(frame[period_dim], dtype=object),
+                spec.period_month,
+                operand.half_year,
             )
         else:
-            years, status = index.period_years(period_dim, rows, spec.period_month)
+            years, status = index.period_years(
+                period_dim, rows, spec.period_month, operand.half_year
+            )
     else:
         year = spec.year
         if year is None:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from westerkwartier.errors import CbsError, InputError, OfflineDataMissing, WesterkwartierError
 from westerkwartier.indicators.aggregates import add_region_sums
+from westerkwartier.indicators.breaks import mark_breaks
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.dominance import dominance_rows
@@ -61,6 +62,7 @@ PANEL_COLUMNS: list[str] = [
     "source_table",
     "missing_reason",
     "note",
+    "comparable_from",
 ]
 
 #: The types of the panel's columns: text as pandas' string type (missing = NaN), years as
@@ -80,6 +82,7 @@ PANEL_DTYPES: dict[str, str] = {
     "source_table": "str",
     "missing_reason": "str",
     "note": "str",
+    "comparable_from": "Int64",
 }
 
 
@@ -378,7 +381,10 @@ def panel(
         afgerond op duizendtallen``, empty for an exact figure); ``status`` definitief / voorlopig /
         schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
         is missing (never a zero in its place); ``note`` says how a value was made where that
-        is not plain CBS (``som van de gemeenten``).
+        is not plain CBS (``som van de gemeenten``); ``comparable_from`` is, for an indicator
+        with a declared definition break (catalogue ``breaks``), the first year of the series
+        the value belongs to: compare only values with the same ``comparable_from`` (empty for
+        indicators without a break).
 
     Raises
     ------
@@ -414,7 +420,8 @@ def panel(
     for ind in chosen:
         existed: set[str] = set()
         data = operand_data(ind, tables, cat, mergers, breaks, existed)
-        frames.append(compute(ind, data, codes, years, mergers, breaks, existed, starts))
+        values = compute(ind, data, codes, years, mergers, breaks, existed, starts)
+        frames.append(mark_breaks(values, ind.breaks, ind.years[0]))
         extra.append(dominance.rows(ind, data, years))
     if not frames:
         return conform(pd.DataFrame(columns=PANEL_COLUMNS))
@@ -460,7 +467,8 @@ class _DominanceContext:
     def rows(self, indicator: Indicator, data: dict, years: Any) -> pd.DataFrame:
         if not self.members:
             return pd.DataFrame()
-        return dominance_rows(indicator, data, self.provinces, self.members, self.names, years)
+        rows = dominance_rows(indicator, data, self.provinces, self.members, self.names, years)
+        return mark_breaks(rows, indicator.breaks, indicator.years[0]) if len(rows) else rows
 
 
 def offline_status(
@@ -607,6 +615,7 @@ def compare(
     """
     if year is not None:
         year = check_year(int(year))
+    injected = registry is not None
     registry = registry or _registry_or_none()
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
@@ -631,7 +640,9 @@ def compare(
         indicators=indicators,
         years=year,
         loader=loader,
-        registry=registry,
+        # the snapshot's own registry (not passed on) lets the panel sum provinces from the
+        # snapshot's divisions, as panel() does for a caller who gives no registry
+        registry=registry if injected else None,
         catalogue_path=catalogue_path,
     )
     own = p[p["region_code"] == region.code]
@@ -730,6 +741,8 @@ def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren
                 "of een prognose.",
                 "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor) of de uitersten "
                 "die de afronding van de CBS-cijfers toelaat; de kolom precision zegt welke.",
+                "comparable_from: eerste jaar van de reeks waartoe een waarde hoort, bij een "
+                "trendbreuk (bijv. jeugdzorg 2021); vergelijk alleen waarden met hetzelfde jaar.",
             ]
         }
     )

@@ -145,6 +145,8 @@ DECIMALS: dict[str, int] = {
     "aantal": 0,
     "km": 1,
     "per 1 000 inwoners": 1,
+    "per 10 000 inwoners": 1,
+    "m2": 0,
     "per 1 000 woningen": 1,
     "jaarinkomens": 1,
     "adressen per km2": 0,

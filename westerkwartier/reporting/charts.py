@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -322,6 +323,7 @@ def trend_chart(
     province: str | None = None,
     country: str = "Nederland",
     alt: str | None = None,
+    breaks: Sequence[int] = (),
 ) -> Chart:
     """Draw lines per region over the years, the focus region highlighted.
 
@@ -347,6 +349,10 @@ def trend_chart(
         Column of the Netherlands (black, dotted). Other columns are thin grey context lines.
     alt : str, optional
         Alt text; by default a summary of the first and last values is written.
+    breaks : sequence of int
+        Years that start a new series (a definition break): the lines stop before such a year
+        and start again at it, with a dotted vertical line marked "trendbreuk"; the alt text
+        says so.
 
     Returns
     -------
@@ -370,14 +376,30 @@ def trend_chart(
     ax = chart.ax
     frame = data.sort_index()
     years = [int(y) for y in frame.index]
+    inside = sorted(int(b) for b in breaks if years and years[0] < int(b) <= years[-1])
+    # a gap (NaN) half a year before each break: the lines never join across it
+    xs = np.array(years + [b - 0.5 for b in inside], dtype=float)
+    at = np.argsort(xs, kind="stable")
     # Context first, focus last so that it is drawn on top and listed last in the legend.
     order = [c for c in frame.columns if c != focus] + [focus]
     with house_style():
+        for b in inside:
+            ax.axvline(b - 0.5, color=TEXT_COLOURS["gedempt"], linestyle=":", linewidth=1)
+            ax.text(
+                b - 0.45,
+                0.98,
+                "trendbreuk",
+                transform=ax.get_xaxis_transform(),
+                fontsize=8,
+                color=TEXT_COLOURS["gedempt"],
+                va="top",
+            )
         for region in order:
             role = _role_of(str(region), focus, province, country)
+            ys = np.concatenate([frame[region].to_numpy(dtype=float), np.full(len(inside), np.nan)])
             ax.plot(
-                years,
-                frame[region].to_numpy(dtype=float),
+                xs[at],
+                ys[at],
                 color=ROLE_COLOURS[role],
                 label=str(region),
                 marker="o" if role == "focus" else None,
@@ -395,7 +417,9 @@ def trend_chart(
             ncol=min(len(labels), 3),
             frameon=False,
         )
-    chart.alt = alt if alt is not None else _trend_alt(frame, focus, title, unit, decimals, tables)
+    if alt is None:
+        alt = _trend_alt(frame, focus, title, unit, decimals, tables, inside)
+    chart.alt = alt
     return chart
 
 
@@ -406,20 +430,39 @@ def _trend_alt(
     unit: str | None,
     decimals: int | None,
     tables: str | Sequence[str],
+    breaks: Sequence[int] = (),
 ) -> str:
+    """Alt text of a trend chart: per region the first and last value of each series.
+
+    With ``breaks`` every series between two breaks is described on its own, so that the text
+    never compares values across a definition break either.
+    """
     parts = [f"Lijngrafiek: {title}."]
+    if breaks:
+        years_text = " en ".join(str(b) for b in breaks)
+        parts.append(
+            f"Trendbreuk in {years_text}: de cijfers vanaf dat jaar zijn niet te vergelijken met "
+            "die van eerdere jaren; de lijnen zijn daar onderbroken."
+        )
+    edges = [-math.inf, *breaks, math.inf]
     for region in [focus] + [c for c in frame.columns if c != focus]:
         series = frame[region].dropna()
         if series.empty:
             parts.append(f"{region}: {MISSING}.")
             continue
-        first_year, last_year = int(series.index[0]), int(series.index[-1])
-        first = fmt_value(series.iloc[0], unit, decimals)
-        last = fmt_value(series.iloc[-1], unit, decimals)
-        if first_year == last_year:
-            parts.append(f"{region}: {last} in {last_year}.")
-        else:
-            parts.append(f"{region}: van {first} in {first_year} naar {last} in {last_year}.")
+        spans = []
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            part = series[(series.index >= lo) & (series.index < hi)]
+            if part.empty:
+                continue
+            first_year, last_year = int(part.index[0]), int(part.index[-1])
+            first = fmt_value(part.iloc[0], unit, decimals)
+            last = fmt_value(part.iloc[-1], unit, decimals)
+            if first_year == last_year:
+                spans.append(f"{last} in {last_year}")
+            else:
+                spans.append(f"van {first} in {first_year} naar {last} in {last_year}")
+        parts.append(f"{region}: {'; na de trendbreuk '.join(spans)}.")
     parts.append(source_line(tables) + ".")
     return " ".join(parts)
 

@@ -128,7 +128,8 @@ def trend_data(
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     """Draw one indicator over the years for the municipality, province and Nederland.
 
-    Survey figures get a band with the municipality's 95% interval.
+    Survey figures get a band with the municipality's 95% interval. A definition break declared
+    in the catalogue (``breaks``) interrupts the lines.
 
     Returns
     -------
@@ -154,6 +155,7 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         decimals=decimals_for(ind.unit),
         province=data.province_label,
         country="Nederland",
+        breaks=ind.breaks,
     )
     rebuilt = rebuilt_years(data.panel, indicator, data.region.code)
     rebuilt = [y for y in rebuilt if y in set(wide.index)]

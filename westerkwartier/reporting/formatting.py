@@ -231,6 +231,8 @@ def unit_label(unit: str | None) -> str:
     'per 1.000 inwoners'
     >>> unit_label("1 000 euro")
     'euro'
+    >>> unit_label("m2")
+    'm²'
     """
     text = _normalise_unit(unit)
     lowered = text.lower()
@@ -238,6 +240,8 @@ def unit_label(unit: str | None) -> str:
         return "euro"
     if lowered in {"x 1 000", "aantal"}:
         return "aantal"
+    if lowered == "m2":
+        return "m²"
     return re.sub(r"(\d) (\d{3})\b", r"\1.\2", text)
 
 

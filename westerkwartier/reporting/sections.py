@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
+from westerkwartier.indicators.precision import is_missing
 from westerkwartier.reporting.formatting import (
     fmt,
     fmt_change,
@@ -300,7 +301,9 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
 # ----------------------------------------------------------------------------------------------
 # Figures of a section
 # ----------------------------------------------------------------------------------------------
-def show_trends(data: ReportData, section_id: str) -> None:
+def show_trends(
+    data: ReportData, section_id: str, heading: str = "Ontwikkeling door de tijd"
+) -> None:
     """Show the trend charts of a section under an h3 (in a notebook)."""
     from IPython.display import display
 
@@ -310,7 +313,7 @@ def show_trends(data: ReportData, section_id: str) -> None:
     section = data.spec.section(section_id)
     if not section.trends:
         return
-    display(part("kop3.html.j2", text="Ontwikkeling door de tijd"))
+    display(part("kop3.html.j2", text=heading))
     for indicator in section.trends:
         chart = indicator_trend(data, indicator)
         if chart is None:
@@ -440,6 +443,168 @@ def show_intervals(data: ReportData, section_id: str) -> None:
         return
     display(part("kop3.html.j2", text="Verschillen met betrouwbaarheidsinterval"))
     show_figure(chart)
+
+
+# ----------------------------------------------------------------------------------------------
+# The yearly pulse: survey and registers side by side
+# ----------------------------------------------------------------------------------------------
+#: Sub-themes of survey indicators that say how people feel (shown beside the registers).
+FEELING_SUBTHEMES: tuple[str, ...] = ("gezondheid", "mentale gezondheid")
+
+#: Years shown in the pulse table (the latest year with a figure and the ones before it).
+PULSE_YEARS: int = 6
+
+
+def _pulse_row(data: ReportData, row: ScoreRow, years: list[int]) -> dict[str, Any]:
+    from westerkwartier.indicators.breaks import series_starts
+
+    own = data.panel[
+        (data.panel["region_code"] == data.region.code) & (data.panel["indicator"] == row.indicator)
+    ]
+    starts = set(series_starts(own))
+    by_year = {int(r["year"]): r for _, r in own.iterrows()}
+    cells = []
+    for year in years:
+        hit = by_year.get(year)
+        notes = []
+        if year in starts:
+            notes.append("trendbreuk")
+        if hit is None or is_missing(hit["value"]):
+            cells.append(Cell("–", ", ".join(notes) or None, kind="klein"))
+            continue
+        status = hit.get("status")
+        if isinstance(status, str) and status != "definitief":
+            notes.append(status)
+        cells.append(Cell(fmt_short(hit["value"], row.unit), ", ".join(notes) or None))
+    shown = row.unit not in ("%", "euro") and row.unit not in row.label
+    return {
+        "label": unit_label(row.label),
+        "unit": unit_label(row.unit) if shown else "",
+        "cells": cells,
+    }
+
+
+def pols(
+    data: ReportData,
+    section_id: str,
+    naast: str | None = None,
+    heading: str = "De pols per jaar",
+) -> Html:
+    """Return the yearly pulse: the registers of a section per year, beside the survey.
+
+    One table, one column per year (the last :data:`PULSE_YEARS` years up to the latest
+    figure). The first group holds the survey figures of section ``naast`` that say how
+    people feel (:data:`FEELING_SUBTHEMES`), filled only in survey years; the second the
+    indicators of ``section_id``, the yearly registers of care use. A cell in a year that
+    starts a new series after a definition break says "trendbreuk"; provisional figures and
+    estimates say so.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report.
+    section_id : str
+        The section of the registers (``zorggebruik``).
+    naast : str, optional
+        The section of the survey figures (``gezondheid``); None: registers only.
+    heading : str
+        The h3.
+    """
+    registers = data.section_rows(section_id)
+    survey = []
+    if naast is not None:
+        survey = [
+            r
+            for r in data.section_rows(naast)
+            if r.survey and data.catalogue[r.indicator].subtheme in FEELING_SUBTHEMES
+        ]
+    ids = [r.indicator for r in [*survey, *registers]]
+    own = data.panel[
+        (data.panel["region_code"] == data.region.code)
+        & data.panel["indicator"].isin(ids)
+        & data.panel["value"].notna()
+    ]
+    name = data.region.name
+    if own.empty:
+        return part(
+            "voetnoot.html.j2",
+            text=f"Voor {name} zijn geen cijfers over gezondheid en zorggebruik beschikbaar.",
+        )
+    last = int(own["year"].max())
+    first = max(int(own["year"].min()), last - PULSE_YEARS + 1)
+    years = list(range(first, last + 1))
+    shown = set(own.loc[own["year"] >= first, "indicator"])
+    survey = [r for r in survey if r.indicator in shown]
+    registers_shown = [r for r in registers if r.indicator in shown]
+    groups = []
+    if survey:
+        groups.append(
+            {
+                "title": "Hoe inwoners zich voelen (Gezondheidsmonitor, enquête onder "
+                "volwassenen, om de twee tot vier jaar)",
+                "rows": [_pulse_row(data, r, years) for r in survey],
+            }
+        )
+    if registers_shown:
+        groups.append(
+            {
+                "title": "Welke zorg inwoners gebruiken (registers van het CBS, elk jaar)",
+                "rows": [_pulse_row(data, r, years) for r in registers_shown],
+            }
+        )
+    notes = []
+    if naast is not None and not survey:
+        notes.append(
+            f"Voor {name} zijn er in deze jaren geen cijfers uit de Gezondheidsmonitor (te "
+            "weinig deelnemers of niet gepubliceerd)."
+        )
+    left_out = [r.label for r in registers if r.indicator not in shown]
+    if left_out:
+        notes.append(
+            f"Zonder cijfer voor {name} in deze jaren: {', '.join(left_out)} (zie 'Wat ontbreekt')."
+        )
+    notes += [
+        "–: geen cijfer in dat jaar (de enquête is er niet elk jaar; registers lopen een tot "
+        "twee jaar achter). Zorggebruik is context: meer gebruik kan meer nood of betere "
+        "toegang betekenen, dus deze cijfers worden niet beoordeeld.",
+    ]
+    broken = [
+        (data.catalogue[r.indicator].label_nl, data.catalogue[r.indicator].breaks)
+        for r in registers
+        if any(first < b <= last for b in data.catalogue[r.indicator].breaks)
+    ]
+    if broken:
+        parts = [
+            f"{label.lower()} in {' en '.join(str(b) for b in breaks if first < b <= last)}"
+            for label, breaks in broken
+        ]
+        notes.append(
+            "Trendbreuk (" + "; ".join(parts) + "): CBS heeft de manier van tellen veranderd; "
+            "vergelijk alleen jaren vanaf de breuk. De ontwikkeling in de scorekaart en de "
+            "grafieken gaat nooit over een breuk heen."
+        )
+    if any(_is_half_year(data, r.indicator) for r in registers):
+        notes.append(
+            "Eerste halfjaar: de eerste zes maanden van het jaar, het nieuwste cijfer. Alleen "
+            "te vergelijken met het eerste halfjaar van andere jaren, niet met jaarcijfers."
+        )
+    return part(
+        "pols.html.j2",
+        heading=heading,
+        intro=(
+            "De enquête zegt hoe inwoners zich voelen; de registers zeggen welke zorg zij "
+            f"gebruiken, elk jaar. Cijfers van {name} per jaar."
+        ),
+        caption=f"Gezondheid en zorggebruik in {name} per jaar.",
+        years=years,
+        groups=groups,
+        notes=notes,
+    )
+
+
+def _is_half_year(data: ReportData, indicator: str) -> bool:
+    """Whether an indicator takes a half year of its tables (operand ``half_year``)."""
+    return any(op.half_year for op in data.catalogue[indicator].operands.values())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -664,6 +829,7 @@ __all__ = [
     "kop",
     "ontbreekt",
     "part",
+    "pols",
     "samenvatting",
     "scorekaart",
     "show_intervals",

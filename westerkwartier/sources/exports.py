@@ -24,8 +24,8 @@ Regions
     ``info["dropped_regions"]``; see :data:`DROPPED_REGION_PATTERNS`. Any other unknown
     title raises :class:`~westerkwartier.errors.ExportFormatError`.
 Periods
-    ``2023`` -> ``2023JJ00``, ``2012/'13`` -> ``2012SJ13`` (see
-    :mod:`westerkwartier.sources.periods`).
+    ``2023`` -> ``2023JJ00``, ``2012/'13`` -> ``2012SJ13``, ``1e halfjaar 2024`` ->
+    ``2024HJ01`` (see :mod:`westerkwartier.sources.periods`).
     Tables without a period column (Gezondheidsmonitor 85012NED, 85563NED; Gebieden in
     Nederland) get no period dimension; the year the figures refer to is in ``info["period"]``
     (from :data:`TABLE_PERIODS`, ``None`` when unknown).
@@ -98,14 +98,20 @@ TABLE_PERIODS: dict[str, str] = {
 #: assignable"), the Gezondheidsmonitor's ``(CG)`` regions, which Gebieden in Nederland does not
 #: define, and labour-market regions ``(AM)`` of divisions before 2019 (e.g. ``Food Valley (AM)``
 #: in 85969NED) and landsdelen without the four large cities (``West-Nederland, exclusief G4
-#: (LD)`` in 86082NED). Only titles *not* found in the lookup are tested against these patterns.
+#: (LD)`` in 86082NED), GGD regions ``(GG)`` of divisions before 2019 (``GGD Rivierenland (GG)``
+#: in the care registers 83251NED and 84521NED) and size classes written as a range
+#: (``20 000 tot 50 000 inwoners``, ``250 000 inwoners of meer`` in 85098NED). Only titles *not*
+#: found in the lookup are tested against these patterns, so current GGD regions keep their code.
 DROPPED_REGION_PATTERNS: tuple[str, ...] = (
     r"niet in te delen",
     r"grote gemeenten|grootste gemeenten",
     r"^gemeenten? [<>]=? ",
     r"^(meer|minder) dan \d[\d ]* inwoners",
+    r"^\d[\d ]* tot \d[\d ]* inwoners$",
+    r"^\d[\d ]* inwoners of meer$",
     r"\(CG\)$",
     r"\(AM\)$",
+    r"\(GG\)$",
     r"exclusief G4",
 )
 

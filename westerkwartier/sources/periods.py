@@ -7,7 +7,9 @@ CBS codes periods as eight characters: ``2023JJ00`` (year), ``2023KW01`` (quarte
 
 School years (``2012/'13``) are coded ``2012SJ13``: start year, ``SJ``, the last two digits of
 the end year. Months (``2023 december``, the reference month of stock figures such as jobs in
-December or students on 1 January) are coded ``2023MM12``, as CBS does.
+December or students on 1 January) are coded ``2023MM12``, as CBS does. Half years (``1e halfjaar
+2024``, also written ``1e half jaar 2024``; the registers of youth care and Wmo support) are coded
+``2024HJ01`` and ``2024HJ02``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ MONTHS: dict[str, int] = {
     "december": 12,
 }
 _MONTH = re.compile(r"^(\d{4}) (" + "|".join(MONTHS) + r")$", re.I)
+_HALF_YEAR = re.compile(r"^([12])e\s*half\s*jaar\s+(\d{4})$", re.I)
 
 #: Status words CBS uses for periods, keyed by the asterisks StatLine appends to titles.
 STATUS_BY_MARK = {"": "definitief", "*": "voorlopig", "**": "nader voorlopig"}
@@ -61,18 +64,18 @@ def code_from_title(title: str | int) -> str:
     Parameters
     ----------
     title : str or int
-        ``2023``, ``"2023*"``, ``"2012/'13"`` or ``"2023 december"``; a value that already is
-        a code is returned unchanged.
+        ``2023``, ``"2023*"``, ``"2012/'13"``, ``"2023 december"`` or ``"1e halfjaar 2024"``;
+        a value that already is a code is returned unchanged.
 
     Returns
     -------
     str
-        ``2023JJ00``, ``2012SJ13`` or ``2023MM12``.
+        ``2023JJ00``, ``2012SJ13``, ``2023MM12`` or ``2024HJ01``.
 
     Raises
     ------
     CbsSchemaError
-        If the title is not a year, a school year, a month or a period code.
+        If the title is not a year, a school year, a month, a half year or a period code.
 
     Examples
     --------
@@ -82,6 +85,8 @@ def code_from_title(title: str | int) -> str:
     '2012SJ13'
     >>> code_from_title("2021 december*")
     '2021MM12'
+    >>> code_from_title("1e half jaar 2024")
+    '2024HJ01'
     """
     text, _ = split_status_mark(str(title))
     if text.endswith(".0") and _YEAR.match(text[:-2]):
@@ -94,10 +99,12 @@ def code_from_title(title: str | int) -> str:
         return f"{m.group(1)}SJ{m.group(2)}"
     if m := _MONTH.match(text):
         return f"{m.group(1)}MM{MONTHS[m.group(2).lower()]:02d}"
+    if m := _HALF_YEAR.match(" ".join(text.split())):
+        return f"{m.group(2)}HJ0{m.group(1)}"
     raise CbsSchemaError(
         f"Onbekende periode {title!r} in een CBS-export: verwacht een jaar (2023), een "
-        "schooljaar (2012/'13) of een maand (2023 december). Controleer of het bestand een "
-        "ongewijzigde CBS-export is."
+        "schooljaar (2012/'13), een maand (2023 december) of een halfjaar (1e halfjaar 2024). "
+        "Controleer of het bestand een ongewijzigde CBS-export is."
     )
 
 
@@ -132,6 +139,25 @@ def is_month(code: str) -> bool:
     return bool(_CODE.match(code.strip())) and code.strip()[4:6] == "MM"
 
 
+def is_half_year(code: str) -> bool:
+    """Return whether ``code`` is a half-year period (``HJ``, e.g. ``2024HJ01``)."""
+    text = code.strip()
+    return bool(_CODE.match(text)) and text[4:6] == "HJ" and text[6:] in ("01", "02")
+
+
+def half_of(code: str) -> int:
+    """Return the half (1 or 2) of a half-year period code.
+
+    Examples
+    --------
+    >>> half_of("2024HJ01")
+    1
+    """
+    if not is_half_year(code):
+        raise CbsSchemaError(f"{code!r} is geen halfjaarperiode zoals 2024HJ01.")
+    return int(code.strip()[6:])
+
+
 def month_of(code: str) -> int:
     """Return the month (1-12) of a month period code.
 
@@ -146,7 +172,13 @@ def month_of(code: str) -> int:
 
 
 def title_of(code: str) -> str:
-    """Return a readable Dutch title for a period code (``2023``, ``2022/'23``, ``2023 mei``)."""
+    """Return a readable Dutch title for a period code (``2023``, ``2022/'23``, ``2023 mei``).
+
+    Examples
+    --------
+    >>> title_of("2024HJ01")
+    '1e halfjaar 2024'
+    """
     code = code.strip()
     if is_year(code):
         return code[:4]
@@ -155,6 +187,8 @@ def title_of(code: str) -> str:
     if is_month(code) and 1 <= int(code[6:]) <= 12:
         names = list(MONTHS)
         return f"{code[:4]} {names[int(code[6:]) - 1]}"
+    if is_half_year(code):
+        return f"{int(code[6:])}e halfjaar {code[:4]}"
     return code
 
 
