@@ -394,6 +394,9 @@ def coarse_note(
     from westerkwartier.reporting.formatting import interval_shown
 
     unit = units.get(indicator, "")
+    cat = data.rapport.catalogue
+    names = {indicator: unit_label(cat[indicator].label_nl)} if indicator in cat.indicators else {}
+    label = _subject(data, indicator, names)
     own = data.panel[
         (data.panel["region_code"] == data.code)
         & (data.panel["indicator"] == indicator)
@@ -412,7 +415,7 @@ def coarse_note(
         parts.append(f"{year} tussen {fmt(obs.lower, unit)} en {fmt(obs.upper, unit)}")
     if not parts:
         return ""
-    return f" Die cijfers zijn grof ({what}): {', '.join(parts)}."
+    return f" De cijfers van {label} zijn grof ({what}): {', '.join(parts)}."
 
 
 def _lower(label: str) -> str:

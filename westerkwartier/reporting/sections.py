@@ -746,7 +746,9 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
         text = f"{name} ontstond op 1 januari {year} uit {listed}."
     else:
         text = f"{name} kreeg op 1 januari {year} {listed} erbij."
-    estimated = sorted({r.label for r in rows if r.own is not None and r.own.status == "schatting"})
+    estimated = sorted(
+        {unit_label(r.label) for r in rows if r.own is not None and r.own.status == "schatting"}
+    )
     from westerkwartier.indicators.mergers import load_mergers
 
     mergers = load_mergers(dissolved)
@@ -800,13 +802,15 @@ def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
         other = r.province.other
         if other is None or not other.name or " zonder " not in other.name:
             continue
-        why = f" ({other.note})" if other.note else ""
+        municipality = other.name.split(" zonder ", 1)[1]
+        shares = str(other.note).split(": ", 1)[-1] if other.note else ""
+        why = f" (in {r.year_text(other.year)}: {shares})" if shares else ""
         out.append(
             (
-                r.label,
-                f"Vergeleken met de {other.name} in {r.year_text(other.year)}: die gemeente "
-                f"bepaalt het provinciecijfer grotendeels{why}. Het cijfer van de hele provincie "
-                "zegt daardoor weinig over een andere gemeente.",
+                unit_label(r.label),
+                f"Vergeleken met de {other.name}: {municipality} bepaalt het provinciecijfer "
+                f"grotendeels{why}. Het cijfer van de hele provincie zegt daardoor weinig over "
+                "een andere gemeente.",
             )
         )
     return out
