@@ -1,7 +1,9 @@
 """Benchmark figures printed by ``make bench``.
 
 Each section prints wall time and peak memory (tracemalloc, Python allocations) of one job on
-the committed offline snapshot. Run with ``WESTERKWARTIER_OFFLINE=1`` (``make bench`` does).
+the committed offline snapshot. Run with ``WESTERKWARTIER_OFFLINE=1`` (``make bench`` does); the
+last section (``bench_online``) goes online against a loopback stand-in of CBS and runs a
+province batch offline and without network.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
     _bench_composite()
     _bench_reports()
     _bench_panel()
+    _bench_online()
 
 
 def _bench_panel() -> None:
@@ -61,6 +64,16 @@ def _bench_panel() -> None:
     import bench_panel
 
     bench_panel.main([])
+
+
+def _bench_online() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_online
+
+    bench_online.main([])
 
 
 def _bench_reports() -> None:

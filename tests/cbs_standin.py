@@ -1,19 +1,30 @@
-"""A loopback stand-in for the CBS OData v3 bulk feed, for tests.
+"""A loopback stand-in for the CBS OData services (v3 bulk feed and v4), for tests.
 
-:class:`CbsStandin` serves the hand-made tables in ``tests/fixtures/odata`` in the exact wire
-format of ``https://opendata.cbs.nl/ODataFeed/odata/<TABLE>/<Set>?$format=json``:
+:class:`CbsStandin` serves tables in the exact wire format of CBS:
 
-* ``/ODataFeed/odata/<TABLE>/`` lists the sets of a table; ``/ODataFeed/odata/<TABLE>/<Set>``
-  serves ``<Set>.json`` with ``$filter`` (the ``eq``/``and``/``or`` form, exact padded string
-  comparison: an unpadded key returns 0 rows, as at CBS), ``$select`` (an unknown column gives
-  HTTP 400) and paging through ``odata.nextLink``;
-* ``/ODataCatalog/Tables`` serves the table index (``Tables.json``);
+* **OData v3**, ``https://opendata.cbs.nl/ODataFeed/odata/<TABLE>/<Set>?$format=json``: the
+  hand-made tables in ``tests/fixtures/odata`` and any :class:`~westerkwartier.table.CbsTable`
+  given to :meth:`CbsStandin.add_table` (for instance one read from the CBS mirror's real
+  exports), turned into ``TableInfos``, ``DataProperties``, one code list per dimension and
+  ``TypedDataSet`` with keys padded to the longest code of their dimension.
+  ``/ODataFeed/odata/<TABLE>/`` lists the sets of a table; ``/ODataFeed/odata/<TABLE>/<Set>``
+  answers with ``$filter`` (see :func:`parse_filter`; an unpadded key returns 0 rows, as at
+  CBS), ``$select`` (an unknown column gives HTTP 400) and paging through ``odata.nextLink``
+  (``$skip``); ``/ODataCatalog/Tables`` serves the table index (``Tables.json``).
+* **OData v4**, ``https://datasets.cbs.nl/odata/v1/CBS/<table>/<Entity>``: the mirror's real
+  captures (:meth:`CbsStandin.add_v4_capture`, files served as captured) and tables given to
+  :meth:`CbsStandin.add_table` with ``v4=True``: ``Properties``, ``Dimensions``,
+  ``MeasureCodes``, ``<Dimension>Codes`` and ``Observations`` with ``$filter``, ``$select``,
+  ``$top``/``$skip``, ``$count=true`` and ``@odata.nextLink``; ``Observations/$count``;
+  ``Datasets``. Table ids are case-sensitive, as on v4. A capture holds only the slice that
+  was captured: a request outside it comes back empty, never invented.
 * an unknown table or set gives HTTP 404.
 
-It counts requests per set and records every query, and it can misbehave on purpose
-(:meth:`CbsStandin.fault`): HTTP errors (with ``Retry-After``), a connection reset, a response
-slower than the client's time-out, malformed or truncated JSON, an empty result, JSON without
-``value``, a missing column; per set, per page, per request number.
+It counts requests per set, the bytes and data rows it sent, and records every query.
+
+It can misbehave on purpose (:meth:`CbsStandin.fault`): HTTP errors (with ``Retry-After``), a
+connection reset, a response slower than the client's time-out, malformed or truncated JSON, an
+empty result, JSON without ``value``, a missing column; per set, per page, per request number.
 
 Usage::
 
@@ -40,10 +51,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import numpy as np
+import pandas as pd
+
+from westerkwartier.sources.table import CbsTable
+
 FIXTURES = Path(__file__).parent / "fixtures" / "odata"
 
 FEED = "/ODataFeed/odata/"
 CATALOG = "/ODataCatalog/Tables"
+V4 = "/odata/v1/CBS/"
 
 #: Fault modes understood by :meth:`CbsStandin.fault`.
 MODES = {
@@ -68,11 +85,30 @@ MODES = {
 
 
 # -- $filter ---------------------------------------------------------------------------------
-_TOKEN = re.compile(r"\s*(?:(\()|(\))|'((?:[^']|'')*)'|([A-Za-z_][A-Za-z0-9_]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(\()|(\))|(,)|'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)(?![A-Za-z_])|([A-Za-z_][A-Za-z0-9_]*))"
+)
+
+#: Comparison operators of ``$filter`` (string comparison for strings, as CBS does).
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a is not None and a > b,
+    "ge": lambda a, b: a is not None and a >= b,
+    "lt": lambda a, b: a is not None and a < b,
+    "le": lambda a, b: a is not None and a <= b,
+}
+
+#: Functions of ``$filter``: ``startswith(Column,'x')``, ``endswith(Column,'x')``.
+_FUNCTIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "startswith": lambda a, b: isinstance(a, str) and a.startswith(b),
+    "endswith": lambda a, b: isinstance(a, str) and a.endswith(b),
+}
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    pos = 0
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
@@ -83,31 +119,37 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             out.append(("(", "("))
         elif m.group(2):
             out.append((")", ")"))
-        elif m.group(3) is not None:
-            out.append(("str", m.group(3).replace("''", "'")))
+        elif m.group(3):
+            out.append((",", ","))
+        elif m.group(4) is not None:
+            out.append(("str", m.group(4).replace("''", "'")))
+        elif m.group(5) is not None:
+            out.append(("num", float(m.group(5))))
         else:
-            out.append(("name", m.group(4)))
+            out.append(("name", m.group(6)))
     return out
 
 
 def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
-    """Parse the simple OData ``$filter`` form into a row predicate.
+    """Parse an OData ``$filter`` into a row predicate.
 
-    Supports ``Name eq 'value'`` joined by ``and`` / ``or`` with parentheses; the comparison
-    is an exact string comparison (padding included).
+    Supports ``Column op 'value'`` (``eq ne gt ge lt le``; strings compare as strings, padding
+    included, numbers as numbers), ``startswith(Column,'x')`` and ``endswith(Column,'x')``,
+    joined by ``and`` / ``or`` / ``not`` with parentheses: what the project's clients send and
+    CBS documents for both services.
 
     Raises
     ------
     ValueError
-        On anything else.
+        On anything else (``substringof``, ``in``, arithmetic).
     """
     tokens = _tokens(text)
     pos = 0
 
-    def peek() -> tuple[str, str] | None:
+    def peek() -> tuple[str, Any] | None:
         return tokens[pos] if pos < len(tokens) else None
 
-    def take(kind: str, value: str | None = None) -> str:
+    def take(kind: str, value: Any = None) -> Any:
         nonlocal pos
         tok = peek()
         if tok is None or tok[0] != kind or (value is not None and tok[1] != value):
@@ -120,14 +162,27 @@ def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
         while peek() == ("name", "or"):
             take("name", "or")
             parts.append(conj())
-        return lambda row: any(p(row) for p in parts)
+        return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
 
     def conj() -> Callable[[dict], bool]:
-        parts = [atom()]
+        parts = [unary()]
         while peek() == ("name", "and"):
             take("name", "and")
-            parts.append(atom())
-        return lambda row: all(p(row) for p in parts)
+            parts.append(unary())
+        return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
+
+    def unary() -> Callable[[dict], bool]:
+        if peek() == ("name", "not"):
+            take("name", "not")
+            inner = unary()
+            return lambda row: not inner(row)
+        return atom()
+
+    def literal() -> Any:
+        tok = peek()
+        if tok is not None and tok[0] in ("str", "num"):
+            return take(tok[0])
+        raise ValueError(f"expected a literal, got {tok!r} in $filter {text!r}")
 
     def atom() -> Callable[[dict], bool]:
         if peek() == ("(", "("):
@@ -135,15 +190,260 @@ def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
             inner = expr()
             take(")")
             return inner
-        column = take("name")
-        take("name", "eq")
-        value = take("str")
-        return lambda row: row.get(column) == value
+        name = take("name")
+        if peek() == ("(", "("):
+            if name not in _FUNCTIONS:
+                raise ValueError(f"function {name!r} is not supported in $filter {text!r}")
+            take("(")
+            column = take("name")
+            take(",")
+            value = literal()
+            take(")")
+            function = _FUNCTIONS[name]
+            return lambda row: function(row.get(column), value)
+        op = take("name")
+        if op not in _COMPARE:
+            raise ValueError(f"operator {op!r} is not supported in $filter {text!r}")
+        value = literal()
+        compare = _COMPARE[op]
+        return lambda row: compare(row.get(name), value)
 
     predicate = expr()
     if pos != len(tokens):
         raise ValueError(f"trailing tokens in $filter {text!r}")
     return predicate
+
+
+# -- CbsTable -> wire format -------------------------------------------------------------------
+#: ``ValueAttribute`` of a missing figure in tables turned into v4 shape (a placeholder: the
+#: real captures only show ``None`` and ``Impossible``).
+MISSING_ATTRIBUTE = "Missing"
+
+_V3_STATUS = {
+    "definitief": "Definitief",
+    "voorlopig": "Voorlopig",
+    "nader voorlopig": "Nader voorlopig",
+}
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _number(value: Any, integral: bool) -> Any:
+    """A cell as CBS writes it: ``null``, an integer for whole-number topics, else a float."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    return int(value) if integral else float(value)
+
+
+def _topic_types(table: CbsTable) -> dict[str, tuple[str, int]]:
+    """CBS ``Datatype`` and decimals per topic key, from the topics and the figures."""
+    out: dict[str, tuple[str, int]] = {}
+    for row in table.topics.to_dict("records"):
+        key = row["key"]
+        decimals = row.get("decimals")
+        decimals = (
+            int(decimals) if isinstance(decimals, int | float) and decimals == decimals else 0
+        )
+        column = table.data[key] if key in table.data else pd.Series(dtype=float)
+        if not pd.api.types.is_numeric_dtype(column):
+            out[key] = ("String", 0)
+            continue
+        values = column.dropna().to_numpy(dtype=float)
+        whole = decimals == 0 and bool(np.all(values == np.round(values)))
+        out[key] = ("Long" if whole else "Double", decimals)
+    return out
+
+
+def _kind_v3(table: CbsTable, dim: str) -> str:
+    kind = table.dimension_types.get(dim, "Dimension")
+    if kind == "GeoDimension" and dim == "WijkenEnBuurten":
+        return "GeoDetail"
+    return kind
+
+
+def v3_sets(table: CbsTable) -> dict[str, list[dict[str, Any]]]:
+    """A table in OData v3 shape: ``TableInfos``, ``DataProperties``, code lists, data.
+
+    Keys are padded to the longest code of their dimension, topics numbered by their position,
+    whole-number topics written as integers, missing figures as ``null``.
+    """
+    dims = list(table.dimension_types)
+    widths = {d: max((len(str(k)) for k in table.dimensions[d]["key"]), default=0) for d in dims}
+    info = table.info
+    sets: dict[str, list[dict[str, Any]]] = {
+        "TableInfos": [
+            {
+                "ID": 0,
+                "Title": table.title,
+                "ShortTitle": table.title[:60],
+                "Identifier": table.table_id,
+                "Summary": "",
+                "Modified": info.get("modified") or "2025-01-01T02:00:00",
+                "ReasonDelivery": "Actualisering",
+                "Frequency": "Perjaar",
+                "Period": info.get("period_description") or "",
+                "ShortDescription": "",
+                "Language": "nl",
+                "Catalog": "CBS",
+                "OutputStatus": info.get("output_status") or "Regulier",
+            }
+        ]
+    }
+    types = _topic_types(table)
+    props: list[dict[str, Any]] = []
+    for i, dim in enumerate(dims):
+        props.append(
+            {
+                "odata.type": "Cbs.OData.Dimension",
+                "ID": i,
+                "Position": None,
+                "ParentID": None,
+                "Type": _kind_v3(table, dim),
+                "Key": dim,
+                "Title": dim,
+                "Description": None,
+            }
+        )
+    for j, row in enumerate(table.topics.to_dict("records"), start=1):
+        unit = row.get("unit")
+        datatype, decimals = types[row["key"]]
+        props.append(
+            {
+                "odata.type": "Cbs.OData.Topic",
+                "ID": len(dims) + j - 1,
+                "Position": j,
+                "ParentID": None,
+                "Type": "Topic",
+                "Key": row["key"],
+                "Title": str(row.get("title") or row["key"]),
+                "Description": None,
+                "Datatype": datatype,
+                "Unit": unit if isinstance(unit, str) else "",
+                "Decimals": decimals,
+                "Default": "Impossible",
+                "PresentationType": "Absolute",
+            }
+        )
+    sets["DataProperties"] = props
+    for dim in dims:
+        codes = table.dimensions[dim]
+        rows = []
+        for record in codes.to_dict("records"):
+            entry = {
+                "Key": str(record["key"]).ljust(widths[dim]),
+                "Title": str(record["title"]),
+                "Description": None,
+                "CategoryGroupID": None,
+            }
+            if "status" in codes:
+                entry["Status"] = _V3_STATUS.get(str(record["status"]), "Definitief")
+            rows.append(entry)
+        sets[dim] = rows
+    data = table.data
+    columns = {d: [str(v).ljust(widths[d]) for v in data[d]] for d in dims}
+    topic_values = {
+        key: [_number(v, types[key][0] == "Long") for v in data[key]]
+        for key in table.topics["key"]
+        if key in data
+    }
+    sets["TypedDataSet"] = [
+        {"ID": i, **{d: columns[d][i] for d in dims}, **{k: v[i] for k, v in topic_values.items()}}
+        for i in range(len(data))
+    ]
+    return sets
+
+
+def v4_sets(table: CbsTable) -> dict[str, Any]:
+    """A table in OData v4 shape.
+
+    ``Properties``, ``Dimensions``, ``MeasureCodes``, ``<Dimension>Codes`` and long
+    ``Observations`` (unpadded codes, one observation per cell). A missing figure gets
+    ``ValueAttribute`` :data:`MISSING_ATTRIBUTE` and an empty ``Value``: an export does not say
+    whether a figure is suppressed or impossible, so the placeholder keeps the row, as v3 does.
+    """
+    dims = list(table.dimension_types)
+    types = _topic_types(table)
+    measures = []
+    for j, row in enumerate(table.topics.to_dict("records"), start=1):
+        if types[row["key"]][0] == "String":
+            continue
+        unit = row.get("unit")
+        measures.append(
+            {
+                "Identifier": f"M{j:06d}",
+                "Index": len(dims) + j,
+                "Title": str(row.get("title") or row["key"]),
+                "Description": "",
+                "MeasureGroupId": None,
+                "DataType": types[row["key"]][0],
+                "Unit": unit if isinstance(unit, str) else "",
+                "Decimals": types[row["key"]][1],
+                "PresentationType": "Absolute",
+                "_key": row["key"],
+            }
+        )
+    sets: dict[str, Any] = {
+        "Properties": {
+            "Identifier": table.table_id,
+            "Title": table.title,
+            "Modified": table.info.get("modified") or "2025-01-01T00:00:00+01:00",
+            "Status": table.info.get("output_status") or "Regulier",
+            "ObservationCount": len(table.data) * len(measures),
+        },
+        "Dimensions": [
+            {
+                "Identifier": d,
+                "Title": d,
+                "Description": "",
+                "Kind": table.dimension_types[d],
+                "ContainsGroups": False,
+                "ContainsCodes": True,
+            }
+            for d in dims
+        ],
+        "MeasureCodes": [{k: v for k, v in m.items() if k != "_key"} for m in measures],
+    }
+    for dim in dims:
+        codes = table.dimensions[dim]
+        rows = []
+        for index, record in enumerate(codes.to_dict("records"), start=1):
+            entry = {
+                "Identifier": str(record["key"]),
+                "Index": index,
+                "Title": str(record["title"]),
+                "Description": "",
+                "DimensionGroupId": None,
+            }
+            if "status" in codes:
+                entry["Status"] = _V3_STATUS.get(str(record["status"]), "Definitief")
+            rows.append(entry)
+        sets[f"{dim}Codes"] = rows
+    observations = []
+    data = table.data
+    dim_values = {d: [str(v) for v in data[d]] for d in dims}
+    next_id = 0
+    for m in measures:
+        values = data[m["_key"]].to_numpy(dtype=float)
+        whole = m["DataType"] == "Long"
+        for i, value in enumerate(values):
+            missing = bool(np.isnan(value))
+            observations.append(
+                {
+                    "Id": next_id,
+                    "Measure": m["Identifier"],
+                    "ValueAttribute": MISSING_ATTRIBUTE if missing else "None",
+                    "Value": None if missing else (int(value) if whole else float(value)),
+                    "StringValue": None,
+                    **{d: dim_values[d][i] for d in dims},
+                }
+            )
+            next_id += 1
+    sets["Observations"] = observations
+    return sets
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -234,16 +534,27 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CbsStandin:
-    """A loopback OData v3 server imitating CBS; a context manager.
+    """A loopback OData v3 and v4 server imitating CBS; a context manager.
 
     Parameters
     ----------
     fixtures : Path
         Folder with one sub-folder per table (``<TABLE>/<Set>.json``) and ``Tables.json``.
     page_size : int
-        Rows per page of ``TypedDataSet`` answers (CBS uses 10,000).
+        Rows per page of ``TypedDataSet`` and ``Observations`` answers (CBS v3 uses 10,000).
     meta_page_size : int
         Rows per page of the other sets.
+
+    Attributes
+    ----------
+    counts : collections.Counter
+        Requests per set (v3) or entity (v4: ``Properties``, ``Observations``, ...).
+    requests : list of Recorded
+        Every request, in order.
+    bytes_sent : int
+        Bytes of all response bodies.
+    rows_sent : int
+        Data rows sent (``TypedDataSet`` and ``Observations``).
     """
 
     def __init__(
@@ -255,6 +566,11 @@ class CbsStandin:
         self.counts: Counter[str] = Counter()
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
+        self.bytes_sent = 0
+        self.rows_sent = 0
+        self._v3: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        self._v4: dict[str, dict[str, Any]] = {}
+        self._answers: dict[tuple, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -287,9 +603,40 @@ class CbsStandin:
 
     @property
     def host(self) -> str:
-        """``127.0.0.1:PORT``, to put in ``settings.cbs_host``."""
+        """``127.0.0.1:PORT``, to put in ``settings.cbs_host`` and ``settings.odata4_host``."""
         assert self._server is not None, "stand-in not started"
         return f"127.0.0.1:{self._server.server_address[1]}"
+
+    # -- tables ----------------------------------------------------------------------------
+    def add_table(self, table: CbsTable, *, v3: bool = True, v4: bool = False) -> None:
+        """Serve a table in OData v3 shape (and, with ``v4=True``, in OData v4 shape)."""
+        if v3:
+            self._v3[table.table_id.upper()] = v3_sets(table)
+        if v4:
+            self._v4[table.table_id] = v4_sets(table)
+        self._answers.clear()
+
+    def add_v4_capture(self, folder: Path) -> str:
+        """Serve a captured OData v4 folder as captured; return its table id."""
+        folder = Path(folder)
+        index = _json(folder / "index.json") if (folder / "index.json").is_file() else {}
+        props = _json(folder / "properties.json")
+        table_id = str(index.get("tableId") or props.get("Identifier") or folder.name)
+        sets: dict[str, Any] = {
+            "Properties": {k: v for k, v in props.items() if not k.startswith("@")},
+            "Dimensions": _json(folder / "dimensions.json")["value"],
+            "MeasureCodes": _json(folder / "measure-codes.json")["value"],
+        }
+        for dim in sets["Dimensions"]:
+            name = dim["Identifier"]
+            sets[f"{name}Codes"] = _json(folder / f"codes-{name}.json")["value"]
+        pages = index.get("observationPages") or sorted(
+            p.name for p in folder.glob("observations-page-*.json")
+        )
+        sets["Observations"] = [row for page in pages for row in _json(folder / page)["value"]]
+        self._v4[table_id] = sets
+        self._answers.clear()
+        return table_id
 
     # -- test helpers ----------------------------------------------------------------------
     def fault(self, mode: str, **options: Any) -> Fault:
@@ -311,11 +658,13 @@ class CbsStandin:
         return [r.params.get("$filter", "") for r in self.requests if r.set_name == set_name]
 
     def reset(self) -> None:
-        """Forget counts, recorded requests and faults."""
+        """Forget counts, recorded requests, bytes and rows sent, and faults."""
         with self._lock:
             self.counts.clear()
             self.requests.clear()
             self.faults.clear()
+            self.bytes_sent = 0
+            self.rows_sent = 0
 
     # -- request handling ------------------------------------------------------------------
     def _handle(self, h: _Handler) -> None:
@@ -323,17 +672,26 @@ class CbsStandin:
         path = unquote(parts.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         table: str | None
+        v4 = False
         if path.startswith(FEED):
             rest = path[len(FEED) :]
             table, _, set_name = rest.partition("/")
             set_name = set_name.strip("/")
         elif path.rstrip("/") == CATALOG:
             table, set_name = None, "Tables"
+        elif path.startswith(V4):
+            v4 = True
+            rest = path[len(V4) :].strip("/")
+            if rest == "Datasets":
+                table, set_name = None, "Datasets"
+            else:
+                table, _, set_name = rest.partition("/")
         else:
             self._send(h, 404, b"Not found", "text/plain")
             return
 
-        size = self.page_size if set_name == "TypedDataSet" else self.meta_page_size
+        data_set = set_name in ("TypedDataSet", "Observations", "Observations/$count")
+        size = self.page_size if data_set else self.meta_page_size
         skip = int(params.get("$skip", "0") or 0)
         page = skip // size + 1
         with self._lock:
@@ -352,23 +710,30 @@ class CbsStandin:
             "missing-column",
             "renamed-topic",
         }:
-            self._misbehave(h, fault, table, set_name)
+            self._misbehave(h, fault, table, set_name, v4)
             return
         if fault is not None and fault.mode == "slow":
             if self._stopping.wait(fault.delay):
                 return
 
-        rows = self._load(table, set_name)
-        if rows is None:
+        loaded = self._load_v4(table, set_name) if v4 else self._load(table, set_name)
+        if loaded is None:
             body = {"odata.error": {"code": "", "message": {"lang": "en-US", "value": "No data"}}}
             self._send(h, 404, json.dumps(body).encode(), "application/json")
             return
+        if isinstance(loaded, dict):  # v4 Properties: one object
+            self._send(h, 200, json.dumps(loaded).encode("utf-8"), "application/json")
+            return
+        rows = loaded
         if fault is not None and fault.mode == "renamed-topic":
             rows = [self._rename(r, set_name, fault.column, fault.new_name) for r in rows]
         try:
             if "$filter" in params:
-                keep = parse_filter(params["$filter"])
-                rows = [r for r in rows if keep(r)]
+                rows = self._filtered(v4, table, set_name, params["$filter"], rows, fault)
+            if set_name == "Observations/$count":
+                body = str(len(rows)).encode()
+                self._send(h, 200, body, "text/plain")
+                return
             if "$select" in params:
                 columns = [c.strip() for c in params["$select"].split(",") if c.strip()]
                 known = set().union(*(r.keys() for r in rows)) if rows else set(columns)
@@ -385,22 +750,71 @@ class CbsStandin:
         if fault is not None and fault.mode == "missing-column":
             rows = [{k: v for k, v in r.items() if k != fault.column} for r in rows]
 
-        payload: dict[str, Any] = {
-            "odata.metadata": f"http://{self.host}{FEED}{table}/$metadata#Cbs.OData.WebAPI."
-            f"{set_name}",
-            "value": rows[skip : skip + size],
-        }
-        if skip + size < len(rows):
-            query = {k: v for k, v in params.items() if k != "$skip"}
-            query["$skip"] = str(skip + size)
-            base = f"http://{self.host}{parts.path}"
-            payload["odata.nextLink"] = f"{base}?{urlencode(query, quote_via=quote, safe='$,')}"
+        top = int(params["$top"]) if "$top" in params else None
+        take = size if top is None else min(size, top)
+        served = rows[skip : skip + take]
+        end = skip + len(served)
+        more = end < len(rows) and (top is None or top > take)
+        base = f"http://{self.host}{parts.path}"
+        query = {k: v for k, v in params.items() if k != "$skip"}
+        query["$skip"] = str(end)
+        if top is not None:
+            query["$top"] = str(top - take)
+        next_link = f"{base}?{urlencode(query, quote_via=quote, safe='$,')}"
+        if v4:
+            payload: dict[str, Any] = {
+                "@odata.context": f"http://{self.host}{V4}{table}/$metadata#{set_name}",
+                "value": served,
+            }
+            if params.get("$count") == "true":
+                payload["@odata.count"] = len(rows)
+            if more:
+                payload["@odata.nextLink"] = next_link
+        else:
+            payload = {
+                "odata.metadata": f"http://{self.host}{FEED}{table}/$metadata#Cbs.OData.WebAPI."
+                f"{set_name}",
+                "value": served,
+            }
+            if more:
+                payload["odata.nextLink"] = next_link
+        if data_set:
+            with self._lock:
+                self.rows_sent += len(served)
         self._send(h, 200, json.dumps(payload).encode("utf-8"), "application/json")
+
+    def _filtered(
+        self,
+        v4: bool,
+        table: str | None,
+        set_name: str,
+        text: str,
+        rows: list[dict[str, Any]],
+        fault: Fault | None,
+    ) -> list[dict[str, Any]]:
+        """Rows passing ``$filter``; remembered per query, as the pages of one answer repeat it."""
+        key = (v4, (table or "").upper(), set_name, text)
+        if fault is None and key in self._answers:
+            return self._answers[key]
+        keep = parse_filter(text)
+        kept = [r for r in rows if keep(r)]
+        if fault is None:
+            with self._lock:
+                self._answers[key] = kept
+        return kept
 
     def _load(self, table: str | None, set_name: str) -> list[dict[str, Any]] | None:
         if table is None:
             path = self.fixtures / "Tables.json"
             return json.loads(path.read_text(encoding="utf-8"))["value"]
+        served = self._v3.get(table.upper())
+        if served is not None:
+            if set_name == "":
+                return [
+                    {"name": name, "url": f"http://{self.host}{FEED}{table}/{name}"}
+                    for name in served
+                ]
+            return served.get(set_name)
         folder = next(
             (p for p in self.fixtures.iterdir() if p.is_dir() and p.name.upper() == table.upper()),
             None,
@@ -417,6 +831,21 @@ class CbsStandin:
             return None
         return json.loads(path.read_text(encoding="utf-8"))["value"]
 
+    def _load_v4(self, table: str | None, set_name: str) -> Any:
+        if table is None:
+            return [
+                {"Identifier": tid, "Title": sets["Properties"].get("Title")}
+                for tid, sets in self._v4.items()
+            ]
+        sets = self._v4.get(table)
+        if sets is None:
+            if any(t.lower() == table.lower() for t in self._v4) and set_name != "Properties":
+                return []  # v4 ids are case-sensitive: a wrong case finds nothing
+            return None
+        if set_name == "Observations/$count":
+            return sets["Observations"]
+        return sets.get(set_name)
+
     @staticmethod
     def _rename(row: dict[str, Any], set_name: str, old: str | None, new: str | None) -> dict:
         """Rename topic ``old`` to ``new`` in a DataProperties row or a data row."""
@@ -424,8 +853,11 @@ class CbsStandin:
             return {**row, "Key": new} if row.get("Key") == old else row
         return {(new if k == old else k): v for k, v in row.items()}
 
-    def _misbehave(self, h: _Handler, fault: Fault, table: str | None, set_name: str) -> None:
+    def _misbehave(
+        self, h: _Handler, fault: Fault, table: str | None, set_name: str, v4: bool = False
+    ) -> None:
         mode = fault.mode
+        load = self._load_v4 if v4 else self._load
         if mode.isdigit():
             headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
             self._send(h, int(mode), f"Fout {mode}".encode(), "text/plain", headers)
@@ -442,7 +874,7 @@ class CbsStandin:
         elif mode == "no-value":
             self._send(h, 200, b'{"odata.metadata": "x", "error": "weg"}', "application/json")
         elif mode == "truncated":
-            rows = self._load(table, set_name) or []
+            rows = load(table, set_name) or []
             body = json.dumps({"odata.metadata": "x", "value": rows}).encode()
             h.send_response(200)
             h.send_header("Content-Type", "application/json")
@@ -453,7 +885,7 @@ class CbsStandin:
             h.close_connection = True
             h.connection.shutdown(socket.SHUT_RDWR)
         elif mode == "reset-mid-body":
-            rows = self._load(table, set_name) or []
+            rows = load(table, set_name) or []
             body = json.dumps({"odata.metadata": "x", "value": rows}).encode()
             h.send_response(200)
             h.send_header("Content-Type", "application/json")
@@ -467,8 +899,8 @@ class CbsStandin:
         else:  # pragma: no cover - guarded by MODES
             raise ValueError(mode)
 
-    @staticmethod
     def _send(
+        self,
         h: _Handler,
         status: int,
         body: bytes,
@@ -484,5 +916,7 @@ class CbsStandin:
             h.end_headers()
             h.wfile.write(body)
             h.wfile.flush()
+            with self._lock:
+                self.bytes_sent += len(body)
         except OSError:
             pass  # the client gave up (time-out): nothing to do

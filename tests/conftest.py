@@ -69,14 +69,22 @@ def _block_network(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """Give every test its own empty cache, online mode and no retry back-off delay.
+    """Give every test its own empty cache, online mode, no retry back-off delay and CBS not
+    marked unreachable.
 
     Settings changed by a test (also through the CLI's ``--offline``) are restored after it.
     """
+    from westerkwartier.sources import transport
+
     monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
     monkeypatch.setattr(settings, "offline", False)
     monkeypatch.setattr(settings, "backoff", 0.0)
+    monkeypatch.setattr(settings, "cbs_unreachable", False)
+    # the OData v4 fallback of a test that points only the v3 host somewhere: refused at once
+    monkeypatch.setattr(settings, "odata4_host", "127.0.0.1:9")
+    transport.reset()  # no host marked unreachable, the notice not yet shown
     yield
+    transport.reset()
 
 
 def _mirror_path() -> Path:
@@ -100,7 +108,7 @@ def mirror() -> Path:
 
 @pytest.fixture
 def standin_server(monkeypatch):
-    """The loopback CBS stand-in (tests/cbs_standin.py), with the client pointed at it.
+    """The loopback CBS stand-in (tests/cbs_standin.py), with both clients pointed at it.
 
     Pages of 7 rows, 3 attempts per request, a 5 s time-out, online, no progress bars; a test
     module may tighten settings further in its own ``server`` fixture.
@@ -109,6 +117,7 @@ def standin_server(monkeypatch):
 
     with CbsStandin(page_size=7) as standin:
         monkeypatch.setattr(settings, "cbs_host", standin.host)
+        monkeypatch.setattr(settings, "odata4_host", standin.host)
         monkeypatch.setattr(settings, "cbs_https", False)
         monkeypatch.setattr(settings, "retries", 3)
         monkeypatch.setattr(settings, "timeout", 5.0)
@@ -120,8 +129,8 @@ def standin_server(monkeypatch):
 @pytest.fixture
 def waits(monkeypatch):
     """Record the client's back-off waits instead of sleeping."""
-    from westerkwartier.sources import cbs
+    from westerkwartier.sources import transport
 
     recorded: list[float] = []
-    monkeypatch.setattr(cbs, "_sleep", recorded.append)
+    monkeypatch.setattr(transport, "_sleep", recorded.append)
     return recorded

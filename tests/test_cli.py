@@ -51,9 +51,16 @@ def test_overzicht_prints_a_summary_offline(capsys, monkeypatch):
     assert "86088NED" in out and "Bron: CBS" in out
 
 
-def test_fetch_offline_without_cache_exits_4(capsys):
-    assert cli.main(["--offline", "fetch", "85036NED", "--regio", "GM1969"]) == 4
-    assert "cache" in capsys.readouterr().err.lower()
+def test_fetch_offline_without_cache_reads_the_snapshot(capsys):
+    assert cli.main(["--offline", "fetch", "85036NED", "--regio", "GM1969"]) == 0
+    out = capsys.readouterr().out
+    assert "bron: snapshot" in out and "GM1969" in out and "PV20" not in out
+
+
+def test_fetch_offline_of_an_online_only_table_exits_4(capsys):
+    assert cli.main(["--offline", "fetch", "37259ned", "--regio", "GM1969"]) == 4
+    err = capsys.readouterr().err.lower()
+    assert "snapshot" in err and "alleen online" in err
 
 
 def test_usage_error_exits_2():

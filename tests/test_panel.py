@@ -426,7 +426,7 @@ def test_real_westerkwartier_rebuilt_from_predecessors(real):
 @pytest.mark.mirror
 def test_real_online_only_indicators_are_missing_with_reason(real):
     p = real.panel
-    for indicator in ("verhuissaldo_15_24", "verhuissaldo_25_44"):
+    for indicator in ("verhuissaldo_15_24", "verhuissaldo_25_39"):
         part = p[p["indicator"] == indicator]
         assert len(part) > 0
         assert part["value"].isna().all()

@@ -20,7 +20,7 @@ import pytest
 
 from westerkwartier import cli, settings
 from westerkwartier.errors import CbsSchemaError, CbsUnavailable, DataIntegrityError, TopicNotFound
-from westerkwartier.sources import cache, cbs, data, store
+from westerkwartier.sources import cache, cbs, data, store, transport
 
 WOZ = "90001TST"
 STEM = "GemiddeldeWOZWaardeVanWoningen"
@@ -101,7 +101,9 @@ def test_transport_fault_always_falls_back_to_snapshot(
     assert len(waits) == 2  # a back-off between attempts, none after the last
     if "retry_after" in options:
         assert waits == [2.0, 2.0]  # the server's Retry-After is honoured
-    assert "offline snapshot" in str(shown[0].message) and "niet bereikbaar" in caplog.text
+    notice = str(shown[0].message)
+    assert "offline snapshot" in notice and "niet bereikbaar" in notice
+    assert "poging 3 van 3" in caplog.text  # every attempt is logged
     assert not cache.entries().shape[0]  # nothing half-downloaded was cached
     served = _served(table, shown)
     reliability(
@@ -125,16 +127,22 @@ def test_transport_fault_once_is_retried_and_recovers(
     table = cbs.fetch_table(WOZ)
     assert len(table.data) == ROWS and table.source == "cbs"
     assert not table.data.duplicated(["Eigendom", "RegioS", "Perioden"]).any()
-    page_one_requests = [r for r in server.requests if r.set_name == counted and r.page == 1]
+    failed_page = options.get("page", 1)
+    asked = [r.page for r in server.requests if r.set_name == counted]
     tries = 1 + len(waits)
-    assert tries == 2 and len(page_one_requests) >= 2  # one retry, from the first page
+    assert tries == 2 and asked.count(failed_page) == 2  # one retry of the failed request
+    assert all(asked.count(p) == 1 for p in set(asked) - {failed_page})  # no page asked again
     assert len(cache.entries()) == 1  # the complete table is cached once
+    resumed = (
+        f"page {failed_page} asked again on its own (pages before it kept)"
+        if failed_page > 1
+        else f"request asked again on attempt {tries}"
+    )
     reliability(
         "faults",
         f"{case}, once",
         "API `cbs.fetch_table`",
-        f"recovered on attempt {tries}; complete table ({len(table.data)} rows, no duplicates) "
-        "cached",
+        f"recovered: {resumed}; complete table ({len(table.data)} rows, no duplicates) cached",
         None,
     )
 
@@ -164,15 +172,65 @@ def test_unreachable_without_copy_is_a_clear_error(server, waits, capsys, reliab
     assert "niet bereikbaar" in err and "HTTP-fout 503" in err and "3 pogingen" in err
     assert "offline" in err  # says what to do
     assert "Traceback" not in err
-    with pytest.raises(CbsUnavailable):
+    assert server.counts["TableInfos"] == 3  # v3 tried three times; v4 not: same host, down
+    with pytest.raises(CbsUnavailable, match="niet opnieuw geprobeerd"):
         data.get_table(WOZ)  # no snapshot copy of this table: the error, not a KeyError
+    assert server.counts["TableInfos"] == 3  # CBS counts as unreachable: no new attempt
     reliability(
         "faults",
         "HTTP 503 every time, table in neither cache nor snapshot",
         "CLI `fetch`, API `data.get_table`",
-        f"{server.counts['TableInfos'] // 2} attempts each, then CbsUnavailable: "
-        "'CBS is niet bereikbaar … (3 pogingen …)' + how to work offline",
+        f"{server.counts['TableInfos']} attempts, then CbsUnavailable: 'CBS is niet bereikbaar … "
+        "(3 pogingen …)' + how to work offline; the next call makes no request (cool-down)",
         code,
+    )
+
+
+def test_no_connection_marks_cbs_unreachable_once(snapshot, monkeypatch, reliability):
+    """A refused connection is not retried; later tables skip CBS with one notice in all."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(settings, "cbs_host", dead)
+    monkeypatch.setattr(settings, "odata4_host", dead)
+    transport.STATS.clear()  # the snapshot fixture's own download does not count
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = data.get_table(WOZ)
+        second = data.get_table(WOZ, regions="GM1969")
+        third = data.get_table(WOZ, topics=STEM)
+    shown = [w for w in caught if issubclass(w.category, data.SnapshotFallbackWarning)]
+    assert first.source == second.source == third.source == "snapshot"
+    assert set(second.data["RegioS"]) == {"GM1969"}  # the copy is narrowed like a request
+    assert list(third.topics["key"]) == [KEY]
+    assert len(shown) == 1 and "geen verbinding" in str(shown[0].message)
+    assert transport.unreachable(dead) is not None
+    assert transport.STATS["requests"] == 0  # not one answer: no request ever completed
+    reliability(
+        "faults",
+        "no connection at all (refused), three tables asked",
+        "API `data.get_table`",
+        "1 attempt (not retried), CBS marked unreachable for the cool-down; all three from the "
+        "snapshot (narrowed to the request) with 1 SnapshotFallbackWarning in all",
+        None,
+    )
+
+
+def test_batch_outcome_in_the_environment_skips_cbs(server, snapshot, monkeypatch, reliability):
+    """A kernel started with WESTERKWARTIER_CBS_UNREACHABLE=1 never asks CBS."""
+    monkeypatch.setattr(settings, "cbs_unreachable", True)
+    transport.reset()
+    table, shown = _fallback()
+    assert server.total == 0
+    assert "bij de start onbereikbaar" in str(shown[0].message)
+    reliability(
+        "faults",
+        "report kernel of a batch that found CBS unreachable (WESTERKWARTIER_CBS_UNREACHABLE=1)",
+        "API `data.get_table`",
+        f"0 requests; {_served(table, shown)}",
+        None,
     )
 
 

@@ -213,15 +213,19 @@ def get_table(table_id: str, **kwargs: Any) -> CbsTable:
     table_id : str
         CBS table id (``85036NED``).
     **kwargs
-        Passed to :func:`westerkwartier.sources.data.get_table`.
+        Passed to :func:`westerkwartier.sources.data.get_table`: ``regions``, ``periods``,
+        ``topics``, ``filters`` (only part of the table), ``refresh``, ``api``. The CBS service
+        asked first is the one the indicator catalogue names for the table (``api``).
 
     Returns
     -------
     westerkwartier.sources.table.CbsTable
         ``.data`` holds the rows with CBS codes; ``.source`` says where they came from.
     """
+    from westerkwartier.indicators.catalogue import load_catalogue
     from westerkwartier.sources.data import get_table as fetch
 
+    kwargs.setdefault("api", load_catalogue().table(table_id).api)
     return fetch(table_id, **kwargs)
 
 

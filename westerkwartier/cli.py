@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,12 @@ def _add_fetch(sub) -> None:
     fetch = _command(
         sub,
         "fetch",
-        "haal een CBS-tabel op (met cache)",
+        "haal een CBS-tabel op (cache, CBS, snapshot)",
         (
             "Haal een CBS-tabel op via de open-data-API, met codes (GM1969, 2023JJ00) in plaats "
             "van namen. Een herhaalde vraag komt uit de cache (data/cache) zonder netwerk; "
-            "--refresh haalt opnieuw op. Voorbeeld:\n"
+            "--refresh haalt opnieuw op. Is CBS onbereikbaar (of staat offline-modus aan), dan "
+            "komt de tabel uit de cache of de offline snapshot, met een melding. Voorbeeld:\n"
             "  westerkwartier fetch 85036NED --regio GM1969 --regio PV20 "
             "--onderwerp GemiddeldeWOZWaardeVanWoningen --uit woz.csv"
         ),
@@ -125,14 +127,15 @@ def _add_overzicht(sub) -> None:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from westerkwartier.sources import cbs
+    from westerkwartier.sources import data
 
-    table = cbs.fetch_table(
+    table = data.get_table(
         args.table,
         regions=args.regio,
         periods=args.periode,
         topics=args.onderwerp,
         refresh=args.refresh,
+        api=_catalogue_api(args.table),
     )
     print(f"{table.table_id}: {table.title}")
     print(f"  gewijzigd door CBS: {table.info.get('modified', 'onbekend')}")
@@ -143,6 +146,16 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     else:
         print(table.data.head(10).to_string(index=False))
     return 0
+
+
+def _catalogue_api(table_id: str) -> str | None:
+    """Return the CBS service the indicator catalogue names for a table (None: default)."""
+    try:
+        from westerkwartier.indicators.catalogue import load_catalogue
+
+        return load_catalogue().table(table_id).api
+    except WesterkwartierError:
+        return None
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
@@ -721,6 +734,11 @@ def _as_batch(args: argparse.Namespace) -> argparse.Namespace:
 SUBCOMMANDS.append(_add_report)
 
 
+def _show_notice(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one Dutch line (``Let op: ...``), without file and line."""
+    print(f"Let op: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = _parser()
@@ -733,7 +751,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.offline = True
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_notice
+            return func(args)
     except WesterkwartierError as err:
         if args.debug:
             raise

@@ -84,6 +84,16 @@ class CbsUnavailable(CbsError):
     exit_code = 4
 
 
+class CbsUnreachable(CbsUnavailable):
+    """CBS counts as unreachable (an earlier connection failed); no new attempt was made."""
+
+
+class CbsRequestTooLarge(CbsError):
+    """A request for a CBS table would bring more rows than the configured limit."""
+
+    exit_code = 3
+
+
 class OfflineDataMissing(CbsUnavailable):
     """Offline mode is on and the requested table is neither in the cache nor in the snapshot."""
 

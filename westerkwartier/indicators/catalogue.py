@@ -99,6 +99,8 @@ MISSING: dict[str, str] = {
     "zero_denominator": "niet van toepassing (noemer is nul)",
     "topic_missing": "onderwerp niet in de beschikbare tabel",
     "rounded_small": "te kleine aantallen: CBS rondt deze tellingen af op duizendtallen",
+    "too_large": "tabel niet opgehaald: de vraag aan CBS is groter dan de rijgrens",
+    "not_found": "tabel niet gevonden bij CBS",
     "boundary_break": "gemeentegrenzen gewijzigd; eerdere jaren gaan over een ander gebied en "
     "zijn niet herleidbaar uit de voorgangers",
     "no_measurement": "geen meting in dat jaar",
@@ -142,6 +144,11 @@ def boundary_break_reason(year: int, existed: bool) -> str:
             "zijn niet herleidbaar uit de voorgangers"
         )
     return f"gemeente bestond nog niet (ontstaan in {year}); niet herleidbaar uit voorgangers"
+
+
+#: The CBS services a table can be fetched from (``api`` under ``[tables]``): the OData v3 feed
+#: on opendata.cbs.nl and OData v4 on datasets.cbs.nl; each is the other's fallback.
+APIS: tuple[str, ...] = ("v3", "v4")
 
 
 #: Factor that turns a figure in a CBS unit into the unit a reader expects.
@@ -299,6 +306,7 @@ class TableSpec:
     year: int | None = None
     status_dimension: str | None = None
     status_order: tuple[str, ...] = ()
+    api: str = "v3"
     division: int | None = None
     period_month: int | None = None
 
@@ -433,12 +441,17 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
     """Return the problems of a raw catalogue (the parsed TOML); empty when all is well.
 
     Checks that every entry fills every field, that themes, sub-themes and directions are
-    valid, that ids are unique, that every table named is listed under ``[tables]``, that
-    formulas only use their operands and that single-operand indicators state a reader unit
-    that fits the CBS unit.
+    valid, that every table's ``api`` is known, that ids are unique, that every table named is
+    listed under ``[tables]``, that formulas only use their operands and that single-operand
+    indicators state a reader unit that fits the CBS unit.
     """
     problems: list[str] = []
     tables = {str(k).lower() for k in raw.get("tables", {})}
+    for table_id, spec in raw.get("tables", {}).items():
+        if spec.get("api", "v3") not in APIS:
+            problems.append(
+                f"tabel {table_id}: onbekende api {spec.get('api')!r} (kies {' of '.join(APIS)})"
+            )
     for tid, spec in raw.get("tables", {}).items():
         month = spec.get("period_month")
         if month is not None and (not isinstance(month, int) or not 1 <= month <= 12):
@@ -603,6 +616,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             year=v.get("year"),
             status_dimension=v.get("status_dimension"),
             status_order=_as_tuple(v.get("status_order")),
+            api=str(v.get("api", "v3")),
             division=int(v["division"]) if v.get("division") is not None else None,
             period_month=int(v["period_month"]) if v.get("period_month") is not None else None,
         )

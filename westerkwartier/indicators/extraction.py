@@ -10,6 +10,7 @@ several ids (one per regional division or year).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,6 +99,35 @@ def resolve_topics(table: CbsTable, operand: Operand) -> list[str]:
         f"Tabel {table.table_id} heeft geen onderwerp {' of '.join(operand.topics)}. CBS heeft "
         "de tabel mogelijk gewijzigd; controleer config/indicators.toml."
     )
+
+
+#: A selected category that stands for a whole dimension ("Totaal ...", "A-U Alle economische
+#: activiteiten"): a table without that dimension gives the same figure.
+_TOTAL_TITLE = re.compile(r"^\s*totaal\b|\balle\b", re.IGNORECASE)
+
+
+def check_selection_dimensions(table: CbsTable, operand: Operand) -> None:
+    """Fail when the operand selects part of a dimension the table does not have.
+
+    Such a selection would otherwise be dropped silently and bring every category (all ages
+    instead of 15 to 25, say). Selecting the dimension's total ("Totaal ...", "A-U Alle
+    economische activiteiten") is fine: a table without the dimension only has the total.
+
+    Raises
+    ------
+    CbsSchemaError
+        Naming the table, the dimension and the dimensions the table does have.
+    """
+    for dim, titles in operand.select.items():
+        if dim in table.dimensions:
+            continue
+        if len(titles) == 1 and _TOTAL_TITLE.search(titles[0]):
+            continue
+        raise CbsSchemaError(
+            f"Tabel {table.table_id} heeft geen dimensie {dim!r} (operand {operand.name!r} "
+            f"selecteert erop: {', '.join(titles)}); wel: {', '.join(table.dimensions) or 'geen'}"
+            ". Pas select in config/indicators.toml aan of kies een tabel met die dimensie."
+        )
 
 
 def check_units(table: CbsTable, keys: Iterable[str], operand: Operand) -> float:
@@ -399,7 +429,8 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
     SelectionMissing
         If the topic or a selected category is not in the table.
     CbsSchemaError
-        If the units disagree with the catalogue or the year cannot be told.
+        If the operand selects on a dimension the table lacks, the units disagree with the
+        catalogue or the year cannot be told.
     """
     return extract_indexed(TableIndex(table), operand, spec)
 
@@ -410,6 +441,7 @@ def extract_indexed(
     """:func:`extract` with a :class:`TableIndex` shared between the operands of one table."""
     table = index.table
     spec = spec or TableSpec(id=table.table_id, title=table.table_id, offline=False)
+    check_selection_dimensions(table, operand)
     keys = resolve_topics(table, operand)
     factor = _check_units(table, keys, operand, index.unit)
     region_dim = _region_dimension(table)

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,7 +24,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from westerkwartier.errors import CbsError, InputError, OfflineDataMissing, WesterkwartierError
+from westerkwartier.errors import (
+    CbsError,
+    CbsRequestTooLarge,
+    CbsTableNotFound,
+    InputError,
+    OfflineDataMissing,
+    TopicNotFound,
+    WesterkwartierError,
+)
 from westerkwartier.indicators.aggregates import add_region_sums
 from westerkwartier.indicators.breaks import mark_breaks
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
@@ -46,6 +55,8 @@ from westerkwartier.indicators.mergers import (
 )
 from westerkwartier.sources.periods import check_year
 from westerkwartier.sources.table import CbsTable
+
+log = logging.getLogger(__name__)
 
 #: Columns of the panel, in order.
 PANEL_COLUMNS: list[str] = [
@@ -212,6 +223,15 @@ class _Tables:
                 self.tables[table_id] = self.loader(table_id)
             except OfflineDataMissing:
                 self.tables[table_id] = MISSING["online_only"]
+            except TopicNotFound as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["topic_missing"]
+            except CbsRequestTooLarge as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["too_large"]
+            except CbsTableNotFound as err:
+                log.warning("%s", err)
+                self.tables[table_id] = MISSING["not_found"]
             except CbsError:
                 self.tables[table_id] = MISSING["unavailable"]
         return self.tables[table_id]
@@ -257,7 +277,13 @@ class _Tables:
         return self.table_divisions[table_id] or None
 
 
-_REASON_RANK = [MISSING["online_only"], MISSING["unavailable"], MISSING["topic_missing"]]
+_REASON_RANK = [
+    MISSING["online_only"],
+    MISSING["unavailable"],
+    MISSING["too_large"],
+    MISSING["not_found"],
+    MISSING["topic_missing"],
+]
 
 
 def operand_data(
@@ -331,6 +357,24 @@ def operand_data(
 
 
 # -- the panel ----------------------------------------------------------------------------------
+def catalogue_loader(cat: Catalogue, region_codes: Iterable[str] = ()) -> Loader:
+    """Return ``table_id -> CbsTable`` asking for what the catalogue needs from each table.
+
+    Tables come from :func:`westerkwartier.sources.data.get_table` (cache, CBS, snapshot) with
+    the table's :class:`~westerkwartier.sources.need.Need` and the service (``api``) the
+    catalogue names; a table the catalogue does not know is fetched whole.
+    """
+    from westerkwartier.indicators.needs import region_prefixes, table_needs
+    from westerkwartier.sources.data import get_table
+
+    needs = table_needs(cat, prefixes=region_prefixes(region_codes))
+
+    def load(table_id: str) -> CbsTable:
+        return get_table(table_id, need=needs.get(table_id), api=cat.table(table_id).api)
+
+    return load
+
+
 def panel(
     regions: Iterable[str] | pd.DataFrame | None = None,
     indicators: Iterable[str] | None = None,
@@ -355,9 +399,11 @@ def panel(
         Years to report. Default: every year an indicator has data for (and, when a table is
         only online, the years the catalogue names).
     loader : callable, optional
-        ``table_id -> CbsTable``; default :func:`westerkwartier.sources.data.get_table` (injectable
-        for
-        tests).
+        ``table_id -> CbsTable``; default :func:`westerkwartier.sources.data.get_table` asked
+        for what the catalogue needs from the table (:func:`~westerkwartier.indicators.needs.
+        table_needs`: its topics, selected and total categories, region levels and years, so
+        CBS is never asked for a whole table), from the service the catalogue names. Injectable
+        for tests.
     registry : westerkwartier.regions.Registry, optional
         Region registry; default the snapshot's.
     mergers : pandas.DataFrame, optional
@@ -406,9 +452,7 @@ def panel(
     if divisions is None and own_registry and registry is not None:
         divisions = _divisions()
     if loader is None:
-        from westerkwartier.sources.data import get_table
-
-        loader = get_table
+        loader = catalogue_loader(cat, where["code"])
     if isinstance(years, int):
         years = [years]
     tables = _Tables(loader, divisions, dissolved)

@@ -31,6 +31,7 @@ import pandas as pd
 from westerkwartier import __version__, settings
 from westerkwartier.config import CONFIG_DIR
 from westerkwartier.errors import DataIntegrityError, OutputNotWritable
+from westerkwartier.sources import data
 from westerkwartier.sources.store import (
     dumps_json,
     folder_lock,
@@ -177,7 +178,10 @@ def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
         built.update(_read_disk(_disk_dir(fingerprint), missing))
         missing = [i for i in ids if i not in built]
     if missing:
+        fallbacks = data.fallbacks_served()
         frame = panel(indicators=missing)
+        if data.fallbacks_served() != fallbacks:
+            use_disk = False  # built from copies because CBS failed: not the online answer
         fresh = {
             ind: rows.reset_index(drop=True) for ind, rows in frame.groupby("indicator", sort=False)
         }

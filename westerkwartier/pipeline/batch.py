@@ -67,8 +67,6 @@ from typing import Any
 
 from westerkwartier import __version__, settings
 from westerkwartier.errors import (
-    CbsError,
-    CbsUnavailable,
     InputError,
     ReportFailed,
     WesterkwartierError,
@@ -170,35 +168,49 @@ def catalogue_table_ids() -> list[str]:
 
 
 def refresh_data(table_ids: Sequence[str] | None = None) -> tuple[bool, list[str]]:
-    """Download the tables again into the cache; stop at the first sign CBS is unreachable.
+    """Download again into the cache what the reports need; stop once CBS is unreachable.
+
+    The same sized requests the indicator panel makes
+    (:func:`westerkwartier.indicators.needs.refresh`), so every report kernel finds its tables
+    in the cache.
 
     Parameters
     ----------
     table_ids : sequence of str, optional
-        Default :func:`catalogue_table_ids`.
+        Default: every table of the indicator catalogue.
 
     Returns
     -------
     reachable, refreshed : bool, list of str
         Whether CBS answered, and the tables downloaded again.
     """
-    from westerkwartier.sources import cbs
+    from westerkwartier.indicators import needs
 
     if settings.offline:
         log.warning("Offline-modus: de CBS-cache wordt niet vernieuwd.")
         return False, []
-    refreshed: list[str] = []
-    for table_id in table_ids if table_ids is not None else catalogue_table_ids():
-        try:
-            cbs.fetch_table(table_id, refresh=True)
-        except CbsUnavailable as err:
-            log.warning("CBS is niet bereikbaar (%s); de run gaat door met cache en snapshot.", err)
-            return False, refreshed
-        except CbsError as err:  # one table gone or changed shape: the others still count
-            log.warning("Tabel %s niet vernieuwd: %s", table_id, err)
-            continue
-        refreshed.append(table_id)
-    return True, refreshed
+    return needs.refresh(table_ids)
+
+
+def cbs_outcome_env(data: DataState) -> dict[str, str]:
+    """Return the batch's one CBS check as environment for every report kernel.
+
+    ``WESTERKWARTIER_CBS_UNREACHABLE=1`` when CBS did not answer: a kernel that is not offline
+    anyway then goes straight to cache and snapshot.
+    """
+    return {"WESTERKWARTIER_CBS_UNREACHABLE": "1" if data.cbs_reachable is False else "0"}
+
+
+def check_cbs_once() -> bool:
+    """Ask CBS once, quickly, whether it answers, before any report kernel starts.
+
+    The outcome goes to every kernel: when CBS does not answer they run on cache and snapshot
+    (``WESTERKWARTIER_OFFLINE=1``, ``WESTERKWARTIER_CBS_UNREACHABLE=1``) instead of each
+    finding out on its own.
+    """
+    from westerkwartier.sources import cbs
+
+    return cbs.probe()
 
 
 def data_state(cbs_reachable: bool | None = None, refreshed: Sequence[str] = ()) -> DataState:
@@ -590,7 +602,8 @@ def run_batch(
         Render every report, also those whose inputs did not change.
     scheduled : bool
         Refresh the CBS cache first (see :func:`refresh_data`); when CBS is unreachable, go on
-        offline and put a notice with the data date in every report.
+        offline and put a notice with the data date in every report. Without it (and not
+        offline) CBS is checked once (:func:`check_cbs_once`) with the same consequence.
     clock : callable, optional
         Returns the run's date and time (default ``datetime.now``); the run folder is named
         after it (``2026-11-27T0830``). Tests pass a fixed clock.
@@ -653,6 +666,8 @@ def _start_run(
     if refresh is not None:
         bar.line("Gegevens vernieuwen bij CBS ...")
         reachable, refreshed = refresh()
+    elif not settings.offline:
+        reachable = check_cbs_once()
     data = data_state(reachable, refreshed)
     if data.notice:
         bar.line(data.notice)
@@ -940,7 +955,7 @@ def _run_jobs(
             max_workers=min(workers, len(jobs)),
             mp_context=_mp_context(),
             initializer=_init_worker,
-            initargs=(kernel_env(data.offline), runtime_base),
+            initargs=(kernel_env(data.offline) | cbs_outcome_env(data), runtime_base),
         )
         futures = {pool.submit(_run_in_worker, job): job for job in jobs}
         pending = set(futures)

@@ -88,6 +88,8 @@ def normalise_query(
     periods: str | int | Iterable[str | int] | None = None,
     topics: str | Iterable[str] | None = None,
     filters: Mapping[str, str | Iterable[str]] | None = None,
+    *,
+    need: Any = None,
 ) -> Query:
     """Return the canonical form of a request, used as cache key and by the downloader.
 
@@ -105,6 +107,10 @@ def normalise_query(
         Topic key stems (``GemiddeldeWOZWaardeVanWoningen``) or full keys.
     filters : mapping of str to codes, optional
         Other dimensions and their codes, e.g. ``{"Geslacht": ["T001038"]}``.
+    need : westerkwartier.sources.need.Need, optional
+        What the indicator panel needs from the table; the query is then ``{"need": ...}``
+        (:meth:`~westerkwartier.sources.need.Need.as_query`) and the other arguments are not
+        used.
 
     Returns
     -------
@@ -121,6 +127,8 @@ def normalise_query(
     >>> normalise_query(regions=["gm1969 ", "NL01"], periods=[2023])
     {'regions': ['GM1969', 'NL01'], 'periods': ['2023JJ00']}
     """
+    if need is not None:
+        return {"need": need.as_query()}
     query: Query = {}
     if (codes := _codes("regions", regions)) is not None:
         query["regions"] = sorted({c.upper() for c in codes})

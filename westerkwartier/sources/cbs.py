@@ -3,28 +3,34 @@
 :func:`fetch_table` downloads a CBS table, or part of it, with **codes** (never titles), its
 topics, code lists, period status and table information, and returns a
 :class:`~westerkwartier.table.CbsTable`. A repeated request is served from the cache
-(:mod:`westerkwartier.sources.cache`) without any network traffic.
+(:mod:`westerkwartier.sources.cache`) without any network traffic. When the v3 feed fails the
+same request goes to the OData v4 service (:mod:`westerkwartier.sources.odata4`), and the other
+way round for tables the catalogue marks as v4.
 
-It is built on ``cbsodata`` (``get_meta``, never ``get_data``, which replaces codes by titles)
-and adds what ``cbsodata`` lacks:
+It talks to ``https://opendata.cbs.nl/ODataFeed/odata/<table>/<set>`` itself
+(:mod:`westerkwartier.sources.transport`; ``cbsodata`` keeps all pages in memory and restarts a
+failed download from page 1, and is only used for the catalogue search) and adds:
 
-* a time-out on every request (:data:`settings.timeout <westerkwartier.settings.timeout>`);
-* bounded retries with exponential back-off (:data:`~westerkwartier.settings.retries`
-  attempts in total, waits of ``backoff * 2**n`` seconds or the server's ``Retry-After``)
-  on connection errors, time-outs, HTTP 5xx and 429, and on unreadable (truncated, non-JSON)
-  answers, which are transport failures;
-* filters with keys padded to their dimension's width, as CBS requires (an unpadded key
-  silently returns nothing);
+* a connect and a read time-out on every request;
+* bounded retries with exponential back-off on broken answers, per page: a failed page is
+  asked again on its own; a connection that cannot be made marks CBS unreachable for a
+  cool-down period instead, so later tables go straight to the cache or the snapshot;
+* requests sized to the need: a ``$filter`` with keys padded to their dimension's width, as
+  CBS requires (an unpadded key silently returns nothing), region prefixes and a first year,
+  a ``$select`` of the topics used, and a row estimate checked against a limit before any data
+  is downloaded (:mod:`westerkwartier.sources.need`);
 * topics chosen by key *stem*, resolved through ``DataProperties``;
 * our own exceptions with actionable Dutch messages.
 
 Errors
 ------
 * HTTP 404 on ``TableInfos`` -> :class:`~westerkwartier.errors.CbsTableNotFound`.
-* Retries exhausted -> :class:`~westerkwartier.errors.CbsUnavailable` (the caller may fall
-  back on the snapshot).
+* No connection, or retries exhausted -> :class:`~westerkwartier.errors.CbsUnavailable` (the
+  caller may fall back on the snapshot); CBS marked unreachable ->
+  :class:`~westerkwartier.errors.CbsUnreachable`, without a request.
 * Valid JSON of an unexpected shape (no ``value``, a missing column, a ``DataProperties`` row
   without ``Key``), another 4xx such as 400 -> :class:`~westerkwartier.errors.CbsSchemaError`.
+* A request above the row limit -> :class:`~westerkwartier.errors.CbsRequestTooLarge`.
 * Offline and not cached -> :class:`~westerkwartier.errors.OfflineDataMissing`.
 
 The parsing steps (``parse_*``, :func:`build_filter`, :func:`pad_key`) are pure functions of the
@@ -34,13 +40,11 @@ JSON rows, tested on committed payloads.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import logging
 import re
 import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -51,13 +55,17 @@ import requests
 
 from westerkwartier import settings
 from westerkwartier.errors import (
+    CbsError,
     CbsSchemaError,
     CbsTableNotFound,
     CbsUnavailable,
     DataIntegrityError,
+    InputError,
     OfflineDataMissing,
 )
-from westerkwartier.sources import cache
+from westerkwartier.sources import cache, transport
+from westerkwartier.sources import need as planning
+from westerkwartier.sources.need import PAGE_ROWS, Need
 from westerkwartier.sources.table import DIMENSION_COLUMNS, TOPIC_COLUMNS, CbsTable
 
 _LOG = logging.getLogger(__name__)
@@ -79,12 +87,6 @@ PERIOD_STATUS = {
 
 #: ``TableInfos`` fields renamed beyond plain snake_case.
 INFO_RENAMES = {"Period": "period_description"}
-
-#: Longest wait honoured from a ``Retry-After`` header, in seconds.
-MAX_RETRY_AFTER = 60.0
-
-#: ``time.sleep``, replaceable in tests to record the waits.
-_sleep = time.sleep
 
 _SCHEME_LOCK = threading.Lock()
 _TABLE_ID = re.compile(r"^[0-9A-Za-z]{5,12}$")
@@ -346,11 +348,11 @@ def parse_typed_dataset(
 
 
 # =========================================================================================
-# HTTP (through cbsodata) with time-out, retries and our errors
+# HTTP: one set of a table, page by page (see westerkwartier.sources.transport)
 # =========================================================================================
 @contextlib.contextmanager
 def _scheme() -> Iterator[None]:
-    """Make cbsodata use http or https as :data:`settings.cbs_https` says.
+    """Make cbsodata (used for the catalogue search) use http or https as the settings say.
 
     ``cbsodata.options.use_https`` is global: it is only touched when it differs from the
     setting (never in production, where both are https), under a lock, and restored.
@@ -368,124 +370,102 @@ def _scheme() -> Iterator[None]:
             cbsodata.options.use_https = old
 
 
-def _status(err: requests.HTTPError) -> tuple[int | None, requests.Response | None]:
-    response = err.response
-    if response is None and isinstance(err.__cause__, requests.HTTPError):
-        response = err.__cause__.response
-    return (response.status_code if response is not None else None), response
+def _set_url(table_id: str, name: str) -> str:
+    return f"{transport.scheme()}://{settings.cbs_host}/ODataFeed/odata/{table_id}/{name}"
 
 
-def _retry_after(response: requests.Response | None) -> float:
-    """Seconds from a ``Retry-After`` header (seconds or HTTP date), 0 when absent."""
-    if response is None:
-        return 0.0
-    value = (response.headers.get("Retry-After") or "").strip()
-    if not value:
-        return 0.0
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return 0.0
-        seconds = (moment - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+def _not_found(table_id: str):
+    def make() -> CbsTableNotFound:
+        return CbsTableNotFound(
+            f"Tabel {table_id} bestaat niet bij CBS; controleer het nummer op "
+            "opendata.cbs.nl of zoek met "
+            "`westerkwartier.sources.cbs.search_tables('trefwoord')`."
+            " CBS publiceert reeksen soms opnieuw onder een nieuw nummer."
+        )
+
+    return make
 
 
-def _unavailable(table_id: str, name: str, attempts: int, reason: str) -> CbsUnavailable:
-    return CbsUnavailable(
-        f"CBS is niet bereikbaar: {reason} bij het ophalen van {name} van tabel {table_id} "
-        f"({attempts} poging{'en' if attempts != 1 else ''}, host {settings.cbs_host}). "
-        "Gegevens in de cache of de snapshot blijven bruikbaar: zet "
-        "`westerkwartier.settings.offline = True` (of WESTERKWARTIER_OFFLINE=1) om zonder "
-        "netwerk te werken, of probeer het later opnieuw."
+def _params(select: Sequence[str] | None, filters: str | None) -> dict[str, str]:
+    params = {"$format": "json"}
+    if select:
+        params["$select"] = ",".join(select)
+    if filters:
+        params["$filter"] = filters
+    return params
+
+
+def _pages(
+    table_id: str,
+    name: str,
+    select: Sequence[str] | None = None,
+    filters: str | None = None,
+    session: requests.Session | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    return transport.pages(
+        _set_url(table_id, name),
+        _params(select, filters),
+        next_key="odata.nextLink",
+        host=settings.cbs_host,
+        table_id=table_id,
+        what=name,
+        session=session,
+        not_found=_not_found(table_id) if name == "TableInfos" else None,
     )
 
 
 def get_set(
     table_id: str,
     name: str,
-    *,
     select: Sequence[str] | None = None,
     filters: str | None = None,
+    *,
+    session: requests.Session | None = None,
 ) -> list[dict[str, Any]]:
-    """Download one set of a table (all pages) with time-out and retries.
+    """Download one set of a table from the OData v3 bulk feed, all pages.
 
     Parameters
     ----------
     table_id : str
         CBS table id.
     name : str
-        ``TableInfos``, ``DataProperties``, ``TypedDataSet`` or a dimension key.
+        ``TableInfos``, ``DataProperties``, a dimension name or ``TypedDataSet``.
     select : sequence of str, optional
         Columns (``$select``).
     filters : str, optional
-        ``$filter`` (see :func:`build_filter`).
+        An OData ``$filter`` (see :func:`build_filter`).
+    session : requests.Session, optional
+        Reuse one connection.
 
     Returns
     -------
     list of dict
-        The rows (``value``) of all pages.
+        The raw rows (keys still padded).
 
     Raises
     ------
     CbsTableNotFound
-        HTTP 404 on ``TableInfos`` (the first request for a table).
+        HTTP 404 on ``TableInfos``.
     CbsSchemaError
-        HTTP 404 on another set, another 4xx (400: the query does not fit the table), or a
-        JSON answer without ``value``.
+        HTTP 4xx (other than 404 on TableInfos and 429), or JSON without ``value``.
     CbsUnavailable
-        When all :data:`settings.retries` attempts failed on connection errors, time-outs,
-        HTTP 5xx/429 or unreadable answers.
+        See :func:`westerkwartier.sources.transport.get_json`.
     """
-    attempts = max(1, int(settings.retries))
-    kwargs: dict[str, Any] = {"timeout": settings.timeout}
-    if select:
-        kwargs["select"] = list(select)
-    if filters:
-        kwargs["filters"] = filters
-    reason = "onbekende fout"
-    last: BaseException | None = None
-    for attempt in range(1, attempts + 1):
-        wait = 0.0
-        try:
-            with _scheme():
-                return cbsodata.get_meta(table_id, name, catalog_url=settings.cbs_host, **kwargs)
-        except requests.HTTPError as err:
-            status, response = _status(err)
-            if status == 404 and name == "TableInfos":
-                raise CbsTableNotFound(
-                    f"Tabel {table_id} bestaat niet bij CBS; controleer het nummer op "
-                    "opendata.cbs.nl of zoek met "
-                    "`westerkwartier.sources.cbs.search_tables('trefwoord')`."
-                    " CBS publiceert reeksen soms opnieuw onder een nieuw nummer."
-                ) from err
-            if status is not None and 400 <= status < 500 and status != 429:
-                raise CbsSchemaError(
-                    f"CBS weigerde de vraag naar {name} van tabel {table_id} (HTTP {status}). "
-                    "Controleer de gevraagde onderwerpen en codes; ververs de cache met "
-                    "refresh=True als de tabel is gewijzigd."
-                ) from err
-            reason, last = f"HTTP-fout {status}", err
-            wait = _retry_after(response)
-        except requests.Timeout as err:
-            reason, last = f"geen antwoord binnen {settings.timeout:g} s", err
-        except requests.ConnectionError as err:
-            reason, last = "verbinding mislukt of verbroken", err
-        except requests.RequestException as err:  # e.g. ChunkedEncodingError: cut-off body
-            reason, last = f"antwoord afgebroken ({type(err).__name__})", err
-        except json.JSONDecodeError as err:  # truncated or HTML answer: transport failure
-            reason, last = "onleesbaar antwoord (geen volledige JSON)", err
-        except (KeyError, TypeError) as err:  # valid JSON without "value"
-            raise CbsSchemaError(
-                f"Het antwoord van CBS op {name} van tabel {table_id} heeft niet de "
-                f"verwachte OData-vorm (geen 'value'). Meld dit als issue."
-            ) from err
-        _LOG.warning("CBS %s/%s: %s (poging %d van %d)", table_id, name, reason, attempt, attempts)
-        if attempt < attempts:
-            _sleep(max(float(settings.backoff) * 2 ** (attempt - 1), wait))
-    raise _unavailable(table_id, name, attempts, reason) from last
+    rows: list[dict[str, Any]] = []
+    for page in _pages(table_id, name, select, filters, session):
+        rows.extend(page)
+    return rows
+
+
+def probe() -> bool:
+    """Check once, quickly, whether CBS answers (the v3 catalogue, else the v4 service).
+
+    Returns ``False`` (and marks the hosts unreachable for :data:`settings.cbs_cooldown`)
+    when neither answers. Costs one short request, or two when v3 does not answer.
+    """
+    if transport.probe(settings.cbs_host, "/ODataCatalog/Tables?$top=1&$format=json"):
+        return True
+    return transport.probe(settings.odata4_host, "/odata/v1/CBS/Datasets?$top=1")
 
 
 def search_tables(text: str) -> pd.DataFrame:
@@ -516,7 +496,11 @@ def search_tables(text: str) -> pd.DataFrame:
         with _scheme():
             rows = cbsodata.get_table_list(catalog_url=settings.cbs_host, timeout=settings.timeout)
     except (requests.RequestException, json.JSONDecodeError) as err:
-        raise _unavailable("(catalogus)", "de tabellenlijst", 1, type(err).__name__) from err
+        raise CbsUnavailable(
+            transport.unavailable_message(
+                settings.cbs_host, "(catalogus)", "de tabellenlijst", 1, type(err).__name__
+            )
+        ) from err
     needle = text.strip().lower()
     out = []
     for row in rows:
@@ -541,7 +525,7 @@ def search_tables(text: str) -> pd.DataFrame:
 # =========================================================================================
 # Progress
 # =========================================================================================
-class _Progress:
+class Progress:
     """A tqdm bar over the requests of one table when interactive, log lines otherwise."""
 
     def __init__(self, table_id: str) -> None:
@@ -553,18 +537,29 @@ class _Progress:
             self.bar = tqdm(desc=f"CBS {table_id}", unit=" verzoek", leave=False)
 
     def total(self, n: int) -> None:
+        """Set the number of steps of the bar."""
         if self.bar is not None:
             self.bar.total = n
             self.bar.refresh()
 
     def step(self, label: str, rows: int) -> None:
+        """One more set received (``rows`` rows)."""
         if self.bar is not None:
             self.bar.set_postfix_str(f"{label}: {rows} rijen", refresh=False)
             self.bar.update(1)
         else:
             _LOG.info("CBS %s: %s opgehaald (%d rijen)", self.table_id, label, rows)
 
+    def page(self, label: str, number: int, rows: int) -> None:
+        """One more page of data received (``rows`` so far)."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{label} pagina {number}: {rows} rijen", refresh=False)
+            self.bar.update(1)
+        else:
+            _LOG.debug("CBS %s: %s pagina %d (%d rijen)", self.table_id, label, number, rows)
+
     def close(self) -> None:
+        """Remove the bar."""
         if self.bar is not None:
             self.bar.close()
 
@@ -577,58 +572,15 @@ def _stderr_is_tty() -> bool:
 
 
 # =========================================================================================
-# fetch_table
+# download and fetch_table
 # =========================================================================================
-def _selection(
-    query: Mapping[str, Any],
-    dimension_types: Mapping[str, str],
-    dimensions: Mapping[str, pd.DataFrame],
-    table_id: str,
-) -> dict[str, list[str]]:
-    """Map a normalised query onto the table's dimensions."""
-
-    def only(kind: str, label: str) -> str:
-        names = [d for d, t in dimension_types.items() if t == kind]
-        if len(names) != 1:
-            raise CbsSchemaError(
-                f"Tabel {table_id} heeft {'geen' if not names else 'meer dan één'} "
-                f"{label} ({', '.join(dimension_types)}); gebruik filters={{dimensie: codes}}."
-            )
-        return names[0]
-
-    selection: dict[str, list[str]] = {}
-    if "regions" in query:
-        selection[only("GeoDimension", "regiodimensie")] = list(query["regions"])
-    if "periods" in query:
-        selection[only("TimeDimension", "periodedimensie")] = list(query["periods"])
-    for dim, codes in (query.get("filters") or {}).items():
-        if dim not in dimension_types:
-            raise CbsSchemaError(
-                f"Tabel {table_id} heeft geen dimensie {dim!r}; wel: {', '.join(dimension_types)}."
-            )
-        selection[dim] = sorted(set(selection.get(dim, [])) | set(codes))
-    for dim, codes in selection.items():
-        known = set(dimensions[dim]["key"])
-        unknown = [c for c in codes if c not in known]
-        if unknown:
-            _LOG.warning(
-                "Tabel %s, dimensie %s kent %s niet; daarvoor komen geen rijen terug. "
-                "Controleer de codes (regio-indeling van deze tabelversie?).",
-                table_id,
-                dim,
-                ", ".join(unknown),
-            )
-    return selection
-
-
-def _resolve_topics(topics: pd.DataFrame, stems: Iterable[str], table_id: str) -> list[str]:
-    probe = CbsTable(table_id, pd.DataFrame(), topics, {})
-    wanted = {probe.topic(s) for s in stems}  # raises TopicNotFound naming table and stem
-    return [k for k in topics["key"] if k in wanted]
-
-
 def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
-    """Download a table (or the part a query selects) from CBS, without the cache.
+    """Download a table (or the part a query selects) from the OData v3 feed, without cache.
+
+    The metadata come first (``TableInfos``, ``DataProperties``, one code list per
+    dimension); the query is then planned in codes (:func:`westerkwartier.sources.need.plan`),
+    its rows estimated and checked against :data:`settings.max_rows`, and the data fetched
+    page by page with a padded ``$filter`` and a ``$select`` of the topics needed.
 
     Parameters
     ----------
@@ -640,19 +592,22 @@ def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
     Returns
     -------
     CbsTable
-        With ``source="cbs"``; ``info["retrieved"]`` holds the UTC time of the download.
+        With ``source="cbs"``; ``info["retrieved"]`` holds the UTC time of the download and
+        ``info["api"]`` is ``odata-v3``.
 
     Raises
     ------
-    CbsTableNotFound, CbsUnavailable, CbsSchemaError, TopicNotFound
-        See :func:`get_set` and :func:`fetch_table`.
+    CbsTableNotFound, CbsUnavailable, CbsSchemaError, TopicNotFound, CbsRequestTooLarge
+        See :func:`get_set`, :func:`westerkwartier.sources.need.plan` and
+        :meth:`westerkwartier.sources.need.Plan.check_limit`.
     """
-    progress = _Progress(table_id)
+    progress = Progress(table_id)
+    session = requests.Session()
     try:
-        info_rows = get_set(table_id, "TableInfos")
+        info_rows = get_set(table_id, "TableInfos", session=session)
         progress.step("TableInfos", len(info_rows))
         info = parse_table_info(info_rows, table_id)
-        prop_rows = get_set(table_id, "DataProperties")
+        prop_rows = get_set(table_id, "DataProperties", session=session)
         progress.step("DataProperties", len(prop_rows))
         props = parse_data_properties(prop_rows, table_id)
         progress.total(3 + len(props.dimension_types))
@@ -660,23 +615,32 @@ def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
         dimensions: dict[str, pd.DataFrame] = {}
         widths: dict[str, int] = {}
         for dim, kind in props.dimension_types.items():
-            rows = get_set(table_id, dim)
+            rows = get_set(table_id, dim, session=session)
             progress.step(dim, len(rows))
             dimensions[dim] = parse_codes(rows, dim, table_id, time=kind == "TimeDimension")
             widths[dim] = key_width(rows)
 
-        selection = _selection(query, props.dimension_types, dimensions, table_id)
-        topic_keys = list(props.topics["key"])
+        request = planning.plan(query, table_id, props.topics, props.dimension_types, dimensions)
+        request.check_limit(table_id)
+        topic_keys = request.topics
         select = None
-        if "topics" in query:
-            topic_keys = _resolve_topics(props.topics, query["topics"], table_id)
+        if "topics" in query or "need" in query:
             select = list(props.dimension_types) + topic_keys
-        filter_text = build_filter(selection, widths)
+        filter_text = planning.filter_text(
+            request, lambda dim, code: _literal(pad_key(code, widths.get(dim, 0)))
+        )
         _LOG.debug("CBS %s: $filter=%s $select=%s", table_id, filter_text, select)
-        rows = get_set(table_id, "TypedDataSet", select=select, filters=filter_text)
+        progress.total(3 + len(props.dimension_types) + max(1, -(-request.rows // PAGE_ROWS)))
+        rows = []
+        for number, page in enumerate(
+            _pages(table_id, "TypedDataSet", select, filter_text, session), start=1
+        ):
+            rows.extend(page)
+            progress.page("TypedDataSet", number, len(rows))
         progress.step("TypedDataSet", len(rows))
     finally:
         progress.close()
+        session.close()
 
     datatypes = {k: props.datatypes[k] for k in topic_keys}
     data = parse_typed_dataset(rows, table_id, list(props.dimension_types), datatypes)
@@ -688,6 +652,7 @@ def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
         )
     topics = props.topics.loc[props.topics["key"].isin(topic_keys)].reset_index(drop=True)
     info["retrieved"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    info["api"] = "odata-v3"
     return CbsTable(
         table_id=table_id,
         data=data,
@@ -699,6 +664,54 @@ def download(table_id: str, query: Mapping[str, Any]) -> CbsTable:
     )
 
 
+#: The live sources a table can come from, by catalogue name.
+APIS = ("v3", "v4")
+
+
+def download_live(table_id: str, query: Mapping[str, Any], api: str | None = None) -> CbsTable:
+    """Download from the preferred CBS service; when it fails, from the other one.
+
+    Parameters
+    ----------
+    api : {"v3", "v4"}, optional
+        The preferred service (the catalogue's ``api`` of the table); default ``v3``. OData v4
+        (``datasets.cbs.nl``) is the fallback of v3 and the other way round, when the first
+        raises :class:`CbsUnavailable` or :class:`CbsTableNotFound`.
+
+    Raises
+    ------
+    CbsUnavailable, CbsTableNotFound
+        The first service's error, when the other failed too.
+    """
+    from westerkwartier.sources import odata4
+
+    api = api or "v3"
+    if api not in APIS:
+        raise InputError(f"Onbekende CBS-dienst {api!r}; kies {' of '.join(APIS)}.")
+    clients = {"v3": download, "v4": odata4.download}
+    first, second = (api, "v4" if api == "v3" else "v3")
+    try:
+        return clients[first](table_id, query)
+    except (CbsUnavailable, CbsTableNotFound) as err:
+        try:
+            table = clients[second](table_id, query)
+        except CbsError as other:
+            _LOG.debug("Tabel %s ook niet via OData %s: %s", table_id, second, other)
+            raise err from None
+        _LOG.info(
+            "Tabel %s via OData %s opgehaald (OData %s faalde: %s)", table_id, second, first, err
+        )
+        return table
+
+
+def _cached(table_id: str, query: cache.Query) -> CbsTable | None:
+    """Return the cached table for a query; for a need, else the cached whole table."""
+    cached = cache.load(table_id, query)
+    if cached is None and "need" in query:
+        cached = cache.load(table_id, {})
+    return cached
+
+
 def fetch_table(
     table_id: str,
     regions: str | Iterable[str] | None = None,
@@ -706,7 +719,9 @@ def fetch_table(
     topics: str | Iterable[str] | None = None,
     *,
     filters: Mapping[str, str | Iterable[str]] | None = None,
+    need: Need | None = None,
     refresh: bool = False,
+    api: str | None = None,
 ) -> CbsTable:
     """Return a CBS table, or part of it, from the cache or else from CBS.
 
@@ -724,8 +739,13 @@ def fetch_table(
         topics. :attr:`CbsTable.topics` then lists only the chosen topics.
     filters : mapping of str to codes, optional
         Other dimensions, e.g. ``{"Geslacht": ["T001038"]}``.
+    need : Need, optional
+        Instead of the four selections above: what the indicators need from the table
+        (:class:`westerkwartier.sources.need.Need`); the indicator panel passes it.
     refresh : bool
         Download again even when the request is cached (ignored when offline).
+    api : {"v3", "v4"}, optional
+        The CBS service to ask first (default ``v3``); the other one is the fallback.
 
     Returns
     -------
@@ -742,15 +762,17 @@ def fetch_table(
     CbsTableNotFound
         CBS does not know the table.
     CbsUnavailable
-        CBS could not be reached after :data:`settings.retries` attempts; the caller may use
-        the snapshot.
+        CBS could not be reached (or counts as unreachable after an earlier failure); the
+        caller may use the snapshot.
+    CbsRequestTooLarge
+        The request would bring more rows than :data:`settings.max_rows`.
     TopicNotFound
         A topic stem is not in the table.
     CbsSchemaError
         The table does not have the expected shape, or a selection names a dimension the table
         lacks.
     InputError
-        An empty selection or an unreadable period.
+        An empty selection, an unreadable period, or a need together with other selections.
 
     Examples
     --------
@@ -764,10 +786,14 @@ def fetch_table(
             f"{table_id!r} is geen geldig CBS-tabelnummer (verwacht iets als 85036NED); "
             "zoek het nummer op opendata.cbs.nl of met `westerkwartier.sources.cbs.search_tables`."
         )
-    query = cache.normalise_query(regions, periods, topics, filters)
+    if need is not None and any(x is not None for x in (regions, periods, topics, filters)):
+        raise InputError(
+            "Geef een tabelvraag óf als need óf als regions/periods/topics/filters, niet allebei."
+        )
+    query = cache.normalise_query(regions, periods, topics, filters, need=need)
     if settings.offline or not refresh:
         try:
-            cached = cache.load(table_id, query)
+            cached = _cached(table_id, query)
         except DataIntegrityError as err:
             if settings.offline:
                 raise DataIntegrityError(
@@ -794,7 +820,7 @@ def fetch_table(
             "`westerkwartier.settings.offline = False` of WESTERKWARTIER_OFFLINE=0 en vraag "
             "dezelfde selectie opnieuw), of gebruik de snapshot."
         )
-    table = download(table_id, query)
+    table = download_live(table_id, query, api)
     if not table.data.empty:  # an empty answer may be a CBS glitch: never cache it
         cache.save(table, query)
     return table
