@@ -318,3 +318,75 @@ def test_rebuilt_years_are_those_before_the_own_figures():
         }
     )
     assert figures.rebuilt_years(p, "x", "GM1969") == [2017, 2018]
+
+
+# -- every municipality -------------------------------------------------------------------------
+#: A year-on-year change of the population larger than this (%) needs a recorded boundary change.
+JUMP = 10.0
+
+
+def _unexplained_jumps(p, breaks, changes):
+    """Municipalities whose population jumps by more than JUMP% without a boundary change."""
+    gm = p[p["level"] == "gemeente"].sort_values(["region_code", "year"])
+    prev = gm.groupby("region_code")["value"].shift()
+    jump = 100 * (gm["value"] / prev - 1)
+    out = []
+    for code, year, size in zip(gm["region_code"], gm["year"], jump, strict=True):
+        if np.isnan(size) or abs(size) <= JUMP:
+            continue
+        if year in changes.get(code, set()):
+            continue
+        out.append((code, int(year), round(float(size), 1)))
+    return out
+
+
+@pytest.mark.mirror
+def test_no_population_jump_in_any_municipality_without_a_boundary_change(tmp_path):
+    """All 342 municipalities: the series are on current boundaries, so no merger shows up."""
+    from westerkwartier import settings
+    from westerkwartier.indicators.catalogue import CATALOGUE_FILE
+    from westerkwartier.indicators.panel import panel
+    from westerkwartier.sources.regions import load_registry
+
+    registry = load_registry()
+    dissolved = registry.dissolved()
+    rows = dissolved.dropna(subset=["dissolved_in", "successor_codes"])
+    changes: dict[str, set[int]] = {}
+    before: dict[str, set[str]] = {}
+    for pred, year, successors in zip(
+        rows["code"], rows["dissolved_in"], rows["successor_codes"], strict=True
+    ):
+        for code in str(successors).split(";"):
+            changes.setdefault(code, set()).add(int(year))
+            before.setdefault(code, set()).add(str(pred))
+
+    def chain(code, seen=()):  # a change of a predecessor is a change of the area too
+        years = set(changes.get(code, set()))
+        for pred in before.get(code, set()) - set(seen):
+            years |= chain(pred, (*seen, code))
+        return years
+
+    changes = {code: chain(code) for code in list(changes)}
+    old = settings.offline
+    settings.offline = True
+    try:
+        p = panel(indicators=["inwoners"])
+        assert p.loc[p["level"] == "gemeente", "region_code"].nunique() == 342
+        # Groningen grew by Haren and Ten Boer in 2019: 2018 is rebuilt, not the old area
+        gr = p[(p["region_code"] == "GM0014") & (p["year"].isin([2018, 2019]))].set_index("year")
+        assert gr.loc[2018, "status"] == "schatting"
+        assert abs(gr.loc[2019, "value"] / gr.loc[2018, "value"] - 1) < 0.02
+        assert _unexplained_jumps(p, boundary_breaks(dissolved), {}) == []
+        # the check trips on the old behaviour: the old areas' figures kept as CBS gives them
+        text = CATALOGUE_FILE.read_text(encoding="utf-8").replace(
+            'id = "inwoners"\n', 'id = "inwoners"\nseries_break = "none"\n', 1
+        )
+        old_style = tmp_path / "indicators.toml"
+        old_style.write_text(text, encoding="utf-8")
+        q = panel(indicators=["inwoners"], catalogue_path=old_style)
+    finally:
+        settings.offline = old
+    jumps = _unexplained_jumps(q, boundary_breaks(dissolved), {})
+    assert ("GM0014", 2019, 14.0) in jumps
+    # ... and every such jump is at a recorded boundary change of that municipality
+    assert _unexplained_jumps(q, boundary_breaks(dissolved), changes) == []

@@ -352,7 +352,7 @@ def test_averages_without_weight_are_not_rebuilt():
     assert out[out["region_code"] == "GM9999"].empty
 
 
-def test_load_mergers_uses_registry_and_address_share_for_split_predecessor():
+def test_load_mergers_uses_registry_and_address_share_for_split_predecessor(tmp_path):
     dissolved = pd.DataFrame(
         {
             "code": ["GM0015", "GM0053", "GM0005"],
@@ -364,8 +364,18 @@ def test_load_mergers_uses_registry_and_address_share_for_split_predecessor():
     wk = m[m["successor"] == "GM1969"].set_index("predecessor")["share"]
     assert wk["GM0015"] == 1.0
     assert wk["GM0053"] == pytest.approx(739 / 6026)
-    # Het Hogeland gets part of Winsum but no share is configured: not rebuilt at all
+    # Het Hogeland gets the rest of Winsum: the two shares split Winsum in full
+    hh = m[m["successor"] == "GM1966"].set_index("predecessor")["share"]
+    assert hh["GM0053"] + wk["GM0053"] == pytest.approx(1.0)
+    # a successor of a split predecessor without a configured share is not rebuilt at all
+    only_wk = tmp_path / "shares.toml"
+    only_wk.write_text(
+        "[share.GM1969.GM0053]\naddresses_moved = 739\ntotal_addresses = 6026\n",
+        encoding="utf-8",
+    )
+    m = load_mergers(dissolved, shares_path=only_wk)
     assert "GM1966" not in set(m["successor"])
+    assert "GM1969" in set(m["successor"])
 
 
 def test_load_mergers_default_reads_herindelingen():

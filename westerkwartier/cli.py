@@ -251,6 +251,9 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     from westerkwartier.indicators import catalogue, panel
 
     frame = catalogue.catalogue(args.thema)  # an unknown theme raises InputError
+    # what the snapshot can really give, by the test the panel and the reports use
+    status = panel.offline_status([catalogue.load_catalogue()[i] for i in frame["id"]])
+    frame["offline"] = [status[i] for i in frame["id"]]
     if args.uit:
         _write_table(frame, args.uit, panel)
         print(f"{len(frame)} indicatoren geschreven naar {args.uit}")

@@ -27,6 +27,11 @@ baseline to the target):
 * **niet op koers** — the whole interval lies on the wrong side;
 * **twijfelachtig** — the interval contains the target;
 * **onbekend** — no current value, or too few years for a trend.
+
+The projection respects the recent level (rule *projectie* of
+:mod:`westerkwartier.analysis.rules`): when the last three years do not follow the long trend
+(a flat series after years of decline), the target is judged on the level of those years
+(:func:`level_projection`) and the row says so (``projectiebasis = "niveau"``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from westerkwartier.analysis import rules
 from westerkwartier.config import (
     ConfigError,
     TomlFile,
@@ -289,6 +295,34 @@ def linear_projection(years: Any, values: Any, target_year: int) -> LinearProjec
     )
 
 
+def level_projection(years: Any, values: Any, target_year: int) -> LinearProjection:
+    """Project the level of the last years, flat, with a 90% prediction interval.
+
+    Used when the recent years do not follow the long trend
+    (:func:`westerkwartier.analysis.rules.recent_level_respected`): the mean of the last
+    :data:`~westerkwartier.analysis.rules.RECENT_YEARS` values, +/- t(0.95, n-1) s
+    sqrt(1 + 1/n).
+
+    Examples
+    --------
+    >>> p = level_projection([2022, 2023, 2024], [2.9, 3.0, 3.0], 2028)
+    >>> round(p.projection, 2), p.slope
+    (2.97, 0.0)
+    """
+    x = np.asarray(years, dtype=float)
+    y = np.asarray(values, dtype=float)
+    keep = ~np.isnan(y)
+    order = np.argsort(x[keep])
+    x, y = x[keep][order][-rules.RECENT_YEARS :], y[keep][order][-rules.RECENT_YEARS :]
+    n = len(y)
+    if n < 2:
+        return LinearProjection(n, math.nan, math.nan, math.nan, math.nan, None, None)
+    mean = float(y.mean())
+    s = float(y.std(ddof=1))
+    half = t_quantile_95(n - 1) * s * math.sqrt(1 + 1 / n)
+    return LinearProjection(n, 0.0, mean, mean - half, mean + half, int(x[0]), int(x[-1]))
+
+
 def classify(
     target: float, lower: float, upper: float, better: int, current: float | None = None
 ) -> str:
@@ -351,6 +385,11 @@ def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str,
     else:
         better = 1 if base is None or ambition.doel >= base else -1
     t = linear_projection(s["year"], s["value"], ambition.doeljaar)
+    basis = "trend"
+    if t.n >= MIN_POINTS and not rules.recent_level_respected(s["year"], s["value"], t.slope):
+        # the last years do not follow the line: judge the recent level, not the old slope
+        t = level_projection(s["year"], s["value"], ambition.doeljaar)
+        basis = "niveau"
     status = classify(ambition.doel, t.lower, t.upper, better, current)
     needed = (
         (ambition.doel - current) / (ambition.doeljaar - current_year)
@@ -371,6 +410,11 @@ def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str,
         )
     else:
         why = "het doel ligt binnen de 90%-band van de projectie"
+    if basis == "niveau" and len(s):
+        why = (
+            f"de laatste {rules.RECENT_YEARS} jaar volgen de trend van eerdere jaren niet; "
+            f"beoordeeld op hun niveau: {why}"
+        )
     return {
         "indicator": ambition.indicator,
         "eigenaar": ambition.eigenaar,
@@ -390,6 +434,7 @@ def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str,
         "status": status,
         "uitleg": why,
         "toelichting": ambition.toelichting,
+        "projectiebasis": basis,
     }
 
 

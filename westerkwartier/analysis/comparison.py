@@ -20,21 +20,17 @@ from typing import Any
 
 import pandas as pd
 
+from westerkwartier.analysis import rules
+from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
 from westerkwartier.indicators.breaks import same_series
-from westerkwartier.indicators.catalogue import Catalogue
-from westerkwartier.indicators.precision import is_missing, same_when_shown
+from westerkwartier.indicators.catalogue import MISSING, Catalogue
+from westerkwartier.indicators.precision import SURVEY, is_missing, precision_kind
 
 #: Years looked back for a trend (the value this many years before the latest one, or the
 #: oldest one after that).
 TREND_SPAN: int = 5
 
-
-#: A change of a percentage smaller than this many percentage points is "stabiel".
-TREND_THRESHOLD_PP: float = 0.5
-
-
-#: A relative change of another unit smaller than this fraction is "stabiel".
-TREND_THRESHOLD_REL: float = 0.02
+__all__ = ["TREND_THRESHOLD_PP", "TREND_THRESHOLD_REL"]
 
 
 #: Tones of a comparison or trend, from the reader's point of view.
@@ -46,10 +42,14 @@ TONES: tuple[str, ...] = ("gunstig", "ongunstig", "neutraal")
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Observation:
-    """One value of one region: year, value, 95% bounds (surveys), status and how it was made.
+    """One value of one region: year, value, interval, status and how it was made.
 
-    ``note`` is the panel's note, e.g. ``som van de gemeenten`` for a province that CBS does
-    not publish and the panel summed from its municipalities.
+    ``lower``/``upper`` are a survey's 95% interval or the extremes that CBS's rounding allows;
+    ``precision`` says which (the panel's ``precision``: ``steekproef: ...`` or ``afronding:
+    aantallen afgerond op duizendtallen``). ``note`` is the panel's note, e.g. ``som van de
+    gemeenten`` for a province that CBS does not publish and the panel summed from its
+    municipalities. ``name`` is set for a benchmark that is not the plain region (a province
+    without one municipality).
     """
 
     year: int
@@ -58,11 +58,20 @@ class Observation:
     upper: float | None = None
     status: str | None = None
     note: str | None = None
+    precision: str | None = None
+    name: str | None = None
 
     @property
     def has_interval(self) -> bool:
-        """True when both 95% bounds are known."""
+        """True when both bounds are known."""
         return self.lower is not None and self.upper is not None
+
+    @property
+    def kind(self) -> str | None:
+        """``steekproef`` or ``afronding`` for a value with an interval, else None."""
+        if not self.has_interval:
+            return None
+        return precision_kind(self.precision) or SURVEY
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,12 @@ class Comparison:
     word: str
     significant: bool | None
     tone: str
+    basis: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """True when the difference counts (:func:`westerkwartier.analysis.rules.counts`)."""
+        return rules.counts(self)
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ class Trend:
     end: Observation | None = None
     significant: bool | None = None
     tone: str = "neutraal"
+    basis: str | None = None
 
     @property
     def change(self) -> float | None:
@@ -170,6 +186,7 @@ def observation(
             if not at.empty:
                 why = at["missing_reason"].dropna()
                 return None, (str(why.iloc[-1]) if len(why) else "geen gegevens")
+            reasons = reasons[reasons["year"] <= year]  # never a reason of a later year
         return None, _reasons_by_year(reasons)
     last = has.iloc[-1]
     return _obs(last), None
@@ -195,6 +212,7 @@ def _reasons_by_year(rows: pd.DataFrame) -> str:
 def _obs(row: Mapping[str, Any]) -> Observation:
     status = row.get("status")
     note = row.get("note")
+    precision = row.get("precision")
     return Observation(
         year=int(row["year"]),
         value=float(row["value"]),
@@ -202,20 +220,21 @@ def _obs(row: Mapping[str, Any]) -> Observation:
         upper=_num(row.get("upper")),
         status=None if is_missing(status) else str(status),
         note=None if is_missing(note) else str(note),
+        precision=None if is_missing(precision) else str(precision),
     )
 
 
 def significant(a: Observation, b: Observation) -> bool | None:
-    """Tell whether two survey values differ significantly, from their 95% intervals.
+    """Tell whether two values differ beyond their intervals (survey or rounding).
 
-    The rule is conservative: a difference counts as significant only when the intervals do
-    not overlap. When only ``a`` has an interval (a benchmark published without one), the
-    difference is significant when ``b`` lies outside it.
+    The rule is conservative (:func:`westerkwartier.analysis.rules.apart`): a difference
+    counts only when the intervals do not overlap or touch. When only ``a`` has an interval (a
+    benchmark published without one), the difference counts when ``b`` lies outside it.
 
     Returns
     -------
     bool or None
-        None when neither value has an interval (no sampling error known).
+        None when neither value has an interval.
 
     Examples
     --------
@@ -224,21 +243,18 @@ def significant(a: Observation, b: Observation) -> bool | None:
     >>> significant(Observation(2022, 48.4, 46.2, 50.6), Observation(2022, 47.5, 47.2, 47.8))
     False
     """
-    if a.has_interval and b.has_interval:
-        return bool(a.upper < b.lower or b.upper < a.lower)  # type: ignore[operator]
-    if a.has_interval:
-        return bool(b.value < a.lower or b.value > a.upper)  # type: ignore[operator]
-    if b.has_interval:
-        return bool(a.value < b.lower or a.value > b.upper)  # type: ignore[operator]
-    return None
+    return rules.apart(a, b)
 
 
 def _tone(word: str, direction: str) -> str:
-    if direction == "context" or word not in ("hoger", "lager", "stijgt", "daalt"):
-        return "neutraal"
-    up = word in ("hoger", "stijgt")
-    good = up if direction == "higher_is_better" else not up
-    return "gunstig" if good else "ongunstig"
+    return rules.tone(word, direction)
+
+
+def _basis(*values: Observation | None) -> str | None:
+    kinds = {v.kind for v in values if v is not None and v.kind}
+    if SURVEY in kinds:
+        return SURVEY
+    return kinds.pop() if kinds else None
 
 
 def compare_values(
@@ -250,10 +266,11 @@ def compare_values(
     direction: str,
     survey: bool = False,
 ) -> Comparison:
-    """Set a value against a benchmark.
+    """Set a value against a benchmark (rule *verschil* of :mod:`~westerkwartier.analysis.rules`).
 
-    Two values that look the same when shown (same digits) are ``gelijk``. For a survey
-    figure a difference that is not significant gets the tone ``neutraal``.
+    Two values that look the same when shown (same digits) are ``gelijk``. When either value
+    has an interval (a survey's 95% interval or the extremes that CBS's rounding allows), a
+    difference within the intervals is not significant and gets the tone ``neutraal``.
 
     Parameters
     ----------
@@ -264,7 +281,7 @@ def compare_values(
     unit, direction : str
         Reader unit and direction of the indicator (catalogue).
     survey : bool
-        True for figures with 95% intervals (Gezondheidsmonitor).
+        Kept for callers of earlier versions; the intervals decide.
 
     Examples
     --------
@@ -275,17 +292,11 @@ def compare_values(
     """
     if own is None or other is None:
         return Comparison(name, other, "onbekend", None, "neutraal")
-    if same_when_shown(own.value, other.value, unit):
-        word = "gelijk"
-    else:
-        word = "hoger" if own.value > other.value else "lager"
-    sig = significant(own, other) if survey else None
-    if word == "gelijk" and sig:
-        sig = False
+    word, sig = rules.difference(own, other, unit)
     tone = _tone(word, direction)
-    if survey and not sig:
+    if sig is False:
         tone = "neutraal"
-    return Comparison(name, other, word, sig, tone)
+    return Comparison(name, other, word, sig, tone, _basis(own, other) if sig is not None else None)
 
 
 def trend(
@@ -300,12 +311,14 @@ def trend(
     """Describe how a value moved over the last ``span`` years.
 
     The latest value (up to ``year``) is compared with the value ``span`` years earlier or,
-    when that year has none, the oldest value after it. A percentage that moves less than
+    when that year has none, the oldest value after it (rule *ontwikkeling* of
+    :mod:`~westerkwartier.analysis.rules`): a percentage that moves less than
     :data:`TREND_THRESHOLD_PP` points, or another figure that moves less than
-    :data:`TREND_THRESHOLD_REL`, is ``stabiel``. A survey figure only ``stijgt`` or ``daalt``
-    when the 95% intervals of both years are apart. Across a declared definition break
-    (panel column ``comparable_from``) nothing is compared: the start is taken from the
-    latest value's own series (:func:`westerkwartier.indicators.breaks.same_series`).
+    :data:`TREND_THRESHOLD_REL`, is ``stabiel``; a figure with an interval (survey or rounding)
+    only ``stijgt`` or ``daalt`` when the intervals of both years are apart.
+    Across a declared definition break (panel column ``comparable_from``) nothing is
+    compared: the start is taken from the latest value's own series
+    (:func:`westerkwartier.indicators.breaks.same_series`).
 
     Parameters
     ----------
@@ -337,19 +350,9 @@ def trend(
     if earlier.empty:
         return Trend("onbekend", end=end)
     start = _obs(earlier.iloc[0])
-    change = end.value - start.value
-    if unit == "%":
-        moved = abs(change) >= TREND_THRESHOLD_PP
-    else:
-        base = abs(start.value)
-        moved = abs(change) >= TREND_THRESHOLD_REL * base if base else change != 0
-    if same_when_shown(end.value, start.value, unit):
-        moved = False  # no change that a reader could see
-    sig = significant(end, start) if survey else None
-    if survey and not sig:
-        moved = False
-    word = ("stijgt" if change > 0 else "daalt") if moved else "stabiel"
-    return Trend(word, start, end, sig, _tone(word, direction))
+    word, sig = rules.movement(start, end, unit)
+    basis = _basis(start, end) if sig is not None else None
+    return Trend(word, start, end, sig, _tone(word, direction), basis)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -392,23 +395,69 @@ class ScoreRow:
     trend: Trend
     source: str
     order: int = 0
+    peers: Comparison | None = None
+    period: str | None = None
+
+    @property
+    def comparisons(self) -> list[Comparison]:
+        """The benchmark comparisons: province, Nederland and (if any) the peers' median."""
+        return [c for c in (self.province, self.nederland, self.peers) if c is not None]
 
     @property
     def tone(self) -> str:
-        """Overall tone: the tone the benchmarks agree on, else ``neutraal``."""
-        tones = {c.tone for c in (self.province, self.nederland) if c.word != "onbekend"} - {
-            "neutraal"
-        }
-        if len(tones) == 1:
-            return tones.pop()
-        if not tones and _no_benchmark(self):
-            return self.trend.tone
-        return "neutraal"
+        """Overall verdict (rule *oordeel* of :mod:`westerkwartier.analysis.rules`)."""
+        return rules.verdict(self.comparisons, self.trend, self.direction)
+
+    def year_text(self, year: int) -> str:
+        """How a year of this row is written (``2022`` or a school year ``2022/'23``)."""
+        if self.period == "schooljaar":
+            return f"{int(year)}/'{(int(year) + 1) % 100:02d}"
+        return str(int(year))
 
 
 def _at_year(rows: pd.DataFrame, year: int) -> Observation | None:
     hit = rows[(rows["year"] == year) & rows["value"].notna()]
     return None if hit.empty else _obs(hit.iloc[0])
+
+
+def _province_benchmark(
+    panel: pd.DataFrame, province: str, indicator: str, year: int
+) -> Observation | None:
+    """Return the province without its dominating municipality, if the panel has it."""
+    if "level" not in panel:
+        return None
+    hit = panel[
+        (panel["indicator"] == indicator)
+        & (panel["year"] == year)
+        & panel["value"].notna()
+        & (panel["level"] == "provincie zonder gemeente")
+        & panel["region_code"].astype(str).str.startswith(f"{province}-")
+    ]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    obs = _obs(row)
+    return Observation(
+        obs.year,
+        obs.value,
+        obs.lower,
+        obs.upper,
+        obs.status,
+        obs.note,
+        obs.precision,
+        name=str(row["region_name"]),
+    )
+
+
+def _no_measurement(indicator: Any, year: int | None) -> str | None:
+    """``geen meting in 2023 (gemeten in 2020, 2022 en 2024)`` for a survey, else None."""
+    years = list(indicator.years)
+    if not year or len(years) < 2 or len(years) == years[-1] - years[0] + 1:
+        return None
+    if year in years:
+        return None
+    listed = ", ".join(str(y) for y in years[:-1]) + f" en {years[-1]}"
+    return f"{MISSING['no_measurement'].replace('dat jaar', str(year))} (gemeten in {listed})"
 
 
 def scorecard(
@@ -422,6 +471,7 @@ def scorecard(
     year: int | None = None,
     section_of: Mapping[str, str] | None = None,
     country: str = "NL01",
+    peer_values: Mapping[tuple[str, int], tuple[float, int]] | None = None,
 ) -> list[ScoreRow]:
     """Build one :class:`ScoreRow` per indicator.
 
@@ -446,6 +496,15 @@ def scorecard(
         Indicator id -> section id.
     country : str
         Code of Nederland.
+    peer_values : mapping, optional
+        (indicator, year) -> (median, number of peers) of the statistical peers; gives each
+        row a third benchmark, the peers' median.
+
+    Notes
+    -----
+    Where the panel holds the province without a municipality that dominates its figure
+    (level ``provincie zonder gemeente``), the row compares with that instead, named so.
+    A survey indicator without a measurement in the reference year says so ("geen meting").
 
     Returns
     -------
@@ -461,12 +520,26 @@ def scorecard(
         survey = ind.margins_operand is not None
         own_rows = by.get((focus, ind_id), empty)
         own, reason = observation(own_rows, year)
+        if own is None:
+            gap = _no_measurement(ind, year)
+            if gap:
+                reason = gap if reason == "geen gegevens" else f"{gap}; eerder: {reason}"
         ref_year = own.year if own is not None else None
         prov_obs = (
             _at_year(by.get((province, ind_id), empty), ref_year) if ref_year and province else None
         )
+        prov_name = prov_label
+        if ref_year and province:
+            without = _province_benchmark(panel, province, ind_id, ref_year)
+            if without is not None and without.name:
+                prov_obs, prov_name = without, f"de {without.name}"
         nl_obs = _at_year(by.get((country, ind_id), empty), ref_year) if ref_year else None
         kw = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
+        peer = None
+        if peer_values is not None and ref_year:
+            got = peer_values.get((ind_id, ref_year))
+            other = Observation(ref_year, got[0], note=f"mediaan van {got[1]}") if got else None
+            peer = compare_values(own, other, name="vergelijkbare gemeenten", **kw)
         source = ""
         if own is not None:
             hit = own_rows[own_rows["year"] == own.year]["source_table"].dropna()
@@ -487,21 +560,23 @@ def scorecard(
                 survey=survey,
                 own=own,
                 missing_reason=reason,
-                province=compare_values(own, prov_obs, name=prov_label, **kw),
+                province=compare_values(own, prov_obs, name=prov_name, **kw),
                 nederland=compare_values(own, nl_obs, name="Nederland", **kw),
                 trend=trend(own_rows, year=year, **kw) if len(own_rows) else Trend("onbekend"),
                 source=source,
                 order=order,
+                peers=peer,
+                period=getattr(ind, "period", None),
             )
         )
     return rows
 
 
 def reference_year(rows: Iterable[ScoreRow], requested: int | None = None) -> int | None:
-    """Return the reference year of a report: the year most of its figures describe.
+    """Return the reference year of a set of rows (rule *peiljaar* of the rules module).
 
-    With a requested year, that year. Otherwise the latest year for which at least half of
-    the report's figures with a value are available (the upper median of their years).
+    With a requested year, that year. Otherwise the upper median of the years of the rows'
+    values. A run passes the rows of every report, so that its reports name the same year.
 
     Examples
     --------
@@ -511,13 +586,4 @@ def reference_year(rows: Iterable[ScoreRow], requested: int | None = None) -> in
     >>> reference_year([r(2022), r(2024), r(2024), r(2026)])
     2024
     """
-    if requested:
-        return int(requested)
-    years = sorted((r.own.year for r in rows if r.own is not None), reverse=True)
-    if not years:
-        return None
-    return years[(len(years) - 1) // 2]
-
-
-def _no_benchmark(row: ScoreRow) -> bool:
-    return row.province.word == "onbekend" and row.nederland.word == "onbekend"
+    return rules.reference_year([r.own.year for r in rows if r.own is not None], requested)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from westerkwartier.analysis import rules
 from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError, WesterkwartierError
 from westerkwartier.indicators.panel_cache import national_panel
@@ -369,7 +370,8 @@ def rank_in_group(values: pd.Series, code: str, direction: str) -> tuple[int, in
     -------
     tuple
         rank (ties share the best rank), group size, and "boven de mediaan", "onder de
-        mediaan" or "op de mediaan" (better / worse / equal to the median of the others).
+        mediaan" or "op de mediaan": from the rank itself (rule *rang* of
+        :mod:`westerkwartier.analysis.rules`), so that "plaats 6 van 11" is "op de mediaan".
     """
     v = values.dropna().astype(float)
     if code not in v.index:
@@ -380,9 +382,7 @@ def rank_in_group(values: pd.Series, code: str, direction: str) -> tuple[int, in
     rank = int((others > own).sum()) + 1
     if others.empty:
         return (rank, len(v), "onbekend")
-    med = float(others.median())
-    pos = "boven de mediaan" if own > med else "onder de mediaan" if own < med else "op de mediaan"
-    return (rank, len(v), pos)
+    return (rank, len(v), rules.position(rank, len(v)))
 
 
 def peer_sensitivity(

@@ -89,6 +89,8 @@ def add_region_sums(
         div = members[members["year"] == (division or y)]
         rows = gm[gm["year"] == y]
         values = dict(zip(rows["region_code"], rows["value"].astype(float), strict=True))
+        lows = dict(zip(rows["region_code"], rows["lower"].astype(float), strict=True))
+        highs = dict(zip(rows["region_code"], rows["upper"].astype(float), strict=True))
         status = dict(zip(rows["region_code"], rows["status"], strict=True))
         groups = {p: list(codes) for p, codes in div.groupby("province_code")["code"] if p in want}
         if COUNTRY in want:
@@ -98,13 +100,18 @@ def add_region_sums(
             if not codes or any(np.isnan(v) for v in got):
                 continue  # one municipality without a figure: no sum
             worst = max((rank.get(str(status[c]), 0) for c in codes), default=0)
+            bounded = any(not np.isnan(lows.get(c, np.nan)) for c in codes)
+            low = sum(v if np.isnan(lows[c]) else lows[c] for c, v in zip(codes, got, strict=True))
+            high = sum(
+                v if np.isnan(highs[c]) else highs[c] for c, v in zip(codes, got, strict=True)
+            )
             parts.append(
                 {
                     "region_code": region,
                     "year": y,
                     "value": float(np.sum(got)),
-                    "lower": np.nan,
-                    "upper": np.nan,
+                    "lower": float(low) if bounded else np.nan,
+                    "upper": float(high) if bounded else np.nan,
                     "status": STATUSES[worst],
                     "source_table": str(rows["source_table"].iloc[0]),
                     "note": SUM_NOTE,

@@ -76,9 +76,16 @@ REQUIRED_FIELDS: tuple[str, ...] = (
 #: Fields every operand must fill.
 REQUIRED_OPERAND_FIELDS: tuple[str, ...] = ("tables", "cbs_unit")
 
-#: Values of an indicator's ``series_break``: ``boundary`` = a value describes the region
-#: within its current boundaries only (see :mod:`westerkwartier.indicators.mergers`).
-SERIES_BREAKS: tuple[str, ...] = ("boundary",)
+#: Values of an indicator's ``series_break``: ``boundary`` (the default) = a value describes
+#: the region within its current boundaries only (see :mod:`westerkwartier.indicators.mergers`);
+#: ``none`` = figures of a municipality from before a boundary change are kept as CBS gives
+#: them (for an analysis of the old areas; reports never use it).
+SERIES_BREAKS: tuple[str, ...] = ("boundary", "none")
+
+
+#: Values of an indicator's ``period``: how its year is written for a reader. ``schooljaar``:
+#: the year is the first of a school year (2022 = schooljaar 2022/'23).
+PERIODS: tuple[str, ...] = ("schooljaar",)
 
 
 #: Why a value is missing. The keys are the kinds; the values what the panel shows.
@@ -96,6 +103,7 @@ MISSING: dict[str, str] = {
     "not_found": "tabel niet gevonden bij CBS",
     "boundary_break": "gemeentegrenzen gewijzigd; eerdere jaren gaan over een ander gebied en "
     "zijn niet herleidbaar uit de voorgangers",
+    "no_measurement": "geen meting in dat jaar",
 }
 
 #: How a rounding base is written in a missing reason ("afgerond op honderdtallen").
@@ -322,6 +330,21 @@ class Indicator:
     status: str | None = None
     series_break: str | None = None
     breaks: tuple[int, ...] = ()
+    period: str | None = None
+
+    def year_label(self, year: int) -> str:
+        """How a year of this indicator is written (``2022`` or, for a school year, ``2022/'23``).
+
+        Examples
+        --------
+        >>> ind = Indicator("x", "x", "x", "Talent", "ontwikkelen", "%", "context", "a", (2022,),
+        ...                 "", "", {}, period="schooljaar")
+        >>> ind.year_label(2022)
+        "2022/'23"
+        """
+        if self.period == "schooljaar":
+            return f"{int(year)}/'{(int(year) + 1) % 100:02d}"
+        return str(int(year))
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -457,6 +480,10 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:
             problems.append(f"{iid}: Context-indicatoren worden nooit gescoord (direction)")
         if entry.get("status") not in (None, *STATUSES):
             problems.append(f"{iid}: onbekende status {entry.get('status')!r}")
+        if entry.get("period") not in (None, *PERIODS):
+            problems.append(
+                f"{iid}: onbekende period {entry.get('period')!r}; kies uit {', '.join(PERIODS)}"
+            )
         problems += _check_breaks(iid, entry)
         if entry.get("series_break") not in (None, *SERIES_BREAKS):
             problems.append(
@@ -613,6 +640,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             operands=ops,
             status=entry.get("status"),
             series_break=entry.get("series_break"),
+            period=entry.get("period"),
             breaks=tuple(sorted(int(b) for b in entry.get("breaks") or ())),
         )
     return Catalogue(indicators=indicators, tables=tables)

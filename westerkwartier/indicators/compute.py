@@ -7,7 +7,9 @@ value, its reason (never a zero).
 
 from __future__ import annotations
 
+import itertools
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +26,7 @@ from westerkwartier.indicators.catalogue import (
 )
 from westerkwartier.indicators.extraction import SUM_NOTE
 from westerkwartier.indicators.mergers import _start_years
+from westerkwartier.indicators.precision import ROUNDING, SURVEY
 
 #: A ratio of counts that CBS rounds to thousands (``x 1 000``) is withheld when the largest of
 #: those counts (in practice the denominator) is below this many persons: rounding alone could
@@ -47,6 +50,8 @@ class OperandData:
     gap_reason: str = MISSING["not_published"]
     #: municipalities with figures from before their last boundary change (series breaks)
     existed: set[str] = field(default_factory=set)
+    #: how CBS rounded the operand's figures (``aantallen afgerond op duizendtallen``), if at all
+    precision: str | None = None
 
 
 def compute(
@@ -89,16 +94,19 @@ def compute(
     Returns
     -------
     pandas.DataFrame
-        region_code, year, indicator, value, lower, upper, status, source_table,
+        region_code, year, indicator, value, lower, upper, precision, status, source_table,
         missing_reason (empty where there is a value), note (``som van de gemeenten`` for a
-        province or Nederland summed from its municipalities).
+        province or Nederland summed from its municipalities). ``lower`` and ``upper`` hold
+        the 95% interval of a survey figure or the extremes that CBS's rounded figures allow
+        (:func:`_rounding_bounds`); ``precision`` says which (``steekproef: ...``,
+        ``afronding: aantallen afgerond op duizendtallen``).
     """
     regions = list(dict.fromkeys(regions))
     if years is None:
         sets = [
             set(pd.unique(d.obs["year"]).astype(int))
             for n, d in operands.items()
-            if indicator.operands[n].lag == 0 and len(d.obs)
+            if indicator.operands[n].lag <= 0 and len(d.obs)
         ]
         found: set[int] = set.intersection(*sets) if sets else set()
         if any(d.gap_reason != MISSING["not_published"] for d in operands.values()):
@@ -114,7 +122,7 @@ def compute(
     grid_years = np.tile(np.asarray(years, dtype=int), len(regions))
     start = dict(start_years) if start_years is not None else _start_years(mergers)
     break_text: dict[str, str] = {}
-    if indicator.series_break and breaks:
+    if indicator.series_break != "none" and breaks:
         start = {r: float(y) for r, y in breaks.items()}
         was = set(existed)
         break_text = {r: boundary_break_reason(int(y), r in was) for r, y in breaks.items()}
@@ -122,7 +130,11 @@ def compute(
     rank_of = {s: i for i, s in enumerate(STATUSES)}
 
     env: dict[str, np.ndarray] = {}
+    lows: dict[str, np.ndarray] = {}
+    highs: dict[str, np.ndarray] = {}
     lower = upper = np.full(n, np.nan)
+    measured = np.isin(grid_years, np.asarray(indicator.years, dtype=int))
+    off_year = MISSING["no_measurement"] if _measured_in_some_years(indicator) else None
     reasons = np.full(n, None, dtype=object)
     notes = np.zeros(n, dtype=bool)
     statuses = np.zeros(n, dtype=int)
@@ -142,6 +154,8 @@ def compute(
         env[name] = column("value").astype(float)
         if indicator.margins_operand is not None and name == indicator.formula.strip():
             lower, upper = column("lower").astype(float), column("upper").astype(float)
+        elif len(obs):
+            lows[name], highs[name] = column("lower").astype(float), column("upper").astype(float)
         has = present & ~np.isnan(env[name])
         if "note" in obs and len(obs):
             noted = (obs["note"].to_numpy(dtype=object) == SUM_NOTE)[take]
@@ -160,8 +174,10 @@ def compute(
         table_years = np.isin(grid_years, pd.unique(obs["year"]))
         lag = indicator.operands[name].lag
         too_early = ~np.isnan(born) & (grid_years - lag < born)
-        why = np.full(n, data.gap_reason, dtype=object)
-        why[table_years] = MISSING["not_published"]
+        # a table that is only online explains only the years CBS publishes the indicator
+        why = np.full(n, off_year or MISSING["not_published"], dtype=object)
+        why[measured] = data.gap_reason
+        why[table_years & measured] = MISSING["not_published"]
         why[present] = MISSING["suppressed"]
         if break_text:
             early = np.flatnonzero(table_years & too_early)
@@ -199,6 +215,14 @@ def compute(
             value[too_small] = np.nan
             reasons[too_small] = rounded_small_reason(int(base))
     nan_value = np.isnan(value)
+    precision = np.full(n, None, dtype=object)
+    if indicator.margins_operand is not None:
+        precision[~np.isnan(lower)] = f"{SURVEY}: 95%-betrouwbaarheidsinterval"
+    else:
+        lower, upper, precision = _rounding_bounds(indicator, value, env, lows, highs, operands)
+    lower, upper = lower.copy(), upper.copy()
+    lower[nan_value], upper[nan_value] = np.nan, np.nan
+    precision[nan_value] = None
     reasons[nan_value & (reasons == None)] = MISSING["zero_denominator"]  # noqa: E711
     reasons[~nan_value] = None
     status = np.array(STATUSES, dtype=object)[statuses]
@@ -216,12 +240,89 @@ def compute(
             "value": value,
             "lower": lower,
             "upper": upper,
+            "precision": pd.Series(precision, dtype=object, copy=False),
             "status": status,
             "source_table": source,
             "missing_reason": reasons,
             "note": note,
         }
     )
+
+
+#: At most this many rounded operands are varied between their bounds (2**n evaluations).
+MAX_VARIED_OPERANDS = 6
+
+
+def _rounding_bounds(
+    indicator: Indicator,
+    value: np.ndarray,
+    env: Mapping[str, np.ndarray],
+    lows: Mapping[str, np.ndarray],
+    highs: Mapping[str, np.ndarray],
+    operands: Mapping[str, OperandData],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the extremes of the formula over its operands' rounding intervals, per cell.
+
+    Every rounded operand is set to its lower and its upper bound in turn (all combinations);
+    the lowest and highest outcome are the bounds. The formulas of the catalogue are monotone
+    in each operand (sums, differences and ratios of counts), so the combinations reach the
+    true extremes. ``precision`` names the rounding of the operand with the widest relative
+    interval.
+    """
+    n = len(value)
+    lower = np.full(n, np.nan)
+    upper = np.full(n, np.nan)
+    precision = np.full(n, None, dtype=object)
+    in_formula = set(re.findall(r"[A-Za-z_]\w*", indicator.formula))
+    varied = [
+        name
+        for name in indicator.operands
+        if name in in_formula and name in lows and np.any(highs[name] - lows[name] > 0)
+    ][:MAX_VARIED_OPERANDS]
+    if not varied:
+        return lower, upper, precision
+    bounds = {
+        name: (
+            np.where(np.isnan(lows[name]), env[name], lows[name]),
+            np.where(np.isnan(highs[name]), env[name], highs[name]),
+        )
+        for name in varied
+    }
+    outcomes = []
+    for choice in itertools.product((0, 1), repeat=len(varied)):
+        local = dict(env)
+        for name, pick in zip(varied, choice, strict=True):
+            local[name] = bounds[name][pick]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            got = pd.eval(indicator.formula, engine="python", local_dict=local, global_dict={})
+        outcomes.append(np.asarray(got, dtype=float))
+    stack = np.vstack(outcomes)
+    stack[~np.isfinite(stack)] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells stay NaN
+        low, high = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
+    widths = np.vstack(
+        [
+            np.where(np.isnan(lows[name]), 0.0, highs[name] - lows[name])
+            / np.maximum(np.abs(env[name]), 1e-12)
+            for name in varied
+        ]
+    )
+    widths = np.nan_to_num(widths)
+    rounded = (widths.max(axis=0) > 0) & (high > low)
+    lower[rounded], upper[rounded] = low[rounded], high[rounded]
+    texts = np.array(
+        [f"{ROUNDING}: {operands[name].precision or 'afgeronde cijfers'}" for name in varied],
+        dtype=object,
+    )
+    precision[rounded] = texts[np.argmax(widths, axis=0)][rounded]
+    return lower, upper, precision
+
+
+def _measured_in_some_years(indicator: Indicator) -> bool:
+    """Tell whether a survey is held in some years only (catalogue years ``2020,2022,2024``)."""
+    years = indicator.years
+    return len(years) > 1 and len(years) < years[-1] - years[0] + 1
 
 
 def _grid_positions(obs: pd.DataFrame, regions: pd.Index, years: pd.Index) -> np.ndarray:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from westerkwartier.errors import CbsSchemaError, TopicNotFound
 from westerkwartier.indicators.catalogue import Operand, TableSpec, normalise_unit
+from westerkwartier.indicators.precision import WHOLE_UNITS, infer_step, rounding_text
 from westerkwartier.sources.periods import (
     is_half_year,
     is_month,
@@ -288,6 +289,10 @@ class TableIndex:
             units.setdefault(key, normalise_unit(unit))  # the first row, as topic_info
         return units
 
+    def step(self, key: str) -> float | None:
+        """Return the rounding step of a topic in CBS units, inferred from all its figures."""
+        return self._memo(("step", key), lambda: infer_step(self.table.data[key].to_numpy()))
+
     def totaal_key(self, dim: str) -> str | None:
         """See :func:`_totaal_key`."""
         return self._memo(("totaal", dim), lambda: _totaal_key(self.table, dim))
@@ -314,6 +319,31 @@ class TableIndex:
             lambda: _period_years(self.table, pd.Series(uniques, dtype=object), month, half_year),
         )
         return years[codes[rows]], status[codes[rows]]
+
+    def region_years(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Region code, year and "has any figure" of every row (empty without periods).
+
+        What :func:`westerkwartier.indicators.mergers.infer_divisions` needs to tell on which
+        municipal division each year of the table is.
+        """
+
+        def make() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            table = self.table
+            period_dim = table.period_dimension
+            try:
+                region_dim = _region_dimension(table)
+            except CbsSchemaError:
+                region_dim = None
+            if period_dim is None or region_dim is None:
+                empty = np.zeros(0)
+                return empty.astype(object), empty, empty.astype(bool)
+            rows = np.arange(len(table.data))
+            years, _ = self.period_years(period_dim, rows)
+            numeric = table.data.select_dtypes("number")
+            has = numeric.notna().any(axis=1).to_numpy() & ~np.isnan(years)
+            return self.region_codes(region_dim, rows), years, has
+
+        return self._memo(("region_years",), make)
 
 
 def _first_per_cell(
@@ -475,6 +505,10 @@ def extract_indexed(
         sums = sums.where(grouped.size() == n).reset_index()
         frame = {c: sums[c].to_numpy(dtype=float if c == "value" else object) for c in sums}
 
+    half, precision = (0.0, None) if margin_dim else _rounding(index, keys, operand, factor)
+    if summed:
+        half *= int(np.prod([len(operand.select[d]) for d in summed]))
+
     if margin_dim:
         codes = table.dimensions[margin_dim]
         roles = {}
@@ -546,18 +580,58 @@ def extract_indexed(
     keep = all_rows[~np.isnan(years)]
     nan = np.full(len(keep), np.nan)
     text = {"dtype": object, "copy": False}  # plain object columns: no string inference
-    return pd.DataFrame(
+    value = frame["value"][keep] * factor
+    lower = frame["lower"][keep] * factor if "lower" in frame else nan
+    upper = frame["upper"][keep] * factor if "upper" in frame else nan
+    if half > 0:  # the extremes the rounded figures allow; a count is never below zero
+        lower = value - half
+        if operand.additive:
+            lower = np.maximum(lower, 0.0)
+        upper = value + half
+    out_frame = pd.DataFrame(
         {
             "region_code": pd.Series(out["region_code"][keep], **text),
             "year": years[keep].astype(int),
-            "value": frame["value"][keep] * factor,
-            "lower": frame["lower"][keep] * factor if "lower" in frame else nan,
-            "upper": frame["upper"][keep] * factor if "upper" in frame else nan,
+            "value": value,
+            "lower": lower,
+            "upper": upper,
             "status": pd.Series(status[keep], **text),
             "source_table": pd.Series(np.full(len(keep), table.table_id, dtype=object), **text),
             "note": pd.Series(np.full(len(keep), None, dtype=object), **text),
         }
     )
+    out_frame.attrs["precision"] = precision
+    return out_frame
+
+
+def _rounding(
+    index: TableIndex, keys: list[str], operand: Operand, factor: float
+) -> tuple[float, str | None]:
+    """Half the width of the rounding of an operand (reader units) and its description.
+
+    A topic's rounding is the catalogue's ``rounded_to`` (persons) or else the step its figures
+    show (:func:`~westerkwartier.indicators.precision.infer_step`); figures in thousands without
+    a step to infer count as rounded to thousands. Whole numbers of a count are exact. Topics
+    that are added up add their half widths.
+    """
+    half = 0.0
+    coarsest: tuple[float, str] | None = None
+    for key in keys:
+        if operand.rounded_to is not None:
+            step = float(operand.rounded_to)
+        else:
+            found = index.step(key)
+            if found is None:
+                found = 1.0 if operand.cbs_unit in ("x 1 000", "x 1 000 000") else None
+            if found is None:
+                continue
+            step = found * factor
+        if operand.cbs_unit in WHOLE_UNITS and step <= 1:
+            continue  # whole persons, dwellings, euros: exact
+        half += step / 2
+        if coarsest is None or step > coarsest[0]:
+            coarsest = (step, rounding_text(step, operand.cbs_unit))
+    return half, (coarsest[1] if coarsest else None)
 
 
 def combine_tables(parts: list[pd.DataFrame], by_region: bool = False) -> pd.DataFrame:

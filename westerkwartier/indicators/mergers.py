@@ -19,6 +19,7 @@ the predecessors become internal), so their earlier years stay missing, with the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +173,8 @@ def rebuild_mergers(
     pandas.DataFrame
         ``obs`` with, for each successor and each year before its start year in which all its
         predecessors have a figure, a row with status ``schatting`` (replacing a row without a
-        figure). Estimates have no 95% bounds.
+        figure). Its bounds are the sums of the predecessors' rounding bounds (none where no
+        predecessor has any).
     """
     if mergers.empty or not (operand.additive or operand.weight):
         return obs
@@ -201,6 +203,8 @@ def rebuild_mergers(
         return obs
     share = mergers["share"].to_numpy(dtype=float)[right]
     value = obs_value[left]
+    obs_lower = obs["lower"].to_numpy(dtype=float)
+    obs_upper = obs["upper"].to_numpy(dtype=float)
     if operand.additive:
         num, den = share * value, np.ones(len(left))
     else:
@@ -220,6 +224,11 @@ def rebuild_mergers(
         left, right, year, share, value = left[row], right[row], year[row], share[row], value[row]
         w = cells["w"].to_numpy(dtype=float)
         num, den = share * value * w, share * w
+    # the rounding interval of the sum: the sum of the parts' bounds (a part without one: exact)
+    has_bounds = ~np.isnan(obs_lower[left])
+    weight = np.where(np.isnan(den), 0.0, den) if not operand.additive else share
+    low_part = weight * np.where(has_bounds, obs_lower[left], value)
+    high_part = weight * np.where(has_bounds, obs_upper[left], value)
     text = {"dtype": object, "copy": False}  # plain object columns: no string inference
     # group by (successor, year) with numpy: sums of num/den (NaN when no value), count of
     # values, and the source table of the first row of each group
@@ -236,6 +245,9 @@ def rebuild_mergers(
     den_sum = np.bincount(inverse, weights=np.where(den_ok, den, 0.0), minlength=n_cells)
     den_sum[np.bincount(inverse, weights=den_ok.astype(float), minlength=n_cells) == 0] = np.nan
     num_sum[valid == 0] = np.nan
+    low_sum = np.bincount(inverse, weights=np.where(has, low_part, 0.0), minlength=n_cells)
+    high_sum = np.bincount(inverse, weights=np.where(has, high_part, 0.0), minlength=n_cells)
+    bounded = np.bincount(inverse, weights=(has & has_bounds).astype(float), minlength=n_cells) > 0
     successor = np.asarray(succ_names, dtype=object)[cells // len(year_values)]
     cell_year = np.asarray(year_values)[cells % len(year_values)]
     source = obs["source_table"].to_numpy(dtype=object)[left][first_row]
@@ -243,13 +255,17 @@ def rebuild_mergers(
     complete = valid == _needed(mergers, successor, cell_year)
     num, den = num_sum[complete], den_sum[complete]
     n_rebuilt = int(complete.sum())
+    scale = np.ones(n_rebuilt) if operand.additive else den
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.where(bounded[complete], low_sum[complete] / scale, np.nan)
+        high = np.where(bounded[complete], high_sum[complete] / scale, np.nan)
     rebuilt = pd.DataFrame(
         {
             "region_code": pd.Series(successor[complete], **text),
             "year": cell_year[complete].astype(int),
             "value": (num if operand.additive else num / den).astype(float),
-            "lower": np.nan,
-            "upper": np.nan,
+            "lower": low.astype(float),
+            "upper": high.astype(float),
             "status": pd.Series(np.full(n_rebuilt, "schatting", dtype=object), **text),
             "source_table": pd.Series(source[complete], **text),
             "note": pd.Series(np.full(n_rebuilt, None, dtype=object), **text),
@@ -306,7 +322,7 @@ def break_series(
     breaks: dict[str, int],
     mergers: pd.DataFrame,
     operand: Operand,
-    divisions: dict[str, int | None],
+    divisions: Mapping[str, int | Mapping[int, int] | None],
     weights: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, set[str]]:
     """Keep only figures on a municipality's current boundaries; rebuild where defensible.
@@ -322,10 +338,11 @@ def break_series(
         The rebuildable mergers (:func:`load_mergers`).
     operand : Operand
         Additive operands (and rates with a ``weight``) are rebuilt, others are not.
-    divisions : dict of str to int or None
+    divisions : mapping of str to int, mapping or None
         Per source table the regional division it gives **every** year on (86087NED: 2024),
-        None when each year is on that year's division. Figures of a table on a division at
-        or after the change already describe the current area and are kept.
+        or per year (year -> division, :func:`infer_divisions`), None when each year is on that
+        year's own division. Figures of a table on a division at or after the change already
+        describe the current area and are kept.
     weights : pandas.DataFrame, optional
         Observations of the weight operand (rates).
 
@@ -370,14 +387,96 @@ def break_series(
     return rebuilt[keep].reset_index(drop=True), existed
 
 
-def _old_rows(obs: pd.DataFrame, breaks: dict[str, int], divisions: dict[str, int | None]):
-    """Rows of changed municipalities from before the change, on an older division."""
+def infer_divisions(
+    regions: np.ndarray,
+    years: np.ndarray,
+    has_value: np.ndarray,
+    dissolved: pd.DataFrame | None,
+) -> dict[int, int]:
+    """Tell, per year of a table, on which municipal division its figures are.
+
+    CBS publishes some series on one recent division for every year (Arbeidsdeelname
+    "regionale indeling 2024" gives Westerkwartier figures for 2013), others on each year's own
+    division (Grootegast, Leek ... until 2018). The figures say which: a year whose table has
+    no figure for any municipality dissolved by a later boundary change already shows the
+    municipalities after that change.
+
+    Parameters
+    ----------
+    regions, years : numpy.ndarray
+        Region code and year of each row of the table.
+    has_value : numpy.ndarray of bool
+        Whether the row has a figure (any topic).
+    dissolved : pandas.DataFrame or None
+        ``code`` and ``dissolved_in`` of the dissolved municipalities (registry).
+
+    Returns
+    -------
+    dict of int to int
+        Year -> the division (year of 1 January) its figures are on; only years whose division
+        is later than the year itself are listed.
+
+    Examples
+    --------
+    >>> dissolved = pd.DataFrame({"code": ["GM0015"], "dissolved_in": [2019]})
+    >>> regions = np.array(["GM1969", "GM0015", "GM1969"], dtype=object)
+    >>> infer_divisions(regions, np.array([2013, 2013, 2014]), np.array([True, False, True]),
+    ...                 dissolved)
+    {2013: 2019, 2014: 2019}
+    """
+    if dissolved is None or dissolved.empty or not len(regions):
+        return {}
+    by_year: dict[int, set[str]] = {}
+    for code, year in zip(dissolved["code"], dissolved["dissolved_in"], strict=True):
+        if not pd.isna(year):
+            by_year.setdefault(int(year), set()).add(str(code))
+    changes = sorted(by_year)
+    years = np.asarray(years)
+    regions = np.asarray(regions, dtype=object)
+    has_value = np.asarray(has_value, dtype=bool)
+    is_gm = np.array([str(r).startswith("GM") for r in regions], dtype=bool)
+    out: dict[int, int] = {}
+    for year in sorted({int(y) for y in pd.unique(years[has_value & is_gm])}):
+        present = set(regions[has_value & is_gm & (years == year)])
+        division = year
+        for change in changes:
+            if change <= year:
+                continue
+            if present & by_year[change]:
+                break  # a municipality dissolved at this change still has figures
+            division = change
+        if division > year:
+            out[year] = division
+    return out
+
+
+def _old_rows(
+    obs: pd.DataFrame,
+    breaks: dict[str, int],
+    divisions: Mapping[str, int | Mapping[int, int] | None],
+):
+    """Rows of changed municipalities from before the change, on an older division.
+
+    ``divisions`` gives per source table the division of every year (an int) or per year
+    (a mapping year -> division, see :func:`infer_divisions`); a table or year not listed is
+    on that year's own division.
+    """
     if obs.empty:
         return np.zeros(0, dtype=bool)
     start = _lookup(obs["region_code"], breaks)
     lower = {str(k).lower(): v for k, v in divisions.items()}
-    division = _lookup(obs["source_table"], lower, key=lambda t: str(t).lower())
     years = obs["year"].to_numpy(dtype=float)
+    fixed = {k: v for k, v in lower.items() if not isinstance(v, Mapping)}
+    division = _lookup(obs["source_table"], fixed, key=lambda t: str(t).lower())
+    per_year = {k: v for k, v in lower.items() if isinstance(v, Mapping)}
+    if per_year:
+        tables = obs["source_table"].to_numpy(dtype=object)
+        for table in pd.unique(tables):
+            mapping = per_year.get(str(table).lower())
+            if not mapping:
+                continue
+            rows = (tables == table) & np.isnan(division)
+            division[rows] = [mapping.get(int(y), np.nan) for y in years[rows]]
     with np.errstate(invalid="ignore"):
         before = ~np.isnan(start) & (years < start)
         current = ~np.isnan(division) & (division >= start)

@@ -37,6 +37,7 @@ from westerkwartier.indicators.aggregates import add_region_sums
 from westerkwartier.indicators.breaks import mark_breaks
 from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
 from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.dominance import dominance_rows
 from westerkwartier.indicators.extraction import (
     OBS_COLUMNS,
     SelectionMissing,
@@ -48,6 +49,7 @@ from westerkwartier.indicators.mergers import (
     _start_years,
     boundary_breaks,
     break_series,
+    infer_divisions,
     load_mergers,
     rebuild_mergers,
 )
@@ -66,6 +68,7 @@ PANEL_COLUMNS: list[str] = [
     "value",
     "lower",
     "upper",
+    "precision",
     "status",
     "source_table",
     "missing_reason",
@@ -85,6 +88,7 @@ PANEL_DTYPES: dict[str, str] = {
     "value": "float64",
     "lower": "float64",
     "upper": "float64",
+    "precision": "str",
     "status": "str",
     "source_table": "str",
     "missing_reason": "str",
@@ -197,9 +201,17 @@ class _Tables:
     an operand do the work once.
     """
 
-    def __init__(self, loader: Loader, divisions: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        loader: Loader,
+        divisions: pd.DataFrame | None = None,
+        dissolved: pd.DataFrame | None = None,
+    ) -> None:
         self.loader = loader
         self.divisions = divisions
+        self.dissolved = dissolved
+        self.table_divisions: dict[str, dict[int, int]] = {}
+        self.precision: dict[tuple, str | None] = {}
         self.tables: dict[str, CbsTable | str] = {}
         self.indexes: dict[str, TableIndex] = {}
         self.extracts: dict[tuple, pd.DataFrame | str] = {}
@@ -237,6 +249,7 @@ class _Tables:
                 spec = catalogue.table(table_id)
                 try:
                     got = extract_indexed(index, operand, spec)
+                    self.precision[key] = got.attrs.get("precision")
                     if operand.additive:
                         got = add_region_sums(got, self.divisions, spec.division)
                     self.extracts[key] = got
@@ -246,6 +259,22 @@ class _Tables:
                         MISSING["online_only"] if offline else MISSING["topic_missing"]
                     )
         return self.extracts[key]
+
+    def division_of(self, table_id: str, catalogue: Catalogue) -> int | dict[int, int] | None:
+        """Return a table's division: the catalogue's, else per year from its figures."""
+        stated = catalogue.table(table_id).division
+        if stated is not None:
+            return stated
+        if table_id not in self.table_divisions:
+            table = self.get(table_id)
+            found: dict[int, int] = {}
+            if not isinstance(table, str):
+                if table_id not in self.indexes:
+                    self.indexes[table_id] = TableIndex(table)
+                regions, years, has = self.indexes[table_id].region_years()
+                found = infer_divisions(regions, years, has, self.dissolved)
+            self.table_divisions[table_id] = found
+        return self.table_divisions[table_id] or None
 
 
 _REASON_RANK = [
@@ -273,6 +302,7 @@ def operand_data(
     """
     combined: dict[str, pd.DataFrame] = {}
     gaps: dict[str, str] = {}
+    rounding: dict[str, str | None] = {}
     for name, op in indicator.operands.items():
         parts, failures = [], []
         for table_id in op.tables:
@@ -281,6 +311,8 @@ def operand_data(
                 failures.append(got)
             else:
                 parts.append(got)
+                if rounding.get(name) is None:
+                    rounding[name] = tables.precision.get(op.signature(table_id))
         combined[name] = combine_tables(parts, by_region=op.fill_regions)
         gap = MISSING["not_published"]
         for reason in _REASON_RANK:
@@ -289,8 +321,11 @@ def operand_data(
                 break
         gaps[name] = gap
     out = {}
-    boundary = bool(indicator.series_break and breaks)
-    divisions = {t: s.division for t, s in catalogue.tables.items()} if boundary else {}
+    boundary = bool(breaks) and indicator.series_break != "none"
+    divisions = {}
+    if boundary:
+        for op in indicator.operands.values():
+            divisions.update({t: tables.division_of(t, catalogue) for t in op.tables})
     for name, op in indicator.operands.items():
         weight = indicator.operands[op.weight] if op.weight else None
         key = (
@@ -312,7 +347,9 @@ def operand_data(
                 obs = rebuild_mergers(obs, mergers, op, weights)
             if op.lag:
                 obs = obs.assign(year=obs["year"] + op.lag)
-            tables.operands[key] = OperandData(obs=obs, gap_reason=gaps[name], existed=was)
+            tables.operands[key] = OperandData(
+                obs=obs, gap_reason=gaps[name], existed=was, precision=rounding.get(name)
+            )
         if existed is not None:
             existed.update(tables.operands[key].existed)
         out[name] = tables.operands[key]
@@ -385,7 +422,9 @@ def panel(
     -------
     pandas.DataFrame
         :data:`PANEL_COLUMNS`. ``value`` in reader units (persons, euro, %); ``lower`` and
-        ``upper`` the 95% interval where CBS gives margins; ``status`` definitief / voorlopig /
+        ``upper`` the 95% interval where CBS gives margins, or the extremes that CBS's rounded
+        figures allow; ``precision`` says which (``steekproef: ...`` or ``afronding: aantallen
+        afgerond op duizendtallen``, empty for an exact figure); ``status`` definitief / voorlopig /
         schatting; ``source_table`` the CBS table(s) used; ``missing_reason`` says why a value
         is missing (never a zero in its place); ``note`` says how a value was made where that
         is not plain CBS (``som van de gemeenten``); ``comparable_from`` is, for an indicator
@@ -409,22 +448,25 @@ def panel(
     dissolved = registry.dissolved() if registry is not None else None
     if mergers is None:
         mergers = load_mergers(dissolved)
-    breaks = boundary_breaks(dissolved) if any(i.series_break for i in chosen) else {}
+    breaks = boundary_breaks(dissolved) if any(i.series_break != "none" for i in chosen) else {}
     if divisions is None and own_registry and registry is not None:
         divisions = _divisions()
     if loader is None:
         loader = catalogue_loader(cat, where["code"])
     if isinstance(years, int):
         years = [years]
-    tables = _Tables(loader, divisions)
+    tables = _Tables(loader, divisions, dissolved)
     frames = []
     codes = list(where["code"])
     starts = _start_years(mergers)
+    dominance = _DominanceContext(where, registry)
+    extra = []
     for ind in chosen:
         existed: set[str] = set()
         data = operand_data(ind, tables, cat, mergers, breaks, existed)
         values = compute(ind, data, codes, years, mergers, breaks, existed, starts)
         frames.append(mark_breaks(values, ind.breaks, ind.years[0]))
+        extra.append(dominance.rows(ind, data, years))
     if not frames:
         return conform(pd.DataFrame(columns=PANEL_COLUMNS))
     out = pd.concat(frames, ignore_index=True)
@@ -439,7 +481,77 @@ def panel(
             on="region_code",
             how="left",
         )
+    extra = [e for e in extra if len(e)]
+    if extra:  # provinces without a municipality that dominates their figure
+        out = pd.concat([conform(out), *[conform(e) for e in extra]], ignore_index=True)
     return conform(out)
+
+
+class _DominanceContext:
+    """Which provinces of a panel to check for a dominating municipality, with names."""
+
+    def __init__(self, where: pd.DataFrame, registry: Any | None) -> None:
+        self.provinces = list(where.loc[where["level"] == "provincie", "code"])
+        self.members: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        if registry is not None and self.provinces and hasattr(registry, "municipalities"):
+            gm = registry.municipalities()
+            self.members = {
+                str(c): str(p)
+                for c, p in zip(gm["code"], gm["province_code"], strict=True)
+                if isinstance(p, str)
+            }
+            self.names = dict(zip(gm["code"], gm["name"], strict=True))
+            for prov in self.provinces:
+                try:
+                    self.names[prov] = f"provincie {registry.resolve(prov).name}"
+                except WesterkwartierError:
+                    self.names[prov] = prov
+
+    def rows(self, indicator: Indicator, data: dict, years: Any) -> pd.DataFrame:
+        if not self.members:
+            return pd.DataFrame()
+        rows = dominance_rows(indicator, data, self.provinces, self.members, self.names, years)
+        return mark_breaks(rows, indicator.breaks, indicator.years[0]) if len(rows) else rows
+
+
+def offline_status(
+    indicators: Iterable[Indicator] | None = None, *, loader: Loader | None = None
+) -> dict[str, bool]:
+    """Tell per indicator whether the offline snapshot can give it figures.
+
+    The same test the panel makes when it reports "tabel alleen online beschikbaar": every
+    operand must come out of a snapshot table with at least one figure (a table in the
+    snapshot that holds only totals cannot give a selection by age, for example).
+
+    Parameters
+    ----------
+    indicators : iterable of Indicator, optional
+        Default: the whole catalogue.
+    loader : callable, optional
+        ``table_id -> CbsTable``; default the snapshot's tables
+        (:func:`westerkwartier.sources.data.snapshot_table`).
+    """
+    cat = load_catalogue()
+    chosen = list(indicators) if indicators is not None else list(cat)
+    if loader is None:
+        from westerkwartier.sources.data import snapshot_table
+
+        loader = snapshot_table
+    tables = _Tables(loader)
+    out = {}
+    for ind in chosen:
+        ok = True
+        for op in ind.operands.values():
+            found = False
+            for table_id in op.tables:
+                got = tables.extract(table_id, op, cat)
+                if not isinstance(got, str) and got["value"].notna().any():
+                    found = True
+                    break
+            ok = ok and found
+        out[ind.id] = ok
+    return out
 
 
 # -- benchmarks and comparison ------------------------------------------------------------------
@@ -671,7 +783,8 @@ def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren
                 "Lege cellen: geen cijfer; de kolom missing_reason of toelichting zegt waarom.",
                 "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
                 "of een prognose.",
-                "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor).",
+                "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor) of de uitersten "
+                "die de afronding van de CBS-cijfers toelaat; de kolom precision zegt welke.",
                 "comparable_from: eerste jaar van de reeks waartoe een waarde hoort, bij een "
                 "trendbreuk (bijv. jeugdzorg 2021); vergelijk alleen waarden met hetzelfde jaar.",
             ]
@@ -688,6 +801,7 @@ __all__ = [
     "PANEL_COLUMNS",
     "benchmarks_for",
     "compare",
+    "offline_status",
     "panel",
     "region_frame",
     "to_csv",

@@ -10,7 +10,130 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+#: Kinds of the interval a value carries in ``lower``/``upper`` (the panel's ``precision`` column
+#: starts with one of them, then says what it is about):
+#: ``afronding`` = the extremes that CBS's rounded figures allow (a share of two counts rounded to
+#: thousands, a whole percentage, a distance in tenths of a kilometre);
+#: ``steekproef`` = the 95% confidence interval of a survey (Gezondheidsmonitor).
+ROUNDING: str = "afronding"
+SURVEY: str = "steekproef"
+PRECISION_KINDS: tuple[str, ...] = (ROUNDING, SURVEY)
+
+#: CBS units of counts of whole things: a whole number of them is exact, not rounded.
+COUNT_UNITS: frozenset[str] = frozenset({"aantal", "x 1 000", "x 1 000 000"})
+
+#: CBS units whose figures are exact enough when given to the whole unit of the reader (a whole
+#: person, dwelling or euro).
+WHOLE_UNITS: frozenset[str] = COUNT_UNITS | {"euro", "1 000 euro", "x 1 000 euro", "mln euro"}
+
+#: Rounding steps the inference looks for, largest first (CBS rounds to 5, 10, 100, 1 000 ...).
+_STEPS: tuple[float, ...] = tuple(
+    sorted({m * 10.0**k for k in range(-3, 7) for m in (1, 5)}, reverse=True)
+)
+
+#: Fewest non-zero figures a column needs before its rounding step is inferred from them.
+MIN_FIGURES_FOR_STEP: int = 30
+
+
+def infer_step(values: Any) -> float | None:
+    """Return the step CBS rounded a column of figures to (the largest 5 or 10 power they share).
+
+    Parameters
+    ----------
+    values : array-like of float
+        All figures of one topic of one table (NaN and zeros are ignored).
+
+    Returns
+    -------
+    float or None
+        ``1000.0`` when every figure is a multiple of 1 000, ``0.1`` for figures with one
+        decimal, and so on. None when there are fewer than :data:`MIN_FIGURES_FOR_STEP`
+        figures to tell it from.
+
+    Examples
+    --------
+    >>> infer_step([1200.0, 3400.0, 500.0] * 10)
+    100.0
+    >>> infer_step([1.2, 0.7, 2.0] * 10)
+    0.1
+    >>> infer_step([1.0, 2.0]) is None
+    True
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v) & (v != 0)]
+    if len(v) < MIN_FIGURES_FOR_STEP:
+        return None
+    for step in _STEPS:
+        ratio = v / step
+        whole = np.round(ratio)
+        close = np.abs(ratio - whole) < 1e-6 * np.maximum(1, np.abs(ratio))
+        if np.all(whole != 0) and np.all(close):
+            return step
+    return None
+
+
+#: How a rounding step is described, per reader step of a count.
+_COUNT_WORDS: dict[float, str] = {
+    1_000_000.0: "miljoenen",
+    1000.0: "duizendtallen",
+    500.0: "vijfhonderdtallen",
+    100.0: "honderdtallen",
+    50.0: "vijftigtallen",
+    10.0: "tientallen",
+    5.0: "vijftallen",
+}
+
+
+def rounding_text(step: float, unit: str) -> str:
+    """Describe a rounding step in plain Dutch (``aantallen afgerond op duizendtallen``).
+
+    Parameters
+    ----------
+    step : float
+        The step in reader units (persons, euro, %, km).
+    unit : str
+        The CBS unit of the figures (``aantal``, ``x 1 000``, ``%``, ``km``, ``1 000 euro``).
+
+    Examples
+    --------
+    >>> rounding_text(1000.0, "x 1 000")
+    'aantallen afgerond op duizendtallen'
+    >>> rounding_text(1.0, "%")
+    'hele procenten'
+    >>> rounding_text(0.1, "km")
+    'afgerond op 0,1 km'
+    """
+    if unit in COUNT_UNITS:
+        word = _COUNT_WORDS.get(float(step), f"veelvouden van {_number(step)}")
+        return f"aantallen afgerond op {word}"
+    if unit == "%":
+        return "hele procenten" if step >= 1 else f"procenten afgerond op {_number(step)}"
+    if "euro" in unit:
+        return f"bedragen afgerond op {_number(step)} euro"
+    return f"afgerond op {_number(step)} {unit}"
+
+
+def _number(value: float) -> str:
+    text = f"{value:,.10f}".rstrip("0").rstrip(".")
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def precision_kind(text: Any) -> str | None:
+    """Return the kind (``afronding``/``steekproef``) of a ``precision`` text, or None.
+
+    Examples
+    --------
+    >>> precision_kind("afronding: hele procenten"), precision_kind(None)
+    ('afronding', None)
+    """
+    if is_missing(text):
+        return None
+    head = str(text).split(":", 1)[0].strip()
+    return head if head in PRECISION_KINDS else None
+
 
 #: Decimals shown per reader unit (percentages 1; counts 0).
 DECIMALS: dict[str, int] = {

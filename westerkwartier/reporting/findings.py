@@ -8,14 +8,18 @@ naming the value, its year and how it compares with the province, Nederland and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import (
     Comparison,
     ScoreRow,
 )
-from westerkwartier.reporting.formatting import fmt, fmt_short
+from westerkwartier.reporting.formatting import fmt, fmt_margin, fmt_short
+
+#: How the statistical peers' median is named in a comparison.
+PEERS: str = "vergelijkbare gemeenten"
 
 #: Cap on one scaled gap in :func:`importance`, so that one odd figure cannot crowd out the
 #: rest of the summary.
@@ -65,23 +69,23 @@ def _scale(unit: str, reference: float) -> float:
 def importance(row: ScoreRow) -> float:
     """Return how much a row matters for the summary (0 when it says nothing).
 
-    The mean gap to the province and Nederland, scaled to the unit (percentage points against
-    a binomial-like spread, other units relative), plus half the trend's size. Survey
-    differences that are not significant count for a fifth; context figures for nothing.
+    The mean of the smallest gaps to the benchmarks that the intervals still allow
+    (:func:`westerkwartier.analysis.rules.gap`; a difference within the margins counts for
+    nothing), scaled to the unit (percentage points against a binomial-like spread, other
+    units relative), plus half the smallest change the intervals allow. Context figures count
+    for nothing.
     """
     if row.own is None or row.direction == "context":
         return 0.0
     gaps = []
-    for comp in (row.province, row.nederland):
+    for comp in row.comparisons:
         if comp.other is None or comp.word == "onbekend":
             continue
-        gap = abs(row.own.value - comp.other.value) / _scale(row.unit, comp.other.value)
-        if row.survey and not comp.significant:
-            gap *= 0.2
-        gaps.append(min(gap, MAX_GAP))
+        size = rules.gap(row.own, comp.other) if comp.counts else 0.0
+        gaps.append(min(size / _scale(row.unit, comp.other.value), MAX_GAP))
     score = sum(gaps) / len(gaps) if gaps else 0.0
-    if row.trend.word in ("stijgt", "daalt") and row.trend.start is not None:
-        change = abs(row.trend.change or 0.0)
+    if rules.trend_counts(row.trend) and row.trend.start is not None and row.trend.end:
+        change = rules.gap(row.trend.end, row.trend.start)
         score += 0.5 * min(change / _scale(row.unit, row.trend.start.value), MAX_GAP)
     return round(score, 9)
 
@@ -90,42 +94,73 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: What a margin is called in a sentence, per kind of interval.
+_MARGIN = {"steekproef": "de marge van de enquête", "afronding": "de marge van de afronding"}
+
+
+def _where(c: Comparison, unit: str) -> str:
+    value = fmt_short(c.other.value, unit) if c.other else ""
+    if c.name == PEERS:
+        return f"bij vergelijkbare gemeenten (mediaan {value})"
+    return f"in {c.name} ({value})"
+
+
+def _named(c: Comparison, unit: str) -> str:
+    value = fmt_short(c.other.value, unit) if c.other else ""
+    if c.name == PEERS:
+        return f"vergelijkbare gemeenten (mediaan {value})"
+    return f"{c.name} ({value})"
+
+
+def _basis(c: Comparison, row: ScoreRow) -> str | None:
+    return c.basis or ("steekproef" if row.survey and c.significant is not None else None)
+
+
+def _word(c: Comparison, row: ScoreRow) -> str:
+    if c.word == "gelijk":
+        return "even hoog als"
+    prefix = "significant " if _basis(c, row) == "steekproef" and c.significant else ""
+    return f"{prefix}{c.word} dan"
+
+
 def _versus(row: ScoreRow) -> str:
     """``is hoger dan in de provincie Groningen (71,2%) en in Nederland (73,2%)``."""
-    parts = [c for c in (row.province, row.nederland) if c.word != "onbekend"]
+    parts = [c for c in row.comparisons if c.word != "onbekend"]
     if not parts:
         return ""
-
-    def where(c: Comparison) -> str:
-        return f"in {c.name} ({fmt_short(c.other.value, row.unit) if c.other else ''})"
-
-    def word(c: Comparison) -> str:
-        if c.word == "gelijk":
-            return "even hoog als"
-        prefix = "significant " if c.significant else ""
-        return f"{prefix}{c.word} dan"
-
-    if row.survey:
-        real = [c for c in parts if c.significant]
-        loose = [c for c in parts if not c.significant]
-        if not real:
-            names = " en ".join(where(c) for c in loose)
-            return f"verschilt niet significant van de waarde {names}"
-        text = _joined(real, word, where)
-        for c in loose:
-            text += f"; het verschil met {c.name} ({fmt_short(c.other.value, row.unit)}) "
-            text += "is niet significant" if c.other else ""
-        return text
-    return _joined(parts, word, where)
-
-
-def _joined(parts: list[Comparison], word: Callable, where: Callable) -> str:
-    if len(parts) == 2 and parts[0].word == parts[1].word:
-        return f"is {word(parts[0])} {where(parts[0])} en {where(parts[1])}"
-    text = f"is {word(parts[0])} {where(parts[0])}"
-    for c in parts[1:]:
-        text += f", maar {word(c)} {where(c)}"
+    clear = [c for c in parts if c.counts or c.word == "gelijk"]
+    loose = [c for c in parts if not (c.counts or c.word == "gelijk")]
+    text = ""
+    if clear:
+        by_word: dict[str, list[Comparison]] = {}
+        for c in clear:  # one clause per word, in the order the words first appear
+            by_word.setdefault(c.word, []).append(c)
+        groups = list(by_word.values())
+        pieces = [f"{_word(g[0], row)} " + _and([_where(c, row.unit) for c in g]) for g in groups]
+        text = "is " + ", maar ".join(pieces)
+    if loose:
+        kinds = {_basis(c, row) for c in loose} - {None}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        margin = _MARGIN.get(kind or "", "de marges")
+        if text:
+            names = _and([_named(c, row.unit) for c in loose])
+            if kind == "steekproef":
+                text += f"; het verschil met {names} is niet significant"
+            else:
+                text += f"; het verschil met {names} valt binnen {margin}"
+        else:
+            names = _and([_where(c, row.unit) for c in loose])
+            if kind == "steekproef":
+                text = f"verschilt niet significant van de waarde {names}"
+            else:
+                text = f"verschilt niet van de waarde {names}: het verschil valt binnen {margin}"
     return text
+
+
+def _and(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def _trend_clause(row: ScoreRow) -> str:
@@ -133,18 +168,26 @@ def _trend_clause(row: ScoreRow) -> str:
     if t.start is None or t.end is None or t.word == "onbekend":
         return ""
     start = fmt(t.start.value, row.unit)
+    since = row.year_text(t.start.year)
     if t.word == "stabiel":
-        if row.survey:
+        basis = t.basis or ("steekproef" if row.survey else None)
+        if basis == "steekproef":
+            return f" Ten opzichte van {since} ({start}) is er geen significante verandering."
+        if t.significant is False and basis:
             return (
-                f" Ten opzichte van {t.start.year} ({start}) is er geen significante verandering."
+                f" Ten opzichte van {since} ({start}) is er geen verandering die buiten "
+                f"{_MARGIN.get(basis, 'de marge')} valt."
             )
-        return f" Sinds {t.start.year} ({start}) is dat vrijwel gelijk gebleven."
+        return f" Sinds {since} ({start}) is dat vrijwel gelijk gebleven."
     verb = "gestegen" if t.word == "stijgt" else "gedaald"
-    return f" Sinds {t.start.year} ({start}) is dat {verb}."
+    return f" Sinds {since} ({start}) is dat {verb}."
 
 
 def finding_text(row: ScoreRow, subject: str | None = None) -> str:
     """Write the summary sentence of one scorecard row.
+
+    The value comes with its year and, when it is wide enough to matter, its interval; each
+    benchmark is named with its value, a difference within the margins is said to be so.
 
     Parameters
     ----------
@@ -167,12 +210,16 @@ def finding_text(row: ScoreRow, subject: str | None = None) -> str:
     """  # noqa: E501
     assert row.own is not None
     value = fmt(row.own.value, row.unit)
+    margin = fmt_margin(row.own, row.unit) if row.own.kind == "afronding" else ""
+    year = row.year_text(row.own.year)
     versus = _versus(row)
     if subject:
-        head = f"{_capital(subject)} ({value} in {row.own.year})"
+        extra = f"; {margin}" if margin else ""
+        head = f"{_capital(subject)} ({value} in {year}{extra})"
         body = f"{head} {versus}." if versus else f"{head}."
     else:
-        head = f"{row.label}: {value} in {row.own.year}"
+        extra = f" ({margin})" if margin else ""
+        head = f"{row.label}: {value} in {year}{extra}"
         body = f"{head}; {versus.removeprefix('is ')}." if versus else f"{head}."
     return body + _trend_clause(row)
 
@@ -185,8 +232,14 @@ def findings(
     minimum: int = MIN_FINDINGS,
     maximum: int = MAX_FINDINGS,
     lead: Collection[str] = (),
+    reference: int | None = None,
 ) -> list[Finding]:
     """Choose and write the findings of the summary, most important first.
+
+    Only rows that pass the headline rule (:func:`westerkwartier.analysis.rules.headline`: a
+    benchmark comparison or a change that counts, no context figure, a figure at most
+    :data:`~westerkwartier.analysis.rules.MAX_AGE` years older than ``reference``) become
+    findings.
 
     Parameters
     ----------
@@ -202,7 +255,9 @@ def findings(
     lead : collection of str
         Indicators of the theme the report leads with (the talent report: retention). The
         strongest finding among them opens the summary when the data support one: it has a
-        value and a comparison with the province or Nederland.
+        value and a comparison with a benchmark that counts.
+    reference : int, optional
+        The reference year of the run.
 
     Returns
     -------
@@ -210,7 +265,7 @@ def findings(
         Sorted by importance (ties in report order), a supported lead finding first; at most
         ``maximum``.
     """
-    scored = [(importance(r), r) for r in rows if r.own is not None and r.direction != "context"]
+    scored = [(importance(r), r) for r in rows if rules.headline(r, reference)[0]]
     scored = [(s, r) for s, r in scored if s > 0]
     scored.sort(key=lambda pair: (-pair[0], pair[1].order))
     first = next(
@@ -238,8 +293,8 @@ def findings(
 
 
 def _benchmarked(row: ScoreRow) -> bool:
-    """Tell whether the row's value is compared with the province or Nederland."""
-    return any(c.word != "onbekend" for c in (row.province, row.nederland))
+    """Tell whether the row's value differs from a benchmark in a way that counts."""
+    return any(c.counts for c in row.comparisons)
 
 
 def missing_rows(rows: Iterable[ScoreRow]) -> list[ScoreRow]:

@@ -47,6 +47,65 @@ def fmt_interval(obs: Observation, unit: str) -> str:
     return f"{fmt_number(obs.lower, dec)}–{fmt_number(obs.upper, dec)}{suffix}"
 
 
+def interval_shown(obs: Observation | None, unit: str) -> bool:
+    """Tell whether a value's interval is worth showing beside it.
+
+    A survey's 95% interval always is; a rounding interval only when it is wider than one step
+    of the decimals shown (a whole percentage shown as ``2,0%``, a share of counts rounded to
+    thousands), not a distance of ``1,6 km`` that is itself rounded to tenths.
+
+    Examples
+    --------
+    >>> interval_shown(Observation(2024, 64.7, 57.1, 72.7, precision="afronding: x"), "%")
+    True
+    >>> interval_shown(Observation(2024, 1.6, 1.55, 1.65, precision="afronding: x"), "km")
+    False
+    """
+    if obs is None or not obs.has_interval:
+        return False
+    if obs.kind != "afronding":
+        return True
+    step = 10.0 ** -decimals_for(unit)
+    return float(obs.upper) - float(obs.lower) > 2 * step * 1.000001
+
+
+def fmt_margin(obs: Observation | None, unit: str) -> str:
+    """``door afronding tussen 57,1% en 72,7%`` or ``95%-interval 53,1–57,3%``; empty if none.
+
+    Examples
+    --------
+    >>> fmt_margin(Observation(2024, 64.7, 57.14, 72.73, precision="afronding: x"), "%")
+    'door afronding tussen 57,1% en 72,7%'
+    """
+    if not interval_shown(obs, unit):
+        return ""
+    assert obs is not None
+    if obs.kind == "afronding":
+        return f"door afronding tussen {fmt_short(obs.lower, unit)} en {fmt_short(obs.upper, unit)}"
+    return f"95%-interval {fmt_interval(obs, unit)}"
+
+
+def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
+    """Format the smallest and largest change two rounded values allow: ``+2,6 en +32,7 %-punt``.
+
+    Examples
+    --------
+    >>> a = Observation(2019, 47.1, 40.0, 54.5, precision="afronding: x")
+    >>> b = Observation(2024, 64.7, 57.1, 72.7, precision="afronding: x")
+    >>> fmt_change_range(a, b, "%")
+    '+2,6 en +32,7 %-punt'
+    """
+    lo = (end.lower if end.has_interval else end.value) - (
+        start.upper if start.has_interval else start.value
+    )
+    hi = (end.upper if end.has_interval else end.value) - (
+        start.lower if start.has_interval else start.value
+    )
+    sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
+    first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
+    return f"{first} en {fmt_change(float(hi), unit)}"
+
+
 def fmt_change(change: float, unit: str) -> str:
     """Format a change with its sign: ``+1,2 %-punt`` for percentages, else in the unit."""
     dec = decimals_for(unit)

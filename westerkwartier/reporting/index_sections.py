@@ -274,6 +274,7 @@ def decomposition_rows(
     year_from: int,
     year_to: int,
     max_rows: int = DECOMPOSE_ROWS,
+    years: Mapping[tuple[str, int], int] | None = None,
 ) -> pd.DataFrame:
     """Return the indicator contributions to the score change as a table, largest first.
 
@@ -286,6 +287,10 @@ def decomposition_rows(
         Dutch label and reader unit per indicator.
     max_rows : int
         Rows shown; the rest is summed in a last row "Overige ... indicatoren samen".
+    years : mapping, optional
+        (indicator, index year) -> the year the value is from. An index counts the latest
+        value of the last few years; a value from another year than the column's says so
+        (``72,1% (2023)``).
 
     Returns
     -------
@@ -297,8 +302,12 @@ def decomposition_rows(
         ["_abs", "indicator"], ascending=[False, True], kind="stable"
     )
 
-    def value(v: Any, ind: str) -> str:
-        return "niet meegeteld" if is_missing(v) else fmt(v, units.get(ind, ""))
+    def value(v: Any, ind: str, column_year: int) -> str:
+        if is_missing(v):
+            return "niet meegeteld"
+        text = fmt(v, units.get(ind, ""))
+        actual = (years or {}).get((ind, column_year))
+        return f"{text} ({actual})" if actual is not None and actual != column_year else text
 
     rest = order.iloc[max_rows:]
     order = order.iloc[:max_rows]
@@ -306,10 +315,12 @@ def decomposition_rows(
         {
             "Indicator": [labels.get(i, i) for i in order["indicator"]],
             str(year_from): [
-                value(v, i) for v, i in zip(order["value_from"], order["indicator"], strict=True)
+                value(v, i, year_from)
+                for v, i in zip(order["value_from"], order["indicator"], strict=True)
             ],
             str(year_to): [
-                value(v, i) for v, i in zip(order["value_to"], order["indicator"], strict=True)
+                value(v, i, year_to)
+                for v, i in zip(order["value_to"], order["indicator"], strict=True)
             ],
             "Bijdrage aan de verandering": [fmt_signed(c) for c in order["contribution"]],
         }
@@ -321,6 +332,116 @@ def decomposition_rows(
             "",
             fmt_signed(float(rest["contribution"].sum())),
         ]
+    return out
+
+
+def like_with_like(
+    frame: pd.DataFrame, labels: Mapping[str, str], year_from: int, year_to: int
+) -> str:
+    """Say which figures entered or left the index between two years, and the change without them.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"indicator": ["a", "b", "c"], "value_from": [1.0, float("nan"), 2.0],
+    ...                   "value_to": [1.5, 3.0, 2.0], "contribution": [0.1, 0.2, -0.05]})
+    >>> like_with_like(f, {"b": "Banen"}, 2019, 2024)[:70]
+    'Niet elk cijfer telt in beide jaren mee: in 2024 telde Banen mee, in 2'
+    """
+    before = frame["value_from"].notna()
+    after = frame["value_to"].notna()
+    entered = frame[~before & after]
+    left = frame[before & ~after]
+    if entered.empty and left.empty:
+        return f"In {year_from} en {year_to} telden dezelfde cijfers mee."
+    both = frame[before & after]
+
+    def names(rows: pd.DataFrame) -> str:
+        items = [_lower(labels.get(i, i)) for i in rows["indicator"]]
+        return ", ".join(items[:-1]) + " en " + items[-1] if len(items) > 1 else items[0]
+
+    parts = []
+    if len(entered):
+        parts.append(
+            f"in {year_to} telde{'n' if len(entered) > 1 else ''} {names(entered)} mee, "
+            f"in {year_from} nog niet"
+        )
+    if len(left):
+        parts.append(
+            f"in {year_from} telde{'n' if len(left) > 1 else ''} {names(left)} mee, "
+            f"in {year_to} niet meer"
+        )
+    moved = float(entered["contribution"].sum() + left["contribution"].sum())
+    same = float(both["contribution"].sum())
+    return (
+        f"Niet elk cijfer telt in beide jaren mee: {'; '.join(parts)}. Samen droegen die "
+        f"{fmt_signed(moved)} bij; de cijfers die in beide jaren meetellen, samen "
+        f"{fmt_signed(same)}."
+    )
+
+
+def coarse_note(
+    data: IndexData,
+    indicator: str,
+    years: Mapping[tuple[str, int], int],
+    units: Mapping[str, str],
+) -> str:
+    """Warn when the largest contribution rests on figures that CBS rounds coarsely.
+
+    Returns `` Die cijfers zijn grof (aantallen afgerond op duizendtallen): 2019 tussen 40,0%
+    en 54,5%, 2024 tussen 57,1% en 72,7%.`` or an empty string.
+    """
+    from westerkwartier.analysis.comparison import _obs
+    from westerkwartier.reporting.formatting import interval_shown
+
+    unit = units.get(indicator, "")
+    cat = data.rapport.catalogue
+    names = {indicator: unit_label(cat[indicator].label_nl)} if indicator in cat.indicators else {}
+    label = _subject(data, indicator, names)
+    own = data.panel[
+        (data.panel["region_code"] == data.code)
+        & (data.panel["indicator"] == indicator)
+        & data.panel["value"].notna()
+    ]
+    parts, what = [], ""
+    for column in (data.year_from, data.year):
+        year = years.get((indicator, int(column)))
+        hit = own[own["year"] == year] if year is not None else own.iloc[0:0]
+        if hit.empty:
+            continue
+        obs = _obs(hit.iloc[0])
+        if obs.kind != "afronding" or not interval_shown(obs, unit):
+            continue
+        what = str(obs.precision).split(":", 1)[-1].strip()
+        parts.append(f"{year} tussen {fmt(obs.lower, unit)} en {fmt(obs.upper, unit)}")
+    if not parts:
+        return ""
+    return f" De cijfers van {label} zijn grof ({what}): {', '.join(parts)}."
+
+
+def _lower(label: str) -> str:
+    """Write a label inside a sentence: ``aandeel 15-24-jarigen`` (abbreviations keep capitals)."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def value_years(
+    panel: pd.DataFrame, code: str, indicators: Sequence[str], years: Sequence[int], max_age: int
+) -> dict[tuple[str, int], int]:
+    """Map (indicator, index year) to the year of the value the index counts for that year.
+
+    The index counts, per indicator, the latest value of ``year - max_age`` .. ``year``.
+    """
+    own = panel[
+        (panel["region_code"] == code)
+        & panel["indicator"].isin(list(indicators))
+        & panel["value"].notna()
+    ]
+    out: dict[tuple[str, int], int] = {}
+    for ind, rows in own.groupby("indicator"):
+        have = rows["year"].astype(int)
+        for year in years:
+            ok = have[(have <= year) & (have >= year - max_age)]
+            if len(ok):
+                out[(str(ind), int(year))] = int(ok.max())
     return out
 
 
@@ -356,10 +477,11 @@ def sensitivity_sentence(frame: pd.DataFrame, name: str, what: str) -> str:
         for g, r, n in zip(known["group"], known["rank"], known["n"], strict=True)
     ]
     positions = list(dict.fromkeys(known["position"]))
+    basis = " De plaatsen volgen uit de rangen in de tabel."
     if len(positions) == 1:
         return (
             f"De conclusie hangt niet af van de keuze van de vergelijkingsgroep: op {what} "
-            f"staat {name} in elke groep {positions[0]} ({'; '.join(parts)})."
+            f"staat {name} in elke groep {positions[0]} ({'; '.join(parts)}).{basis}"
         )
     detail = "; ".join(
         f"{p} van "
@@ -368,7 +490,7 @@ def sensitivity_sentence(frame: pd.DataFrame, name: str, what: str) -> str:
     )
     return (
         f"De conclusie hangt wel af van de keuze van de vergelijkingsgroep: op {what} staat "
-        f"{name} {detail} ({'; '.join(parts)})."
+        f"{name} {detail} ({'; '.join(parts)}).{basis}"
     )
 
 
@@ -398,6 +520,13 @@ def pulse_rows(pulse: pd.DataFrame) -> pd.DataFrame:
         )
         if is_missing(r["projectie"]):
             trend = f"te weinig jaren voor een trend ({int(r['n_jaren'])})"
+        elif r.get("projectiebasis") == "niveau":
+            trend = (
+                f"de laatste {int(r['n_jaren'])} jaar volgen de eerdere trend niet; op hun "
+                f"niveau in {int(r['doeljaar'])} {fmt(r['projectie'], unit)} (90%-band "
+                f"{_bare(r['projectie_onder'], unit)} tot {_bare(r['projectie_boven'], unit)}"
+                f"{'%' if unit == '%' else ''})"
+            )
         else:
             trend = (
                 f"{fmt_change(r['trend_per_jaar'], unit)} per jaar; in {int(r['doeljaar'])} "
@@ -657,14 +786,15 @@ def load_index_data(
     except InputError:
         data.group = pd.DataFrame(columns=["code", "name", "role", "distance", "reason"])
     if data.scored:
-        rows = scores[scores["level"] == "gemeente"].assign(indicator=spec.id)
+        # ranks within each group from the numbers the peer table shows: the median ranks
+        ranked = data.summary[["region_code", "median_rank"]].assign(
+            indicator=spec.id, year=year, value=-data.summary["median_rank"].astype(float)
+        )
         data.sensitivity = peers_mod.peer_sensitivity(
             code,
             [spec.id],
             year=year,
-            panel=rows.rename(columns={"score": "value"})[
-                ["region_code", "indicator", "year", "value"]
-            ],
+            panel=ranked[["region_code", "indicator", "year", "value"]],
             neighbours=neighbours,
             data=structural,
             config=peer_cfg,
@@ -901,18 +1031,29 @@ def bijdragen(data: IndexData) -> Html:
     if data.scored and d is not None and data.year_from is not None:
         labels = {i: unit_label(cat[i].label_nl) for i in d["indicator"] if i in cat.indicators}
         units = {i: cat[i].unit for i in d["indicator"] if i in cat.indicators}
-        top = d.iloc[int(np.nanargmax(d["contribution"].abs().to_numpy(dtype=float)))]
+        # the largest contribution among the figures that count in both years (like with like)
+        common = d[d["value_from"].notna() & d["value_to"].notna()]
+        pool = common if len(common) else d
+        top = pool.iloc[int(np.nanargmax(pool["contribution"].abs().to_numpy(dtype=float)))]
         context["change"] = (
             f"De score van {data.name} ging van {fmt_score(d.attrs['score_from'])} in "
             f"{data.year_from} naar {fmt_score(d.attrs['score_to'])} in {data.year} "
-            f"({fmt_signed(d.attrs['change'])}). De grootste bijdrage kwam van "
+            f"({fmt_signed(d.attrs['change'])}). De grootste bijdrage van een cijfer dat in "
+            "beide jaren meetelt, kwam van "
             f"{_subject(data, top['indicator'], labels)} "
             f"({fmt_signed(top['contribution'])}). De bijdragen tellen precies op tot de "
-            "verandering; een cijfer dat maar in één van beide jaren meetelt, draagt zijn "
-            "hele deel bij."
+            "verandering. " + like_with_like(d, labels, data.year_from, data.year)
         )
+        years = value_years(
+            data.panel,
+            data.code,
+            list(d["indicator"]),
+            [data.year_from, data.year],
+            data.spec.max_age,
+        )
+        context["change"] += coarse_note(data, str(top["indicator"]), years, units)
         context["decomposition"] = table_parts(
-            decomposition_rows(d, labels, units, data.year_from, data.year),
+            decomposition_rows(d, labels, units, data.year_from, data.year, years=years),
             f"Bijdrage per indicator aan de verandering van de score van {data.name} "
             f"tussen {data.year_from} en {data.year}, grootste eerst.",
         )
@@ -1004,7 +1145,9 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
         "= het doel ligt binnen de band; ✗ niet op koers = de hele band mist het doel; "
         "? onbekend = te weinig jaren (minder dan 3) of geen cijfer. De projectie is een "
         "rechte lijn door de cijfers van de laatste tien jaar (kleinste kwadraten), met een "
-        "voorspellingsinterval; geen lijn door twee punten."
+        "voorspellingsinterval; geen lijn door twee punten. Volgen de laatste drie jaar die "
+        "lijn niet (een vlakke reeks na een lange daling), dan wordt het doel beoordeeld op "
+        "het niveau van die drie jaar, en staat dat in de kolom Trend en projectie."
     )
     if any(
         not is_missing(v) and v < 0 and not (not is_missing(c) and c < 0)

@@ -16,19 +16,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from westerkwartier.analysis.comparison import ScoreRow, reference_year, scorecard
+from westerkwartier.analysis import rules
+from westerkwartier.analysis.comparison import ScoreRow, observation, scorecard
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
 from westerkwartier.indicators.panel_cache import national_panel
 from westerkwartier.reporting.findings import Finding, findings, missing_rows
 from westerkwartier.reporting.formatting import fmt
-from westerkwartier.reporting.report_catalogue import ReportSpec, report_spec
+from westerkwartier.reporting.report_catalogue import (
+    ReportSpec,
+    load_report_catalogue,
+    report_spec,
+)
+
+#: Fewest peers with a value before their median is a benchmark.
+MIN_PEERS: int = 3
 
 #: Earliest reference year a person may ask for.
 MIN_YEAR: int = 2010
@@ -135,6 +143,8 @@ class ReportData:
         Notice about the data date set by scheduled runs (empty: none).
     catalogue : Catalogue
         The indicator catalogue.
+    peer_codes : list of str
+        The statistical peers whose median is the third benchmark (empty: none).
     """
 
     spec: ReportSpec
@@ -149,6 +159,7 @@ class ReportData:
     findings: list[Finding]
     gegevensmelding: str
     catalogue: Catalogue
+    peer_codes: list[str] = field(default_factory=list)
 
     @property
     def province_label(self) -> str:
@@ -229,7 +240,7 @@ def _context_findings(data_rows: list[ScoreRow], context: list[ScoreRow], name: 
         if row.own is None:
             continue
         text = f"{row.label} in {name}: {fmt(row.own.value, row.unit)} ({row.own.year})."
-        if row.trend.word in ("stijgt", "daalt") and row.trend.start is not None:
+        if rules.trend_counts(row.trend) and row.trend.start is not None:
             verb = "gestegen" if row.trend.word == "stijgt" else "gedaald"
             text = text[:-1] + (
                 f"; sinds {row.trend.start.year} ({fmt(row.trend.start.value, row.unit)}) {verb}."
@@ -265,10 +276,67 @@ def _regions_panel(
     at = pd.Index(where["code"]).get_indexer(national["region_code"])
     keep = np.flatnonzero(at >= 0)
     rank = pd.Index(list(dict.fromkeys(indicators))).get_indexer(national["indicator"])
+    keep = keep[rank[keep] >= 0]
     order = keep[np.lexsort((keep, at[keep], rank[keep]))]
     out = national.take(order).reset_index(drop=True)
     out["region_name"] = where["name"].take(at[order]).reset_index(drop=True)
     out["level"] = where["level"].take(at[order]).reset_index(drop=True)
+    # the provinces without a municipality that dominates their figure, where the panel has them
+    provinces = list(where.loc[where["level"] == "provincie", "code"])
+    if provinces and "level" in national:
+        codes = national["region_code"].astype(str)
+        without = (national["level"] == "provincie zonder gemeente") & codes.str.startswith(
+            tuple(f"{p}-" for p in provinces)
+        )
+        without &= national["indicator"].isin(list(indicators))
+        if without.any():
+            out = pd.concat([out, national[without]], ignore_index=True)
+    return out
+
+
+def all_report_indicators() -> list[str]:
+    """Return the scorecard indicators of every report (for the reference year)."""
+    ids: dict[str, None] = {}
+    for spec in load_report_catalogue().values():
+        for section in spec.secties:
+            ids.update(dict.fromkeys(section.indicatoren))
+    return list(ids)
+
+
+def run_reference_year(
+    panel: pd.DataFrame, code: str, indicators: Sequence[str], requested: int | None = None
+) -> int | None:
+    """Return the reference year of every report of a run (rule *peiljaar*).
+
+    The upper median of the latest years with a value (up to ``requested``) of the scorecard
+    indicators of all reports, for the municipality: so that both reports name one year.
+    """
+    own = panel[(panel["region_code"] == code) & panel["indicator"].isin(list(indicators))]
+    years = []
+    for _, rows in own.groupby("indicator", sort=False):
+        obs, _ = observation(rows, requested or None)
+        if obs is not None:
+            years.append(obs.year)
+    return rules.reference_year(years, requested)
+
+
+def peer_medians(
+    panel: pd.DataFrame, codes: Sequence[str], indicators: Sequence[str]
+) -> dict[tuple[str, int], tuple[float, int]]:
+    """Return the peers' median per indicator and year, with how many peers have a value.
+
+    Only where at least :data:`MIN_PEERS` of them have a value.
+    """
+    rows = panel[
+        panel["region_code"].isin(list(codes))
+        & panel["indicator"].isin(list(indicators))
+        & panel["value"].notna()
+    ]
+    out: dict[tuple[str, int], tuple[float, int]] = {}
+    for (ind, year), group in rows.groupby(["indicator", "year"]):
+        values = group.drop_duplicates("region_code")["value"]
+        if len(values) >= MIN_PEERS:
+            out[(str(ind), int(year))] = (float(values.median()), int(len(values)))
     return out
 
 
@@ -325,16 +393,25 @@ def load_report_data(
     bench = benchmarks_for(region.code, registry=registry, neighbours=neighbours)
     regions = report_regions(region, bench, extra)
     cat = load_catalogue()
+    everything = list(dict.fromkeys([*spec.indicators, *all_report_indicators()]))
     frame = None
+    peer_values = None
+    peer_codes: list[str] = []
     if loader is None and not injected:  # the default data: share the national panel
-        frame = _regions_panel(national_panel(spec.indicators), regions, spec.indicators)
+        national = national_panel(everything)
+        frame = _regions_panel(national, regions, everything)
+        peer_codes = _peer_codes(region.code)
+        if peer_codes:
+            peer_values = peer_medians(national, peer_codes, spec.indicators)
     if frame is None:
         frame = panel(
             regions=regions[["code", "name", "level"]],
-            indicators=list(spec.indicators),
+            indicators=everything,
             loader=loader,
             registry=registry,
         )
+    peiljaar = run_reference_year(frame, region.code, all_report_indicators(), year)
+    frame = frame[frame["indicator"].isin(list(spec.indicators))].reset_index(drop=True)
     section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
     scored = [i for s in spec.secties for i in s.indicatoren]
     kw = {
@@ -344,19 +421,20 @@ def load_report_data(
         "catalogue": cat,
         "year": year,
     }
-    rows = scorecard(frame, indicators=scored, section_of=section_of, **kw)
+    rows = scorecard(frame, indicators=scored, section_of=section_of, peer_values=peer_values, **kw)
     context = scorecard(frame, indicators=list(spec.context), **kw)
     summary = findings(
         rows,
         subjects=spec.onderwerp,
         extra=_context_findings(rows, context, region.name),
         lead=spec.lead_indicators,
+        reference=peiljaar,
     )
     return ReportData(
         spec=spec,
         region=region,
         jaar=year,
-        peiljaar=reference_year(rows, year),
+        peiljaar=peiljaar,
         peildatum=date,
         regions=regions,
         panel=frame,
@@ -365,4 +443,16 @@ def load_report_data(
         findings=summary,
         gegevensmelding=str(gegevensmelding or "").strip(),
         catalogue=cat,
+        peer_codes=peer_codes,
     )
+
+
+def _peer_codes(code: str) -> list[str]:
+    """Return the municipality's statistical peers (empty when they cannot be determined)."""
+    from westerkwartier.analysis.peers import peers
+    from westerkwartier.errors import WesterkwartierError
+
+    try:
+        return [str(c) for c in peers(code)["code"]]
+    except WesterkwartierError:
+        return []

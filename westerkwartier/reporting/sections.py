@@ -17,7 +17,15 @@ from typing import Any, NamedTuple
 
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
 from westerkwartier.indicators.precision import is_missing
-from westerkwartier.reporting.formatting import fmt, fmt_change, fmt_interval, fmt_short, unit_label
+from westerkwartier.reporting.formatting import (
+    fmt,
+    fmt_change,
+    fmt_change_range,
+    fmt_margin,
+    fmt_short,
+    interval_shown,
+    unit_label,
+)
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
 
@@ -99,7 +107,10 @@ def kop(data: ReportData) -> Html:
     jaar_text = (
         f"{peiljaar} (gevraagd jaar)"
         if data.jaar
-        else f"{peiljaar} (per cijfer het laatste jaar met gegevens)"
+        else (
+            f"{peiljaar} (het jaar waarover de meeste cijfers van de rapporten gaan; per cijfer "
+            "het laatste jaar met gegevens)"
+        )
     )
     others = data.regions[data.regions["role"].isin(["buurgemeente", "vergelijking"])]
     bench = [data.province_label, "Nederland"] if data.province_label else ["Nederland"]
@@ -156,7 +167,8 @@ def _date_text(iso: str | None) -> str:
 def samenvatting(data: ReportData) -> Html:
     """Return the findings as an ordered list, most important first."""
     findings = [
-        (f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), f.text) for f in data.findings
+        (f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), f.text, f.indicator)
+        for f in data.findings
     ]
     return part("samenvatting.html.j2", findings=findings)
 
@@ -164,17 +176,31 @@ def samenvatting(data: ReportData) -> Html:
 # ----------------------------------------------------------------------------------------------
 # Scorecard
 # ----------------------------------------------------------------------------------------------
-def _versus_cell(row: ScoreRow, comp: Comparison) -> Cell:
-    if comp.other is None:
+def _margin_word(row: ScoreRow, comp: Comparison) -> str:
+    basis = comp.basis or ("steekproef" if row.survey else None)
+    if basis == "steekproef":
+        return "verschil niet significant"
+    return "verschil valt binnen de afronding"
+
+
+def _versus_cell(row: ScoreRow, comp: Comparison | None) -> Cell:
+    if comp is None or comp.other is None:
         return Cell("geen cijfer", kind="klein")
     value = fmt_short(comp.other.value, row.unit)
-    extra = comp.other.note  # e.g. a province summed from its municipalities
+    notes = []
+    if comp.other.name and " zonder " in comp.other.name:
+        notes.append("zonder " + comp.other.name.split(" zonder ", 1)[1])
+    if comp.other.note and not comp.other.name:
+        notes.append(comp.other.note)  # a province summed from its municipalities, a median
+    extra = "; ".join(notes) or None
     if row.own is None or comp.word == "onbekend":
         return Cell(value, extra)
     if comp.word == "gelijk":
         word = "gelijk"
-    elif row.survey:
-        word = f"significant {comp.word}" if comp.significant else "verschil niet significant"
+    elif comp.significant is False:
+        word = _margin_word(row, comp)
+    elif comp.significant and (comp.basis == "steekproef" or row.survey):
+        word = f"significant {comp.word}"
     else:
         word = comp.word
     return Cell(value, f"{word} ({extra})" if extra else word)
@@ -183,9 +209,10 @@ def _versus_cell(row: ScoreRow, comp: Comparison) -> Cell:
 def _own_cell(row: ScoreRow) -> Cell:
     if row.own is None:
         return Cell("geen cijfer", row.missing_reason or "")
-    extra = [str(row.own.year)]
-    if row.own.has_interval:
-        extra.append(f"95%-interval {fmt_interval(row.own, row.unit)}")
+    extra = [row.year_text(row.own.year)]
+    margin = fmt_margin(row.own, row.unit)
+    if margin:
+        extra.append(margin)
     if row.own.status and row.own.status != "definitief":
         extra.append(row.own.status)
     return Cell(fmt_short(row.own.value, row.unit), ", ".join(extra), kind="strong")
@@ -196,13 +223,20 @@ def _trend_cell(row: ScoreRow) -> Cell:
     label = TREND_LABELS.get(t.word, "–")
     if t.start is None or t.end is None or t.word == "onbekend":
         return Cell(label)
-    since = f"{fmt_change(t.change or 0.0, row.unit)} sinds {t.start.year}"
-    if row.survey and t.word == "stabiel":
-        since = f"geen significante verandering sinds {t.start.year}"
+    start = row.year_text(t.start.year)
+    since = f"{fmt_change(t.change or 0.0, row.unit)} sinds {start}"
+    if t.word == "stabiel" and (t.basis == "steekproef" or (row.survey and t.basis is None)):
+        since = f"geen significante verandering sinds {start}"
+    elif t.word == "stabiel" and t.significant is False:
+        since += " (binnen de afronding)"
+    elif t.basis == "afronding" and (
+        interval_shown(t.start, row.unit) or interval_shown(t.end, row.unit)
+    ):
+        since += f" (door afronding tussen {fmt_change_range(t.start, t.end, row.unit)})"
     return Cell(label, since)
 
 
-def _scorecard_row(r: ScoreRow) -> dict[str, Any]:
+def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
     assessed = r.own is not None and r.direction != "context"
     tone = r.tone if assessed else "neutraal"
     if assessed:
@@ -210,13 +244,19 @@ def _scorecard_row(r: ScoreRow) -> dict[str, Any]:
     else:
         assessment = "context (niet beoordeeld)" if r.direction == "context" else "–"
     unit = unit_label(r.unit) if r.unit not in ("%", "euro") and r.unit not in r.label else ""
+    cells = [
+        _own_cell(r),
+        _trend_cell(r),
+        _versus_cell(r, r.province),
+        _versus_cell(r, r.nederland),
+    ]
+    if peers:
+        cells.append(_versus_cell(r, r.peers))
     return {
+        "indicator": r.indicator,
         "label": unit_label(r.label),
         "unit": unit,
-        "own": _own_cell(r),
-        "trend": _trend_cell(r),
-        "province": _versus_cell(r, r.province),
-        "nederland": _versus_cell(r, r.nederland),
+        "cells": cells,
         "tone": tone,
         "assessment": assessment,
     }
@@ -225,28 +265,36 @@ def _scorecard_row(r: ScoreRow) -> dict[str, Any]:
 def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -> Html:
     """Return the scorecard of one section: an h3 and a table.
 
-    Columns: indicator (row header), the municipality's value with year (and 95% interval for
-    survey figures), the trend, the province, Nederland and the overall assessment.
+    Columns: indicator (row header), the municipality's value with year (and its margin: a
+    survey's 95% interval, or the rounding interval when it is wider than the decimals shown),
+    the trend, the province (or the province without a municipality that dominates its
+    figure, named in the cell), Nederland, the median of the statistically comparable
+    municipalities (when the report has them) and the overall assessment.
     """
     section = data.spec.section(section_id)
     region = data.region
     prov = data.province_label or "Provincie"
+    rows = data.section_rows(section_id)
+    peers = any(r.peers is not None for r in data.rows)
     head = [
         "Indicator",
         f"{region.name}",
         "Ontwikkeling",
         prov[:1].upper() + prov[1:],
         "Nederland",
-        "Beoordeling",
     ]
+    if peers:
+        head.append("Vergelijkbare gemeenten (mediaan)")
+    head.append("Beoordeling")
     return part(
         "scorekaart.html.j2",
         heading=heading,
         section=section.titel,
         name=region.name,
         province=data.province_label or "de provincie",
+        peers=peers,
         head=head,
-        rows=[_scorecard_row(r) for r in data.section_rows(section_id)],
+        rows=[_scorecard_row(r, peers) for r in rows],
     )
 
 
@@ -628,13 +676,144 @@ def source_rows(data: ReportData) -> list[dict[str, str]]:
 
 
 def bronnen(data: ReportData) -> Html:
-    """Return the sources and method section: tables, data date, licence, method, caveats."""
+    """Return the sources and method section: tables, data date, licence, method, caveats.
+
+    The method lists the rules of :mod:`westerkwartier.analysis.rules` in their own words;
+    the caveats start with the ones about this municipality: its boundary changes (which
+    years are rebuilt from which predecessors) and the provinces without a municipality that
+    dominates their figure.
+    """
+    from westerkwartier.analysis.rules import RULES
+
+    own = merger_caveats(data) + dominance_caveats(data)
     return part(
         "bronnen.html.j2",
         date_text=_date_text(data_date()),
         sources=source_rows(data),
-        caveats=_caveats(data, [r.indicator for r in data.rows]),
+        rules=[(r.title, r.text) for r in RULES],
+        caveats=own + _caveats(data, [r.indicator for r in data.rows]),
     )
+
+
+def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
+    """Return the caveat about the municipality's last boundary change (or nothing)."""
+    from westerkwartier.errors import WesterkwartierError
+    from westerkwartier.sources.regions import load_registry
+
+    try:
+        registry = load_registry()
+    except WesterkwartierError:
+        return []
+    return [
+        (f"Herindeling van {data.region.name}", text)
+        for text in [merger_text(registry, data.region.code, data.region.name, data.rows)]
+        if text
+    ]
+
+
+def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = ()) -> str:
+    """Say which boundary change of a municipality the figures take into account.
+
+    Examples
+    --------
+    ``Eemsdelta ontstond op 1 januari 2021 uit Appingedam, Delfzijl en Loppersum. ...``
+    """
+    dissolved = registry.dissolved()
+    rows_ = dissolved.dropna(subset=["dissolved_in", "successor_codes"])
+    mine = [
+        (str(c), str(n), int(y), str(succ).split(";"))
+        for c, n, y, succ in zip(
+            rows_["code"],
+            rows_["name"],
+            rows_["dissolved_in"],
+            rows_["successor_codes"],
+            strict=True,
+        )
+        if code in str(succ).split(";")
+    ]
+    if not mine:
+        return ""
+    year = max(y for _, _, y, _ in mine)
+    if year < _first_catalogue_year():
+        return ""  # long before any figure of the monitor
+    last = [(n, succ) for _, n, y, succ in mine if y == year]
+    whole = sorted(n for n, succ in last if len(succ) == 1)
+    split = sorted(n for n, succ in last if len(succ) > 1)
+    new = len({y for _, _, y, _ in mine}) == 1 and _new_code(code)
+    parts = whole + [f"een deel van {n}" for n in split]
+    listed = _and_list(parts)
+    if new:
+        text = f"{name} ontstond op 1 januari {year} uit {listed}."
+    else:
+        text = f"{name} kreeg op 1 januari {year} {listed} erbij."
+    estimated = sorted(
+        {unit_label(r.label) for r in rows if r.own is not None and r.own.status == "schatting"}
+    )
+    from westerkwartier.indicators.mergers import load_mergers
+
+    mergers = load_mergers(dissolved)
+    rebuilt = bool(((mergers["successor"] == code) & (mergers["start_year"] == year)).any())
+    if rebuilt:
+        text += (
+            f" Cijfers over jaren vóór {year} gaan in dit rapport over het gebied van nu: waar "
+            "het kan opgeteld uit de voorgangers (status schatting"
+        )
+        if split:
+            text += ", met het adressenaandeel van de gesplitste gemeente"
+        text += "); gemiddelden en percentages zonder aantallen ontbreken vóór dat jaar."
+    else:
+        text += (
+            f" Welk deel van {_and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
+            f"vóór {year} gingen over een ander gebied en ontbreken daarom."
+        )
+    if estimated:
+        text += f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
+    return text
+
+
+def _first_catalogue_year() -> int:
+    """Return the first year any indicator of the catalogue describes."""
+    from westerkwartier.indicators.catalogue import load_catalogue
+
+    return min(ind.years[0] for ind in load_catalogue())
+
+
+def _new_code(code: str) -> bool:
+    """Tell whether a code is one CBS gives new municipalities (GM19xx).
+
+    Not an old code that continued and took over others (Groningen, GM0014).
+    """
+    try:
+        return int(code[2:]) >= 1900
+    except ValueError:
+        return False
+
+
+def _and_list(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " en " + items[-1]
+
+
+def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
+    """One caveat per indicator compared with a province without its dominating municipality."""
+    out = []
+    for r in data.rows:
+        other = r.province.other
+        if other is None or not other.name or " zonder " not in other.name:
+            continue
+        municipality = other.name.split(" zonder ", 1)[1]
+        shares = str(other.note).split(": ", 1)[-1] if other.note else ""
+        why = f" (in {r.year_text(other.year)}: {shares})" if shares else ""
+        out.append(
+            (
+                unit_label(r.label),
+                f"Vergeleken met de {other.name}: {municipality} bepaalt het provinciecijfer "
+                f"grotendeels{why}. Het cijfer van de hele provincie zegt daardoor weinig over "
+                "een andere gemeente.",
+            )
+        )
+    return out
 
 
 def _caveats(data: ReportData, indicators: Iterable[str]) -> list[tuple[str, str]]:

@@ -1,0 +1,406 @@
+"""Precision as data: rounding steps, intervals from rounded counts, exact sources, dominance.
+
+Hand-made tables and observations first (each rule with a case that trips it), then the
+committed snapshot against the raw mirror files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from westerkwartier import settings
+from westerkwartier.indicators.aggregates import add_region_sums
+from westerkwartier.indicators.catalogue import Operand, parse_catalogue
+from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.dominance import (
+    LEVEL,
+    dominance_rows,
+    split_formula,
+    without_code,
+)
+from westerkwartier.indicators.extraction import extract
+from westerkwartier.indicators.mergers import infer_divisions, rebuild_mergers
+from westerkwartier.indicators.precision import infer_step, precision_kind, rounding_text
+from westerkwartier.sources.table import CbsTable
+
+NAN = float("nan")
+
+
+def make_table(rows: list[dict], units: dict[str, str]) -> CbsTable:
+    data = pd.DataFrame(rows)
+    regions = sorted(data["RegioS"].unique())
+    periods = sorted(data["Perioden"].unique())
+    return CbsTable(
+        table_id="T1",
+        data=data,
+        topics=pd.DataFrame(
+            [{"key": k, "title": k, "unit": u, "decimals": 0} for k, u in units.items()]
+        ),
+        dimensions={
+            "RegioS": pd.DataFrame({"key": regions, "title": regions}),
+            "Perioden": pd.DataFrame(
+                {"key": periods, "title": [p[:4] for p in periods], "status": "Definitief"}
+            ),
+        },
+        dimension_types={"RegioS": "GeoDimension", "Perioden": "TimeDimension"},
+        info={},
+    )
+
+
+def obs(rows, source="T1"):
+    """(region, year, value[, lower, upper])."""
+    out = []
+    for r in rows:
+        region, year, value = r[:3]
+        lower, upper = (r[3], r[4]) if len(r) > 3 else (NAN, NAN)
+        out.append(
+            {
+                "region_code": region,
+                "year": year,
+                "value": value,
+                "lower": lower,
+                "upper": upper,
+                "status": "definitief",
+                "source_table": source,
+                "note": None,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def indicator(formula, operands, **extra):
+    raw = {
+        "tables": {"T1": {"title": "t", "offline": True}},
+        "indicator": [
+            {
+                "id": "x",
+                "label_nl": "x",
+                "label_en": "x",
+                "theme": "Talent",
+                "subtheme": "ontwikkelen",
+                "unit": "%",
+                "direction": "higher_is_better",
+                "formula": formula,
+                "years": "2019-2024",
+                "caveats": "-",
+                "description": "-",
+                "operands": operands,
+                **extra,
+            }
+        ],
+    }
+    return parse_catalogue(raw)["x"]
+
+
+def at(frame, region, year, col="value"):
+    hit = frame[(frame["region_code"] == region) & (frame["year"] == year)]
+    assert len(hit) == 1, (region, year, len(hit))
+    return hit.iloc[0][col]
+
+
+# -- the rounding step of a column ------------------------------------------------------------
+def test_infer_step_finds_the_largest_step_all_figures_share():
+    assert infer_step([17.0, 8.0, 11.0, 34.0] * 10) == 1.0
+    assert infer_step([1200.0, 3400.0, 500.0] * 10) == 100.0
+    assert infer_step([12.5, 7.5, 15.0] * 10) == 0.5
+    assert infer_step([1.6, 1.2, 0.4] * 10) == 0.1
+    # one figure off the grid gives a finer step: the rule trips on real decimals
+    assert infer_step([1200.0, 3400.0, 500.0] * 10 + [1234.0]) == 1.0
+    # too few figures to tell
+    assert infer_step([1000.0, 2000.0]) is None
+
+
+def test_rounding_text_names_the_step_in_plain_dutch():
+    assert rounding_text(1000.0, "x 1 000") == "aantallen afgerond op duizendtallen"
+    assert rounding_text(10.0, "aantal") == "aantallen afgerond op tientallen"
+    assert rounding_text(1.0, "%") == "hele procenten"
+    assert precision_kind("afronding: hele procenten") == "afronding"
+    assert precision_kind("steekproef: 95%") == "steekproef"
+    assert precision_kind("iets anders") is None
+
+
+# -- operands carry their rounding --------------------------------------------------------------
+def _labour_table():
+    rows = []
+    for i in range(40):  # enough figures to infer the step
+        rows.append(
+            {
+                "RegioS": f"GM{i:04d}",
+                "Perioden": "2024JJ00",
+                "Niveau3_1": float(3 + i % 5),
+                "Niveau4_2": float(5 + i % 3),
+                "Werkzaam_3": float(17 + i),
+                "Pct_4": float(2 + i % 4),
+            }
+        )
+    return make_table(
+        rows,
+        {"Niveau3_1": "x 1 000", "Niveau4_2": "x 1 000", "Werkzaam_3": "x 1 000", "Pct_4": "%"},
+    )
+
+
+def test_counts_in_thousands_carry_half_a_thousand_per_topic():
+    table = _labour_table()
+    one = extract(table, Operand("w", ("T1",), topics=("Werkzaam",), cbs_unit="x 1 000"))
+    assert at(one, "GM0000", 2024) == 17_000.0
+    assert at(one, "GM0000", 2024, "lower") == 16_500.0
+    assert at(one, "GM0000", 2024, "upper") == 17_500.0
+    assert one.attrs["precision"] == "aantallen afgerond op duizendtallen"
+    # two rounded topics added: each may be off by 500
+    two = extract(
+        table,
+        Operand("h", ("T1",), sum_topics=(("Niveau3", "Niveau4"),), cbs_unit="x 1 000"),
+    )
+    assert at(two, "GM0000", 2024) == 8_000.0
+    assert at(two, "GM0000", 2024, "lower") == 7_000.0
+    assert at(two, "GM0000", 2024, "upper") == 9_000.0
+
+
+def test_whole_percentages_carry_half_a_point_and_exact_counts_none():
+    table = _labour_table()
+    pct = extract(table, Operand("p", ("T1",), topics=("Pct",), cbs_unit="%"))
+    assert at(pct, "GM0000", 2024, "lower") == 1.5
+    assert pct.attrs["precision"] == "hele procenten"
+    rows = [
+        {"RegioS": f"GM{i:04d}", "Perioden": "2024JJ00", "Inwoners_1": 1000.0 + 37 * i}
+        for i in range(40)
+    ]
+    counts = extract(
+        make_table(rows, {"Inwoners_1": "aantal"}),
+        Operand("i", ("T1",), topics=("Inwoners",), cbs_unit="aantal"),
+    )
+    assert counts["lower"].isna().all() and counts.attrs["precision"] is None
+
+
+def test_share_of_rounded_counts_gets_the_extremes_the_rounding_allows():
+    # Tynaarlo-like: 8 of 17 thousand at occupational level 3-4, numerator two rounded topics
+    ind = indicator(
+        "100 * hoog / werkzaam",
+        {
+            "hoog": {"tables": ["T1"], "topic": "H", "cbs_unit": "x 1 000", "additive": True},
+            "werkzaam": {"tables": ["T1"], "topic": "W", "cbs_unit": "x 1 000", "additive": True},
+        },
+    )
+    hoog = obs([("GM0001", 2019, 8000.0, 7000.0, 9000.0)])
+    werkzaam = obs([("GM0001", 2019, 17000.0, 16500.0, 17500.0)])
+    out = compute(
+        ind,
+        {
+            "hoog": OperandData(hoog, precision="aantallen afgerond op duizendtallen"),
+            "werkzaam": OperandData(werkzaam, precision="aantallen afgerond op duizendtallen"),
+        },
+        ["GM0001"],
+        [2019],
+    )
+    assert at(out, "GM0001", 2019) == pytest.approx(100 * 8 / 17)
+    assert at(out, "GM0001", 2019, "lower") == pytest.approx(100 * 7 / 17.5)
+    assert at(out, "GM0001", 2019, "upper") == pytest.approx(100 * 9 / 16.5)
+    assert at(out, "GM0001", 2019, "precision") == (
+        "afronding: aantallen afgerond op duizendtallen"
+    )
+
+
+def test_exact_counts_give_no_interval():
+    ind = indicator(
+        "100 * a / b",
+        {
+            "a": {"tables": ["T1"], "topic": "A", "cbs_unit": "aantal", "additive": True},
+            "b": {"tables": ["T1"], "topic": "B", "cbs_unit": "aantal", "additive": True},
+        },
+    )
+    out = compute(
+        ind,
+        {
+            "a": OperandData(obs([("GM0001", 2019, 5.0)])),
+            "b": OperandData(obs([("GM0001", 2019, 50.0)])),
+        },
+        ["GM0001"],
+        [2019],
+    )
+    assert np.isnan(at(out, "GM0001", 2019, "lower"))
+    assert pd.isna(at(out, "GM0001", 2019, "precision"))
+
+
+def test_rebuilt_and_summed_counts_add_their_rounding_bounds():
+    mergers = pd.DataFrame(
+        {
+            "successor": ["GM9999", "GM9999"],
+            "predecessor": ["GM0001", "GM0002"],
+            "share": [1.0, 0.5],
+            "start_year": [2019, 2019],
+        }
+    )
+    counts = obs(
+        [("GM0001", 2018, 10_000.0, 9_500.0, 10_500.0), ("GM0002", 2018, 4_000.0, 3_500.0, 4_500.0)]
+    )
+    op = Operand("n", ("T1",), topics=("N",), cbs_unit="x 1 000", additive=True)
+    out = rebuild_mergers(counts, mergers, op)
+    assert at(out, "GM9999", 2018) == 12_000.0
+    assert at(out, "GM9999", 2018, "lower") == 9_500.0 + 0.5 * 3_500.0
+    assert at(out, "GM9999", 2018, "upper") == 10_500.0 + 0.5 * 4_500.0
+    divisions = pd.DataFrame(
+        {"year": [2024, 2024], "code": ["GM0001", "GM0002"], "province_code": ["PV20", "PV20"]}
+    )
+    now = obs([("GM0001", 2024, 10_000.0, 9_500.0, 10_500.0), ("GM0002", 2024, 4_000.0, NAN, NAN)])
+    summed = add_region_sums(now, divisions)
+    assert at(summed, "PV20", 2024, "lower") == 9_500.0 + 4_000.0
+    assert at(summed, "PV20", 2024, "upper") == 10_500.0 + 4_000.0
+
+
+# -- the division a table is on ----------------------------------------------------------------
+def test_infer_divisions_reads_the_division_from_which_municipalities_have_figures():
+    dissolved = pd.DataFrame(
+        {"code": ["GM0015", "GM0017", "GM1700"], "dissolved_in": [2019, 2019, 2023]}
+    )
+    regions = np.array(["GM1969", "GM0014", "GM1700", "GM1969", "GM0015", "GM0014"], dtype=object)
+    years = np.array([2015, 2015, 2015, 2016, 2016, 2016])
+    has = np.array([True, True, True, False, True, True])
+    # 2015: nothing dissolved in 2019 has a figure, GM1700 (dissolved 2023) does: division 2019
+    # 2016: Grootegast (dissolved 2019) still has figures: the year's own division
+    assert infer_divisions(regions, years, has, dissolved) == {2015: 2019}
+
+
+# -- dominance ---------------------------------------------------------------------------------
+def test_split_formula_finds_numerator_and_denominator():
+    assert split_formula("100 * a / b") == ({"a"}, {"b"})
+    assert split_formula("a - b") is None
+
+
+def _migration(share_of_immigrants):
+    ind = indicator(
+        "1000 * imm / pop",
+        {
+            "imm": {"tables": ["T1"], "topic": "I", "cbs_unit": "aantal", "additive": True},
+            "pop": {"tables": ["T1"], "topic": "P", "cbs_unit": "aantal", "additive": True},
+        },
+        unit="per 1 000 inwoners",
+    )
+    total = 20_000.0
+    big = share_of_immigrants * total
+    imm = obs([("PV20", 2021, total), ("GM1950", 2021, big), ("GM0014", 2021, 3_000.0)])
+    pop = obs([("PV20", 2021, 600_000.0), ("GM1950", 2021, 25_000.0), ("GM0014", 2021, 230_000.0)])
+    data = {"imm": OperandData(imm), "pop": OperandData(pop)}
+    members = {"GM1950": "PV20", "GM0014": "PV20"}
+    names = {"PV20": "provincie Groningen", "GM1950": "Westerwolde", "GM0014": "Groningen"}
+    return dominance_rows(ind, data, ["PV20"], members, names)
+
+
+def test_a_dominating_municipality_gives_the_province_without_it():
+    rows = _migration(0.6)  # 60% of the immigrants, 4% of the inhabitants
+    assert list(rows["region_code"]) == [without_code("PV20", "GM1950")]
+    row = rows.iloc[0]
+    assert row["value"] == pytest.approx(1000 * 8_000 / 575_000)
+    assert row["level"] == LEVEL
+    assert row["region_name"] == "provincie Groningen zonder Westerwolde"
+    assert row["note"] == "Westerwolde: 60% van de teller (imm), 4% van de noemer"
+
+
+def test_a_municipality_in_proportion_to_its_size_does_not_dominate():
+    assert _migration(0.1).empty  # 10% of the immigrants: below the threshold
+
+
+# -- the snapshot against the raw mirror -------------------------------------------------------
+@pytest.fixture(scope="module")
+def snap():
+    from westerkwartier.indicators.panel import panel
+
+    old = settings.offline
+    settings.offline = True
+    try:
+        p = panel(
+            regions=["GM1969", "GM1730", "GM1979", "PV20", "NL01"],
+            indicators=[
+                "voortijdig_schoolverlaters",
+                "onbenut_arbeidspotentieel",
+                "aandeel_hoog_beroepsniveau",
+                "immigratie_per_1000",
+            ],
+        )
+    finally:
+        settings.offline = old
+    return p
+
+
+def _mirror_csv(mirror, name):
+    return pd.read_csv(
+        mirror / "tables" / f"{name}.csv", sep=";", encoding="utf-8-sig", low_memory=False
+    )
+
+
+@pytest.mark.mirror
+def test_early_school_leavers_come_from_the_counts_not_the_whole_percentage(snap, mirror):
+    raw = _mirror_csv(mirror, "84780NED")
+    raw = raw[(raw["Geslacht"] == "Totaal mannen en vrouwen") & (raw["Perioden"] == "2022/'23")]
+    raw = raw.set_index(raw["Regiokenmerken"].astype(str).str.strip())
+    for code, title in [("GM1969", "Westerkwartier"), ("NL01", "Nederland")]:
+        leavers = raw.loc[title, "VoortijdigSchoolverlaters_2"]
+        expected = 100 * leavers / raw.loc[title, "Leerlingen_1"]
+        got = snap[
+            (snap["indicator"] == "voortijdig_schoolverlaters")
+            & (snap["region_code"] == code)
+            & (snap["year"] == 2022)
+        ].iloc[0]
+        assert got["value"] == pytest.approx(expected)
+        # CBS's own column is a whole percentage; the computed share has decimals
+        assert raw.loc[title, "VoortijdigSchoolverlatersPercentage_4"] == round(
+            raw.loc[title, "VoortijdigSchoolverlatersPercentage_4"]
+        )
+        assert got["precision"] == "afronding: aantallen afgerond op tientallen"
+        assert got["lower"] < got["value"] < got["upper"]
+
+
+@pytest.mark.mirror
+def test_unused_labour_potential_is_divided_by_the_extended_labour_force(snap, mirror):
+    raw = _mirror_csv(mirror, "85969NED")
+    raw = raw[(raw["Geslacht"] == "Totaal mannen en vrouwen") & (raw["Perioden"] == 2023)]
+    nl = raw[raw["RegioS"].astype(str).str.strip() == "Nederland"].iloc[0]
+    unused = (
+        nl["WerklozeBeroepsbevolking_6"]
+        + nl["WilMeerUrenWerkenBeschikbaar_3"]
+        + nl["BeschikbaarNietGezocht_8"]
+        + nl["GezochtNietBeschikbaar_11"]
+    )
+    extended = (
+        nl["WerkzameBeroepsbevolking_2"]
+        + nl["WerklozeBeroepsbevolking_6"]
+        + nl["BeschikbaarNietGezocht_8"]
+        + nl["GezochtNietBeschikbaar_11"]
+    )
+    got = snap[
+        (snap["indicator"] == "onbenut_arbeidspotentieel")
+        & (snap["region_code"] == "NL01")
+        & (snap["year"] == 2023)
+    ].iloc[0]
+    assert got["value"] == pytest.approx(100 * unused / extended)
+    assert round(got["value"], 1) == 11.4  # the figure CBS publishes for Nederland, 2023
+
+
+@pytest.mark.mirror
+def test_tynaarlo_occupational_level_carries_its_rounding_interval(snap):
+    rows = snap[
+        (snap["indicator"] == "aandeel_hoog_beroepsniveau") & (snap["region_code"] == "GM1730")
+    ]
+    last = rows[rows["year"] == 2024].iloc[0]
+    assert last["precision"].startswith("afronding")
+    # a workforce of 17 thousand: the rounding alone spans more than ten percentage points
+    assert last["upper"] - last["lower"] > 10
+
+
+@pytest.mark.mirror
+def test_province_of_groningen_without_westerwolde_equals_the_raw_counts(snap, mirror):
+    path = mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv"
+    raw = pd.read_csv(path, dtype=str)
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"].str[:4] == "2021")]
+    raw = raw.set_index(raw["Regions"].str.strip())
+    cols = ["DueToImmigration_10", "PopulationOn1January_1", "PopulationOn31December_20"]
+    num = raw.loc[["PV20", "GM1950"], cols].apply(pd.to_numeric)
+    rest = num.loc["PV20"] - num.loc["GM1950"]
+    expected = 1000 * rest.iloc[0] / ((rest.iloc[1] + rest.iloc[2]) / 2)
+    rows = snap[(snap["indicator"] == "immigratie_per_1000") & (snap["year"] == 2021)]
+    without = rows[rows["region_code"] == "PV20-GM1950"]
+    assert len(without) == 1
+    assert without.iloc[0]["value"] == pytest.approx(expected)
+    assert round(expected, 1) == 15.4  # "about 15,5" in the issue; 38,4 with Westerwolde
+    assert without.iloc[0]["region_name"] == "provincie Groningen zonder Westerwolde"

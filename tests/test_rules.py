@@ -1,0 +1,377 @@
+"""Every rule behind a verdict or a finding, each with a case that trips it.
+
+The rules live in :mod:`westerkwartier.analysis.rules`; the comparison functions, the summary,
+the index sentences and the ambitions use them. Tiny hand-made values only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from westerkwartier.analysis import rules
+from westerkwartier.analysis.ambitions import Ambition, track
+from westerkwartier.analysis.comparison import (
+    Comparison,
+    Observation,
+    ScoreRow,
+    Trend,
+    compare_values,
+    scorecard,
+    trend,
+)
+from westerkwartier.analysis.peers import rank_in_group
+from westerkwartier.indicators.catalogue import parse_catalogue
+from westerkwartier.reporting.findings import finding_text, findings
+from westerkwartier.reporting.report_data import run_reference_year
+
+ROUNDED = "afronding: aantallen afgerond op duizendtallen"
+
+
+def obs(year, value, lower=None, upper=None, precision=None):
+    return Observation(year, value, lower, upper, precision=precision)
+
+
+def none(name="Nederland"):
+    return Comparison(name, None, "onbekend", None, "neutraal")
+
+
+def row(own, province=None, nederland=None, t=None, direction="higher_is_better", **kw):
+    return ScoreRow(
+        kw.pop("indicator", "x"),
+        kw.pop("label", "X"),
+        "s",
+        kw.pop("unit", "%"),
+        direction,
+        False,
+        own,
+        None,
+        province or none("de provincie"),
+        nederland or none(),
+        t or Trend("onbekend"),
+        "T1",
+        **kw,
+    )
+
+
+# -- verschil -----------------------------------------------------------------------------------
+def test_difference_within_the_rounding_counts_for_nothing():
+    # Tynaarlo 2019: 8 of 17 thousand (40,0-54,5%) against the province's 42,3%
+    own = obs(2019, 47.06, 40.0, 54.5, ROUNDED)
+    c = compare_values(
+        own, obs(2019, 42.34), name="de provincie", unit="%", direction="higher_is_better"
+    )
+    assert c.word == "hoger"  # the digits differ ...
+    assert c.significant is False and c.tone == "neutraal" and not c.counts  # ... the rounding not
+    assert c.basis == "afronding"
+    # the same difference between exact figures counts
+    exact = compare_values(
+        obs(2019, 47.06), obs(2019, 42.34), name="p", unit="%", direction="higher_is_better"
+    )
+    assert exact.counts and exact.tone == "gunstig" and exact.significant is None
+
+
+def test_difference_beyond_the_rounding_counts():
+    own = obs(2024, 64.7, 57.1, 72.7, ROUNDED)
+    c = compare_values(own, obs(2024, 50.2), name="p", unit="%", direction="higher_is_better")
+    assert c.counts and c.significant is True
+
+
+def test_equal_when_shown_is_equal():
+    word, certain = rules.difference(obs(2024, 74.24), obs(2024, 74.2), "%")
+    assert (word, certain) == ("gelijk", None)
+
+
+# -- ontwikkeling --------------------------------------------------------------------------------
+def test_a_distance_up_by_the_rounding_step_is_stable():
+    rows = pd.DataFrame(
+        {
+            "year": [2019, 2024],
+            "value": [1.5, 1.6],
+            "lower": [1.45, 1.55],
+            "upper": [1.55, 1.65],
+            "precision": ["afronding: afgerond op 0,1 km"] * 2,
+        }
+    )
+    t = trend(rows, unit="km", direction="lower_is_better")
+    assert t.word == "stabiel" and t.significant is False
+    # without the rounding interval the same numbers would be a rise of 6.7%
+    assert trend(rows[["year", "value"]], unit="km", direction="lower_is_better").word == "stijgt"
+
+
+def test_change_below_threshold_is_stable():
+    assert rules.movement(obs(2019, 70.0), obs(2024, 70.4), "%")[0] == "stabiel"
+    assert rules.movement(obs(2019, 70.0), obs(2024, 70.6), "%")[0] == "stijgt"
+
+
+# -- oordeel -------------------------------------------------------------------------------------
+def test_no_verdict_without_a_benchmark_and_without_a_change_that_counts():
+    # "aandachtspunt" for a distance up 0,1 km with no province or Nederland value: not any more
+    start = obs(2019, 1.5, 1.45, 1.55, "afronding: afgerond op 0,1 km")
+    end = obs(2024, 1.6, 1.55, 1.65, "afronding: afgerond op 0,1 km")
+    word, certain = rules.movement(start, end, "km")
+    t = Trend(word, start, end, certain, rules.tone(word, "lower_is_better"))
+    r = row(end, t=t, direction="lower_is_better", unit="km")
+    assert r.tone == "neutraal"
+    # a change that counts does give a verdict when there is no benchmark at all
+    far = obs(2024, 2.5, 2.45, 2.55, "afronding: afgerond op 0,1 km")
+    word, certain = rules.movement(start, far, "km")
+    t = Trend(word, start, far, certain, rules.tone(word, "lower_is_better"))
+    assert row(far, t=t, direction="lower_is_better", unit="km").tone == "ongunstig"
+
+
+def test_verdict_needs_the_counting_benchmarks_to_agree():
+    up = Comparison("p", obs(2024, 1.0), "hoger", None, "gunstig")
+    down = Comparison("n", obs(2024, 3.0), "lager", None, "ongunstig")
+    assert row(obs(2024, 2.0), up, down).tone == "neutraal"
+    assert row(obs(2024, 2.0), up, up).tone == "gunstig"
+    loose = Comparison("n", obs(2024, 3.0), "lager", False, "neutraal", "afronding")
+    assert row(obs(2024, 2.0), up, loose).tone == "gunstig"  # the loose one does not count
+    assert row(obs(2024, 2.0), up, up, direction="context").tone == "neutraal"
+
+
+# -- kopbevinding --------------------------------------------------------------------------------
+def _benchmarked(year, indicator="x", direction="higher_is_better"):
+    up = Comparison("de provincie", obs(year, 40.0), "hoger", None, "gunstig")
+    return row(obs(year, 50.0), up, up, direction=direction, indicator=indicator)
+
+
+def test_headline_needs_a_difference_or_change_that_counts():
+    loose = Comparison("p", obs(2024, 42.0), "hoger", False, "neutraal", "afronding")
+    r = row(obs(2024, 47.0, 40.0, 54.5, ROUNDED), loose, loose)
+    assert rules.headline(r, 2024) == (False, "geen verschil en geen verandering die telt")
+    assert rules.headline(_benchmarked(2024), 2024) == (True, "")
+
+
+def test_old_figure_is_no_headline_and_context_never():
+    ok, why = rules.headline(_benchmarked(2020), 2024)
+    assert not ok and "2020" in why and "2024" in why
+    assert rules.headline(_benchmarked(2021), 2024)[0]  # three years: still a headline
+    assert not rules.headline(_benchmarked(2024, direction="context"), 2024)[0]
+    picked = findings([_benchmarked(2020, "old"), _benchmarked(2024, "new")], reference=2024)
+    assert [f.indicator for f in picked] == ["new"]
+
+
+def test_finding_names_the_rounding_interval_and_says_when_a_difference_is_within_it():
+    within = Comparison("Nederland", obs(2024, 55.1), "hoger", False, "neutraal", "afronding")
+    beyond = Comparison("de provincie Drenthe", obs(2024, 50.2), "hoger", True, "gunstig")
+    r = row(obs(2024, 58.8, 53.3, 64.7, ROUNDED), beyond, within, label="Beroepsniveau 3-4")
+    text = finding_text(r, "het aandeel werkenden op beroepsniveau 3 of 4")
+    assert "(58,8% in 2024; door afronding tussen 53,3% en 64,7%)" in text
+    assert "is hoger dan in de provincie Drenthe (50,2%)" in text
+    assert "het verschil met Nederland (55,1%) valt binnen de marge van de afronding" in text
+
+
+def test_finding_writes_a_school_year_as_such():
+    r = _benchmarked(2022)
+    r = ScoreRow(**{**r.__dict__, "period": "schooljaar"})
+    assert "in 2022/'23" in finding_text(r, "het aandeel")
+
+
+# -- peiljaar ------------------------------------------------------------------------------------
+def test_both_reports_of_a_run_get_one_reference_year():
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM0001"] * 4,
+            "indicator": ["a", "b", "c", "d"],
+            "year": [2022, 2022, 2024, 2024],
+            "value": [1.0, 2.0, 3.0, 4.0],
+            "missing_reason": [None] * 4,
+        }
+    )
+    # report one holds a and b (2022), report two c and d (2024); per report they would name
+    # 2022 and 2024, the run names one year for both
+    year = run_reference_year(panel, "GM0001", ["a", "b", "c", "d"])
+    assert year == rules.reference_year([2022, 2022, 2024, 2024]) == 2024
+    assert rules.reference_year([2022, 2022]) == 2022  # what report one alone would say
+
+
+# -- dominantie ----------------------------------------------------------------------------------
+def test_scorecard_compares_with_the_province_without_its_dominating_municipality():
+    raw = {
+        "tables": {"T1": {"title": "t", "offline": True}},
+        "indicator": [
+            {
+                "id": "imm",
+                "label_nl": "Immigratie",
+                "label_en": "x",
+                "theme": "Talent",
+                "subtheme": "aantrekken",
+                "unit": "per 1 000 inwoners",
+                "direction": "higher_is_better",
+                "formula": "1000 * a / b",
+                "years": "2021",
+                "caveats": "-",
+                "description": "-",
+                "operands": {
+                    "a": {"tables": ["T1"], "topic": "A", "cbs_unit": "aantal"},
+                    "b": {"tables": ["T1"], "topic": "B", "cbs_unit": "aantal"},
+                },
+            }
+        ],
+    }
+    cat = parse_catalogue(raw)
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM0014", "PV20", "NL01", "PV20-GM1950"],
+            "region_name": ["Groningen", "Groningen", "Nederland", "provincie Groningen zonder W"],
+            "level": ["gemeente", "provincie", "land", "provincie zonder gemeente"],
+            "year": [2021] * 4,
+            "indicator": ["imm"] * 4,
+            "value": [20.0, 38.4, 14.0, 15.4],
+            "lower": [np.nan] * 4,
+            "upper": [np.nan] * 4,
+            "status": ["definitief"] * 4,
+            "source_table": ["T1"] * 4,
+            "missing_reason": [None] * 4,
+            "note": [None, None, None, "zonder W: 62% van de teller tegen 4% van de noemer"],
+        }
+    )
+    (r,) = scorecard(
+        panel,
+        focus="GM0014",
+        province="PV20",
+        province_name="Groningen",
+        indicators=["imm"],
+        catalogue=cat,
+    )
+    assert r.province.name == "de provincie Groningen zonder W"
+    assert r.province.other.value == 15.4 and r.province.word == "hoger"  # not "lager"
+
+
+# -- projectie -----------------------------------------------------------------------------------
+def test_flat_recent_years_are_not_projected_along_the_old_decline():
+    years = list(range(2015, 2025))
+    values = [7.0, 6.2, 5.4, 4.6, 3.9, 3.6, 3.2, 2.9, 3.0, 3.0]  # falling, then flat
+    series = pd.DataFrame({"year": years, "value": values})
+    target = Ambition("werkloosheid", 2.5, 2028, "x")
+    got = track(target, series, "lower_is_better")
+    assert got["projectiebasis"] == "niveau"
+    assert got["status"] == "niet op koers"  # a straight line would have said "op koers"
+    assert "volgen de trend van eerdere jaren niet" in got["uitleg"]
+    assert 2.8 < got["projectie"] < 3.1
+    steady = pd.DataFrame({"year": years, "value": [7.0 - 0.5 * i for i in range(10)]})
+    got = track(target, steady, "lower_is_better")
+    assert got["projectiebasis"] == "trend" and got["status"] == "op koers"
+
+
+def test_recent_level_rule_itself():
+    assert not rules.recent_level_respected([2022, 2023, 2024], [2.9, 3.0, 3.0], -0.6)
+    assert rules.recent_level_respected([2022, 2023, 2024], [4.2, 3.6, 3.0], -0.6)
+    assert rules.recent_level_respected([2023, 2024], [3.0, 3.0], -0.6)  # too few to tell
+    assert rules.recent_level_respected([2022, 2023, 2024], [3.0, 3.0, 3.0], math.nan)
+
+
+# -- rang ----------------------------------------------------------------------------------------
+def test_middle_rank_is_on_the_median_not_above_it():
+    # "in elke groep boven de mediaan" next to "plaats 6 van 11" can no longer happen
+    values = pd.Series({f"GM{i:04d}": float(i) for i in range(11)})
+    rank, n, pos = rank_in_group(values, "GM0005", "higher_is_better")
+    assert (rank, n, pos) == (6, 11, "op de mediaan")
+    assert rank_in_group(values, "GM0008", "higher_is_better")[2] == "boven de mediaan"
+    assert rank_in_group(values, "GM0002", "higher_is_better")[2] == "onder de mediaan"
+
+
+@pytest.mark.parametrize(("rank", "n", "word"), [(1, 6, "boven"), (3, 6, "boven"), (4, 6, "onder")])
+def test_position_follows_the_rank(rank, n, word):
+    assert rules.position(rank, n).startswith(word)
+
+
+def test_every_rule_is_printed_in_the_method():
+    from westerkwartier.reporting.sections import bronnen  # noqa: F401  (uses RULES)
+
+    ids = [r.id for r in rules.RULES]
+    assert len(ids) == len(set(ids)) >= 8
+    assert all(r.text.endswith(".") for r in rules.RULES)
+
+
+# -- missing reasons -----------------------------------------------------------------------------
+def _survey_catalogue():
+    raw = {
+        "tables": {"T1": {"title": "t", "offline": False, "year": 2024}},
+        "indicator": [
+            {
+                "id": "rokers",
+                "label_nl": "Rokers",
+                "label_en": "x",
+                "theme": "Gezondheid en vitaliteit",
+                "subtheme": "leefstijl",
+                "unit": "%",
+                "direction": "lower_is_better",
+                "formula": "pct",
+                "years": "2020,2022,2024",
+                "caveats": "-",
+                "description": "-",
+                "operands": {"pct": {"tables": ["T1"], "topic": "R", "cbs_unit": "%"}},
+            }
+        ],
+    }
+    return parse_catalogue(raw)
+
+
+def test_survey_year_without_a_measurement_says_so_and_no_later_reason():
+    cat = _survey_catalogue()
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM0088"] * 3,
+            "year": [2020, 2022, 2024],
+            "indicator": ["rokers"] * 3,
+            "value": [np.nan] * 3,
+            "source_table": ["T1"] * 3,
+            "missing_reason": [
+                "geen cijfer van CBS (geheim of onbetrouwbaar)",
+                "geen cijfer van CBS (geheim of onbetrouwbaar)",
+                "tabel alleen online beschikbaar",
+            ],
+        }
+    )
+    (r,) = scorecard(
+        panel,
+        focus="GM0088",
+        province=None,
+        province_name=None,
+        indicators=["rokers"],
+        catalogue=cat,
+        year=2023,
+    )
+    assert r.missing_reason.startswith("geen meting in 2023 (gemeten in 2020, 2022 en 2024)")
+    assert "alleen online" not in r.missing_reason  # 2024 is after the year asked
+
+
+def test_online_only_is_said_only_for_years_cbs_publishes():
+    from westerkwartier.indicators.catalogue import MISSING
+    from westerkwartier.indicators.compute import OperandData, compute
+
+    ind = _survey_catalogue()["rokers"]
+    empty = pd.DataFrame(
+        columns=["region_code", "year", "value", "lower", "upper", "status", "source_table"]
+    )
+    out = compute(
+        ind,
+        {"pct": OperandData(empty, gap_reason=MISSING["online_only"])},
+        ["GM0001"],
+        years=[2023, 2024],
+    ).set_index("year")
+    assert out.loc[2024, "missing_reason"] == MISSING["online_only"]
+    assert out.loc[2023, "missing_reason"] == MISSING["no_measurement"]
+
+
+@pytest.mark.mirror
+def test_indicators_command_and_report_agree_on_what_is_only_online():
+    from westerkwartier import settings
+    from westerkwartier.indicators.panel import offline_status, panel
+
+    status = offline_status()
+    assert status["cohortbehoud_25_34"] is False  # its table is in the snapshot, its ages not
+    assert status["netto_arbeidsparticipatie"] is True
+    old = settings.offline
+    settings.offline = True
+    try:
+        p = panel(regions=["GM1969"], indicators=["cohortbehoud_25_34"])
+    finally:
+        settings.offline = old
+    assert p["value"].isna().all()
+    assert (p["missing_reason"] == "tabel alleen online beschikbaar").all()

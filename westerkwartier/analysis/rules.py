@@ -1,0 +1,423 @@
+"""The rules behind every verdict and every finding of the reports, in one place.
+
+Each rule is one small function of plain values, tested with a case that trips it
+(``tests/test_rules.py``), and listed in :data:`RULES` with its Dutch wording, which the method
+section of every report prints. The comparison functions
+(:mod:`westerkwartier.analysis.comparison`), the summary (:mod:`westerkwartier.reporting.findings`),
+the index sentences and the ambitions all call these functions instead of deciding on their own.
+
+The rules:
+
+* **verschil** (:func:`difference`): a value is ``hoger`` or ``lager`` than a benchmark only when
+  the difference shows in the decimals a reader sees; when either value carries an interval (a
+  survey's 95% interval or the extremes that CBS's rounding allows), the difference only counts
+  when the intervals are apart.
+* **ontwikkeling** (:func:`movement`): a value ``stijgt`` or ``daalt`` only when the change is
+  at least :data:`TREND_THRESHOLD_PP` percentage points (other units: :data:`TREND_THRESHOLD_REL`
+  of the start value), shows in the shown decimals, and the intervals of both years are apart.
+* **oordeel** (:func:`verdict`): ``gunstig`` or ``ongunstig`` ("aandachtspunt") only when the
+  benchmark comparisons that count agree; without any benchmark only a change that counts
+  gives a verdict; context figures never get one.
+* **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
+  that counts or a change that counts, is no context figure, and its figure is at most
+  :data:`MAX_AGE` years older than the reference year.
+* **peiljaar** (:func:`reference_year`): one rule for every report of a run.
+* **dominantie**: a province figure that one municipality dominates is replaced by the
+  province without it (:mod:`westerkwartier.indicators.dominance`).
+* **projectie** (:func:`recent_level_respected`): a projection is judged only when the recent
+  years follow its trend; otherwise at the recent level, said as such.
+* **rang** (:func:`position`): "boven/onder de mediaan" follows from the rank that the table
+  beside it shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from westerkwartier.indicators.precision import is_missing, same_when_shown
+
+#: A change of a percentage smaller than this many percentage points is "stabiel".
+TREND_THRESHOLD_PP: float = 0.5
+
+#: A relative change of another unit smaller than this fraction is "stabiel".
+TREND_THRESHOLD_REL: float = 0.02
+
+#: A figure more than this many years older than the reference year is no headline finding.
+MAX_AGE: int = 3
+
+#: Recent years that must follow a long trend before a projection is judged on it.
+RECENT_YEARS: int = 3
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule, as the method section of a report states it."""
+
+    id: str
+    title: str
+    text: str
+
+
+#: The rules in the words of the reports (method section).
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "verschil",
+        "Hoger of lager",
+        "Een cijfer heet hoger of lager dan dat van de provincie, Nederland of vergelijkbare "
+        "gemeenten als het verschil zichtbaar is in de getoonde decimalen. Heeft een cijfer "
+        "een marge (het 95%-interval van een enquête, of de uitersten die de afronding van de "
+        "CBS-cijfers toelaat), dan telt het verschil alleen als de marges elkaar niet raken; "
+        "anders staat er 'verschil valt binnen de marge'.",
+    ),
+    Rule(
+        "ontwikkeling",
+        "Ontwikkeling",
+        "Het laatste cijfer tegenover dat van vijf jaar eerder (of het oudste cijfer daarna). "
+        "Een verandering kleiner dan een half procentpunt, of bij andere eenheden kleiner dan "
+        "2%, heet stabiel; net zo een verandering die binnen de marges van beide jaren valt. "
+        "Er wordt nooit een verandering berekend over een herindeling heen die niet uit de "
+        "voorgangers te herleiden is.",
+    ),
+    Rule(
+        "oordeel",
+        "Beoordeling",
+        "Gunstig of aandachtspunt alleen als de vergelijkingen die tellen (provincie, "
+        "Nederland, vergelijkbare gemeenten) het eens zijn, volgens de richting van de "
+        "indicator. Is er geen enkele vergelijking, dan geeft alleen een verandering die telt "
+        "een oordeel. Contextcijfers, zoals de WOZ-waarde, worden niet beoordeeld.",
+    ),
+    Rule(
+        "kopbevinding",
+        "Samenvatting",
+        "Een bevinding in de samenvatting heeft een vergelijking die telt of een verandering "
+        "die telt, gaat niet over een contextcijfer en over een cijfer dat hoogstens drie jaar "
+        "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. De volgorde is die van "
+        "de kleinste afstand die de marges nog toelaten, geschaald naar de eenheid.",
+    ),
+    Rule(
+        "peiljaar",
+        "Peiljaar",
+        "Beide rapporten van een gemeente hebben hetzelfde peiljaar: zonder gevraagd jaar het "
+        "jaar waarover de meeste cijfers van alle rapporten samen gaan. Een stroom staat bij "
+        "het jaar waarin hij plaatsvond (groei van 1 januari 2023 tot 1 januari 2024 = 2023).",
+    ),
+    Rule(
+        "dominantie",
+        "Provincie zonder één gemeente",
+        "Heeft één gemeente een groot deel van de teller van het provinciecijfer (minstens een "
+        "kwart, en minstens drie keer haar aandeel in de noemer), dan vergelijken we met de "
+        "provincie zonder die gemeente, en noemen we dat zo.",
+    ),
+    Rule(
+        "projectie",
+        "Ambities",
+        "Een doel heet op koers als de hele 90%-band van de projectie het doel haalt, maar "
+        "alleen als de laatste drie jaar de trend volgen. Volgen ze die niet (bijvoorbeeld een "
+        "vlakke reeks na een lange daling), dan wordt het doel beoordeeld op het niveau van de "
+        "laatste drie jaar en staat dat erbij.",
+    ),
+    Rule(
+        "rang",
+        "Rangorde",
+        "Plaatsen en 'boven of onder de mediaan' komen uit de rangen in de tabel ernaast: "
+        "plaats 6 van 11 is de middelste plaats.",
+    ),
+)
+
+
+def rule(rule_id: str) -> Rule:
+    """Return one rule by id.
+
+    Examples
+    --------
+    >>> rule("kopbevinding").title
+    'Samenvatting'
+    """
+    for r in RULES:
+        if r.id == rule_id:
+            return r
+    raise KeyError(rule_id)
+
+
+# -- verschil -----------------------------------------------------------------------------------
+def _has_interval(obs: Any) -> bool:
+    return (
+        obs is not None
+        and getattr(obs, "lower", None) is not None
+        and getattr(obs, "upper", None) is not None
+        and not is_missing(obs.lower)
+        and not is_missing(obs.upper)
+    )
+
+
+def apart(a: Any, b: Any) -> bool | None:
+    """Tell whether two values differ beyond their intervals (None: neither has one).
+
+    Intervals that only touch (a distance of 1,2 and 1,3 km, each rounded to 0,1 km) are not
+    apart. With an interval on one side only, the other value must lie outside it.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as V
+    >>> apart(V(value=1.2, lower=1.15, upper=1.25), V(value=1.3, lower=1.25, upper=1.35))
+    False
+    >>> apart(V(value=47.1, lower=40.0, upper=54.5), V(value=64.7, lower=57.1, upper=72.7))
+    True
+    """
+    ia, ib = _has_interval(a), _has_interval(b)
+    if not ia and not ib:
+        return None
+
+    def lo(x: Any) -> float:
+        return float(x.lower if _has_interval(x) else x.value)
+
+    def hi(x: Any) -> float:
+        return float(x.upper if _has_interval(x) else x.value)
+
+    tol = 1e-9 * max(1.0, abs(lo(a)), abs(lo(b)))
+    return bool(hi(a) < lo(b) - tol or hi(b) < lo(a) - tol)
+
+
+def difference(own: Any, other: Any, unit: str) -> tuple[str, bool | None]:
+    """Return the word for a value against a benchmark and whether the difference is certain.
+
+    Returns
+    -------
+    word, certain : str, bool or None
+        ``hoger``, ``lager``, ``gelijk`` or ``onbekend``; ``certain`` is True when the
+        intervals are apart, False when they allow either, None when neither value has one.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as V
+    >>> difference(V(value=74.2, lower=None, upper=None), V(value=74.24, lower=None, upper=None),
+    ...            "%")
+    ('gelijk', None)
+    """
+    if own is None or other is None:
+        return "onbekend", None
+    if same_when_shown(own.value, other.value, unit):
+        return "gelijk", (False if apart(own, other) is not None else None)
+    word = "hoger" if own.value > other.value else "lager"
+    return word, apart(own, other)
+
+
+def counts(comparison: Any) -> bool:
+    """Tell whether a comparison counts: ``hoger``/``lager`` and not within the margins."""
+    return (
+        comparison is not None
+        and comparison.word in ("hoger", "lager")
+        and (comparison.significant is not False)
+    )
+
+
+def gap(own: Any, other: Any) -> float:
+    """Return the smallest distance between two values that their intervals allow (>= 0).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as V
+    >>> round(gap(V(value=64.7, lower=57.1, upper=72.7), V(value=50.2, lower=None, upper=None)), 1)
+    6.9
+    """
+    lo_a = own.lower if _has_interval(own) else own.value
+    hi_a = own.upper if _has_interval(own) else own.value
+    lo_b = other.lower if _has_interval(other) else other.value
+    hi_b = other.upper if _has_interval(other) else other.value
+    return float(max(0.0, lo_a - hi_b, lo_b - hi_a))
+
+
+# -- ontwikkeling -------------------------------------------------------------------------------
+def movement(start: Any, end: Any, unit: str) -> tuple[str, bool | None]:
+    """Return ``stijgt``, ``daalt`` or ``stabiel`` for a change, and whether it is certain.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as V
+    >>> movement(V(value=70.0, lower=None, upper=None), V(value=75.0, lower=None, upper=None), "%")
+    ('stijgt', None)
+    >>> movement(V(value=1.2, lower=1.15, upper=1.25), V(value=1.3, lower=1.25, upper=1.35), "km")
+    ('stabiel', False)
+    """
+    change = end.value - start.value
+    if unit == "%":
+        moved = abs(change) >= TREND_THRESHOLD_PP
+    else:
+        base = abs(start.value)
+        moved = abs(change) >= TREND_THRESHOLD_REL * base if base else change != 0
+    if same_when_shown(end.value, start.value, unit):
+        moved = False  # no change that a reader could see
+    certain = apart(end, start)
+    if certain is False:
+        moved = False
+    if not moved:
+        return "stabiel", certain
+    return ("stijgt" if change > 0 else "daalt"), certain
+
+
+def trend_counts(trend: Any) -> bool:
+    """Tell whether a trend counts: ``stijgt`` or ``daalt`` (beyond the margins)."""
+    return trend is not None and trend.word in ("stijgt", "daalt")
+
+
+# -- oordeel ------------------------------------------------------------------------------------
+def tone(word: str, direction: str) -> str:
+    """``gunstig``/``ongunstig``/``neutraal`` for a word (hoger, daalt ...) and a direction.
+
+    Examples
+    --------
+    >>> tone("hoger", "lower_is_better"), tone("daalt", "lower_is_better"), tone("hoger", "context")
+    ('ongunstig', 'gunstig', 'neutraal')
+    """
+    if direction == "context" or word not in ("hoger", "lager", "stijgt", "daalt"):
+        return "neutraal"
+    up = word in ("hoger", "stijgt")
+    good = up if direction == "higher_is_better" else not up
+    return "gunstig" if good else "ongunstig"
+
+
+def verdict(comparisons: Iterable[Any], trend: Any, direction: str) -> str:
+    """Return the verdict of a row: the tone the counting comparisons agree on.
+
+    Without any benchmark value at all, a change that counts decides; otherwise ``neutraal``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> up = C(word="hoger", significant=None, tone="gunstig", other=1)
+    >>> verdict([up, up], C(word="onbekend", tone="neutraal"), "higher_is_better")
+    'gunstig'
+    >>> none = C(word="onbekend", significant=None, tone="neutraal", other=None)
+    >>> verdict([none], C(word="stabiel", tone="neutraal"), "lower_is_better")
+    'neutraal'
+    """
+    if direction == "context":
+        return "neutraal"
+    comps = [c for c in comparisons if c is not None]
+    tones = {c.tone for c in comps if counts(c)} - {"neutraal"}
+    if len(tones) == 1:
+        return tones.pop()
+    if tones:
+        return "neutraal"
+    if all(c.other is None for c in comps) and trend_counts(trend):
+        return trend.tone
+    return "neutraal"
+
+
+# -- kopbevinding -------------------------------------------------------------------------------
+def headline(row: Any, reference: int | None) -> tuple[bool, str]:
+    """Tell whether a scorecard row may be a finding in the summary, and why not.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as R
+    >>> c = R(word="hoger", significant=None, tone="gunstig", other=1)
+    >>> row = R(own=R(year=2020), direction="higher_is_better", comparisons=[c],
+    ...         trend=R(word="onbekend"))
+    >>> headline(row, 2024)
+    (False, 'cijfer uit 2020 is meer dan 3 jaar ouder dan het peiljaar 2024')
+    """
+    if row.own is None:
+        return False, "geen cijfer"
+    if row.direction == "context":
+        return False, "contextcijfer"
+    if reference is not None and reference - row.own.year > MAX_AGE:
+        return False, (
+            f"cijfer uit {row.own.year} is meer dan {MAX_AGE} jaar ouder dan het peiljaar "
+            f"{reference}"
+        )
+    if not any(counts(c) for c in row.comparisons) and not trend_counts(row.trend):
+        return False, "geen verschil en geen verandering die telt"
+    return True, ""
+
+
+# -- peiljaar -----------------------------------------------------------------------------------
+def reference_year(years: Sequence[int], requested: int | None = None) -> int | None:
+    """Return the reference year: a requested year, else the upper median of the years.
+
+    ``years`` are the latest years with a value of every figure of every report of the run,
+    so that both reports of a municipality name the same year.
+
+    Examples
+    --------
+    >>> reference_year([2022, 2024, 2024, 2026])
+    2024
+    >>> reference_year([2022, 2024], requested=2023)
+    2023
+    """
+    if requested:
+        return int(requested)
+    ordered = sorted((int(y) for y in years), reverse=True)
+    if not ordered:
+        return None
+    return ordered[(len(ordered) - 1) // 2]
+
+
+# -- projectie ----------------------------------------------------------------------------------
+def recent_level_respected(years: Sequence[float], values: Sequence[float], slope: float) -> bool:
+    """Tell whether the last :data:`RECENT_YEARS` years follow a long trend's slope.
+
+    They do when their own slope has the same sign as the long slope and at least half its
+    size, or when the long trend is flat anyway. A series that fell for years and then stayed
+    level (unemployment 2,9-3,0% three years in a row) does not: a straight line through ten
+    years would carry on falling.
+
+    Examples
+    --------
+    >>> recent_level_respected([2022, 2023, 2024], [2.9, 3.0, 3.0], -0.6)
+    False
+    >>> recent_level_respected([2022, 2023, 2024], [4.2, 3.6, 3.0], -0.6)
+    True
+    """
+    pairs = [(float(y), float(v)) for y, v in zip(years, values, strict=True) if not math.isnan(v)]
+    pairs = sorted(pairs)[-RECENT_YEARS:]
+    if len(pairs) < RECENT_YEARS or math.isnan(slope) or slope == 0:
+        return True
+    xs = [p[0] for p in pairs]
+    ys = [p[1] for p in pairs]
+    xbar, ybar = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - xbar) ** 2 for x in xs)
+    recent = sum((x - xbar) * (y - ybar) for x, y in zip(xs, ys, strict=True)) / sxx
+    return recent * slope > 0 and abs(recent) >= 0.5 * abs(slope)
+
+
+# -- rang ---------------------------------------------------------------------------------------
+def position(rank: int, n: int) -> str:
+    """Where rank ``rank`` of ``n`` stands against the median (1 = best).
+
+    Examples
+    --------
+    >>> position(6, 11), position(2, 6), position(4, 6), position(3, 6)
+    ('op de mediaan', 'boven de mediaan', 'onder de mediaan', 'boven de mediaan')
+    """
+    if n < 2 or rank < 1:
+        return "onbekend"
+    middle = (n + 1) / 2
+    if rank < middle:
+        return "boven de mediaan"
+    if rank > middle:
+        return "onder de mediaan"
+    return "op de mediaan"
+
+
+__all__ = [
+    "MAX_AGE",
+    "RULES",
+    "Rule",
+    "apart",
+    "counts",
+    "difference",
+    "gap",
+    "headline",
+    "movement",
+    "position",
+    "recent_level_respected",
+    "reference_year",
+    "rule",
+    "tone",
+    "trend_counts",
+    "verdict",
+]

@@ -1,0 +1,200 @@
+"""A province's figure that one municipality dominates, and the province without it.
+
+Some provincial figures mostly describe one municipality: every asylum seeker registers in the
+municipality of the national application centre (Ter Apel, Westerwolde), which then holds most
+of the immigrants of the province of Groningen while it has a few per cent of its inhabitants.
+Comparing another municipality of that province with such a figure says little.
+
+:func:`dominance_rows` finds such cases for every indicator whose formula is a ratio of counts:
+a municipality dominates its province in a year when its share of the province's numerator
+is at least :data:`MIN_SHARE` and at least :data:`RATIO` times its share of the denominator
+(the population, the dwellings ...). For each case it computes the province
+**without** that municipality from the same counts (province minus municipality, exact for
+counts) and returns it as extra panel rows: region code ``<province>-<municipality>``
+(``PV20-GM1950``), level :data:`LEVEL`, named "provincie Groningen zonder Westerwolde", with a
+note that gives both shares. Reports compare with that figure instead of the province's.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.indicators.catalogue import Indicator
+from westerkwartier.indicators.compute import OperandData, compute
+from westerkwartier.indicators.extraction import OBS_COLUMNS
+from westerkwartier.indicators.precision import COUNT_UNITS
+
+#: A municipality dominates a province's figure from this share of its numerator on ...
+MIN_SHARE: float = 0.25
+
+#: ... when that share is also at least this many times its share of the denominator.
+RATIO: float = 3.0
+
+#: ``level`` of the rows of a province without its dominant municipality.
+LEVEL: str = "provincie zonder gemeente"
+
+
+def without_code(province: str, municipality: str) -> str:
+    """Region code of a province without one municipality (``PV20-GM1950``).
+
+    Examples
+    --------
+    >>> without_code("PV20", "GM1950")
+    'PV20-GM1950'
+    """
+    return f"{province}-{municipality}"
+
+
+def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
+    """Return the names in the numerator and in the denominator of a ratio formula.
+
+    The formula must be a (constant times a) quotient; None for anything else (a single
+    operand, a difference of two ratios).
+
+    Examples
+    --------
+    >>> split_formula("1000 * (vestiging - vertrek) / ((begin + eind) / 2)")
+    ({'vertrek', 'vestiging'}, {'begin', 'eind'})
+    >>> split_formula("pct") is None
+    True
+    """
+    try:
+        tree = ast.parse(formula.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div)):
+        return None
+
+    def names(node: ast.AST) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+    top, bottom = names(tree.left), names(tree.right)
+    if not top or not bottom:
+        return None
+    return top, bottom
+
+
+def _wide(obs: pd.DataFrame) -> pd.DataFrame:
+    """Region x year values of an operand (the first row of a cell)."""
+    rows = obs[obs["value"].notna()].drop_duplicates(["region_code", "year"])
+    return rows.pivot(index="region_code", columns="year", values="value")
+
+
+def dominance_rows(
+    indicator: Indicator,
+    operands: Mapping[str, OperandData],
+    provinces: Iterable[str],
+    members: Mapping[str, str],
+    names: Mapping[str, str],
+    years: Iterable[int] | None = None,
+) -> pd.DataFrame:
+    """Panel rows of each province without the municipality that dominates its figure.
+
+    Parameters
+    ----------
+    indicator : Indicator
+        The catalogue entry; only ratios of counts are looked at (a province's count is the
+        sum of its municipalities' counts, so the province minus one municipality is exact).
+    operands : mapping of str to OperandData
+        The operands as :func:`westerkwartier.indicators.compute.compute` gets them.
+    provinces : iterable of str
+        Province codes to look at.
+    members : mapping of str to str
+        Municipality code -> province code.
+    names : mapping of str to str
+        Names of the provinces and municipalities.
+    years : iterable of int, optional
+        Years to look at (default: every year of the operands).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns of :func:`~westerkwartier.indicators.compute.compute` plus ``region_name`` and
+        ``level``; one row per dominated province and year (none when nothing dominates).
+        ``note`` reads "Westerwolde: 62% van de teller (immigratie), 4% van de noemer".
+    """
+    parts = split_formula(indicator.formula)
+    used = set(operands)
+    if parts is None or not all(indicator.operands[n].cbs_unit in COUNT_UNITS for n in used):
+        return pd.DataFrame()
+    top, bottom = parts
+    wide = {n: _wide(d.obs) for n, d in operands.items()}
+    if any(w.empty for w in wide.values()):
+        return pd.DataFrame()
+    wanted = set(years) if years is not None else None
+    found: list[tuple[str, str, int, float, float, str]] = []
+    for province in provinces:
+        own = [m for m, p in members.items() if p == province]
+        for year in sorted(set.intersection(*[set(w.columns) for w in wide.values()])):
+            if wanted is not None and year not in wanted:
+                continue
+            best = None
+            for name in sorted(top & used):
+                total = wide[name].get(year, pd.Series(dtype=float)).get(province, np.nan)
+                if not total or np.isnan(total) or total <= 0:
+                    continue
+                values = wide[name][year].reindex(own)
+                den_total = sum(wide[d][year].get(province, np.nan) for d in sorted(bottom & used))
+                if not den_total or np.isnan(den_total):
+                    continue
+                for m, x in values.dropna().items():
+                    share = x / total
+                    den_share = sum(wide[d][year].get(m, np.nan) for d in bottom & used) / den_total
+                    if np.isnan(den_share) or share < MIN_SHARE or share < RATIO * den_share:
+                        continue
+                    strength = share / max(den_share, 1e-12)
+                    if best is None or strength > best[3] / max(best[4], 1e-12):
+                        best = (province, str(m), int(year), float(share), float(den_share), name)
+            if best is not None:
+                found.append(best)
+    if not found:
+        return pd.DataFrame()
+    frames = []
+    for province, m, year, share, den_share, name in found:
+        code = without_code(province, m)
+        pseudo = {}
+        for op_name, data in operands.items():
+            obs = data.obs
+            at = obs[(obs["year"] == year) & obs["region_code"].isin([province, m])]
+            by = at.drop_duplicates("region_code").set_index("region_code")
+            if province not in by.index or m not in by.index:
+                break
+            p, q = by.loc[province], by.loc[m]
+
+            def bound(row: Any, col: str) -> float:
+                v = row[col]
+                return float(row["value"] if pd.isna(v) else v)
+
+            rounded = not (pd.isna(p["lower"]) and pd.isna(q["lower"]))
+            row = {
+                "region_code": code,
+                "year": year,
+                "value": float(p["value"] - q["value"]),
+                "lower": bound(p, "lower") - bound(q, "upper") if rounded else np.nan,
+                "upper": bound(p, "upper") - bound(q, "lower") if rounded else np.nan,
+                "status": p["status"],
+                "source_table": p["source_table"],
+                "note": None,
+            }
+            frame = pd.DataFrame([row], columns=OBS_COLUMNS)
+            pseudo[op_name] = OperandData(obs=frame, precision=data.precision)
+        else:
+            out = compute(indicator, pseudo, [code], [year])
+            label = indicator.operands[name].name
+            out["note"] = (
+                f"{names.get(m, m)}: {_pct(share)} van de teller ({label}), "
+                f"{_pct(den_share)} van de noemer"
+            )
+            out["region_name"] = f"{names.get(province, province)} zonder {names.get(m, m)}"
+            out["level"] = LEVEL
+            frames.append(out)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _pct(share: float) -> str:
+    return f"{round(100 * share):d}%"
