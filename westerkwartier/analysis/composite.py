@@ -1177,8 +1177,13 @@ def robustness(
     if key.lower() == "provincie":
         from westerkwartier.sources.regions import load_registry
 
-        target = load_registry().resolve(code).province
-        prefix = "de provincie "
+        province = load_registry().resolve(code).province
+        if province is None:
+            raise InputError(
+                f"{code} ligt niet in een provincie; kies als benchmark 'Nederland' of een "
+                "provinciecode (bijvoorbeeld PV20)."
+            )
+        target, prefix = province, "de provincie "
     elif key.lower() in ("nederland", "nl", "land"):
         target = "NL01"
     else:

@@ -142,6 +142,7 @@ def structural_data(
             out[var.id] = pd.to_numeric(gm[name], errors="coerce")
             years[var.id] = "register"
             continue
+        assert panel is not None  # read above: there is a ``panel:`` variable
         rows = panel[(panel["indicator"] == name) & panel["value"].notna()]
         if rows.empty:
             raise InputError(

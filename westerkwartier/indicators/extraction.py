@@ -400,8 +400,8 @@ def _first_per_cell(
     first_cells, first_rows = np.unique(cell[known], return_index=True)
     flat = np.full(n_rows * len(labels), np.nan)
     flat[first_cells] = value[known][first_rows]
-    flat = flat.reshape(n_rows, len(labels))
-    return out_index, {label: flat[:, j] for j, label in enumerate(labels)}
+    table = flat.reshape(n_rows, len(labels))
+    return out_index, {label: table[:, j] for j, label in enumerate(labels)}
 
 
 def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) -> pd.DataFrame:

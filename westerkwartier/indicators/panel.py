@@ -127,6 +127,17 @@ def _registry_or_none() -> Any | None:
         return None
 
 
+def _require_registry(registry: Any | None) -> Any:
+    """Return ``registry``, else the snapshot's; raise a clear error when there is none."""
+    registry = registry or _registry_or_none()
+    if registry is None:
+        raise InputError(
+            "Het regioregister ontbreekt; bouw de offline snapshot met "
+            "`westerkwartier snapshot --mirror PAD`."
+        )
+    return registry
+
+
 def _divisions() -> pd.DataFrame | None:
     try:
         from westerkwartier.sources.regions import load_divisions
@@ -584,12 +595,7 @@ def benchmarks_for(
     InputError
         If ``code`` is not a current municipality.
     """
-    registry = registry or _registry_or_none()
-    if registry is None:
-        raise InputError(
-            "Het regioregister ontbreekt; bouw de offline snapshot met "
-            "`westerkwartier snapshot --mirror PAD`."
-        )
+    registry = _require_registry(registry)
     region = registry.resolve(code)
     if region.level != "gemeente":
         raise InputError(
@@ -660,7 +666,7 @@ def compare(
     if year is not None:
         year = check_year(int(year))
     injected = registry is not None
-    registry = registry or _registry_or_none()
+    registry = _require_registry(registry)
     bench = benchmarks_for(gemeente, registry=registry, neighbours=neighbours)
     region = registry.resolve(gemeente)
     regions = pd.concat(

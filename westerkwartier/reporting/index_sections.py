@@ -404,7 +404,9 @@ def coarse_note(
     ]
     parts, what = [], ""
     for column in (data.year_from, data.year):
-        year = years.get((indicator, int(column)))
+        if column is None:  # no start year chosen: only the end year can be coarse
+            continue
+        year = years.get((indicator, column))
         hit = own[own["year"] == year] if year is not None else own.iloc[0:0]
         if hit.empty:
             continue

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -414,15 +415,17 @@ def load_report_data(
     frame = frame[frame["indicator"].isin(list(spec.indicators))].reset_index(drop=True)
     section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
     scored = [i for s in spec.secties for i in s.indicatoren]
-    kw = {
-        "focus": region.code,
-        "province": region.province,
-        "province_name": region.province_name,
-        "catalogue": cat,
-        "year": year,
-    }
-    rows = scorecard(frame, indicators=scored, section_of=section_of, peer_values=peer_values, **kw)
-    context = scorecard(frame, indicators=list(spec.context), **kw)
+    card = partial(
+        scorecard,
+        frame,
+        focus=region.code,
+        province=region.province,
+        province_name=region.province_name,
+        catalogue=cat,
+        year=year,
+    )
+    rows = card(indicators=scored, section_of=section_of, peer_values=peer_values)
+    context = card(indicators=list(spec.context))
     summary = findings(
         rows,
         subjects=spec.onderwerp,

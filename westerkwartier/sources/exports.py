@@ -792,9 +792,10 @@ def _match_properties(
 
     def path_of(p: Mapping[str, Any]) -> tuple[str, ...]:
         parts = []
-        while p is not None:
-            parts.append(" ".join(str(p.get("Title", "")).split()))
-            p = by_id.get(p.get("ParentID"))
+        node: Mapping[str, Any] | None = p
+        while node is not None:
+            parts.append(" ".join(str(node.get("Title", "")).split()))
+            node = by_id.get(node.get("ParentID"))
         return tuple(reversed(parts))
 
     index = {path_of(p): p for p in properties if p.get("Type") == "Topic"}
