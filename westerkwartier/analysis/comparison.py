@@ -186,8 +186,10 @@ def observation(
     ...                      "missing_reason": [None, "niet gepubliceerd"]})
     >>> observation(rows)[0].value
     70.1
-    >>> observation(rows, 2021)
+    >>> observation(rows.iloc[1:], 2023)
     (None, 'niet gepubliceerd')
+    >>> observation(rows, 2021)  # never the reason of a later year
+    (None, 'geen gegevens')
     """
     if rows is None or rows.empty:
         return None, "geen gegevens"

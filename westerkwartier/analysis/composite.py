@@ -42,11 +42,15 @@ Method
 
 Examples
 --------
->>> from westerkwartier import composite
->>> composite.scores("talent", years=[2024])  # doctest: +SKIP
->>> mc = composite.monte_carlo("talent", 2024)  # doctest: +SKIP
->>> mc.summary().query("region_code == 'GM1969'")  # doctest: +SKIP
->>> composite.robustness("talent", "GM1969", "provincie", result=mc).sentence  # doctest: +SKIP
+>>> from westerkwartier.analysis import composite
+>>> scores = composite.scores("talent", years=[2024])
+>>> scores.loc[scores["region_code"] == "GM1969", "rank"].notna().item()
+True
+>>> mc = composite.monte_carlo("talent", 2024)
+>>> mc.summary().query("region_code == 'GM1969'")["region_name"].item()
+'Westerkwartier'
+>>> composite.robustness("talent", "GM1969", "provincie", result=mc).sentence[:42]
+'In 55% van de 1.000 varianten scoort Weste'
 """
 
 from __future__ import annotations

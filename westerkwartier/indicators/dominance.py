@@ -58,8 +58,9 @@ def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
 
     Examples
     --------
-    >>> split_formula("1000 * (vestiging - vertrek) / ((begin + eind) / 2)")
-    ({'vertrek', 'vestiging'}, {'begin', 'eind'})
+    >>> top, bottom = split_formula("1000 * (vestiging - vertrek) / ((begin + eind) / 2)")
+    >>> sorted(top), sorted(bottom)
+    (['vertrek', 'vestiging'], ['begin', 'eind'])
     >>> split_formula("pct") is None
     True
     """

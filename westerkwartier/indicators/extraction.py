@@ -240,10 +240,9 @@ class TableIndex:
     Each dimension column is factorised once (an integer code per row plus the distinct
     category codes), so selecting an operand's rows is integer work; units, "Totaal"
     categories, region codes, years and period statuses are looked up once per distinct value
-    instead of once per operand or per row. :class:`westerkwartier.indicators.panel` keeps one per
-    table
-    for the duration of a :func:`~westerkwartier.panel.panel` call; :func:`extract` on its own
-    builds a fresh one.
+    instead of once per operand or per row. :mod:`westerkwartier.indicators.panel` keeps one per
+    table for the duration of a :func:`~westerkwartier.indicators.panel.panel` call;
+    :func:`extract` on its own builds a fresh one.
     """
 
     def __init__(self, table: CbsTable) -> None:

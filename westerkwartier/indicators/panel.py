@@ -8,9 +8,12 @@ puts them side by side; :func:`to_excel` and :func:`to_csv` write such frames fo
 
 Examples
 --------
->>> from westerkwartier.panel import panel, compare
->>> p = panel(regions=["GM1969", "PV20", "NL01"])  # doctest: +SKIP
->>> compare("Westerkwartier")  # doctest: +SKIP
+>>> from westerkwartier.indicators.panel import panel, compare
+>>> p = panel(regions=["GM1969", "PV20", "NL01"], indicators=["netto_arbeidsparticipatie"])
+>>> sorted(p["region_code"].unique())
+['GM1969', 'NL01', 'PV20']
+>>> compare("Westerkwartier", 2023, indicators=["netto_arbeidsparticipatie"]).columns[8:11].tolist()
+['Westerkwartier', 'Nederland', 'Groningen (provincie)']
 """
 
 from __future__ import annotations
@@ -162,7 +165,7 @@ def region_frame(
         Codes or names (resolved with the registry), or a frame with ``code``, ``name`` and
         ``level``. ``None``: every municipality of the current division, the twelve provinces
         and Nederland.
-    registry : westerkwartier.regions.Registry or None
+    registry : westerkwartier.sources.regions.Registry or None
         The region registry.
 
     Raises
@@ -415,7 +418,7 @@ def panel(
         table_needs`: its topics, selected and total categories, region levels and years, so
         CBS is never asked for a whole table), from the service the catalogue names. Injectable
         for tests.
-    registry : westerkwartier.regions.Registry, optional
+    registry : westerkwartier.sources.regions.Registry, optional
         Region registry; default the snapshot's.
     mergers : pandas.DataFrame, optional
         successor, predecessor, share, start_year; default
@@ -578,7 +581,7 @@ def benchmarks_for(
     ----------
     code : str
         Municipality code or name (``GM1969``, ``Westerkwartier``).
-    registry : westerkwartier.regions.Registry, optional
+    registry : westerkwartier.sources.regions.Registry, optional
         Default the snapshot's.
     neighbours : callable, optional
         ``code -> list of codes`` sharing a boundary; default

@@ -21,9 +21,11 @@ never the clock.
 
 Examples
 --------
->>> render_reports("Westerkwartier", peildatum="2026-11-27")  # doctest: +SKIP
-[PosixPath('reports/westerkwartier/aantrekkelijkheid.html'),
- PosixPath('reports/westerkwartier/talent.html')]
+Rendering runs every notebook, so this is not run as a doctest::
+
+    render_reports("Westerkwartier", peildatum="2026-11-27")
+    # [PosixPath('reports/westerkwartier/aantrekkelijkheid.html'),
+    #  PosixPath('reports/westerkwartier/talent.html'), ...]
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ findings, and returns a :class:`ReportData` that the sections of the notebook re
 Examples
 --------
 >>> from westerkwartier.reporting.report_data import load_report_data
->>> data = load_report_data("talent", "GM1969", peildatum="2026-11-27")  # doctest: +SKIP
->>> [f.text for f in data.findings][:1]  # doctest: +SKIP
-['De netto arbeidsparticipatie (75,0% in 2024) is hoger dan in de provincie Groningen ...']
+>>> data = load_report_data("talent", "GM1969", peildatum="2026-11-27")
+>>> data.region.name, data.peildatum.isoformat()
+('Westerkwartier', '2026-11-27')
+>>> all(f.text.endswith(".") for f in data.findings)
+True
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class ReportData:
     ----------
     spec : ReportSpec
         The report of the manifest.
-    region : westerkwartier.regions.Region
+    region : westerkwartier.sources.regions.Region
         The municipality.
     jaar : int
         Requested reference year (0: latest).
