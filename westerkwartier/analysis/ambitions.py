@@ -352,7 +352,7 @@ def classify(
     return "twijfelachtig"
 
 
-def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str, Any]:
+def track(ambition: Ambition, series: pd.DataFrame, direction: str) -> dict[str, Any]:  # noqa: C901 - over the limit; see tests/test_complexity.py
     """Assess one target on the municipality's series (year, value).
 
     With a panel column ``comparable_from`` (a declared definition break), only the years of

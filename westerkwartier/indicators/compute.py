@@ -54,7 +54,7 @@ class OperandData:
     precision: str | None = None
 
 
-def compute(
+def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
     indicator: Indicator,
     operands: Mapping[str, OperandData],
     regions: Iterable[str],

@@ -300,7 +300,7 @@ _REASON_RANK = [
 ]
 
 
-def operand_data(
+def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
     indicator: Indicator,
     tables: _Tables,
     catalogue: Catalogue,

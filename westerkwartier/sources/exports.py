@@ -377,7 +377,7 @@ def complete_blocks(dims: pd.DataFrame, types: Mapping[str, str]) -> pd.Series:
 
 
 # -- cbsodata exports -----------------------------------------------------------------------
-def read_cbsodata_export(
+def read_cbsodata_export(  # noqa: C901 - over the limit; see tests/test_complexity.py
     path: Path | str,
     region_codes: Mapping[str, str],
     table_id: str | None = None,

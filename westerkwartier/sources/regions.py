@@ -244,7 +244,7 @@ def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]
     return read_toml(path, what="het herindelingenbestand").data.get("opgeheven", {})
 
 
-def build_registry(mirror: Path | None = None) -> pd.DataFrame:
+def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - over the limit; see tests/test_complexity.py
     """Build the region registry from the CBS mirror.
 
     Parameters
