@@ -1,4 +1,4 @@
-"""Composite indices with honest uncertainty (OECD/JRC Handbook, DESIGN.md §5).
+"""Composite indices with honest uncertainty, after the OECD/JRC Handbook (2008).
 
 Two indices are defined in ``config/indices.toml``: the *aantrekkelijkheidsindex*
 (vestigingsklimaat, woonklimaat, gezondheid en vitaliteit) and the *talentindex* (aantrekken,

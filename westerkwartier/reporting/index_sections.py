@@ -1,4 +1,4 @@
-"""The index, peer and ambitions sections of the reports (presentation of issue 5).
+"""The index, peer and ambitions sections of the reports: their words, numbers and charts.
 
 The computation lives in :mod:`westerkwartier.analysis.composite`,
 :mod:`westerkwartier.analysis.peers` and
