@@ -352,7 +352,7 @@ def _open_scratch(prefix: str) -> Path:
 
 
 def _close_scratch() -> None:
-    """The last run out removes the scratch root and restores the settings."""
+    """Remove the scratch root and restore the settings when the last run leaves."""
     with _SCRATCH_LOCK:
         _SCRATCH["users"] -= 1
         if _SCRATCH["users"] > 0:
