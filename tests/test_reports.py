@@ -69,7 +69,14 @@ def _restore(before, old):
             os.environ[key] = value
 
 
-def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
+#: The example ambitions file: given for Westerkwartier only, as partners would with --ambities.
+EXAMPLE_AMBITIONS = settings.project_dir / "ambities" / "westerkwartier.toml"
+AMBITIONS = {"GM1969": EXAMPLE_AMBITIONS}
+
+
+def _render_all(
+    out: Path, codes: list[str], rapport: str = "alle", ambities: dict | None = None
+) -> dict:
     before, old = _offline_env()
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -81,6 +88,7 @@ def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
                     peildatum=PEILDATUM,
                     uit=out,
                     index=False,
+                    ambities=(ambities or {}).get(code),
                 )
                 for code in codes
             }
@@ -94,7 +102,7 @@ def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("reports")
-    return {"dir": out, "paths": _render_all(out, MAIN)}
+    return {"dir": out, "paths": _render_all(out, MAIN, ambities=AMBITIONS)}
 
 
 def _html(rendered, code, rapport) -> str:
@@ -412,10 +420,17 @@ def test_schiermonnikoog_without_score_and_ambitions(rendered):
         assert "Schiermonnikoog heeft geen score op de" in re.sub(r"<[^>]+>", "", section)
         assert "Intervalgrafiek:" not in section
         assert "Waarom vergelijkbaar" in section  # the peers still have reasons
-    text = _text(rendered, "GM0088", "aantrekkelijkheid")
-    assert "Voor Schiermonnikoog is geen ambitiebestand (ambities/schiermonnikoog.toml)" in (
-        _section(text, "Ambities")
-    )
+
+
+
+@pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
+def test_ambitions_only_when_a_file_is_given(rendered, rapport):
+    """A default run (no --ambities) publishes no ambitions; with the file, the section shows."""
+    default = _text(rendered, "GM0088", rapport)
+    assert not re.search(r"<h2\b[^>]*>Ambities", default)
+    assert "ambitiebestand" not in default and "Onderwijsalliantie" not in default
+    given = _section(_text(rendered, "GM1969", rapport), "Ambities")
+    assert "westerkwartier.toml" in given and "Stand per doel" in given
 
 
 # -- index --------------------------------------------------------------------------------------
@@ -437,7 +452,7 @@ def test_index_lists_every_report(rendered):
 # -- determinism and input checks ---------------------------------------------------------------
 def test_same_inputs_give_identical_html(rendered, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "agg")
-    again = _render_all(tmp_path, ["GM1969"], rapport="talent")
+    again = _render_all(tmp_path, ["GM1969"], rapport="talent", ambities=AMBITIONS)
     first = rendered["paths"][("GM1969", "talent")]
     assert again[("GM1969", "talent")].read_bytes() == first.read_bytes()
 

@@ -875,11 +875,20 @@ def _add_report(sub) -> None:
     rep.add_argument(
         "--gegevensmelding", default=None, help="melding bovenaan elk rapport (geplande runs)"
     )
+    rep.add_argument(
+        "--ambities",
+        type=_nonempty_path,
+        default=None,
+        metavar="BESTAND",
+        help="ambitiebestand van de partners (TOML); alleen dan krijgt het rapport een deel "
+        "Ambities (voorbeeld: ambities/westerkwartier.toml)",
+    )
     many = rep.add_argument_group(
         "veel rapporten tegelijk (dezelfde run als `westerkwartier batch`)",
         "Met een van deze opties wordt het een batchrun naar UIT/<datum>/ met UIT/latest; "
-        "zie `westerkwartier batch --help`. --jaar, --vergelijk, --peildatum en "
-        "--gegevensmelding gelden dan niet (zet ze in [parameters] van het manifest).",
+        "zie `westerkwartier batch --help`. --jaar, --vergelijk, --peildatum, "
+        "--gegevensmelding en --ambities gelden dan niet (zet ze in [parameters] van het "
+        "manifest).",
     )
     many.add_argument(
         "--manifest", type=_nonempty_path, default=None, help="batchmanifest (reports.toml)"
@@ -905,7 +914,7 @@ def _add_report(sub) -> None:
 
 
 #: Options of ``report`` for one municipality that a batch would not use.
-_SINGLE_ONLY = ("jaar", "vergelijk", "peildatum", "gegevensmelding")
+_SINGLE_ONLY = ("jaar", "vergelijk", "peildatum", "gegevensmelding", "ambities")
 
 #: Options of ``report`` that only a batch uses.
 _BATCH_ONLY = ("workers", "force", "gepland", "controleer", "eigen_notebooks")
@@ -949,6 +958,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         peildatum=args.peildatum,
         uit=uit,
         gegevensmelding=args.gegevensmelding or "",
+        ambities=args.ambities,
     )
     for path in paths:
         print(f"Rapport geschreven: {path} ({path.stat().st_size / 1e3:.0f} kB)")
