@@ -422,7 +422,6 @@ def test_schiermonnikoog_without_score_and_ambitions(rendered):
         assert "Waarom vergelijkbaar" in section  # the peers still have reasons
 
 
-
 @pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
 def test_ambitions_only_when_a_file_is_given(rendered, rapport):
     """A default run (no --ambities) publishes no ambitions; with the file, the section shows."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -812,7 +811,7 @@ def _index_tables(panel: pd.DataFrame, inputs: Any) -> list[str]:
 
 
 def _ambition_indicators(rapport: ReportData) -> list[str]:
-    """Indicators of the report's ambitions file (none without one; the file is checked)."""
+    """Return the indicators of the report's ambitions file (none without one)."""
     if rapport.ambities is None:
         return []
     from westerkwartier.analysis.ambitions import read_ambitions
