@@ -174,6 +174,138 @@ def samenvatting(data: ReportData) -> Html:
 
 
 # ----------------------------------------------------------------------------------------------
+# Page 1: "In één oogopslag"
+# ----------------------------------------------------------------------------------------------
+#: Headline figures and findings on page 1.
+GLANCE_FIGURES: int = 4
+GLANCE_FINDINGS: int = 5
+
+
+def headline_rows(data: ReportData, n: int = GLANCE_FIGURES) -> list[ScoreRow]:
+    """Return the rows of the headline figures: those of the strongest findings first.
+
+    Then the rows of the theme the report leads with, then the other scorecard rows in report
+    order; only rows with a value for the municipality, no context figures.
+    """
+    order = [f.indicator for f in data.findings if f.indicator]
+    order += [*data.spec.lead_indicators, *(r.indicator for r in data.rows)]
+    rows = [data.row(i) for i in dict.fromkeys(order)]
+    usable = [r for r in rows if r is not None and r.own is not None and r.direction != "context"]
+    # one figure per theme first, so that page 1 covers the report; then the strongest others
+    chosen: list[ScoreRow] = []
+    for row in usable:
+        if row.section not in {r.section for r in chosen}:
+            chosen.append(row)
+    chosen += [r for r in usable if r not in chosen]
+    picked = chosen[:n]
+    return sorted(picked, key=lambda r: usable.index(r))
+
+
+def _benchmark_text(row: ScoreRow) -> str:
+    """``Nederland 72,1% · provincie Groningen 70,3%``, or why there is no benchmark."""
+    parts = []
+    for comp in (row.nederland, row.province, row.peers):
+        if comp is None or comp.other is None:
+            continue
+        name = comp.name.removeprefix("de ")
+        if comp is row.peers:
+            name = "vergelijkbare gemeenten"
+        own_year = row.own.year if row.own is not None else None
+        year = f" ({row.year_text(comp.other.year)})" if comp.other.year != own_year else ""
+        parts.append(f"{name} {fmt_short(comp.other.value, row.unit)}{year}")
+    if parts:
+        return " · ".join(parts)
+    return "geen vergelijking: provincie en Nederland hebben dit cijfer niet"
+
+
+def _glance_label(row: ScoreRow) -> str:
+    """The label of a headline figure, with its unit when the label does not say it."""
+    label = unit_label(row.label)
+    unit = unit_label(row.unit)
+    if row.unit in ("%", "euro") or unit in label:
+        return label
+    return f"{label} ({unit})"
+
+
+def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]:
+    """The five most important findings, each in one sentence (without the trend sentence)."""
+    from westerkwartier.reporting.findings import finding_text
+
+    out = []
+    for f in data.findings[:GLANCE_FINDINGS]:
+        row = data.row(f.indicator) if f.indicator else None
+        text = f.text
+        if row is not None and row.own is not None:
+            text = finding_text(row, data.spec.onderwerp.get(row.indicator), trend=False)
+        out.append((f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), text, f.indicator))
+    return out
+
+
+def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | None:
+    """The one chart of page 1: the trend of the first headline figure that has one."""
+    from westerkwartier.reporting.charts import figure_mimebundle
+    from westerkwartier.reporting.figures import indicator_trend
+
+    for row in rows:
+        chart = indicator_trend(data, row.indicator)
+        if chart is None:
+            continue
+        bundle, _ = figure_mimebundle(chart.figure, chart.alt)
+        if "image/png" in bundle:
+            src = "data:image/png;base64," + bundle["image/png"]
+        else:
+            import base64
+
+            svg = str(bundle.get("image/svg+xml", ""))
+            src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+        return {"src": src, "alt": chart.alt}
+    return None
+
+
+def oogopslag(data: ReportData, vraag: str = "") -> Html:
+    """Return page 1, "In één oogopslag": four headline figures, five findings, one chart.
+
+    Each headline figure has its year and benchmarks; the findings are the five most
+    important of the report's findings (the same sentences as in the appendix with all
+    findings); the chart is the trend of the first headline figure. A link downloads every
+    figure of the report as CSV (see :mod:`westerkwartier.reporting.downloads`).
+
+    Parameters
+    ----------
+    data : ReportData
+        The report.
+    vraag : str
+        The question the report answers, in one sentence (from the notebook).
+    """
+    from westerkwartier.reporting.downloads import download_link
+
+    rows = headline_rows(data)
+    figures = [
+        {
+            "value": fmt_short(r.own.value, r.unit),
+            "label": _glance_label(r),
+            "year": r.year_text(r.own.year),
+            "bench": _benchmark_text(r),
+            "tone": r.tone,
+            "verdict": TONE_LABELS[r.tone],
+            "indicator": r.indicator,
+        }
+        for r in rows
+    ]
+    findings = _glance_findings(data)
+    return part(
+        "oogopslag.html.j2",
+        name=data.region.name,
+        vraag=vraag,
+        figures=figures,
+        findings=findings,
+        chart=_glance_chart(data, rows),
+        download=download_link(data),
+        total=len(data.findings),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
 # Scorecard
 # ----------------------------------------------------------------------------------------------
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
