@@ -219,7 +219,7 @@ def _benchmark_text(row: ScoreRow) -> str:
 
 
 def _glance_label(row: ScoreRow) -> str:
-    """The label of a headline figure, with its unit when the label does not say it."""
+    """Return the label of a headline figure, with its unit when the label lacks it."""
     label = unit_label(row.label)
     unit = unit_label(row.unit)
     if row.unit in ("%", "euro") or unit in label:
@@ -228,7 +228,7 @@ def _glance_label(row: ScoreRow) -> str:
 
 
 def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]:
-    """The five most important findings, each in one sentence (without the trend sentence)."""
+    """Return the five most important findings, one sentence each (no trend sentence)."""
     from westerkwartier.reporting.findings import finding_text
 
     out = []
@@ -242,7 +242,7 @@ def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]
 
 
 def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | None:
-    """The one chart of page 1: the trend of the first headline figure that has one."""
+    """Return the chart of page 1: the trend of the first headline figure with one."""
     from westerkwartier.reporting.charts import figure_mimebundle
     from westerkwartier.reporting.figures import indicator_trend
 
