@@ -162,7 +162,23 @@ def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
     clean = _clean_for_export(nb, title)
     resources = {"wk_css": report_css(), "metadata": {"name": title}}
     body, _ = exporter.from_notebook_node(clean, resources=resources)
-    return _tidy(add_contents(body))
+    return _tidy(add_contents(title_with_year(body)))
+
+
+def title_with_year(page: str) -> str:
+    """Add the report's reference year (its header's ``data-peiljaar``) to the page title.
+
+    ``Talent in Westerkwartier — regionale monitor`` becomes ``Talent in Westerkwartier,
+    2023 — regionale monitor``; a title that has the year, or a page without it, stays.
+    """
+    year = re.search(r'data-peiljaar="(\d{4})"', page)
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    if year is None or title is None or year.group(1) in title.group(1):
+        return page
+    text = title.group(1)
+    head, sep, tail = text.partition(" — ")
+    new = f"{head}, {year.group(1)}{sep}{tail}"
+    return page[: title.start(1)] + new + page[title.end(1) :]
 
 
 #: Sections whose heading starts with this are appendices (after the main text).

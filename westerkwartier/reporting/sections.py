@@ -143,7 +143,7 @@ def kop(data: ReportData) -> Html:
     return part(
         "kop.html.j2",
         attrs=attrs,
-        title=f"{data.spec.titel} in {region.name}",
+        title=f"{data.spec.titel} in {region.name}, {peiljaar}",
         melding=data.gegevensmelding,
         facts=facts,
         kerncijfers=kerncijfers,
