@@ -1156,6 +1156,7 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html | None:
         )
     return part(
         "ambities.html.j2",
+        shown=shown,
         titel=settings_.get("titel") or "",
         sentence=pulse_sentence(table, name, peiljaar),
         table=table_parts(
