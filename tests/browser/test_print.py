@@ -143,3 +143,22 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
     assert narrow["width"] <= narrow["box"] + 0.5, narrow
     assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
     phone.screenshot(path=str(artifacts / "screenshots" / f"{name}-pagina1-390.png"))
+
+
+def test_report_pdf_option_prints_with_chromium(tmp_path):
+    """``report --pdf`` prints through the same Chromium; external requests are refused."""
+    from pypdf import PdfReader
+
+    from westerkwartier.pipeline.pdf import find_chromium, write_pdfs
+
+    page = tmp_path / "rapport.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>T</title></head>'
+        "<body><h1>Talent in Westerkwartier</h1><p>Een alinea.</p>"
+        '<img src="https://example.org/x.png" alt="extern"></body></html>',
+        encoding="utf-8",
+    )
+    (pdf,) = write_pdfs([page], find_chromium())
+    assert pdf == tmp_path / "rapport.pdf"
+    text = PdfReader(pdf).pages[0].extract_text()
+    assert "Talent in Westerkwartier" in text and "Een alinea." in text

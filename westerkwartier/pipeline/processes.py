@@ -331,6 +331,11 @@ def stop_signals() -> Iterator[StopState]:
 # ----------------------------------------------------------------------------------------------
 
 
+#: The scratch folder open in this process and how many runs use it (threads share it).
+_SCRATCH: dict[str, Any] = {"folder": None, "users": 0, "before": None}
+_SCRATCH_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix: str = "wk-run-") -> Iterator[Path]:
     """One temporary folder for everything a run and its kernels write; removed afterwards.
@@ -338,30 +343,41 @@ def scratch_dir(prefix: str = "wk-run-") -> Iterator[Path]:
     While the context is open, :mod:`tempfile`, ``TMPDIR`` and ``JUPYTER_RUNTIME_DIR`` point
     into the folder, so executed notebooks, the kernels' connection files and whatever the
     kernels write to their temporary folder land in it. It is removed on the way out, after a
-    failure or a stop as well.
+    failure or a stop as well. Those settings belong to the whole process: runs in several
+    threads at once share one folder, removed when the last of them ends (otherwise the first
+    to finish would remove the folder the others still write in).
 
     Yields
     ------
     Path
         The folder.
     """
-    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     keys = ("TMPDIR", "JUPYTER_RUNTIME_DIR")
-    before_env = {k: os.environ.get(k) for k in keys}
-    before_tempdir = tempfile.tempdir
-    os.environ["TMPDIR"] = str(folder)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "jupyter")
-    tempfile.tempdir = str(folder)
+    with _SCRATCH_LOCK:
+        if _SCRATCH["users"] == 0:
+            folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+            _SCRATCH["before"] = ({k: os.environ.get(k) for k in keys}, tempfile.tempdir)
+            os.environ["TMPDIR"] = str(folder)
+            os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "jupyter")
+            tempfile.tempdir = str(folder)
+            _SCRATCH["folder"] = folder
+        _SCRATCH["users"] += 1
+        folder = _SCRATCH["folder"]
     try:
         yield folder
     finally:
-        tempfile.tempdir = before_tempdir
-        for key, value in before_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(folder, ignore_errors=True)
+        with _SCRATCH_LOCK:
+            _SCRATCH["users"] -= 1
+            if _SCRATCH["users"] == 0:
+                before_env, before_tempdir = _SCRATCH["before"]
+                tempfile.tempdir = before_tempdir
+                for key, value in before_env.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+                shutil.rmtree(folder, ignore_errors=True)
+                _SCRATCH["folder"] = None
 
 
 __all__ = [

@@ -843,8 +843,30 @@ def _subject(data: IndexData, indicator: str, labels: Mapping[str, str]) -> str:
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
+def pool_text(data: IndexData) -> str:
+    """Say why the ranking has fewer municipalities than the country (``van 335, niet 342``).
+
+    The municipalities without a score are those for which CBS publishes too few of the
+    index's figures; up to ten are named.
+    """
+    towns = data.scores[data.scores["level"] == "gemeente"]
+    unscored = towns[towns["score"].isna()]
+    ranked = len(data.summary)
+    total = len(towns)
+    if not len(unscored) or total <= ranked:
+        return f"Alle {fmt_number(total)} gemeenten van {data.year} hebben een score."
+    names = sorted(str(n) for n in unscored["region_name"])
+    named = f": {', '.join(names)}" if len(names) <= 10 else ""
+    return (
+        f"De rangorde telt {fmt_number(ranked)} van de {fmt_number(total)} gemeenten van "
+        f"{data.year}. {fmt_number(len(unscored))} gemeenten hebben geen score, omdat het CBS "
+        f"voor hen te weinig van de cijfers van de index publiceert (bij kleine gemeenten "
+        f"blijven cijfers vaak geheim){named}."
+    )
+
+
 def index_kern(data: IndexData) -> Html:
-    """Score, median rank with 5-95% interval, and the robustness claims."""
+    """Score, median rank with 5-95% interval, why the pool has its size, and robustness."""
     spec = data.spec
     how = (
         f"Hoe de index werkt: de {spec.label.lower()} combineert "
@@ -877,6 +899,7 @@ def index_kern(data: IndexData) -> Html:
         draws=fmt_number(data.mc.draws),
         median_rank=fmt_number(rank["median_rank"]),
         n=fmt_number(len(data.summary)),
+        pool=pool_text(data),
         rank_p05=fmt_number(rank["rank_p05"]),
         rank_p95=fmt_number(rank["rank_p95"]),
         benchmarks="; ".join(parts),
