@@ -315,9 +315,34 @@ def _margin_word(row: ScoreRow, comp: Comparison) -> str:
     return "verschil valt binnen de afronding"
 
 
-def _versus_cell(row: ScoreRow, comp: Comparison | None) -> Cell:
+def _province_code(data: ReportData | None) -> str:
+    return str(data.region.province) if data is not None and data.region.province else "PV"
+
+
+def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | None) -> str:
+    """Why a scorecard row has no value for a benchmark (province, Nederland or peers)."""
+    if row.own is None:
+        return "geen vergelijking: de gemeente heeft zelf geen cijfer"
+    if code is None:
+        return "te weinig vergelijkbare gemeenten met dit cijfer"
+    reason = None
+    if data is not None:
+        p = data.panel
+        hit = p[
+            (p["region_code"] == code)
+            & (p["indicator"] == row.indicator)
+            & (p["year"] == row.own.year)
+        ]
+        if len(hit):
+            reason = hit["missing_reason"].iloc[0]
+    if reason is None or is_missing(reason):
+        return f"CBS publiceert dit cijfer niet voor {row.year_text(row.own.year)}"
+    return str(reason)
+
+
+def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp is None or comp.other is None:
-        return Cell("geen cijfer", kind="klein")
+        return Cell("geen cijfer", why or None, kind="klein")
     value = fmt_short(comp.other.value, row.unit)
     notes = []
     if comp.other.name and " zonder " in comp.other.name:
@@ -368,7 +393,7 @@ def _trend_cell(row: ScoreRow) -> Cell:
     return Cell(label, since)
 
 
-def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
+def _scorecard_row(r: ScoreRow, peers: bool, data: ReportData | None = None) -> dict[str, Any]:
     assessed = r.own is not None and r.direction != "context"
     tone = r.tone if assessed else "neutraal"
     if assessed:
@@ -379,11 +404,11 @@ def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
     cells = [
         _own_cell(r),
         _trend_cell(r),
-        _versus_cell(r, r.province),
-        _versus_cell(r, r.nederland),
+        _versus_cell(r, r.province, _no_benchmark_reason(data, r, _province_code(data))),
+        _versus_cell(r, r.nederland, _no_benchmark_reason(data, r, "NL01")),
     ]
     if peers:
-        cells.append(_versus_cell(r, r.peers))
+        cells.append(_versus_cell(r, r.peers, _no_benchmark_reason(data, r, None)))
     return {
         "indicator": r.indicator,
         "label": unit_label(r.label),
@@ -426,7 +451,7 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
         province=data.province_label or "de provincie",
         peers=peers,
         head=head,
-        rows=[_scorecard_row(r, peers) for r in rows],
+        rows=[_scorecard_row(r, peers, data) for r in rows],
     )
 
 
