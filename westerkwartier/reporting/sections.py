@@ -275,7 +275,8 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
     data : ReportData
         The report.
     vraag : str
-        The question the report answers, in one sentence (from the notebook).
+        The question the report answers (from the notebook); ``{gemeente}`` in it becomes the
+        municipality's name.
     """
     from westerkwartier.reporting.downloads import download_link
 
@@ -296,7 +297,7 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
     return part(
         "oogopslag.html.j2",
         name=data.region.name,
-        vraag=vraag,
+        vraag=vraag.replace("{gemeente}", data.region.name),
         figures=figures,
         findings=findings,
         chart=_glance_chart(data, rows),
