@@ -565,7 +565,7 @@ def retention_note(data: ReportData, peer_codes: Iterable[str]) -> Html:
     if names:
         text += (
             " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie "
-            f"'Index en vergelijkbare gemeenten'): {', '.join(names)}."
+            f"de bijlage 'Hoe de index werkt'): {', '.join(names)}."
         )
     return part("voetnoot.html.j2", text=text)
 
