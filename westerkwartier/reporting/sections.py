@@ -258,7 +258,9 @@ def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | No
 
             svg = str(bundle.get("image/svg+xml", ""))
             src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
-        return {"src": src, "alt": chart.alt}
+        # the same chart comes back in its theme: say which one this is
+        alt = f"Grafiek bij het eerste kerncijfer, die ook bij het thema staat. {chart.alt}"
+        return {"src": src, "alt": alt}
     return None
 
 
