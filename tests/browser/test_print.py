@@ -26,6 +26,7 @@ PRINT_FACTS = """() => {
             .map(h => ({text: h.innerText.trim(), before: getComputedStyle(h).breakBefore})),
         headings: [...all('h1,h2,h3')].map(h => h.innerText.trim()),
         paragraphs: [...all('main p, main pre, main td')]
+            .filter(p => !p.closest('.alleen-scherm'))  // links and contents: screen only
             .map(p => p.innerText.trim()).filter(Boolean),
         tables: [...all('table')]
             .map(t => ({text: t.innerText.trim().slice(0, 40), right: box(t).right})),
@@ -146,10 +147,14 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
 
 
 def test_report_pdf_option_prints_with_chromium(tmp_path):
-    """``report --pdf`` prints through the same Chromium; external requests are refused."""
-    from pypdf import PdfReader
+    """``report --pdf`` prints through the same Chromium; external requests are refused.
 
-    from westerkwartier.pipeline.pdf import find_chromium, write_pdfs
+    Run in a process of its own: this one already drives Chromium for the other tests.
+    """
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
 
     page = tmp_path / "rapport.html"
     page.write_text(
@@ -158,7 +163,15 @@ def test_report_pdf_option_prints_with_chromium(tmp_path):
         '<img src="https://example.org/x.png" alt="extern"></body></html>',
         encoding="utf-8",
     )
-    (pdf,) = write_pdfs([page], find_chromium())
-    assert pdf == tmp_path / "rapport.pdf"
+    code = (
+        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
+        "write_pdfs; print(write_pdfs([Path(sys.argv[1])])[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "rapport.pdf"
+    assert done.stdout.strip() == str(pdf)
     text = PdfReader(pdf).pages[0].extract_text()
     assert "Talent in Westerkwartier" in text and "Een alinea." in text
