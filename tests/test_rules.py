@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from westerkwartier import settings
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.ambitions import Ambition, track
 from westerkwartier.analysis.comparison import (
@@ -375,3 +376,22 @@ def test_indicators_command_and_report_agree_on_what_is_only_online():
         settings.offline = old
     assert p["value"].isna().all()
     assert (p["missing_reason"] == "tabel alleen online beschikbaar").all()
+
+
+def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkeypatch):
+    monkeypatch.setattr(settings, "offline", True)
+    # the text compares Westerkwartier with "provincie Groningen zonder Westerwolde"; a line of
+    # the whole province beside it would show the figure the text calls misleading
+    from westerkwartier.reporting.figures import dominated_by, indicator_trend
+    from westerkwartier.reporting.report_data import load_report_data
+
+    data = load_report_data("talent", "Westerkwartier")
+    years = range(2012, 2024)
+    assert dominated_by(data, "binnenlands_migratiesaldo_per_1000", years) == "Westerwolde"
+    assert dominated_by(data, "aandeel_hoogopgeleid", years) is None
+    chart = indicator_trend(data, "binnenlands_migratiesaldo_per_1000")
+    labels = [line.get_label() for line in chart.ax.get_lines()]
+    assert data.province_label not in labels and "Westerkwartier" in labels
+    assert "zonder Westerwolde" in chart.alt
+    chart = indicator_trend(data, "aandeel_hoogopgeleid")
+    assert data.province_label in [line.get_label() for line in chart.ax.get_lines()]

@@ -15,7 +15,7 @@ boundaries (RD New): no web map, no tiles, nothing fetched.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -125,6 +125,28 @@ def trend_data(
     return wide.sort_index()
 
 
+def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str | None:
+    """Name the municipality that dominates the province's figure in any of ``years``.
+
+    The panel holds a row "provincie ... zonder <gemeente>" for each year in which one
+    municipality dominates the province's value of ``indicator`` (see
+    :mod:`westerkwartier.indicators.dominance`); None when there is none.
+    """
+    province = data.region.province
+    panel = data.panel
+    if not province or "level" not in panel:
+        return None
+    hit = panel[
+        (panel["indicator"] == indicator)
+        & (panel["level"] == "provincie zonder gemeente")
+        & panel["region_code"].astype(str).str.startswith(f"{province}-")
+        & panel["year"].isin(list(years))
+    ]
+    if hit.empty:
+        return None
+    return str(hit["region_name"].iloc[0]).split(" zonder ", 1)[-1]
+
+
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     """Draw one indicator over the years for the municipality, province and Nederland.
 
@@ -145,7 +167,18 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     wide = wide.loc[wide[focus].first_valid_index() :]
     tables = _sources(data.panel, indicator)
     survey = ind.margins_operand is not None
-    title = f"{ind.label_nl}: {focus}, {data.province_label} en Nederland"
+    dominated = dominated_by(data, indicator, wide.index)
+    province: str | None = data.province_label
+    if dominated and province in wide.columns:
+        # the text compares with the province without that municipality; a line of the whole
+        # province would show what the text calls misleading
+        wide = wide.drop(columns=[province])
+        province = None
+    title = (
+        f"{ind.label_nl}: {focus}, {data.province_label} en Nederland"
+        if province
+        else f"{ind.label_nl}: {focus} en Nederland"
+    )
     chart = trend_chart(
         wide,
         focus=focus,
@@ -153,10 +186,16 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         unit=ind.unit,
         tables=tables,
         decimals=decimals_for(ind.unit),
-        province=data.province_label,
+        province=province,
         country="Nederland",
         breaks=ind.breaks,
     )
+    if dominated:
+        chart.alt += (
+            f" Zonder lijn voor de {data.province_label}: {dominated} bepaalt het "
+            "provinciecijfer grotendeels; de tekst vergelijkt met de provincie zonder "
+            f"{dominated}."
+        )
     rebuilt = rebuilt_years(data.panel, indicator, data.region.code)
     rebuilt = [y for y in rebuilt if y in set(wide.index)]
     if rebuilt:

@@ -523,12 +523,16 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     from IPython.display import display
 
     from westerkwartier.reporting.charts import show_figure
-    from westerkwartier.reporting.figures import flows_chart
+    from westerkwartier.reporting.figures import FLOW_INDICATORS, dominated_by, flows_chart
 
     display(part("kop3.html.j2", text=heading))
     peer_codes = retention_peers(data)
     labels = {data.region.code: data.region.name}
-    if data.region.province:
+    years = sorted(set(data.panel["year"]))
+    dominated = next(
+        (d for ind in FLOW_INDICATORS if (d := dominated_by(data, ind, years)) is not None), None
+    )
+    if data.region.province and dominated is None:
         labels[data.region.province] = data.province_label
     labels["NL01"] = "Nederland"
     chart = flows_chart(
@@ -543,6 +547,13 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
         return
     show_figure(chart)
     display(retention_note(data, peer_codes))
+    if dominated is not None:
+        text = (
+            f"Zonder lijn voor de {data.province_label}: {dominated} bepaalt de verhuizingen "
+            f"van de provincie grotendeels; de tabellen vergelijken met de provincie zonder "
+            f"{dominated}."
+        )
+        display(part("voetnoot.html.j2", text=text))
 
 
 def retention_note(data: ReportData, peer_codes: Iterable[str]) -> Html:
