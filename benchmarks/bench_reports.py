@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from westerkwartier import settings
 from westerkwartier.pipeline import render as reports
+from westerkwartier.pipeline.jobs import kernel_env, kernel_environment
 from westerkwartier.pipeline.notebook import run_notebook
 
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         floor = []
         for i in range(max(args.repeat, 1) * 2):  # the floor renders 2 notebooks, too
             start = time.perf_counter()
-            with reports._kernel_environment():
+            with kernel_environment(kernel_env(settings.offline)):
                 run_notebook(
                     floor_nb,
                     folder / f"vloer{i}.html",
