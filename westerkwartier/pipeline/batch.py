@@ -463,6 +463,12 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal
     signal.signal(signal.SIGTERM, _worker_stop)
+    from multiprocessing.util import Finalize
+
+    from westerkwartier.pipeline import kernels
+
+    if kernels.open_session() is not None:  # one kernel for the worker's successive reports
+        Finalize(kernels, kernels.close_session, exitpriority=10)
 
 
 def _worker_stop(signum: int, frame: Any) -> None:

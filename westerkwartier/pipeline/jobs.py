@@ -247,8 +247,11 @@ def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[Non
 
 def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
     """Run the notebook (starting the kernel again after a start failure); fill ``result``."""
+    from westerkwartier.pipeline import kernels
     from westerkwartier.pipeline.notebook import run_notebook, write_atomic
 
+    # the process's reused kernel, if any; only the main thread owns the process's children
+    session = kernels.current() if threading.current_thread() is threading.main_thread() else None
     for attempt in range(1, job.start_attempts + 1):
         result["pogingen"] = attempt
         try:
@@ -259,6 +262,7 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
                 title=job.title,
                 timeout_per_cell=min(job.cell_timeout, job.timeout),
                 failed_dir=Path(job.failed_dir),
+                session=session,
             )
             break
         except ReportFailed as err:
@@ -342,11 +346,16 @@ def run_job(job: ReportJob) -> dict[str, Any]:
             status="mislukt", fout=f"onverwachte fout: {type(err).__name__}: {err}", error=err
         )
     except processes.Stopped:  # the run stops: its kernel need not shut down politely
+        _drop_session()
         if main:
             processes.stop_new_children(before)
         raise
     finally:
         if main:
+            if result.get("status") == "gemaakt":  # a clean kernel kept for the next report
+                before = before + _session_kernels()
+            else:
+                _drop_session()
             processes.stop_new_children(before)
     if result.get("error") is not None and disk_full(result["error"]):
         result["schijf_vol"] = True
@@ -354,6 +363,25 @@ def run_job(job: ReportJob) -> dict[str, Any]:
             f"Rapport {Path(job.output).name} voor {job.name} is niet gemaakt: de schijf is vol."
         )
     return _finish(result, started)
+
+
+def _session_kernels() -> list[Any]:
+    """Return the live reused kernel of this process (as process-table entries), if any."""
+    from westerkwartier.pipeline import kernels, processes
+
+    session = kernels.current()
+    pids = session.pids() if session is not None else set()
+    return [p for p in processes.children() if p.pid in pids]
+
+
+def _drop_session() -> None:
+    """Forget the reused kernel after a failed or stopped report (it is killed with the rest)."""
+    from westerkwartier.pipeline import kernels
+
+    session = kernels.current()
+    if session is not None:
+        session.km = None
+        session.used = 0
 
 
 def disk_full(err: BaseException | None) -> str:
