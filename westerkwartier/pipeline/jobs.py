@@ -215,6 +215,10 @@ def is_start_failure(err: ReportFailed) -> bool:
     return bool(_KERNEL_START_FAILURE.search(text)) and err.cell_index is None
 
 
+#: Set when the time limit of the report being made has passed.
+_expired: list[bool] = []
+
+
 @contextmanager
 def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[None]:
     """Raise :class:`ReportTimeout` after ``seconds`` (SIGALRM; only where it can be used).
@@ -230,6 +234,7 @@ def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[Non
         return
 
     def on_alarm(signum: int, frame: Any) -> None:
+        _expired.append(True)  # papermill may report the killed kernel instead of this error
         if before is not None:
             from westerkwartier.pipeline import processes
 
@@ -266,7 +271,7 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
             )
             break
         except ReportFailed as err:
-            if is_start_failure(err) and attempt < job.start_attempts:
+            if is_start_failure(err) and attempt < job.start_attempts and not _expired:
                 pause = random.uniform(0.5, 1.5) * attempt
                 log.warning(
                     "Kernel van %s startte niet (%s); opnieuw over %.1f s.",
@@ -276,7 +281,7 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
                 )
                 time.sleep(pause)
                 continue
-            timed_out = isinstance(err.__cause__, ReportTimeout)
+            timed_out = isinstance(err.__cause__, ReportTimeout) or bool(_expired)
             reason = str(err)
             if timed_out:
                 reason = (
@@ -333,6 +338,7 @@ def run_job(job: ReportJob) -> dict[str, Any]:
     main = threading.current_thread() is threading.main_thread()
     before = processes.children() if main else []
     try:
+        _expired.clear()
         with _time_limit(limit, before if main else None):
             _execute(job, result, reason_limit)
     except ReportTimeout as err:
