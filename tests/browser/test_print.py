@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import re
 import unicodedata
@@ -18,7 +20,8 @@ PRINT_FACTS = """() => {
     return {
         right: width,
         images: [...document.images]
-            .map(i => ({w: box(i).width, h: box(i).height, right: box(i).right})),
+            .map(i => ({w: box(i).width, h: box(i).height, right: box(i).right,
+                        svg: i.src.startsWith('data:image/svg+xml;base64,') ? i.src : null})),
         figures: [...all('figure')].map(f => getComputedStyle(f).breakInside),
         h2: [...all('h2')]
             .map(h => ({text: h.innerText.trim(), before: getComputedStyle(h).breakBefore})),
@@ -100,6 +103,21 @@ def test_prints_to_pdf_with_text_and_figures(report, browse, artifacts):
     printed = _squash("".join(texts))
     missing = [t for t in facts["headings"] + facts["paragraphs"] if _squash(t) not in printed]
     assert not missing, f"text not found in the PDF (not extractable or cut off): {missing[:5]}"
-    assert sum(image_counts) >= len(facts["images"]), (
-        f"{len(facts['images'])} figure(s) on the page but {sum(image_counts)} image(s) in the PDF"
+    raster = [i for i in facts["images"] if not i["svg"]]
+    assert sum(image_counts) >= len(raster), (
+        f"{len(raster)} raster figure(s) on the page but {sum(image_counts)} image(s) in the PDF"
     )
+    # a vector figure (SVG) prints as vector drawing with its own text: find that text
+    for image in facts["images"]:
+        if image["svg"]:
+            words = _svg_texts(image["svg"])
+            assert words, "an SVG figure without text (title, axes, source)"
+            lost = [w for w in words if _squash(w) not in printed]
+            assert not lost, f"text of an SVG figure not in the PDF: {lost[:5]}"
+
+
+def _svg_texts(src: str) -> list[str]:
+    """The ``<text>`` contents of an SVG in a data URL."""
+    svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
+    found = re.findall(r"<text\b[^>]*>(.*?)</text>", svg, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in found if t.strip()]
