@@ -255,8 +255,7 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
     from westerkwartier.pipeline import kernels
     from westerkwartier.pipeline.notebook import run_notebook, write_atomic
 
-    # the process's reused kernel, if any; only the main thread owns the process's children
-    session = kernels.current() if threading.current_thread() is threading.main_thread() else None
+    session = kernels.current()  # this thread's reused kernel, if any
     for attempt in range(1, job.start_attempts + 1):
         result["pogingen"] = attempt
         try:

@@ -24,8 +24,10 @@ as with a new kernel per report; ``WESTERKWARTIER_KERNEL_REUSE=0`` turns reuse o
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,34 +201,36 @@ def _ignore(msg: dict[str, Any]) -> None:
     """Drop output of the clean-up code (it prints nothing; a warning is not a report's)."""
 
 
-_session: KernelSession | None = None
+# one session per thread: a Dask worker may run reports in several threads at once
+_local = threading.local()
 
 
 def current() -> KernelSession | None:
-    """Return the session of this process, if reuse is on (:func:`open_session`)."""
-    return _session
+    """Return the session of this thread, if reuse is on (:func:`open_session`)."""
+    return getattr(_local, "session", None)
 
 
 def open_session() -> KernelSession | None:
-    """Start reusing kernels in this process (no-op when turned off); return the session."""
-    global _session
-    if _session is None and reuse_enabled():
-        _session = KernelSession()
-    return _session
+    """Start reusing kernels in this thread (no-op when turned off); return the session."""
+    if current() is None and reuse_enabled():
+        _local.session = KernelSession()
+        atexit.register(_local.session.discard)
+    return current()
 
 
 def close_session() -> None:
-    """Shut down the reused kernel of this process, if any, and stop reusing."""
-    global _session
-    session, _session = _session, None
+    """Shut down the reused kernel of this thread, if any, and stop reusing."""
+    session = current()
+    _local.session = None
     if session is not None:
         session.discard()
+        atexit.unregister(session.discard)
 
 
 @contextmanager
 def reused_kernel() -> Iterator[KernelSession | None]:
     """Reuse one kernel for the notebooks run inside the ``with`` block."""
-    opened = _session is None
+    opened = current() is None
     session = open_session()
     try:
         yield session
