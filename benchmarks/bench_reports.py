@@ -49,6 +49,13 @@ def _children_peak_mib() -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the figures; see :func:`measure`."""
+    measure(argv)
+    return 0
+
+
+def measure(argv: list[str] | None = None) -> dict:
+    """Render both reports and the floor; print and return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gemeente", default="GM1969")
     parser.add_argument("--repeat", type=int, default=1)
@@ -92,7 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  piek-RSS dit proces       {own:7.0f} MiB")
     for name, size in sizes.items():
         print(f"  {name:<26}{size / 1e3:7.0f} kB")
-    return 0
+    return {
+        "reports_s": best,
+        "floor_s": floor_time,
+        "ratio": best / floor_time,
+        "kernel_peak_mib": peak,
+        "sizes_kb": {name: size / 1e3 for name, size in sizes.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -413,8 +413,25 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
     result["duur_s"] = round(time.monotonic() - started, 2)
     result["geheugen_werker_mb"] = _maxrss_mb(resource.RUSAGE_SELF)
-    result["geheugen_kernels_mb"] = _maxrss_mb(resource.RUSAGE_CHILDREN)
+    result["geheugen_kernels_mb"] = max(_maxrss_mb(resource.RUSAGE_CHILDREN), _reused_peak_mb())
     return result
+
+
+def _reused_peak_mb() -> float:
+    """Peak memory of this thread's reused kernel, which has not ended (Linux; else 0)."""
+    from westerkwartier.pipeline import kernels
+
+    session = kernels.current()
+    peak = 0.0
+    for pid in session.pids() if session is not None else ():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+        except OSError:
+            continue
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+        if found:
+            peak = max(peak, round(int(found.group(1)) / 1024, 1))
+    return peak
 
 
 def _maxrss_mb(who: int) -> float:
