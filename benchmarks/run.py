@@ -77,6 +77,11 @@ def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0
         ("vloer (2 lege notebooks)", f"{reports['floor_s']:.1f} s", ""),
         ("verhouding rapport / vloer", f"{reports['ratio']:.2f}x", f"<= {TARGET_RATIO:g}x"),
         (
+            "CPU-tijd rapport / vloer",
+            f"{reports['reports_cpu_s']:.1f} / {reports['floor_cpu_s']:.1f} s",
+            f"{reports['reports_cpu_s'] / reports['floor_cpu_s']:.2f}x",
+        ),
+        (
             f"batch {batch['reports']} rapporten, {batch['workers']} werkers",
             f"{batch['per_minute']:.1f} rapporten/min",
             "",
