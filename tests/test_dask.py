@@ -97,7 +97,12 @@ def test_batch_on_a_local_cluster_matches_the_local_pool(cluster, tmp_path, offl
     assert on_dask["dask"] == cluster.scheduler_address
     assert {e["status"] for e in on_dask["rapporten"]} == {"gemaakt"}
     # the reports were made by the cluster's worker processes, not by this one or its pool
-    worker_pids = {w["pid"] for w in cluster.scheduler_info["workers"].values()}
+    import os
+
+    import distributed
+
+    with distributed.Client(cluster, set_as_default=False) as client:
+        worker_pids = set(client.run(os.getpid).values())
     assert {e["werker"] for e in on_dask["rapporten"]} <= worker_pids
     for entry in local["rapporten"]:
         mine = tmp_path / "lokaal" / "latest" / entry["uitvoer"]

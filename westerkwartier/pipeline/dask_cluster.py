@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -96,15 +97,18 @@ def submit(client: Any, jobs: list[Any], env: Mapping[str, str]) -> dict[Any, An
     }
 
 
-def wait(pending: set[Any], timeout: float) -> tuple[set[Any], set[Any]]:
-    """Wait until at least one future is done or ``timeout`` seconds passed: (done, pending)."""
-    from distributed import wait as dask_wait
+def wait(pending: set[Any], timeout: float, poll: float = 0.2) -> tuple[set[Any], set[Any]]:
+    """Wait until at least one future is done or ``timeout`` seconds passed: (done, pending).
 
-    try:
-        done, still = dask_wait(list(pending), timeout=timeout, return_when="FIRST_COMPLETED")
-    except TimeoutError:
-        return set(), pending
-    return set(done), set(still)
+    Polls the futures' state (the client is not made the process's default client, so
+    ``distributed.wait`` cannot be used).
+    """
+    end = time.monotonic() + timeout
+    while True:
+        done = {f for f in pending if f.done()}
+        if done or time.monotonic() >= end:
+            return done, pending - done
+        time.sleep(poll)
 
 
 def cancel(client: Any, futures: set[Any]) -> None:
