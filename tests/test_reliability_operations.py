@@ -994,3 +994,18 @@ def test_new_children_are_stopped_and_scratch_is_removed():
     grandchild_parent.wait(5)
     assert not any(processes.alive(p) for p in tree)
     assert not scratch.exists() and Path(tempfile.gettempdir()) != scratch
+
+
+def test_runs_at_the_same_time_share_the_scratch_folder_until_the_last_ends():
+    # two renders in threads of one process (as an analyst's notebook or the test suite may
+    # do): the first to finish must not remove the folder the other still writes to
+    before = tempfile.gettempdir()
+    first = processes.scratch_dir("wk-test-")
+    second = processes.scratch_dir("wk-test-")
+    a = first.__enter__()
+    b = second.__enter__()
+    assert a == b and os.environ["TMPDIR"] == str(a)
+    first.__exit__(None, None, None)
+    assert b.exists() and tempfile.gettempdir() == str(b)
+    second.__exit__(None, None, None)
+    assert not b.exists() and tempfile.gettempdir() == before

@@ -150,3 +150,21 @@ def test_markup_finder_sees_an_f_string():
 @pytest.mark.parametrize("module", HTML_BUILDERS)
 def test_no_html_built_in_code(module):
     assert _markup_literals((PACKAGE / module).read_text(encoding="utf-8")) == []
+
+
+def test_notebook_warnings_reach_the_user_as_one_dutch_line_each():
+    from westerkwartier.reporting.html import notebook_notices
+
+    text = (
+        "/work/x/indicators/panel.py:373: SnapshotFallbackWarning: CBS is niet bereikbaar; "
+        "tabel A komt uit de offline snapshot\n"
+        "  return get_table(table_id)\n"
+        "/work/x/indicators/panel.py:373: SnapshotFallbackWarning: CBS is niet bereikbaar; "
+        "tabel A komt uit de offline snapshot\n"
+        "  return get_table(table_id)\n"
+        "Traceback (most recent call last):\n"
+    )
+    lines = notebook_notices(text)
+    assert lines[0] == "Let op: CBS is niet bereikbaar; tabel A komt uit de offline snapshot"
+    assert len(lines) == 2 and "panel.py" not in lines[0] and "get_table" not in "".join(lines)
+    assert lines[1].endswith("Traceback (most recent call last):")

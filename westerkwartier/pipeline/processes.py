@@ -331,6 +331,43 @@ def stop_signals() -> Iterator[StopState]:
 # ----------------------------------------------------------------------------------------------
 
 
+#: The scratch folder shared by the runs open in this process, and how many are open.
+_SCRATCH_LOCK = threading.Lock()
+_SCRATCH: dict[str, Any] = {"root": None, "users": 0, "before": None}
+
+
+def _open_scratch(prefix: str) -> Path:
+    """Create the process's scratch root on first use and point temp folders into it."""
+    with _SCRATCH_LOCK:
+        if _SCRATCH["root"] is None:
+            root = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+            keys = ("TMPDIR", "JUPYTER_RUNTIME_DIR")
+            _SCRATCH["before"] = ({k: os.environ.get(k) for k in keys}, tempfile.tempdir)
+            os.environ["TMPDIR"] = str(root)
+            os.environ["JUPYTER_RUNTIME_DIR"] = str(root / "jupyter")
+            tempfile.tempdir = str(root)
+            _SCRATCH["root"] = root
+        _SCRATCH["users"] += 1
+        return Path(_SCRATCH["root"])
+
+
+def _close_scratch() -> None:
+    """Remove the scratch root and restore the settings when the last run leaves."""
+    with _SCRATCH_LOCK:
+        _SCRATCH["users"] -= 1
+        if _SCRATCH["users"] > 0:
+            return
+        env, before_tempdir = _SCRATCH["before"]
+        tempfile.tempdir = before_tempdir
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(_SCRATCH["root"], ignore_errors=True)
+        _SCRATCH["root"] = None
+
+
 @contextlib.contextmanager
 def scratch_dir(prefix: str = "wk-run-") -> Iterator[Path]:
     """One temporary folder for everything a run and its kernels write; removed afterwards.
@@ -338,30 +375,20 @@ def scratch_dir(prefix: str = "wk-run-") -> Iterator[Path]:
     While the context is open, :mod:`tempfile`, ``TMPDIR`` and ``JUPYTER_RUNTIME_DIR`` point
     into the folder, so executed notebooks, the kernels' connection files and whatever the
     kernels write to their temporary folder land in it. It is removed on the way out, after a
-    failure or a stop as well.
+    failure or a stop as well. Runs open at the same time in one process (threads, or a run
+    inside a run) share the folder; the last one out removes it and restores the settings, so
+    no run loses its files to another.
 
     Yields
     ------
     Path
         The folder.
     """
-    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
-    keys = ("TMPDIR", "JUPYTER_RUNTIME_DIR")
-    before_env = {k: os.environ.get(k) for k in keys}
-    before_tempdir = tempfile.tempdir
-    os.environ["TMPDIR"] = str(folder)
-    os.environ["JUPYTER_RUNTIME_DIR"] = str(folder / "jupyter")
-    tempfile.tempdir = str(folder)
+    folder = _open_scratch(prefix)
     try:
         yield folder
     finally:
-        tempfile.tempdir = before_tempdir
-        for key, value in before_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        shutil.rmtree(folder, ignore_errors=True)
+        _close_scratch()
 
 
 __all__ = [

@@ -96,6 +96,50 @@ def render_template(name: str, /, **context: Any) -> str:
     return template_environment().get_template(name).render(**context)
 
 
+#: A line as Python's warnings module prints it: ``path:line: SomeWarning: message``.
+_WARNING_LINE = re.compile(r"^\S.*?:\d+: (?:\w+\.)*\w*Warning: (?P<message>.*)$")
+
+
+def notebook_notices(text: str) -> list[str]:
+    r"""Turn what a report notebook wrote to stderr into lines for the person running it.
+
+    A warning becomes ``Let op: <message>`` without the file, line and source line that
+    Python prints with it; each notice appears once. Anything else is kept as it is, marked
+    as coming from the notebook (it is never part of the report).
+
+    Examples
+    --------
+    >>> notebook_notices(
+    ...     "/x/panel.py:3: SnapshotFallbackWarning: CBS is niet bereikbaar\n"
+    ...     "  return get_table(t)\n"
+    ... )
+    ['Let op: CBS is niet bereikbaar']
+    >>> notebook_notices("iets anders\n")
+    ['stderr van het notebook (niet in het rapport): iets anders']
+    """
+    notices: list[str] = []
+    other: list[str] = []
+    lines = text.splitlines()
+    skip_source = False
+    for line in lines:
+        match = _WARNING_LINE.match(line)
+        if match:
+            notice = f"Let op: {match['message'].strip()}"
+            if notice not in notices:
+                notices.append(notice)
+            skip_source = True
+            continue
+        if skip_source and line.startswith((" ", "\t")):
+            skip_source = False
+            continue  # the source line Python prints under a warning
+        skip_source = False
+        if line.strip():
+            other.append(line)
+    if other:
+        notices.append("stderr van het notebook (niet in het rapport): " + "\n".join(other))
+    return notices
+
+
 def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
     """Drop everything that varies between runs or must not reach partners."""
     nb = copy.deepcopy(nb)
@@ -110,7 +154,8 @@ def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.Noteboo
             outputs = []
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                    log.warning("stderr van het notebook (niet in het rapport): %s", output.text)
+                    for line in notebook_notices(str(output.text)):
+                        log.warning("%s", line)
                     continue
                 if "execution_count" in output:
                     output["execution_count"] = None

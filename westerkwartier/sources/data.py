@@ -267,7 +267,7 @@ def _fallback(
         raise err from None
     message = (
         f"{why}; tabel {table_id} komt uit de offline snapshot "
-        f"van {provenance().get('built_from', 'de CBS-spiegel')}."
+        f"(CBS-gegevens van {provenance().get('data_date', 'onbekende datum')})."
     )
     _announce(message, SnapshotFallbackWarning, err)
     return table

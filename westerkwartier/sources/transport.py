@@ -219,8 +219,7 @@ def get_json(
     down = unreachable(host)
     if down is not None:
         raise CbsUnreachable(
-            f"{down.describe()}. Tabel {table_id} komt uit de cache of de snapshot; zet "
-            "WESTERKWARTIER_OFFLINE=1 om zonder netwerk te werken."
+            f"{down.describe()} (zet WESTERKWARTIER_OFFLINE=1 om zonder netwerk te werken)"
         )
     attempts = max(1, int(settings.retries))
     timeout = (min(float(settings.connect_timeout), float(settings.timeout)), settings.timeout)
