@@ -77,14 +77,7 @@ def test_runtime_dependencies_cover_every_import_and_nothing_for_tests():
     }
     # IPython comes with ipykernel, the kernel the reports run in; distributed is the optional
     # extra `dask`, imported only for `batch --dask` (without it: a message what to install)
-    # jupyter_client, pyzmq and traitlets are what papermill runs kernels with
-    provided_by = {
-        "IPython": "ipykernel",
-        "distributed": _first_runtime(),
-        "jupyter_client": "papermill",
-        "zmq": "papermill",
-        "traitlets": "papermill",
-    }
+    provided_by = {"IPython": "ipykernel", "distributed": _first_runtime()}
     missing = set()
     for module in _runtime_imports():
         owners = {_name(d) for d in dists.get(module, [])} | {provided_by.get(module, "")}
