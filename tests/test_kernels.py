@@ -126,6 +126,31 @@ def test_kernel_is_replaced_after_max_reports(leaky, tmp_path):
     assert pids[0] == pids[1] != pids[2]
 
 
+def test_other_settings_get_a_new_kernel(leaky, tmp_path, monkeypatch):
+    session = kernels.KernelSession()
+    try:
+
+        def run(i: int) -> str:
+            page = run_notebook(
+                leaky,
+                tmp_path / f"r{i}.html",
+                {"nummer": i},
+                title="lek",
+                failed_dir=tmp_path / "f",
+                session=session,
+            )
+            return _pid(page)
+
+        monkeypatch.setenv("WESTERKWARTIER_CBS_ONBEREIKBAAR", "0")
+        first, same = run(0), run(1)
+        monkeypatch.setenv("WESTERKWARTIER_CBS_ONBEREIKBAAR", "1")  # a new run, CBS down now
+        other = run(2)
+    finally:
+        session.discard()
+    assert first == same != other
+    assert session.started == 2
+
+
 def test_reuse_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("WESTERKWARTIER_KERNEL_REUSE", "0")
     with kernels.reused_kernel() as session:

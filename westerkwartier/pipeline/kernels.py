@@ -16,7 +16,9 @@ the other:
   in a fresh kernel;
 * after any failure (a cell that raises or times out, a dead kernel, a page that breaks a
   house rule) the kernel is shut down and the next report gets a new one; after
-  :data:`MAX_REPORTS` reports it is replaced too, so that memory cannot grow without bound.
+  :data:`MAX_REPORTS` reports it is replaced too, so that memory cannot grow without bound,
+  and so it is when the package's settings in the environment (``WESTERKWARTIER_*``: offline,
+  data folders, the state of CBS) differ from those it was started with.
 
 The notebooks, their parameters (injected by papermill) and the published pages are the same
 as with a new kernel per report; ``WESTERKWARTIER_KERNEL_REUSE=0`` turns reuse off.
@@ -102,6 +104,7 @@ class KernelSession:
     def __init__(self, max_reports: int = MAX_REPORTS) -> None:
         self.max_reports = max_reports
         self.km: Any = None
+        self.env: dict[str, str] = {}
         self.cwd = Path()
         self.used = 0
         self.started = 0  # kernels started, for tests and benchmarks
@@ -115,6 +118,7 @@ class KernelSession:
         km = KernelManager(kernel_name="python3", **_kernel_options())
         km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
         self.km = km
+        self.env = _own_environment()
         self.cwd = cwd.resolve()
         self.used = 0
         self.started += 1
@@ -151,8 +155,11 @@ class KernelSession:
         start_timeout : float
             Seconds a new kernel may take to start (and a reset may take).
         """
-        if self.km is not None and (self.used >= self.max_reports or not self._alive()):
-            self.discard()
+        env = _own_environment()
+        if self.km is not None and (
+            self.used >= self.max_reports or not self._alive() or env != self.env
+        ):
+            self.discard()  # worn, dead, or started with other settings (offline, CBS state)
         if self.km is None:
             self._start(Path(cwd), start_timeout)
         if self.used:
@@ -195,6 +202,11 @@ class KernelSession:
             km.cleanup_resources()
         except Exception:  # noqa: BLE001  # pragma: no cover
             pass
+
+
+def _own_environment() -> dict[str, str]:
+    """Return the package's settings in the environment (a kernel inherits them at start)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("WESTERKWARTIER_")}
 
 
 def _ignore(msg: dict[str, Any]) -> None:
