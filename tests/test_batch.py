@@ -439,3 +439,38 @@ def test_report_command_with_a_manifest_runs_the_batch(tmp_path, capsys):
     assert latest.is_symlink()
     assert (latest / "GM1969" / "mini.html").is_file()
     assert (latest / "samenvatting.json").is_file()
+
+
+# ----------------------------------------------------------------------------------------------
+# Ambitions in a manifest: only where the partners set a file
+# ----------------------------------------------------------------------------------------------
+def test_manifest_ambitions_resolved_from_its_folder(tmp_path):
+    example = settings.project_dir / "ambities" / "westerkwartier.toml"
+    (tmp_path / "doelen.toml").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    path = _manifest(
+        tmp_path,
+        '[[rapport]]\nnaam = "talent"\nambities = "doelen.toml"\n\n'
+        '[[rapport]]\nnaam = "aantrekkelijkheid"\n',
+    )
+    manifest = batch_manifest.load_manifest(path)
+    by_name = {r.name: r for r in manifest.reports}
+    assert by_name["talent"].parameters["ambities"] == str(tmp_path.resolve() / "doelen.toml")
+    assert "ambities" not in by_name["aantrekkelijkheid"].parameters
+
+
+def test_manifest_bad_ambitions_file_stops_before_any_report(tmp_path):
+    (tmp_path / "doelen.toml").write_text(
+        '[[ambitie]]\nindicator = "werkloosheid_typo"\ndoel = 3.0\ndoeljaar = 2030\n'
+        'eigenaar = "Gemeente"\n',
+        encoding="utf-8",
+    )
+    path = _manifest(
+        tmp_path,
+        '[parameters]\nambities = "doelen.toml"\n\n[[rapport]]\nnaam = "talent"\n'
+        '\n[[rapport]]\nnaam = "aantrekkelijkheid"\nparameters = { ambities = "weg.toml" }\n',
+    )
+    with pytest.raises(batch_manifest.ManifestError) as info:
+        batch_manifest.load_manifest(path)
+    text = str(info.value)
+    assert "regel 2" in text and "werkloosheid_typo" in text  # the manifest's line
+    assert "weg.toml" in text and "bestaat niet" in text

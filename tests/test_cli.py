@@ -117,3 +117,35 @@ def test_panel_rejects_a_non_numeric_year():
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["panel", "--jaar", "tien"])
     assert exit_info.value.code == 2
+
+
+# -- report: PDF and ambitions ------------------------------------------------------------------
+def test_report_pdf_without_chromium_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WESTERKWARTIER_CHROMIUM", str(tmp_path / "geen-chromium"))
+    code = cli.main(["--offline", "report", "--pdf", "--uit", str(tmp_path / "uit")])
+    err = capsys.readouterr().err
+    assert code == 8
+    assert "Chromium niet gevonden" in err and "install-browser.sh" in err and "--pdf" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "uit").exists()  # checked before any report was run
+
+
+def test_report_pdf_and_ambities_are_for_one_municipality(tmp_path, capsys):
+    code = cli.main(
+        ["--offline", "report", "--provincie", "Groningen", "--pdf", "--uit", str(tmp_path)]
+    )
+    assert code == 2
+    assert "--pdf" in capsys.readouterr().err
+
+
+def test_report_with_a_bad_ambitions_file_stops_before_running(tmp_path, capsys):
+    bad = tmp_path / "doelen.toml"
+    bad.write_text('[[ambitie]]\nindicator = "werkloosheid"\ndoel = "laag"\n', encoding="utf-8")
+    uit = tmp_path / "uit"
+    code = cli.main(["--offline", "report", "--ambities", str(bad), "--uit", str(uit)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "doelen.toml" in err and "regel 3" in err
+    assert not uit.exists()
+    code = cli.main(["--offline", "report", "--ambities", str(tmp_path / "weg.toml")])
+    assert code == 3 and "bestaat niet" in capsys.readouterr().err

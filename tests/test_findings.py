@@ -400,3 +400,37 @@ def test_sections_escape_data():
     out = sections.tabel(frame, "Kop <b>")
     assert "<script>" not in out and "&lt;script&gt;" in out and "a &amp; b" in out
     assert '<th scope="col">naam</th>' in out and "Kop &lt;b&gt;" in out
+
+
+def test_scorecard_cell_without_benchmark_says_why(tiny):
+    from types import SimpleNamespace as NS
+
+    from westerkwartier.reporting import sections
+
+    rows = {r.indicator: r for r in _rows(tiny)}
+    data = NS(panel=tiny, region=NS(province="PV1"))
+    woz = sections._scorecard_row(rows["woz_waarde"], True, data)
+    province, nederland, peers = woz["cells"][2:5]
+    assert province.main == "geen cijfer" and province.note == (
+        "CBS publiceert dit cijfer niet voor 2024"
+    )
+    assert nederland.main != "geen cijfer"
+    assert peers.note == "te weinig vergelijkbare gemeenten met dit cijfer"
+    # a reason the panel gives is the reason shown
+    reasoned = tiny.copy()
+    extra = (
+        reasoned[reasoned["region_code"] == "NL01"]
+        .tail(1)
+        .assign(
+            region_code="PV1",
+            indicator="woz_waarde",
+            year=2024,
+            value=NAN,
+            missing_reason="tabel alleen online beschikbaar",
+        )
+    )
+    data = NS(panel=pd.concat([reasoned, extra]), region=NS(province="PV1"))
+    woz = sections._scorecard_row(rows["woz_waarde"], False, data)
+    assert woz["cells"][2].note == "tabel alleen online beschikbaar"
+    rokers = sections._scorecard_row(rows["rokers"], False, data)
+    assert all(c.note for c in rokers["cells"][2:] if c.main == "geen cijfer")

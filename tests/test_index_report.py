@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from westerkwartier import settings
 from westerkwartier.reporting import index_sections as ir
 from westerkwartier.reporting.figures import rank_interval_chart
 
@@ -145,7 +146,7 @@ def test_pulse_rows_and_sentence():
     assert first["Nu"] == "2,9% (2024)"
     assert first["Doelwaarde"] == "2,5% in 2028"
     assert first["Trend en projectie"] == (
-        "-0,5 %-punt per jaar; in 2028 0,5% (90%-band -0,7 tot 1,7%)"
+        "rechte lijn door 10 jaar: -0,5 %-punt per jaar; in 2028 0,5% (90%-band -0,7 tot 1,7%)"
     )
     assert first["Verschil met doel"] == "-0,4 %-punt"
     assert first["Status"] == "✓ op koers"
@@ -170,16 +171,24 @@ def test_html_table_escapes_and_has_header_cells():
     assert '<td class="gunstig">✓ op koers</td>' in html
 
 
-def test_ambities_without_file_is_one_sentence(tmp_path, monkeypatch):
-    rapport = NS(region=NS(name="Nergenshuizen", code="GM9999"), peildatum=dt.date(2026, 11, 27))
-    html = ir.ambities(rapport)
-    assert html.count("<p>") == 1
-    assert "Voor Nergenshuizen is geen ambitiebestand (ambities/nergenshuizen.toml)" in html
+def test_ambities_without_a_given_file_is_no_section():
+    """No file given: nothing at all, even for Westerkwartier, whose example file ships."""
+    rapport = NS(
+        region=NS(name="Westerkwartier", code="GM1969"),
+        peildatum=dt.date(2026, 11, 27),
+        ambities=None,
+    )
+    assert ir.ambities(rapport) is None
+    assert (settings.project_dir / "ambities" / "westerkwartier.toml").exists()  # the example
 
 
-def test_ambitions_file_of_westerkwartier_ships():
-    assert ir.ambitions_file("Westerkwartier").exists()
-    assert ir.ambitions_file("Súdwest-Fryslân").name == "sudwest-fryslan.toml"
+def test_projection_says_its_method_and_years():
+    rows = ir.pulse_rows(_pulse())
+    for text, n in zip(rows["Trend en projectie"], _pulse()["n_jaren"], strict=True):
+        if "te weinig" in text:
+            assert f"({int(n)} jaar; minstens 3 nodig)" in text
+        else:
+            assert f"rechte lijn door {int(n)} jaar" in text or f"laatste {int(n)} jaar" in text
 
 
 def test_rank_interval_chart_artists_and_alt_text():

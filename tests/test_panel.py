@@ -283,7 +283,32 @@ def test_to_csv_and_excel_keep_missing_empty(setup, tmp_path):
     xlsx = to_excel(p, tmp_path / "p.xlsx")
     sheet = pd.read_excel(xlsx, sheet_name="Indicatoren")
     assert sheet["value"].isna().sum() == 1
-    assert "Bron: CBS" in pd.read_excel(xlsx, sheet_name="Bron").iloc[0, 0]
+    about = pd.read_excel(xlsx, sheet_name="Bronnen")
+    assert about["betekenis"].str.contains("Bron: CBS").any()
+
+
+def test_excel_is_formatted_for_analysts(setup, tmp_path):
+    from openpyxl import load_workbook
+
+    p = panel(regions=["GM0002"], indicators=["werkzaam"], **setup)
+    book = load_workbook(to_excel(p, tmp_path / "p.xlsx"))
+    sheet = book["Indicatoren"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == sheet.dimensions
+    header = [c.value for c in sheet[1]]
+    assert all(c.font.bold for c in sheet[1])
+    year = header.index("year") + 1
+    value = header.index("value") + 1
+    rows = list(sheet.iter_rows(min_row=2))
+    assert {r[year - 1].number_format for r in rows} == {"0"}
+    numbers = [r[value - 1] for r in rows if isinstance(r[value - 1].value, int | float)]
+    assert numbers and all(c.number_format.startswith("#,##0") for c in numbers)
+    widths = {c: sheet.column_dimensions[c].width for c in ("A", "B")}
+    assert all(w >= len(header[i]) for i, w in enumerate(widths.values()))
+    # the sources sheet describes exactly the columns present
+    described = [r[0].value for r in book["Bronnen"].iter_rows(min_row=2) if r[0].value]
+    assert described[: len(header)] == header
+    assert "toelichting" in described[len(header) :]
 
 
 # -- real data ----------------------------------------------------------------------------------

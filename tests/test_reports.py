@@ -25,30 +25,35 @@ PEILDATUM = "2026-11-27"
 MAIN = ["GM1969", "GM0088"]  # Westerkwartier; Schiermonnikoog: tiny island, much suppressed
 SMOKE = ["GM0014", "GM1900", "GM0935"]  # Groningen, Súdwest-Fryslân, Maastricht
 
+APPENDICES = [
+    "Bijlage: hoe de index werkt",
+    "Bijlage: alle bevindingen",
+    "Bijlage: wat ontbreekt",
+    "Bijlage: bronnen en methode",
+]
 SECTIONS = {
     "talent": [
-        "Samenvatting",
+        "In één oogopslag",
         "Talent behouden",
         "Talent aantrekken",
         "Talent ontwikkelen",
         "Werk",
         "Wijken",
-        "Index en vergelijkbare gemeenten",
-        "Wat ontbreekt",
-        "Bronnen en methode",
+        "Ambities",
+        *APPENDICES,
     ],
     "aantrekkelijkheid": [
-        "Samenvatting",
+        "In één oogopslag",
         "Vestigingsklimaat",
         "Woonklimaat",
         "Gezondheid en vitaliteit",
         "Wijken",
-        "Index en vergelijkbare gemeenten",
         "Ambities",
-        "Wat ontbreekt",
-        "Bronnen en methode",
+        *APPENDICES,
     ],
 }
+#: The most words the main text (everything before the appendices) may have.
+MAX_MAIN_WORDS = 1500
 MIN_FIGURES = {"talent": 4, "aantrekkelijkheid": 4}
 
 
@@ -69,7 +74,14 @@ def _restore(before, old):
             os.environ[key] = value
 
 
-def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
+#: The example ambitions file: given for Westerkwartier only, as partners would with --ambities.
+EXAMPLE_AMBITIONS = settings.project_dir / "ambities" / "westerkwartier.toml"
+AMBITIONS = {"GM1969": EXAMPLE_AMBITIONS}
+
+
+def _render_all(
+    out: Path, codes: list[str], rapport: str = "alle", ambities: dict | None = None
+) -> dict:
     before, old = _offline_env()
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -81,6 +93,7 @@ def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
                     peildatum=PEILDATUM,
                     uit=out,
                     index=False,
+                    ambities=(ambities or {}).get(code),
                 )
                 for code in codes
             }
@@ -94,7 +107,7 @@ def _render_all(out: Path, codes: list[str], rapport: str = "alle") -> dict:
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("reports")
-    return {"dir": out, "paths": _render_all(out, MAIN)}
+    return {"dir": out, "paths": _render_all(out, MAIN, ambities=AMBITIONS)}
 
 
 def _html(rendered, code, rapport) -> str:
@@ -129,7 +142,10 @@ def test_sections_and_heading_order(rendered, code, rapport):
         assert level >= 2
         previous = level
     h2 = [t for lvl, t in headings if lvl == 2]
-    assert h2 == SECTIONS[rapport]
+    expected = SECTIONS[rapport]
+    if code not in AMBITIONS:  # a default run: no ambitions section
+        expected = [t for t in expected if t != "Ambities"]
+    assert h2 == expected
 
 
 @pytest.mark.parametrize(("code", "rapport"), CASES)
@@ -236,6 +252,131 @@ def test_findings_count(rendered):
         assert 5 <= block.group(1).count("<li") <= 8, (code, rapport)
 
 
+# -- page 1, structure and words ----------------------------------------------------------------
+def _main_text(page: str) -> str:
+    """Visible words before the first appendix, without tables, figures, contents or styles."""
+    body = page.split("<main", 1)[1]
+    cut = re.search(r"<h2\b[^>]*>Bijlage", body)
+    body = body[: cut.start()] if cut else body
+    for tag in ("style", "script", "table", "nav"):
+        body = re.sub(rf"<{tag}\b.*?</{tag}>", " ", body, flags=re.S)
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def main_words(page: str) -> int:
+    """Words of the main text of a report (see :func:`_main_text`)."""
+    return len(_main_text(page).split())
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_main_text_is_short(rendered, code, rapport):
+    page = _html(rendered, code, rapport)
+    words = main_words(page)
+    assert 200 < words <= MAX_MAIN_WORDS, (code, rapport, words)
+    whole = len(htmllib.unescape(re.sub(r"<[^>]+>", " ", page.split("<main", 1)[1])).split())
+    assert whole > words  # the appendices hold the rest
+
+
+#: Technical terms that the main text may not use without explaining them.
+JARGON = ("z-score", "meetkundige aggregatie", "kwadraat van de correlatie", "Fvw")
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_main_text_avoids_unexplained_jargon(rendered, code, rapport):
+    text = _main_text(_html(rendered, code, rapport))
+    for term in JARGON:
+        assert term.lower() not in text.lower(), term
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_page_one_glance(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    glance = re.search(r'<section[^>]*class="oogopslag".*?</section>', text, re.S)
+    assert glance, "no page 1"
+    part = glance.group(0)
+    tiles = re.findall(r'<ul class="kopcijfers">(.*?)</ul>', part, re.S)
+    findings = re.findall(r'<ol class="bevindingen kort">(.*?)</ol>', part, re.S)
+    if code == "GM1969":
+        assert tiles and tiles[0].count("<li") == 4
+        assert findings and findings[0].count("<li") == 5
+        assert part.count("<img") == 1
+        for tile in re.findall(r"<li.*?</li>", tiles[0], re.S):
+            assert re.search(r"\((19|20)\d\d", tile), tile  # the year
+            assert "Nederland" in tile  # the benchmark
+    # the five findings are the first five of the appendix, shortened to one sentence
+    full = re.search(r'<ol class="bevindingen">(.*?)</ol>', text, re.S).group(1)
+    first = re.findall(r'data-indicator="([^"]+)"', full)[:5]
+    shown = re.findall(r'data-indicator="([^"]+)"', findings[0]) if findings else []
+    assert shown == first[: len(shown)]
+    for sentence in re.findall(r"</span> (.*?)</li>", findings[0] if findings else ""):
+        assert htmllib.unescape(sentence).count(". ") == 0, sentence  # one sentence
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_contents_link_every_section(rendered, code, rapport):
+    text = _html(rendered, code, rapport)
+    nav = re.search(r'<nav class="inhoud[^"]*".*?</nav>', text, re.S)
+    assert nav
+    targets = re.findall(r'href="#([^"]+)"', nav.group(0))
+    ids = re.findall(r'<h2 id="([^"]+)"', text)
+    assert targets == ids and len(ids) >= 8
+    assert text.index("</section>") < nav.start()  # after page 1
+
+
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_title_and_heading_name_municipality_report_and_year(rendered, code, rapport):
+    text = htmllib.unescape(_html(rendered, code, rapport))
+    title = re.search(r"<title>(.*?)</title>", text).group(1)
+    h1 = re.sub(r"<[^>]+>", "", re.search(r"<h1\b[^>]*>(.*?)</h1>", text, re.S).group(1))
+    year = re.search(r'data-peiljaar="(\d{4})"', text).group(1)
+    name = {"GM1969": "Westerkwartier", "GM0088": "Schiermonnikoog"}[code]
+    for heading in (title, h1):
+        assert name in heading and rapport.lower() in heading.lower() and year in heading
+
+
+# -- the figures behind the report --------------------------------------------------------------
+@pytest.mark.parametrize(("code", "rapport"), CASES)
+def test_csv_link_holds_the_figures_of_the_page(rendered, code, rapport):
+    from westerkwartier.reporting import downloads
+    from westerkwartier.reporting.formatting import fmt_short
+
+    text = _html(rendered, code, rapport)
+    link = re.search(r'<a [^>]*download="([^"]+)"[^>]*href="(data:text/csv[^"]+)"', text)
+    assert link and link.group(1).endswith(f"-{rapport}-cijfers.csv")
+    frame = downloads.csv_from_page(text)
+    assert list(frame.columns) == downloads.COLUMNS and len(frame) > 50
+    assert {"gemeente", "Nederland"} <= set(frame["rol"])
+    # every value of the municipality in a scorecard is in the CSV, for its year
+    rows = re.findall(
+        r'<tr data-indicator="([^"]+)">\s*<th[^>]*>.*?</th>\s*<td[^>]*>(.*?)</td>', text, re.S
+    )
+    checked = 0
+    own = frame[frame["rol"] == "gemeente"]
+    units = dict(zip(own["indicator"], own["eenheid"], strict=False))
+    for indicator, cell in rows:
+        shown = htmllib.unescape(re.sub(r"<[^>]+>", " ", cell))
+        year = re.search(r"\b((?:19|20)\d\d)\b", shown)
+        if indicator not in units or year is None or "geen cijfer" in shown:
+            continue
+        hit = own[(own["indicator"] == indicator) & (own["jaar"] == int(year.group(1)))]
+        assert len(hit) == 1, (indicator, year.group(1))
+        value = fmt_short(hit["waarde"].iloc[0], units[indicator])
+        assert shown.strip().startswith(value + " "), (indicator, shown)
+        checked += 1
+    assert checked >= 5
+    # the workbook beside the page holds the same table, formatted
+    from openpyxl import load_workbook
+
+    path = rendered["paths"][(code, rapport)]
+    book = load_workbook(path.parent / link.group(1).replace(".csv", ".xlsx"))
+    sheet = book["Cijfers"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert sheet.max_row == len(frame) + 1
+    assert [c.value for c in sheet[1]] == downloads.COLUMNS
+    described = [r[0].value for r in book["Bronnen"].iter_rows(min_row=2) if r[0].value]
+    assert described[: len(downloads.COLUMNS)] == downloads.COLUMNS
+
+
 # -- health every year -----------------------------------------------------------------------------
 @pytest.mark.parametrize("code", MAIN)
 def test_health_section_shows_the_yearly_registers_beside_the_survey(rendered, code):
@@ -329,7 +470,7 @@ def test_index_section_numbers_equal_the_composite(rendered, composites, rapport
     from westerkwartier.reporting.formatting import fmt_number
     from westerkwartier.reporting.index_sections import fmt_score
 
-    section = _section(_text(rendered, "GM1969", rapport), "Index en vergelijkbare gemeenten")
+    section = _section(_text(rendered, "GM1969", rapport), "Bijlage: hoe de index werkt")
     plain = re.sub(r"<[^>]+>", "", section)
     scores, mc = composites[rapport]
     assert mc.draws >= 1000
@@ -370,7 +511,7 @@ def test_peer_table_with_reasons_and_sensitivity(rendered, rapport):
         expected = peers("GM1969")
     finally:
         _restore(before, old)
-    section = _section(_text(rendered, "GM1969", rapport), "Index en vergelijkbare gemeenten")
+    section = _section(_text(rendered, "GM1969", rapport), "Bijlage: hoe de index werkt")
     table = re.search(r"<table>(?:(?!</table>).)*Waarom vergelijkbaar.*?</table>", section, re.S)
     assert table, "peer table"
     assert '<th scope="col">Waarom vergelijkbaar</th>' in table.group(0)
@@ -408,14 +549,20 @@ def test_ambitions_table_for_westerkwartier(rendered):
 def test_schiermonnikoog_without_score_and_ambitions(rendered):
     for rapport in ("talent", "aantrekkelijkheid"):
         text = _text(rendered, "GM0088", rapport)
-        section = _section(text, "Index en vergelijkbare gemeenten")
+        section = _section(text, "Bijlage: hoe de index werkt")
         assert "Schiermonnikoog heeft geen score op de" in re.sub(r"<[^>]+>", "", section)
         assert "Intervalgrafiek:" not in section
         assert "Waarom vergelijkbaar" in section  # the peers still have reasons
-    text = _text(rendered, "GM0088", "aantrekkelijkheid")
-    assert "Voor Schiermonnikoog is geen ambitiebestand (ambities/schiermonnikoog.toml)" in (
-        _section(text, "Ambities")
-    )
+
+
+@pytest.mark.parametrize("rapport", ["talent", "aantrekkelijkheid"])
+def test_ambitions_only_when_a_file_is_given(rendered, rapport):
+    """A default run (no --ambities) publishes no ambitions; with the file, the section shows."""
+    default = _text(rendered, "GM0088", rapport)
+    assert not re.search(r"<h2\b[^>]*>Ambities", default)
+    assert "ambitiebestand" not in default and "Onderwijsalliantie" not in default
+    given = _section(_text(rendered, "GM1969", rapport), "Ambities")
+    assert "westerkwartier.toml" in given and "Stand per doel" in given
 
 
 # -- index --------------------------------------------------------------------------------------
@@ -437,7 +584,7 @@ def test_index_lists_every_report(rendered):
 # -- determinism and input checks ---------------------------------------------------------------
 def test_same_inputs_give_identical_html(rendered, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "agg")
-    again = _render_all(tmp_path, ["GM1969"], rapport="talent")
+    again = _render_all(tmp_path, ["GM1969"], rapport="talent", ambities=AMBITIONS)
     first = rendered["paths"][("GM1969", "talent")]
     assert again[("GM1969", "talent")].read_bytes() == first.read_bytes()
 
@@ -454,9 +601,13 @@ def test_misspelt_parameter_fails(tmp_path):
 def test_notebooks_declare_the_parameters():
     from westerkwartier.pipeline.notebook import notebook_parameters
 
+    common = ["gemeente", "jaar", "vergelijk", "peildatum", "gegevensmelding"]
     for name in ("talent", "aantrekkelijkheid", "verkenning"):
         declared = notebook_parameters(reports.NOTEBOOKS_DIR / f"{name}.ipynb")
-        assert list(declared) == ["gemeente", "jaar", "vergelijk", "peildatum", "gegevensmelding"]
+        extra = ["ambities"] if name != "verkenning" else []
+        assert list(declared) == [*common, *extra]
+        if extra:  # no ambitions unless a run gives a file
+            assert declared["ambities"].default in ('""', "''", "")
         assert declared["jaar"].type_name == "int"
         assert declared["vergelijk"].type_name == "list"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from westerkwartier import __version__, settings
-from westerkwartier.errors import EXIT_CODES, WesterkwartierError
+from westerkwartier.errors import EXIT_CODES, PdfUnavailable, WesterkwartierError
 
 EXIT_TEXT = "Exitcodes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
@@ -886,11 +886,27 @@ def _add_report(sub) -> None:
     rep.add_argument(
         "--gegevensmelding", default=None, help="melding bovenaan elk rapport (geplande runs)"
     )
+    rep.add_argument(
+        "--ambities",
+        type=_nonempty_path,
+        default=None,
+        metavar="BESTAND",
+        help="ambitiebestand van de partners (TOML); alleen dan krijgt het rapport een deel "
+        "Ambities (voorbeeld: ambities/westerkwartier.toml)",
+    )
+    rep.add_argument(
+        "--pdf",
+        action="store_true",
+        default=None,
+        help="maak van elk rapport ook een PDF (A4) met Chromium; zonder Chromium "
+        f"exitcode {PdfUnavailable.exit_code} en een melding hoe het te installeren",
+    )
     many = rep.add_argument_group(
         "veel rapporten tegelijk (dezelfde run als `westerkwartier batch`)",
         "Met een van deze opties wordt het een batchrun naar UIT/<datum>/ met UIT/latest; "
-        "zie `westerkwartier batch --help`. --jaar, --vergelijk, --peildatum en "
-        "--gegevensmelding gelden dan niet (zet ze in [parameters] van het manifest).",
+        "zie `westerkwartier batch --help`. --jaar, --vergelijk, --peildatum, "
+        "--gegevensmelding en --ambities gelden dan niet (zet ze in [parameters] van het "
+        "manifest).",
     )
     many.add_argument(
         "--manifest", type=_nonempty_path, default=None, help="batchmanifest (reports.toml)"
@@ -916,7 +932,7 @@ def _add_report(sub) -> None:
 
 
 #: Options of ``report`` for one municipality that a batch would not use.
-_SINGLE_ONLY = ("jaar", "vergelijk", "peildatum", "gegevensmelding")
+_SINGLE_ONLY = ("jaar", "vergelijk", "peildatum", "gegevensmelding", "ambities", "pdf")
 
 #: Options of ``report`` that only a batch uses.
 _BATCH_ONLY = ("workers", "force", "gepland", "controleer", "eigen_notebooks")
@@ -951,6 +967,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     from westerkwartier.pipeline.render import render_reports
 
+    chromium = None
+    if args.pdf:  # before any report: no Chromium means no waiting for a PDF that cannot come
+        from westerkwartier.pipeline.pdf import find_chromium
+
+        chromium = find_chromium()
     uit = args.uit or Path("reports")
     paths = render_reports(
         gemeente=args.gemeente or "GM1969",
@@ -960,9 +981,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
         peildatum=args.peildatum,
         uit=uit,
         gegevensmelding=args.gegevensmelding or "",
+        ambities=args.ambities,
     )
     for path in paths:
         print(f"Rapport geschreven: {path} ({path.stat().st_size / 1e3:.0f} kB)")
+        sheet = path.parent / f"{path.parent.name}-{path.stem}-cijfers.xlsx"
+        if sheet.exists():
+            print(f"Cijfers geschreven: {sheet}")
+    if chromium is not None:
+        from westerkwartier.pipeline.pdf import write_pdfs
+
+        for pdf in write_pdfs(paths, chromium):
+            print(f"PDF geschreven: {pdf} ({pdf.stat().st_size / 1e3:.0f} kB)")
     print(f"Index bijgewerkt: {Path(uit) / 'index.html'}")
     return 0
 

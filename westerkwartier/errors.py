@@ -19,6 +19,7 @@ EXIT_CODES: dict[int, str] = {
     5: "gegevens beschadigd of in onverwachte vorm (checksum, schema)",
     6: "CBS-tabel bestaat niet",
     7: "rapport niet gemaakt (notebook faalde; zie reports/_failed)",
+    8: "PDF niet gemaakt (--pdf zonder Chromium; installeer met scripts/install-browser.sh)",
     129: "gestopt door SIGHUP (terminal gesloten); wat klaar was, is bewaard",
     130: "gestopt door Ctrl-C (SIGINT); wat klaar was, is bewaard",
     143: "gestopt door SIGTERM (timeout, systemctl stop, CI); wat klaar was, is bewaard",
@@ -212,6 +213,16 @@ class ReportFailed(WesterkwartierError):
         self.notebook = notebook
         self.failed_notebook = failed_notebook
         self.cell_index = cell_index
+
+
+class PdfUnavailable(WesterkwartierError):
+    """A PDF was asked for (``report --pdf``) but Chromium cannot print it here.
+
+    The message says what is missing and how to install it; the HTML reports are not
+    affected.
+    """
+
+    exit_code = 8
 
 
 class OutputNotWritable(InputError):

@@ -88,6 +88,7 @@ class ReportSpec:
     name: str
     title: str
     #: Expected text of the one ``<h1>``; None when the notebook writes it at run time.
+    #: ``{jaar}`` in it and in ``shown_title`` stands for the reference year the page states.
     h1: str | None
     notebook: Path | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +96,15 @@ class ReportSpec:
     min_pages: int = 2
     #: The page must hold at least one table wider than a phone (proves the scroll box works).
     wide_table: bool = False
+    #: The page's ``<title>`` when it is not ``title`` (a report adds its reference year).
+    shown_title: str | None = None
+
+    def expected_title(self, html: str) -> str:
+        """The ``<title>`` the page must have, with ``{jaar}`` read from the page."""
+        stated = re.search(r'data-peiljaar="(\d{4})"', html)
+        return (self.shown_title or self.title).replace(
+            "{jaar}", stated.group(1) if stated else "{jaar}"
+        )
 
     @property
     def relpath(self) -> str:
@@ -117,7 +127,9 @@ def _manifest_titles() -> dict[str, str]:
     """Notebook file name -> report ``titel`` from the report manifest, when there is one.
 
     Production (``westerkwartier.pipeline.render.render_reports``) titles a report
-    ``"<titel> in <gemeente> — regionale monitor"`` and its h1 reads ``"<titel> in <gemeente>"``.
+    ``"<titel> in <gemeente>, <jaar> — regionale monitor"`` and its h1 reads
+    ``"<titel> in <gemeente>, <jaar>"`` (``{jaar}``: the report's reference year, read from
+    the page).
     """
     try:
         from westerkwartier.reporting.report_catalogue import load_report_catalogue
@@ -139,7 +151,8 @@ def project_notebook_spec(path: Path, manifest: dict[str, str] | None = None) ->
         return ReportSpec(
             name=path.stem,
             title=f"{titel} in {GEMEENTE_NAAM} — regionale monitor",
-            h1=f"{titel} in {GEMEENTE_NAAM}",
+            h1=f"{titel} in {GEMEENTE_NAAM}, {{jaar}}",
+            shown_title=f"{titel} in {GEMEENTE_NAAM}, {{jaar}} — regionale monitor",
             notebook=path,
             parameters={"gemeente": GEMEENTE},
         )

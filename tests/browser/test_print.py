@@ -8,6 +8,8 @@ import io
 import re
 import unicodedata
 
+import pytest
+
 #: Printable box of A4 with the report's @page margins (18 mm x 15 mm), in CSS px (96 per inch).
 A4_WIDTH_PX = round((210 - 2 * 15) / 25.4 * 96)
 A4_HEIGHT_PX = round((297 - 2 * 18) / 25.4 * 96)
@@ -27,6 +29,7 @@ PRINT_FACTS = """() => {
             .map(h => ({text: h.innerText.trim(), before: getComputedStyle(h).breakBefore})),
         headings: [...all('h1,h2,h3')].map(h => h.innerText.trim()),
         paragraphs: [...all('main p, main pre, main td')]
+            .filter(p => !p.closest('.alleen-scherm'))  // links and contents: screen only
             .map(p => p.innerText.trim()).filter(Boolean),
         tables: [...all('table')]
             .map(t => ({text: t.innerText.trim().slice(0, 40), right: box(t).right})),
@@ -121,3 +124,79 @@ def _svg_texts(src: str) -> list[str]:
     svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
     found = re.findall(r"<text\b[^>]*>(.*?)</text>", svg, flags=re.S)
     return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in found if t.strip()]
+
+
+GLANCE_FACTS = """() => {
+    const part = document.querySelector('section.oogopslag');
+    const texts = [...part.querySelectorAll('li, h2')].map(e => e.innerText.trim());
+    return {
+        texts: texts,
+        images: [...part.querySelectorAll('img'),
+                 ...document.querySelectorAll('header.rapport-kop img')]
+            .map(i => i.src.startsWith('data:image/svg+xml;base64,') ? i.src : null),
+        width: part.scrollWidth,
+        box: part.getBoundingClientRect().width,
+        next: [...document.querySelectorAll('h2')][1].innerText.trim(),
+    };
+}"""
+
+
+@pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
+def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts):
+    """Header and "In één oogopslag" print on page 1 together; the themes start on page 2."""
+    from pypdf import PdfReader
+
+    report = rendered[name]
+    assert report.error is None, report.error
+    page = browse.open(report.url)
+    facts = page.evaluate(GLANCE_FACTS)
+    data = page.pdf(format="A4", print_background=True)
+    reader = PdfReader(io.BytesIO(data))
+    first, second = (_squash(reader.pages[i].extract_text() or "") for i in (0, 1))
+    for text in facts["texts"]:
+        assert _squash(text) in first, f"not on page 1: {text!r}"
+    raster = [i for i in facts["images"] if i is None]
+    vector = [i for i in facts["images"] if i is not None]
+    assert len(facts["images"]) >= 1, "no chart in the glance"
+    assert _image_count(reader.pages[0]) == len(raster), "a raster chart is not on page 1"
+    for src in vector:  # an SVG chart prints as a drawing with its text
+        lost = [w for w in _svg_texts(src) if _squash(w) not in first]
+        assert not lost, f"an SVG chart is not on page 1: {lost[:5]}"
+    assert second.startswith(_squash(facts["next"])), "page 2 does not start the themes"
+    # and on a phone the section does not scroll sideways
+    phone = browse.open(report.url, width=390, height=844, mobile=True)
+    narrow = phone.evaluate(GLANCE_FACTS)
+    assert narrow["width"] <= narrow["box"] + 0.5, narrow
+    assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+    phone.screenshot(path=str(artifacts / "screenshots" / f"{name}-pagina1-390.png"))
+
+
+def test_report_pdf_option_prints_with_chromium(tmp_path):
+    """``report --pdf`` prints through the same Chromium; external requests are refused.
+
+    Run in a process of its own: this one already drives Chromium for the other tests.
+    """
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    page = tmp_path / "rapport.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>T</title></head>'
+        "<body><h1>Talent in Westerkwartier</h1><p>Een alinea.</p>"
+        '<img src="https://example.org/x.png" alt="extern"></body></html>',
+        encoding="utf-8",
+    )
+    code = (
+        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
+        "write_pdfs; print(write_pdfs([Path(sys.argv[1])])[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    pdf = tmp_path / "rapport.pdf"
+    assert done.stdout.strip() == str(pdf)
+    text = PdfReader(pdf).pages[0].extract_text()
+    assert "Talent in Westerkwartier" in text and "Een alinea." in text

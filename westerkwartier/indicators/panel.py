@@ -767,33 +767,35 @@ def to_csv(frame: pd.DataFrame, path: Path | str, *, dutch: bool = True) -> Path
 
 
 def to_excel(frame: pd.DataFrame, path: Path | str, *, sheet: str = "Indicatoren") -> Path:
-    """Write a panel or comparison to an Excel workbook, with a sheet naming the source.
+    """Write a panel or comparison to a formatted Excel workbook with a sources sheet.
+
+    Numbers keep Dutch number formats, the header is frozen with an autofilter, columns are
+    as wide as their contents, and the sheet ``Bronnen`` describes the columns that are there
+    (see :func:`westerkwartier.indicators.spreadsheet.write_workbook`).
 
     Returns
     -------
     Path
         The file written (``.xlsx``). Missing values are empty cells, never zero.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    about = pd.DataFrame(
-        {
-            "toelichting": [
-                ATTRIBUTION,
-                "Lege cellen: geen cijfer; de kolom missing_reason of toelichting zegt waarom.",
-                "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
-                "of een prognose.",
-                "lower/upper: 95%-betrouwbaarheidsinterval (Gezondheidsmonitor) of de uitersten "
-                "die de afronding van de CBS-cijfers toelaat; de kolom precision zegt welke.",
-                "comparable_from: eerste jaar van de reeks waartoe een waarde hoort, bij een "
-                "trendbreuk (bijv. jeugdzorg 2021); vergelijk alleen waarden met hetzelfde jaar.",
-            ]
-        }
-    )
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        frame.to_excel(writer, sheet_name=sheet[:31], index=False)
-        about.to_excel(writer, sheet_name="Bron", index=False)
-    return path
+    from westerkwartier.indicators.spreadsheet import write_workbook
+
+    regions = {
+        str(r["name"]) + {"provincie": " (provincie)", "corop": " (COROP)"}.get(r["level"], ""): (
+            f"Waarde voor {r['name']} ({r['code']}), in de eenheid van de rij."
+        )
+        for r in frame.attrs.get("regions", [])
+    }
+    notes = [
+        ATTRIBUTION,
+        "Lege cellen: geen cijfer; de kolom missing_reason of toelichting zegt waarom.",
+        "status 'schatting': opgebouwd uit voorgangers van een heringedeelde gemeente "
+        "of een prognose.",
+    ]
+    if "source_table" in frame.columns:
+        tables = sorted({t for v in frame["source_table"].dropna() for t in str(v).split("+")})
+        notes.append("CBS-tabellen: " + ", ".join(t for t in tables if t))
+    return write_workbook(frame, path, sheet=sheet, descriptions=regions, notes=notes)
 
 
 __all__ = [

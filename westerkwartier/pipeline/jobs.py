@@ -297,7 +297,31 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
     if job.notice_injected:
         page = Path(job.output).read_text(encoding="utf-8")
         write_atomic(Path(job.output), inject_notice(page, job.notice))
+    workbook = write_figures_workbook(Path(job.output))
+    if workbook is not None:
+        result["werkmap"] = str(workbook)
     result.update(status="gemaakt", kop=report_facts(job.output))
+
+
+def write_figures_workbook(page: Path) -> Path | None:
+    """Write the report's figures as ``.xlsx`` beside the page, from the CSV inside it.
+
+    A page without the CSV link (a notebook of one's own) gets none. The workbook is written
+    to a temporary name first and then moved into place, like the page.
+    """
+    import tempfile
+
+    from westerkwartier.reporting.downloads import workbook_from_page
+
+    with tempfile.TemporaryDirectory(dir=page.parent, prefix=".werkmap-") as scratch:
+        copy = Path(scratch) / page.name
+        copy.write_bytes(page.read_bytes())
+        made = workbook_from_page(copy)
+        if made is None:
+            return None
+        target = page.parent / made.name
+        os.replace(made, target)
+    return target
 
 
 def run_job(job: ReportJob) -> dict[str, Any]:

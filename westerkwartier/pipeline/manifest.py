@@ -31,6 +31,10 @@ NOTICE_PARAMETER = "gegevensmelding"
 DATE_PARAMETER = "peildatum"
 
 
+#: Notebook parameter with the partners' ambitions file (absolute path; empty: none).
+AMBITIONS_PARAMETER = "ambities"
+
+
 #: Notebook parameter that receives the municipality code.
 MUNICIPALITY_PARAMETER = "gemeente"
 
@@ -68,6 +72,7 @@ _REPORT_KEYS: KeyTypes = {
     "titel": str,
     "label": str,
     "parameters": dict,
+    "ambities": str,
     **_SELECTION_KEYS,
 }
 
@@ -636,7 +641,19 @@ def _parse_report(entry: Any, index: int, shared: _Shared, check: _Check) -> Man
     if isinstance(title, str):
         _check_title(title, "titel" in entry, where, here, check)
     own = entry.get("parameters", {}) if isinstance(entry.get("parameters"), dict) else {}
+    if isinstance(entry.get("ambities"), str):
+        own = {**own, AMBITIONS_PARAMETER: entry["ambities"]}
     parameters = {**shared.parameters, **own}
+    if AMBITIONS_PARAMETER in parameters:
+        places = [
+            (*here, "ambities"),
+            (*here, "parameters", AMBITIONS_PARAMETER),
+            ("parameters", AMBITIONS_PARAMETER),
+        ]
+        line = next((check.lines.keys[k] for k in places if k in check.lines.keys), None)
+        parameters[AMBITIONS_PARAMETER] = _ambitions_path(
+            parameters[AMBITIONS_PARAMETER], line, where, check
+        )
     codes = _select(entry, here, where, check)
     if codes is None:
         codes = shared.codes
@@ -656,6 +673,28 @@ def _parse_report(entry: Any, index: int, shared: _Shared, check: _Check) -> Man
         position=index if _written(check, index) else None,
         own_parameters=frozenset(own),
     )
+
+
+def _ambitions_path(value: Any, line: int | None, where: str, check: _Check) -> str:
+    """Check the ambitions file of a report; return its absolute path (empty: none).
+
+    A relative path starts at the manifest's folder, like every path of the manifest. The
+    file is read and checked here, so a mistake in it stops the run before any report.
+    """
+    from westerkwartier.analysis.ambitions import AmbitionFileError, read_ambitions
+
+    if not isinstance(value, str):
+        check.add(line, f'{where}: ambities moet tekst zijn, bijv. ambities = "ambities.toml".')
+        return ""
+    if not value.strip():
+        return ""
+    path = Path(value.strip()).expanduser()
+    path = path if path.is_absolute() else check.base / path
+    try:
+        read_ambitions(path)
+    except AmbitionFileError as err:
+        check.add(line, f"{where}: ambities: {err}")
+    return str(path)
 
 
 def _written(check: _Check, index: int) -> bool:

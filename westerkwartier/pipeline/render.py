@@ -64,7 +64,11 @@ from westerkwartier.reporting.report_catalogue import (
     load_report_catalogue,
     report_spec,
 )
-from westerkwartier.reporting.report_data import parse_jaar, parse_peildatum
+from westerkwartier.reporting.report_data import (
+    check_ambitions_file,
+    parse_jaar,
+    parse_peildatum,
+)
 from westerkwartier.sources.regions import slug
 
 #: Default output folder.
@@ -116,6 +120,7 @@ class Inputs:
     vergelijk: list[Any]
     peildatum: dt.date
     rapporten: list[str]
+    ambities: Path | None = None
 
 
 def check_inputs(
@@ -126,11 +131,17 @@ def check_inputs(
     peildatum: str | dt.date = "2026-11-27",
     *,
     registry: Any | None = None,
+    ambities: str | Path | None = None,
 ) -> Inputs:
     """Check every input of a run before anything is executed.
 
+    ``ambities`` is the partners' ambitions file (read and checked like the reports do); none
+    means the reports have no ambitions section.
+
     Raises
     ------
+    westerkwartier.analysis.ambitions.AmbitionFileError
+        The ambitions file is missing or has errors (each with its line).
     RegionNotFound, RegionDissolved
         Unknown or merged municipality (also among ``vergelijk``).
     InputError
@@ -150,7 +161,8 @@ def check_inputs(
     region = registry.municipality(gemeente)
     extra = [registry.municipality(v) for v in (vergelijk or [])]
     check_snapshot()
-    return Inputs(region, year, extra, date, names)
+    targets = check_ambitions_file(ambities, date)
+    return Inputs(region, year, extra, date, names, targets)
 
 
 _SNAPSHOT_FIX = (
@@ -347,6 +359,7 @@ def render_reports(
     uit: Path | str = REPORTS_DIR,
     gegevensmelding: str = "",
     *,
+    ambities: str | Path | None = None,
     notebooks_dir: Path | str = NOTEBOOKS_DIR,
     timeout_per_cell: float = CELL_TIMEOUT,
     index: bool = True,
@@ -370,6 +383,9 @@ def render_reports(
         Output folder (default ``reports``).
     gegevensmelding : str
         Notice about the data shown at the top of each report (scheduled runs).
+    ambities : str or Path, optional
+        The partners' ambitions file (TOML): the reports get a section "Ambities". Without
+        it they have none (an example file is never published by default).
     notebooks_dir : Path or str
         Folder of the report notebooks.
     timeout_per_cell : float
@@ -400,7 +416,7 @@ def render_reports(
     """
     if peildatum is None:
         peildatum = dt.date.today()
-    inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum)
+    inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum, ambities=ambities)
     uit = Path(uit)
     check_output(uit)
     jobs = report_jobs(
@@ -464,6 +480,8 @@ def report_jobs(
         "peildatum": inputs.peildatum.isoformat(),
         "gegevensmelding": str(gegevensmelding or ""),
     }
+    if inputs.ambities is not None:
+        parameters["ambities"] = str(inputs.ambities)
     return [
         ReportJob(
             index=number,

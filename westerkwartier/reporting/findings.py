@@ -183,7 +183,7 @@ def _trend_clause(row: ScoreRow) -> str:
     return f" Sinds {since} ({start}) is dat {verb}."
 
 
-def finding_text(row: ScoreRow, subject: str | None = None) -> str:
+def finding_text(row: ScoreRow, subject: str | None = None, *, trend: bool = True) -> str:
     """Write the summary sentence of one scorecard row.
 
     The value comes with its year and, when it is wide enough to matter, its interval; each
@@ -196,6 +196,9 @@ def finding_text(row: ScoreRow, subject: str | None = None) -> str:
     subject : str, optional
         How a sentence names the indicator (``de netto arbeidsparticipatie``); default
         ``<label>:``.
+    trend : bool
+        Add the sentence on the change over the years (default); without it the finding is
+        one sentence (page 1 of a report).
 
     Examples
     --------
@@ -221,7 +224,7 @@ def finding_text(row: ScoreRow, subject: str | None = None) -> str:
         extra = f" ({margin})" if margin else ""
         head = f"{row.label}: {value} in {year}{extra}"
         body = f"{head}; {versus.removeprefix('is ')}." if versus else f"{head}."
-    return body + _trend_clause(row)
+    return body + (_trend_clause(row) if trend else "")
 
 
 def findings(

@@ -207,7 +207,55 @@ def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
     clean = _clean_for_export(nb, title)
     resources = {"wk_css": report_css(), "metadata": {"name": title}}
     body, _ = exporter.from_notebook_node(clean, resources=resources)
-    return _tidy(body)
+    return _tidy(add_contents(title_with_year(body)))
+
+
+def title_with_year(page: str) -> str:
+    """Add the report's reference year (its header's ``data-peiljaar``) to the page title.
+
+    ``Talent in Westerkwartier — regionale monitor`` becomes ``Talent in Westerkwartier,
+    2023 — regionale monitor``; a title that has the year, or a page without it, stays.
+    """
+    year = re.search(r'data-peiljaar="(\d{4})"', page)
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    if year is None or title is None or year.group(1) in title.group(1):
+        return page
+    text = title.group(1)
+    head, sep, tail = text.partition(" — ")
+    new = f"{head}, {year.group(1)}{sep}{tail}"
+    return page[: title.start(1)] + new + page[title.end(1) :]
+
+
+#: Sections whose heading starts with this are appendices (after the main text).
+APPENDIX_PREFIX = "Bijlage"
+
+_H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+
+
+def add_contents(page: str) -> str:
+    """Add a table of contents with a link to every section (``h2`` with an ``id``).
+
+    The list goes after page 1 (the section "In één oogopslag") or, without it, after the
+    report's header; the appendices (headings starting with "Bijlage") are a second list. A
+    page with fewer than three sections, or without a report header, is left as it is. The
+    contents are for the screen; print hides them.
+    """
+    found = [(anchor, re.sub(r"<[^>]+>", "", text).strip()) for anchor, text in _H2.findall(page)]
+    found = [(a, t) for a, t in found if t]
+    if len(found) < 3 or 'class="rapport-kop"' not in page:
+        return page
+    main = [(a, t) for a, t in found if not t.startswith(APPENDIX_PREFIX)]
+    appendices = [(a, t) for a, t in found if t.startswith(APPENDIX_PREFIX)]
+    nav = render_template("inhoud.html.j2", main=main, appendices=appendices)
+    end = page.find("</section>", page.find('class="oogopslag"'))
+    if 'class="oogopslag"' in page and end > 0:
+        cut = end + len("</section>")
+    else:
+        cut = page.find("</header>") + len("</header>")
+    # after the output box that holds the section (its closing div tags)
+    closing = re.match(r"(\s*</div>)*", page[cut:])
+    cut += closing.end() if closing else 0
+    return page[:cut] + "\n" + nav + page[cut:]
 
 
 def _tidy(text: str) -> str:

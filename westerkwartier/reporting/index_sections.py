@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,8 +54,6 @@ from westerkwartier.reporting.sections import Html, part
 #: The index shown in each report.
 REPORT_INDEX: dict[str, str] = {"aantrekkelijkheid": "aantrekkelijkheid", "talent": "talent"}
 
-#: Folder of the ambitions files (``<gemeente-slug>.toml``), relative to the project.
-AMBITIONS_DIR: str = "ambities"
 
 #: Years looked back for the decomposition of the score change.
 DECOMPOSE_SPAN: int = 5
@@ -519,16 +516,18 @@ def pulse_rows(pulse: pd.DataFrame) -> pd.DataFrame:
             else f"{fmt(r['huidige_waarde'], unit)} ({int(r['huidig_jaar'])})"
         )
         if is_missing(r["projectie"]):
-            trend = f"te weinig jaren voor een trend ({int(r['n_jaren'])})"
+            trend = f"te weinig jaren voor een trend ({_years(r['n_jaren'])}; minstens 3 nodig)"
         elif r.get("projectiebasis") == "niveau":
             trend = (
-                f"de laatste {int(r['n_jaren'])} jaar volgen de eerdere trend niet; op hun "
-                f"niveau in {int(r['doeljaar'])} {fmt(r['projectie'], unit)} (90%-band "
+                f"niveau van de laatste {_years(r['n_jaren'])} doorgetrokken (die jaren "
+                "volgen de eerdere trend niet): "
+                f"in {int(r['doeljaar'])} {fmt(r['projectie'], unit)} (90%-band "
                 f"{_bare(r['projectie_onder'], unit)} tot {_bare(r['projectie_boven'], unit)}"
                 f"{'%' if unit == '%' else ''})"
             )
         else:
             trend = (
+                f"rechte lijn door {_years(r['n_jaren'])}: "
                 f"{fmt_change(r['trend_per_jaar'], unit)} per jaar; in {int(r['doeljaar'])} "
                 f"{fmt(r['projectie'], unit)} (90%-band {_bare(r['projectie_onder'], unit)} tot "
                 f"{_bare(r['projectie_boven'], unit)}{'%' if unit == '%' else ''})"
@@ -550,6 +549,11 @@ def pulse_rows(pulse: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _years(n: Any) -> str:
+    """``1 jaar``, ``10 jaar`` (Dutch keeps ``jaar`` after a number)."""
+    return f"{int(n)} jaar"
 
 
 def _bare(value: float, unit: str) -> str:
@@ -688,14 +692,6 @@ class IndexData:
         return f"de {self.spec.label.lower()} ({self.year})"
 
 
-def ambitions_file(name: str, root: Path | None = None) -> Path:
-    """Path of a municipality's ambitions file: ``ambities/<slug>.toml`` in the project."""
-    from westerkwartier import settings
-    from westerkwartier.sources.regions import slug
-
-    return Path(root or settings.project_dir / AMBITIONS_DIR) / f"{slug(name)}.toml"
-
-
 def _neighbour_lookup(rapport: ReportData) -> Any:
     near = list(rapport.regions.loc[rapport.regions["role"] == "buurgemeente", "code"])
 
@@ -816,16 +812,13 @@ def _index_tables(panel: pd.DataFrame, inputs: Any) -> list[str]:
 
 
 def _ambition_indicators(rapport: ReportData) -> list[str]:
-    import tomllib
+    """Return the indicators of the report's ambitions file (none without one)."""
+    if rapport.ambities is None:
+        return []
+    from westerkwartier.analysis.ambitions import read_ambitions
 
-    file = ambitions_file(rapport.region.name)
-    if not file.exists():
-        return []
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return []
-    return [str(a.get("indicator")) for a in raw.get("ambitie", []) if a.get("indicator")]
+    _, targets = read_ambitions(rapport.ambities, peiljaar=rapport.peildatum.year)
+    return [a.indicator for a in targets]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -851,8 +844,30 @@ def _subject(data: IndexData, indicator: str, labels: Mapping[str, str]) -> str:
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
+def pool_text(data: IndexData) -> str:
+    """Say why the ranking has fewer municipalities than the country (``van 335, niet 342``).
+
+    The municipalities without a score are those for which CBS publishes too few of the
+    index's figures; up to ten are named.
+    """
+    towns = data.scores[data.scores["level"] == "gemeente"]
+    unscored = towns[towns["score"].isna()]
+    ranked = len(data.summary)
+    total = len(towns)
+    if not len(unscored) or total <= ranked:
+        return f"Alle {fmt_number(total)} gemeenten van {data.year} hebben een score."
+    names = sorted(str(n) for n in unscored["region_name"])
+    named = f": {', '.join(names)}" if len(names) <= 10 else ""
+    return (
+        f"De rangorde telt {fmt_number(ranked)} van de {fmt_number(total)} gemeenten van "
+        f"{data.year}. {fmt_number(len(unscored))} gemeenten hebben geen score, omdat het CBS "
+        f"voor hen te weinig van de cijfers van de index publiceert (bij kleine gemeenten "
+        f"blijven cijfers vaak geheim){named}."
+    )
+
+
 def index_kern(data: IndexData) -> Html:
-    """Score, median rank with 5-95% interval, and the robustness claims."""
+    """Score, median rank with 5-95% interval, why the pool has its size, and robustness."""
     spec = data.spec
     how = (
         f"Hoe de index werkt: de {spec.label.lower()} combineert "
@@ -885,6 +900,7 @@ def index_kern(data: IndexData) -> Html:
         draws=fmt_number(data.mc.draws),
         median_rank=fmt_number(rank["median_rank"]),
         n=fmt_number(len(data.summary)),
+        pool=pool_text(data),
         rank_p05=fmt_number(rank["rank_p05"]),
         rank_p95=fmt_number(rank["rank_p95"]),
         benchmarks="; ".join(parts),
@@ -1124,19 +1140,22 @@ def vergelijkingsgroep(data: IndexData) -> Html:
 # ----------------------------------------------------------------------------------------------
 # The section "Ambities"
 # ----------------------------------------------------------------------------------------------
-def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
-    """Return the pulse of the municipality's ambitions file, or a sentence without one.
+def ambities(rapport: ReportData, data: IndexData | None = None) -> Html | None:
+    """Return the section "Ambities" for the ambitions file the partners gave, else nothing.
 
-    The file is ``ambities/<gemeente-slug>.toml``; ``peiljaar`` is the year of the report's
-    ``peildatum`` so that the output is the same on every run.
+    A report shows ambitions only when its run was given a file (``--ambities`` of
+    ``westerkwartier report``, ``ambities`` in the batch manifest or the notebook parameter);
+    there is no default file, so an example never ends up in a published report.
+    ``peiljaar`` is the year of the report's ``peildatum`` so that the output is the same on
+    every run.
     """
     from westerkwartier.analysis.ambitions import pulse, read_ambitions
 
+    file = rapport.ambities
+    if file is None:
+        return None
     name = rapport.region.name
-    file = ambitions_file(name)
-    shown = f"{AMBITIONS_DIR}/{file.name}"
-    if not file.exists():
-        return part("ambities.html.j2", table=None, name=name, shown=shown)
+    shown = file.name
     peiljaar = rapport.peildatum.year
     table = pulse(rapport.region.code, file, panel=data.panel if data else None, peiljaar=peiljaar)
     settings_, _ = read_ambitions(file, peiljaar=peiljaar)
@@ -1145,10 +1164,11 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
         "Status: ✓ op koers = de hele 90%-band van de projectie haalt het doel; ~ twijfelachtig "
         "= het doel ligt binnen de band; ✗ niet op koers = de hele band mist het doel; "
         "? onbekend = te weinig jaren (minder dan 3) of geen cijfer. De projectie is een "
-        "rechte lijn door de cijfers van de laatste tien jaar (kleinste kwadraten), met een "
-        "voorspellingsinterval; geen lijn door twee punten. Volgen de laatste drie jaar die "
-        "lijn niet (een vlakke reeks na een lange daling), dan wordt het doel beoordeeld op "
-        "het niveau van die drie jaar, en staat dat in de kolom Trend en projectie."
+        "rechte lijn door de cijfers van hoogstens de laatste tien jaar; de band is de marge "
+        "waarbinnen de uitkomst met 90% zekerheid valt als de lijn doorgaat. Een lijn door "
+        "twee punten trekken we niet. Volgen de laatste drie jaar die lijn niet (een vlakke "
+        "reeks na een lange daling), dan wordt het doel beoordeeld op het niveau van die drie "
+        "jaar. Elke regel noemt zijn methode en het aantal jaren waarop hij rust."
     )
     if any(
         not is_missing(v) and v < 0 and not (not is_missing(c) and c < 0)
@@ -1160,6 +1180,7 @@ def ambities(rapport: ReportData, data: IndexData | None = None) -> Html:
         )
     return part(
         "ambities.html.j2",
+        shown=shown,
         titel=settings_.get("titel") or "",
         sentence=pulse_sentence(table, name, peiljaar),
         table=table_parts(
@@ -1176,7 +1197,6 @@ __all__ = [
     "IndexData",
     "STATUS_LABELS",
     "ambities",
-    "ambitions_file",
     "bijdragen",
     "choose_from_year",
     "decomposition_rows",

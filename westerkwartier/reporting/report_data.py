@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,9 @@ class ReportData:
         The indicator catalogue.
     peer_codes : list of str
         The statistical peers whose median is the third benchmark (empty: none).
+    ambities : Path or None
+        The partners' ambitions file given for this report (checked); None: the report has no
+        ambitions section.
     """
 
     spec: ReportSpec
@@ -160,6 +164,7 @@ class ReportData:
     gegevensmelding: str
     catalogue: Catalogue
     peer_codes: list[str] = field(default_factory=list)
+    ambities: Path | None = None
 
     @property
     def province_label(self) -> str:
@@ -349,6 +354,7 @@ def load_report_data(
     vergelijk: Sequence[str] = (),
     peildatum: str | dt.date = "2026-11-27",
     gegevensmelding: str = "",
+    ambities: str | Path = "",
     *,
     loader: Callable[[str], Any] | None = None,
     registry: Any | None = None,
@@ -370,6 +376,9 @@ def load_report_data(
         Date printed on the report (``JJJJ-MM-DD``).
     gegevensmelding : str
         Notice about the data shown at the top of the report (empty: none).
+    ambities : str or Path
+        The partners' ambitions file (TOML); empty: no ambitions section. It is read and
+        checked here, before any data, so a bad file stops the report with its line numbers.
     loader, registry, neighbours
         Injectable for tests (see :func:`westerkwartier.indicators.panel.panel`).
 
@@ -388,6 +397,7 @@ def load_report_data(
     spec = report_spec(rapport)
     date = parse_peildatum(peildatum)
     year = parse_jaar(jaar, date)
+    ambitions_path = check_ambitions_file(ambities, date)
     injected = registry is not None
     registry = registry or load_registry()
     region = registry.municipality(gemeente)
@@ -446,7 +456,37 @@ def load_report_data(
         gegevensmelding=str(gegevensmelding or "").strip(),
         catalogue=cat,
         peer_codes=peer_codes,
+        ambities=ambitions_path,
     )
+
+
+def check_ambitions_file(ambities: str | Path | None, peildatum: dt.date) -> Path | None:
+    """Return the checked ambitions file of a report, or None when none is given.
+
+    Parameters
+    ----------
+    ambities : str or Path or None
+        Path of the file; empty or None: the report shows no ambitions.
+    peildatum : datetime.date
+        Report date; its year is "now" for the check that no target year is in the past.
+
+    Returns
+    -------
+    Path or None
+        The absolute path.
+
+    Raises
+    ------
+    westerkwartier.analysis.ambitions.AmbitionFileError
+        The file is missing or has errors (every problem with its line number).
+    """
+    from westerkwartier.analysis.ambitions import read_ambitions
+
+    if ambities is None or not str(ambities).strip():
+        return None
+    path = Path(str(ambities).strip()).expanduser().absolute()
+    read_ambitions(path, peiljaar=peildatum.year)
+    return path
 
 
 def _peer_codes(code: str) -> list[str]:

@@ -143,7 +143,7 @@ def kop(data: ReportData) -> Html:
     return part(
         "kop.html.j2",
         attrs=attrs,
-        title=f"{data.spec.titel} in {region.name}",
+        title=f"{data.spec.titel} in {region.name}, {peiljaar}",
         melding=data.gegevensmelding,
         facts=facts,
         kerncijfers=kerncijfers,
@@ -174,6 +174,141 @@ def samenvatting(data: ReportData) -> Html:
 
 
 # ----------------------------------------------------------------------------------------------
+# Page 1: "In één oogopslag"
+# ----------------------------------------------------------------------------------------------
+#: Headline figures and findings on page 1.
+GLANCE_FIGURES: int = 4
+GLANCE_FINDINGS: int = 5
+
+
+def headline_rows(data: ReportData, n: int = GLANCE_FIGURES) -> list[ScoreRow]:
+    """Return the rows of the headline figures: those of the strongest findings first.
+
+    Then the rows of the theme the report leads with, then the other scorecard rows in report
+    order; only rows with a value for the municipality, no context figures.
+    """
+    order = [f.indicator for f in data.findings if f.indicator]
+    order += [*data.spec.lead_indicators, *(r.indicator for r in data.rows)]
+    rows = [data.row(i) for i in dict.fromkeys(order)]
+    usable = [r for r in rows if r is not None and r.own is not None and r.direction != "context"]
+    # one figure per theme first, so that page 1 covers the report; then the strongest others
+    chosen: list[ScoreRow] = []
+    for row in usable:
+        if row.section not in {r.section for r in chosen}:
+            chosen.append(row)
+    chosen += [r for r in usable if r not in chosen]
+    picked = chosen[:n]
+    return sorted(picked, key=lambda r: usable.index(r))
+
+
+def _benchmark_text(row: ScoreRow) -> str:
+    """``Nederland 72,1% · provincie Groningen 70,3%``, or why there is no benchmark."""
+    parts = []
+    for comp in (row.nederland, row.province, row.peers):
+        if comp is None or comp.other is None:
+            continue
+        name = comp.name.removeprefix("de ")
+        if comp is row.peers:
+            name = "vergelijkbare gemeenten"
+        own_year = row.own.year if row.own is not None else None
+        year = f" ({row.year_text(comp.other.year)})" if comp.other.year != own_year else ""
+        parts.append(f"{name} {fmt_short(comp.other.value, row.unit)}{year}")
+    if parts:
+        return " · ".join(parts)
+    return "geen vergelijking: provincie en Nederland hebben dit cijfer niet"
+
+
+def _glance_label(row: ScoreRow) -> str:
+    """Return the label of a headline figure, with its unit when the label lacks it."""
+    label = unit_label(row.label)
+    unit = unit_label(row.unit)
+    if row.unit in ("%", "euro") or unit in label:
+        return label
+    return f"{label} ({unit})"
+
+
+def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]:
+    """Return the five most important findings, one sentence each (no trend sentence)."""
+    from westerkwartier.reporting.findings import finding_text
+
+    out = []
+    for f in data.findings[:GLANCE_FINDINGS]:
+        row = data.row(f.indicator) if f.indicator else None
+        text = f.text
+        if row is not None and row.own is not None:
+            text = finding_text(row, data.spec.onderwerp.get(row.indicator), trend=False)
+        out.append((f.tone, TONE_LABELS.get(f.tone, TONE_LABELS["neutraal"]), text, f.indicator))
+    return out
+
+
+def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | None:
+    """Return the chart of page 1: the trend of the first headline figure with one."""
+    from westerkwartier.reporting.charts import figure_mimebundle
+    from westerkwartier.reporting.figures import indicator_trend
+
+    for row in rows:
+        chart = indicator_trend(data, row.indicator)
+        if chart is None:
+            continue
+        bundle, _ = figure_mimebundle(chart.figure, chart.alt)
+        if "image/png" in bundle:
+            src = "data:image/png;base64," + bundle["image/png"]
+        else:
+            import base64
+
+            svg = str(bundle.get("image/svg+xml", ""))
+            src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+        # the same chart comes back in its theme: say which one this is
+        alt = f"Grafiek bij het eerste kerncijfer, die ook bij het thema staat. {chart.alt}"
+        return {"src": src, "alt": alt}
+    return None
+
+
+def oogopslag(data: ReportData, vraag: str = "") -> Html:
+    """Return page 1, "In één oogopslag": four headline figures, five findings, one chart.
+
+    Each headline figure has its year and benchmarks; the findings are the five most
+    important of the report's findings (the same sentences as in the appendix with all
+    findings); the chart is the trend of the first headline figure. A link downloads every
+    figure of the report as CSV (see :mod:`westerkwartier.reporting.downloads`).
+
+    Parameters
+    ----------
+    data : ReportData
+        The report.
+    vraag : str
+        The question the report answers (from the notebook); ``{gemeente}`` in it becomes the
+        municipality's name.
+    """
+    from westerkwartier.reporting.downloads import download_link
+
+    rows = headline_rows(data)
+    figures = [
+        {
+            "value": fmt_short(r.own.value, r.unit),
+            "label": _glance_label(r),
+            "year": r.year_text(r.own.year),
+            "bench": _benchmark_text(r),
+            "tone": r.tone,
+            "verdict": TONE_LABELS[r.tone],
+            "indicator": r.indicator,
+        }
+        for r in rows
+    ]
+    findings = _glance_findings(data)
+    return part(
+        "oogopslag.html.j2",
+        name=data.region.name,
+        vraag=vraag.replace("{gemeente}", data.region.name),
+        figures=figures,
+        findings=findings,
+        chart=_glance_chart(data, rows),
+        download=download_link(data),
+        total=len(data.findings),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
 # Scorecard
 # ----------------------------------------------------------------------------------------------
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
@@ -183,9 +318,34 @@ def _margin_word(row: ScoreRow, comp: Comparison) -> str:
     return "verschil valt binnen de afronding"
 
 
-def _versus_cell(row: ScoreRow, comp: Comparison | None) -> Cell:
+def _province_code(data: ReportData | None) -> str:
+    return str(data.region.province) if data is not None and data.region.province else "PV"
+
+
+def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | None) -> str:
+    """Why a scorecard row has no value for a benchmark (province, Nederland or peers)."""
+    if row.own is None:
+        return "geen vergelijking: de gemeente heeft zelf geen cijfer"
+    if code is None:
+        return "te weinig vergelijkbare gemeenten met dit cijfer"
+    reason = None
+    if data is not None:
+        p = data.panel
+        hit = p[
+            (p["region_code"] == code)
+            & (p["indicator"] == row.indicator)
+            & (p["year"] == row.own.year)
+        ]
+        if len(hit):
+            reason = hit["missing_reason"].iloc[0]
+    if reason is None or is_missing(reason):
+        return f"CBS publiceert dit cijfer niet voor {row.year_text(row.own.year)}"
+    return str(reason)
+
+
+def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp is None or comp.other is None:
-        return Cell("geen cijfer", kind="klein")
+        return Cell("geen cijfer", why or None, kind="klein")
     value = fmt_short(comp.other.value, row.unit)
     notes = []
     if comp.other.name and " zonder " in comp.other.name:
@@ -236,7 +396,7 @@ def _trend_cell(row: ScoreRow) -> Cell:
     return Cell(label, since)
 
 
-def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
+def _scorecard_row(r: ScoreRow, peers: bool, data: ReportData | None = None) -> dict[str, Any]:
     assessed = r.own is not None and r.direction != "context"
     tone = r.tone if assessed else "neutraal"
     if assessed:
@@ -247,11 +407,11 @@ def _scorecard_row(r: ScoreRow, peers: bool) -> dict[str, Any]:
     cells = [
         _own_cell(r),
         _trend_cell(r),
-        _versus_cell(r, r.province),
-        _versus_cell(r, r.nederland),
+        _versus_cell(r, r.province, _no_benchmark_reason(data, r, _province_code(data))),
+        _versus_cell(r, r.nederland, _no_benchmark_reason(data, r, "NL01")),
     ]
     if peers:
-        cells.append(_versus_cell(r, r.peers))
+        cells.append(_versus_cell(r, r.peers, _no_benchmark_reason(data, r, None)))
     return {
         "indicator": r.indicator,
         "label": unit_label(r.label),
@@ -294,7 +454,7 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
         province=data.province_label or "de provincie",
         peers=peers,
         head=head,
-        rows=[_scorecard_row(r, peers) for r in rows],
+        rows=[_scorecard_row(r, peers, data) for r in rows],
     )
 
 
@@ -407,7 +567,7 @@ def retention_note(data: ReportData, peer_codes: Iterable[str]) -> Html:
     if names:
         text += (
             " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie "
-            f"'Index en vergelijkbare gemeenten'): {', '.join(names)}."
+            f"de bijlage 'Hoe de index werkt'): {', '.join(names)}."
         )
     return part("voetnoot.html.j2", text=text)
 

@@ -1,0 +1,123 @@
+"""PDF copies of the reports, printed by headless Chromium (``westerkwartier report --pdf``).
+
+The PDF is the page as the browser prints it: the print style sheet of the reports (A4,
+sections on new pages, page 1 "In één oogopslag" on one page), the layout the browser tests
+check. Chromium is Debian's package (``/usr/bin/chromium``; ``WESTERKWARTIER_CHROMIUM``
+overrides the path, ``bash scripts/install-browser.sh`` installs it), driven through Playwright.
+The page is opened from ``file://`` and any request that is not ``file:``/``data:`` is refused,
+so printing never reaches the internet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from westerkwartier.errors import PdfUnavailable
+
+#: Where Chromium is looked for, after ``WESTERKWARTIER_CHROMIUM``.
+CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/bin/chromium", "chromium", "chromium-browser")
+
+#: Flags for a headless Chromium without sandbox, GPU or background traffic.
+CHROMIUM_ARGS: list[str] = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+_INSTALL = (
+    "Installeer Chromium met `bash scripts/install-browser.sh` (of zet "
+    "WESTERKWARTIER_CHROMIUM op het pad van een Chromium), of laat --pdf weg: de HTML-rapporten "
+    "worden ook zonder PDF gemaakt."
+)
+
+
+def find_chromium() -> Path:
+    """Return the Chromium executable to print with.
+
+    Raises
+    ------
+    PdfUnavailable
+        Playwright is not installed, or no Chromium was found.
+    """
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        raise PdfUnavailable(
+            f"Geen PDF mogelijk: het Python-pakket playwright ontbreekt. {_INSTALL}"
+        ) from None
+    given = os.environ.get("WESTERKWARTIER_CHROMIUM")
+    candidates = [given] if given else list(CHROMIUM_CANDIDATES)
+    for name in candidates:
+        found = shutil.which(name) if name else None
+        if found:
+            return Path(found)
+    where = given or ", ".join(CHROMIUM_CANDIDATES)
+    raise PdfUnavailable(f"Geen PDF mogelijk: Chromium niet gevonden ({where}). {_INSTALL}")
+
+
+def write_pdfs(pages: Sequence[Path], chromium: Path | None = None) -> list[Path]:
+    """Print each HTML page to a PDF beside it (``talent.html`` -> ``talent.pdf``).
+
+    Parameters
+    ----------
+    pages : sequence of Path
+        Report pages (self-contained HTML).
+    chromium : Path, optional
+        Default :func:`find_chromium`.
+
+    Returns
+    -------
+    list of Path
+        The PDFs written.
+
+    Raises
+    ------
+    PdfUnavailable
+        No Chromium or Playwright, or Chromium failed to start or print.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    chromium = chromium or find_chromium()
+    written: list[Path] = []
+    try:
+        with sync_playwright() as play:
+            browser = play.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+            try:
+                for page_path in pages:
+                    tab = browser.new_page()
+                    tab.route(
+                        "**/*",
+                        lambda route: (
+                            route.continue_()
+                            if route.request.url.startswith(("file:", "data:"))
+                            else route.abort()
+                        ),
+                    )
+                    tab.goto(Path(page_path).resolve().as_uri(), wait_until="load")
+                    data = tab.pdf(format="A4", print_background=True)
+                    tab.close()
+                    target = Path(page_path).with_suffix(".pdf")
+                    partial = target.with_name(f".{target.name}.tmp")
+                    partial.write_bytes(data)
+                    os.replace(partial, target)  # readers never see half a PDF
+                    written.append(target)
+            finally:
+                browser.close()
+    except PlaywrightError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise PdfUnavailable(
+            f"Geen PDF gemaakt: Chromium ({chromium}) kon niet starten of printen ({first}). "
+            f"{_INSTALL}"
+        ) from None
+    return written
+
+
+__all__ = ["CHROMIUM_ARGS", "find_chromium", "write_pdfs"]

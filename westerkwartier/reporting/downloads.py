@@ -1,0 +1,222 @@
+"""The figures behind a report, downloadable: a CSV inside the page and a workbook beside it.
+
+:func:`figures_frame` collects every figure a report shows (scorecards, charts, the map's
+neighbours): per indicator, region and year the value with its margin, status and CBS
+table, and the median of the statistically comparable municipalities the scorecards show.
+:func:`download_link` puts that table into the page as a CSV in a ``data:`` link, so that the
+report stays one self-contained file; :func:`workbook_from_page` reads the CSV back from a
+written page and writes the formatted ``.xlsx`` beside it, so both downloads hold the same
+numbers as the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from westerkwartier.indicators.precision import is_missing
+from westerkwartier.reporting.report_data import ReportData
+
+#: Columns of the figures table, in order.
+COLUMNS: list[str] = [
+    "indicator",
+    "omschrijving",
+    "eenheid",
+    "regio_code",
+    "regio",
+    "rol",
+    "jaar",
+    "waarde",
+    "ondergrens",
+    "bovengrens",
+    "soort_marge",
+    "status",
+    "reden_ontbreekt",
+    "bron_tabel",
+]
+
+#: Role of the peers' median in the table (its ``regio_code`` is ``mediaan``).
+PEER_ROLE = "vergelijkbare gemeenten (mediaan)"
+
+#: Start of the ``href`` of the CSV link.
+CSV_PREFIX = "data:text/csv;charset=utf-8;base64,"
+
+#: Sheet name of the workbook written beside a report.
+SHEET = "Cijfers"
+
+_LINK = re.compile(r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"')
+
+
+def _text(value: Any) -> Any:
+    return None if is_missing(value) else value
+
+
+def figures_frame(data: ReportData) -> pd.DataFrame:
+    """Return every figure the report shows, one row per indicator, region and year.
+
+    Parameters
+    ----------
+    data : ReportData
+        The report.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COLUMNS`; missing values stay empty, with the reason in ``reden_ontbreekt``.
+    """
+    roles = dict(zip(data.regions["code"], data.regions["role"], strict=True))
+    labels = dict(zip(data.regions["code"], data.regions["label"], strict=True))
+    p = data.panel[data.panel["region_code"].isin(roles)]
+    # neighbours appear only on the map and its bar chart: that indicator's figures
+    near = p["region_code"].map(roles).eq("buurgemeente")
+    p = p[~near | p["indicator"].eq(data.spec.kaart)]
+    cat = data.catalogue
+    rows: list[dict[str, Any]] = []
+    order = {ind: i for i, ind in enumerate(data.spec.indicators)}
+    for r in p.itertuples(index=False):
+        ind = cat[r.indicator]
+        rows.append(
+            {
+                "indicator": r.indicator,
+                "omschrijving": ind.label_nl,
+                "eenheid": ind.unit,
+                "regio_code": r.region_code,
+                "regio": labels.get(r.region_code, r.region_name),
+                "rol": roles.get(r.region_code, ""),
+                "jaar": int(r.year),
+                "waarde": _text(r.value),
+                "ondergrens": _text(r.lower),
+                "bovengrens": _text(r.upper),
+                "soort_marge": _text(r.precision) if not is_missing(r.lower) else None,
+                "status": _text(r.status),
+                "reden_ontbreekt": _text(r.missing_reason) if is_missing(r.value) else None,
+                "bron_tabel": _text(r.source_table),
+            }
+        )
+    for row in data.rows:
+        comp = row.peers
+        if comp is None or comp.other is None:
+            continue
+        obs = comp.other
+        rows.append(
+            {
+                "indicator": row.indicator,
+                "omschrijving": row.label,
+                "eenheid": row.unit,
+                "regio_code": "mediaan",
+                "regio": "vergelijkbare gemeenten (mediaan)",
+                "rol": PEER_ROLE,
+                "jaar": int(obs.year),
+                "waarde": _text(obs.value),
+                "ondergrens": None,
+                "bovengrens": None,
+                "soort_marge": None,
+                "status": None,
+                "reden_ontbreekt": None,
+                "bron_tabel": row.source or None,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    rank = {code: i for i, code in enumerate(data.regions["code"])}
+    frame["_i"] = frame["indicator"].map(order).fillna(len(order))
+    frame["_r"] = frame["regio_code"].map(rank).fillna(len(rank))
+    frame = frame.sort_values(["_i", "_r", "jaar"], kind="stable").drop(columns=["_i", "_r"])
+    return frame.reset_index(drop=True)
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """Return the table as CSV the way Dutch Excel opens it: ``;`` and a decimal comma."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, sep=";", decimal=",", index=False)
+    return buffer.getvalue()
+
+
+def read_csv_text(text: str) -> pd.DataFrame:
+    """Read a CSV of :func:`to_csv_text` back (``regio_code`` and ``indicator`` as text)."""
+    text = text.removeprefix("\ufeff")
+    return pd.read_csv(
+        io.StringIO(text),
+        sep=";",
+        decimal=",",
+        dtype={"regio_code": str, "indicator": str, "bron_tabel": str},
+    )
+
+
+def csv_data_uri(frame: pd.DataFrame) -> str:
+    """Return the CSV (UTF-8 with a byte-order mark, for Excel) as a ``data:`` URI."""
+    raw = ("\ufeff" + to_csv_text(frame)).encode("utf-8")
+    return CSV_PREFIX + base64.b64encode(raw).decode("ascii")
+
+
+def file_stem(data: ReportData) -> str:
+    """``westerkwartier-talent-cijfers``: the name of the downloads of a report."""
+    from westerkwartier.sources.regions import slug
+
+    return f"{slug(data.region.name)}-{data.spec.id}-cijfers"
+
+
+def download_link(data: ReportData) -> dict[str, str]:
+    """Return what the page needs for the CSV link: ``href``, ``download`` and the xlsx name."""
+    stem = file_stem(data)
+    return {
+        "href": csv_data_uri(figures_frame(data)),
+        "download": f"{stem}.csv",
+        "xlsx": f"{stem}.xlsx",
+    }
+
+
+def csv_from_page(page: str) -> pd.DataFrame | None:
+    """Return the figures table embedded in a report page (None when it has no CSV link)."""
+    found = _LINK.search(page)
+    if found is None:
+        return None
+    return read_csv_text(base64.b64decode(found.group(1)).decode("utf-8"))
+
+
+def workbook_from_page(html_path: Path | str) -> Path | None:
+    """Write the figures of a written report as a formatted ``.xlsx`` beside it.
+
+    The workbook is read from the CSV inside the page, so it holds the page's numbers. A page
+    without the CSV link (a notebook of one's own) gets no workbook.
+
+    Returns
+    -------
+    Path or None
+        ``<report>-cijfers.xlsx`` beside the page (the name the page links to), or None.
+    """
+    from westerkwartier.indicators.panel import ATTRIBUTION
+    from westerkwartier.indicators.spreadsheet import write_workbook
+
+    page_path = Path(html_path)
+    page = page_path.read_text(encoding="utf-8")
+    frame = csv_from_page(page)
+    if frame is None:
+        return None
+    named = re.search(r'data-xlsx="([^"]+)"', page)
+    name = named.group(1) if named else f"{page_path.stem}-cijfers.xlsx"
+    tables = sorted({t for v in frame["bron_tabel"].dropna() for t in str(v).split("+") if t})
+    notes = [
+        ATTRIBUTION,
+        f"De cijfers van het rapport {page_path.name}: elke waarde die een scorekaart, grafiek "
+        "of kaart van het rapport toont, met de marge, de status en de CBS-tabel.",
+        "Lege cellen: geen cijfer; de kolom reden_ontbreekt zegt waarom.",
+        "CBS-tabellen: " + ", ".join(tables),
+    ]
+    return write_workbook(frame, page_path.parent / Path(name).name, sheet=SHEET, notes=notes)
+
+
+__all__ = [
+    "COLUMNS",
+    "csv_data_uri",
+    "csv_from_page",
+    "download_link",
+    "figures_frame",
+    "read_csv_text",
+    "to_csv_text",
+    "workbook_from_page",
+]
