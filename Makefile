@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine with Python 3.11 and make:
 #   make report   creates .venv, installs, runs the main job offline on the committed snapshot
 #   make test     installs the test tools (and Chromium for the browser tests), then runs the
-#                 checks (ruff) and the test suite
+#                 checks (ruff, mypy) and the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -34,6 +34,7 @@ report: $(STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check westerkwartier tests benchmarks scripts
 	$(BIN)/ruff format --check westerkwartier tests benchmarks scripts
+	$(BIN)/mypy westerkwartier
 
 test: $(TEST_STAMP) lint
 	bash scripts/install-browser.sh

@@ -1,8 +1,9 @@
-"""Regenerate the README's reliability section from the reliability test suite.
+"""Regenerate the table of ``docs/reliability.md`` from the reliability test suite.
 
 Runs ``tests/test_reliability_*.py`` with ``--reliability-write``: the pytest plugin
 ``tests/reliability_plugin.py`` records what every test observed and, when the whole suite
-passed, writes the table between ``<!-- reliability:start -->`` and ``<!-- reliability:end -->``.
+passed, writes the table between ``<!-- reliability:start -->`` and ``<!-- reliability:end -->``
+in ``docs/reliability.md`` (the README links it).
 
     .venv/bin/python scripts/reliability_table.py
 """

@@ -130,7 +130,7 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
     return out
 
 
-def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:
+def parse_filter(text: str) -> Callable[[dict[str, Any]], bool]:  # noqa: C901 - over the limit; see tests/test_complexity.py
     """Parse an OData ``$filter`` into a row predicate.
 
     Supports ``Column op 'value'`` (``eq ne gt ge lt le``; strings compare as strings, padding
@@ -667,7 +667,7 @@ class CbsStandin:
             self.rows_sent = 0
 
     # -- request handling ------------------------------------------------------------------
-    def _handle(self, h: _Handler) -> None:
+    def _handle(self, h: _Handler) -> None:  # noqa: C901 - over the limit; see tests/test_complexity.py
         parts = urlsplit(h.path)
         path = unquote(parts.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))

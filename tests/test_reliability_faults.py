@@ -2,7 +2,7 @@
 
 Each test provokes one fault of the CBS stand-in (``tests/cbs_standin.py``), counts the attempts
 the client made, and checks the end: recovered, served from the cache or the snapshot with a
-visible warning, or a clear error with its exit code. Every row is recorded for the README.
+visible warning, or a clear error with its exit code. Every row is recorded for docs/reliability.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A probe notebook (written here, in the shape of the real ones) shows a hostile parameter and
 hostile data through the usual routes (print, a table, a chart title, Markdown) and is rendered
-with the production runner. The README section is checked last (see ``reliability_plugin``).
+with the production runner. The table in docs/reliability.md is checked last (see
+``reliability_plugin``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from reliability_plugin import (
     HOSTILE_NOTICE,
     PAIR_REPORT,
-    README,
+    RELIABILITY_DOC,
     current_section,
     render,
     suite_complete,
@@ -252,14 +253,14 @@ def test_real_report_escapes_a_hostile_parameter(real_report_pair, reliability):
     )
 
 
-def test_readme_reliability_section_is_current(reliability_rows):
+def test_reliability_table_is_current(reliability_rows):
     if not suite_complete():
-        pytest.skip("the README check needs the whole reliability suite in one run")
-    rows = [r for r in reliability_rows if "test_readme_reliability" not in r.nodeid]
+        pytest.skip("the table check needs the whole reliability suite in one run")
+    rows = [r for r in reliability_rows if "test_reliability_table_is_current" not in r.nodeid]
     expected = render(rows)
-    committed = current_section(README.read_text(encoding="utf-8"))
-    assert committed is not None, "README lacks the reliability markers"
+    committed = current_section(RELIABILITY_DOC.read_text(encoding="utf-8"))
+    assert committed is not None, "docs/reliability.md lacks the reliability markers"
     assert committed == expected, (
-        "README reliability section is stale: run `make reliability` "
+        "the table in docs/reliability.md is stale: run `make reliability` "
         "(or python scripts/reliability_table.py)"
     )

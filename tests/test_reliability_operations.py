@@ -44,6 +44,8 @@ from westerkwartier.reporting import html
 
 MINI = Path(__file__).parent / "fixtures" / "notebooks" / "mini.ipynb"
 SNAPSHOT = Path(settings.snapshot_dir)
+#: Seconds within which a stopped run must have exited (the table states this bound).
+STOP_WITHIN = 20
 
 
 def _mini_manifest(folder: Path, *, slow: float = 120.0, name: str = "m.toml") -> Path:
@@ -225,7 +227,7 @@ def test_a_stopped_run_leaves_nothing_behind(stops, label, reliability):
         )
     assert "without encryption" not in stop.stderr  # ipykernel's warning in every log
     if not stop.time_limit:
-        assert stop.seconds < 20, f"stopping took {stop.seconds:.1f} s"
+        assert stop.seconds < STOP_WITHIN, f"stopping took {stop.seconds:.1f} s"
         assert "Gestopt door" in stop.stderr
     kept = ""
     if stop.command == "batch":
@@ -245,7 +247,7 @@ def test_a_stopped_run_leaves_nothing_behind(stops, label, reliability):
         label,
         f"real process, `westerkwartier {stop.command}`",
         (
-            f"exit after {stop.seconds:.0f} s; "
+            f"exit within {STOP_WITHIN} s; "  # the bound, not the measured time: a stable table
             if not stop.time_limit
             else "report stopped at its limit; "
         )

@@ -13,7 +13,7 @@ For analysts the top level offers :func:`gemeente`, :func:`indicatoren`, :func:`
 Examples
 --------
 >>> import westerkwartier as wk
->>> wk.gemeente("westerkwartier").code  # doctest: +SKIP
+>>> wk.gemeente("westerkwartier").code
 'GM1969'
 """
 

@@ -14,9 +14,13 @@ stages and returns plain pandas/geopandas objects with tidy types:
 Examples
 --------
 >>> import westerkwartier as wk
->>> wk.gemeente("westerkwartier").code  # doctest: +SKIP
+>>> wk.gemeente("westerkwartier").code
 'GM1969'
->>> wk.panel(["Westerkwartier", "PV20"], ["netto_arbeidsparticipatie"], 2023)  # doctest: +SKIP
+>>> frame = wk.panel(["Westerkwartier", "PV20"], ["netto_arbeidsparticipatie"], 2023)
+>>> print(frame[["region_code", "year", "value"]].to_string(index=False))
+region_code  year  value
+     GM1969  2023   74.2
+       PV20  2023   70.6
 """
 
 from __future__ import annotations
@@ -347,8 +351,12 @@ def wijken(
 
     Examples
     --------
-    >>> frame = wijken("Westerkwartier")  # doctest: +SKIP
-    >>> frame[frame["indicator"] == "verandering_25_44"].plot(column="value")  # doctest: +SKIP
+    >>> frame = wijken("Westerkwartier")
+    >>> str(frame.crs), int(frame["year"].max())
+    ('EPSG:28992', 2024)
+
+    ``frame[frame["indicator"] == "verandering_25_44"].plot(column="value")`` draws the
+    change of the 25-44-year-olds per wijk.
     """
     from westerkwartier.indicators.wijken import wijken as wijk_frame
 

@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from westerkwartier import __version__, settings
 from westerkwartier.errors import EXIT_CODES, PdfUnavailable, WesterkwartierError
@@ -580,6 +580,16 @@ def _add_batch(sub) -> None:
     cmd.set_defaults(func=_cmd_batch)
 
 
+class _RunSettings(TypedDict):
+    """The run settings ``batch`` passes on; None keeps the manifest's or the default."""
+
+    out_dir: Path | None
+    workers: int | None
+    report_timeout: float | None
+    run_timeout: float | None
+    policy: str | None
+
+
 def _manifest_path(given: Path | None) -> Path | None:
     """Return the manifest to read: the one named, else the project's own ``reports.toml``.
 
@@ -640,7 +650,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     rapporten = getattr(args, "rapport", None)
     if rapporten and rapporten != ["alle"]:
         manifest = manifest.only([rapporten] if isinstance(rapporten, str) else rapporten)
-    settings_given = {
+    settings_given: _RunSettings = {
         "out_dir": getattr(args, "uit", None),
         "workers": getattr(args, "workers", None),
         "report_timeout": getattr(args, "tijdslimiet_rapport", None),

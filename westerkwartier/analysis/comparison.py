@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -40,6 +40,14 @@ TONES: tuple[str, ...] = ("gunstig", "ongunstig", "neutraal")
 # ----------------------------------------------------------------------------------------------
 # Values, comparisons and trends
 # ----------------------------------------------------------------------------------------------
+class _Judging(TypedDict):
+    """What :func:`compare_values` and :func:`trend` need to know about an indicator."""
+
+    unit: str
+    direction: str
+    survey: bool
+
+
 @dataclass(frozen=True)
 class Observation:
     """One value of one region: year, value, interval, status and how it was made.
@@ -65,6 +73,16 @@ class Observation:
     def has_interval(self) -> bool:
         """True when both bounds are known."""
         return self.lower is not None and self.upper is not None
+
+    @property
+    def low(self) -> float:
+        """The lower bound, or the value itself when the interval is not known."""
+        return self.lower if self.lower is not None and self.upper is not None else self.value
+
+    @property
+    def high(self) -> float:
+        """The upper bound, or the value itself when the interval is not known."""
+        return self.upper if self.lower is not None and self.upper is not None else self.value
 
     @property
     def kind(self) -> str | None:
@@ -168,8 +186,10 @@ def observation(
     ...                      "missing_reason": [None, "niet gepubliceerd"]})
     >>> observation(rows)[0].value
     70.1
-    >>> observation(rows, 2021)
+    >>> observation(rows.iloc[1:], 2023)
     (None, 'niet gepubliceerd')
+    >>> observation(rows, 2021)  # never the reason of a later year
+    (None, 'geen gegevens')
     """
     if rows is None or rows.empty:
         return None, "geen gegevens"
@@ -534,7 +554,7 @@ def scorecard(
             if without is not None and without.name:
                 prov_obs, prov_name = without, f"de {without.name}"
         nl_obs = _at_year(by.get((country, ind_id), empty), ref_year) if ref_year else None
-        kw = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
+        kw: _Judging = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
         peer = None
         if peer_values is not None and ref_year:
             got = peer_values.get((ind_id, ref_year))

@@ -8,9 +8,12 @@ meeste vergelijkbare gemeenten") survives another choice of comparison group.
 
 Examples
 --------
->>> from westerkwartier.peers import peers, comparison_group
->>> peers("Westerkwartier")  # doctest: +SKIP
->>> comparison_group("GM1969")  # doctest: +SKIP
+>>> from westerkwartier.analysis.peers import peers, comparison_group
+>>> len(peers("Westerkwartier"))
+5
+>>> group = comparison_group("GM1969")
+>>> int((group["reason"] == "grenst aan Westerkwartier").sum())
+7
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ def structural_data(
         Default :func:`load_peer_config`.
     panel : pandas.DataFrame, optional
         Indicator panel holding the ``panel:`` variables; default a cached panel of them.
-    registry : westerkwartier.regions.Registry, optional
+    registry : westerkwartier.sources.regions.Registry, optional
         For the names and ``registry:`` variables; default the snapshot's.
 
     Returns
@@ -162,6 +165,7 @@ def _structural_data(
             out[var.id] = pd.to_numeric(gm[name], errors="coerce")
             years[var.id] = "register"
             continue
+        assert panel is not None  # read above: there is a ``panel:`` variable
         rows = panel[(panel["indicator"] == name) & panel["value"].notna()]
         if rows.empty:
             raise InputError(

@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from westerkwartier.errors import InputError
 
@@ -303,6 +303,17 @@ class TomlLines:
 
 #: What a key of a checked table may hold: (required, accepted types, Dutch description).
 FieldSpec = tuple[bool, tuple[type, ...], str]
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """Tell whether a TOML value is an integer (a bool is not).
+
+    Examples
+    --------
+    >>> is_int(2030), is_int(True), is_int(2030.0)
+    (True, False, False)
+    """
+    return type_ok(value, (int,))
 
 
 def type_ok(value: Any, types: tuple[type, ...]) -> bool:

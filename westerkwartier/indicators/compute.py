@@ -54,7 +54,7 @@ class OperandData:
     precision: str | None = None
 
 
-def compute(
+def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
     indicator: Indicator,
     operands: Mapping[str, OperandData],
     regions: Iterable[str],
@@ -149,7 +149,8 @@ def compute(
 
         def column(col: str, obs=obs, take=take, present=present) -> np.ndarray:
             values = obs[col].to_numpy()[take] if len(obs) else np.full(n, np.nan)
-            return np.where(present, values, np.nan if values.dtype.kind == "f" else None)
+            blank = np.asarray(np.nan if values.dtype.kind == "f" else None)
+            return np.where(present, values, blank)
 
         env[name] = column("value").astype(float)
         if indicator.margins_operand is not None and name == indicator.formula.strip():
@@ -204,16 +205,14 @@ def compute(
         value[too_small] = np.nan
         reasons[too_small] = MISSING["rounded_small"]
     stated = sorted(
-        (indicator.operands[n].rounded_to, n)
-        for n in in_formula
-        if indicator.operands[n].rounded_to is not None
+        (base, n) for n in in_formula if (base := indicator.operands[n].rounded_to) is not None
     )
     if stated and len(in_formula) > 1:  # each count with a stated rounding must be large enough
         for base, name in stated:  # the coarsest rounding names the reason
             with np.errstate(invalid="ignore"):
                 too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & ~np.isnan(value)
             value[too_small] = np.nan
-            reasons[too_small] = rounded_small_reason(int(base))
+            reasons[too_small] = rounded_small_reason(base)
     nan_value = np.isnan(value)
     precision = np.full(n, None, dtype=object)
     if indicator.margins_operand is not None:
@@ -231,7 +230,9 @@ def compute(
     status[nan_value] = None
     source = _source_tables(source_codes, source_names, n)
     source[nan_value] = _dedupe_sources(_table_list(indicator))
-    note = pd.Series(np.where(notes & ~nan_value, SUM_NOTE, None), dtype=object, copy=False)
+    note = pd.Series(
+        np.where(notes & ~nan_value, SUM_NOTE, np.asarray(None)), dtype=object, copy=False
+    )
     return pd.DataFrame(
         {
             "region_code": grid_regions,

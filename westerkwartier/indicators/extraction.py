@@ -240,10 +240,9 @@ class TableIndex:
     Each dimension column is factorised once (an integer code per row plus the distinct
     category codes), so selecting an operand's rows is integer work; units, "Totaal"
     categories, region codes, years and period statuses are looked up once per distinct value
-    instead of once per operand or per row. :class:`westerkwartier.indicators.panel` keeps one per
-    table
-    for the duration of a :func:`~westerkwartier.panel.panel` call; :func:`extract` on its own
-    builds a fresh one.
+    instead of once per operand or per row. :mod:`westerkwartier.indicators.panel` keeps one per
+    table for the duration of a :func:`~westerkwartier.indicators.panel.panel` call;
+    :func:`extract` on its own builds a fresh one.
     """
 
     def __init__(self, table: CbsTable) -> None:
@@ -400,8 +399,8 @@ def _first_per_cell(
     first_cells, first_rows = np.unique(cell[known], return_index=True)
     flat = np.full(n_rows * len(labels), np.nan)
     flat[first_cells] = value[known][first_rows]
-    flat = flat.reshape(n_rows, len(labels))
-    return out_index, {label: flat[:, j] for j, label in enumerate(labels)}
+    table = flat.reshape(n_rows, len(labels))
+    return out_index, {label: table[:, j] for j, label in enumerate(labels)}
 
 
 def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) -> pd.DataFrame:
@@ -435,7 +434,7 @@ def extract(table: CbsTable, operand: Operand, spec: TableSpec | None = None) ->
     return extract_indexed(TableIndex(table), operand, spec)
 
 
-def extract_indexed(
+def extract_indexed(  # noqa: C901 - over the limit; see tests/test_complexity.py
     index: TableIndex, operand: Operand, spec: TableSpec | None = None
 ) -> pd.DataFrame:
     """:func:`extract` with a :class:`TableIndex` shared between the operands of one table."""

@@ -208,6 +208,8 @@ def rebuild_mergers(
     if operand.additive:
         num, den = share * value, np.ones(len(left))
     else:
+        if weights is None:
+            raise ValueError(f"rebuild_mergers: the weight {operand.weight!r} was not given")
         # a left join, as pandas does it (a weight given twice for a cell repeats the row)
         cells = pd.DataFrame(
             {

@@ -101,7 +101,7 @@ def table_needs(
             if any(dim not in named for named in unselected[table_id]):
                 values.add(TOTAL)  # an operand that selects nothing here wants the total
             select[dim] = tuple(sorted(values))
-        named = region_dims[table_id] - {None}
+        named = {dim for dim in region_dims[table_id] if dim is not None}
         region_dim = next(iter(named)) if len(region_dims[table_id]) == 1 and named else None
         if len(named) > 1 or (named and None in region_dims[table_id]):
             whole[table_id].update(named)  # operands read regions from different dimensions

@@ -600,8 +600,12 @@ def wijken(
 
     Examples
     --------
-    >>> frame = wijken("Westerkwartier")  # doctest: +SKIP
-    >>> frame[frame["indicator"] == "verandering_25_44"].plot(column="value")  # doctest: +SKIP
+    >>> frame = wijken("Westerkwartier")
+    >>> str(frame.crs), int(frame["year"].max())
+    ('EPSG:28992', 2024)
+
+    ``frame[frame["indicator"] == "verandering_25_44"].plot(column="value")`` draws the
+    change of the 25-44-year-olds per wijk.
     """
     import geopandas as gpd
     import shapely

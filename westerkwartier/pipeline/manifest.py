@@ -352,7 +352,7 @@ def select_municipalities(
 
     Parameters
     ----------
-    registry : westerkwartier.regions.Registry
+    registry : westerkwartier.sources.regions.Registry
         The region registry.
     gemeenten : sequence of str, optional
         Names or codes (any case, accents optional).
@@ -453,7 +453,7 @@ def load_manifest(
     ----------
     path : Path or str, default ``reports.toml``
         The manifest.
-    registry : westerkwartier.regions.Registry, optional
+    registry : westerkwartier.sources.regions.Registry, optional
         Region registry; default the snapshot's.
     check_notebooks : bool, default True
         Also check that each notebook exists, is a notebook, declares ``gemeente``, and

@@ -8,13 +8,16 @@ with the same parameters and data gives the same bytes. A notebook that fails is
 
 Examples
 --------
->>> from pathlib import Path
->>> run_notebook(  # doctest: +SKIP
-...     Path("notebooks/talent.ipynb"),
-...     Path("reports/GM1969/talent.html"),
-...     {"gemeente": "GM1969", "peildatum": "2025-03-01"},
-...     title="Talent in Westerkwartier",
-... )
+Running a notebook starts a kernel, so this is not run as a doctest::
+
+    from pathlib import Path
+
+    run_notebook(
+        Path("notebooks/talent.ipynb"),
+        Path("reports/GM1969/talent.html"),
+        {"gemeente": "GM1969", "peildatum": "2025-03-01"},
+        title="Talent in Westerkwartier",
+    )
 """
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ never the clock.
 
 Examples
 --------
->>> render_reports("Westerkwartier", peildatum="2026-11-27")  # doctest: +SKIP
-[PosixPath('reports/westerkwartier/aantrekkelijkheid.html'),
- PosixPath('reports/westerkwartier/talent.html')]
+Rendering runs every notebook, so this is not run as a doctest::
+
+    render_reports("Westerkwartier", peildatum="2026-11-27")
+    # [PosixPath('reports/westerkwartier/aantrekkelijkheid.html'),
+    #  PosixPath('reports/westerkwartier/talent.html'), ...]
 """
 
 from __future__ import annotations
@@ -267,14 +269,20 @@ def _read_json(path: Path, root: Path, *, missing_ok: bool = True) -> dict[str, 
     return value
 
 
+def _section(provenance: dict[str, Any], key: str) -> dict[str, Any]:
+    """Return a table of the provenance file, or an empty one when it is missing or no table."""
+    value = provenance.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _check_other_files(root: Path, provenance: dict[str, Any]) -> None:
     """Check the snapshot's other files: recorded checksums, and readable to the end."""
     import pyarrow.parquet as pq
 
     from westerkwartier.sources import store
 
-    recorded = provenance.get("files") if isinstance(provenance.get("files"), dict) else {}
-    wijken = provenance.get("wijken") if isinstance(provenance.get("wijken"), dict) else {}
+    recorded = _section(provenance, "files")
+    wijken = _section(provenance, "wijken")
     names = list(SNAPSHOT_FILES) + [
         str(n) for n in (wijken.get("files") or []) if str(n) not in SNAPSHOT_FILES
     ]

@@ -14,9 +14,11 @@ into the folder. Executed notebooks of failed reports (``_failed/<run>/``) go wi
 
 Examples
 --------
->>> result = clean_runs("reports", keep=12)  # doctest: +SKIP
->>> result["verwijderd"], result["vrijgemaakt_bytes"]  # doctest: +SKIP
-(['2026-08-01T0715', '2026-08-02T0715'], 5242880)
+Cleaning removes folders, so this is not run as a doctest::
+
+    result = clean_runs("reports", keep=12)
+    result["verwijderd"], result["vrijgemaakt_bytes"]
+    # (['2026-08-01T0715', '2026-08-02T0715'], 5242880)
 """
 
 from __future__ import annotations

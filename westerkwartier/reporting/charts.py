@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from westerkwartier.reporting.formatting import (
     MISSING,
@@ -144,7 +146,7 @@ DPI: int = 110
 
 #: matplotlib settings of every chart. DejaVu Sans ships with matplotlib, so the same text
 #: renders the same pixels on every machine.
-RC_PARAMS: dict[str, Any] = {
+RC_PARAMS: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 11,
     "axes.titlesize": 11,
@@ -229,7 +231,8 @@ class DutchFormatter(Formatter):
         self.decimals = 0
 
     def set_locs(self, locs: Sequence[float]) -> None:  # noqa: D102 - matplotlib API
-        super().set_locs(locs)
+        # matplotlib passes an ndarray here; its stubs say list
+        super().set_locs(locs)  # type: ignore[arg-type]
         values = sorted(float(v) for v in locs)
         steps = [b - a for a, b in zip(values, values[1:], strict=False) if b - a > 0]
         if steps:
@@ -289,8 +292,9 @@ def new_chart(
         Figure, axes and alt text.
     """
     with house_style():
-        fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
-        fig.get_layout_engine().set(h_pad=0.08, w_pad=0.08)
+        fig = Figure(
+            figsize=figsize, dpi=dpi, layout=ConstrainedLayoutEngine(h_pad=0.08, w_pad=0.08)
+        )
         ax = fig.add_subplot()
         fig.suptitle(_wrap(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
         if unit:

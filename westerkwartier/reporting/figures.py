@@ -488,8 +488,8 @@ def interval_chart(data: ReportData, rows: Sequence[ScoreRow]) -> Chart | None:
                     continue
                 ys.append(pos + offsets[role])
                 xs.append(o.value)
-                err_lo.append(o.value - o.lower if o.has_interval else 0.0)
-                err_hi.append(o.upper - o.value if o.has_interval else 0.0)
+                err_lo.append(o.value - o.low)
+                err_hi.append(o.high - o.value)
             if not xs:
                 continue
             ax.errorbar(

@@ -202,15 +202,17 @@ def finding_text(row: ScoreRow, subject: str | None = None, *, trend: bool = Tru
 
     Examples
     --------
+    >>> from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow, Trend
     >>> row = ScoreRow("netto_arbeidsparticipatie", "Netto arbeidsparticipatie", "s", "%",
     ...     "higher_is_better", False, Observation(2023, 74.2), None,
     ...     Comparison("de provincie Groningen", Observation(2023, 70.6), "hoger", None,
     ...                "gunstig"),
     ...     Comparison("Nederland", Observation(2023, 73.1), "hoger", None, "gunstig"),
     ...     Trend("onbekend"), "86088NED")
-    >>> finding_text(row, "de netto arbeidsparticipatie")
-    'De netto arbeidsparticipatie (74,2% in 2023) is hoger dan in de provincie Groningen (70,6%) en in Nederland (73,1%).'
-    """  # noqa: E501
+    >>> print(finding_text(row, "de netto arbeidsparticipatie"))
+    De netto arbeidsparticipatie (74,2% in 2023) is hoger dan in de provincie Groningen (70,6%)
+    en in Nederland (73,1%).
+    """
     assert row.own is not None
     value = fmt(row.own.value, row.unit)
     margin = fmt_margin(row.own, row.unit) if row.own.kind == "afronding" else ""

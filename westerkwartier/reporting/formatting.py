@@ -66,7 +66,7 @@ def interval_shown(obs: Observation | None, unit: str) -> bool:
     if obs.kind != "afronding":
         return True
     step = 10.0 ** -decimals_for(unit)
-    return float(obs.upper) - float(obs.lower) > 2 * step * 1.000001
+    return float(obs.high) - float(obs.low) > 2 * step * 1.000001
 
 
 def fmt_margin(obs: Observation | None, unit: str) -> str:
@@ -95,12 +95,8 @@ def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     >>> fmt_change_range(a, b, "%")
     '+2,6 en +32,7 %-punt'
     """
-    lo = (end.lower if end.has_interval else end.value) - (
-        start.upper if start.has_interval else start.value
-    )
-    hi = (end.upper if end.has_interval else end.value) - (
-        start.lower if start.has_interval else start.value
-    )
+    lo = end.low - start.high
+    hi = end.high - start.low
     sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
     first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
     return f"{first} en {fmt_change(float(hi), unit)}"

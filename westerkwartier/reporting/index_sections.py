@@ -1,4 +1,4 @@
-"""The index, peer and ambitions sections of the reports (presentation of issue 5).
+"""The index, peer and ambitions sections of the reports: their words, numbers and charts.
 
 The computation lives in :mod:`westerkwartier.analysis.composite`,
 :mod:`westerkwartier.analysis.peers` and
@@ -21,10 +21,11 @@ text from data; numbers are Dutch.
 
 Examples
 --------
->>> from westerkwartier.findings import load_report_data
->>> rapport = load_report_data("talent", "GM1969", peildatum="2026-11-27")  # doctest: +SKIP
->>> index = load_index_data(rapport)  # doctest: +SKIP
->>> index.rank  # doctest: +SKIP
+>>> from westerkwartier.reporting.report_data import load_report_data
+>>> rapport = load_report_data("talent", "GM1969", peildatum="2026-11-27")
+>>> index = load_index_data(rapport)
+>>> index.rank["region_name"], bool(index.rank["rank_p05"] <= index.rank["median_rank"])
+('Westerkwartier', True)
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ def like_with_like(
     >>> f = pd.DataFrame({"indicator": ["a", "b", "c"], "value_from": [1.0, float("nan"), 2.0],
     ...                   "value_to": [1.5, 3.0, 2.0], "contribution": [0.1, 0.2, -0.05]})
     >>> like_with_like(f, {"b": "Banen"}, 2019, 2024)[:70]
-    'Niet elk cijfer telt in beide jaren mee: in 2024 telde Banen mee, in 2'
+    'Niet elk cijfer telt in beide jaren mee: in 2024 telde banen mee, in 2'
     """
     before = frame["value_from"].notna()
     after = frame["value_to"].notna()
@@ -401,7 +402,9 @@ def coarse_note(
     ]
     parts, what = [], ""
     for column in (data.year_from, data.year):
-        year = years.get((indicator, int(column)))
+        if column is None:  # no start year chosen: only the end year can be coarse
+            continue
+        year = years.get((indicator, column))
         hit = own[own["year"] == year] if year is not None else own.iloc[0:0]
         if hit.empty:
             continue
@@ -617,7 +620,7 @@ class IndexData:
     ----------
     rapport : ReportData
         The report (municipality, peildatum, regions).
-    spec : westerkwartier.composite.IndexSpec
+    spec : westerkwartier.analysis.composite.IndexSpec
         The index of the report's theme.
     year : int
         Year of the index (latest well-covered year, up to the report's ``jaar``).
@@ -625,7 +628,7 @@ class IndexData:
         The national panel shared by every computation.
     scores : pandas.DataFrame
         Nominal scores of ``year`` (every municipality, provinces, Nederland).
-    mc : westerkwartier.composite.MonteCarloResult
+    mc : westerkwartier.analysis.composite.MonteCarloResult
         The uncertainty analysis of ``year``.
     summary : pandas.DataFrame
         Median rank and 5-95% interval per municipality.
@@ -972,7 +975,7 @@ def rank_chart_missing(data: IndexData) -> list[str]:
 
 
 def rank_chart(data: IndexData) -> Any:
-    """Return the rank-interval chart (a :class:`~westerkwartier.style.Chart`) or None."""
+    """Return the rank-interval chart (:class:`~westerkwartier.reporting.charts.Chart`) or None."""
     from westerkwartier.reporting.figures import rank_interval_chart
 
     if not data.scored:

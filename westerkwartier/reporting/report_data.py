@@ -7,9 +7,11 @@ findings, and returns a :class:`ReportData` that the sections of the notebook re
 Examples
 --------
 >>> from westerkwartier.reporting.report_data import load_report_data
->>> data = load_report_data("talent", "GM1969", peildatum="2026-11-27")  # doctest: +SKIP
->>> [f.text for f in data.findings][:1]  # doctest: +SKIP
-['De netto arbeidsparticipatie (75,0% in 2024) is hoger dan in de provincie Groningen ...']
+>>> data = load_report_data("talent", "GM1969", peildatum="2026-11-27")
+>>> data.region.name, data.peildatum.isoformat()
+('Westerkwartier', '2026-11-27')
+>>> all(f.text.endswith(".") for f in data.findings)
+True
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +124,7 @@ class ReportData:
     ----------
     spec : ReportSpec
         The report of the manifest.
-    region : westerkwartier.regions.Region
+    region : westerkwartier.sources.regions.Region
         The municipality.
     jaar : int
         Requested reference year (0: latest).
@@ -426,15 +429,17 @@ def load_report_data(
     frame = frame[frame["indicator"].isin(list(spec.indicators))].reset_index(drop=True)
     section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
     scored = [i for s in spec.secties for i in s.indicatoren]
-    kw = {
-        "focus": region.code,
-        "province": region.province,
-        "province_name": region.province_name,
-        "catalogue": cat,
-        "year": year,
-    }
-    rows = scorecard(frame, indicators=scored, section_of=section_of, peer_values=peer_values, **kw)
-    context = scorecard(frame, indicators=list(spec.context), **kw)
+    card = partial(
+        scorecard,
+        frame,
+        focus=region.code,
+        province=region.province,
+        province_name=region.province_name,
+        catalogue=cat,
+        year=year,
+    )
+    rows = card(indicators=scored, section_of=section_of, peer_values=peer_values)
+    context = card(indicators=list(spec.context))
     summary = findings(
         rows,
         subjects=spec.onderwerp,

@@ -285,15 +285,16 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
     rows = headline_rows(data)
     figures = [
         {
-            "value": fmt_short(r.own.value, r.unit),
+            "value": fmt_short(own.value, r.unit),
             "label": _glance_label(r),
-            "year": r.year_text(r.own.year),
+            "year": r.year_text(own.year),
             "bench": _benchmark_text(r),
             "tone": r.tone,
             "verdict": TONE_LABELS[r.tone],
             "indicator": r.indicator,
         }
         for r in rows
+        if (own := r.own) is not None  # headline_rows keeps only rows with an own figure
     ]
     findings = _glance_findings(data)
     return part(

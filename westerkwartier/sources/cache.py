@@ -15,9 +15,12 @@ The pair of files is the truth; the manifest is an index for people and the comm
 
 Examples
 --------
->>> from westerkwartier import cache
->>> cache.entries()  # doctest: +SKIP
->>> cache.clear()  # doctest: +SKIP
+The cache is the user's own, so this is not run as a doctest::
+
+    from westerkwartier.sources import cache
+
+    cache.entries()  # what is cached: one row per request
+    cache.clear()  # remove every entry
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -106,6 +106,15 @@ def snapshot_table(table_id: str) -> CbsTable:
     return _snapshot_table(str(settings.snapshot_dir), ids[table_id.lower()])
 
 
+class _Selection(TypedDict):
+    """Which part of a table a request asks for (see :func:`get_table`)."""
+
+    regions: str | Iterable[str] | None
+    periods: str | int | Iterable[str | int] | None
+    topics: str | Iterable[str] | None
+    filters: Mapping[str, str | Iterable[str]] | None
+
+
 def get_table(
     table_id: str,
     regions: str | Iterable[str] | None = None,
@@ -159,7 +168,12 @@ def get_table(
     """
     from westerkwartier.sources import cache, cbs
 
-    selection = {"regions": regions, "periods": periods, "topics": topics, "filters": filters}
+    selection: _Selection = {
+        "regions": regions,
+        "periods": periods,
+        "topics": topics,
+        "filters": filters,
+    }
     query = cache.normalise_query(**selection, need=need)
     if settings.offline:
         try:  # offline: served from the cache or raises

@@ -7,9 +7,9 @@ of :func:`build_registry` as ``regions.parquet``; analysts and reports use :func
 
 Examples
 --------
->>> from westerkwartier.regions import load_registry
->>> registry = load_registry()  # doctest: +SKIP
->>> registry.resolve("westerkwartier").code  # doctest: +SKIP
+>>> from westerkwartier.sources.regions import load_registry
+>>> registry = load_registry()
+>>> registry.resolve("westerkwartier").code
 'GM1969'
 """
 
@@ -244,7 +244,7 @@ def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]
     return read_toml(path, what="het herindelingenbestand").data.get("opgeheven", {})
 
 
-def build_registry(mirror: Path | None = None) -> pd.DataFrame:
+def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - over the limit; see tests/test_complexity.py
     """Build the region registry from the CBS mirror.
 
     Parameters
@@ -490,8 +490,8 @@ class Registry:
 
     Examples
     --------
-    >>> registry = Registry(build_registry(mirror))  # doctest: +SKIP
-    >>> registry.resolve("sudwest fryslan").code  # doctest: +SKIP
+    >>> registry = Registry(load_registry().frame)  # the snapshot's; or build_registry(mirror)
+    >>> registry.resolve("sudwest fryslan").code
     'GM1900'
     """
 
@@ -686,7 +686,8 @@ class Registry:
 
         Examples
         --------
-        >>> sorted(registry.predecessors("GM1969")["code"])  # doctest: +SKIP
+        >>> registry = load_registry()
+        >>> sorted(registry.predecessors("GM1969")["code"])
         ['GM0015', 'GM0022', 'GM0025', 'GM0053', 'GM0056']
         """
         code = self.resolve(code).code

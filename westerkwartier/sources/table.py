@@ -163,7 +163,12 @@ class CbsTable:
 
         Examples
         --------
-        >>> woz = table.select(Eigendom="Totaal")  # doctest: +SKIP
+        >>> from westerkwartier.sources.data import get_table
+        >>> table = get_table("85036NED")  # offline: from the snapshot
+        >>> table.select(RegioS="GM1969", Eigendom="Totaal", Perioden="2024JJ00")[
+        ...     "GemiddeldeWOZWaardeVanWoningen_1"
+        ... ].item()
+        301.0
         """
         mask = pd.Series(True, index=self.data.index)
         for dimension, value in selection.items():
