@@ -588,6 +588,7 @@ class _RunSettings(TypedDict):
     report_timeout: float | None
     run_timeout: float | None
     policy: str | None
+    dask: str | None
 
 
 def _manifest_path(given: Path | None) -> Path | None:

@@ -435,7 +435,7 @@ def _register_engine() -> None:
 
     class ReusedKernelEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(  # type: ignore[override]
+        def execute_managed_notebook(
             cls,
             nb_man: Any,
             kernel_name: str,

@@ -630,7 +630,8 @@ def figure_svg(figure: Figure) -> bytes:
     import matplotlib
 
     buffer = io.BytesIO()
-    with house_style(), matplotlib.rc_context(SVG_PARAMS):
+    # the stubs type rc keys as literals; SVG_PARAMS holds two valid keys
+    with house_style(), matplotlib.rc_context(SVG_PARAMS):  # type: ignore[arg-type]
         _freeze_layout(figure)
         figure.savefig(
             buffer,
