@@ -1432,7 +1432,21 @@ def _stop_pool(pool: cf.ProcessPoolExecutor | None, grace: float = 3.0) -> None:
             thread.join(timeout=5)
 
 
-def _run_jobs(  # noqa: C901 - over the limit; see tests/test_complexity.py
+def _run_jobs(
+    jobs: list[ReportJob],
+    run: _Run,
+    options: _Options,
+    bar: _Progress,
+    stop: processes.StopState,
+) -> None:
+    """Run the jobs on a Dask cluster when an address is given, else in a local process pool."""
+    if options.dask:
+        _run_jobs_dask(jobs, run, options, bar, stop)
+    else:
+        _run_jobs_local(jobs, run, options, bar, stop)
+
+
+def _run_jobs_local(  # noqa: C901 - over the limit; see tests/test_complexity.py
     jobs: list[ReportJob],
     run: _Run,
     options: _Options,
@@ -1446,9 +1460,6 @@ def _run_jobs(  # noqa: C901 - over the limit; see tests/test_complexity.py
     temporary folder (kernel connection files, executed notebooks) is removed however the
     pool ends.
     """
-    if options.dask:
-        _run_jobs_dask(jobs, run, options, bar, stop)
-        return
     runtime_base = tempfile.mkdtemp(prefix=f"wk-batch-{os.getpid()}-")
     futures: dict[cf.Future[dict[str, Any]], ReportJob] = {}
     pending: set[cf.Future[dict[str, Any]]] = set()
