@@ -71,8 +71,8 @@ def _peaks(summary: dict) -> tuple[float, float]:
     return worker, kernels
 
 
-def main() -> None:
-    """Run the benchmark and print its figures."""
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print its figures and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--notebook",
@@ -83,7 +83,7 @@ def main() -> None:
     )
     parser.add_argument("--provincie", default="Groningen")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     notebooks = args.notebook or [
         ROOT / "notebooks" / "aantrekkelijkheid.ipynb",
         ROOT / "notebooks" / "talent.ipynb",
@@ -101,6 +101,7 @@ def main() -> None:
         f"({', '.join(nb.name for nb in notebooks)}), {os.cpu_count()} CPU's"
     )
     rates: dict[int, float] = {}
+    peaks: dict[int, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="wk-bench-batch-") as tmp:
         for workers in args.workers:
             summary = _run(manifest, workers, Path(tmp) / f"w{workers}")
@@ -108,6 +109,7 @@ def main() -> None:
             rate = done / summary["wall"] * 60
             rates[workers] = rate
             worker_mb, kernel_mb = _peaks(summary)
+            peaks[workers] = (worker_mb, kernel_mb)
             failed = len(summary["mislukt"])
             print(
                 f"  {workers} werker(s): {done} rapporten in {summary['wall']:6.1f} s = "
@@ -124,6 +126,14 @@ def main() -> None:
         f"  schatting alle {ALL_MUNICIPALITIES} gemeenten ({ALL_MUNICIPALITIES * per_gm} "
         f"rapporten) met {best_workers} werker(s): {minutes:.0f} min ({minutes / 60:.1f} uur)"
     )
+    return {
+        "reports": n_gm * per_gm,
+        "workers": best_workers,
+        "per_minute": best,
+        "estimate_min": minutes,
+        "worker_peak_mib": peaks[best_workers][0],
+        "kernel_peak_mib": peaks[best_workers][1],
+    }
 
 
 if __name__ == "__main__":

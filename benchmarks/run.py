@@ -45,15 +45,70 @@ def _load_registry() -> int:
 
 
 def main() -> None:
-    """Print all benchmark figures."""
+    """Print all benchmark figures, and at the end the headline figures side by side."""
+    import os
+    import subprocess
+
     print("westerkwartier benchmarks (best of 3; peak = Python allocations of one run)")
+    print(f"  belasting vooraf: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPU's")
     rows = measure("snapshot: read every table (cold)", _load_all_tables)
     print(f"  ({rows} rows)")
     measure("snapshot: load the region registry (cold)", _load_registry)
     _bench_composite()
-    _bench_reports()
+    reports = _bench_reports()
+    batch = _bench_batch()
     _bench_panel()
     _bench_online()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print_headline(reports, batch, commit, os.getloadavg()[0])
+
+
+#: Targets: one municipality's reports within twice the floor; the country within 15 minutes.
+TARGET_RATIO = 2.0
+TARGET_MINUTES = 15.0
+
+
+def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0.0) -> None:
+    """Print the headline figures side by side with their targets."""
+    rows = [
+        ("rapporten 1 gemeente (beide)", f"{reports['reports_s']:.1f} s", ""),
+        ("vloer (2 lege notebooks)", f"{reports['floor_s']:.1f} s", ""),
+        ("verhouding rapport / vloer", f"{reports['ratio']:.2f}x", f"<= {TARGET_RATIO:g}x"),
+        (
+            "CPU-tijd rapport / vloer",
+            f"{reports['reports_cpu_s']:.1f} / {reports['floor_cpu_s']:.1f} s",
+            f"{reports['reports_cpu_s'] / reports['floor_cpu_s']:.2f}x",
+        ),
+        (
+            f"batch {batch['reports']} rapporten, {batch['workers']} werkers",
+            f"{batch['per_minute']:.1f} rapporten/min",
+            "",
+        ),
+        (
+            "schatting 342 x 2 rapporten",
+            f"{batch['estimate_min']:.0f} min",
+            f"<= {TARGET_MINUTES:g} min",
+        ),
+        ("piek-RSS per werker", f"{batch['worker_peak_mib']:.0f} MiB", ""),
+        ("piek-RSS kernel van een werker", f"{batch['kernel_peak_mib']:.0f} MiB", ""),
+    ]
+    rows += [(f"pagina {name}", f"{kb:.0f} kB", "") for name, kb in reports["sizes_kb"].items()]
+    print()
+    print(f"samenvatting (commit {commit or '?'}, belasting {load:.2f})")
+    for label, value, target in rows:
+        print(f"  {label:<34}{value:>22}  {target}")
+
+
+def _bench_batch() -> dict:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_batch
+
+    return bench_batch.main(["--workers", "2"])
 
 
 def _bench_panel() -> None:
@@ -76,14 +131,14 @@ def _bench_online() -> None:
     bench_online.main([])
 
 
-def _bench_reports() -> None:
+def _bench_reports() -> dict:
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
     import bench_reports
 
-    bench_reports.main([])
+    return bench_reports.measure([])
 
 
 def _bench_composite() -> None:

@@ -61,6 +61,12 @@ def _runtime_imports() -> set[str]:
     return {n for n in names if n not in sys.stdlib_module_names and n != "westerkwartier"}
 
 
+def _first_runtime() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "distributed>=2024.1" in project["optional-dependencies"]["dask"]
+    return _name(project["dependencies"][0])
+
+
 def test_runtime_dependencies_cover_every_import_and_nothing_for_tests():
     from importlib.metadata import packages_distributions
 
@@ -69,8 +75,9 @@ def test_runtime_dependencies_cover_every_import_and_nothing_for_tests():
         _name(d)
         for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     }
-    # IPython comes with ipykernel, the kernel the reports run in
-    provided_by = {"IPython": "ipykernel"}
+    # IPython comes with ipykernel, the kernel the reports run in; distributed is the optional
+    # extra `dask`, imported only for `batch --dask` (without it: a message what to install)
+    provided_by = {"IPython": "ipykernel", "distributed": _first_runtime()}
     missing = set()
     for module in _runtime_imports():
         owners = {_name(d) for d in dists.get(module, [])} | {provided_by.get(module, "")}

@@ -705,8 +705,12 @@ def test_full_disk_before_a_batch(small_disk, tmp_path, capsys, reliability):
 
 def test_full_disk_during_a_batch(small_disk, tmp_path, monkeypatch, capsys, reliability):
     monkeypatch.setattr(batch, "MIN_FREE_BYTES", 0)  # let it start on an almost full disk
-    disk = small_disk(48 * 1024)  # room for the small files, not for a 53 kB report
-    path = _m(_OWN)(tmp_path)
+    disk = small_disk(48 * 1024)  # room for the small files, not for a 60 kB report
+    big = nbformat.read(MINI, as_version=4)  # the mini report with 60 kB of text added
+    big.cells.append(nbformat.v4.new_code_cell('print("x" * 60_000)', id="groot"))
+    nbformat.write(big, tmp_path / "groot.ipynb")
+    path = tmp_path / "manifest.toml"
+    path.write_text(_OWN.replace("MINI", str(tmp_path / "groot.ipynb")), encoding="utf-8")
     out = disk / "reports"
     code, err = _cli(
         ["--offline", "batch", "--manifest", str(path), "--eigen-notebooks", "--uit", str(out),

@@ -59,7 +59,7 @@ def test_report_figure_has_alt_text(mini_html):
     assert len(images) == 1
     alt = re.search(r'alt="([^"]*)"', images[0])
     assert alt and alt.group(1).startswith("Lijngrafiek: Netto arbeidsparticipatie GM0014.")
-    assert 'src="data:image/png;base64,' in images[0]
+    assert 'src="data:image/svg+xml;base64,' in images[0]
     assert report_html.images_without_alt(html) == 0
 
 

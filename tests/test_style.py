@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 
@@ -248,7 +249,27 @@ def test_figure_size_is_phone_friendly(wide):
     assert 600 <= width <= 900 and 300 <= height <= 600
 
 
-def test_show_figure_publishes_png_with_alt_text(wide, monkeypatch):
+def test_figure_svg_is_deterministic_small_and_has_no_date(wide):
+    first = charts.figure_svg(_trend(wide).figure)
+    chart = _trend(wide)
+    assert charts.figure_svg(chart.figure) == first  # a new, equal figure: equal bytes
+    assert charts.figure_svg(chart.figure) == first  # the same figure twice: equal bytes
+    text = first.decode("utf-8")
+    assert "<dc:date>" not in text and "Matplotlib" not in text
+    assert "<text" in text  # text stays text, not glyph outlines
+    assert len(first) < len(charts.figure_png(_trend(wide).figure))
+
+
+def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):
+    chart = _trend(wide)
+    assert charts.figure_image(chart.figure)[0] == "image/svg+xml"
+    monkeypatch.setattr(charts, "figure_svg", lambda figure: b"<svg>" + b" " * 2_000_000)
+    mime, data = charts.figure_image(chart.figure)
+    assert mime == "image/png"
+    assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_show_figure_publishes_the_picture_with_alt_text(wide, monkeypatch):
     import IPython.display
 
     published = []
@@ -262,8 +283,8 @@ def test_show_figure_publishes_png_with_alt_text(wide, monkeypatch):
     charts.show_figure(chart.figure, "Eigen alt-tekst")
     assert len(published) == 2
     data, metadata = published[0]
-    assert data["image/png"] and metadata["image/png"]["alt"] == chart.alt
-    assert published[1][1]["image/png"]["alt"] == "Eigen alt-tekst"
+    assert data["image/svg+xml"] and metadata["image/svg+xml"]["alt"] == chart.alt
+    assert published[1][1]["image/svg+xml"]["alt"] == "Eigen alt-tekst"
 
 
 def test_show_figure_requires_alt_text(wide):

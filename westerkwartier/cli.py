@@ -513,6 +513,14 @@ def _batch_arguments(cmd: argparse.ArgumentParser) -> None:
         help="alleen dit rapport (herhaalbaar)",
     )
     cmd.add_argument("--workers", type=_positive_int, default=None, help="aantal werkprocessen")
+    cmd.add_argument(
+        "--dask",
+        metavar="ADRES",
+        type=_nonempty,
+        default=None,
+        help="maak de rapporten op een Dask-cluster (adres van de scheduler, bijvoorbeeld "
+        "tcp://scheduler:8786) in plaats van met lokale werkprocessen; vraagt de extra 'dask'",
+    )
     cmd.add_argument("--force", action="store_true", help="maak ook ongewijzigde rapporten")
     cmd.add_argument(
         "--gepland",
@@ -580,6 +588,7 @@ class _RunSettings(TypedDict):
     report_timeout: float | None
     run_timeout: float | None
     policy: str | None
+    dask: str | None
 
 
 def _manifest_path(given: Path | None) -> Path | None:
@@ -648,6 +657,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         "report_timeout": getattr(args, "tijdslimiet_rapport", None),
         "run_timeout": getattr(args, "tijdslimiet_run", None),
         "policy": getattr(args, "publiceren", None),
+        "dask": getattr(args, "dask", None),
     }
     if getattr(args, "controleer", False):
         options = batch.check_run(manifest, **settings_given)
@@ -655,7 +665,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         print(
             f"Manifest in orde: {len(manifest.reports)} rapport(en), "
             f"{len({c for _, c in jobs})} gemeente(n), {len(jobs)} rapporten in totaal; "
-            f"uitvoer naar {options.out_dir}, {options.workers} werker(s). Parameters, "
+            f"uitvoer naar {options.out_dir}, "
+            + (f"Dask-cluster {options.dask}" if options.dask else f"{options.workers} werker(s)")
+            + ". Parameters, "
             "uitvoermap en snapshot gecontroleerd; er is niets gemaakt."
         )
         return 0

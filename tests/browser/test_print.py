@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import re
 import unicodedata
@@ -20,7 +22,8 @@ PRINT_FACTS = """() => {
     return {
         right: width,
         images: [...document.images]
-            .map(i => ({w: box(i).width, h: box(i).height, right: box(i).right})),
+            .map(i => ({w: box(i).width, h: box(i).height, right: box(i).right,
+                        svg: i.src.startsWith('data:image/svg+xml;base64,') ? i.src : null})),
         figures: [...all('figure')].map(f => getComputedStyle(f).breakInside),
         h2: [...all('h2')]
             .map(h => ({text: h.innerText.trim(), before: getComputedStyle(h).breakBefore})),
@@ -103,9 +106,24 @@ def test_prints_to_pdf_with_text_and_figures(report, browse, artifacts):
     printed = _squash("".join(texts))
     missing = [t for t in facts["headings"] + facts["paragraphs"] if _squash(t) not in printed]
     assert not missing, f"text not found in the PDF (not extractable or cut off): {missing[:5]}"
-    assert sum(image_counts) >= len(facts["images"]), (
-        f"{len(facts['images'])} figure(s) on the page but {sum(image_counts)} image(s) in the PDF"
+    raster = [i for i in facts["images"] if not i["svg"]]
+    assert sum(image_counts) >= len(raster), (
+        f"{len(raster)} raster figure(s) on the page but {sum(image_counts)} image(s) in the PDF"
     )
+    # a vector figure (SVG) prints as vector drawing with its own text: find that text
+    for image in facts["images"]:
+        if image["svg"]:
+            words = _svg_texts(image["svg"])
+            assert words, "an SVG figure without text (title, axes, source)"
+            lost = [w for w in words if _squash(w) not in printed]
+            assert not lost, f"text of an SVG figure not in the PDF: {lost[:5]}"
+
+
+def _svg_texts(src: str) -> list[str]:
+    """The ``<text>`` contents of an SVG in a data URL."""
+    svg = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
+    found = re.findall(r"<text\b[^>]*>(.*?)</text>", svg, flags=re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in found if t.strip()]
 
 
 GLANCE_FACTS = """() => {
@@ -113,8 +131,9 @@ GLANCE_FACTS = """() => {
     const texts = [...part.querySelectorAll('li, h2')].map(e => e.innerText.trim());
     return {
         texts: texts,
-        images: part.querySelectorAll('img').length + document.querySelectorAll(
-            'header.rapport-kop img').length,
+        images: [...part.querySelectorAll('img'),
+                 ...document.querySelectorAll('header.rapport-kop img')]
+            .map(i => i.src.startsWith('data:image/svg+xml;base64,') ? i.src : null),
         width: part.scrollWidth,
         box: part.getBoundingClientRect().width,
         next: [...document.querySelectorAll('h2')][1].innerText.trim(),
@@ -136,7 +155,13 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
     first, second = (_squash(reader.pages[i].extract_text() or "") for i in (0, 1))
     for text in facts["texts"]:
         assert _squash(text) in first, f"not on page 1: {text!r}"
-    assert _image_count(reader.pages[0]) == facts["images"] >= 1, "the chart is not on page 1"
+    raster = [i for i in facts["images"] if i is None]
+    vector = [i for i in facts["images"] if i is not None]
+    assert len(facts["images"]) >= 1, "no chart in the glance"
+    assert _image_count(reader.pages[0]) == len(raster), "a raster chart is not on page 1"
+    for src in vector:  # an SVG chart prints as a drawing with its text
+        lost = [w for w in _svg_texts(src) if _squash(w) not in first]
+        assert not lost, f"an SVG chart is not on page 1: {lost[:5]}"
     assert second.startswith(_squash(facts["next"])), "page 2 does not start the themes"
     # and on a phone the section does not scroll sideways
     phone = browse.open(report.url, width=390, height=844, mobile=True)

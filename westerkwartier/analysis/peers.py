@@ -126,6 +126,26 @@ def structural_data(
         value per municipality). ``attrs["years"]`` gives per variable the years used.
     """
     config = config or load_peer_config()
+    memo = None
+    if panel is None and registry is None:  # the national default: once per data version
+        from westerkwartier.indicators.panel_cache import data_fingerprint
+
+        memo = (data_fingerprint(), repr(config))
+        if memo in _structural_memo:
+            return _structural_memo[memo].copy()
+    out = _structural_data(config, panel, registry)
+    if memo is not None:
+        _structural_memo.clear()
+        _structural_memo[memo] = out.copy()
+    return out
+
+
+_structural_memo: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def _structural_data(
+    config: PeerConfig, panel: pd.DataFrame | None, registry: Any | None
+) -> pd.DataFrame:
     registry = registry if registry is not None else load_registry()
     gm = registry.municipalities().set_index("code")
     out = pd.DataFrame({"name": gm["name"]})

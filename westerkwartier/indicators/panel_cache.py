@@ -200,3 +200,74 @@ def clear_panel_cache(*, disk: bool = False) -> None:
     _code_hash = None
     if disk:
         shutil.rmtree(Path(settings.cache_dir) / PANEL_DIR, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Results computed from the national panel, once per data fingerprint
+# ----------------------------------------------------------------------------------------------
+def _bundle_dir(kind: str, key: str, fingerprint: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    return Path(settings.cache_dir) / kind / fingerprint / safe
+
+
+def read_bundle(
+    kind: str, key: str, fingerprint: str | None = None
+) -> tuple[dict[str, pd.DataFrame], dict] | None:
+    """Read a bundle of frames written by :func:`write_bundle` for the current data.
+
+    Parameters
+    ----------
+    kind : str
+        Folder below the cache (``index``, ``peers``).
+    key : str
+        What the bundle holds (e.g. the index and the reference year).
+    fingerprint : str, optional
+        Default :func:`data_fingerprint`.
+
+    Returns
+    -------
+    (frames, meta) or None
+        None when the bundle is not there, is incomplete or a checksum does not match (the
+        caller computes it again); also None when the disk cache is turned off.
+    """
+    if not settings.panel_cache:
+        return None
+    folder = _bundle_dir(kind, key, fingerprint or data_fingerprint())
+    try:
+        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+        frames = {
+            name: read_frame(folder / entry["file"], entry["sha256"])
+            for name, entry in index["frames"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, DataIntegrityError) as err:
+        if (folder / "index.json").exists():
+            log.warning("Cache %s/%s wordt opnieuw berekend (%s).", kind, key, err)
+        return None
+    return frames, index.get("meta", {})
+
+
+def write_bundle(
+    kind: str,
+    key: str,
+    frames: dict[str, pd.DataFrame],
+    meta: dict,
+    fingerprint: str | None = None,
+) -> None:
+    """Store frames (parquet, atomic, with checksums) and JSON ``meta`` for the current data.
+
+    The frames are written first and the index that lists them (with their checksums) last, so
+    a reader sees a complete bundle or none. A cache that cannot be written is only a warning.
+    """
+    if not settings.panel_cache:
+        return
+    folder = _bundle_dir(kind, key, fingerprint or data_fingerprint())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with folder_lock(folder, ".lock", timeout=60):
+            entries = {}
+            for name, frame in frames.items():
+                file = f"{name}.parquet"
+                entries[name] = {"file": file, "sha256": write_frame(frame, folder / file)}
+            write_bytes_atomic(folder / "index.json", dumps_json({"frames": entries, "meta": meta}))
+    except (OSError, OutputNotWritable, TimeoutError, ValueError) as err:
+        log.warning("Cache %s/%s niet weggeschreven naar %s (%s).", kind, key, folder, err)

@@ -466,6 +466,12 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal
     signal.signal(signal.SIGTERM, _worker_stop)
+    from multiprocessing.util import Finalize
+
+    from westerkwartier.pipeline import kernels
+
+    if kernels.open_session() is not None:  # one kernel for the worker's successive reports
+        Finalize(kernels, kernels.close_session, exitpriority=10)
 
 
 def _worker_stop(signum: int, frame: Any) -> None:
@@ -558,6 +564,7 @@ class _Options:
     report_timeout: float
     run_timeout: float
     policy: str
+    dask: str | None = None
 
     @classmethod
     def resolve(
@@ -568,6 +575,7 @@ class _Options:
         report_timeout: float | None,
         run_timeout: float | None,
         policy: str | None,
+        dask: str | None = None,
     ) -> _Options:
         """Fill in the manifest's values for what the caller left out; check every value.
 
@@ -602,6 +610,7 @@ class _Options:
             report_timeout=float(chosen["tijdslimiet_rapport"]),
             run_timeout=float(chosen["tijdslimiet_run"]),
             policy=policy,
+            dask=(dask or "").strip() or None,
         )
 
 
@@ -645,6 +654,7 @@ def check_run(
     report_timeout: float | None = None,
     run_timeout: float | None = None,
     policy: str | None = None,
+    dask: str | None = None,
 ) -> _Options:
     """Check everything a run would refuse, before anything is written or started.
 
@@ -678,7 +688,13 @@ def check_run(
     from westerkwartier.pipeline.manifest import check_values
     from westerkwartier.pipeline.render import check_snapshot
 
-    options = _Options.resolve(manifest, out_dir, workers, report_timeout, run_timeout, policy)
+    options = _Options.resolve(
+        manifest, out_dir, workers, report_timeout, run_timeout, policy, dask
+    )
+    if options.dask:
+        from westerkwartier.pipeline.dask_cluster import require_dask
+
+        require_dask()
     check_snapshot()
     check_values(manifest, data_state().date)
     check_output_dir(options.out_dir)
@@ -746,6 +762,7 @@ def run_batch(
     stream: Any = None,
     stagger: float = 0.5,
     refresh: Callable[[], tuple[bool, list[str]]] | None = None,
+    dask: str | None = None,
 ) -> dict[str, Any]:
     """Render every report of a manifest into a new dated run folder and publish it safely.
 
@@ -793,6 +810,10 @@ def run_batch(
         Seconds between the first kernel starts of the workers.
     refresh : callable, optional
         Replaces :func:`refresh_data` (tests).
+    dask : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``): the reports are made by its
+        workers instead of local processes (:mod:`westerkwartier.pipeline.dask_cluster`);
+        ``workers`` is then not used.
 
     Returns
     -------
@@ -824,6 +845,7 @@ def run_batch(
         report_timeout=report_timeout,
         run_timeout=run_timeout,
         policy=policy,
+        dask=dask,
     )
     bar = _Progress(0, progress, stream)
     with processes.stop_signals() as stop:
@@ -1020,10 +1042,12 @@ def _execute(
         if entry["status"] == "hergebruikt":
             bar.step(entry)
     if jobs:
-        bar.line(
-            f"{len(jobs)} rapport(en) maken met {min(options.workers, len(jobs))} werker(s); "
-            f"{len(entries) - len(jobs)} ongewijzigd."
+        where = (
+            f"op het Dask-cluster {options.dask}"
+            if options.dask
+            else f"met {min(options.workers, len(jobs))} werker(s)"
         )
+        bar.line(f"{len(jobs)} rapport(en) maken {where}; {len(entries) - len(jobs)} ongewijzigd.")
         _run_jobs(jobs, run, options, bar, stop or processes.StopState())
     bar.close()
 
@@ -1205,6 +1229,7 @@ def _summary(
         "gestart": run.now.isoformat(timespec="seconds"),
         "duur_s": round(time.time() - run.started, 2),
         "werkers": options.workers,
+        **({"dask": options.dask} if options.dask else {}),
         "publicatiebeleid": options.policy,
         "geslaagd": all_good,
         "latest_bijgewerkt": publish,
@@ -1407,7 +1432,21 @@ def _stop_pool(pool: cf.ProcessPoolExecutor | None, grace: float = 3.0) -> None:
             thread.join(timeout=5)
 
 
-def _run_jobs(  # noqa: C901 - over the limit; see tests/test_complexity.py
+def _run_jobs(
+    jobs: list[ReportJob],
+    run: _Run,
+    options: _Options,
+    bar: _Progress,
+    stop: processes.StopState,
+) -> None:
+    """Run the jobs on a Dask cluster when an address is given, else in a local process pool."""
+    if options.dask:
+        _run_jobs_dask(jobs, run, options, bar, stop)
+    else:
+        _run_jobs_local(jobs, run, options, bar, stop)
+
+
+def _run_jobs_local(  # noqa: C901 - over the limit; see tests/test_complexity.py
     jobs: list[ReportJob],
     run: _Run,
     options: _Options,
@@ -1474,6 +1513,58 @@ def _run_jobs(  # noqa: C901 - over the limit; see tests/test_complexity.py
         stop.on_repeat.remove(hurry)
         stop.on_stop.remove(kernels_first)
         shutil.rmtree(runtime_base, ignore_errors=True)
+    reason = (
+        "niet gemaakt: de schijf is vol"
+        if full is not None
+        else "niet gemaakt: de tijdslimiet van de run verstreek"
+    )
+    for future in pending:
+        job = futures[future]
+        entry = run.entries[job.index]
+        if entry["status"] is None:
+            _apply(entry, {"status": "onderbroken" if full else "afgebroken", "fout": reason}, job)
+            bar.step(entry)
+    if full is not None:
+        raise full
+
+
+def _run_jobs_dask(
+    jobs: list[ReportJob],
+    run: _Run,
+    options: _Options,
+    bar: _Progress,
+    stop: processes.StopState,
+) -> None:
+    """Run the jobs on a Dask cluster; fill in their entries; respect the run deadline.
+
+    The same outcomes as the local pool: a stop signal or a full disk cancels what has not
+    started (reports already running on a worker end by their cell time-out), a job that
+    passes the run's deadline is ``afgebroken``, one whose worker died is ``mislukt``.
+    """
+    from westerkwartier.pipeline import dask_cluster
+
+    assert options.dask is not None
+    client = dask_cluster.connect(options.dask)
+    env = kernel_env(run.data.offline) | cbs_outcome_env(run.data)
+    futures: dict[Any, ReportJob] = {}
+    pending: set[Any] = set()
+    full: OutputNotWritable | None = None
+    try:
+        futures = dask_cluster.submit(client, jobs, env)
+        pending = set(futures)
+        while pending and full is None:
+            remaining = run.deadline - time.time() + 30
+            if remaining <= 0:
+                break
+            done, pending = dask_cluster.wait(pending, timeout=min(remaining, 1.0))
+            for future in done:
+                full = full or _take(future, futures[future], run, bar)
+    except processes.Stopped:
+        dask_cluster.cancel(client, pending)
+        raise
+    finally:
+        dask_cluster.cancel(client, pending)
+        client.close()
     reason = (
         "niet gemaakt: de schijf is vol"
         if full is not None

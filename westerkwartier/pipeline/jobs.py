@@ -215,6 +215,10 @@ def is_start_failure(err: ReportFailed) -> bool:
     return bool(_KERNEL_START_FAILURE.search(text)) and err.cell_index is None
 
 
+#: Set when the time limit of the report being made has passed.
+_expired: list[bool] = []
+
+
 @contextmanager
 def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[None]:
     """Raise :class:`ReportTimeout` after ``seconds`` (SIGALRM; only where it can be used).
@@ -230,6 +234,7 @@ def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[Non
         return
 
     def on_alarm(signum: int, frame: Any) -> None:
+        _expired.append(True)  # papermill may report the killed kernel instead of this error
         if before is not None:
             from westerkwartier.pipeline import processes
 
@@ -247,8 +252,10 @@ def _time_limit(seconds: float, before: list[Any] | None = None) -> Iterator[Non
 
 def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
     """Run the notebook (starting the kernel again after a start failure); fill ``result``."""
+    from westerkwartier.pipeline import kernels
     from westerkwartier.pipeline.notebook import run_notebook, write_atomic
 
+    session = kernels.current()  # this thread's reused kernel, if any
     for attempt in range(1, job.start_attempts + 1):
         result["pogingen"] = attempt
         try:
@@ -259,10 +266,11 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
                 title=job.title,
                 timeout_per_cell=min(job.cell_timeout, job.timeout),
                 failed_dir=Path(job.failed_dir),
+                session=session,
             )
             break
         except ReportFailed as err:
-            if is_start_failure(err) and attempt < job.start_attempts:
+            if is_start_failure(err) and attempt < job.start_attempts and not _expired:
                 pause = random.uniform(0.5, 1.5) * attempt
                 log.warning(
                     "Kernel van %s startte niet (%s); opnieuw over %.1f s.",
@@ -272,7 +280,7 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
                 )
                 time.sleep(pause)
                 continue
-            timed_out = isinstance(err.__cause__, ReportTimeout)
+            timed_out = isinstance(err.__cause__, ReportTimeout) or bool(_expired)
             reason = str(err)
             if timed_out:
                 reason = (
@@ -353,6 +361,7 @@ def run_job(job: ReportJob) -> dict[str, Any]:
     main = threading.current_thread() is threading.main_thread()
     before = processes.children() if main else []
     try:
+        _expired.clear()
         with _time_limit(limit, before if main else None):
             _execute(job, result, reason_limit)
     except ReportTimeout as err:
@@ -366,11 +375,16 @@ def run_job(job: ReportJob) -> dict[str, Any]:
             status="mislukt", fout=f"onverwachte fout: {type(err).__name__}: {err}", error=err
         )
     except processes.Stopped:  # the run stops: its kernel need not shut down politely
+        _drop_session()
         if main:
             processes.stop_new_children(before)
         raise
     finally:
         if main:
+            if result.get("status") == "gemaakt":  # a clean kernel kept for the next report
+                before = before + _session_kernels()
+            else:
+                _drop_session()
             processes.stop_new_children(before)
     if result.get("error") is not None and disk_full(result["error"]):
         result["schijf_vol"] = True
@@ -378,6 +392,25 @@ def run_job(job: ReportJob) -> dict[str, Any]:
             f"Rapport {Path(job.output).name} voor {job.name} is niet gemaakt: de schijf is vol."
         )
     return _finish(result, started)
+
+
+def _session_kernels() -> list[Any]:
+    """Return the live reused kernel of this process (as process-table entries), if any."""
+    from westerkwartier.pipeline import kernels, processes
+
+    session = kernels.current()
+    pids = session.pids() if session is not None else set()
+    return [p for p in processes.children() if p.pid in pids]
+
+
+def _drop_session() -> None:
+    """Forget the reused kernel after a failed or stopped report (it is killed with the rest)."""
+    from westerkwartier.pipeline import kernels
+
+    session = kernels.current()
+    if session is not None:
+        session.km = None
+        session.used = 0
 
 
 def disk_full(err: BaseException | None) -> str:
@@ -404,8 +437,25 @@ _DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
     result["duur_s"] = round(time.monotonic() - started, 2)
     result["geheugen_werker_mb"] = _maxrss_mb(resource.RUSAGE_SELF)
-    result["geheugen_kernels_mb"] = _maxrss_mb(resource.RUSAGE_CHILDREN)
+    result["geheugen_kernels_mb"] = max(_maxrss_mb(resource.RUSAGE_CHILDREN), _reused_peak_mb())
     return result
+
+
+def _reused_peak_mb() -> float:
+    """Peak memory of this thread's reused kernel, which has not ended (Linux; else 0)."""
+    from westerkwartier.pipeline import kernels
+
+    session = kernels.current()
+    peak = 0.0
+    for pid in session.pids() if session is not None else ():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+        except OSError:
+            continue
+        found = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+        if found:
+            peak = max(peak, round(int(found.group(1)) / 1024, 1))
+    return peak
 
 
 def _maxrss_mb(who: int) -> float:

@@ -301,6 +301,7 @@ def run_notebook(
     failed_dir: Path = Path("reports/_failed"),
     cwd: Path | None = None,
     start_timeout: float = 60,
+    session: Any = None,
 ) -> Path:
     """Execute a parameterised notebook and write it as a self-contained HTML report.
 
@@ -323,6 +324,9 @@ def run_notebook(
         Working folder of the kernel; default the notebook's folder (as in JupyterLab).
     start_timeout : float, default 60
         Seconds the kernel may take to start.
+    session : westerkwartier.pipeline.kernels.KernelSession, optional
+        Run in this session's kernel (cleaned first) instead of a new kernel; after any
+        failure the session's kernel is shut down.
 
     Returns
     -------
@@ -343,11 +347,16 @@ def run_notebook(
     notebook = Path(notebook).resolve()
     output_html = Path(output_html)
     validate_parameters(notebook, parameters)
+    if session is not None:
+        _register_engine()
     workdir = Path(cwd) if cwd is not None else notebook.parent
 
     with tempfile.TemporaryDirectory(prefix="wk-rapport-") as tmp:
         executed_path = Path(tmp) / notebook.name
+        reuse: dict[str, Any] = {}
         try:
+            if session is not None:
+                reuse = {"km": session.prepare(workdir, start_timeout), "engine_name": _ENGINE}
             papermill.execute_notebook(
                 str(notebook),
                 str(executed_path),
@@ -360,9 +369,12 @@ def run_notebook(
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=True,
-                **_kernel_options(),
+                **reuse,
+                **({} if reuse else _kernel_options()),
             )
         except PapermillExecutionError as exc:
+            if session is not None:
+                session.discard()
             saved = _save_failed(executed_path, notebook, output_html, failed_dir)
             index, cell = _failing_cell(saved)
             raise ReportFailed(
@@ -374,6 +386,8 @@ def run_notebook(
                 cell_index=index,
             ) from None
         except Exception as exc:  # time-out, dead kernel, ...
+            if session is not None:
+                session.discard()
             saved = _save_failed(executed_path, notebook, output_html, failed_dir)
             index, cell = _failing_cell(saved)
             reason = (
@@ -393,6 +407,8 @@ def run_notebook(
         body = export_html(executed, title=title)
         problems = check_html(body)
         if problems:
+            if session is not None:
+                session.discard()
             saved = _save_failed(executed_path, notebook, output_html, failed_dir)
             raise ReportFailed(
                 f"Rapport {output_html.name} is niet gemaakt: de HTML breekt de huisregels: "
@@ -403,6 +419,56 @@ def run_notebook(
             )
     write_atomic(output_html, body)
     return output_html
+
+
+_ENGINE = "westerkwartier-kernel"
+
+
+def _register_engine() -> None:
+    """Register the papermill engine that runs a notebook in a kernel it did not start.
+
+    papermill's own engine accepts a kernel manager (``km``) and then leaves the kernel
+    running, but keeps the client's connections open; this one closes them after the run.
+    """
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ReusedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: float = 60,
+            execution_timeout: float | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            kwargs.pop("input_path", None)
+            kwargs.pop("timeout", None)
+            kwargs.pop("startup_timeout", None)
+            client = PapermillNotebookClient(
+                nb_man,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logging.getLogger("papermill"),
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                **kwargs,
+            )
+            try:
+                return client.execute()
+            finally:
+                if getattr(client, "kc", None) is not None:
+                    client.kc.stop_channels()
+                    client.kc = None
+
+    if _ENGINE not in papermill_engines._engines:  # noqa: SLF001 - no public lookup
+        papermill_engines.register(_ENGINE, ReusedKernelEngine)
 
 
 def _kernel_options() -> dict[str, Any]:

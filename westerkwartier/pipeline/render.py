@@ -50,6 +50,7 @@ from westerkwartier.errors import (
 )
 from westerkwartier.pipeline.index_page import IndexEntry, write_index
 from westerkwartier.pipeline.jobs import ReportJob, kernel_env, kernel_environment, run_job
+from westerkwartier.pipeline.kernels import reused_kernel
 from westerkwartier.pipeline.processes import (
     RunStopped,
     Stopped,
@@ -439,6 +440,7 @@ def render_reports(
         stop_signals() as stop,
         scratch_dir("wk-rapport-run-"),
         kernel_environment(kernel_env(settings.offline)),
+        reused_kernel(),
     ):
         # a busy kernel is killed before the stop unwinds papermill, whose clean-up would ask
         # it to shut down while it works (and it would print tracebacks into the log)

@@ -1,10 +1,10 @@
 """House style of the charts: colour-blind-safe colours, titles, units, sources and alt text.
 
 Charts are plain :class:`matplotlib.figure.Figure` objects that are never registered with
-``pyplot``: a notebook shows them with :func:`show_figure`, which sends PNG bytes with their alt
-text to the notebook. That output does not depend on the matplotlib backend, so
-``MPLBACKEND=agg`` in the environment cannot drop figures, and the inline backend never shows a
-second copy without alt text.
+``pyplot``: a notebook shows them with :func:`show_figure`, which sends the picture (SVG, or
+PNG where that is smaller) with its alt text to the notebook. That output does not depend on
+the matplotlib backend, so ``MPLBACKEND=agg`` in the environment cannot drop figures, and the
+inline backend never shows a second copy without alt text.
 """
 
 from __future__ import annotations
@@ -561,6 +561,20 @@ def _bar_alt(
     return f"Staafdiagram: {title}. {items}. {source_line(tables)}."
 
 
+def _freeze_layout(figure: Figure) -> None:
+    """Lay a figure out once and freeze it (call inside :func:`house_style`).
+
+    A constrained layout moves a little on every draw, so without this a second rendering of
+    the same figure gives other bytes. The layout engine runs once by itself: the same
+    positions as a full draw without output would give, at half the cost.
+    """
+    engine = figure.get_layout_engine()
+    if engine is not None:
+        if figure.axes:
+            engine.execute(figure)
+        figure.set_layout_engine("none")
+
+
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
     """Render a figure to PNG bytes that are the same on every run.
 
@@ -580,11 +594,7 @@ def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
     """
     buffer = io.BytesIO()
     with house_style():
-        if figure.get_layout_engine() is not None:
-            # Lay out once and freeze: a constrained layout moves a little on every draw, so
-            # without this a second rendering of the same figure gives other bytes.
-            figure.draw_without_rendering()
-            figure.set_layout_engine("none")
+        _freeze_layout(figure)
         figure.savefig(
             buffer,
             format="png",
@@ -595,11 +605,62 @@ def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def figure_mimebundle(figure: Figure, alt: str) -> tuple[dict[str, str], dict[str, dict]]:
-    """Return the notebook output of a figure: PNG data plus metadata with the alt text.
+#: SVG settings: text stays text (a few kB instead of glyph outlines), ids are derived from
+#: a fixed salt (the same bytes on every run), no date or creator in the file.
+SVG_PARAMS = {"svg.fonttype": "none", "svg.hashsalt": "westerkwartier"}
 
-    nbconvert's HTML templates write ``output.metadata["image/png"]["alt"]`` into the ``alt``
-    attribute of the ``<img>``.
+#: An SVG larger than this is compared with the PNG of the figure; the smaller one is shown.
+#: A line or bar chart stays well below it; a map with many outlines may not.
+SVG_CHECK_BYTES = 40_000
+
+
+def figure_svg(figure: Figure) -> bytes:
+    """Render a figure to SVG bytes that are the same on every run.
+
+    Parameters
+    ----------
+    figure : matplotlib.figure.Figure
+        The figure.
+
+    Returns
+    -------
+    bytes
+        The SVG file (UTF-8), with text as ``<text>`` in the house font.
+    """
+    import matplotlib
+
+    buffer = io.BytesIO()
+    # the stubs type rc keys as literals; SVG_PARAMS holds two valid keys
+    with house_style(), matplotlib.rc_context(SVG_PARAMS):  # type: ignore[arg-type]
+        _freeze_layout(figure)
+        figure.savefig(
+            buffer,
+            format="svg",
+            metadata={"Date": None, "Creator": None},
+            facecolor="white",
+        )
+    return buffer.getvalue()
+
+
+def figure_image(figure: Figure) -> tuple[str, str]:
+    """Return the most compact picture of a figure: ``(mime type, notebook data)``.
+
+    SVG (text as text) unless it is larger than :data:`SVG_CHECK_BYTES` and the PNG is
+    smaller; PNG data are base64 (as notebooks store them), SVG data are the text.
+    """
+    svg = figure_svg(figure)
+    if len(svg) > SVG_CHECK_BYTES:
+        png = figure_png(figure)
+        if len(png) < len(svg):
+            return "image/png", base64.b64encode(png).decode("ascii")
+    return "image/svg+xml", svg.decode("utf-8")
+
+
+def figure_mimebundle(figure: Figure, alt: str) -> tuple[dict[str, str], dict[str, dict]]:
+    """Return the notebook output of a figure: the picture plus metadata with the alt text.
+
+    The picture is SVG or PNG (:func:`figure_image`); the report template writes
+    ``output.metadata[<mime type>]["alt"]`` into the ``alt`` attribute of the ``<img>``.
 
     Parameters
     ----------
@@ -619,14 +680,14 @@ def figure_mimebundle(figure: Figure, alt: str) -> tuple[dict[str, str], dict[st
             "Een figuur zonder alt-tekst: geef een korte beschrijving van wat de grafiek laat "
             "zien, bijvoorbeeld show_figure(fig, 'Lijngrafiek: ...')."
         )
-    png = base64.b64encode(figure_png(figure)).decode("ascii")
-    data = {"image/png": png, "text/plain": alt}
-    metadata = {"image/png": {"alt": alt}}
+    mime, image = figure_image(figure)
+    data = {mime: image, "text/plain": alt}
+    metadata = {mime: {"alt": alt}}
     return data, metadata
 
 
 def show_figure(figure: Figure | Chart, alt: str | None = None) -> None:
-    """Show a figure in the notebook as PNG with alt text, whatever the matplotlib backend.
+    """Show a figure in the notebook (SVG or PNG) with alt text, whatever the backend.
 
     Parameters
     ----------

@@ -735,7 +735,11 @@ def load_index_data(
 
     spec = composite.get_index(index or REPORT_INDEX.get(rapport.spec.id, rapport.spec.id))
     cat = load_catalogue()
+    from westerkwartier.analysis.index_cache import compute as compute_national
+    from westerkwartier.analysis.index_cache import index_rows, national_index
+
     peer_cfg = peers_mod.load_peer_config()
+    national = panel is None
     if panel is None:
         ids = {i for i in spec.indicator_ids if i in cat.indicators}
         ids |= {
@@ -743,15 +747,12 @@ def load_index_data(
         }
         ids |= set(_ambition_indicators(rapport))
         panel = national_panel(sorted(ids))  # shares the indicators the report built
-    slim = panel.loc[panel["indicator"].isin(spec.indicator_ids), _PANEL_COLUMNS]
-    if rapport.jaar:
-        slim = slim[slim["year"] <= rapport.jaar]
-    slim = slim.reset_index(drop=True)
-    year = composite.latest_year(spec, slim)
-    inputs = composite.index_input(spec, year, slim)
-    mc = composite.monte_carlo(spec, year, panel=slim, inputs=inputs)
-    years = list(range(year - DECOMPOSE_SPAN, year + 1))
-    all_scores = composite.scores(spec, years, panel=slim)
+    if national:  # the same for every municipality: once per data version (memory, disk)
+        shared = national_index(spec, rapport.jaar, DECOMPOSE_SPAN, panel, peer_cfg)
+    else:
+        shared = compute_national(spec, rapport.jaar, DECOMPOSE_SPAN, panel, peer_cfg)
+    slim = index_rows(spec, rapport.jaar, panel)
+    year, inputs, mc, all_scores = shared.year, shared.inputs, shared.mc, shared.scores
     scores = all_scores[all_scores["year"] == year].reset_index(drop=True)
     code = rapport.region.code
     data = IndexData(
@@ -776,7 +777,7 @@ def load_index_data(
         data.year_from = choose_from_year(used, [int(y) for y in own["year"]], year, weights)
         if data.year_from is not None:
             data.decomposition = composite.decompose(spec, code, data.year_from, year, panel=slim)
-    structural = peers_mod.structural_data(peer_cfg, panel=panel)
+    structural = shared.structural
     neighbours = _neighbour_lookup(rapport)
     try:
         data.group = peers_mod.comparison_group(

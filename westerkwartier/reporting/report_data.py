@@ -339,13 +339,15 @@ def peer_medians(
         panel["region_code"].isin(list(codes))
         & panel["indicator"].isin(list(indicators))
         & panel["value"].notna()
-    ]
-    out: dict[tuple[str, int], tuple[float, int]] = {}
-    for (ind, year), group in rows.groupby(["indicator", "year"]):
-        values = group.drop_duplicates("region_code")["value"]
-        if len(values) >= MIN_PEERS:
-            out[(str(ind), int(year))] = (float(values.median()), int(len(values)))
-    return out
+    ].drop_duplicates(["indicator", "year", "region_code"])
+    stats = rows.groupby(["indicator", "year"], observed=True)["value"].agg(["median", "count"])
+    return {
+        (str(ind), int(year)): (float(median), int(count))
+        for (ind, year), median, count in zip(
+            stats.index, stats["median"], stats["count"], strict=True
+        )
+        if count >= MIN_PEERS
+    }
 
 
 def load_report_data(

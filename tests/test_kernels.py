@@ -1,0 +1,185 @@
+"""One kernel reused for successive reports: clean state each time, a new one after a failure."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from westerkwartier import errors
+from westerkwartier.pipeline import kernels
+from westerkwartier.pipeline.notebook import run_notebook
+
+# Each run checks that nothing of an earlier run is left, then leaves traces of its own.
+_LEAKY = """
+import os, sys, warnings
+import matplotlib
+assert "geheim" not in globals(), "naam uit een vorig rapport"
+assert matplotlib.rcParams["lines.linewidth"] != 9, "rcParams uit een vorig rapport"
+assert "WK_LEK" not in os.environ, "omgeving uit een vorig rapport"
+assert "/wk-lek" not in sys.path, "sys.path uit een vorig rapport"
+geheim = 1
+matplotlib.rcParams["lines.linewidth"] = 9
+os.environ["WK_LEK"] = "1"
+sys.path.append("/wk-lek")
+warnings.simplefilter("ignore")
+os.chdir("/")
+print(f"kernel {os.getpid()} rapport {nummer}")
+if mislukken:
+    raise ValueError("opzettelijk")
+"""
+
+
+@pytest.fixture
+def leaky(tmp_path: Path) -> Path:
+    nb = new_notebook(
+        cells=[
+            new_code_cell("nummer: int = 0  # nummer\nmislukken: bool = False  # faal", id="p"),
+            new_code_cell(_LEAKY, id="c"),
+        ]
+    )
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    path = tmp_path / "lek.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _pid(page: Path) -> str:
+    found = re.search(r"kernel (\d+) rapport", page.read_text(encoding="utf-8"))
+    assert found, "de uitvoer van het notebook staat niet in de pagina"
+    return found.group(1)
+
+
+def test_successive_reports_share_one_kernel_with_a_clean_state(leaky, tmp_path):
+    session = kernels.KernelSession()
+    try:
+        pages = [
+            run_notebook(
+                leaky,
+                tmp_path / f"r{i}.html",
+                {"nummer": i},
+                title="lek",
+                failed_dir=tmp_path / "_failed",
+                session=session,
+            )
+            for i in range(3)
+        ]
+        assert session.started == 1
+        assert len({_pid(p) for p in pages}) == 1
+        assert session.pids() == {int(_pid(pages[0]))}
+    finally:
+        session.discard()
+    assert session.pids() == set()
+
+
+def test_a_failed_report_gets_a_new_kernel_next_time(leaky, tmp_path):
+    session = kernels.KernelSession()
+    try:
+        first = run_notebook(
+            leaky, tmp_path / "a.html", {}, title="lek", failed_dir=tmp_path / "f", session=session
+        )
+        with pytest.raises(errors.ReportFailed, match="opzettelijk"):
+            run_notebook(
+                leaky,
+                tmp_path / "b.html",
+                {"mislukken": True},
+                title="lek",
+                failed_dir=tmp_path / "f",
+                session=session,
+            )
+        assert session.km is None  # the failed kernel is gone
+        again = run_notebook(
+            leaky, tmp_path / "c.html", {}, title="lek", failed_dir=tmp_path / "f", session=session
+        )
+        assert session.started == 2
+        assert _pid(again) != _pid(first)
+    finally:
+        session.discard()
+
+
+def test_kernel_is_replaced_after_max_reports(leaky, tmp_path):
+    session = kernels.KernelSession(max_reports=2)
+    try:
+        pids = [
+            _pid(
+                run_notebook(
+                    leaky,
+                    tmp_path / f"r{i}.html",
+                    {"nummer": i},
+                    title="lek",
+                    failed_dir=tmp_path / "f",
+                    session=session,
+                )
+            )
+            for i in range(3)
+        ]
+    finally:
+        session.discard()
+    assert session.started == 2
+    assert pids[0] == pids[1] != pids[2]
+
+
+def test_other_settings_get_a_new_kernel(leaky, tmp_path, monkeypatch):
+    session = kernels.KernelSession()
+    try:
+
+        def run(i: int) -> str:
+            page = run_notebook(
+                leaky,
+                tmp_path / f"r{i}.html",
+                {"nummer": i},
+                title="lek",
+                failed_dir=tmp_path / "f",
+                session=session,
+            )
+            return _pid(page)
+
+        monkeypatch.setenv("WESTERKWARTIER_CBS_ONBEREIKBAAR", "0")
+        first, same = run(0), run(1)
+        monkeypatch.setenv("WESTERKWARTIER_CBS_ONBEREIKBAAR", "1")  # a new run, CBS down now
+        other = run(2)
+    finally:
+        session.discard()
+    assert first == same != other
+    assert session.started == 2
+
+
+def test_reuse_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("WESTERKWARTIER_KERNEL_REUSE", "0")
+    with kernels.reused_kernel() as session:
+        assert session is None
+        assert kernels.current() is None
+    monkeypatch.setenv("WESTERKWARTIER_KERNEL_REUSE", "1")
+    with kernels.reused_kernel() as session:
+        assert isinstance(session, kernels.KernelSession)
+        assert kernels.current() is session
+    assert kernels.current() is None
+
+
+def test_report_in_a_reused_kernel_is_byte_identical(tmp_path, monkeypatch):
+    """The real report, made after another municipality's in the same kernel, equals a fresh one."""
+    from westerkwartier import settings
+    from westerkwartier.pipeline import render
+
+    monkeypatch.setattr(settings, "offline", True)
+    monkeypatch.setenv("WESTERKWARTIER_KERNEL_REUSE", "0")
+    fresh = render.render_reports(
+        "GM1969", rapport="talent", peildatum="2026-11-27", uit=tmp_path / "nieuw", index=False
+    )
+    monkeypatch.setenv("WESTERKWARTIER_KERNEL_REUSE", "1")
+    with kernels.reused_kernel() as session:
+        render.render_reports(
+            "GM0014", rapport="talent", peildatum="2026-11-27", uit=tmp_path / "hergebruik"
+        )
+        reused = render.render_reports(
+            "GM1969", rapport="talent", peildatum="2026-11-27", uit=tmp_path / "hergebruik"
+        )
+        assert session is not None and session.started == 1 and session.used == 2
+    assert reused[0].read_bytes() == fresh[0].read_bytes()

@@ -1,0 +1,221 @@
+"""The national part of an index section, computed once per data version.
+
+Every report of a theme shows the same national computations: the index's input arrays, the
+scores of every municipality, the Monte Carlo ranks and the structural characteristics the
+peers are chosen from. Only what is picked out for one municipality differs. This module
+computes the national part once per *data fingerprint* (see
+:func:`westerkwartier.indicators.panel_cache.data_fingerprint`, extended with the code and
+configuration of the analysis) and reference year, keeps it in memory, and stores it on disk
+in ``<cache>/index/<fingerprint>/`` (parquet, written atomically, checksums verified on
+read), so that every report kernel of a run, and every later run on the same data, reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from westerkwartier.analysis import composite
+from westerkwartier.analysis import peers as peers_mod
+from westerkwartier.config import CONFIG_DIR
+from westerkwartier.indicators import panel_cache
+
+#: Folder below the cache.
+INDEX_DIR = "index"
+
+_memory: dict[str, NationalIndex] = {}
+_code_hash: str | None = None
+
+
+@dataclass
+class NationalIndex:
+    """What every report of one index shares.
+
+    Attributes
+    ----------
+    year : int
+        The index year (the latest with scores up to the reference year).
+    inputs : IndexInput
+        The input arrays of that year.
+    mc : MonteCarloResult
+        The Monte Carlo ranks of that year.
+    scores : pandas.DataFrame
+        :func:`westerkwartier.analysis.composite.scores` over the years the report shows,
+        with ``attrs["dropped"]``.
+    structural : pandas.DataFrame
+        :func:`westerkwartier.analysis.peers.structural_data`.
+    """
+
+    year: int
+    inputs: composite.IndexInput
+    mc: composite.MonteCarloResult
+    scores: pd.DataFrame
+    structural: pd.DataFrame
+
+
+def _analysis_fingerprint() -> str:
+    """Hash of the analysis code and its configuration (once per process)."""
+    global _code_hash
+    if _code_hash is None:
+        digest = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        config = [CONFIG_DIR / "indices.toml", CONFIG_DIR / "peers.toml"]
+        for file in [*sorted(here.glob("*.py")), *config]:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes() if file.is_file() else b"-")
+        _code_hash = digest.hexdigest()[:16]
+    return _code_hash
+
+
+def cache_key(spec: composite.IndexSpec, jaar: int, span: int) -> str:
+    """Name of the bundle of ``spec`` for reference year ``jaar`` and ``span`` earlier years."""
+    return f"{spec.id}-{int(jaar)}-{int(span)}-{_analysis_fingerprint()}"
+
+
+def national_index(
+    spec: composite.IndexSpec,
+    jaar: int,
+    span: int,
+    panel: pd.DataFrame,
+    peer_config: peers_mod.PeerConfig,
+) -> NationalIndex:
+    """Return the national part of an index section (memory, then disk, then computed).
+
+    Parameters
+    ----------
+    spec : IndexSpec
+        The index.
+    jaar : int
+        Reference year of the report (0: the latest year).
+    span : int
+        Years before the index year whose scores are needed.
+    panel : pandas.DataFrame
+        The national panel of the index's and the peers' indicators, for the current data
+        fingerprint (:func:`westerkwartier.indicators.panel_cache.national_panel`).
+    peer_config : PeerConfig
+        The peer settings.
+    """
+    fingerprint = panel_cache.data_fingerprint()
+    key = cache_key(spec, jaar, span)
+    memo = f"{fingerprint}/{key}"
+    if memo in _memory:
+        return _memory[memo]
+    found = panel_cache.read_bundle(INDEX_DIR, key, fingerprint)
+    if found is not None:
+        result = _from_bundle(spec, *found)
+    else:
+        result = compute(spec, jaar, span, panel, peer_config)
+        panel_cache.write_bundle(INDEX_DIR, key, *_to_bundle(result), fingerprint=fingerprint)
+    _memory.clear()  # one data version at a time
+    _memory[memo] = result
+    return result
+
+
+def index_rows(spec: composite.IndexSpec, jaar: int, panel: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows of the panel an index is computed from (up to the reference year)."""
+    cols = ["region_code", "region_name", "level", "year", "indicator", "value"]
+    slim = panel.loc[panel["indicator"].isin(spec.indicator_ids), cols]
+    if jaar:
+        slim = slim[slim["year"] <= jaar]
+    return slim.reset_index(drop=True)
+
+
+def compute(
+    spec: composite.IndexSpec,
+    jaar: int,
+    span: int,
+    panel: pd.DataFrame,
+    peer_config: peers_mod.PeerConfig,
+) -> NationalIndex:
+    """Compute the national part of an index section (no cache)."""
+    slim = index_rows(spec, jaar, panel)
+    year = composite.latest_year(spec, slim)
+    inputs = composite.index_input(spec, year, slim)
+    mc = composite.monte_carlo(spec, year, panel=slim, inputs=inputs)
+    scores = composite.scores(spec, list(range(year - span, year + 1)), panel=slim)
+    structural = peers_mod.structural_data(peer_config, panel=panel)
+    return NationalIndex(year, inputs, mc, scores, structural)
+
+
+def clear_index_cache() -> None:
+    """Forget the national index parts held in memory."""
+    global _code_hash
+    _memory.clear()
+    _code_hash = None
+
+
+# -- to and from parquet -------------------------------------------------------------------------
+def _split(prefix: str, obj: Any, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Arrays of a dataclass into one-column frames; the other fields as JSON values."""
+    meta: dict[str, Any] = {}
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if field.name == "spec":
+            continue
+        if isinstance(value, np.ndarray):
+            frames[f"{prefix}.{field.name}"] = pd.DataFrame({"v": value.reshape(-1)})
+            meta[field.name] = {"array": list(value.shape), "dtype": str(value.dtype)}
+        else:
+            meta[field.name] = {"value": value}
+    return meta
+
+
+def _join(cls: type, spec: Any, prefix: str, meta: dict, frames: dict[str, pd.DataFrame]) -> Any:
+    values: dict[str, Any] = {"spec": spec}
+    for name, item in meta.items():
+        if "array" in item:
+            column = frames[f"{prefix}.{name}"]["v"].to_numpy()
+            values[name] = column.astype(item["dtype"]).reshape(item["array"])
+        else:
+            values[name] = item["value"]
+    return cls(**values)
+
+
+def _to_bundle(result: NationalIndex) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    frames: dict[str, pd.DataFrame] = {}
+    meta = {
+        "year": result.year,
+        "inputs": _split("inputs", result.inputs, frames),
+        "mc": _split("mc", result.mc, frames),
+        "dropped": {str(y): d for y, d in result.scores.attrs.get("dropped", {}).items()},
+        "structural_years": result.structural.attrs.get("years", {}),
+    }
+    frames["scores"] = result.scores.copy()
+    frames["scores"].attrs = {}
+    structural = result.structural.copy()
+    structural.attrs = {}
+    meta["structural_index"] = structural.index.name or "index"
+    frames["structural"] = structural.reset_index(names=meta["structural_index"])
+    return frames, meta
+
+
+def _from_bundle(
+    spec: composite.IndexSpec, frames: dict[str, pd.DataFrame], meta: dict[str, Any]
+) -> NationalIndex:
+    inputs = _join(composite.IndexInput, spec, "inputs", meta["inputs"], frames)
+    mc = _join(composite.MonteCarloResult, spec, "mc", meta["mc"], frames)
+    mc.choices = [tuple(c) for c in mc.choices]
+    scores = frames["scores"]
+    scores.attrs["dropped"] = {int(y): d for y, d in meta["dropped"].items()}
+    name = meta["structural_index"]
+    structural = frames["structural"].set_index(name)
+    if name == "index":
+        structural.index.name = None
+    structural.attrs["years"] = meta["structural_years"]
+    return NationalIndex(int(meta["year"]), inputs, mc, scores, structural)
+
+
+__all__ = [
+    "INDEX_DIR",
+    "NationalIndex",
+    "cache_key",
+    "clear_index_cache",
+    "compute",
+    "national_index",
+]

@@ -1,0 +1,262 @@
+"""One notebook kernel reused for the successive reports of a process.
+
+Starting a kernel and importing pandas, matplotlib, geopandas and the package costs seconds
+per report, and the national panel, the region registry and the snapshot tables read into a
+kernel's memory are thrown away with it. A :class:`KernelSession` keeps one kernel alive for
+the reports that one process (a batch worker, or ``westerkwartier report``) makes one after
+the other:
+
+* before every report the kernel is put back to the state it had just after it started: the
+  user namespace is emptied (``InteractiveShell.reset``), the execution counter starts at 1
+  again, figures are closed, and ``matplotlib.rcParams``, ``os.environ``, ``sys.path``,
+  the warning filters (warnings shown once are shown again) and the working folder are
+  restored to what they were at the start;
+* modules stay imported; the caches inside them are keyed on everything that changes their
+  contents (the panel cache on the data fingerprint), so a report reads the same values as
+  in a fresh kernel;
+* after any failure (a cell that raises or times out, a dead kernel, a page that breaks a
+  house rule) the kernel is shut down and the next report gets a new one; after
+  :data:`MAX_REPORTS` reports it is replaced too, so that memory cannot grow without bound,
+  and so it is when the package's settings in the environment (``WESTERKWARTIER_*``: offline,
+  data folders, the state of CBS) differ from those it was started with.
+
+The notebooks, their parameters (injected by papermill) and the published pages are the same
+as with a new kernel per report; ``WESTERKWARTIER_KERNEL_REUSE=0`` turns reuse off.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Reports one kernel makes before it is replaced by a new one.
+MAX_REPORTS = 40
+
+# Runs once in a new kernel: what "clean" means for the reports that follow.
+_BASELINE = """
+def __wk_baseline():
+    import os, sys, warnings
+    import matplotlib
+    import matplotlib.pyplot  # the inline backend adjusts rcParams on first import
+    state = {
+        "rc": dict(matplotlib.rcParams),
+        "environ": dict(os.environ),
+        "path": list(sys.path),
+        "filters": list(warnings.filters),
+        "user": set(get_ipython().user_ns),
+    }
+    sys.modules["__wk_kernel_baseline__"] = type(sys)("__wk_kernel_baseline__")
+    sys.modules["__wk_kernel_baseline__"].state = state
+__wk_baseline()
+del __wk_baseline
+"""
+
+# Runs before every report but the first of a kernel.
+_RESET = """
+def __wk_reset(cwd):
+    import gc, os, sys, warnings
+    import matplotlib, matplotlib.pyplot
+    state = sys.modules["__wk_kernel_baseline__"].state
+    shell = get_ipython()
+    shell.reset(new_session=False)
+    shell.execution_count = 1
+    matplotlib.pyplot.close("all")
+    matplotlib.rcParams.clear()
+    matplotlib.rcParams.update(state["rc"])
+    os.environ.clear()
+    os.environ.update(state["environ"])
+    sys.path[:] = state["path"]
+    warnings.filters[:] = state["filters"]
+    warnings._filters_mutated()
+    os.chdir(cwd)
+    gc.collect()
+__wk_reset({cwd!r})  # the reset removes the function from the namespace, too
+"""
+
+
+def reuse_enabled() -> bool:
+    """Whether kernels may be reused (``WESTERKWARTIER_KERNEL_REUSE``, default on)."""
+    return os.environ.get("WESTERKWARTIER_KERNEL_REUSE", "1").strip().lower() not in {
+        "0",
+        "false",
+        "nee",
+        "no",
+    }
+
+
+class KernelSession:
+    """A kernel kept alive for successive notebook runs in this process.
+
+    Parameters
+    ----------
+    max_reports : int
+        Reports one kernel makes before it is replaced.
+    """
+
+    def __init__(self, max_reports: int = MAX_REPORTS) -> None:
+        self.max_reports = max_reports
+        self.km: Any = None
+        self.env: dict[str, str] = {}
+        self.cwd = Path()
+        self.used = 0
+        self.started = 0  # kernels started, for tests and benchmarks
+
+    # -- life cycle --------------------------------------------------------------------------
+    def _start(self, cwd: Path, start_timeout: float) -> None:
+        from jupyter_client.manager import KernelManager
+
+        from westerkwartier.pipeline.notebook import _kernel_options
+
+        km = KernelManager(kernel_name="python3", **_kernel_options())
+        km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.km = km
+        self.env = _own_environment()
+        self.cwd = cwd.resolve()
+        self.used = 0
+        self.started += 1
+        try:
+            self._run(_BASELINE, start_timeout)
+        except Exception:
+            self.discard()
+            raise
+
+    def _run(self, code: str, timeout: float) -> None:
+        """Execute ``code`` in the kernel; raise RuntimeError when it does not end well."""
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=timeout)
+            reply = kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout, output_hook=_ignore
+            )
+        finally:
+            kc.stop_channels()
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            raise RuntimeError(
+                f"kernel niet schoon te maken: {content.get('ename')}: {content.get('evalue')}"
+            )
+
+    def prepare(self, cwd: Path, start_timeout: float = 60) -> Any:
+        """Return a kernel manager whose kernel is alive and clean, ready for one notebook.
+
+        Parameters
+        ----------
+        cwd : Path
+            Working folder for the notebook.
+        start_timeout : float
+            Seconds a new kernel may take to start (and a reset may take).
+        """
+        env = _own_environment()
+        if self.km is not None and (
+            self.used >= self.max_reports or not self._alive() or env != self.env
+        ):
+            self.discard()  # worn, dead, or started with other settings (offline, CBS state)
+        if self.km is None:
+            self._start(Path(cwd), start_timeout)
+        if self.used:
+            try:
+                self._run(_RESET.format(cwd=str(cwd)), start_timeout)
+            except Exception as err:  # noqa: BLE001 - a kernel that cannot be cleaned is replaced
+                log.warning("Kernel opnieuw gestart: %s", err)
+                self.discard()
+                self._start(Path(cwd), start_timeout)
+        elif Path(cwd).resolve() != self.cwd:
+            self._run(f"import os; os.chdir({str(cwd)!r})", start_timeout)
+        self.used += 1
+        return self.km
+
+    def _alive(self) -> bool:
+        try:
+            return bool(self.km.is_alive())
+        except Exception:  # noqa: BLE001 - a manager in a broken state counts as dead
+            return False
+
+    def pids(self) -> set[int]:
+        """Process id of the live kernel (empty when there is none)."""
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None) or getattr(
+            getattr(provisioner, "process", None), "pid", None
+        )
+        return {int(pid)} if pid else set()
+
+    def discard(self) -> None:
+        """Shut the kernel down now (after a failure, or when the session ends)."""
+        km, self.km = self.km, None
+        self.used = 0
+        if km is None:
+            return
+        try:
+            km.shutdown_kernel(now=True)
+        except Exception as err:  # noqa: BLE001 - it may already be gone
+            log.debug("Kernel afsluiten: %s", err)
+        try:
+            km.cleanup_resources()
+        except Exception:  # noqa: BLE001  # pragma: no cover
+            pass
+
+
+def _own_environment() -> dict[str, str]:
+    """Return the package's settings in the environment (a kernel inherits them at start)."""
+    return {k: v for k, v in os.environ.items() if k.startswith("WESTERKWARTIER_")}
+
+
+def _ignore(msg: dict[str, Any]) -> None:
+    """Drop output of the clean-up code (it prints nothing; a warning is not a report's)."""
+
+
+# one session per thread: a Dask worker may run reports in several threads at once
+_local = threading.local()
+
+
+def current() -> KernelSession | None:
+    """Return the session of this thread, if reuse is on (:func:`open_session`)."""
+    return getattr(_local, "session", None)
+
+
+def open_session() -> KernelSession | None:
+    """Start reusing kernels in this thread (no-op when turned off); return the session."""
+    if current() is None and reuse_enabled():
+        _local.session = KernelSession()
+        atexit.register(_local.session.discard)
+    return current()
+
+
+def close_session() -> None:
+    """Shut down the reused kernel of this thread, if any, and stop reusing."""
+    session = current()
+    _local.session = None
+    if session is not None:
+        session.discard()
+        atexit.unregister(session.discard)
+
+
+@contextmanager
+def reused_kernel() -> Iterator[KernelSession | None]:
+    """Reuse one kernel for the notebooks run inside the ``with`` block."""
+    opened = current() is None
+    session = open_session()
+    try:
+        yield session
+    finally:
+        if opened:
+            close_session()
+
+
+__all__ = [
+    "MAX_REPORTS",
+    "KernelSession",
+    "close_session",
+    "current",
+    "open_session",
+    "reuse_enabled",
+    "reused_kernel",
+]
