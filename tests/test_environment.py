@@ -75,15 +75,23 @@ def test_runtime_dependencies_cover_every_import_and_nothing_for_tests():
         _name(d)
         for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     }
-    # IPython comes with ipykernel, the kernel the reports run in; distributed is the optional
-    # extra `dask`, imported only for `batch --dask` (without it: a message what to install)
-    provided_by = {"IPython": "ipykernel", "distributed": _first_runtime()}
+    # IPython comes with ipykernel, the kernel the reports run in; distributed and playwright
+    # are the optional extras `dask` and `pdf`, imported only for `batch --dask` and
+    # `report --pdf` (without them: a message what to install)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert "playwright>=1.50" in extras["pdf"]
+    provided_by = {
+        "IPython": "ipykernel",
+        "distributed": _first_runtime(),
+        "playwright": _first_runtime(),
+    }
     missing = set()
     for module in _runtime_imports():
         owners = {_name(d) for d in dists.get(module, [])} | {provided_by.get(module, "")}
         if not owners & runtime:
             missing.add(module)
     assert missing == set(), "imported at run time but not a runtime dependency"
-    # playwright is not among them: `report --pdf` prints with it at run time
-    tools = {"pytest", "hypothesis", "ruff", "mypy", "pypdf", "pyyaml", "responses"}
+    tools = {"pytest", "hypothesis", "ruff", "mypy", "pypdf", "pyyaml", "responses", "playwright"}
     assert runtime & tools == set(), "test and lint tools belong in an extra"

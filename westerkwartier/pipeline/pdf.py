@@ -50,7 +50,9 @@ def find_chromium() -> Path:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         raise PdfUnavailable(
-            f"Geen PDF mogelijk: het Python-pakket playwright ontbreekt. {_INSTALL}"
+            "Geen PDF mogelijk: het Python-pakket playwright ontbreekt. Installeer het met "
+            "`pip install 'westerkwartier[pdf]'` (`make test` installeert het ook). "
+            f"{_INSTALL}"
         ) from None
     given = os.environ.get("WESTERKWARTIER_CHROMIUM")
     candidates = [given] if given else list(CHROMIUM_CANDIDATES)
