@@ -24,7 +24,6 @@ CEILINGS = {
     ("westerkwartier/indicators/dominance.py", "dominance_rows"): 18,
     ("westerkwartier/indicators/extraction.py", "extract_indexed"): 29,
     ("westerkwartier/indicators/panel.py", "operand_data"): 14,
-    ("westerkwartier/pipeline/batch.py", "_run_jobs_local"): 15,
     ("westerkwartier/sources/exports.py", "read_cbsodata_export"): 13,
     ("westerkwartier/sources/need.py", "_plan_need"): 13,
     ("westerkwartier/sources/regions.py", "build_registry"): 16,

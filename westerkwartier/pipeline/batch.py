@@ -67,7 +67,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1446,7 +1446,7 @@ def _run_jobs(
         _run_jobs_local(jobs, run, options, bar, stop)
 
 
-def _run_jobs_local(  # noqa: C901 - over the limit; see tests/test_complexity.py
+def _run_jobs_local(
     jobs: list[ReportJob],
     run: _Run,
     options: _Options,
@@ -1513,19 +1513,7 @@ def _run_jobs_local(  # noqa: C901 - over the limit; see tests/test_complexity.p
         stop.on_repeat.remove(hurry)
         stop.on_stop.remove(kernels_first)
         shutil.rmtree(runtime_base, ignore_errors=True)
-    reason = (
-        "niet gemaakt: de schijf is vol"
-        if full is not None
-        else "niet gemaakt: de tijdslimiet van de run verstreek"
-    )
-    for future in pending:
-        job = futures[future]
-        entry = run.entries[job.index]
-        if entry["status"] is None:
-            _apply(entry, {"status": "onderbroken" if full else "afgebroken", "fout": reason}, job)
-            bar.step(entry)
-    if full is not None:
-        raise full
+    _mark_unfinished(pending, futures, run, bar, full)
 
 
 def _run_jobs_dask(
@@ -1565,6 +1553,17 @@ def _run_jobs_dask(
     finally:
         dask_cluster.cancel(client, pending)
         client.close()
+    _mark_unfinished(pending, futures, run, bar, full)
+
+
+def _mark_unfinished(
+    pending: Iterable[Any],
+    futures: Mapping[Any, ReportJob],
+    run: _Run,
+    bar: _Progress,
+    full: OutputNotWritable | None,
+) -> None:
+    """Record why the reports still pending did not get made; raise a full disk's error."""
     reason = (
         "niet gemaakt: de schijf is vol"
         if full is not None
