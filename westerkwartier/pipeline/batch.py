@@ -1286,7 +1286,7 @@ def public_path(path: Path | str, out_dir: Path) -> str:
     --------
     >>> public_path("/srv/rapporten/_failed/x/talent.ipynb", Path("/srv/rapporten"))
     '_failed/x/talent.ipynb'
-    >>> public_path("/home/jan/mijn.ipynb", Path("/srv/rapporten"))
+    >>> public_path("/srv/elders/mijn.ipynb", Path("/srv/rapporten"))
     'mijn.ipynb'
     """
     path = Path(path)
@@ -1311,7 +1311,7 @@ def public_text(text: str, out_dir: Path) -> str:
 
     Examples
     --------
-    >>> public_text("staat in /srv/r/_failed/a/t.ipynb; zie /home/jan/x.csv", Path("/srv/r"))
+    >>> public_text("staat in /srv/r/_failed/a/t.ipynb; zie /srv/elders/x.csv", Path("/srv/r"))
     'staat in _failed/a/t.ipynb; zie x.csv'
     """
     if not text:
