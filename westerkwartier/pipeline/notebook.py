@@ -347,8 +347,7 @@ def run_notebook(
     notebook = Path(notebook).resolve()
     output_html = Path(output_html)
     validate_parameters(notebook, parameters)
-    if session is not None:
-        _register_engine()
+    _register_engine()
     workdir = Path(cwd) if cwd is not None else notebook.parent
 
     with tempfile.TemporaryDirectory(prefix="wk-rapport-") as tmp:
@@ -356,8 +355,8 @@ def run_notebook(
         reuse: dict[str, Any] = {}
         try:
             if session is not None:
-                reuse = {"km": session.prepare(workdir, start_timeout), "engine_name": _ENGINE}
-            papermill.execute_notebook(
+                reuse = {"km": session.prepare(workdir, start_timeout)}
+            executed = papermill.execute_notebook(
                 str(notebook),
                 str(executed_path),
                 parameters=dict(parameters),
@@ -368,7 +367,8 @@ def run_notebook(
                 cwd=str(workdir),
                 progress_bar=False,
                 log_output=False,
-                request_save_on_cell_execute=True,
+                request_save_on_cell_execute=True,  # our engine saves only a failed run
+                engine_name=_ENGINE,
                 **reuse,
                 **({} if reuse else _kernel_options()),
             )
@@ -403,7 +403,6 @@ def run_notebook(
                 cell_index=index,
             ) from exc
 
-        executed = nbformat.read(executed_path, as_version=4)
         body = export_html(executed, title=title)
         problems = check_html(body)
         if problems:
@@ -425,15 +424,49 @@ _ENGINE = "westerkwartier-kernel"
 
 
 def _register_engine() -> None:
-    """Register the papermill engine that runs a notebook in a kernel it did not start.
+    """Register the papermill engine of every report run.
 
-    papermill's own engine accepts a kernel manager (``km``) and then leaves the kernel
-    running, but keeps the client's connections open; this one closes them after the run.
+    It differs from papermill's own engine in two ways. Given a kernel manager (``km``, a
+    reused kernel), it closes the client's connections after the run instead of keeping them
+    open. And it saves the executed notebook only when the run fails (papermill saves it
+    before and after every cell); papermill writes a successful run once, at the end.
     """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
     class ReusedKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(
+            cls,
+            nb: Any,
+            kernel_name: str,
+            output_path: str | None = None,
+            progress_bar: bool = True,
+            log_output: bool = False,
+            autosave_cell_every: int = 30,
+            **kwargs: Any,
+        ) -> Any:
+            # papermill saves the whole notebook before and after every cell (about 70
+            # times per report, each a JSON dump of a growing notebook); here it is saved
+            # once, and only when the run fails, so the failed notebook still shows how far
+            # it got. A run that succeeds is written by papermill itself at the end.
+            try:
+                return super().execute_notebook(
+                    nb,
+                    kernel_name,
+                    output_path=None,
+                    progress_bar=progress_bar,
+                    log_output=log_output,
+                    autosave_cell_every=autosave_cell_every,
+                    **kwargs,
+                )
+            except BaseException:
+                if output_path:
+                    from papermill.iorw import write_ipynb
+
+                    write_ipynb(nb, output_path)
+                raise
+
         @classmethod
         def execute_managed_notebook(
             cls,
