@@ -786,7 +786,7 @@ def write(frame: Any, path: Path | str) -> Path:
                     ]
                 }
             )
-            with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
                 tidy.to_excel(writer, sheet_name="Wijken", index=False)
                 about.to_excel(writer, sheet_name="Bron", index=False)
         else:
