@@ -441,10 +441,10 @@ def _at_year(rows: pd.DataFrame, year: int) -> Observation | None:
 
 
 def _province_benchmark(
-    panel: pd.DataFrame, province: str, indicator: str, year: int
+    panel: pd.DataFrame | None, province: str, indicator: str, year: int
 ) -> Observation | None:
     """Return the province without its dominating municipality, if the panel has it."""
-    if "level" not in panel:
+    if panel is None or "level" not in panel:
         return None
     hit = panel[
         (panel["indicator"] == indicator)
@@ -531,8 +531,13 @@ def scorecard(
     list of ScoreRow
         In the order of ``indicators``.
     """
-    by = {key: grp for key, grp in panel.groupby(["region_code", "indicator"], sort=False)}
+    wanted = panel[panel["indicator"].isin(list(indicators))]
+    by = {key: grp for key, grp in wanted.groupby(["region_code", "indicator"], sort=False)}
     empty = panel.iloc[0:0]
+    # the province without its dominating municipality: few rows, looked up per indicator
+    without_rows = (
+        wanted[wanted["level"] == "provincie zonder gemeente"] if "level" in wanted else None
+    )
     prov_label = f"de provincie {province_name}" if province_name else "de provincie"
     rows: list[ScoreRow] = []
     for order, ind_id in enumerate(indicators):
@@ -550,7 +555,7 @@ def scorecard(
         )
         prov_name = prov_label
         if ref_year and province:
-            without = _province_benchmark(panel, province, ind_id, ref_year)
+            without = _province_benchmark(without_rows, province, ind_id, ref_year)
             if without is not None and without.name:
                 prov_obs, prov_name = without, f"de {without.name}"
         nl_obs = _at_year(by.get((country, ind_id), empty), ref_year) if ref_year else None

@@ -15,6 +15,8 @@ import html
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+import pandas as pd
+
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
 from westerkwartier.indicators.precision import is_missing
 from westerkwartier.reporting.formatting import (
@@ -323,6 +325,33 @@ def _province_code(data: ReportData | None) -> str:
     return str(data.region.province) if data is not None and data.region.province else "PV"
 
 
+#: The panel whose reasons were looked up last, and those reasons (one report at a time).
+_REASONS: list[tuple[pd.DataFrame, dict[tuple[str, str, int], Any]]] = []
+
+
+def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
+    """Return the ``missing_reason`` of the first row per region, indicator and year.
+
+    Built once per panel (a scorecard asks about 300 times), not by filtering it each time.
+    """
+    if _REASONS and _REASONS[0][0] is panel:
+        return _REASONS[0][1]
+    first = panel.drop_duplicates(["region_code", "indicator", "year"])
+    first = first[first["year"].notna()]
+    reasons = {
+        (str(c), str(i), int(y)): r
+        for c, i, y, r in zip(
+            first["region_code"],
+            first["indicator"],
+            first["year"],
+            first["missing_reason"],
+            strict=True,
+        )
+    }
+    _REASONS[:] = [(panel, reasons)]
+    return reasons
+
+
 def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | None) -> str:
     """Why a scorecard row has no value for a benchmark (province, Nederland or peers)."""
     if row.own is None:
@@ -331,14 +360,7 @@ def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | Non
         return "te weinig vergelijkbare gemeenten met dit cijfer"
     reason = None
     if data is not None:
-        p = data.panel
-        hit = p[
-            (p["region_code"] == code)
-            & (p["indicator"] == row.indicator)
-            & (p["year"] == row.own.year)
-        ]
-        if len(hit):
-            reason = hit["missing_reason"].iloc[0]
+        reason = _missing_reasons(data.panel).get((code, row.indicator, row.own.year))
     if reason is None or is_missing(reason):
         return f"CBS publiceert dit cijfer niet voor {row.year_text(row.own.year)}"
     return str(reason)
