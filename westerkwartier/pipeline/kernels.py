@@ -14,6 +14,10 @@ the other:
 * modules stay imported; the caches inside them are keyed on everything that changes their
   contents (the panel cache on the data fingerprint), so a report reads the same values as
   in a fresh kernel;
+* after the clean-up's garbage collection the objects that survived it (modules, caches) are
+  moved out of the collector's sight (``gc.freeze``): a collection then looks only at what
+  the next report makes, 0,01 s instead of 0,2 s for each full pass. Whatever such an object
+  later leaves behind in a reference cycle stays until the kernel is replaced;
 * after any failure (a cell that raises or times out, a dead kernel, a page that breaks a
   house rule) the kernel is shut down and the next report gets a new one; after
   :data:`MAX_REPORTS` reports it is replaced too, so that memory cannot grow without bound,
@@ -78,6 +82,7 @@ def __wk_reset(cwd):
     warnings._filters_mutated()
     os.chdir(cwd)
     gc.collect()
+    gc.freeze()
 __wk_reset({cwd!r})  # the reset removes the function from the namespace, too
 """
 

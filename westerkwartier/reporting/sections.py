@@ -12,6 +12,7 @@ notebook's ``##`` section headings), so the heading order never skips a level.
 from __future__ import annotations
 
 import html
+import weakref
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -243,16 +244,40 @@ def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]
     return out
 
 
-def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | None:
-    """Return the chart of page 1: the trend of the first headline figure with one."""
+#: The trend charts of the report being made, drawn once: page 1 shows one of its theme's
+#: charts again. Keyed on (a weak reference to) the report's data; a new report starts afresh.
+_TRENDS: dict[str, Any] = {"data": None, "charts": {}}
+
+
+def _trend_bundle(
+    data: ReportData, indicator: str
+) -> tuple[dict[str, str], dict[str, dict], str] | None:
+    """Return the drawn trend chart of one indicator: notebook data, metadata and alt text.
+
+    None when the municipality has too few years for a chart. Each chart of a report is drawn
+    once (about 0,2 s), also when page 1 shows it again.
+    """
     from westerkwartier.reporting.charts import figure_mimebundle
     from westerkwartier.reporting.figures import indicator_trend
 
+    if _TRENDS["data"] is None or _TRENDS["data"]() is not data:
+        _TRENDS.update(data=weakref.ref(data), charts={})
+    drawn = _TRENDS["charts"]
+    if indicator not in drawn:
+        chart = indicator_trend(data, indicator)
+        drawn[indicator] = (
+            None if chart is None else (*figure_mimebundle(chart.figure, chart.alt), chart.alt)
+        )
+    return drawn[indicator]
+
+
+def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | None:
+    """Return the chart of page 1: the trend of the first headline figure with one."""
     for row in rows:
-        chart = indicator_trend(data, row.indicator)
-        if chart is None:
+        drawn = _trend_bundle(data, row.indicator)
+        if drawn is None:
             continue
-        bundle, _ = figure_mimebundle(chart.figure, chart.alt)
+        bundle, _, chart_alt = drawn
         if "image/png" in bundle:
             src = "data:image/png;base64," + bundle["image/png"]
         else:
@@ -261,7 +286,7 @@ def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | No
             svg = str(bundle.get("image/svg+xml", ""))
             src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         # the same chart comes back in its theme: say which one this is
-        alt = f"Grafiek bij het eerste kerncijfer, die ook bij het thema staat. {chart.alt}"
+        alt = f"Grafiek bij het eerste kerncijfer, die ook bij het thema staat. {chart_alt}"
         return {"src": src, "alt": alt}
     return None
 
@@ -325,8 +350,8 @@ def _province_code(data: ReportData | None) -> str:
     return str(data.region.province) if data is not None and data.region.province else "PV"
 
 
-#: The panel whose reasons were looked up last, and those reasons (one report at a time).
-_REASONS: list[tuple[pd.DataFrame, dict[tuple[str, str, int], Any]]] = []
+#: The panel whose reasons were looked up last (a weak reference), and those reasons.
+_REASONS: list[tuple[weakref.ref, dict[tuple[str, str, int], Any]]] = []
 
 
 def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
@@ -334,7 +359,7 @@ def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
 
     Built once per panel (a scorecard asks about 300 times), not by filtering it each time.
     """
-    if _REASONS and _REASONS[0][0] is panel:
+    if _REASONS and _REASONS[0][0]() is panel:
         return _REASONS[0][1]
     first = panel.drop_duplicates(["region_code", "indicator", "year"])
     first = first[first["year"].notna()]
@@ -348,7 +373,7 @@ def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
             strict=True,
         )
     }
-    _REASONS[:] = [(panel, reasons)]
+    _REASONS[:] = [(weakref.ref(panel), reasons)]
     return reasons
 
 
@@ -488,18 +513,15 @@ def show_trends(
     data: ReportData, section_id: str, heading: str = "Ontwikkeling door de tijd"
 ) -> None:
     """Show the trend charts of a section under an h3 (in a notebook)."""
-    from IPython.display import display
-
-    from westerkwartier.reporting.charts import show_figure
-    from westerkwartier.reporting.figures import indicator_trend
+    from IPython.display import display, publish_display_data
 
     section = data.spec.section(section_id)
     if not section.trends:
         return
     display(part("kop3.html.j2", text=heading))
     for indicator in section.trends:
-        chart = indicator_trend(data, indicator)
-        if chart is None:
+        drawn = _trend_bundle(data, indicator)
+        if drawn is None:
             label = data.catalogue[indicator].label_nl
             text = (
                 f"{label}: voor {data.region.name} zijn te weinig jaren beschikbaar voor een "
@@ -507,7 +529,7 @@ def show_trends(
             )
             display(part("voetnoot.html.j2", text=text))
         else:
-            show_figure(chart)
+            publish_display_data(data=drawn[0], metadata=drawn[1])
 
 
 def retention_peers(data: ReportData) -> list[str]:
