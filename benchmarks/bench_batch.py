@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import math
 import os
 import tempfile
 import time
@@ -71,6 +72,39 @@ def _peaks(summary: dict) -> tuple[float, float]:
     return worker, kernels
 
 
+def steady_estimate(summary: dict, workers: int, total: int) -> tuple[float, float, float] | None:
+    """Estimate a run of ``total`` reports from the reports' own durations.
+
+    A short batch pays each worker's kernel start and first, cold report (imports, caches
+    read) over only a few reports; the national run pays them once per worker and kernel
+    (a kernel makes :data:`~westerkwartier.pipeline.kernels.MAX_REPORTS` reports). So: the
+    mean duration of the reports after each worker's slowest (its first) is the steady
+    cost; the slowest minus that is the start-up, counted once per kernel.
+
+    Returns
+    -------
+    tuple of float or None
+        Minutes for ``total`` reports, steady seconds per report, start-up seconds per kernel;
+        None when no worker made two reports.
+    """
+    from collections import defaultdict
+
+    from westerkwartier.pipeline.kernels import MAX_REPORTS
+
+    per_worker: dict[object, list[float]] = defaultdict(list)
+    for entry in summary["rapporten"]:
+        if entry.get("status") == "gemaakt" and entry.get("werker") is not None:
+            per_worker[entry["werker"]].append(float(entry.get("duur_s") or 0.0))
+    rest = [d for times in per_worker.values() for d in sorted(times)[:-1]]
+    if not rest:
+        return None
+    steady = sum(rest) / len(rest)
+    start = sum(max(t) for t in per_worker.values()) / len(per_worker) - steady
+    each = math.ceil(total / workers)
+    kernels = math.ceil(each / MAX_REPORTS)
+    return (each * steady + kernels * max(start, 0.0)) / 60, steady, start
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print its figures and return them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     rates: dict[int, float] = {}
     peaks: dict[int, tuple[float, float]] = {}
+    steady: dict[int, tuple[float, float, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="wk-bench-batch-") as tmp:
         for workers in args.workers:
             summary = _run(manifest, workers, Path(tmp) / f"w{workers}")
@@ -110,6 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
             rates[workers] = rate
             worker_mb, kernel_mb = _peaks(summary)
             peaks[workers] = (worker_mb, kernel_mb)
+            steady[workers] = steady_estimate(summary, workers, ALL_MUNICIPALITIES * per_gm)
             failed = len(summary["mislukt"])
             print(
                 f"  {workers} werker(s): {done} rapporten in {summary['wall']:6.1f} s = "
@@ -126,11 +162,20 @@ def main(argv: list[str] | None = None) -> dict:
         f"  schatting alle {ALL_MUNICIPALITIES} gemeenten ({ALL_MUNICIPALITIES * per_gm} "
         f"rapporten) met {best_workers} werker(s): {minutes:.0f} min ({minutes / 60:.1f} uur)"
     )
+    model = steady.get(best_workers)
+    if model is not None:
+        print(
+            f"  schatting uit de duur per rapport: {model[1]:.1f} s per rapport na de eerste, "
+            f"{model[2]:.1f} s opstart per kernel: alle {ALL_MUNICIPALITIES * per_gm} rapporten "
+            f"in {model[0]:.0f} min"
+        )
     return {
         "reports": n_gm * per_gm,
         "workers": best_workers,
         "per_minute": best,
         "estimate_min": minutes,
+        "estimate_steady_min": model[0] if model else None,
+        "steady_s_per_report": model[1] if model else None,
         "worker_peak_mib": peaks[best_workers][0],
         "kernel_peak_mib": peaks[best_workers][1],
     }

@@ -91,6 +91,16 @@ def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0
             f"{batch['estimate_min']:.0f} min",
             f"<= {TARGET_MINUTES:g} min",
         ),
+    ]
+    if batch.get("estimate_steady_min") is not None:
+        rows.append(
+            (
+                "  idem, uit de duur per rapport",
+                f"{batch['estimate_steady_min']:.0f} min",
+                f"{batch['steady_s_per_report']:.1f} s per rapport",
+            )
+        )
+    rows += [
         ("piek-RSS per werker", f"{batch['worker_peak_mib']:.0f} MiB", ""),
         ("piek-RSS kernel van een werker", f"{batch['kernel_peak_mib']:.0f} MiB", ""),
     ]
