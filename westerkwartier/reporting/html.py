@@ -18,10 +18,12 @@ import re
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
-import nbformat
+
+if TYPE_CHECKING:  # nbformat is imported where a page is exported, not in the report kernels
+    import nbformat
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,10 @@ def notebook_notices(text: str) -> list[str]:
 
 def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.NotebookNode:
     """Drop everything that varies between runs or must not reach partners."""
+    # imported here: with jsonschema's format checks nbformat takes about 1 s to import, which
+    # every report kernel would pay for nothing (kernels render parts, they export no pages)
+    import nbformat
+
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
