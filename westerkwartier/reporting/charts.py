@@ -642,15 +642,32 @@ def figure_svg(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def compact_png(png: bytes) -> bytes:
+    """Return the PNG with a palette of at most 256 colours, if that is smaller.
+
+    A chart has a few fill colours plus the shades that smooth its edges and text; a palette
+    keeps them (Pillow's median cut, the same bytes on every run) at a third of the size.
+    """
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        palette = image.convert("RGB").quantize(colors=256)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG", optimize=True)
+    smaller = buffer.getvalue()
+    return smaller if len(smaller) < len(png) else png
+
+
 def figure_image(figure: Figure) -> tuple[str, str]:
     """Return the most compact picture of a figure: ``(mime type, notebook data)``.
 
-    SVG (text as text) unless it is larger than :data:`SVG_CHECK_BYTES` and the PNG is
-    smaller; PNG data are base64 (as notebooks store them), SVG data are the text.
+    SVG (text as text) unless it is larger than :data:`SVG_CHECK_BYTES` and the PNG (with a
+    palette, :func:`compact_png`) is smaller; PNG data are base64 (as notebooks store them),
+    SVG data are the text.
     """
     svg = figure_svg(figure)
     if len(svg) > SVG_CHECK_BYTES:
-        png = figure_png(figure)
+        png = compact_png(figure_png(figure))
         if len(png) < len(svg):
             return "image/png", base64.b64encode(png).decode("ascii")
     return "image/svg+xml", svg.decode("utf-8")
