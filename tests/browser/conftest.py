@@ -39,7 +39,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from westerkwartier.pipeline import index_page
+from westerkwartier.pipeline import index_page, pdf
 from westerkwartier.pipeline import notebook as runner
 
 HERE = Path(__file__).resolve().parent
@@ -54,18 +54,10 @@ CHROMIUM = Path(os.environ.get("WESTERKWARTIER_CHROMIUM", "/usr/bin/chromium"))
 AXE_JS = Path(
     os.environ.get("WESTERKWARTIER_AXE", HERE / "node_modules" / "axe-core" / "axe.min.js")
 )
-#: The flags this machine's Chromium needs (see the machine notes): no sandbox as root, no GPU,
-#: and no background traffic to a network that is closed anyway. Playwright adds --headless and
-#: a new empty --user-data-dir of its own.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+#: The flags of ``report --pdf`` (no sandbox as root, no GPU, no background traffic to a
+#: network that is closed anyway): the tests see the pages as the PDF printer does. Playwright
+#: adds --headless and a new empty --user-data-dir of its own.
+CHROMIUM_ARGS = list(pdf.CHROMIUM_ARGS)
 GEMEENTE = "GM1969"
 GEMEENTE_NAAM = "Westerkwartier"
 INSTALL_HINT = (
