@@ -118,7 +118,7 @@ def _bench_batch() -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     import bench_batch
 
-    return bench_batch.main(["--workers", "2"])
+    return bench_batch.main(["--workers", "2", "3"])
 
 
 def _bench_panel() -> None:
