@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -244,9 +244,28 @@ def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]
     return out
 
 
+class _ForLatest:
+    """A value built once for the latest object asked about, which is held only weakly.
+
+    A report asks the same question of its data many times; the answer is kept until another
+    object (the next report's data) is asked about.
+    """
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._build = build
+        self._of: weakref.ref | None = None
+        self._value: Any = None
+
+    def __call__(self, obj: Any) -> Any:
+        if self._of is None or self._of() is not obj:
+            self._value = self._build(obj)
+            self._of = weakref.ref(obj)
+        return self._value
+
+
 #: The trend charts of the report being made, drawn once: page 1 shows one of its theme's
-#: charts again. Keyed on (a weak reference to) the report's data; a new report starts afresh.
-_TRENDS: dict[str, Any] = {"data": None, "charts": {}}
+#: charts again.
+_drawn_trends = _ForLatest(lambda data: {})
 
 
 def _trend_bundle(
@@ -260,9 +279,7 @@ def _trend_bundle(
     from westerkwartier.reporting.charts import figure_mimebundle
     from westerkwartier.reporting.figures import indicator_trend
 
-    if _TRENDS["data"] is None or _TRENDS["data"]() is not data:
-        _TRENDS.update(data=weakref.ref(data), charts={})
-    drawn = _TRENDS["charts"]
+    drawn = _drawn_trends(data)
     if indicator not in drawn:
         chart = indicator_trend(data, indicator)
         drawn[indicator] = (
@@ -350,17 +367,8 @@ def _province_code(data: ReportData | None) -> str:
     return str(data.region.province) if data is not None and data.region.province else "PV"
 
 
-#: The panel whose reasons were looked up last (a weak reference), and those reasons.
-_REASONS: list[tuple[weakref.ref, dict[tuple[str, str, int], Any]]] = []
-
-
-def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
-    """Return the ``missing_reason`` of the first row per region, indicator and year.
-
-    Built once per panel (a scorecard asks about 300 times), not by filtering it each time.
-    """
-    if _REASONS and _REASONS[0][0]() is panel:
-        return _REASONS[0][1]
+def _reasons_of(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
+    """Return the ``missing_reason`` of the first row per region, indicator and year."""
     first = panel.drop_duplicates(["region_code", "indicator", "year"])
     first = first[first["year"].notna()]
     reasons = {
@@ -373,8 +381,11 @@ def _missing_reasons(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
             strict=True,
         )
     }
-    _REASONS[:] = [(weakref.ref(panel), reasons)]
     return reasons
+
+
+#: The reasons of a report's panel, built once (a scorecard asks about 300 times).
+_missing_reasons = _ForLatest(_reasons_of)
 
 
 def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | None) -> str:
