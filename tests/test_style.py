@@ -260,6 +260,21 @@ def test_figure_svg_is_deterministic_small_and_has_no_date(wide):
     assert len(first) < len(charts.figure_png(_trend(wide).figure))
 
 
+@pytest.mark.parametrize("render", [charts.figure_svg, charts.figure_png])
+def test_a_picture_draws_its_figure_once(wide, render):
+    # with a layout engine still set, savefig first draws the whole figure without output
+    chart = _trend(wide)
+    draws = []
+    draw = chart.figure.draw
+    chart.figure.draw = lambda renderer: draws.append(renderer) or draw(renderer)
+    render(chart.figure)
+    assert chart.figure.get_layout_engine() is None
+    assert len(draws) == 1
+    draws.clear()
+    render(chart.figure)  # laid out once: the second picture costs one draw, too
+    assert len(draws) == 1
+
+
 def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):
     chart = _trend(wide)
     assert charts.figure_image(chart.figure)[0] == "image/svg+xml"

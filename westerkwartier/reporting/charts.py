@@ -567,12 +567,22 @@ def _freeze_layout(figure: Figure) -> None:
     A constrained layout moves a little on every draw, so without this a second rendering of
     the same figure gives other bytes. The layout engine runs once by itself: the same
     positions as a full draw without output would give, at half the cost.
+
+    The engine is removed, not replaced by matplotlib's placeholder (``"none"``): with any
+    engine set, ``savefig`` first draws the whole figure without output, which doubled the
+    cost of every picture and changed no byte of it.
     """
+    import matplotlib
+
     engine = figure.get_layout_engine()
     if engine is not None:
         if figure.axes:
             engine.execute(figure)
-        figure.set_layout_engine("none")
+        # None means "the rc default"; these two keys make that default "no engine"
+        with matplotlib.rc_context(
+            {"figure.autolayout": False, "figure.constrained_layout.use": False}
+        ):
+            figure.set_layout_engine(None)
 
 
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
