@@ -388,7 +388,7 @@ def flows_chart(
         top = max(float(np.nanmax(f.to_numpy(dtype=float))) for f in frames if f.size)
         starts = [boundary_year(panel, ind, focus) for ind in indicators]
         for ax, frame, title, start in zip(axes, frames, titles, starts, strict=True):
-            ax.set_title(title, loc="left", fontsize=10, color=TEXT_COLOURS["tekst"])
+            ax.set_title(title, loc="left", y=1.0, fontsize=10, color=TEXT_COLOURS["tekst"])
             ax.yaxis.set_major_formatter(DutchFormatter())
             order = [c for c in frame.columns if c != name] + ([name] if name in frame else [])
             for column in order:
