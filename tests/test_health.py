@@ -25,6 +25,7 @@ from westerkwartier.indicators.breaks import (
     BREAK_COLUMN,
     mark_breaks,
     same_series,
+    same_series_records,
     segment_starts,
     series_starts,
 )
@@ -201,6 +202,28 @@ def test_segment_starts_and_marking():
     assert series_starts(marked) == [2021] and series_starts(plain) == []
     assert same_series(marked, 2020)["year"].tolist() == [2019, 2020]
     assert same_series(plain, 2022)["year"].tolist() == [2019, 2020, 2021, 2022]
+
+
+@pytest.mark.parametrize("year", [2018, 2019, 2020, 2021, 2022, 2023, 2025])
+@pytest.mark.parametrize(
+    "starts",
+    [
+        [2015, 2015, 2021, 2021, 2024],  # two breaks; 2023 and 2025 are not among the rows
+        [None, None, None, None, None],  # one series
+        [2015, None, 2021, 2021, 2024],  # a row without its series
+    ],
+)
+def test_same_series_on_records_keeps_the_rows_it_keeps_on_a_frame(starts, year):
+    # the scorecard reads rows as dicts; it must cut a series exactly where the frame does
+    frame = pd.DataFrame(
+        {
+            "year": [2019, 2020, 2021, 2022, 2024],
+            BREAK_COLUMN: pd.array(starts, dtype="Int64"),
+        }
+    )
+    records = frame.to_dict("records")
+    expected = same_series(frame, year)["year"].tolist()
+    assert [r["year"] for r in same_series_records(records, year)] == expected
 
 
 # -- no trend across a break -------------------------------------------------------------------

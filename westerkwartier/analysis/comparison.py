@@ -22,7 +22,7 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
-from westerkwartier.indicators.breaks import same_series
+from westerkwartier.indicators.breaks import same_series_records
 from westerkwartier.indicators.catalogue import MISSING, Catalogue
 from westerkwartier.indicators.precision import SURVEY, is_missing, precision_kind
 
@@ -191,35 +191,55 @@ def observation(
     >>> observation(rows, 2021)  # never the reason of a later year
     (None, 'geen gegevens')
     """
+    return _observation(_records(rows), year)
+
+
+#: A panel row as a mapping (column -> value); a region's rows of one indicator as a list of
+#: them, oldest year first. The scorecard reads its rows this way: the same rules as on a
+#: frame, without a pandas operation per rule and indicator.
+Record = Mapping[str, Any]
+
+
+def _records(rows: pd.DataFrame | None) -> list[Record]:
+    """Return panel rows as mappings, oldest year first (rows of one year keep their order)."""
     if rows is None or rows.empty:
+        return []
+    return rows.sort_values("year", kind="stable").to_dict("records")
+
+
+def _has_value(row: Record) -> bool:
+    return not is_missing(row["value"])
+
+
+def _observation(rows: Sequence[Record], year: int | None) -> tuple[Observation | None, str | None]:
+    """:func:`observation` on rows sorted by year (:func:`_records`)."""
+    if not rows:
         return None, "geen gegevens"
-    frame = rows.sort_values("year")
+    upto = [r for r in rows if r["year"] <= year] if year else rows
+    has = [r for r in upto if _has_value(r)]
+    if has:
+        return _obs(has[-1]), None
+    if "missing_reason" not in rows[0]:
+        return None, "geen gegevens"
+    reasons = rows
     if year:
-        frame = frame[frame["year"] <= year]
-    has = frame[frame["value"].notna()]
-    if has.empty:
-        reasons = rows.sort_values("year")
-        if "missing_reason" not in reasons:
-            return None, "geen gegevens"
-        if year:
-            at = reasons[reasons["year"] == year]
-            if not at.empty:
-                why = at["missing_reason"].dropna()
-                return None, (str(why.iloc[-1]) if len(why) else "geen gegevens")
-            reasons = reasons[reasons["year"] <= year]  # never a reason of a later year
-        return None, _reasons_by_year(reasons)
-    last = has.iloc[-1]
-    return _obs(last), None
+        at = [r["missing_reason"] for r in rows if r["year"] == year]
+        if at:
+            why = [w for w in at if not is_missing(w)]
+            return None, (str(why[-1]) if why else "geen gegevens")
+        reasons = upto  # never a reason of a later year
+    return None, _reasons_by_year(reasons)
 
 
-def _reasons_by_year(rows: pd.DataFrame) -> str:
+def _reasons_by_year(rows: Sequence[Record]) -> str:
     """``geen cijfer van CBS (...) (2020-2022); tabel alleen online beschikbaar (2024)``."""
-    known = rows[rows["missing_reason"].notna()]
-    if known.empty:
-        return "geen gegevens"
     groups: dict[str, list[int]] = {}
-    for year, why in zip(known["year"], known["missing_reason"], strict=True):
-        groups.setdefault(str(why), []).append(int(year))
+    for row in rows:
+        why = row["missing_reason"]
+        if not is_missing(why):
+            groups.setdefault(str(why), []).append(int(row["year"]))
+    if not groups:
+        return "geen gegevens"
     if len(groups) == 1:
         return next(iter(groups))
     parts = []
@@ -359,17 +379,22 @@ def trend(
     >>> trend(rows, unit="%", direction="higher_is_better").word
     'stijgt'
     """
-    frame = rows[rows["value"].notna()].sort_values("year")
-    if year:
-        frame = frame[frame["year"] <= year]
-    if len(frame) < 2:
+    return _trend(_records(rows), unit=unit, direction=direction, year=year, span=span)
+
+
+def _trend(
+    rows: Sequence[Record], *, unit: str, direction: str, year: int | None, span: int = TREND_SPAN
+) -> Trend:
+    """:func:`trend` on rows sorted by year (:func:`_records`)."""
+    values = [r for r in rows if _has_value(r) and (not year or r["year"] <= year)]
+    if len(values) < 2:
         return Trend("onbekend")
-    end = _obs(frame.iloc[-1])
-    frame = same_series(frame, end.year)
-    earlier = frame[(frame["year"] >= end.year - span) & (frame["year"] < end.year)]
-    if earlier.empty:
+    end = _obs(values[-1])
+    values = same_series_records(values, end.year)
+    earlier = [r for r in values if end.year - span <= r["year"] < end.year]
+    if not earlier:
         return Trend("onbekend", end=end)
-    start = _obs(earlier.iloc[0])
+    start = _obs(earlier[0])
     word, sig = rules.movement(start, end, unit)
     basis = _basis(start, end) if sig is not None else None
     return Trend(word, start, end, sig, _tone(word, direction), basis)
@@ -435,27 +460,34 @@ class ScoreRow:
         return str(int(year))
 
 
-def _at_year(rows: pd.DataFrame, year: int) -> Observation | None:
-    hit = rows[(rows["year"] == year) & rows["value"].notna()]
-    return None if hit.empty else _obs(hit.iloc[0])
+def _at_year(rows: Sequence[Record], year: int) -> Observation | None:
+    for row in rows:
+        if row["year"] == year and _has_value(row):
+            return _obs(row)
+    return None
 
 
-def _province_benchmark(
-    panel: pd.DataFrame | None, province: str, indicator: str, year: int
-) -> Observation | None:
-    """Return the province without its dominating municipality, if the panel has it."""
-    if panel is None or "level" not in panel:
-        return None
-    hit = panel[
-        (panel["indicator"] == indicator)
-        & (panel["year"] == year)
-        & panel["value"].notna()
-        & (panel["level"] == "provincie zonder gemeente")
-        & panel["region_code"].astype(str).str.startswith(f"{province}-")
+def _without_dominant(
+    panel: pd.DataFrame, indicators: Sequence[str], province: str | None
+) -> dict[tuple[str, int], Record]:
+    """Return the province without its dominating municipality, per (indicator, year).
+
+    These are the panel's rows of level ``provincie zonder gemeente`` whose code starts with
+    the province's code (``PV20-GM0014``); the first row with a value of each year counts.
+    """
+    if not province or "level" not in panel:
+        return {}
+    rows = panel[
+        (panel["level"] == "provincie zonder gemeente") & panel["indicator"].isin(list(indicators))
     ]
-    if hit.empty:
-        return None
-    row = hit.iloc[0]
+    found: dict[tuple[str, int], Record] = {}
+    for row in rows.to_dict("records"):
+        if _has_value(row) and str(row["region_code"]).startswith(f"{province}-"):
+            found.setdefault((str(row["indicator"]), int(row["year"])), row)
+    return found
+
+
+def _named(row: Record) -> Observation:
     obs = _obs(row)
     return Observation(
         obs.year,
@@ -467,6 +499,56 @@ def _province_benchmark(
         obs.precision,
         name=str(row["region_name"]),
     )
+
+
+def _source(rows: Sequence[Record], own: Observation | None) -> str:
+    """Return the CBS table of the value, or of the latest row that names one (no value)."""
+    tables = [
+        (r["year"], str(r["source_table"]))
+        for r in rows
+        if "source_table" in r and not is_missing(r["source_table"])
+    ]
+    if own is not None:
+        return next((table for year, table in tables if year == own.year), "")
+    return tables[-1][1] if tables else ""
+
+
+def _by_region_indicator(
+    panel: pd.DataFrame, regions: Sequence[str], indicators: Sequence[str]
+) -> dict[tuple[str, str], list[Record]]:
+    """Return the rows of each (region, indicator), oldest year first (:func:`_records`)."""
+    rows = panel[panel["indicator"].isin(list(indicators)) & panel["region_code"].isin(regions)]
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for row in _records(rows):
+        groups.setdefault((str(row["region_code"]), str(row["indicator"])), []).append(row)
+    return groups
+
+
+def observations(
+    panel: pd.DataFrame, region: str, indicators: Sequence[str], year: int | None = None
+) -> dict[str, tuple[Observation | None, str | None]]:
+    """Return :func:`observation` of one region for each indicator that has rows.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel.
+    region : str
+        Region code.
+    indicators : sequence of str
+        Indicator ids.
+    year : int, optional
+        Reference year (0 or None: per indicator the latest year with a value).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"region_code": ["GM1", "GM1"], "indicator": ["a", "a"],
+    ...                      "year": [2023, 2022], "value": [2.0, 1.0]})
+    >>> observations(rows, "GM1", ["a", "b"])["a"][0].value
+    2.0
+    """
+    by = _by_region_indicator(panel, [region], indicators)
+    return {ind: _observation(rows, year) for (_, ind), rows in by.items()}
 
 
 def _no_measurement(indicator: Any, year: int | None) -> str | None:
@@ -531,50 +613,34 @@ def scorecard(
     list of ScoreRow
         In the order of ``indicators``.
     """
-    wanted = panel[panel["indicator"].isin(list(indicators))]
-    by = {key: grp for key, grp in wanted.groupby(["region_code", "indicator"], sort=False)}
-    empty = panel.iloc[0:0]
-    # the province without its dominating municipality: few rows, looked up per indicator
-    without_rows = (
-        wanted[wanted["level"] == "provincie zonder gemeente"] if "level" in wanted else None
-    )
+    by = _by_region_indicator(panel, [r for r in (focus, province, country) if r], indicators)
+    without = _without_dominant(panel, indicators, province)
     prov_label = f"de provincie {province_name}" if province_name else "de provincie"
     rows: list[ScoreRow] = []
     for order, ind_id in enumerate(indicators):
         ind = catalogue[ind_id]
         survey = ind.margins_operand is not None
-        own_rows = by.get((focus, ind_id), empty)
-        own, reason = observation(own_rows, year)
+        own_rows = by.get((focus, ind_id), [])
+        own, reason = _observation(own_rows, year)
         if own is None:
             gap = _no_measurement(ind, year)
             if gap:
                 reason = gap if reason == "geen gegevens" else f"{gap}; eerder: {reason}"
         ref_year = own.year if own is not None else None
         prov_obs = (
-            _at_year(by.get((province, ind_id), empty), ref_year) if ref_year and province else None
+            _at_year(by.get((province, ind_id), []), ref_year) if ref_year and province else None
         )
         prov_name = prov_label
-        if ref_year and province:
-            without = _province_benchmark(without_rows, province, ind_id, ref_year)
-            if without is not None and without.name:
-                prov_obs, prov_name = without, f"de {without.name}"
-        nl_obs = _at_year(by.get((country, ind_id), empty), ref_year) if ref_year else None
+        named = _named(without[ind_id, ref_year]) if (ind_id, ref_year) in without else None
+        if named is not None and named.name:
+            prov_obs, prov_name = named, f"de {named.name}"
+        nl_obs = _at_year(by.get((country, ind_id), []), ref_year) if ref_year else None
         kw: _Judging = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
         peer = None
         if peer_values is not None and ref_year:
             got = peer_values.get((ind_id, ref_year))
             other = Observation(ref_year, got[0], note=f"mediaan van {got[1]}") if got else None
             peer = compare_values(own, other, name="vergelijkbare gemeenten", **kw)
-        source = ""
-        if own is not None:
-            hit = own_rows[own_rows["year"] == own.year]["source_table"].dropna()
-            source = str(hit.iloc[0]) if len(hit) else ""
-        elif len(own_rows):
-            source = (
-                str(own_rows["source_table"].dropna().iloc[-1])
-                if own_rows["source_table"].notna().any()
-                else ""
-            )
         rows.append(
             ScoreRow(
                 indicator=ind_id,
@@ -587,8 +653,8 @@ def scorecard(
                 missing_reason=reason,
                 province=compare_values(own, prov_obs, name=prov_name, **kw),
                 nederland=compare_values(own, nl_obs, name="Nederland", **kw),
-                trend=trend(own_rows, year=year, **kw) if len(own_rows) else Trend("onbekend"),
-                source=source,
+                trend=_trend(own_rows, unit=ind.unit, direction=ind.direction, year=year),
+                source=_source(own_rows, own),
                 order=order,
                 peers=peer,
                 period=getattr(ind, "period", None),

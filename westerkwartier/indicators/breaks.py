@@ -15,7 +15,8 @@ are made (``series_break = "boundary"``, :mod:`westerkwartier.indicators.mergers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,18 +114,62 @@ def same_series(rows: pd.DataFrame, year: int) -> pd.DataFrame:
     if BREAK_COLUMN not in rows or not len(rows):
         return rows
     starts = pd.to_numeric(rows[BREAK_COLUMN], errors="coerce")
-    if starts.isna().all():
+    keep = _same_series_mask(
+        rows["year"].astype(int).tolist(),
+        [None if pd.isna(s) else int(s) for s in starts],
+        year,
+    )
+    return rows if keep is None else rows[np.array(keep, dtype=bool)]
+
+
+def same_series_records(
+    rows: Sequence[Mapping[str, Any]], year: int
+) -> Sequence[Mapping[str, Any]]:
+    """:func:`same_series` for panel rows as mappings (one dict per row), e.g. a scorecard's.
+
+    Examples
+    --------
+    >>> rows = [{"year": 2020, "comparable_from": 2015}, {"year": 2021, "comparable_from": 2021}]
+    >>> [r["year"] for r in same_series_records(rows, 2021)]
+    [2021]
+    """
+    if not rows or BREAK_COLUMN not in rows[0]:
         return rows
-    years = rows["year"].astype(int)
-    own = starts[years == int(year)].dropna()
-    if own.empty:  # the year itself is not among the rows: use the declared breaks
-        later = [b for b in series_starts(rows) if b <= int(year)]
-        keep = years >= (max(later) if later else years.min())
-        nxt = [b for b in series_starts(rows) if b > int(year)]
-        if nxt:
-            keep &= years < min(nxt)
-        return rows[keep.to_numpy()]
-    return rows[(starts == own.iloc[0]).fillna(False).to_numpy()]
+    keep = _same_series_mask(
+        [int(r["year"]) for r in rows], [_start(r[BREAK_COLUMN]) for r in rows], year
+    )
+    return rows if keep is None else [r for r, k in zip(rows, keep, strict=True) if k]
 
 
-__all__ = ["BREAK_COLUMN", "mark_breaks", "same_series", "segment_starts", "series_starts"]
+def _start(value: Any) -> int | None:
+    try:
+        return None if pd.isna(value) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _same_series_mask(years: list[int], starts: list[int | None], year: int) -> list[bool] | None:
+    """Which rows belong to the series of ``year``; None when all rows are one series."""
+    known = [s for s in starts if s is not None]
+    if not known:
+        return None
+    year = int(year)
+    own = [s for y, s in zip(years, starts, strict=True) if y == year and s is not None]
+    if own:
+        return [s == own[0] for s in starts]
+    # the year itself is not among the rows: use the declared breaks
+    begins = sorted(set(known) - {min(known)})  # series_starts
+    later = [b for b in begins if b <= year]
+    low = max(later) if later else min(years)
+    nxt = [b for b in begins if b > year]
+    return [low <= y and (not nxt or y < min(nxt)) for y in years]
+
+
+__all__ = [
+    "BREAK_COLUMN",
+    "mark_breaks",
+    "same_series",
+    "same_series_records",
+    "segment_starts",
+    "series_starts",
+]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from westerkwartier.analysis import rules
-from westerkwartier.analysis.comparison import ScoreRow, observation, scorecard
+from westerkwartier.analysis.comparison import ScoreRow, observations, scorecard
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
 from westerkwartier.indicators.panel_cache import national_panel
@@ -319,13 +319,8 @@ def run_reference_year(
     The upper median of the latest years with a value (up to ``requested``) of the scorecard
     indicators of all reports, for the municipality: so that both reports name one year.
     """
-    own = panel[(panel["region_code"] == code) & panel["indicator"].isin(list(indicators))]
-    years = []
-    for _, rows in own.groupby("indicator", sort=False):
-        obs, _ = observation(rows, requested or None)
-        if obs is not None:
-            years.append(obs.year)
-    return rules.reference_year(years, requested)
+    found = observations(panel, code, indicators, requested or None).values()
+    return rules.reference_year([obs.year for obs, _ in found if obs is not None], requested)
 
 
 def peer_medians(
