@@ -390,8 +390,8 @@ def _trend(
     if len(values) < 2:
         return Trend("onbekend")
     end = _obs(values[-1])
-    values = same_series_records(values, end.year)
-    earlier = [r for r in values if end.year - span <= r["year"] < end.year]
+    series = same_series_records(values, end.year)
+    earlier = [r for r in series if end.year - span <= r["year"] < end.year]
     if not earlier:
         return Trend("onbekend", end=end)
     start = _obs(earlier[0])
@@ -631,7 +631,8 @@ def scorecard(
             _at_year(by.get((province, ind_id), []), ref_year) if ref_year and province else None
         )
         prov_name = prov_label
-        named = _named(without[ind_id, ref_year]) if (ind_id, ref_year) in without else None
+        dominated = without.get((ind_id, ref_year)) if ref_year else None
+        named = _named(dominated) if dominated is not None else None
         if named is not None and named.name:
             prov_obs, prov_name = named, f"de {named.name}"
         nl_obs = _at_year(by.get((country, ind_id), []), ref_year) if ref_year else None
