@@ -57,7 +57,18 @@ def _pid(page: Path) -> str:
     return found.group(1)
 
 
-def test_successive_reports_share_one_kernel_with_a_clean_state(leaky, tmp_path):
+def test_successive_reports_share_one_kernel_with_a_clean_state(leaky, tmp_path, monkeypatch):
+    from jupyter_client.manager import KernelManager
+
+    # every new client waits about 0,2 s for the kernel; the session connects one, once
+    made = []
+    for name in ("client", "blocking_client"):
+        original = getattr(KernelManager, name)
+        monkeypatch.setattr(
+            KernelManager,
+            name,
+            lambda self, *a, _o=original, **k: made.append(_o(self, *a, **k)) or made[-1],
+        )
     session = kernels.KernelSession()
     try:
         pages = [
@@ -74,9 +85,11 @@ def test_successive_reports_share_one_kernel_with_a_clean_state(leaky, tmp_path)
         assert session.started == 1
         assert len({_pid(p) for p in pages}) == 1
         assert session.pids() == {int(_pid(pages[0]))}
+        assert len(made) == 1 and made[0] is session.client
     finally:
         session.discard()
     assert session.pids() == set()
+    assert session.client is None
 
 
 def test_a_failed_report_gets_a_new_kernel_next_time(leaky, tmp_path):

@@ -24,6 +24,11 @@ the other:
   and so it is when the package's settings in the environment (``WESTERKWARTIER_*``: offline,
   data folders, the state of CBS) differ from those it was started with.
 
+One client stays connected to the kernel for its whole life (:attr:`KernelSession.client`):
+the clean-up and every notebook run use it. A new client first waits until the kernel has
+answered and its output channel is connected, about 0,2 s of waiting each time, which two new
+clients per report used to pay.
+
 The notebooks, their parameters (injected by papermill) and the published pages are the same
 as with a new kernel per report; ``WESTERKWARTIER_KERNEL_REUSE=0`` turns reuse off.
 """
@@ -109,6 +114,7 @@ class KernelSession:
     def __init__(self, max_reports: int = MAX_REPORTS) -> None:
         self.max_reports = max_reports
         self.km: Any = None
+        self.client: Any = None  # connected to the kernel from its start until it is discarded
         self.env: dict[str, str] = {}
         self.cwd = Path()
         self.used = 0
@@ -128,6 +134,11 @@ class KernelSession:
         self.used = 0
         self.started += 1
         try:
+            client = km.blocking_client()  # the kind of client nbclient makes, too
+            client.start_channels()
+            self.client = client
+            client.wait_for_ready(timeout=start_timeout)
+            client.allow_stdin = False  # as nbclient sets it: a report never asks for input
             self._run(_BASELINE, start_timeout)
         except Exception:
             self.discard()
@@ -135,15 +146,9 @@ class KernelSession:
 
     def _run(self, code: str, timeout: float) -> None:
         """Execute ``code`` in the kernel; raise RuntimeError when it does not end well."""
-        kc = self.km.blocking_client()
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=timeout)
-            reply = kc.execute_interactive(
-                code, silent=True, store_history=False, timeout=timeout, output_hook=_ignore
-            )
-        finally:
-            kc.stop_channels()
+        reply = self.client.execute_interactive(
+            code, silent=True, store_history=False, timeout=timeout, output_hook=_ignore
+        )
         content = reply.get("content", {})
         if content.get("status") != "ok":
             raise RuntimeError(
@@ -196,7 +201,13 @@ class KernelSession:
     def discard(self) -> None:
         """Shut the kernel down now (after a failure, or when the session ends)."""
         km, self.km = self.km, None
+        client, self.client = self.client, None
         self.used = 0
+        if client is not None:
+            try:
+                client.stop_channels()
+            except Exception as err:  # noqa: BLE001 - its sockets may already be closed
+                log.debug("Kernelclient sluiten: %s", err)
         if km is None:
             return
         try:

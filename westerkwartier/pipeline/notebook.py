@@ -355,7 +355,7 @@ def run_notebook(
         reuse: dict[str, Any] = {}
         try:
             if session is not None:
-                reuse = {"km": session.prepare(workdir, start_timeout)}
+                reuse = {"km": session.prepare(workdir, start_timeout), "kc": session.client}
             executed = papermill.execute_notebook(
                 str(notebook),
                 str(executed_path),
@@ -426,10 +426,11 @@ _ENGINE = "westerkwartier-kernel"
 def _register_engine() -> None:
     """Register the papermill engine of every report run.
 
-    It differs from papermill's own engine in two ways. Given a kernel manager (``km``, a
-    reused kernel), it closes the client's connections after the run instead of keeping them
-    open. And it saves the executed notebook only when the run fails (papermill saves it
-    before and after every cell); papermill writes a successful run once, at the end.
+    It differs from papermill's own engine in two ways. Given a reused kernel (``km``) and
+    the session's client connected to it (``kc``), it runs the notebook through that client
+    and leaves it connected; a client it had to make itself is closed after the run. And it
+    saves the executed notebook only when the run fails (papermill saves it before and after
+    every cell); papermill writes a successful run once, at the end.
     """
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
@@ -482,6 +483,7 @@ def _register_engine() -> None:
             kwargs.pop("input_path", None)
             kwargs.pop("timeout", None)
             kwargs.pop("startup_timeout", None)
+            reused_client = kwargs.pop("kc", None)
             client = PapermillNotebookClient(
                 nb_man,
                 timeout=execution_timeout,
@@ -493,12 +495,14 @@ def _register_engine() -> None:
                 stderr_file=stderr_file,
                 **kwargs,
             )
+            # nbclient makes a client only when it has none: the session's stays connected
+            client.kc = reused_client
             try:
                 return client.execute()
             finally:
-                if getattr(client, "kc", None) is not None:
+                if getattr(client, "kc", None) is not None and client.kc is not reused_client:
                     client.kc.stop_channels()
-                    client.kc = None
+                client.kc = None
 
     if _ENGINE not in papermill_engines._engines:  # noqa: SLF001 - no public lookup
         papermill_engines.register(_ENGINE, ReusedKernelEngine)
