@@ -15,6 +15,7 @@ import pytest
 from westerkwartier import errors, settings
 from westerkwartier.indicators import wijken as ind
 from westerkwartier.sources import wijken as src
+from westerkwartier.sources.regions import load_registry
 
 #: Westerkwartier, the city of Groningen (20 wijken, three with a moved boundary), Tilburg
 #: (59 wijken), Urk (one wijk).
@@ -305,6 +306,35 @@ def test_wijken_returns_a_tidy_geodataframe():
     assert frame.geometry.notna().all()
     assert not frame.duplicated(["code", "indicator", "period"]).any()
     assert "Bron: CBS" in frame.attrs["bron"] and "Kadaster" in frame.attrs["bron"]
+
+
+@pytest.mark.parametrize(
+    "gemeente",
+    # Westerkwartier, Amsterdam, Eemsdelta (formed in 2021), Schiermonnikoog, Súdwest-Fryslân
+    ["GM1969", "GM0363", "GM1979", "GM0088", "GM1900"],
+)
+def test_wijken_cut_from_the_country_equal_the_municipality_on_its_own(stats, gemeente):
+    # wijken() cuts the figures from one computation for the whole country; computed for the
+    # municipality alone they must be the same, row for row (missing is missing: None or NaN)
+    selection = stats[stats["gemeente"] == gemeente]
+    comparable = ind.comparability(selection, load_registry())
+    same = set(comparable.loc[comparable["comparable"], "code"])
+    start = selection[(selection["year"] == ind.FROM_YEAR) & selection["code"].isin(same)]
+    alone = pd.concat(
+        [
+            ind.level_indicators(start, ind.FROM_YEAR),
+            ind.level_indicators(selection, ind.TO_YEAR),
+            ind.change_indicators(selection, comparable),
+        ],
+        ignore_index=True,
+    )
+    cut = pd.DataFrame(ind.wijken(gemeente, met_gemeente=True, met_beginjaar=True))
+    cut = cut.drop(columns="geometry")
+    assert len(cut) == len(alone) > 0
+    pd.testing.assert_frame_equal(
+        cut.astype(object).where(cut.notna(), None),
+        alone[cut.columns].astype(object).where(alone[cut.columns].notna(), None),
+    )
 
 
 def test_wijken_2020_of_a_municipality_formed_later():

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from westerkwartier import settings
 from westerkwartier.errors import InputError, OutputNotWritable
 from westerkwartier.sources import wijken as source
 
@@ -542,6 +544,39 @@ def wijk_indicators(
 # ----------------------------------------------------------------------------------------------
 # The public function
 # ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Country:
+    """The 2024 wijk figures of every municipality, made once per snapshot (see :func:`wijken`).
+
+    ``start``: the 2020 figures of the areas that are the same in 2024; ``level``: the 2024
+    figures; ``change``: the changes; ``comparable``: :func:`comparability`. Each in the row
+    order of one municipality's own computation once cut to that municipality: the
+    indicators are computed per area, and a wijk code holds its municipality's code, so an
+    area is never compared with one of another municipality.
+    """
+
+    start: pd.DataFrame
+    level: pd.DataFrame
+    change: pd.DataFrame
+    comparable: pd.DataFrame
+
+
+@lru_cache(maxsize=2)
+def _country(snapshot_dir: str) -> _Country:
+    from westerkwartier.sources.regions import load_registry
+
+    stats = source.statistics()
+    comparable = comparability(stats, load_registry())
+    same = set(comparable.loc[comparable["comparable"], "code"])
+    start = stats[(stats["year"] == FROM_YEAR) & stats["code"].isin(same)]
+    return _Country(
+        start=level_indicators(start, FROM_YEAR),
+        level=level_indicators(stats, TO_YEAR),
+        change=change_indicators(stats, comparable),
+        comparable=comparable,
+    )
+
+
 def _check_year(jaar: Any) -> int:
     try:
         year = int(jaar)
@@ -615,20 +650,19 @@ def wijken(
     year = _check_year(jaar)
     registry = load_registry()
     region = registry.municipality(gemeente)
-    stats = source.statistics()
-    owners = [region.code]
-    if year == FROM_YEAR:
-        owners += _whole_predecessors(registry, region.code)
-    comparable = comparability(stats[stats["gemeente"] == region.code], registry)
     if year == TO_YEAR:
-        selection = stats[stats["gemeente"] == region.code]
-        parts = [level_indicators(selection, TO_YEAR), change_indicators(selection, comparable)]
+        country = _country(str(settings.snapshot_dir))
+        comparable = country.comparable[country.comparable["gemeente"] == region.code]
+        parts = [country.level, country.change]
         if met_beginjaar:
-            same = set(comparable.loc[comparable["comparable"], "code"])
-            start = selection[(selection["year"] == FROM_YEAR) & selection["code"].isin(same)]
-            parts.insert(0, level_indicators(start, FROM_YEAR))
-        frame = pd.concat(parts, ignore_index=True)
+            parts.insert(0, country.start)
+        frame = pd.concat(
+            [part[part["gemeente"] == region.code] for part in parts], ignore_index=True
+        )
     else:
+        stats = source.statistics()
+        owners = [region.code, *_whole_predecessors(registry, region.code)]
+        comparable = comparability(stats[stats["gemeente"] == region.code], registry)
         selection = stats[(stats["year"] == FROM_YEAR) & stats["gemeente"].isin(owners)]
         frame = level_indicators(selection, FROM_YEAR)
     if not met_gemeente:
