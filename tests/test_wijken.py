@@ -331,10 +331,42 @@ def test_wijken_cut_from_the_country_equal_the_municipality_on_its_own(stats, ge
     cut = pd.DataFrame(ind.wijken(gemeente, met_gemeente=True, met_beginjaar=True))
     cut = cut.drop(columns="geometry")
     assert len(cut) == len(alone) > 0
-    pd.testing.assert_frame_equal(
-        cut.astype(object).where(cut.notna(), None),
-        alone[cut.columns].astype(object).where(alone[cut.columns].notna(), None),
-    )
+    pd.testing.assert_frame_equal(_as_values(cut), _as_values(alone[cut.columns]))
+
+
+def _as_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """The values of a frame, whatever pandas calls its text columns and their missing."""
+    return frame.astype(object).where(frame.notna(), None).reset_index(drop=True)
+
+
+def test_country_figures_are_kept_in_the_cache_and_read_back(monkeypatch):
+    from westerkwartier.indicators import panel_cache
+
+    snapshot = str(settings.snapshot_dir)
+    folder = (
+        settings.cache_dir / ind.COUNTRY_CACHE[0] / panel_cache.data_fingerprint()
+    ) / ind.COUNTRY_CACHE[1]
+    computed_runs = []
+    compute = ind._compute_country
+    monkeypatch.setattr(ind, "_compute_country", lambda: computed_runs.append(1) or compute())
+    ind._country.cache_clear()
+    try:
+        computed = ind._country(snapshot)  # the test's cache is empty: computed, then kept
+        assert computed_runs == [1] and (folder / "index.json").is_file()
+        ind._country.cache_clear()
+        read = ind._country(snapshot)  # a new process: read from the cache folder
+        assert computed_runs == [1]
+        for name in ("start", "level", "change", "comparable"):
+            pd.testing.assert_frame_equal(
+                _as_values(getattr(read, name)), _as_values(getattr(computed, name))
+            )
+        (folder / "level.parquet").write_bytes(b"kapot")  # damaged: computed again
+        ind._country.cache_clear()
+        again = ind._country(snapshot)
+        assert computed_runs == [1, 1]
+        assert len(again.level) == len(computed.level)
+    finally:
+        ind._country.cache_clear()
 
 
 def test_wijken_2020_of_a_municipality_formed_later():

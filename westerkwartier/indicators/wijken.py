@@ -561,8 +561,29 @@ class _Country:
     comparable: pd.DataFrame
 
 
+#: Where :func:`_country` keeps its frames in the cache folder, per data fingerprint.
+COUNTRY_CACHE = ("wijken", "2024")
+
+
 @lru_cache(maxsize=2)
 def _country(snapshot_dir: str) -> _Country:
+    """Return the country's 2024 wijk figures: from the cache folder, else computed and kept.
+
+    Computing them takes about a second; reading them a tenth of that. The cache is keyed on
+    the data fingerprint (snapshot, code and configuration), like the national panel.
+    """
+    from westerkwartier.indicators import panel_cache
+
+    fingerprint = panel_cache.data_fingerprint()
+    found = panel_cache.read_bundle(*COUNTRY_CACHE, fingerprint)
+    if found is not None and set(found[0]) == set(_Country.__dataclass_fields__):
+        return _Country(**found[0])
+    country = _compute_country()
+    panel_cache.write_bundle(*COUNTRY_CACHE, dict(vars(country)), {}, fingerprint=fingerprint)
+    return country
+
+
+def _compute_country() -> _Country:
     from westerkwartier.sources.regions import load_registry
 
     stats = source.statistics()
