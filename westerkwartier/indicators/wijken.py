@@ -546,7 +546,7 @@ def wijk_indicators(
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Country:
-    """The 2024 wijk figures of every municipality, made once per snapshot (see :func:`wijken`).
+    """The 2024 wijk figures of every municipality, made once per data version (:func:`wijken`).
 
     ``start``: the 2020 figures of the areas that are the same in 2024; ``level``: the 2024
     figures; ``change``: the changes; ``comparable``: :func:`comparability`. Each in the row
