@@ -93,9 +93,13 @@ def series_starts(rows: pd.DataFrame) -> list[int]:
     if BREAK_COLUMN not in rows or not len(rows):
         return []
     starts = pd.to_numeric(rows[BREAK_COLUMN], errors="coerce").dropna().astype(int)
-    if starts.empty:
-        return []
-    return sorted(set(starts) - {int(starts.min())})
+    return _new_series(starts.tolist())
+
+
+def _new_series(starts: Iterable[int]) -> list[int]:
+    """Return the series starts after the first one, sorted (empty: one series)."""
+    known = set(starts)
+    return sorted(known - {min(known)}) if known else []
 
 
 def same_series(rows: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -158,7 +162,7 @@ def _same_series_mask(years: list[int], starts: list[int | None], year: int) -> 
     if own:
         return [s == own[0] for s in starts]
     # the year itself is not among the rows: use the declared breaks
-    begins = sorted(set(known) - {min(known)})  # series_starts
+    begins = _new_series(known)
     later = [b for b in begins if b <= year]
     low = max(later) if later else min(years)
     nxt = [b for b in begins if b > year]
