@@ -346,3 +346,55 @@ def test_damaged_index_entries_give_a_clear_error(tmp_path):
     (tmp_path / render.INDEX_RECORD).write_text("{niet json", encoding="utf-8")
     with pytest.raises(errors.DataIntegrityError, match="Verwijder hem"):
         render.publish_index(tmp_path)
+
+
+_SAYS_HOW = (
+    "import os\n"
+    "print('offline=' + os.environ.get('WESTERKWARTIER_OFFLINE', '-'),\n"
+    "      'onbereikbaar=' + os.environ.get('WESTERKWARTIER_CBS_UNREACHABLE', '-'),\n"
+    "      'melding=' + gegevensmelding)"
+)
+
+
+@pytest.mark.parametrize("cbs", ["unreachable", "reachable", "offline mode"])
+def test_report_asks_cbs_once_and_runs_offline_when_it_does_not_answer(
+    cbs, tmp_path, monkeypatch, request
+):
+    """Like a batch: without CBS the kernel runs offline (disk caches), with the batch's notice."""
+    import nbformat
+
+    from westerkwartier import settings
+    from westerkwartier.pipeline import render
+
+    if cbs == "reachable":
+        request.getfixturevalue("standin_server")
+    elif cbs == "unreachable":
+        monkeypatch.setattr(settings, "cbs_host", "127.0.0.1:9")
+    else:
+        monkeypatch.setattr(settings, "offline", True)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    _report_notebook(notebooks / "talent.ipynb", "talent", "Talent", False)
+    nb = nbformat.read(notebooks / "talent.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(_SAYS_HOW))
+    nbformat.write(nb, notebooks / "talent.ipynb")
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    (page,) = render.render_reports(
+        "Westerkwartier",
+        rapport="talent",
+        peildatum="2026-11-27",
+        uit=tmp_path / "uit",
+        gegevensmelding="Eigen melding.",
+        notebooks_dir=notebooks,
+    )
+    said = re.search(r"offline=(\S+) onbereikbaar=(\S+) melding=([^<]*)", page.read_text("utf-8"))
+    assert said is not None
+    offline, unreachable, notice = (part.strip() for part in said.groups())
+    assert notice.startswith("Eigen melding.")
+    if cbs == "unreachable":
+        assert (offline, unreachable) == ("1", "1")
+        assert "CBS was niet bereikbaar" in notice and "23 juni 2026" in notice
+    else:
+        assert offline == ("0" if cbs == "reachable" else "1")
+        assert unreachable == ("0" if cbs == "reachable" else "-")
+        assert notice == "Eigen melding."

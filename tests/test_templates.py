@@ -72,6 +72,13 @@ def test_header_attributes_are_escaped(hostile_report):
     assert "Let op &lt;i&gt;nieuw&lt;/i&gt; &amp; oud" in out
 
 
+def test_a_notice_that_says_let_op_itself_is_not_prefixed_twice(hostile_report):
+    batch = "Let op: CBS was niet bereikbaar toen dit rapport werd gemaakt."
+    out = sections.kop(dataclasses.replace(hostile_report, gegevensmelding=batch))
+    assert "<strong>Let op:</strong> CBS was niet bereikbaar" in out
+    assert out.count("Let op") == 1
+
+
 def test_tables_escape_cells_caption_and_tones():
     frame = pd.DataFrame({"Gemeente": [HOSTILE_NAME], "Score": ["<b>1</b>"], "_x": ["<i>"]})
     out = index_sections.html_table(frame, "Kop <script>", tones=['x" onclick="y'])

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import re
 import tempfile
@@ -72,6 +73,8 @@ from westerkwartier.reporting.report_data import (
     parse_peildatum,
 )
 from westerkwartier.sources.regions import slug
+
+log = logging.getLogger(__name__)
 
 #: Default output folder.
 REPORTS_DIR: Path = Path("reports")
@@ -390,7 +393,10 @@ def render_reports(
     uit : Path or str
         Output folder (default ``reports``).
     gegevensmelding : str
-        Notice about the data shown at the top of each report (scheduled runs).
+        Notice about the data shown at the top of each report (scheduled runs). Not offline,
+        CBS is asked once first (:func:`cbs_check`); when it does not answer the reports are
+        made from cache and snapshot and this notice is followed by the batch's notice that
+        says so, with the data date.
     ambities : str or Path, optional
         The partners' ambitions file (TOML): the reports get a section "Ambities". Without
         it they have none (an example file is never published by default).
@@ -427,10 +433,11 @@ def render_reports(
     inputs = check_inputs(gemeente, jaar, rapport, vergelijk, peildatum, ambities=ambities)
     uit = Path(uit)
     check_output(uit)
+    offline, env, notice = cbs_check()
     jobs = report_jobs(
         inputs,
         uit,
-        gegevensmelding,
+        " ".join(part for part in (str(gegevensmelding or ""), notice) if part),
         notebooks_dir=Path(notebooks_dir),
         timeout_per_cell=timeout_per_cell,
     )
@@ -439,7 +446,7 @@ def render_reports(
     with (
         stop_signals() as stop,
         scratch_dir("wk-rapport-run-"),
-        kernel_environment(kernel_env(settings.offline)),
+        kernel_environment(kernel_env(offline) | env),
         reused_kernel(),
     ):
         # a busy kernel is killed before the stop unwinds papermill, whose clean-up would ask
@@ -467,6 +474,32 @@ def render_reports(
         )
     _raise_first_failure(results)
     return [Path(job.output) for job, _ in made]
+
+
+def cbs_check() -> tuple[bool, dict[str, str], str]:
+    """Ask CBS once before the kernel starts, as a batch does (not in offline mode).
+
+    When CBS does not answer, the kernel runs offline on cache and snapshot: it then reads the
+    national panel and the index inputs that earlier runs kept on disk for the same data,
+    instead of finding out table by table and rebuilding them (a panel built from copies
+    while CBS failed is never kept). The report gets the batch's notice.
+
+    Returns
+    -------
+    offline, env, notice : bool, dict of str, str
+        Whether the kernel runs offline; the environment that tells it CBS was found
+        unreachable (``WESTERKWARTIER_CBS_UNREACHABLE``); the notice for the report (empty
+        when CBS answered or offline mode was chosen).
+    """
+    if settings.offline:
+        return True, {}, ""
+    from westerkwartier.pipeline.batch import cbs_outcome_env, check_cbs_once, data_state
+
+    reachable = check_cbs_once()
+    data = data_state(reachable)
+    if data.notice:
+        log.warning(data.notice)
+    return data.offline, cbs_outcome_env(data), data.notice
 
 
 def report_jobs(

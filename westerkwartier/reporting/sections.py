@@ -12,6 +12,7 @@ notebook's ``##`` section headings), so the heading order never skips a level.
 from __future__ import annotations
 
 import html
+import re
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
@@ -31,6 +32,9 @@ from westerkwartier.reporting.formatting import (
 )
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
+
+#: A notice that opens with "Let op:" (the batch's own) under a header that already says it.
+_LET_OP = re.compile(r"^\s*let op:\s*", re.IGNORECASE)
 
 #: Symbol and word per tone: the tone is never told by colour alone.
 TONE_LABELS: dict[str, str] = {
@@ -147,7 +151,7 @@ def kop(data: ReportData) -> Html:
         "kop.html.j2",
         attrs=attrs,
         title=f"{data.spec.titel} in {region.name}, {peiljaar}",
-        melding=data.gegevensmelding,
+        melding=_LET_OP.sub("", data.gegevensmelding),  # the template says "Let op:" itself
         facts=facts,
         kerncijfers=kerncijfers,
     )
