@@ -9,6 +9,7 @@ import pytest
 from westerkwartier import settings
 from westerkwartier.analysis import composite, index_cache
 from westerkwartier.analysis import peers as peers_mod
+from westerkwartier.errors import InputError
 from westerkwartier.indicators import panel_cache
 
 SPAN = 3
@@ -108,3 +109,68 @@ def test_damaged_cache_file_is_computed_again(national, monkeypatch):
     again = index_cache.national_index(spec, 0, SPAN, panel, config)
     assert len(calls) == 1
     _same(again, real(spec, 0, SPAN, panel, config))
+
+
+def test_every_index_of_a_data_version_stays_in_memory(national, monkeypatch):
+    """A kernel that alternates reports (two keys) reads each bundle once, not at every turn."""
+    spec, config, panel = national
+    reads = []
+    real = panel_cache.read_bundle
+    monkeypatch.setattr(
+        panel_cache, "read_bundle", lambda *a, **k: reads.append(a[1]) or real(*a, **k)
+    )
+    for jaar in (0, 2022, 0, 2022):
+        index_cache.national_index(spec, jaar, SPAN, panel, config)
+    assert len(reads) == 2 and len(set(reads)) == 2
+    monkeypatch.setattr(panel_cache, "data_fingerprint", lambda: "andere-gegevens")
+    index_cache.national_index(spec, 0, SPAN, panel, config)
+    assert len(reads) == 3  # new data: the old version's parts are not used
+
+
+def test_year_inputs_are_the_index_inputs_and_made_once(national, monkeypatch):
+    spec, _, panel = national
+    slim = index_cache.index_rows(spec, 0, panel)
+    year = composite.latest_year(spec, slim)
+    calls = []
+    real = composite.index_inputs
+    monkeypatch.setattr(
+        composite, "index_inputs", lambda *a, **k: calls.append(a[1]) or real(*a, **k)
+    )
+    first, last = index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    for got, y in ((first, year - 2), (last, year)):
+        expected = composite.index_input(spec, y, slim)
+        assert got.year == y and got.indicators == expected.indicators
+        np.testing.assert_array_equal(got.values, expected.values)
+        np.testing.assert_array_equal(got.reference, expected.reference)
+    index_cache.year_inputs(spec, 0, (year - 1, year), panel)
+    index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    assert calls == [[year - 2, year], [year - 1]]  # each year prepared once
+
+
+def test_decompose_with_kept_inputs_equals_decompose_from_the_panel(national):
+    spec, _, panel = national
+    slim = index_cache.index_rows(spec, 0, panel)
+    year = composite.latest_year(spec, slim)
+    inputs = index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    for code in ("GM1969", "GM0363", "GM0014"):
+        plain = composite.decompose(spec, code, year - 2, year, panel=slim)
+        kept = composite.decompose(spec, code, year - 2, year, panel=slim, inputs=inputs)
+        pd.testing.assert_frame_equal(plain, kept)
+        assert plain.attrs == kept.attrs
+    with pytest.raises(InputError, match="laat inputs weg"):
+        composite.decompose(spec, "GM1969", year - 1, year, inputs=inputs)
+
+
+def test_positions_in_the_national_panel_equal_get_indexer(national):
+    from westerkwartier.reporting.report_data import _positions
+
+    _, _, panel = national
+    labels = ["GM1969", "PV20", "NL01", "GM9999"]
+    column = panel["region_code"].copy()
+    column.iloc[::97] = pd.NA  # missing codes count as absent
+    expected = pd.Index(labels).get_indexer(column)
+    got = _positions(column, labels)
+    np.testing.assert_array_equal(got, expected)
+    assert (got >= 0).any() and (got == -1).any()
+    empty = pd.Series([pd.NA] * 3, dtype="string")
+    np.testing.assert_array_equal(_positions(empty, labels), [-1, -1, -1])

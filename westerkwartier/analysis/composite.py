@@ -478,6 +478,21 @@ def index_input(index: str | IndexSpec, year: int, panel: pd.DataFrame | None = 
     return _index_input(_prepare(spec, index_panel(spec) if panel is None else panel), year)
 
 
+def index_inputs(
+    index: str | IndexSpec, years: Iterable[int], panel: pd.DataFrame | None = None
+) -> dict[int, IndexInput]:
+    """:func:`index_input` for several years, preparing the panel once.
+
+    Returns
+    -------
+    dict of int to IndexInput
+        Per year, the same as ``index_input(index, year, panel)``.
+    """
+    spec = get_index(index)
+    prep = _prepare(spec, index_panel(spec) if panel is None else panel)
+    return {int(year): _index_input(prep, int(year)) for year in years}
+
+
 def _index_input(prep: _Prepared, year: int) -> IndexInput:
     """:func:`index_input` for one year on a prepared panel."""
     spec, gm, bench = prep.spec, prep.gm, prep.bench
@@ -1337,6 +1352,7 @@ def decompose(
     panel: pd.DataFrame | None = None,
     normalisation: str | None = None,
     aggregation: str | None = None,
+    inputs: tuple[IndexInput, IndexInput] | None = None,
 ) -> pd.DataFrame:
     """Split the change of a municipality's score between two years into indicator contributions.
 
@@ -1346,6 +1362,22 @@ def decompose(
     contributes its whole term; a re-weighting because of missing data shows up in the terms
     of the others). Geometric: the log-score is a sum; each indicator gets its share of the
     log-change times the change, which again adds up exactly.
+
+    Parameters
+    ----------
+    index : str or IndexSpec
+        The index.
+    code : str
+        The municipality.
+    year_from, year_to : int
+        The two years.
+    panel : pandas.DataFrame, optional
+        As for :func:`index_input`.
+    normalisation, aggregation : str, optional
+        Default the index's own.
+    inputs : (IndexInput, IndexInput), optional
+        :func:`index_inputs` of ``year_from`` and ``year_to`` when the caller has them (a
+        report run keeps them for every municipality); ``panel`` is then not read.
 
     Returns
     -------
@@ -1359,12 +1391,19 @@ def decompose(
         If the municipality has no score in one of the years (with the reason).
     """
     spec = get_index(index)
-    p = index_panel(spec) if panel is None else panel
     norm_m = normalisation or spec.normalisation
     agg_m = aggregation or spec.aggregation
-    prep = _prepare(spec, p)
-    a = _index_input(prep, year_from)
-    b = _index_input(prep, year_to)
+    if inputs is None:
+        p = index_panel(spec) if panel is None else panel
+        both = index_inputs(spec, (year_from, year_to), p)
+        a, b = both[int(year_from)], both[int(year_to)]
+    else:
+        a, b = inputs
+        if (a.year, b.year) != (int(year_from), int(year_to)):
+            raise InputError(
+                f"De invoer van decompose is van {a.year} en {b.year}, niet van {year_from} en "
+                f"{year_to}: geef index_input() van die twee jaren mee, of laat inputs weg."
+            )
     ids = list(dict.fromkeys(a.indicators + b.indicators))
     res = {}
     for label, inp in (("from", a), ("to", b)):

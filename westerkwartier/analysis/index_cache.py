@@ -29,7 +29,10 @@ from westerkwartier.indicators import panel_cache
 #: Folder below the cache.
 INDEX_DIR = "index"
 
-_memory: dict[str, NationalIndex] = {}
+#: Per data fingerprint, the national parts of every index read or computed in this process.
+_memory: dict[str, dict[str, NationalIndex]] = {}
+#: Per data fingerprint, index inputs per (index, reference year, year) (:func:`year_inputs`).
+_inputs: dict[str, dict[tuple[str, int, int], composite.IndexInput]] = {}
 _code_hash: str | None = None
 
 
@@ -103,18 +106,52 @@ def national_index(
     """
     fingerprint = panel_cache.data_fingerprint()
     key = cache_key(spec, jaar, span)
-    memo = f"{fingerprint}/{key}"
-    if memo in _memory:
-        return _memory[memo]
+    if fingerprint not in _memory:  # one data version at a time, with all its indices
+        _memory.clear()
+        _memory[fingerprint] = {}
+    held = _memory[fingerprint]
+    if key in held:
+        return held[key]
     found = panel_cache.read_bundle(INDEX_DIR, key, fingerprint)
     if found is not None:
         result = _from_bundle(spec, *found)
     else:
         result = compute(spec, jaar, span, panel, peer_config)
         panel_cache.write_bundle(INDEX_DIR, key, *_to_bundle(result), fingerprint=fingerprint)
-    _memory.clear()  # one data version at a time
-    _memory[memo] = result
+    held[key] = result
     return result
+
+
+def year_inputs(
+    spec: composite.IndexSpec, jaar: int, years: tuple[int, int], panel: pd.DataFrame
+) -> tuple[composite.IndexInput, composite.IndexInput]:
+    """Return the index inputs of two years from the national panel, once per data version.
+
+    The same as ``composite.index_inputs(spec, years, index_rows(spec, jaar, panel))``; kept
+    in memory with the index (:func:`national_index`), so that the decomposition of every
+    municipality of a run reuses them.
+
+    Parameters
+    ----------
+    spec : IndexSpec
+        The index.
+    jaar : int
+        Reference year of the report (0: the latest year).
+    years : (int, int)
+        The two years (from, to).
+    panel : pandas.DataFrame
+        The national panel of the current data fingerprint (as for :func:`national_index`).
+    """
+    fingerprint = panel_cache.data_fingerprint()
+    if fingerprint not in _inputs:  # one data version at a time
+        _inputs.clear()
+    held = _inputs.setdefault(fingerprint, {})
+    wanted = [(spec.id, int(jaar), int(year)) for year in years]
+    missing = sorted({key[2] for key in wanted if key not in held})
+    if missing:
+        found = composite.index_inputs(spec, missing, index_rows(spec, jaar, panel))
+        held.update({(spec.id, int(jaar), year): value for year, value in found.items()})
+    return held[wanted[0]], held[wanted[1]]
 
 
 def index_rows(spec: composite.IndexSpec, jaar: int, panel: pd.DataFrame) -> pd.DataFrame:
@@ -147,6 +184,7 @@ def clear_index_cache() -> None:
     """Forget the national index parts held in memory."""
     global _code_hash
     _memory.clear()
+    _inputs.clear()
     _code_hash = None
 
 

@@ -736,7 +736,7 @@ def load_index_data(
     spec = composite.get_index(index or REPORT_INDEX.get(rapport.spec.id, rapport.spec.id))
     cat = load_catalogue()
     from westerkwartier.analysis.index_cache import compute as compute_national
-    from westerkwartier.analysis.index_cache import index_rows, national_index
+    from westerkwartier.analysis.index_cache import index_rows, national_index, year_inputs
 
     peer_cfg = peers_mod.load_peer_config()
     national = panel is None
@@ -776,7 +776,14 @@ def load_index_data(
         weights = nominal_weights(spec, sorted(used.get(year, set())))
         data.year_from = choose_from_year(used, [int(y) for y in own["year"]], year, weights)
         if data.year_from is not None:
-            data.decomposition = composite.decompose(spec, code, data.year_from, year, panel=slim)
+            both = (
+                year_inputs(spec, rapport.jaar, (data.year_from, year), panel)
+                if national  # the same for every municipality: once per data version
+                else None
+            )
+            data.decomposition = composite.decompose(
+                spec, code, data.year_from, year, panel=slim, inputs=both
+            )
     structural = shared.structural
     neighbours = _neighbour_lookup(rapport)
     try:
