@@ -1402,7 +1402,7 @@ def decompose(
         if (a.year, b.year) != (int(year_from), int(year_to)):
             raise InputError(
                 f"De invoer van decompose is van {a.year} en {b.year}, niet van {year_from} en "
-                f"{year_to}: geef index_input() van die twee jaren mee, of laat inputs weg."
+                f"{year_to}: geef index_inputs() van die twee jaren mee, of laat inputs weg."
             )
     ids = list(dict.fromkeys(a.indicators + b.indicators))
     res = {}
