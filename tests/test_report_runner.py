@@ -393,7 +393,7 @@ def test_report_asks_cbs_once_and_runs_offline_when_it_does_not_answer(
     assert notice.startswith("Eigen melding.")
     if cbs == "unreachable":
         assert (offline, unreachable) == ("1", "1")
-        assert "CBS was niet bereikbaar" in notice and "23 juni 2026" in notice
+        assert "CBS was niet bereikbaar" in notice and "met gegevens tot" in notice
     else:
         assert offline == ("0" if cbs == "reachable" else "1")
         assert unreachable == ("0" if cbs == "reachable" else "-")
