@@ -81,6 +81,17 @@ def cache_key(spec: composite.IndexSpec, jaar: int, span: int) -> str:
     return f"{spec.id}-{int(jaar)}-{int(span)}-{_analysis_fingerprint()}"
 
 
+def _current(store: dict[str, dict[Any, Any]], fingerprint: str) -> dict[Any, Any]:
+    """Return the entries of ``store`` for ``fingerprint``; those of older data are dropped.
+
+    One data version at a time: when the data change, the kernel forgets what it kept.
+    """
+    if fingerprint not in store:
+        store.clear()
+        store[fingerprint] = {}
+    return store[fingerprint]
+
+
 def national_index(
     spec: composite.IndexSpec,
     jaar: int,
@@ -106,10 +117,7 @@ def national_index(
     """
     fingerprint = panel_cache.data_fingerprint()
     key = cache_key(spec, jaar, span)
-    if fingerprint not in _memory:  # one data version at a time, with all its indices
-        _memory.clear()
-        _memory[fingerprint] = {}
-    held = _memory[fingerprint]
+    held = _current(_memory, fingerprint)
     if key in held:
         return held[key]
     found = panel_cache.read_bundle(INDEX_DIR, key, fingerprint)
@@ -142,10 +150,7 @@ def year_inputs(
     panel : pandas.DataFrame
         The national panel of the current data fingerprint (as for :func:`national_index`).
     """
-    fingerprint = panel_cache.data_fingerprint()
-    if fingerprint not in _inputs:  # one data version at a time
-        _inputs.clear()
-    held = _inputs.setdefault(fingerprint, {})
+    held = _current(_inputs, panel_cache.data_fingerprint())
     wanted = [(spec.id, int(jaar), int(year)) for year in years]
     missing = sorted({key[2] for key in wanted if key not in held})
     if missing:
