@@ -72,6 +72,29 @@ def test_second_computation_reads_from_disk(national, monkeypatch):
     _same(index_cache.national_index(spec, 0, SPAN, panel, config), fresh)
 
 
+def test_an_index_made_while_cbs_failed_is_not_kept_on_disk(national, monkeypatch):
+    """A table served from a copy while the index is computed: the index stays in memory only."""
+    from westerkwartier.sources import data
+
+    spec, config, panel = national
+    real = index_cache.compute
+
+    def cbs_fails_meanwhile(*args, **kwargs):
+        monkeypatch.setitem(data._FALLBACKS, "count", data.fallbacks_served() + 1)  # as _fallback
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(index_cache, "compute", cbs_fails_meanwhile)
+    index_cache.national_index(spec, 0, SPAN, panel, config)
+    assert not (settings.cache_dir / index_cache.INDEX_DIR).exists()
+    assert not panel_cache.may_keep(panel_cache.data_fingerprint())
+    panel_cache.clear_panel_cache()  # a new process, which reaches CBS
+    index_cache.clear_index_cache()
+    monkeypatch.setattr(index_cache, "compute", real)
+    index_cache.national_index(spec, 0, SPAN, panel, config)
+    folder = settings.cache_dir / index_cache.INDEX_DIR / panel_cache.data_fingerprint()
+    assert (folder / index_cache.cache_key(spec, 0, SPAN) / "index.json").is_file()
+
+
 def test_changed_data_fingerprint_computes_again(national, monkeypatch):
     spec, config, panel = national
     index_cache.national_index(spec, 0, SPAN, panel, config)

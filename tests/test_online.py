@@ -536,4 +536,8 @@ def test_a_panel_built_from_copies_is_not_kept_on_disk(monkeypatch):
     assert out["value"].notna().any()  # the snapshot answered
     folder = Path(settings.cache_dir) / panel_cache.PANEL_DIR
     assert not list(folder.glob("*/index.json"))  # once CBS answers, the panel is built anew
+    # what is derived from that panel later in the same process is not kept either, even for
+    # an indicator whose own tables answered from the cache
+    panel_cache.write_bundle("index", "proef", {"x": pd.DataFrame({"a": [1]})}, {})
+    assert not (Path(settings.cache_dir) / "index").exists()
     panel_cache.clear_panel_cache()

@@ -124,7 +124,8 @@ def national_index(
     if found is not None:
         result = _from_bundle(spec, *found)
     else:
-        result = compute(spec, jaar, span, panel, peer_config)
+        with panel_cache.watch_copies(fingerprint):
+            result = compute(spec, jaar, span, panel, peer_config)
         panel_cache.write_bundle(INDEX_DIR, key, *_to_bundle(result), fingerprint=fingerprint)
     held[key] = result
     return result

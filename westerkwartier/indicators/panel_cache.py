@@ -14,6 +14,12 @@ snapshot (its ``provenance.json`` lists every table with its checksum), the tabl
 manifest), the configuration files of the indicators and the code that computes them. When
 any of them changes, the old entries are simply not used again. :func:`clear_panel_cache`
 empties the memory cache (and with ``disk=True`` the folder).
+
+When CBS fails while a part of the panel is built, that part comes from the cache or the
+snapshot (:func:`westerkwartier.sources.data.fallbacks_served`) but sits in memory under the
+fingerprint of the online data. Such a fingerprint is marked (:func:`watch_copies`), and
+nothing is written to disk for it any more (:func:`may_keep`): not the panel, and not what is
+derived from it (:func:`write_bundle`). The next run that reaches CBS builds them anew.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import json
 import logging
 import shutil
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -56,6 +63,8 @@ _CODE_DIRS = ("sources", "indicators")
 
 _memory: OrderedDict[str, dict[str, pd.DataFrame]] = OrderedDict()
 _code_hash: str | None = None
+#: Fingerprints under which this process holds results built from copies (:func:`watch_copies`).
+_from_copies: set[str] = set()
 
 
 def _code_fingerprint() -> str:
@@ -102,6 +111,31 @@ def data_fingerprint() -> str:
         _code_fingerprint(),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@contextmanager
+def watch_copies(fingerprint: str) -> Iterator[None]:
+    """Mark ``fingerprint`` when a table read inside the block came from a copy.
+
+    Wrap every computation whose result is kept under a fingerprint: a table served from the
+    cache or the snapshot because CBS failed is not the online answer the fingerprint stands
+    for, so neither is the result (:func:`may_keep`).
+    """
+    before = data.fallbacks_served()
+    try:
+        yield
+    finally:
+        if data.fallbacks_served() != before:
+            _from_copies.add(fingerprint)
+
+
+def may_keep(fingerprint: str) -> bool:
+    """Whether results for ``fingerprint`` may be kept on disk for later runs.
+
+    Only when the disk cache is on and nothing of this process for that fingerprint was built
+    from a copy because CBS failed (:func:`watch_copies`).
+    """
+    return bool(settings.panel_cache) and fingerprint not in _from_copies
 
 
 def _disk_dir(fingerprint: str) -> Path:
@@ -173,22 +207,19 @@ def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
     while len(_memory) > MEMORY_FINGERPRINTS:
         _memory.popitem(last=False)
     missing = [i for i in ids if i not in built]
-    use_disk = settings.panel_cache
-    if missing and use_disk:
+    if missing and settings.panel_cache:
         built.update(_read_disk(_disk_dir(fingerprint), missing))
         missing = [i for i in ids if i not in built]
     if missing:
-        fallbacks = data.fallbacks_served()
-        frame = panel(indicators=missing)
-        if data.fallbacks_served() != fallbacks:
-            use_disk = False  # built from copies because CBS failed: not the online answer
+        with watch_copies(fingerprint):
+            frame = panel(indicators=missing)
         fresh = {
             ind: rows.reset_index(drop=True) for ind, rows in frame.groupby("indicator", sort=False)
         }
         for ind in missing:  # an indicator without rows still counts as built
             fresh.setdefault(ind, frame.iloc[:0])
         built.update(fresh)
-        if use_disk:
+        if may_keep(fingerprint):
             _write_disk(_disk_dir(fingerprint), fresh)
     return conform(pd.concat([built[i] for i in ids], ignore_index=True))
 
@@ -197,6 +228,7 @@ def clear_panel_cache(*, disk: bool = False) -> None:
     """Forget the panels built in this process; with ``disk=True`` also delete the disk cache."""
     global _code_hash
     _memory.clear()
+    _from_copies.clear()
     _code_hash = None
     if disk:
         shutil.rmtree(Path(settings.cache_dir) / PANEL_DIR, ignore_errors=True)
@@ -257,10 +289,14 @@ def write_bundle(
 
     The frames are written first and the index that lists them (with their checksums) last, so
     a reader sees a complete bundle or none. A cache that cannot be written is only a warning.
+    Nothing is written when :func:`may_keep` says no: part of the data behind the frames came
+    from a copy because CBS failed, so they may not be the online answer.
     """
-    if not settings.panel_cache:
+    fingerprint = fingerprint or data_fingerprint()
+    if not may_keep(fingerprint):
+        log.info("Cache %s/%s niet bewaard: gebouwd met kopieën omdat CBS faalde.", kind, key)
         return
-    folder = _bundle_dir(kind, key, fingerprint or data_fingerprint())
+    folder = _bundle_dir(kind, key, fingerprint)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with folder_lock(folder, ".lock", timeout=60):

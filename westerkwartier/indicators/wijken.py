@@ -578,7 +578,8 @@ def _country(snapshot_dir: str) -> _Country:
     found = panel_cache.read_bundle(*COUNTRY_CACHE, fingerprint)
     if found is not None and set(found[0]) == set(_Country.__dataclass_fields__):
         return _Country(**found[0])
-    country = _compute_country()
+    with panel_cache.watch_copies(fingerprint):
+        country = _compute_country()
     panel_cache.write_bundle(*COUNTRY_CACHE, dict(vars(country)), {}, fingerprint=fingerprint)
     return country
 
