@@ -284,6 +284,32 @@ def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):
     assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_raster_chart_is_png_without_drawing_the_svg(wide, monkeypatch):
+    chart = _trend(wide)
+    assert chart.raster is False  # charts: SVG first
+    drawn = []
+    real = charts.figure_svg
+    monkeypatch.setattr(charts, "figure_svg", lambda figure: drawn.append(figure) or real(figure))
+    chart.raster = True  # as a map (figures._map_chart)
+    data, metadata = chart._repr_mimebundle_()
+    assert list(data) == ["image/png", "text/plain"] and drawn == []
+    assert metadata["image/png"]["alt"] == chart.alt
+    png = base64.b64decode(data["image/png"])
+    assert png == base64.b64decode(
+        charts.figure_mimebundle(chart.figure, chart.alt, raster=True)[0]["image/png"]
+    )
+
+
+def test_compact_png_is_smaller_and_the_same_on_every_run(wide):
+    from PIL import Image
+
+    png = charts.figure_png(_trend(wide).figure)
+    first, second = charts.compact_png(png), charts.compact_png(png)
+    assert first == second and len(first) < len(png)
+    with Image.open(io.BytesIO(first)) as image:
+        assert image.mode == "P" and image.size == Image.open(io.BytesIO(png)).size
+
+
 def test_show_figure_publishes_the_picture_with_alt_text(wide, monkeypatch):
     import IPython.display
 

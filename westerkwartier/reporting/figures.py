@@ -1141,7 +1141,7 @@ def _map_chart(title: str, source_text: str) -> Chart:
             fontsize=9,
             color=TEXT_COLOURS["gedempt"],
         )
-    return Chart(figure=fig, ax=ax, alt="")
+    return Chart(figure=fig, ax=ax, alt="", raster=True)
 
 
 def _outline(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:

@@ -287,7 +287,9 @@ def _trend_bundle(
     if indicator not in drawn:
         chart = indicator_trend(data, indicator)
         drawn[indicator] = (
-            None if chart is None else (*figure_mimebundle(chart.figure, chart.alt), chart.alt)
+            None
+            if chart is None
+            else (*figure_mimebundle(chart.figure, chart.alt, raster=chart.raster), chart.alt)
         )
     return drawn[indicator]
 
