@@ -663,8 +663,8 @@ def compact_png(png: bytes) -> bytes:
 
     A chart has a few fill colours plus the shades that smooth its edges and text; a palette
     keeps them at a quarter of the size. Pillow's fast octree makes it (the same bytes on every
-    run): half the time of its median cut and a third smaller for a map, with no colour more
-    than 14 of 255 steps off (median cut: 35 for a few edge pixels).
+    run) in half the time of its median cut, and a map comes out a quarter to a third smaller;
+    no colour is more than 14 of 255 steps off (median cut: 35, for a few edge pixels).
     """
     from PIL import Image
 
