@@ -310,6 +310,15 @@ def test_compact_png_is_smaller_and_the_same_on_every_run(wide):
         assert image.mode == "P" and image.size == Image.open(io.BytesIO(png)).size
 
 
+def test_figure_compact_png_is_the_compacted_png_without_encoding_it_first(wide, monkeypatch):
+    expected = charts.compact_png(charts.figure_png(_trend(wide).figure))
+    encoded = []
+    real = charts.figure_png
+    monkeypatch.setattr(charts, "figure_png", lambda f, dpi=None: encoded.append(f) or real(f))
+    assert charts.figure_compact_png(_trend(wide).figure) == expected
+    assert encoded == []  # the full-colour PNG was never made
+
+
 def test_show_figure_publishes_the_picture_with_alt_text(wide, monkeypatch):
     import IPython.display
 

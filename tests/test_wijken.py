@@ -549,6 +549,15 @@ def test_section_escapes_names():
     assert "&lt;script&gt;" in text and "&amp; meer" in text
 
 
+def test_a_map_is_compacted_from_its_pixels_to_the_same_bytes():
+    from westerkwartier.reporting import wijk_sections as ws
+    from westerkwartier.reporting.charts import compact_png, figure_compact_png, figure_png
+
+    section = ws.load_wijk_section("GM1969")
+    expected = compact_png(figure_png(ws.wijk_chart(section).figure))
+    assert figure_compact_png(ws.wijk_chart(section).figure) == expected
+
+
 def test_map_house_style():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

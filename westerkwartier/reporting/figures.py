@@ -1079,8 +1079,15 @@ def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -
     fig, ax = chart.figure, chart.ax
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    fig.draw_without_rendering()  # final layout, so that data and pixels are related
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    # the final layout, so that data and pixels are related: what a draw would settle (the
+    # equal aspect, then the layout engine, then the aspect in the new box) without drawing
+    # every outline; labels stay out of the layout, so the picture's own layout is the same
+    ax.apply_aspect()
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    ax.apply_aspect()
     to_data = ax.transData.inverted()
     placed: list[Any] = []
     shown: list[str] = []
@@ -1091,17 +1098,18 @@ def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -
         if len(shown) >= max_labels or row.geometry is None or row.geometry.is_empty:
             continue
         point = row.geometry.representative_point()
+        text = ax.annotate(
+            str(row.label),
+            (point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=9,
+            color=TEXT_COLOURS["tekst"],
+            path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
+        )
+        text.set_in_layout(False)
         for size in (9, 8):
-            text = ax.annotate(
-                str(row.label),
-                (point.x, point.y),
-                ha="center",
-                va="center",
-                fontsize=size,
-                color=TEXT_COLOURS["tekst"],
-                path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")],
-            )
-            text.set_in_layout(False)
+            text.set_fontsize(size)
             extent = text.get_window_extent(renderer)
             (x0, y0), (x1, y1) = to_data.transform([[extent.x0, extent.y0], [extent.x1, extent.y1]])
             box = shapely.box(x0, y0, x1, y1)
@@ -1111,6 +1119,7 @@ def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -
                 placed.append(box.buffer((x1 - x0) * 0.05))
                 shown.append(str(row.code))
                 break
+        else:
             text.remove()
     return shown
 
