@@ -374,9 +374,13 @@ def _province_code(data: ReportData | None) -> str:
 
 
 def _reasons_of(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
-    """Return the ``missing_reason`` of the first row per region, indicator and year."""
+    """Return the ``missing_reason`` of the first row per region, indicator and year.
+
+    Only rows with a reason are kept: a key without one reads as "no reason", as a row whose
+    reason is missing does (a report's panel has some 15.000 rows, a few dozen reasons).
+    """
     first = panel.drop_duplicates(["region_code", "indicator", "year"])
-    first = first[first["year"].notna()]
+    first = first[first["year"].notna() & first["missing_reason"].notna()]
     reasons = {
         (str(c), str(i), int(y)): r
         for c, i, y, r in zip(
