@@ -1,0 +1,59 @@
+"""The warm-report benchmark's cost per cell (section) of a report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench_warm  # noqa: E402
+
+
+def test_cell_table_orders_by_cost_and_shares_add_up_per_notebook():
+    cells = {
+        "talent:kaart": [0.30, 0.10],  # mean 0.20
+        "talent:kop": [0.05],
+        "talent:trends": [0.15, 0.25],  # mean 0.20, same cost as the map: by name
+        "aantrekkelijkheid:wijken": [0.40],
+        "aantrekkelijkheid:kop": [0.10],
+    }
+    rows = bench_warm.cell_table(cells)
+    assert [key for key, _, _ in rows] == [
+        "aantrekkelijkheid:wijken",
+        "talent:kaart",
+        "talent:trends",
+        "aantrekkelijkheid:kop",
+        "talent:kop",
+    ]
+    means = {key: mean for key, mean, _ in rows}
+    shares = {key: share for key, _, share in rows}
+    assert means["talent:kaart"] == pytest.approx(0.20)
+    assert shares["talent:kaart"] == pytest.approx(0.20 / 0.45)
+    assert shares["aantrekkelijkheid:wijken"] == pytest.approx(0.8)
+    for notebook in ("talent", "aantrekkelijkheid"):
+        total = sum(s for k, _, s in rows if k.startswith(notebook + ":"))
+        assert total == pytest.approx(1.0)
+
+
+def test_run_report_times_every_code_cell_by_its_id(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('gemeente = "GM0000"', id="parameters")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        params,
+        nbformat.v4.new_markdown_cell("# Kop", id="tekst"),
+        nbformat.v4.new_code_cell("werk = sum(range(200_000))", id="rekenen"),
+        nbformat.v4.new_code_cell("assert gemeente == 'GM1969'; print(werk)", id="controle"),
+    ]
+    path = tmp_path / "proef.ipynb"
+    nbformat.write(nb, path)
+    cells: dict[str, list[float]] = {}
+    seconds = bench_warm.run_report(path, "GM1969", cells)  # the parameter reaches the cells
+    assert sorted(cells) == ["proef:controle", "proef:parameters", "proef:rekenen"]
+    assert all(len(v) == 1 and v[0] >= 0 for v in cells.values())
+    assert sum(v[0] for v in cells.values()) <= seconds + 1e-6
+    bench_warm.run_report(path, "GM1969", cells)
+    assert all(len(v) == 2 for v in cells.values())
