@@ -377,7 +377,8 @@ def _reasons_of(panel: pd.DataFrame) -> dict[tuple[str, str, int], Any]:
     """Return the ``missing_reason`` of the first row per region, indicator and year.
 
     Only rows with a reason are kept: a key without one reads as "no reason", as a row whose
-    reason is missing does (a report's panel has some 15.000 rows, a few dozen reasons).
+    reason is missing does (a report's panel has some 4.000-6.300 rows, a quarter of them with
+    a reason).
     """
     first = panel.drop_duplicates(["region_code", "indicator", "year"])
     first = first[first["year"].notna() & first["missing_reason"].notna()]
