@@ -136,6 +136,13 @@ def _kernel_running(marker: str) -> bool:
     return any("ipykernel" in command for _, command in _marked(marker))
 
 
+#: Starts ``python -m ...`` (the rest of the command line) with Ctrl-C's default action.
+_TERMINAL_START = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 def _play(stop: Stop, root: Path) -> Stop:
     """Run one scenario in a real process and observe it."""
     tmp = root / f"{stop.command}-{stop.signum}-{stop.target}-{stop.times}-{stop.time_limit}"
@@ -157,7 +164,11 @@ def _play(stop: Stop, root: Path) -> Stop:
             args += ["--tijdslimiet-rapport", str(stop.time_limit)]
     else:
         args = ["report", "--rapport", "talent", "--peildatum", "2026-11-27", "--uit", str(out)]
-    command = [sys.executable, "-m", "westerkwartier.cli", "--offline", *args]
+    # A run started by a shell without job control (nohup, `make test &`) inherits Ctrl-C
+    # ignored, and the CLI rightly keeps it so; these scenarios are a run in a terminal, so
+    # the run starts with Ctrl-C's default action, as a terminal gives it.
+    command = [sys.executable, "-c", _TERMINAL_START, "-m", "westerkwartier.cli", "--offline"]
+    command += args
     started = time.monotonic()
     with subprocess.Popen(
         command,
