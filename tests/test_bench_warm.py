@@ -1,4 +1,4 @@
-"""The warm-report benchmark's cost per cell (section) of a report."""
+"""The warm-report benchmark's cost per cell (section), and the maps benchmark."""
 
 from __future__ import annotations
 
@@ -57,3 +57,18 @@ def test_run_report_times_every_code_cell_by_its_id(tmp_path):
     assert sum(v[0] for v in cells.values()) <= seconds + 1e-6
     bench_warm.run_report(path, "GM1969", cells)
     assert all(len(v) == 2 for v in cells.values())
+
+
+def test_bench_maps_prints_the_median_cpu_of_both_maps(capsys, monkeypatch):
+    import bench_maps
+
+    from westerkwartier import settings
+
+    monkeypatch.setattr(settings, "offline", settings.offline)  # main sets it; restored after
+    assert bench_maps.main(["--gemeenten", "GM0088", "--rondes", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("  ronde 0:") and lines[1].startswith("  ronde 1:")
+    last = lines[-1]
+    assert last.startswith("twee kaarten per gemeente (1 gemeenten): mediaan ")
+    median = float(last.split("mediaan ")[1].split(" s")[0])
+    assert 0 < median < 30
