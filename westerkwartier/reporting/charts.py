@@ -608,16 +608,21 @@ def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
     bytes
         The PNG file.
     """
+    return _saved(figure, format="png", dpi=dpi or figure.dpi, metadata={"Software": None})
+
+
+def _saved(figure: Figure, rc: dict[str, Any] | None = None, **options: Any) -> bytes:
+    """Lay ``figure`` out once and save it on white in the house style; return the bytes.
+
+    ``rc`` holds extra matplotlib settings for this save, ``options`` go to ``savefig``.
+    """
+    import matplotlib
+
     buffer = io.BytesIO()
-    with house_style():
+    # the stubs type rc keys as literals; callers pass valid keys
+    with house_style(), matplotlib.rc_context(rc or {}):  # type: ignore[arg-type]
         _freeze_layout(figure)
-        figure.savefig(
-            buffer,
-            format="png",
-            dpi=dpi or figure.dpi,
-            metadata={"Software": None},
-            facecolor="white",
-        )
+        figure.savefig(buffer, facecolor="white", **options)
     return buffer.getvalue()
 
 
@@ -643,19 +648,7 @@ def figure_svg(figure: Figure) -> bytes:
     bytes
         The SVG file (UTF-8), with text as ``<text>`` in the house font.
     """
-    import matplotlib
-
-    buffer = io.BytesIO()
-    # the stubs type rc keys as literals; SVG_PARAMS holds two valid keys
-    with house_style(), matplotlib.rc_context(SVG_PARAMS):  # type: ignore[arg-type]
-        _freeze_layout(figure)
-        figure.savefig(
-            buffer,
-            format="svg",
-            metadata={"Date": None, "Creator": None},
-            facecolor="white",
-        )
-    return buffer.getvalue()
+    return _saved(figure, SVG_PARAMS, format="svg", metadata={"Date": None, "Creator": None})
 
 
 def _palette_png(image: Any) -> bytes:
@@ -694,14 +687,10 @@ def figure_compact_png(figure: Figure) -> bytes:
     """
     from PIL import Image
 
-    buffer = io.BytesIO()
-    with house_style():
-        _freeze_layout(figure)
-        figure.savefig(buffer, format="rgba", dpi=figure.dpi, facecolor="white")
+    raw = _saved(figure, format="rgba", dpi=figure.dpi)
     # Agg draws on a canvas of the figure's size in whole pixels, cut off (not rounded)
     width, height = (int(side) for side in figure.bbox.size)
-    raw = buffer.getvalue()
-    if len(raw) != width * height * 4:  # pragma: no cover - a canvas other than Agg's
+    if len(raw) != width * height * 4:  # pragma: no cover - should Agg ever size it otherwise
         return compact_png(figure_png(figure))
     return _palette_png(Image.frombuffer("RGBA", (width, height), raw, "raw", "RGBA", 0, 1))
 

@@ -721,9 +721,10 @@ def choropleth(data: ReportData, indicator: str | None = None) -> Chart:
     Returns
     -------
     Chart
-        The map (static PNG when shown) with a legend of Dutch-formatted classes, the
-        municipality outlined in vermilion, municipalities without a figure hatched, and alt
-        text naming the municipality's value, its rank and the extremes.
+        The map (SVG, or PNG when that is smaller than a large SVG) with a legend of
+        Dutch-formatted classes, the municipality outlined in vermilion, municipalities
+        without a figure hatched, and alt text naming the municipality's value, its rank and
+        the extremes.
     """
     from westerkwartier.sources.geo import municipalities, neighbours
     from westerkwartier.sources.regions import load_registry
