@@ -175,3 +175,120 @@ def test_notebook_warnings_reach_the_user_as_one_dutch_line_each():
     assert lines[0] == "Let op: CBS is niet bereikbaar; tabel A komt uit de offline snapshot"
     assert len(lines) == 2 and "panel.py" not in lines[0] and "get_table" not in "".join(lines)
     assert lines[1].endswith("Traceback (most recent call last):")
+
+
+def _exported_notebook():
+    """A small executed notebook with what a report page holds: text, HTML, figures, a table."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.cells.append(nbformat.v4.new_markdown_cell("# Talent & *wonen*\n\nZie [CBS](#bronnen)."))
+    code = nbformat.v4.new_code_cell("toon()")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4"/></svg>'
+    code.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/html": '<section class="kop" data-code="GM1969"><p>Één &amp; twee</p>'
+                "<table><tr><td>74,2%</td></tr></table></section>"
+            },
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/svg+xml": svg, "text/plain": "Lijngrafiek: twee lijnen"},
+            metadata={"image/svg+xml": {"alt": "Lijngrafiek: twee lijnen"}},
+        ),
+        nbformat.v4.new_output(
+            "display_data",
+            data={"image/png": "iVBORw0KGgo=", "text/plain": "Kaart"},
+            metadata={"image/png": {"alt": "Kaart: wijken"}},
+        ),
+        nbformat.v4.new_output("stream", name="stdout", text="Let op: een melding\n"),
+    ]
+    nb.cells.append(code)
+    return nb
+
+
+def test_page_is_nbconverts_own_document_without_its_second_pass(monkeypatch):
+    """The page exporter renders what nbconvert's HTMLExporter renders, minus its re-parse.
+
+    nbconvert parses each finished page with BeautifulSoup and writes it out again; ours does
+    not (it would cost 0,12 s a report). After the same normalisation both must be the same
+    document, so an nbconvert upgrade that changes what its exporter adds shows up here.
+    """
+    import bs4
+    import nbconvert.exporters.html as nbconvert_html
+    from nbconvert import HTMLExporter
+
+    nb = _exported_notebook()
+    options = {
+        "template_name": report_html.TEMPLATE_NAME,
+        "extra_template_basedirs": [str(report_html.TEMPLATES_DIR)],
+        "exclude_input": True,
+        "exclude_input_prompt": True,
+        "exclude_output_prompt": True,
+        "mathjax_url": "",
+        "require_js_url": "",
+        "embed_images": False,
+        "anchor_link_text": "",
+    }
+    resources = {"wk_css": report_html.report_css(), "metadata": {"name": "Rapport"}}
+    stock, _ = HTMLExporter(**options).from_notebook_node(nb, resources=dict(resources))
+
+    def no_soup(*args, **kwargs):
+        raise AssertionError("the page exporter parsed the page again")
+
+    monkeypatch.setattr(nbconvert_html, "BeautifulSoup", no_soup)
+    ours, _ = report_html._exporter(embed_images=False).from_notebook_node(
+        nb, resources=dict(resources)
+    )
+    assert "Lijngrafiek: twee lijnen" in ours and 'alt="Kaart: wijken"' in ours
+    assert "text/plain" not in ours and "Één &amp; twee" in ours
+    assert str(bs4.BeautifulSoup(ours, features="html.parser")) == stock
+
+
+def test_exported_page_passes_the_house_check_and_keeps_a_missing_alt_visible():
+    import nbformat
+
+    nb = _exported_notebook()
+    page = report_html.export_html(nb, title="Rapport")
+    assert report_html.check_html(page) == []
+    assert page.count("<img") == 2 and 'lang="nl"' in page
+    bare = nbformat.v4.new_code_cell("toon()")
+    bare.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})]
+    nb.cells.append(bare)
+    problems = report_html.check_html(report_html.export_html(nb, title="Rapport"))
+    assert any("alt-tekst" in p for p in problems)
+
+
+def test_heading_anchors_are_closed_so_a_browser_does_not_swallow_the_page():
+    """nbconvert writes each heading's anchor link as XML (``<a … />``); the page must not.
+
+    A browser reads ``<a … />`` as an opening tag: everything after the first heading ends
+    up inside that link (headings without text, blank printed pages).
+    """
+    page = report_html.export_html(_exported_notebook(), title="Rapport")
+    anchors = re.findall(r'<a class="anchor-link" href="#[^"]+"[^>]*>', page)
+    assert anchors and all(not a.endswith("/>") for a in anchors)
+    assert re.search(r'<a class="anchor-link" href="#[^"]+"></a></h1>', page)
+    assert report_html.check_html(page) == []
+
+
+@pytest.mark.parametrize(
+    ("markup", "refused"),
+    [
+        ('<h2 id="x">X<a class="anchor-link" href="#x" /></h2>', True),
+        ("<div/><p>tekst</p>", True),
+        ('<p>regel<br/>regel<br /></p><img src="data:image/png;base64,AA==" alt="x"/>', False),
+        ('<svg viewBox="0 0 1 1"><path d="M0 0"/><g/></svg><p>na de svg</p><span/>', True),
+        ('<svg viewBox="0 0 1 1"><path d="M0 0"/></svg><math><mi/></math>', False),
+        ("<p>a/&gt; en &lt;b/&gt;</p>", False),
+    ],
+)
+def test_house_check_refuses_an_element_a_browser_leaves_open(markup, refused):
+    problems = report_html.check_html(f'<html lang="nl"><body>{markup}</body></html>')
+    assert any("een browser sluit die niet" in p for p in problems) is refused
+    if refused:
+        fixed = report_html.open_empty_elements(markup)
+        assert report_html.check_html(f'<html lang="nl"><body>{fixed}</body></html>') == []

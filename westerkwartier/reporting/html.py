@@ -6,7 +6,8 @@ template engine, never by hand, and a template that names a value the caller did
 (``StrictUndefined``). :func:`export_html` uses nbconvert with the project's template (no code,
 prompts, parameter cells, scripts or external URLs; ``lang="nl"``; a real title);
 :func:`check_html` parses a page and refuses an external URL in what a browser loads or follows,
-a script, or a figure without alt text.
+a script, a figure without alt text, or an element written as ``<a …/>``, which a browser
+leaves open.
 """
 
 from __future__ import annotations
@@ -189,9 +190,7 @@ def _exporter(*, embed_images: bool) -> Any:
     link to; the report's own figures are inline already, so that is done only for a
     notebook whose Markdown has a picture.
     """
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
+    return _page_exporter_class()(
         template_name=TEMPLATE_NAME,
         extra_template_basedirs=[str(TEMPLATES_DIR)],
         exclude_input=True,
@@ -202,6 +201,44 @@ def _exporter(*, embed_images: bool) -> Any:
         embed_images=embed_images,
         anchor_link_text="",
     )
+
+
+@lru_cache(maxsize=1)
+def _page_exporter_class() -> type:
+    """Return nbconvert's HTML exporter without its second pass over the finished page.
+
+    ``HTMLExporter`` parses every page it has rendered with BeautifulSoup and writes it out
+    again (0,12 s of CPU for a 700 kB report) for two things a report page does not need:
+    an English placeholder for an ``<img>`` without an ``alt`` attribute (our template
+    writes one on every figure, and :func:`check_html` refuses it empty) and ``tabindex``
+    on JupyterLab's cell classes, which our classic-based template does not produce. This
+    exporter registers the same filters and renders the same template; only that pass is
+    left out, so the page is the same document, serialised by the template instead of by
+    BeautifulSoup (``tests/test_templates.py`` compares it with nbconvert's own).
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class PageExporter(HTMLExporter):
+        def from_notebook_node(  # type: ignore[override]  # as nbconvert's own
+            self, nb: nbformat.NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+        ) -> tuple[str, dict[str, Any]]:
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            highlight = self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            resources = self._init_resources(resources)
+            data_types = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
+            self.register_filter("highlight_code", highlight)
+            self.register_filter("filter_data_type", data_types)
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return PageExporter
 
 
 def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
@@ -228,7 +265,60 @@ def export_html(nb: nbformat.NotebookNode, *, title: str) -> str:
     exporter = _exporter(embed_images=embed)
     resources = {"wk_css": report_css(), "metadata": {"name": title}}
     body, _ = exporter.from_notebook_node(clean, resources=resources)
-    return _tidy(add_contents(title_with_year(body)))
+    return _tidy(add_contents(title_with_year(open_empty_elements(body))))
+
+
+#: Elements that HTML writes without an end tag (``<br>``, ``<img …>``).
+VOID_ELEMENTS: frozenset[str] = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+
+_TAG_NAME = re.compile(r"<([A-Za-z][\w:-]*)")
+
+
+def open_empty_elements(page: str) -> str:
+    """Write an empty element that is not void as ``<a …></a>`` instead of ``<a …/>``.
+
+    nbconvert serialises the anchor link of every Markdown heading as XML, ``<a
+    class="anchor-link" href="#…" />``. A browser reads that as an opening tag only: the
+    rest of the page then sits inside the link (headings without text, blank printed
+    pages). Void elements (:data:`VOID_ELEMENTS`) keep their form.
+
+    Examples
+    --------
+    >>> open_empty_elements('<h2 id="x">X<a class="anchor-link" href="#x" /></h2><br />')
+    '<h2 id="x">X<a class="anchor-link" href="#x"></a></h2><br />'
+    """
+    parts: list[str] = []
+    done = 0  # the page up to here is in parts
+    end = page.find("/>")
+    while end != -1:  # a few hundred "/>" in a page: cheaper than a pattern over 700 kB
+        start = page.rfind("<", done, end)
+        name = _TAG_NAME.match(page, start) if start != -1 else None
+        if (
+            name is not None
+            and name.group(1).lower() not in VOID_ELEMENTS
+            and page.find(">", start, end) == -1  # the "/>" ends this very tag
+        ):
+            parts += [page[done:start], page[start:end].rstrip(), f"></{name.group(1)}>"]
+            done = end + 2
+        end = page.find("/>", end + 2)
+    parts.append(page[done:])
+    return "".join(parts)
 
 
 def title_with_year(page: str) -> str:
@@ -352,7 +442,9 @@ class _PageReader(HTMLParser):
         self.images: list[dict[str, str | None]] = []
         self.scripts = 0
         self.lang: str | None = None
+        self.self_closed: list[str] = []  # "<a …/>" in HTML: a browser leaves it open
         self._in_style = False
+        self._foreign = 0  # inside <svg> or <math>, where "<path/>" is fine
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name.lower(): value or "" for name, value in attrs}
@@ -364,6 +456,8 @@ class _PageReader(HTMLParser):
             self.scripts += 1
         elif tag == "style":
             self._in_style = True
+        elif tag in {"svg", "math"}:
+            self._foreign += 1
         elif tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
             m = re.search(r"url\s*=\s*['\"]?([^'\";]+)", values.get("content", ""), re.I)
             if m:
@@ -380,10 +474,16 @@ class _PageReader(HTMLParser):
         self.handle_starttag(tag, attrs)
         if tag == "style":
             self._in_style = False
+        elif tag in {"svg", "math"}:
+            self._foreign -= 1
+        elif tag not in VOID_ELEMENTS and not self._foreign:
+            self.self_closed.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "style":
             self._in_style = False
+        elif tag in {"svg", "math"} and self._foreign:
+            self._foreign -= 1
 
     def handle_data(self, data: str) -> None:
         if self._in_style:  # CSS, not text: HTMLParser gives <style> content as raw data
@@ -434,8 +534,9 @@ def check_html(text: str) -> list[str]:
     """Check a page against the house rules; return the problems in Dutch (empty when fine).
 
     Rules: no external URLs in what a browser loads or follows, every image has alt text, no
-    scripts, ``<html lang="nl">``. The document is parsed, so escaped text that mentions a
-    URL or a tag is fine.
+    scripts, ``<html lang="nl">``, and no element other than a void one written as ``<a …/>``
+    (outside SVG and MathML), which a browser leaves open. The document is parsed, so escaped
+    text that mentions a URL or a tag is fine.
     """
     page = _read_page(text)
     problems = []
@@ -456,4 +557,11 @@ def check_html(text: str) -> list[str]:
         problems.append(f"{page.scripts} script(s); rapporten bevatten geen JavaScript")
     if page.lang != "nl":
         problems.append('geen <html lang="nl">')
+    if page.self_closed:
+        tags = ", ".join(sorted({f"<{tag} …/>" for tag in page.self_closed}))
+        problems.append(
+            f"{len(page.self_closed)} element(en) als {tags} geschreven; een browser sluit "
+            "die niet, zodat de rest van de pagina erin valt (schrijf <a …></a>, zie "
+            "html.open_empty_elements)"
+        )
     return problems
