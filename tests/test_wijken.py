@@ -558,6 +558,39 @@ def test_a_map_is_compacted_from_its_pixels_to_the_same_bytes():
     assert figure_compact_png(ws.wijk_chart(section).figure) == expected
 
 
+def test_both_reports_of_a_municipality_get_one_drawing_of_its_map(monkeypatch):
+    """show_wijken draws a municipality's map once per kernel; both reports show the same."""
+    from westerkwartier.reporting import charts
+    from westerkwartier.reporting import wijk_sections as ws
+
+    published: list[tuple[dict, dict]] = []
+    monkeypatch.setattr(
+        "IPython.display.publish_display_data",
+        lambda data, metadata=None, **kw: published.append((data, metadata)),
+    )
+    drawn: list[str] = []
+    real = charts.figure_mimebundle
+
+    def counting(figure, alt, **kwargs):
+        drawn.append(alt)
+        return real(figure, alt, **kwargs)
+
+    monkeypatch.setattr(charts, "figure_mimebundle", counting)
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    ws._map_picture.cache_clear()
+    try:
+        ws.show_wijken("GM1969", kort=True)
+        ws.show_wijken("GM1969")
+        assert len(drawn) == 1 and len(published) == 2
+        assert published[0] == published[1] and published[0][0] is not published[1][0]
+        (mime,) = [m for m in published[0][0] if m.startswith("image/")]
+        assert published[0][1][mime]["alt"].startswith("Kaart: verandering van het aantal")
+        ws.show_wijken("GM0014")  # another municipality: its own map
+        assert len(drawn) == 2 and published[2] != published[0]
+    finally:
+        ws._map_picture.cache_clear()
+
+
 def test_map_house_style():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

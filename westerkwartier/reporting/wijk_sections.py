@@ -340,12 +340,17 @@ def load_wijk_section(gemeente: Any) -> WijkSection:
     WijkSection
         Rows, sentences and the frame behind them.
     """
+    return _section_cached(*_section_key(gemeente))
+
+
+def _section_key(gemeente: Any) -> tuple[str, str]:
+    """Return the municipality's code and the snapshot folder: what a section is cached by."""
     from westerkwartier import settings
     from westerkwartier.sources.regions import load_registry
 
     region = getattr(gemeente, "region", None)
     code = region.code if region is not None else load_registry().municipality(gemeente).code
-    return _section_cached(code, str(settings.snapshot_dir))
+    return code, str(settings.snapshot_dir)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -473,17 +478,35 @@ def show_wijken(data: Any, kort: bool = False) -> None:
     kort : bool
         The short version (map, sentences and the top and bottom of the table).
     """
-    from IPython.display import display
+    from IPython.display import display, publish_display_data
 
-    from westerkwartier.reporting.charts import show_figure
-
-    section = load_wijk_section(data)
+    key = _section_key(data)
+    section = _section_cached(*key)
     display(wijk_text(section, kort))
-    chart = wijk_chart(section)
-    if chart is not None:
-        show_figure(chart)
+    picture = _map_picture(*key)
+    if picture is not None:
+        outputs, metadata = picture
+        publish_display_data(
+            data=dict(outputs), metadata={mime: dict(m) for mime, m in metadata.items()}
+        )
     display(wijk_table(section, kort))
     display(wijk_method(section, kort))
+
+
+@lru_cache(maxsize=2)
+def _map_picture(code: str, snapshot_dir: str) -> tuple[dict[str, str], dict[str, dict]] | None:
+    """Return the section's map as notebook output (picture and alt text), or None.
+
+    Both reports of a municipality show the same map, and one kernel often makes both (the
+    ``report`` command, one after the other). Drawing it costs 0,1-0,2 s of CPU, so it is made
+    once per municipality and snapshot, like the section itself.
+    """
+    from westerkwartier.reporting.charts import figure_mimebundle
+
+    chart = wijk_chart(_section_cached(code, snapshot_dir))
+    if chart is None:
+        return None
+    return figure_mimebundle(chart.figure, chart.alt, raster=chart.raster)
 
 
 __all__ = [
