@@ -1,4 +1,4 @@
-"""The warm-report benchmark's cost per cell (section), and the maps benchmark."""
+"""The warm-report benchmark's cost per cell (section), and the maps and export benchmarks."""
 
 from __future__ import annotations
 
@@ -72,3 +72,26 @@ def test_bench_maps_prints_the_median_cpu_of_both_maps(capsys, monkeypatch):
     assert last.startswith("twee kaarten per gemeente (1 gemeenten): mediaan ")
     median = float(last.split("mediaan ")[1].split(" s")[0])
     assert 0 < median < 30
+
+
+def test_bench_export_prints_the_cpu_of_each_step_after_the_notebook(capsys, monkeypatch):
+    import bench_export
+
+    from westerkwartier import settings
+
+    monkeypatch.setattr(settings, "offline", settings.offline)  # main sets it; restored after
+    assert bench_export.main(["--gemeente", "GM0088", "--rondes", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0].strip() for line in lines[:2]] == list(bench_export.REPORTS)
+    for line in lines[:2]:
+        steps = {
+            part.split()[0]: float(part.split()[1])
+            for part in line.split(": ")[1].split(";")[0].split(", ")
+        }
+        assert set(steps) == {"pagina", "controle", "werkmap"} and all(
+            v > 0 for v in steps.values()
+        )
+        assert "samen" in line and line.endswith("kB)")
+    last = lines[-1]
+    assert last.startswith("na het notebook, per rapport (GM0088, mediaan van 1): ")
+    assert 0 < float(last.split(": ")[1].split(" s")[0]) < 30
