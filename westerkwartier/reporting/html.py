@@ -216,8 +216,9 @@ def _page_exporter_class() -> type:
     writes one on every figure, and :func:`check_html` refuses it empty) and ``tabindex``
     on JupyterLab's cell classes, which our classic-based template does not produce. This
     exporter registers the same filters and renders the same template; only that pass is
-    left out, so the page is the same document, serialised by the template instead of by
-    BeautifulSoup (``tests/test_templates.py`` compares it with nbconvert's own).
+    left out (``tests/test_templates.py`` compares the page with nbconvert's own). The pass
+    also closed the heading anchors nbconvert writes as XML (``<a … />``); :func:`export_html`
+    does that with :func:`open_empty_elements`, and :func:`check_html` refuses what is left.
     """
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
