@@ -222,19 +222,10 @@ def test_page_is_nbconverts_own_document_without_its_second_pass(monkeypatch):
     from nbconvert import HTMLExporter
 
     nb = _exported_notebook()
-    options = {
-        "template_name": report_html.TEMPLATE_NAME,
-        "extra_template_basedirs": [str(report_html.TEMPLATES_DIR)],
-        "exclude_input": True,
-        "exclude_input_prompt": True,
-        "exclude_output_prompt": True,
-        "mathjax_url": "",
-        "require_js_url": "",
-        "embed_images": False,
-        "anchor_link_text": "",
-    }
     resources = {"wk_css": report_html.report_css(), "metadata": {"name": "Rapport"}}
-    stock, _ = HTMLExporter(**options).from_notebook_node(nb, resources=dict(resources))
+    stock, _ = HTMLExporter(embed_images=False, **report_html.EXPORT_OPTIONS).from_notebook_node(
+        nb, resources=dict(resources)
+    )
 
     def no_soup(*args, **kwargs):
         raise AssertionError("the page exporter parsed the page again")

@@ -182,6 +182,23 @@ def _clean_for_export(nb: nbformat.NotebookNode, title: str) -> nbformat.Noteboo
     return nb
 
 
+#: How a report page is exported: the traits of nbconvert's ``HTMLExporter`` besides
+#: ``embed_images`` (see :func:`_exporter`).
+EXPORT_OPTIONS: dict[str, Any] = {
+    "template_name": TEMPLATE_NAME,
+    "extra_template_basedirs": [str(TEMPLATES_DIR)],
+    "exclude_input": True,
+    "exclude_input_prompt": True,
+    "exclude_output_prompt": True,
+    "mathjax_url": "",
+    "require_js_url": "",
+    "anchor_link_text": "",
+    # validate the notebook once after all preprocessors, not after each of the twelve
+    # (13 ms of a report's 33; the same page, and an invalid notebook still fails)
+    "optimistic_validation": True,
+}
+
+
 @lru_cache(maxsize=2)
 def _exporter(*, embed_images: bool) -> Any:
     """Return the HTML exporter, made once per process: templates compile once (0,25 s a page).
@@ -190,20 +207,7 @@ def _exporter(*, embed_images: bool) -> Any:
     link to; the report's own figures are inline already, so that is done only for a
     notebook whose Markdown has a picture.
     """
-    return _page_exporter_class()(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATES_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        mathjax_url="",
-        require_js_url="",
-        embed_images=embed_images,
-        anchor_link_text="",
-        # validate the notebook once after all preprocessors, not after each of the twelve
-        # (13 ms of a report's 33; the same page, and an invalid notebook still fails)
-        optimistic_validation=True,
-    )
+    return _page_exporter_class()(embed_images=embed_images, **EXPORT_OPTIONS)
 
 
 @lru_cache(maxsize=1)
