@@ -275,6 +275,85 @@ def test_a_picture_draws_its_figure_once(wide, render):
     assert len(draws) == 1
 
 
+def _pictures(wide):
+    """SVG, PNG and a PNG at another resolution of a new trend chart."""
+    return (
+        charts.figure_svg(_trend(wide).figure),
+        charts.figure_png(_trend(wide).figure),
+        charts.figure_png(_trend(wide).figure, dpi=2 * charts.DPI),
+    )
+
+
+def _counted_measurements(monkeypatch):
+    """Count the texts that matplotlib's Agg and SVG renderers measure."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.backends.backend_svg import RendererSVG
+
+    measured: list[str] = []
+    for renderer in (RendererAgg, RendererSVG):
+        real = renderer.get_text_width_height_descent
+
+        def counted(self, s, prop, ismath, real=real):
+            measured.append(s)
+            return real(self, s, prop, ismath)
+
+        monkeypatch.setattr(renderer, "get_text_width_height_descent", counted)
+    return measured
+
+
+def test_charts_share_measured_text_sizes_and_draw_the_same_bytes(wide, monkeypatch):
+    import contextlib
+
+    import matplotlib.text as mtext
+
+    original = mtext._get_text_metrics_with_cache
+    measured = _counted_measurements(monkeypatch)
+    charts._TEXT_METRICS.clear()
+    shared = _pictures(wide)
+    first = len(measured)
+    assert first > 0
+    measured.clear()
+    again = _pictures(wide)  # new figures, new renderers: every size is known already
+    assert again == shared
+    assert measured == []
+    assert mtext._get_text_metrics_with_cache is original  # outside a chart: matplotlib's own
+
+    # without sharing every new figure measures its texts again, and draws the same bytes
+    monkeypatch.setattr(charts, "shared_text_metrics", contextlib.nullcontext)
+    assert _pictures(wide) == shared
+    assert len(measured) > first  # the three figures of one round did not share either
+
+
+def test_shared_text_sizes_are_kept_apart_by_font_resolution_and_hinting(monkeypatch):
+    import matplotlib
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import _get_text_metrics_with_cache as measure_outside
+
+    charts._TEXT_METRICS.clear()
+    text = "Westerkwartier 2026"
+    cases = [
+        (RendererAgg(700, 400, 110), FontProperties(family="DejaVu Sans", size=10), "auto"),
+        (RendererAgg(700, 400, 110), FontProperties(family="DejaVu Sans", size=13), "auto"),
+        (RendererAgg(700, 400, 220), FontProperties(family="DejaVu Sans", size=10), "auto"),
+        (RendererAgg(700, 400, 110), FontProperties(family="DejaVu Sans", size=10), "none"),
+    ]
+    with charts.house_style():
+        import matplotlib.text as mtext
+
+        sizes = []
+        for renderer, font, hinting in cases:
+            with matplotlib.rc_context({"text.hinting": hinting}):
+                sizes.append(
+                    mtext._get_text_metrics_with_cache(renderer, text, font, False, renderer.dpi)
+                )
+    for (renderer, font, hinting), size in zip(cases, sizes, strict=True):
+        with matplotlib.rc_context({**charts.RC_PARAMS, "text.hinting": hinting}):
+            assert size == measure_outside(renderer, text, font, False, renderer.dpi)
+    assert len(set(sizes)) == len(sizes)  # four keys, four different sizes
+    assert len(charts._TEXT_METRICS) == len(cases)
+
+
 def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):
     chart = _trend(wide)
     assert charts.figure_image(chart.figure)[0] == "image/svg+xml"
