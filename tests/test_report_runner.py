@@ -398,3 +398,42 @@ def test_report_asks_cbs_once_and_runs_offline_when_it_does_not_answer(
         assert offline == ("0" if cbs == "reachable" else "1")
         assert unreachable == ("0" if cbs == "reachable" else "-")
         assert notice == "Eigen melding."
+
+
+def _fresh_python(code: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_pipeline_keeps_jsonschema_from_compiling_its_iri_grammars():
+    # rfc3987_syntax compiles ~40 grammars on import (about 1 s of CPU per process), only to
+    # check "iri" formats; nbformat must still validate notebooks without it
+    out = _fresh_python(
+        "import sys\n"
+        "import westerkwartier.pipeline.notebook, nbformat\n"
+        "import nbformat.v4 as v4\n"
+        "nb = v4.new_notebook(cells=[v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['onbekend'] = 1\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "    refused = False\n"
+        "except nbformat.ValidationError:\n"
+        "    refused = True\n"
+        "print('jsonschema' in sys.modules, sys.modules.get('rfc3987_syntax', 0), refused)\n"
+    )
+    assert out == "True None True"
+
+
+def test_a_process_that_imported_jsonschema_first_keeps_its_iri_checks():
+    out = _fresh_python(
+        "import sys, jsonschema\n"
+        "import westerkwartier.pipeline as p\n"
+        "print(p.skip_iri_grammars(), sys.modules.get('rfc3987_syntax') is None)\n"
+    )
+    assert out == "False False"
