@@ -223,7 +223,7 @@ def shared_text_metrics() -> Iterator[None]:
 
     matplotlib keeps the sizes it measures per renderer, and every new figure (every saved
     picture) has a new one, so each chart measured its tick labels, titles and source line
-    again: FreeType's layout of a text, about a tenth of a report's CPU. The sizes depend
+    again with FreeType, some 7% of a warm report's CPU. The sizes depend
     only on the text, the font, the resolution and the hinting settings, so inside the block
     matplotlib's measuring function (``matplotlib.text._get_text_metrics_with_cache``) is
     replaced by one that keeps them across renderers of the same class. The pictures are
