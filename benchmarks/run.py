@@ -70,16 +70,32 @@ TARGET_RATIO = 2.0
 TARGET_MINUTES = 15.0
 
 
+def verdict(value: float, target: float, unit: str) -> str:
+    """Say whether ``value`` meets the target "at most ``target``" (Dutch, for the headline)."""
+    met = "gehaald" if value <= target else "NIET gehaald"
+    return f"doel <= {target:g}{unit}: {met}"
+
+
 def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0.0) -> None:
-    """Print the headline figures side by side with their targets."""
+    """Print the headline figures side by side with their targets and whether each is met.
+
+    The ratio of one municipality's reports to the floor is judged twice: on wall time and on
+    CPU time. On a shared machine the wall time of the floor swings with the load of the
+    moment, the CPU time much less, so only a target met on both counts is met.
+    """
+    cpu_ratio = reports["reports_cpu_s"] / reports["floor_cpu_s"]
     rows = [
         ("rapporten 1 gemeente (beide)", f"{reports['reports_s']:.1f} s", ""),
         ("vloer (2 lege notebooks)", f"{reports['floor_s']:.1f} s", ""),
-        ("verhouding rapport / vloer", f"{reports['ratio']:.2f}x", f"<= {TARGET_RATIO:g}x"),
+        (
+            "wandtijd rapport / vloer",
+            f"{reports['ratio']:.2f}x",
+            verdict(reports["ratio"], TARGET_RATIO, "x"),
+        ),
         (
             "CPU-tijd rapport / vloer",
-            f"{reports['reports_cpu_s']:.1f} / {reports['floor_cpu_s']:.1f} s",
-            f"{reports['reports_cpu_s'] / reports['floor_cpu_s']:.2f}x",
+            f"{reports['reports_cpu_s']:.1f} / {reports['floor_cpu_s']:.1f} s = {cpu_ratio:.2f}x",
+            verdict(cpu_ratio, TARGET_RATIO, "x"),
         ),
         (
             f"batch {batch['reports']} rapporten, {batch['workers']} werkers",
@@ -89,7 +105,7 @@ def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0
         (
             "schatting 342 x 2 rapporten",
             f"{batch['estimate_min']:.0f} min",
-            f"<= {TARGET_MINUTES:g} min",
+            verdict(batch["estimate_min"], TARGET_MINUTES, " min"),
         ),
     ]
     if batch.get("estimate_steady_min") is not None:
@@ -97,7 +113,8 @@ def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0
             (
                 "  idem, uit de duur per rapport",
                 f"{batch['estimate_steady_min']:.0f} min",
-                f"{batch['steady_s_per_report']:.1f} s per rapport",
+                f"{batch['steady_s_per_report']:.1f} s per rapport; "
+                + verdict(batch["estimate_steady_min"], TARGET_MINUTES, " min"),
             )
         )
     rows += [
