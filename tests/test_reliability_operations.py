@@ -994,6 +994,48 @@ def test_stop_signals_raise_once_then_hurry():
     processes._STOP_SEEN.clear()  # noqa: SLF001 - this test process goes on
 
 
+#: A cell as nbclient runs it: one task waits for the kernel's reply while a helper task runs;
+#: the stop signal lands in the helper. Run in a fresh Python: on Python 3.11 an exception
+#: raised by a signal handler inside an asyncio task unbalances the interpreter's recursion
+#: counter (``ast.parse`` fails afterwards), harmless for a run that exits, not for pytest.
+_STOP_IN_A_HELPER_TASK = """
+import asyncio, os, signal, sys, time
+from westerkwartier.pipeline import processes
+
+async def helper():
+    os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, in the helper's step
+    await asyncio.sleep(0)
+
+async def cell():
+    asyncio.ensure_future(helper())
+    await asyncio.sleep(30)  # the reply of a kernel that no longer answers
+
+started = time.monotonic()
+try:
+    with processes.stop_signals():
+        asyncio.new_event_loop().run_until_complete(asyncio.wait_for(cell(), 10))
+    print("not stopped")
+except processes.Stopped as stop:
+    print("stopped", stop.name, round(time.monotonic() - started) < 5)
+except BaseException as other:
+    print("other", type(other).__name__)
+"""
+
+
+def test_a_stop_signal_leaves_an_event_loop_whichever_task_it_lands_in():
+    # nbclient waits for the kernel's reply in one task while helper tasks read the output and
+    # check the kernel; a stop that landed in a helper was kept on it, and the run waited for
+    # a reply from the killed kernel without end (`report`, Ctrl-C twice: a hang, no output)
+    done = subprocess.run(
+        [sys.executable, "-c", _STOP_IN_A_HELPER_TASK],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.strip() == "stopped SIGTERM True", done.stderr[-2000:]
+
+
 def test_new_children_are_stopped_and_scratch_is_removed():
     before = processes.children()
     earlier = {(p.pid, p.start) for p in processes.descendants(os.getpid())}

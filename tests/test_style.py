@@ -324,7 +324,7 @@ def test_charts_share_measured_text_sizes_and_draw_the_same_bytes(wide, monkeypa
     assert len(measured) > first  # the three figures of one round did not share either
 
 
-def test_shared_text_sizes_are_kept_apart_by_font_resolution_and_hinting(monkeypatch):
+def test_shared_text_sizes_are_kept_apart_by_font_resolution_and_hinting():
     import matplotlib
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.font_manager import FontProperties

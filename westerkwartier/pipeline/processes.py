@@ -47,11 +47,19 @@ SIGNAL_NAMES: dict[int, str] = {
 }
 
 
-class Stopped(BaseException):  # noqa: N818 - a signal, not an error
+class Stopped(KeyboardInterrupt):  # noqa: N818 - a signal, not an error
     """Raised in the main thread by the first stop signal.
 
-    A ``BaseException`` (like ``KeyboardInterrupt``), so that no ``except Exception`` of a
-    report or a library swallows it.
+    A ``KeyboardInterrupt``, so that no ``except Exception`` of a report or a library
+    swallows it, and so that it leaves an asyncio event loop wherever it lands. nbclient runs
+    a cell with helper tasks beside the one that waits for the kernel's reply (one reads the
+    output, one checks every second that the kernel lives). asyncio keeps any other exception
+    raised in a task's step on that task; a stop signal that arrived while a helper task ran
+    was kept on that helper, which nobody reads, while the run went on waiting without end
+    for a reply from the kernel the stop had killed. asyncio lets only ``KeyboardInterrupt``
+    and ``SystemExit`` out of the loop. (On Python 3.11 a signal's exception that leaves a
+    helper task this way puts the interpreter's recursion counter off, so that ``ast.parse``
+    fails afterwards in that process; a stopped run only cleans up and exits.)
     """
 
     def __init__(self, signum: int) -> None:
