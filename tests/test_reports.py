@@ -13,12 +13,13 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from westerkwartier import errors, settings
 from westerkwartier.pipeline import notebook as runner
 from westerkwartier.pipeline import render as reports
-from westerkwartier.reporting.formatting import fmt_eur, fmt_pct
+from westerkwartier.reporting.formatting import fmt_eur, fmt_number, fmt_pct
 from westerkwartier.reporting.html import check_html, images_without_alt
 
 PEILDATUM = "2026-11-27"
@@ -237,6 +238,48 @@ def test_key_numbers_equal_the_panel(rendered, rapport, indicator, formatter):
     assert label_year in text
 
 
+def _key_figures(rendered, code, rapport) -> list[str]:
+    header = re.search(r'<ul class="kerncijfers">(.*?)</ul>', _html(rendered, code, rapport), re.S)
+    items = re.findall(r"<li>(.*?)</li>", header.group(1), re.S)
+    return [" ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", li)).split()) for li in items]
+
+
+@pytest.mark.parametrize("code", MAIN)
+def test_header_key_figures_say_how_cbs_rounded_them(rendered, code):
+    """A count CBS rounds to hundreds is not shown as an exact figure in the report's header.
+
+    Schiermonnikoog has 100 young people by CBS's count, anything from 50 to 149.
+    """
+    young = _latest(code, "jongeren_15_27")
+    assert young["precision"] == "afronding: aantallen afgerond op honderdtallen"
+    figures = _key_figures(rendered, code, "talent")
+    assert (
+        f"{fmt_number(young['value'], 0)} personen jongeren van 15 tot 27 jaar "
+        f"({int(young['year'])}, aantallen afgerond op honderdtallen, {young['status']})"
+    ) in figures, figures
+    people = _latest(code, "inwoners")  # counted, not rounded: only its year
+    assert pd.isna(people["precision"])
+    assert (
+        f"{fmt_number(people['value'], 0)} personen inwoners op 1 januari ({int(people['year'])})"
+    ) in figures, figures
+
+
+def test_page_one_says_a_rounded_headline_figure_is_rounded(rendered):
+    """Page 1 gives a headline figure's margin as its scorecard does, not just its year.
+
+    Schiermonnikoog's 0,0% early school leavers rests on counts rounded to tens: up to 11,1%.
+    """
+    row = _latest("GM0088", "voortijdig_schoolverlaters")
+    assert row["precision"] == "afronding: aantallen afgerond op tientallen"
+    page = _html(rendered, "GM0088", "talent")
+    glance = re.search(r'<li[^>]*data-indicator="voortijdig_schoolverlaters">(.*?)</li>', page)
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", glance.group(1))).split())
+    margin = f"door afronding tussen {fmt_pct(row['lower'])} en {fmt_pct(row['upper'])}"
+    assert text.startswith(f"{fmt_pct(row['value'])} Voortijdig schoolverlaters ("), text
+    assert f", {margin})" in text, text
+    assert margin == "door afronding tussen 0,0% en 11,1%"
+
+
 def test_schiermonnikoog_reports_missing_figures_with_reason(rendered):
     text = htmllib.unescape(_html(rendered, "GM0088", "aantrekkelijkheid"))
     assert "geen cijfer van CBS (geheim of onbetrouwbaar)" in text
@@ -303,6 +346,12 @@ def test_page_one_glance(rendered, code, rapport):
         for tile in re.findall(r"<li.*?</li>", tiles[0], re.S):
             assert re.search(r"\((19|20)\d\d", tile), tile  # the year
             assert "Nederland" in tile  # the benchmark
+    if findings:  # the legend says what the appendix says: a tie or a difference within the
+        # margin neither makes a finding favourable nor stands in its way
+        assert (
+            "▲ gunstig: beter dan provincie, Nederland en vergelijkbare gemeenten, waar het "
+            "verschil telt" in htmllib.unescape(part)
+        )
     # the five findings are the first five of the appendix, shortened to one sentence
     full = re.search(r'<ol class="bevindingen">(.*?)</ol>', text, re.S).group(1)
     first = re.findall(r'data-indicator="([^"]+)"', full)[:5]

@@ -143,7 +143,7 @@ def kop(data: ReportData) -> Html:
         ("data-peildatum", data.peildatum.isoformat()),
     ]
     kerncijfers = [
-        (fmt(r.own.value, r.unit), f"{r.label.lower()} ({r.own.year})")
+        (fmt(r.own.value, r.unit), f"{r.label.lower()} ({', '.join(_own_details(r, step=True))})")
         for r in data.context
         if r.own is not None
     ]
@@ -317,10 +317,11 @@ def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | No
 def oogopslag(data: ReportData, vraag: str = "") -> Html:
     """Return page 1, "In één oogopslag": four headline figures, five findings, one chart.
 
-    Each headline figure has its year and benchmarks; the findings are the five most
-    important of the report's findings (the same sentences as in the appendix with all
-    findings); the chart is the trend of the first headline figure. A link downloads every
-    figure of the report as CSV (see :mod:`westerkwartier.reporting.downloads`).
+    Each headline figure has its year, margin and status as in the scorecard, and its
+    benchmarks; the findings are the five most important of the report's findings (the same
+    sentences as in the appendix with all findings); the chart is the trend of the first
+    headline figure. A link downloads every figure of the report as CSV (see
+    :mod:`westerkwartier.reporting.downloads`).
 
     Parameters
     ----------
@@ -337,7 +338,7 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
         {
             "value": fmt_short(own.value, r.unit),
             "label": _glance_label(r),
-            "year": r.year_text(own.year),
+            "year": ", ".join(_own_details(r)),
             "bench": _benchmark_text(r),
             "tone": r.tone,
             "verdict": TONE_LABELS[r.tone],
@@ -439,13 +440,35 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
 def _own_cell(row: ScoreRow) -> Cell:
     if row.own is None:
         return Cell("geen cijfer", row.missing_reason or "")
-    extra = [row.year_text(row.own.year)]
+    return Cell(fmt_short(row.own.value, row.unit), ", ".join(_own_details(row)), kind="strong")
+
+
+def _own_details(row: ScoreRow, *, step: bool = False) -> list[str]:
+    """Say what the municipality's figure is: its year, its margin and a status other than final.
+
+    The scorecard, page 1 and the header say the same, so that a figure CBS rounds (page 1 of
+    Schiermonnikoog: 0,0% early school leavers, ``door afronding tussen 0,0% en 11,1%``) is
+    not read as exact where it is shown largest.
+
+    Parameters
+    ----------
+    row : ScoreRow
+        A row with a figure of the municipality.
+    step : bool
+        Say how CBS rounds (``aantallen afgerond op honderdtallen``) instead of the bounds
+        that rounding allows (``door afronding tussen 50 en 150``): the header's key figures,
+        which are read at a glance. A survey estimate keeps its interval either way.
+    """
+    assert row.own is not None
+    details = [row.year_text(row.own.year)]
     margin = fmt_margin(row.own, row.unit)
+    if margin and step and row.own.kind == "afronding":
+        margin = str(row.own.precision).split(":", 1)[1].strip()
     if margin:
-        extra.append(margin)
+        details.append(margin)
     if row.own.status and row.own.status != "definitief":
-        extra.append(row.own.status)
-    return Cell(fmt_short(row.own.value, row.unit), ", ".join(extra), kind="strong")
+        details.append(row.own.status)
+    return details
 
 
 def _trend_cell(row: ScoreRow) -> Cell:
