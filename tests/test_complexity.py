@@ -21,7 +21,6 @@ CEILINGS = {
     ("westerkwartier/analysis/composite.py", "parse_indices"): 14,
     ("westerkwartier/indicators/catalogue.py", "check_catalogue"): 40,
     ("westerkwartier/indicators/compute.py", "compute"): 16,
-    ("westerkwartier/indicators/dominance.py", "dominance_rows"): 18,
     ("westerkwartier/indicators/extraction.py", "extract_indexed"): 29,
     ("westerkwartier/indicators/panel.py", "operand_data"): 14,
     ("westerkwartier/sources/exports.py", "read_cbsodata_export"): 13,

@@ -297,6 +297,59 @@ def test_a_dominating_municipality_gives_the_province_without_it():
     assert row["note"] == "Westerwolde: 60% van de teller (imm), 4% van de noemer"
 
 
+def test_the_most_dominant_municipality_per_year_and_province_is_chosen():
+    """Two dominate in 2021 (the one with the larger ratio of shares wins), none in 2022, and
+    each province is judged on its own municipalities; a missing count never dominates."""
+    ind = indicator(
+        "1000 * imm / pop",
+        {
+            "imm": {"tables": ["T1"], "topic": "I", "cbs_unit": "aantal", "additive": True},
+            "pop": {"tables": ["T1"], "topic": "P", "cbs_unit": "aantal", "additive": True},
+        },
+        unit="per 1 000 inwoners",
+    )
+    imm = obs(
+        [
+            ("PV20", 2021, 10_000.0),
+            ("GM0001", 2021, 3_000.0),  # 30% of the immigrants, 5% of the inhabitants: x6
+            ("GM0002", 2021, 4_000.0),  # 40%, 10%: x4, less dominant
+            ("GM0003", 2021, float("nan")),
+            ("PV20", 2022, 10_000.0),
+            ("GM0001", 2022, 1_000.0),
+            ("GM0002", 2022, 1_000.0),
+            ("PV21", 2021, 1_000.0),
+            ("GM0004", 2021, 500.0),  # 50% of Fryslân's immigrants, 1% of its inhabitants
+        ]
+    )
+    pop = obs(
+        [
+            ("PV20", 2021, 100_000.0),
+            ("GM0001", 2021, 5_000.0),
+            ("GM0002", 2021, 10_000.0),
+            ("GM0003", 2021, 1_000.0),
+            ("PV20", 2022, 100_000.0),
+            ("GM0001", 2022, 5_000.0),
+            ("GM0002", 2022, 10_000.0),
+            ("PV21", 2021, 50_000.0),
+            ("GM0004", 2021, 500.0),
+        ]
+    )
+    members = {"GM0002": "PV20", "GM0001": "PV20", "GM0003": "PV20", "GM0004": "PV21"}
+    names = {"PV20": "G", "PV21": "F", "GM0001": "A", "GM0002": "B", "GM0004": "D"}
+    rows = dominance_rows(
+        ind, {"imm": OperandData(imm), "pop": OperandData(pop)}, ["PV20", "PV21"], members, names
+    )
+    assert list(zip(rows["region_code"], rows["year"], strict=True)) == [
+        ("PV20-GM0001", 2021),
+        ("PV21-GM0004", 2021),
+    ]
+    assert list(rows["note"]) == [
+        "A: 30% van de teller (imm), 5% van de noemer",
+        "D: 50% van de teller (imm), 1% van de noemer",
+    ]
+    assert rows.iloc[0]["value"] == pytest.approx(1000 * 7_000 / 95_000)
+
+
 def test_a_municipality_in_proportion_to_its_size_does_not_dominate():
     assert _migration(0.1).empty  # 10% of the immigrants: below the threshold
 

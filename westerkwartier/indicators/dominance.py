@@ -86,7 +86,7 @@ def _wide(obs: pd.DataFrame) -> pd.DataFrame:
     return rows.pivot(index="region_code", columns="year", values="value")
 
 
-def dominance_rows(  # noqa: C901 - over the limit; see tests/test_complexity.py
+def dominance_rows(
     indicator: Indicator,
     operands: Mapping[str, OperandData],
     provinces: Iterable[str],
@@ -128,31 +128,32 @@ def dominance_rows(  # noqa: C901 - over the limit; see tests/test_complexity.py
     if any(w.empty for w in wide.values()):
         return pd.DataFrame()
     wanted = set(years) if years is not None else None
+    common = [
+        int(y)
+        for y in sorted(set.intersection(*[set(w.columns) for w in wide.values()]))
+        if wanted is None or y in wanted
+    ]
     found: list[tuple[str, str, int, float, float, str]] = []
-    for province in provinces:
-        own = [m for m, p in members.items() if p == province]
-        for year in sorted(set.intersection(*[set(w.columns) for w in wide.values()])):
-            if wanted is not None and year not in wanted:
-                continue
-            best = None
-            for name in sorted(top & used):
-                total = wide[name].get(year, pd.Series(dtype=float)).get(province, np.nan)
-                if not total or np.isnan(total) or total <= 0:
-                    continue
-                values = wide[name][year].reindex(own)
-                den_total = sum(wide[d][year].get(province, np.nan) for d in sorted(bottom & used))
-                if not den_total or np.isnan(den_total):
-                    continue
-                for m, x in values.dropna().items():
-                    share = x / total
-                    den_share = sum(wide[d][year].get(m, np.nan) for d in bottom & used) / den_total
-                    if np.isnan(den_share) or share < MIN_SHARE or share < RATIO * den_share:
-                        continue
-                    strength = share / max(den_share, 1e-12)
-                    if best is None or strength > best[3] / max(best[4], 1e-12):
-                        best = (province, str(m), int(year), float(share), float(den_share), name)
-            if best is not None:
-                found.append(best)
+    provinces = list(provinces)
+    looked_at = set(provinces)
+    municipalities = [m for m, p in members.items() if p in looked_at]
+    grid = {  # every operand as (municipalities x years, provinces x years) arrays
+        n: (
+            w.reindex(index=municipalities, columns=common).to_numpy(),
+            w.reindex(index=provinces, columns=common).to_numpy(),
+        )
+        for n, w in wide.items()
+    }
+    for k, province in enumerate(provinces):
+        own = [i for i, m in enumerate(municipalities) if members[m] == province]
+        found += _strongest(
+            province,
+            [municipalities[i] for i in own],
+            common,
+            {n: (own_rows[own], by_province[k]) for n, (own_rows, by_province) in grid.items()},
+            sorted(top & used),
+            bottom & used,
+        )
     if not found:
         return pd.DataFrame()
     frames = []
@@ -195,6 +196,60 @@ def dominance_rows(  # noqa: C901 - over the limit; see tests/test_complexity.py
             out["level"] = LEVEL
             frames.append(out)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _strongest(
+    province: str,
+    own: list[str],
+    years: list[int],
+    values_of: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    numerators: list[str],
+    denominators: set[str],
+) -> list[tuple[str, str, int, float, float, str]]:
+    """Return, per year, the municipality that dominates ``province``'s figure most, if any.
+
+    A municipality dominates when its share of the numerator is at least :data:`MIN_SHARE`
+    and :data:`RATIO` times its share of the denominator. Of those, a year's choice is the one
+    with the largest ratio of the two shares: the first in ``own`` order, and over the
+    numerator operands in order only a strictly larger one replaces it. Computed for every
+    municipality and year at once; one ``(province, municipality, year, share, denominator
+    share, operand)`` per year with a dominant municipality, in year order.
+
+    ``values_of`` holds per operand its values for ``own`` x ``years`` and for the province
+    per year.
+    """
+    if not own or not years:
+        return []
+    den_own = sum(values_of[d][0] for d in denominators)
+    den_total = sum(values_of[d][1] for d in sorted(denominators))
+    best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
+    for name in numerators:
+        values, total = values_of[name]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = values / total
+            den_share = den_own / den_total
+            dominant = (
+                ((total > 0) & (den_total != 0) & ~np.isnan(den_total))
+                & ~np.isnan(values)
+                & ~np.isnan(den_share)
+                & (share >= MIN_SHARE)
+                & (share >= RATIO * den_share)
+            )
+            strength = np.where(dominant, share / np.maximum(den_share, 1e-12), -np.inf)
+        first = strength.argmax(axis=0)  # the first of the strongest, as in ``own`` order
+        for j in np.flatnonzero(dominant.any(axis=0)):
+            i = first[j]
+            if j not in best or strength[i, j] > best[j][0]:
+                found = (
+                    province,
+                    str(own[i]),
+                    years[j],
+                    float(share[i, j]),
+                    float(den_share[i, j]),
+                    name,
+                )
+                best[j] = (float(strength[i, j]), found)
+    return [best[j][1] for j in sorted(best)]
 
 
 def _pct(share: float) -> str:
