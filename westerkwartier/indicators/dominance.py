@@ -220,8 +220,8 @@ def _strongest(
     """
     if not own or not years:
         return []
-    den_own = sum(values_of[d][0] for d in denominators)
-    den_total = sum(values_of[d][1] for d in sorted(denominators))
+    den_own = np.asarray(sum(values_of[d][0] for d in denominators), dtype=float)
+    den_total = np.asarray(sum(values_of[d][1] for d in sorted(denominators)), dtype=float)
     best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
     for name in numerators:
         values, total = values_of[name]
@@ -237,8 +237,8 @@ def _strongest(
             )
             strength = np.where(dominant, share / np.maximum(den_share, 1e-12), -np.inf)
         first = strength.argmax(axis=0)  # the first of the strongest, as in ``own`` order
-        for j in np.flatnonzero(dominant.any(axis=0)):
-            i = first[j]
+        for j in np.flatnonzero(dominant.any(axis=0)).tolist():
+            i = int(first[j])
             if j not in best or strength[i, j] > best[j][0]:
                 found = (
                     province,
