@@ -83,7 +83,11 @@ def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
 def _wide(obs: pd.DataFrame) -> pd.DataFrame:
     """Region x year values of an operand (the first row of a cell)."""
     rows = obs[obs["value"].notna()].drop_duplicates(["region_code", "year"])
-    return rows.pivot(index="region_code", columns="year", values="value")
+    at_row, regions = pd.factorize(rows["region_code"])
+    at_column, years = pd.factorize(rows["year"])
+    values = np.full((len(regions), len(years)), np.nan)
+    values[at_row, at_column] = rows["value"].to_numpy(dtype=float)
+    return pd.DataFrame(values, index=pd.Index(regions, dtype=object), columns=years)
 
 
 def dominance_rows(
@@ -156,46 +160,83 @@ def dominance_rows(
         )
     if not found:
         return pd.DataFrame()
-    frames = []
+    return _without_rows(indicator, operands, found, names)
+
+
+def _without_rows(
+    indicator: Indicator,
+    operands: Mapping[str, OperandData],
+    found: list[tuple[str, str, int, float, float, str]],
+    names: Mapping[str, str],
+) -> pd.DataFrame:
+    """Compute each province without its dominant municipality, from the same counts.
+
+    Every operand of a case is the province's count minus the municipality's (the first row
+    of each in the year), bounds from both; a case that misses one of them is left out. All
+    cases are computed in one call of :func:`compute` (each region and year is its own
+    cell) and returned in the order of ``found``.
+    """
+    first = {
+        n: d.obs.drop_duplicates(["region_code", "year"]).set_index(["region_code", "year"])
+        for n, d in operands.items()
+    }
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in operands}
+    cases = []
     for province, m, year, share, den_share, name in found:
         code = without_code(province, m)
-        pseudo = {}
-        for op_name, data in operands.items():
-            obs = data.obs
-            at = obs[(obs["year"] == year) & obs["region_code"].isin([province, m])]
-            by = at.drop_duplicates("region_code").set_index("region_code")
-            if province not in by.index or m not in by.index:
+        parts = {}
+        for op_name, at in first.items():
+            if (province, year) not in at.index or (m, year) not in at.index:
                 break
-            p, q = by.loc[province], by.loc[m]
-
-            def bound(row: Any, col: str) -> float:
-                v = row[col]
-                return float(row["value"] if pd.isna(v) else v)
-
-            rounded = not (pd.isna(p["lower"]) and pd.isna(q["lower"]))
-            row = {
-                "region_code": code,
-                "year": year,
-                "value": float(p["value"] - q["value"]),
-                "lower": bound(p, "lower") - bound(q, "upper") if rounded else np.nan,
-                "upper": bound(p, "upper") - bound(q, "lower") if rounded else np.nan,
-                "status": p["status"],
-                "source_table": p["source_table"],
-                "note": None,
-            }
-            frame = pd.DataFrame([row], columns=OBS_COLUMNS)
-            pseudo[op_name] = OperandData(obs=frame, precision=data.precision)
+            parts[op_name] = _difference(at.loc[(province, year)], at.loc[(m, year)], code, year)
         else:
-            out = compute(indicator, pseudo, [code], [year])
+            for op_name, row in parts.items():
+                rows[op_name].append(row)
             label = indicator.operands[name].name
-            out["note"] = (
-                f"{names.get(m, m)}: {_pct(share)} van de teller ({label}), "
-                f"{_pct(den_share)} van de noemer"
+            cases.append(
+                (
+                    code,
+                    year,
+                    f"{names.get(m, m)}: {_pct(share)} van de teller ({label}), "
+                    f"{_pct(den_share)} van de noemer",
+                    f"{names.get(province, province)} zonder {names.get(m, m)}",
+                )
             )
-            out["region_name"] = f"{names.get(province, province)} zonder {names.get(m, m)}"
-            out["level"] = LEVEL
-            frames.append(out)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not cases:
+        return pd.DataFrame()
+    pseudo = {
+        n: OperandData(obs=pd.DataFrame(rows[n], columns=OBS_COLUMNS), precision=d.precision)
+        for n, d in operands.items()
+    }
+    codes = list(dict.fromkeys(code for code, *_ in cases))
+    out = compute(indicator, pseudo, codes, sorted({year for _, year, *_ in cases}))
+    at = pd.MultiIndex.from_arrays([out["region_code"], out["year"]])
+    out = out.iloc[at.get_indexer([(code, year) for code, year, *_ in cases])]
+    out = out.reset_index(drop=True)
+    out["note"] = [note for *_, note, _ in cases]
+    out["region_name"] = [name for *_, name in cases]
+    out["level"] = LEVEL
+    return out
+
+
+def _difference(p: pd.Series, q: pd.Series, code: str, year: int) -> dict[str, Any]:
+    """Return an operand's row for a province without a municipality: ``p`` minus ``q``."""
+
+    def bound(row: pd.Series, col: str) -> float:
+        v = row[col]
+        return float(row["value"] if pd.isna(v) else v)
+
+    rounded = not (pd.isna(p["lower"]) and pd.isna(q["lower"]))
+    return {
+        "region_code": code,
+        "year": year,
+        "value": float(p["value"] - q["value"]),
+        "lower": bound(p, "lower") - bound(q, "upper") if rounded else np.nan,
+        "upper": bound(p, "upper") - bound(q, "lower") if rounded else np.nan,
+        "status": p["status"],
+        "source_table": p["source_table"],
+        "note": None,
+    }
 
 
 def _strongest(
