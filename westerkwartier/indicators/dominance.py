@@ -211,8 +211,9 @@ def _without_rows(
     codes = list(dict.fromkeys(code for code, *_ in cases))
     out = compute(indicator, pseudo, codes, sorted({year for _, year, *_ in cases}))
     at = pd.MultiIndex.from_arrays([out["region_code"], out["year"]])
-    out = out.iloc[at.get_indexer([(code, year) for code, year, *_ in cases])]
-    out = out.reset_index(drop=True)
+    positions = at.get_indexer([(code, year) for code, year, *_ in cases])
+    assert (positions >= 0).all(), "compute gives every region x year of its grid"
+    out = out.iloc[positions].reset_index(drop=True)
     out["note"] = [note for *_, note, _ in cases]
     out["region_name"] = [name for *_, name in cases]
     out["level"] = LEVEL
