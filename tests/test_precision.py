@@ -348,6 +348,7 @@ def test_the_most_dominant_municipality_per_year_and_province_is_chosen():
         "D: 50% van de teller (imm), 1% van de noemer",
     ]
     assert rows.iloc[0]["value"] == pytest.approx(1000 * 7_000 / 95_000)
+    assert rows.iloc[1]["value"] == pytest.approx(1000 * 500 / 49_500)  # computed together
 
 
 def test_a_municipality_in_proportion_to_its_size_does_not_dominate():
