@@ -135,6 +135,21 @@ def precision_kind(text: Any) -> str | None:
     return head if head in PRECISION_KINDS else None
 
 
+def precision_detail(text: Any) -> str:
+    """Return what a ``precision`` text says after its kind, or ``""``.
+
+    Examples
+    --------
+    >>> precision_detail("afronding: aantallen afgerond op honderdtallen")
+    'aantallen afgerond op honderdtallen'
+    >>> precision_detail(None)
+    ''
+    """
+    if is_missing(text):
+        return ""
+    return str(text).split(":", 1)[-1].strip()
+
+
 #: Decimals shown per reader unit (percentages 1; counts 0).
 DECIMALS: dict[str, int] = {
     "%": 1,

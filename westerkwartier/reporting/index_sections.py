@@ -39,6 +39,7 @@ import pandas as pd
 
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.panel_cache import national_panel
+from westerkwartier.indicators.precision import precision_detail
 from westerkwartier.reporting.formatting import (
     decimals_for,
     fmt,
@@ -411,7 +412,7 @@ def coarse_note(
         obs = _obs(hit.iloc[0])
         if obs.kind != "afronding" or not interval_shown(obs, unit):
             continue
-        what = str(obs.precision).split(":", 1)[-1].strip()
+        what = precision_detail(obs.precision)
         parts.append(f"{year} tussen {fmt(obs.lower, unit)} en {fmt(obs.upper, unit)}")
     if not parts:
         return ""

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
-from westerkwartier.indicators.precision import is_missing
+from westerkwartier.indicators.precision import is_missing, precision_detail
 from westerkwartier.reporting.formatting import (
     fmt,
     fmt_change,
@@ -463,7 +463,7 @@ def _own_details(row: ScoreRow, *, step: bool = False) -> list[str]:
     details = [row.year_text(row.own.year)]
     margin = fmt_margin(row.own, row.unit)
     if margin and step and row.own.kind == "afronding":
-        margin = str(row.own.precision).split(":", 1)[1].strip()
+        margin = precision_detail(row.own.precision)
     if margin:
         details.append(margin)
     if row.own.status and row.own.status != "definitief":
