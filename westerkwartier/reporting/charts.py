@@ -249,20 +249,14 @@ def shared_text_metrics() -> Iterator[None]:
         if ismath or type(actual) not in renderers:
             return measure(renderer, text, fontprop, ismath, dpi)
         rc = matplotlib.rcParams
-        key = (
-            type(actual),
-            getattr(actual, "dpi", None),
-            *(rc[setting] for setting in settings),
-            text,
-            # a copy: FontProperties is mutable and hashes by its current state
-            fontprop.copy(),
-            dpi,
-        )
-        size = _TEXT_METRICS.get(key)
+        head = (type(actual), getattr(actual, "dpi", None), *(rc[s] for s in settings), text)
+        size = _TEXT_METRICS.get((*head, fontprop, dpi))
         if size is None:
             if len(_TEXT_METRICS) >= TEXT_METRICS_LIMIT:
                 _TEXT_METRICS.clear()
-            size = _TEXT_METRICS[key] = measure(renderer, text, fontprop, ismath, dpi)
+            size = measure(renderer, text, fontprop, ismath, dpi)
+            # stored with a copy: FontProperties is mutable and hashes by its current state
+            _TEXT_METRICS[(*head, fontprop.copy(), dpi)] = size
         return size
 
     shared._westerkwartier_shared = True  # type: ignore[attr-defined]
