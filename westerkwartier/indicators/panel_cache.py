@@ -5,9 +5,9 @@ municipality, province and Nederland). :func:`national_panel` builds each indica
 *data fingerprint* and hands out copies:
 
 * in memory, per process (a report kernel builds an indicator once for all its sections);
-* on disk, in ``<cache>/panel/<fingerprint>/`` (parquet, written atomically, checksums
-  verified on read), so every report kernel of a run, and every later run on the same data,
-  reads the panel instead of rebuilding it.
+* on disk, in ``<cache>/panel/<fingerprint>/`` (parquet, one file for the indicators built
+  together, written atomically, checksums verified on read), so every report kernel of a
+  run, and every later run on the same data, reads the panel instead of rebuilding it.
 
 The fingerprint (:func:`data_fingerprint`) covers what decides the values: offline mode, the
 snapshot (its ``provenance.json`` lists every table with its checksum), the table cache (its
@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from westerkwartier import __version__, settings
@@ -42,7 +43,9 @@ from westerkwartier.sources import data
 from westerkwartier.sources.store import (
     dumps_json,
     folder_lock,
+    frame_to_parquet_bytes,
     read_frame,
+    sha256_bytes,
     write_bytes_atomic,
     write_frame,
 )
@@ -143,37 +146,63 @@ def _disk_dir(fingerprint: str) -> Path:
 
 
 def _read_disk(folder: Path, ids: list[str]) -> dict[str, pd.DataFrame]:
-    """Read the indicators in ``ids`` that the disk cache holds (verified); skip damaged ones."""
+    """Read the indicators in ``ids`` that the disk cache holds (verified); skip damaged ones.
+
+    Several indicators share a file (all those one build wrote, see :func:`_write_disk`), so
+    each file is read once: a report's panel is one or two files instead of some seventy.
+    """
     index_file = folder / "index.json"
     try:
         index = json.loads(index_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    found: dict[str, pd.DataFrame] = {}
+    files: dict[tuple[str, str], list[str]] = {}
     for ind in ids:
         entry = index.get(ind)
-        if not entry:
-            continue
+        if entry:
+            files.setdefault((entry["file"], entry["sha256"]), []).append(ind)
+    found: dict[str, pd.DataFrame] = {}
+    for (name, digest), inds in files.items():
         try:
-            found[ind] = read_frame(folder / entry["file"], entry["sha256"])
+            frame = read_frame(folder / name, digest)
         except (OSError, DataIntegrityError) as err:
-            log.warning("Panelcache: %s wordt opnieuw berekend (%s).", ind, err)
+            log.warning("Panelcache: %s wordt opnieuw berekend (%s).", ", ".join(inds), err)
+            continue
+        for ind in inds:  # a slice of rows, not a copy: text columns are costly to copy
+            start, stop = index[ind].get("rows", (0, len(frame)))
+            rows = frame.iloc[start:stop].reset_index(drop=True)
+            if (rows["indicator"] != ind).any():
+                log.warning("Panelcache: %s wordt opnieuw berekend (index klopt niet).", ind)
+                continue
+            found[ind] = rows
     return found
 
 
 def _write_disk(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
-    """Add indicators to the disk cache; a cache that cannot be written is only a warning."""
+    """Add indicators to the disk cache; a cache that cannot be written is only a warning.
+
+    All ``frames`` go into one parquet file, named after its checksum, one after the other,
+    and the index points each indicator to its rows in it. The file is written before the
+    index, so a reader never meets an index entry without its file.
+    """
+    if not frames:
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        data = frame_to_parquet_bytes(pd.concat(list(frames.values()), ignore_index=True))
+        digest = sha256_bytes(data)
+        name = f"panel-{digest[:16]}.parquet"
+        stops = np.cumsum([len(frame) for frame in frames.values()]).tolist()
+        starts = [0, *stops[:-1]]
         with folder_lock(folder, ".lock", timeout=60):
+            write_bytes_atomic(folder / name, data)
             index_file = folder / "index.json"
             try:
                 index = json.loads(index_file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 index = {}
-            for ind, frame in frames.items():
-                name = f"{ind}.parquet"
-                index[ind] = {"file": name, "sha256": write_frame(frame, folder / name)}
+            for ind, start, stop in zip(frames, starts, stops, strict=True):
+                index[ind] = {"file": name, "sha256": digest, "rows": [start, stop]}
             write_bytes_atomic(index_file, dumps_json(index))
     except (OSError, OutputNotWritable, TimeoutError) as err:
         log.warning("Panelcache niet weggeschreven naar %s (%s); het panel werkt wel.", folder, err)
@@ -182,9 +211,10 @@ def _write_disk(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
 def national_panel(indicators: Iterable[str]) -> pd.DataFrame:
     """Return the panel of ``indicators`` for every municipality, province and Nederland.
 
-    The same frame as ``panel(indicators=list(indicators))`` with the default loader and
-    registry, built once per data fingerprint (memory, then disk) and returned as a fresh copy
-    (callers may change it freely).
+    The rows of ``panel(indicators=list(indicators))`` with the default loader and registry,
+    indicator after indicator (``panel`` itself puts the rows of provinces without a dominant
+    municipality after all others), built once per data fingerprint (memory, then disk) and
+    returned as a fresh copy (callers may change it freely).
 
     Parameters
     ----------
