@@ -264,6 +264,29 @@ def test_header_key_figures_say_how_cbs_rounded_them(rendered, code):
     ) in figures, figures
 
 
+def test_a_change_in_euros_shows_the_euro_sign_on_both_bounds(rendered):
+    """The WOZ value's change since its first year, with what rounding allows, in euros twice.
+
+    The lower bound once lost its sign: "tussen +86.000 en +€ 88.000".
+    """
+    from westerkwartier.indicators.panel import panel
+
+    before, old = _offline_env()
+    try:
+        rows = panel(regions=["GM1969"], indicators=["woz_waarde"])
+    finally:
+        _restore(before, old)
+    rows = rows[rows["value"].notna()].sort_values("year")
+    page = _html(rendered, "GM1969", "aantrekkelijkheid")
+    row = re.search(r'<tr data-indicator="woz_waarde">(.*?)</tr>', page, re.S)
+    text = " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", row.group(1))).split())
+    since = re.search(r"sinds (\d{4}) \(door afronding tussen (.*?)\)", text)
+    start = rows[rows["year"] == int(since.group(1))].iloc[0]
+    end = rows.iloc[-1]
+    low, high = end["lower"] - start["upper"], end["upper"] - start["lower"]
+    assert since.group(2) == f"+{fmt_eur(low)} en +{fmt_eur(high)}", text
+
+
 def test_page_one_says_a_rounded_headline_figure_is_rounded(rendered):
     """Page 1 gives a headline figure's margin as its scorecard does, not just its year.
 

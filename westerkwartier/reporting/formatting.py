@@ -89,18 +89,27 @@ def fmt_margin(obs: Observation | None, unit: str) -> str:
 def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     """Format the smallest and largest change two rounded values allow: ``+2,6 en +32,7 %-punt``.
 
+    A unit written after the number comes once, after the second bound; an amount in euros
+    keeps its sign on both.
+
     Examples
     --------
     >>> a = Observation(2019, 47.1, 40.0, 54.5, precision="afronding: x")
     >>> b = Observation(2024, 64.7, 57.1, 72.7, precision="afronding: x")
     >>> fmt_change_range(a, b, "%")
     '+2,6 en +32,7 %-punt'
+    >>> a = Observation(2019, 207.0, 206.5, 207.5, precision="afronding: x")
+    >>> b = Observation(2024, 300.0, 299.5, 300.5, precision="afronding: x")
+    >>> fmt_change_range(a, b, "1 000 euro")
+    '+€ 92.000 en +€ 94.000'
     """
     lo = end.low - start.high
     hi = end.high - start.low
-    sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
-    first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
-    return f"{first} en {fmt_change(float(hi), unit)}"
+    first, second = fmt_change(float(lo), unit), fmt_change(float(hi), unit)
+    if "€" not in first:
+        sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
+        first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
+    return f"{first} en {second}"
 
 
 def fmt_change(change: float, unit: str) -> str:
