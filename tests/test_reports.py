@@ -744,6 +744,22 @@ def smoke(tmp_path_factory) -> dict:
     return _render_all(out, SMOKE, rapport="aantrekkelijkheid")
 
 
+def _visible_text(page: str) -> str:
+    return htmllib.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", "", page, flags=re.S)))
+
+
+def test_no_figure_is_shown_as_minus_zero(rendered, smoke):
+    """A change too small to show is "±0,0", never "-0,0".
+
+    Súdwest-Fryslân's share of owner-occupied homes once read "-0,0 %-punt sinds 2019".
+    """
+    pages = [*rendered["paths"].values(), *smoke.values()]
+    assert any(p.parent.name == "sudwest-fryslan" for p in pages)
+    for path in pages:
+        text = _visible_text(path.read_text(encoding="utf-8"))
+        assert not re.findall(r".{40}[-−]0,0+(?!\d).{20}", text), path
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("code", SMOKE)
 def test_any_municipality_renders(smoke, code):

@@ -107,19 +107,37 @@ def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     hi = end.high - start.low
     first, second = fmt_change(float(lo), unit), fmt_change(float(hi), unit)
     if "€" not in first:
-        sign = "+" if lo > 0 else ("-" if lo < 0 else "±")
-        first = f"{sign}{fmt_number(abs(float(lo)), decimals_for(unit))}"
+        first = _signed(float(lo), fmt_number(abs(float(lo)), decimals_for(unit)))
     return f"{first} en {second}"
 
 
+def _signed(change: float, size: str) -> str:
+    """``size`` (the shown magnitude of ``change``) with its sign; ``±`` when it shows as 0.
+
+    Only the first number of ``size`` counts: a unit may hold digits (``per 1.000 inwoners``).
+    """
+    number = re.search(r"\d[\d.,]*", size)
+    if change == 0 or number is None or not any(d in number.group() for d in "123456789"):
+        return f"±{size}"
+    return f"{'+' if change > 0 else '-'}{size}"
+
+
 def fmt_change(change: float, unit: str) -> str:
-    """Format a change with its sign: ``+1,2 %-punt`` for percentages, else in the unit."""
+    """Format a change with its sign: ``+1,2 %-punt`` for percentages, else in the unit.
+
+    A change too small to show at the unit's decimals is ``±0,0``, never ``-0,0``.
+
+    Examples
+    --------
+    >>> fmt_change(1.23, "%"), fmt_change(-0.04, "%"), fmt_change(-93.0, "1 000 euro")
+    ('+1,2 %-punt', '±0,0 %-punt', '-€ 93.000')
+    >>> fmt_change(-0.04, "per 1 000 inwoners"), fmt_change(-0.06, "per 1 000 inwoners")
+    ('±0,0 per 1.000 inwoners', '-0,1 per 1.000 inwoners')
+    """
     dec = decimals_for(unit)
-    sign = "+" if change > 0 else ("-" if change < 0 else "±")
-    size = fmt_number(abs(change), dec)
     if unit == "%":
-        return f"{sign}{size} %-punt"
-    return f"{sign}{fmt_value(abs(change), unit, dec)}"
+        return f"{_signed(change, fmt_number(abs(change), dec))} %-punt"
+    return _signed(change, fmt_value(abs(change), unit, dec))
 
 
 def fmt_short(value: Any, unit: str) -> str:
