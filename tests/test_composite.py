@@ -285,6 +285,28 @@ def test_robustness_sentence_on_toy():
     )
 
 
+def test_robustness_sentence_near_the_line_shows_the_side_it_is_on():
+    """20,2% better is "niet robuust"; shown as 20% a reader would read 80% worse: robust."""
+    mc = c.monte_carlo(None, inputs=random_input(5), draws=1000, seed=1)
+    code = mc.codes[0]
+    for better, shown, robust in [(202, "20,2%", False), (200, "20%", True), (799, "79,9%", False)]:
+        mc.scores[:, 0] = np.where(np.arange(1000) < better, 1.0, -1.0)
+        mc.bench_scores[:, 0] = 0.0
+        r = c.robustness(None, code, "PV01", result=mc)
+        assert r.sentence.startswith(f"In {shown} van de 1.000 varianten"), r.sentence
+        assert ("niet robuust" not in r.sentence) == robust, r.sentence
+
+
+@pytest.mark.parametrize("draws", [300, 1000, 2000])
+def test_the_share_as_shown_gives_the_reader_the_same_verdict(draws):
+    for k in range(draws + 1):
+        share = k / draws
+        text = c.share_text(share)
+        if text[0].isdigit():
+            shown = float(text.rstrip("%").replace(",", ".")) / 100
+            assert (0.2 < shown < 0.8) == (0.2 < share < 0.8), (k, text)
+
+
 def test_influence_on_toy_sums_to_one():
     inp = random_input(2)
     out = c.influence(None, inputs=inp)

@@ -1214,13 +1214,7 @@ def robustness(
         bname = str(res.bench_names[_position(res.bench_codes, target, "benchmark")])
     else:
         bname = str(res.names[_position(res.codes, target, "gemeente")])
-    pct = int(np.floor(share * 100 + 0.5))
-    if 0 < share < 0.005:
-        pct_text = "minder dan 1%"
-    elif 0.995 <= share < 1:
-        pct_text = "meer dan 99%"
-    else:
-        pct_text = f"{pct}%"
+    pct_text = share_text(share)
     what = f"{res.spec.label.lower()} ({res.year})"
     n_text = f"{res.draws:,}".replace(",", ".")  # Dutch thousands separator: 1.000
     if share == 1:
@@ -1237,9 +1231,39 @@ def robustness(
             f"In {pct_text} van de {n_text} varianten scoort {name} beter dan {prefix}{bname} "
             f"op de {what}."
         )
-        if 0.2 < share < 0.8:
+        if _NOT_ROBUST[0] < share < _NOT_ROBUST[1]:
             sentence += " Het verschil is dus niet robuust."
     return Robustness(code, name, target, bname, share, res.draws, sentence)
+
+
+#: A difference that falls the same way in fewer draws than this share is "niet robuust".
+ROBUST_SHARE = 0.8
+_NOT_ROBUST = (round(1 - ROBUST_SHARE, 9), ROBUST_SHARE)  # shares strictly between these
+
+
+def share_text(share: float) -> str:
+    """Write the share of draws as the robustness sentence gives it (Dutch).
+
+    Whole per cents, unless rounding would put the share on the other side of the line of
+    :data:`ROBUST_SHARE`: 20,2% better (79,8% worse) is "niet robuust", so it is not shown
+    as 20%, which a reader would take for 80% worse.
+
+    Examples
+    --------
+    >>> share_text(0.55), share_text(0.202), share_text(0.2), share_text(0.799), share_text(0.003)
+    ('55%', '20,2%', '20%', '79,9%', 'minder dan 1%')
+    """
+    if 0 < share < 0.005:
+        return "minder dan 1%"
+    if 0.995 <= share < 1:
+        return "meer dan 99%"
+    low, high = _NOT_ROBUST
+    edges = ((round(low * 100, 9), share > low), (round(high * 100, 9), share < high))
+    for decimals in range(4):
+        shown = round(share * 100, decimals) if decimals else np.floor(share * 100 + 0.5)
+        if not any(shown == edge and inside for edge, inside in edges):
+            break
+    return f"{shown:.{decimals}f}%".replace(".", ",")
 
 
 # -- sensitivity --------------------------------------------------------------------------------
