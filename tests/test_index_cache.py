@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,15 +42,21 @@ def _offline_and_clean(monkeypatch):
     index_cache.clear_index_cache()
 
 
+def _same_fields(a, b) -> None:
+    """Every field of two dataclasses equal; arrays also in shape and type."""
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, field.name
+            np.testing.assert_array_equal(x, y, err_msg=field.name)
+        elif field.name != "spec":
+            assert list(x) == list(y) if field.name == "choices" else x == y, field.name
+
+
 def _same(a: index_cache.NationalIndex, b: index_cache.NationalIndex) -> None:
     assert a.year == b.year
-    for name in ("codes", "scores", "ranks", "bench_scores", "weights", "choice", "nominal_ranks"):
-        np.testing.assert_array_equal(getattr(a.mc, name), getattr(b.mc, name))
-    assert a.mc.choices == b.mc.choices
-    for name in ("codes", "values", "bench_values", "reference", "group", "weights"):
-        np.testing.assert_array_equal(getattr(a.inputs, name), getattr(b.inputs, name))
-    assert a.inputs.dropped == b.inputs.dropped
-    assert a.inputs.reference_years == b.inputs.reference_years
+    _same_fields(a.mc, b.mc)
+    _same_fields(a.inputs, b.inputs)
     pd.testing.assert_frame_equal(a.scores, b.scores)
     assert a.scores.attrs == b.scores.attrs
     pd.testing.assert_frame_equal(a.structural, b.structural)
@@ -124,7 +132,7 @@ def test_damaged_cache_file_is_computed_again(national, monkeypatch):
         / panel_cache.data_fingerprint()
         / index_cache.cache_key(spec, 0, SPAN)
     )
-    (folder / "mc.ranks.parquet").write_bytes(b"kapot")
+    (folder / "mc.float64.parquet").write_bytes(b"kapot")  # holds the ranks, among others
     calls = []
     real = index_cache.compute
     monkeypatch.setattr(index_cache, "compute", lambda *a, **k: calls.append(a) or real(*a, **k))
@@ -168,6 +176,34 @@ def test_year_inputs_are_the_index_inputs_and_made_once(national, monkeypatch):
     index_cache.year_inputs(spec, 0, (year - 1, year), panel)
     index_cache.year_inputs(spec, 0, (year - 2, year), panel)
     assert calls == [[year - 2, year], [year - 1]]  # each year prepared once
+
+
+def test_year_inputs_are_kept_on_disk_for_the_next_kernel(national, monkeypatch, caplog):
+    spec, _, panel = national
+    year = composite.latest_year(spec, index_cache.index_rows(spec, 0, panel))
+    made = index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    calls = []
+    real = composite.index_inputs
+    monkeypatch.setattr(
+        composite, "index_inputs", lambda *a, **k: calls.append(a[1]) or real(*a, **k)
+    )
+    index_cache.clear_index_cache()  # a new kernel: nothing in memory, the disk has them
+    read = index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    assert calls == []
+    for got, expected in zip(read, made, strict=True):
+        _same_fields(got, expected)
+    folder = (
+        settings.cache_dir
+        / index_cache.INDEX_DIR
+        / panel_cache.data_fingerprint()
+        / index_cache._inputs_key(spec, 0, year)
+    )
+    (folder / "inputs.float64.parquet").write_bytes(b"kapot")
+    index_cache.clear_index_cache()
+    with caplog.at_level("WARNING"):
+        again = index_cache.year_inputs(spec, 0, (year - 2, year), panel)
+    assert calls == [[year]] and "opnieuw berekend" in caplog.text  # only the damaged year
+    _same_fields(again[1], made[1])
 
 
 def test_decompose_with_kept_inputs_equals_decompose_from_the_panel(national):

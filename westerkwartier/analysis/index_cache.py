@@ -137,8 +137,8 @@ def year_inputs(
     """Return the index inputs of two years from the national panel, once per data version.
 
     The same as ``composite.index_inputs(spec, years, index_rows(spec, jaar, panel))``; kept
-    in memory with the index (:func:`national_index`), so that the decomposition of every
-    municipality of a run reuses them.
+    in memory and on disk like the index (:func:`national_index`), so that the decomposition
+    of every municipality of a run, in every kernel, reuses them.
 
     Parameters
     ----------
@@ -151,13 +151,32 @@ def year_inputs(
     panel : pandas.DataFrame
         The national panel of the current data fingerprint (as for :func:`national_index`).
     """
-    held = _current(_inputs, panel_cache.data_fingerprint())
+    fingerprint = panel_cache.data_fingerprint()
+    held = _current(_inputs, fingerprint)
     wanted = [(spec.id, int(jaar), int(year)) for year in years]
     missing = sorted({key[2] for key in wanted if key not in held})
+    for year in list(missing):
+        found = panel_cache.read_bundle(INDEX_DIR, _inputs_key(spec, jaar, year), fingerprint)
+        if found is not None:
+            frames, meta = found
+            held[(spec.id, int(jaar), year)] = _join(
+                composite.IndexInput, spec, "inputs", meta, frames
+            )
+            missing.remove(year)
     if missing:
-        found = composite.index_inputs(spec, missing, index_rows(spec, jaar, panel))
-        held.update({(spec.id, int(jaar), year): value for year, value in found.items()})
+        computed = composite.index_inputs(spec, missing, index_rows(spec, jaar, panel))
+        for year, value in computed.items():
+            held[(spec.id, int(jaar), year)] = value
+            frames = {}
+            meta = _split("inputs", value, frames)
+            key = _inputs_key(spec, jaar, year)
+            panel_cache.write_bundle(INDEX_DIR, key, frames, meta, fingerprint=fingerprint)
     return held[wanted[0]], held[wanted[1]]
+
+
+def _inputs_key(spec: composite.IndexSpec, jaar: int, year: int) -> str:
+    """Name of the bundle of the index inputs of ``year`` (:func:`year_inputs`)."""
+    return f"{spec.id}-{int(jaar)}-invoer-{int(year)}-{_analysis_fingerprint()}"
 
 
 def index_rows(spec: composite.IndexSpec, jaar: int, panel: pd.DataFrame) -> pd.DataFrame:
@@ -196,17 +215,31 @@ def clear_index_cache() -> None:
 
 # -- to and from parquet -------------------------------------------------------------------------
 def _split(prefix: str, obj: Any, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """Arrays of a dataclass into one-column frames; the other fields as JSON values."""
+    """Arrays of a dataclass into one-column frames; the other fields as JSON values.
+
+    The arrays of one type share a frame, one after the other (a few files to read instead of
+    one per array); the metadata says which rows of which frame each array is, and its shape.
+    """
     meta: dict[str, Any] = {}
+    parts: dict[str, list[np.ndarray]] = {}
     for field in dataclasses.fields(obj):
         value = getattr(obj, field.name)
         if field.name == "spec":
             continue
         if isinstance(value, np.ndarray):
-            frames[f"{prefix}.{field.name}"] = pd.DataFrame({"v": value.reshape(-1)})
-            meta[field.name] = {"array": list(value.shape), "dtype": str(value.dtype)}
+            kind = str(value.dtype)
+            start = sum(len(part) for part in parts.get(kind, []))
+            parts.setdefault(kind, []).append(value.reshape(-1))
+            meta[field.name] = {
+                "array": list(value.shape),
+                "dtype": kind,
+                "frame": f"{prefix}.{kind}",
+                "rows": [start, start + value.size],
+            }
         else:
             meta[field.name] = {"value": value}
+    for kind, arrays in parts.items():
+        frames[f"{prefix}.{kind}"] = pd.DataFrame({"v": np.concatenate(arrays)})
     return meta
 
 
@@ -214,7 +247,8 @@ def _join(cls: type, spec: Any, prefix: str, meta: dict, frames: dict[str, pd.Da
     values: dict[str, Any] = {"spec": spec}
     for name, item in meta.items():
         if "array" in item:
-            column = frames[f"{prefix}.{name}"]["v"].to_numpy()
+            start, stop = item["rows"]
+            column = frames[item["frame"]]["v"].to_numpy()[start:stop]
             values[name] = column.astype(item["dtype"]).reshape(item["array"])
         else:
             values[name] = item["value"]
