@@ -95,3 +95,12 @@ def test_bench_export_prints_the_cpu_of_each_step_after_the_notebook(capsys, mon
     last = lines[-1]
     assert last.startswith("na het notebook, per rapport (GM0088, mediaan van 1): ")
     assert 0 < float(last.split(": ")[1].split(" s")[0]) < 30
+
+
+def test_cold_extra_is_what_the_first_report_costs_more_per_cell():
+    cold = {"talent:kop": [0.50], "talent:kaart": [0.30], "talent:alleen-koud": [0.90]}
+    warm = {"talent:kop": [0.10, 0.20], "talent:kaart": [0.20, 0.20]}
+    rows = bench_warm.cold_extra(cold, warm)
+    assert [key for key, _, _ in rows] == ["talent:kop", "talent:kaart"]
+    assert rows[0][1] == pytest.approx(0.50) and rows[0][2] == pytest.approx(0.35)
+    assert rows[1][2] == pytest.approx(0.10)
