@@ -102,12 +102,15 @@ def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     >>> b = Observation(2024, 300.0, 299.5, 300.5, precision="afronding: x")
     >>> fmt_change_range(a, b, "1 000 euro")
     '+€ 92.000 en +€ 94.000'
+    >>> fmt_change_range(a, b, "x 1 000")
+    '+92.000 en +94.000'
     """
     lo = end.low - start.high
     hi = end.high - start.low
     first, second = fmt_change(float(lo), unit), fmt_change(float(hi), unit)
-    if "€" not in first:
-        first = _signed(float(lo), fmt_number(abs(float(lo)), decimals_for(unit)))
+    shown = re.match(r"[+\-±]\d[\d.,]*", first)
+    if shown and "€" not in first:  # only the number: the unit follows the second bound
+        first = shown.group()
     return f"{first} en {second}"
 
 
