@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,26 @@ def test_damaged_cache_file_is_computed_again(national, monkeypatch):
     again = index_cache.national_index(spec, 0, SPAN, panel, config)
     assert len(calls) == 1
     _same(again, real(spec, 0, SPAN, panel, config))
+
+
+def test_a_bundle_whose_description_does_not_fit_is_computed_again(national, caplog):
+    """Intact files, a description that does not fit them (a hand edit): computed, not a crash."""
+    spec, config, panel = national
+    made = index_cache.national_index(spec, 0, SPAN, panel, config)
+    folder = (
+        settings.cache_dir
+        / index_cache.INDEX_DIR
+        / panel_cache.data_fingerprint()
+        / index_cache.cache_key(spec, 0, SPAN)
+    )
+    index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    del index["meta"]["mc"]["ranks"]["rows"]
+    (folder / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    index_cache.clear_index_cache()
+    with caplog.at_level("WARNING", logger=index_cache.__name__):
+        again = index_cache.national_index(spec, 0, SPAN, panel, config)
+    assert "wordt opnieuw berekend" in caplog.text
+    _same(again, made)
 
 
 def test_every_index_of_a_data_version_stays_in_memory(national, monkeypatch):

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,9 @@ from westerkwartier.analysis import composite
 from westerkwartier.analysis import peers as peers_mod
 from westerkwartier.config import CONFIG_DIR
 from westerkwartier.indicators import panel_cache
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Folder below the cache.
 INDEX_DIR = "index"
@@ -120,10 +125,8 @@ def national_index(
     held = _current(_memory, fingerprint)
     if key in held:
         return held[key]
-    found = panel_cache.read_bundle(INDEX_DIR, key, fingerprint)
-    if found is not None:
-        result = _from_bundle(spec, *found)
-    else:
+    result = _read(key, fingerprint, lambda frames, meta: _from_bundle(spec, frames, meta))
+    if result is None:
         with panel_cache.watch_copies(fingerprint):
             result = compute(spec, jaar, span, panel, peer_config)
         panel_cache.write_bundle(INDEX_DIR, key, *_to_bundle(result), fingerprint=fingerprint)
@@ -156,22 +159,39 @@ def year_inputs(
     wanted = [(spec.id, int(jaar), int(year)) for year in years]
     missing = sorted({key[2] for key in wanted if key not in held})
     for year in list(missing):
-        found = panel_cache.read_bundle(INDEX_DIR, _inputs_key(spec, jaar, year), fingerprint)
-        if found is not None:
-            frames, meta = found
-            held[(spec.id, int(jaar), year)] = _join(
-                composite.IndexInput, spec, "inputs", meta, frames
-            )
+        kept = _read(
+            _inputs_key(spec, jaar, year),
+            fingerprint,
+            lambda frames, meta: _join(composite.IndexInput, spec, "inputs", meta, frames),
+        )
+        if kept is not None:
+            held[(spec.id, int(jaar), year)] = kept
             missing.remove(year)
     if missing:
         computed = composite.index_inputs(spec, missing, index_rows(spec, jaar, panel))
         for year, value in computed.items():
             held[(spec.id, int(jaar), year)] = value
-            frames = {}
+            frames: dict[str, pd.DataFrame] = {}
             meta = _split("inputs", value, frames)
             key = _inputs_key(spec, jaar, year)
             panel_cache.write_bundle(INDEX_DIR, key, frames, meta, fingerprint=fingerprint)
     return held[wanted[0]], held[wanted[1]]
+
+
+def _read(key: str, fingerprint: str, rebuild: Callable[[dict, dict], T]) -> T | None:
+    """Read the bundle ``key`` and rebuild its object; None when absent or not readable.
+
+    A bundle whose files are intact (their checksums match) but whose description does not fit
+    them, say from a hand edit, is computed again with a warning instead of stopping a report.
+    """
+    found = panel_cache.read_bundle(INDEX_DIR, key, fingerprint)
+    if found is None:
+        return None
+    try:
+        return rebuild(*found)
+    except (KeyError, ValueError, TypeError, IndexError) as err:
+        log.warning("Cache %s/%s wordt opnieuw berekend (%r).", INDEX_DIR, key, err)
+        return None
 
 
 def _inputs_key(spec: composite.IndexSpec, jaar: int, year: int) -> str:
