@@ -760,6 +760,19 @@ def test_no_figure_is_shown_as_minus_zero(rendered, smoke):
         assert not re.findall(r".{40}[-−]0,0+(?!\d).{20}", text), path
 
 
+def test_thousands_are_written_the_dutch_way_in_text_titles_and_alt_texts(rendered, smoke):
+    """ "per 1.000 inwoners", never CBS's "per 1 000": in sentences, tables, chart titles and
+    alt texts (the catalogue's labels once kept CBS's spaces)."""
+    spaced = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d])")
+    for path in [*rendered["paths"].values(), *smoke.values()]:
+        page = re.sub(
+            r"<(style|script)\b.*?</\1>", "", path.read_text(encoding="utf-8"), flags=re.S
+        )
+        texts = re.sub(r"<[^>]+>", "|", page).split("|") + re.findall(r'alt="([^"]*)"', page)
+        found = [t for t in (htmllib.unescape(x) for x in texts) if spaced.search(t)]
+        assert not found, (path, found[:3])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("code", SMOKE)
 def test_any_municipality_renders(smoke, code):
