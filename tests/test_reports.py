@@ -771,6 +771,8 @@ def test_thousands_are_written_the_dutch_way_in_text_titles_and_alt_texts(render
         texts = re.sub(r"<[^>]+>", "|", page).split("|") + re.findall(r'alt="([^"]*)"', page)
         found = [t for t in (htmllib.unescape(x) for x in texts) if spaced.search(t)]
         assert not found, (path, found[:3])
+        squared = [t for t in texts if re.search(r"\bk?m2\b", t)]  # "adressen per km2"
+        assert not squared, (path, squared[:3])
 
 
 @pytest.mark.slow

@@ -264,8 +264,8 @@ def unit_label(unit: str | None) -> str:
     'per 1.000 inwoners'
     >>> unit_label("1 000 euro")
     'euro'
-    >>> unit_label("m2")
-    'm²'
+    >>> unit_label("m2"), unit_label("adressen per km2")
+    ('m²', 'adressen per km²')
     """
     text = _normalise_unit(unit)
     lowered = text.lower()
@@ -273,8 +273,7 @@ def unit_label(unit: str | None) -> str:
         return "euro"
     if lowered in {"x 1 000", "aantal"}:
         return "aantal"
-    if lowered == "m2":
-        return "m²"
+    text = re.sub(r"\b(k?m)2\b", r"\1²", text)  # m2, km2: square metres and kilometres
     return re.sub(r"(\d) (\d{3})\b", r"\1.\2", text)
 
 
