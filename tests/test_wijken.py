@@ -487,9 +487,18 @@ def test_section_renders(gemeente):
     else:
         assert chart is not None and chart.alt.startswith("Kaart:")
         assert "Bron: CBS" in chart.alt
+    caption = _plain(re.search(r"<caption>(.*?)</caption>", table, re.S).group(1))
+    comparable = [r for r in section.rows if r.direction]
     if gemeente == "GM0363":
         assert section.mode == "kaart_niveau"
         assert "Voor geen enkele wijk is een verandering sinds 2020 te berekenen" in _plain(text)
+        assert not comparable  # no order by a change that no wijk has
+        assert "gesorteerd op de verandering" not in caption
+        assert "op wijkcode: geen wijk is met 2020 te vergelijken" in caption
+    else:
+        assert comparable and "gesorteerd op de verandering" in caption
+        unsorted = len(comparable) < len(section.rows)
+        assert ("wijken zonder vergelijking onderaan, op wijkcode" in caption) == unsorted
 
 
 def test_sentences_match_the_table():
