@@ -505,13 +505,15 @@ class Registry:
         self.frame = frame.reset_index(drop=True)
         self._by_code = {str(c): i for i, c in enumerate(self.frame["code"])}
         self._names: dict[str, dict[str, list[int]]] = {lvl: {} for lvl in order_levels()}
-        for i, row in self.frame.iterrows():
-            for text in (row["name"], row["title"]):
+        columns = (self.frame[c].tolist() for c in ("level", "name", "title"))
+        for i, (level, *texts) in enumerate(zip(*columns, strict=True)):
+            for text in texts:
                 if isinstance(text, str):
-                    bucket = self._names.setdefault(str(row["level"]), {})
-                    bucket.setdefault(normalise(text), [])
-                    if i not in bucket[normalise(text)]:
-                        bucket[normalise(text)].append(i)
+                    positions = self._names.setdefault(str(level), {}).setdefault(
+                        normalise(text), []
+                    )
+                    if i not in positions:
+                        positions.append(i)
 
     def __len__(self) -> int:
         return len(self.frame)
