@@ -125,6 +125,17 @@ def _signed(change: float, size: str) -> str:
     return f"{'+' if change > 0 else '-'}{size}"
 
 
+def fmt_signed(value: float, decimals: int = 2) -> str:
+    """Format a change with its sign: ``+0,79``, ``-0,03``, ``±0,00``.
+
+    Examples
+    --------
+    >>> fmt_signed(0.787), fmt_signed(-0.032), fmt_signed(-0.001)
+    ('+0,79', '-0,03', '±0,00')
+    """
+    return _signed(value, fmt_number(abs(value), decimals))
+
+
 def fmt_change(change: float, unit: str) -> str:
     """Format a change with its sign: ``+1,2 %-punt`` for percentages, else in the unit.
 
@@ -139,7 +150,7 @@ def fmt_change(change: float, unit: str) -> str:
     """
     dec = decimals_for(unit)
     if unit == "%":
-        return f"{_signed(change, fmt_number(abs(change), dec))} %-punt"
+        return f"{fmt_signed(change, dec)} %-punt"
     return _signed(change, fmt_value(abs(change), unit, dec))
 
 

@@ -46,6 +46,7 @@ from westerkwartier.reporting.formatting import (
     fmt_change,
     fmt_number,
     fmt_pct,
+    fmt_signed,
     is_missing,
     unit_label,
 )
@@ -117,20 +118,6 @@ def fmt_score(value: Any) -> str:
     ('0,08', '-1,55')
     """
     return fmt_number(value, 2)
-
-
-def fmt_signed(value: float, decimals: int = 2) -> str:
-    """Format a change with its sign: ``+0,79``, ``-0,03``, ``±0,00``.
-
-    Examples
-    --------
-    >>> fmt_signed(0.787), fmt_signed(-0.032)
-    ('+0,79', '-0,03')
-    """
-    text = fmt_number(abs(value), decimals)
-    if text == fmt_number(0, decimals):
-        return f"±{text}"
-    return ("+" if value > 0 else "-") + text
 
 
 def rank_text(row: Mapping[str, Any]) -> str:
