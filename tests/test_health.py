@@ -10,7 +10,9 @@ province of Groningen and Nederland.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import tomllib
 
 import numpy as np
@@ -639,3 +641,33 @@ def test_the_comparison_table_shows_the_summed_province(snap, monkeypatch):
     row = table.set_index("indicator").loc["wmo_clienten_per_1000"]
     assert row["Groningen (provincie)"] == value(snap, "wmo_clienten_per_1000", "PV20", 2023)
     assert row["Eemsdelta"] == value(snap, "wmo_clienten_per_1000", "GM1979", 2023)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "name"),
+    [
+        ("GM1992", "gemeente bestond nog niet (ontstaan in 2023)", "Voorne aan Zee"),
+        ("GM0096", "geen cijfer van CBS (geheim of onbetrouwbaar)", "Vlieland"),
+    ],
+)
+def test_a_municipality_without_survey_figures_is_told_why(monkeypatch, code, reason, name):
+    """The footnote under the survey scorecard gives the rows' own reasons, without years.
+
+    Voorne aan Zee (formed 2023) did not exist in the survey years 2020 and 2022: it must not
+    read that it had too few respondents, as every municipality without a chart once did.
+    """
+    from westerkwartier.reporting.figures import interval_chart
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import no_survey_note, pols
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("aantrekkelijkheid", code, peildatum="2026-11-27")
+    rows = data.section_rows("gezondheid")
+    assert interval_chart(data, rows) is None
+    note = no_survey_note(data.region.name, rows)
+    assert note.startswith(f"Voor {name} zijn geen cijfers uit de Gezondheidsmonitor beschikbaar: ")
+    assert reason in note and "tabel alleen online beschikbaar" in note
+    assert "deelnemers" not in note and not re.search(r"\(\d{4}(-\d{4})?\)", note), note
+    pulse = html.unescape(str(pols(data, "zorggebruik", naast="gezondheid")))
+    assert f"Voor {name} zijn in deze jaren geen cijfers uit de Gezondheidsmonitor" in pulse
+    assert reason in pulse and "deelnemers" not in pulse

@@ -687,6 +687,39 @@ def show_map(data: ReportData, heading: str = "Op de kaart") -> None:
         show_figure(bars)
 
 
+#: A list of years at the end of a missing reason: " (2020-2022)", " (2011, 2013-2015)".
+_REASON_YEARS = re.compile(r"\s*\((?:\d{4}(?:-\d{4})?(?:, )?)+\)$")
+
+
+def no_survey_note(name: str, rows: Iterable[ScoreRow], *, period: str = "") -> str:
+    """Return the footnote for a municipality without Gezondheidsmonitor figures.
+
+    The reasons are those of the survey rows (without their years), so a municipality that
+    did not yet exist in the survey years is not told it had too few respondents. ``period``
+    follows "zijn" (" in deze jaren").
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Row
+    >>> reason = "gemeente bestond nog niet (ontstaan in 2023); niet herleidbaar uit voorgangers"
+    >>> rows = [Row(survey=True, own=None, missing_reason=f"{reason} (2020-2022)")]
+    >>> no_survey_note("Voorne aan Zee", rows).split(": ")[1]
+    'gemeente bestond nog niet (ontstaan in 2023); niet herleidbaar uit voorgangers.'
+    >>> no_survey_note("Vlieland", [])
+    'Voor Vlieland zijn geen cijfers uit de Gezondheidsmonitor beschikbaar.'
+    """
+    reasons: list[str] = []
+    for row in rows:
+        if not row.survey or row.own is not None or not row.missing_reason:
+            continue
+        for reason in row.missing_reason.split("; "):
+            reason = _REASON_YEARS.sub("", reason.strip())
+            if reason and reason not in reasons:
+                reasons.append(reason)
+    text = f"Voor {name} zijn{period} geen cijfers uit de Gezondheidsmonitor beschikbaar"
+    return f"{text}: {'; '.join(reasons)}." if reasons else f"{text}."
+
+
 def show_intervals(data: ReportData, section_id: str) -> None:
     """Show the survey figures of a section with their 95% intervals (in a notebook)."""
     from IPython.display import display
@@ -694,13 +727,10 @@ def show_intervals(data: ReportData, section_id: str) -> None:
     from westerkwartier.reporting.charts import show_figure
     from westerkwartier.reporting.figures import interval_chart
 
-    chart = interval_chart(data, data.section_rows(section_id))
+    rows = data.section_rows(section_id)
+    chart = interval_chart(data, rows)
     if chart is None:
-        text = (
-            f"Voor {data.region.name} zijn geen cijfers uit de Gezondheidsmonitor beschikbaar "
-            "(te weinig deelnemers of niet gepubliceerd)."
-        )
-        display(part("voetnoot.html.j2", text=text))
+        display(part("voetnoot.html.j2", text=no_survey_note(data.region.name, rows)))
         return
     display(part("kop3.html.j2", text="Verschillen met betrouwbaarheidsinterval"))
     show_figure(chart)
@@ -772,13 +802,14 @@ def pols(
         The h3.
     """
     registers = data.section_rows(section_id)
-    survey = []
+    feeling: list[ScoreRow] = []
     if naast is not None:
-        survey = [
+        feeling = [
             r
             for r in data.section_rows(naast)
             if r.survey and data.catalogue[r.indicator].subtheme in FEELING_SUBTHEMES
         ]
+    survey = feeling
     ids = [r.indicator for r in [*survey, *registers]]
     own = data.panel[
         (data.panel["region_code"] == data.region.code)
@@ -815,10 +846,7 @@ def pols(
         )
     notes = []
     if naast is not None and not survey:
-        notes.append(
-            f"Voor {name} zijn er in deze jaren geen cijfers uit de Gezondheidsmonitor (te "
-            "weinig deelnemers of niet gepubliceerd)."
-        )
+        notes.append(no_survey_note(name, feeling, period=" in deze jaren"))
     left_out = [r.label for r in registers if r.indicator not in shown]
     if left_out:
         notes.append(
