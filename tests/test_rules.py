@@ -243,6 +243,70 @@ def test_scorecard_compares_with_the_province_without_its_dominating_municipalit
     assert r.province.other.value == 15.4 and r.province.word == "hoger"  # not "lager"
 
 
+# -- schaal --------------------------------------------------------------------------------------
+def test_a_number_of_persons_is_not_lower_than_the_province_total():
+    """Rule *schaal*: -150 young movers is not "lower" than the province's +1.500.
+
+    Only the peers (municipalities of a similar size) give a comparison that counts; the
+    scorecard shows the totals with a note, page 1 leaves them out, no finding names them.
+    """
+    from westerkwartier.reporting.sections import SCALE_NOTE, _benchmark_text, _versus_cell
+
+    raw = {
+        "tables": {"T1": {"title": "t", "offline": True}},
+        "indicator": [
+            {
+                "id": "saldo",
+                "label_nl": "Verhuissaldo 15-24-jarigen",
+                "label_en": "x",
+                "theme": "Talent",
+                "subtheme": "aantrekken",
+                "unit": "personen",
+                "direction": "higher_is_better",
+                "formula": "a",
+                "years": "2023",
+                "caveats": "-",
+                "description": "-",
+                "operands": {"a": {"tables": ["T1"], "topic": "A", "cbs_unit": "aantal"}},
+            }
+        ],
+    }
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM1969", "PV20", "NL01"],
+            "region_name": ["Westerkwartier", "Groningen", "Nederland"],
+            "level": ["gemeente", "provincie", "land"],
+            "year": [2023] * 3,
+            "indicator": ["saldo"] * 3,
+            "value": [-150.0, 1500.0, 0.0],
+            "lower": [np.nan] * 3,
+            "upper": [np.nan] * 3,
+            "status": ["definitief"] * 3,
+            "source_table": ["T1"] * 3,
+            "missing_reason": [None] * 3,
+            "note": [None] * 3,
+        }
+    )
+    kw = {"focus": "GM1969", "province": "PV20", "province_name": "Groningen"}
+    (alone,) = scorecard(panel, **kw, indicators=["saldo"], catalogue=parse_catalogue(raw))
+    assert alone.province.other.value == 1500.0 and alone.province.word == "onbekend"
+    assert alone.nederland.other.value == 0.0 and alone.nederland.word == "onbekend"
+    assert alone.tone == "neutraal" and not rules.headline(alone, 2023)[0]
+    assert _versus_cell(alone, alone.province).note == SCALE_NOTE
+    assert "1.500" not in _benchmark_text(alone) and "niet te vergelijken" in _benchmark_text(alone)
+
+    (peered,) = scorecard(
+        panel,
+        **kw,
+        indicators=["saldo"],
+        catalogue=parse_catalogue(raw),
+        peer_values={("saldo", 2023): (-40.0, 5)},
+    )
+    assert peered.peers.word == "lager" and peered.tone == "ongunstig"
+    assert _benchmark_text(peered) == "vergelijkbare gemeenten -40"
+    assert "provincie" not in finding_text(peered) and "Nederland" not in finding_text(peered)
+
+
 # -- projectie -----------------------------------------------------------------------------------
 def test_flat_recent_years_are_not_projected_along_the_old_decline():
     years = list(range(2015, 2025))

@@ -652,8 +652,8 @@ def scorecard(
                 survey=survey,
                 own=own,
                 missing_reason=reason,
-                province=compare_values(own, prov_obs, name=prov_name, **kw),
-                nederland=compare_values(own, nl_obs, name="Nederland", **kw),
+                province=_versus_total(own, prov_obs, prov_name, kw),
+                nederland=_versus_total(own, nl_obs, "Nederland", kw),
                 trend=_trend(own_rows, unit=ind.unit, direction=ind.direction, year=year),
                 source=_source(own_rows, own),
                 order=order,
@@ -662,6 +662,19 @@ def scorecard(
             )
         )
     return rows
+
+
+def _versus_total(
+    own: Observation | None, other: Observation | None, name: str, kw: _Judging
+) -> Comparison:
+    """Compare with the province or Nederland; an absolute number only shows their value.
+
+    Rule *schaal* (:func:`~westerkwartier.analysis.rules.is_count`): a municipality's number
+    of persons is not "lower" than the province's total of many municipalities.
+    """
+    if rules.is_count(kw["unit"]):
+        return Comparison(name, other, "onbekend", None, "neutraal")
+    return compare_values(own, other, name=name, **kw)
 
 
 def reference_year(rows: Iterable[ScoreRow], requested: int | None = None) -> int | None:

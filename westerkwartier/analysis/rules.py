@@ -21,6 +21,9 @@ The rules:
 * **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
   that counts or a change that counts, is no context figure, and its figure is at most
   :data:`MAX_AGE` years older than the reference year.
+* **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
+  province or Nederland, whose totals count many municipalities; only against comparable
+  municipalities.
 * **peiljaar** (:func:`reference_year`): one rule for every report of a run.
 * **dominantie**: a province figure that one municipality dominates is replaced by the
   province without it (:mod:`westerkwartier.indicators.dominance`).
@@ -44,6 +47,10 @@ TREND_THRESHOLD_PP: float = 0.5
 
 #: A relative change of another unit smaller than this fraction is "stabiel".
 TREND_THRESHOLD_REL: float = 0.02
+
+#: Reader units of absolute numbers: a municipality's number is not set against the total of
+#: its province or of Nederland (rule *schaal*).
+COUNT_UNITS: frozenset[str] = frozenset({"personen", "woningen"})
 
 #: A figure more than this many years older than the reference year is no headline finding.
 MAX_AGE: int = 3
@@ -96,6 +103,13 @@ RULES: tuple[Rule, ...] = (
         "die telt, gaat niet over een contextcijfer en over een cijfer dat hoogstens drie jaar "
         "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. De volgorde is die van "
         "de kleinste afstand die de marges nog toelaten, geschaald naar de eenheid.",
+    ),
+    Rule(
+        "schaal",
+        "Aantallen",
+        "Een aantal (personen, woningen) wordt niet hoger of lager genoemd dan dat van de "
+        "provincie of Nederland: die tellen de inwoners van veel gemeenten samen. Bij een "
+        "aantal telt alleen de vergelijking met vergelijkbare gemeenten.",
     ),
     Rule(
         "peiljaar",
@@ -203,6 +217,17 @@ def difference(own: Any, other: Any, unit: str) -> tuple[str, bool | None]:
         return "gelijk", (False if apart(own, other) is not None else None)
     word = "hoger" if own.value > other.value else "lager"
     return word, apart(own, other)
+
+
+def is_count(unit: str) -> bool:
+    """Tell whether a figure is an absolute number, not comparable with a total (*schaal*).
+
+    Examples
+    --------
+    >>> is_count("personen"), is_count("per 1 000 inwoners"), is_count("euro")
+    (True, False, False)
+    """
+    return unit in COUNT_UNITS
 
 
 def counts(comparison: Any) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
 from westerkwartier.indicators.precision import is_missing, precision_detail
 from westerkwartier.reporting.formatting import (
@@ -211,8 +212,9 @@ def headline_rows(data: ReportData, n: int = GLANCE_FIGURES) -> list[ScoreRow]:
 def _benchmark_text(row: ScoreRow) -> str:
     """``Nederland 72,1% · provincie Groningen 70,3%``, or why there is no benchmark."""
     parts = []
+    count = rules.is_count(row.unit)
     for comp in (row.nederland, row.province, row.peers):
-        if comp is None or comp.other is None:
+        if comp is None or comp.other is None or (count and comp is not row.peers):
             continue
         name = comp.name.removeprefix("de ")
         if comp is row.peers:
@@ -222,6 +224,8 @@ def _benchmark_text(row: ScoreRow) -> str:
         parts.append(f"{name} {fmt_short(comp.other.value, row.unit)}{year}")
     if parts:
         return " · ".join(parts)
+    if count:
+        return "geen vergelijking: een aantal is niet te vergelijken met provincie of Nederland"
     return "geen vergelijking: provincie en Nederland hebben dit cijfer niet"
 
 
@@ -414,6 +418,10 @@ def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | Non
     return str(reason)
 
 
+#: Under the province's or Nederland's value of an absolute number (rule *schaal*).
+SCALE_NOTE = "totaal van veel gemeenten: niet te vergelijken"
+
+
 def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp is None or comp.other is None:
         return Cell("geen cijfer", why or None, kind="klein")
@@ -424,6 +432,8 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp.other.note and not comp.other.name:
         notes.append(comp.other.note)  # a province summed from its municipalities, a median
     extra = "; ".join(notes) or None
+    if row.own is not None and comp is not row.peers and rules.is_count(row.unit):
+        return Cell(value, SCALE_NOTE)
     if row.own is None or comp.word == "onbekend":
         return Cell(value, extra)
     if comp.word == "gelijk":
