@@ -3,6 +3,8 @@ the flows chart: the machinery behind the retention indicators, on tiny hand-mad
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -307,6 +309,62 @@ def test_flows_chart_draws_both_flows_with_the_break_and_alt_text():
     assert figures.flows_chart(empty, focus="GM1969", labels=labels) is None
 
 
+def _peers_panel(merged_from: int):
+    """Flows of GM1969 (2018-2023) and four peers; GM0004 exists only from ``merged_from``."""
+    rows = []
+    values = {"GM0001": 50.0, "GM0002": 48.0, "GM0003": 46.0, "GM0004": 20.0}
+    for year in range(2018, 2024):
+        rows.append(("GM1969", year, figures.FLOW_INDICATORS[1], 40.0, None, "definitief"))
+        for peer, value in values.items():
+            late = peer == "GM0004" and year < merged_from
+            reason = f"gemeente bestond nog niet (ontstaan in {merged_from})" if late else None
+            rows.append((peer, year, figures.FLOW_INDICATORS[1], NAN if late else value, reason,
+                         "definitief"))  # fmt: skip
+    return pd.DataFrame(
+        rows, columns=["region_code", "year", "indicator", "value", "missing_reason", "status"]
+    )
+
+
+def test_the_peers_median_counts_the_same_municipalities_every_year():
+    """A peer formed by a merger in 2022 would pull the median from 48 to 47 in that year.
+
+    With three peers that cover the municipality's years, the median is theirs in every year;
+    the late peer is left out and named in the note. With only the late peer making a group of
+    three, the line starts in its first year instead.
+    """
+    from westerkwartier.reporting.sections import retention_note
+
+    ind = figures.FLOW_INDICATORS[1]
+    peers = ["GM0001", "GM0002", "GM0003", "GM0004"]
+    p = _peers_panel(2022)
+    wide = figures.flows_data(p, ind, {"GM1969": "Westerkwartier"}, peers)
+    assert list(wide.columns) == ["Westerkwartier", "mediaan van 3 vergelijkbare gemeenten"]
+    assert wide["mediaan van 3 vergelijkbare gemeenten"].tolist() == [48.0] * 6  # no jump
+    members, years = figures.peer_median(p, "GM1969", peers, [ind])
+    assert members == ["GM0001", "GM0002", "GM0003"] and years == list(range(2018, 2024))
+
+    three = ["GM0001", "GM0002", "GM0004"]  # without the late peer fewer than MIN_PEERS remain
+    wide = figures.flows_data(p, ind, {"GM1969": "Westerkwartier"}, three)
+    median = wide["mediaan van 3 vergelijkbare gemeenten"]
+    assert median.dropna().index.tolist() == [2022, 2023] and median.dropna().eq(48.0).all()
+
+    data = SimpleNamespace(region=SimpleNamespace(name="Westerkwartier"))
+    codes = {"GM0001": "A", "GM0002": "B", "GM0003": "C", "GM0004": "D"}
+    registry = SimpleNamespace(resolve=lambda c: SimpleNamespace(name=codes[c]))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("westerkwartier.sources.regions.load_registry", lambda: registry)
+        left = str(retention_note(data, peers, (members, years), 2018))
+        later = str(
+            retention_note(data, three, figures.peer_median(p, "GM1969", three, [ind]), 2018)
+        )
+        none = str(retention_note(data, peers, ([], []), 2018))
+    assert "mediaan van de statistisch vergelijkbare gemeenten (zie" in left
+    assert "): A, B, C. Ze telt elk jaar dezelfde gemeenten" in left
+    assert ": D telt niet mee, haar cijfers beginnen later" in left and "begint in" not in left
+    assert "): A, B, D. Ze telt elk jaar dezelfde" in later and "ze begint in 2022, het" in later
+    assert "ontbreekt: in geen enkel jaar" in none and "De grijze lijn is" not in none
+
+
 def test_rebuilt_years_are_those_before_the_own_figures():
     p = pd.DataFrame(
         {
@@ -390,3 +448,35 @@ def test_no_population_jump_in_any_municipality_without_a_boundary_change(tmp_pa
     assert ("GM0014", 2019, 14.0) in jumps
     # ... and every such jump is at a recorded boundary change of that municipality
     assert _unexplained_jumps(q, boundary_breaks(dissolved), changes) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "left_out"),
+    [("GM1992", []), ("GM0599", ["GM0363"]), ("GM1969", [])],  # Voorne aan Zee, Rotterdam
+)
+def test_the_peers_median_of_real_reports_has_one_group_in_every_year(monkeypatch, code, left_out):
+    """On the snapshot: every year of the grey line is the median of the same peers.
+
+    Voorne aan Zee's peers include Maashorst (formed 2022) and Hoeksche Waard (2019): the line
+    used to fall from 40 to 29 departures per 1.000 in 2022, when Maashorst joined the median.
+    Rotterdam's line leaves out Amsterdam, whose flows start with Weesp in 2022.
+    """
+    from westerkwartier import settings
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import retention_panel, retention_peers
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", code, peildatum="2026-11-27")
+    peers = retention_peers(data)
+    p = retention_panel(data, peers)
+    members, years = figures.peer_median(p, code, peers)
+    assert len(members) >= figures.MIN_PEERS and set(left_out) <= set(peers) - set(members)
+    for ind in figures.FLOW_INDICATORS:
+        wide = figures.flows_data(p, ind, {code: data.region.name}, peers)
+        drawn = wide.iloc[:, -1].dropna()
+        assert wide.columns[-1] == figures.peer_label(len(members))
+        values = p[(p["indicator"] == ind) & p["region_code"].isin(members)]
+        group = values.pivot_table(index="year", columns="region_code", values="value")
+        assert group.loc[drawn.index].notna().all().all()  # every member, every year drawn
+        assert np.allclose(drawn, group.loc[drawn.index].median(axis=1))
+        assert set(drawn.index) <= set(years)

@@ -255,11 +255,32 @@ def peer_label(n: int) -> str:
     return f"mediaan van {n} vergelijkbare gemeenten"
 
 
+def _median_members(wide: pd.DataFrame, focus: str | None, peers: Sequence[str]) -> list[str]:
+    """Return the comparable municipalities whose median :func:`flows_data` draws."""
+    group = wide.reindex(columns=list(peers))
+    if focus is not None and focus in wide.columns and wide[focus].notna().any():
+        years = wide.index[wide[focus].notna()]
+        span = group.loc[years.min() : years.max()]
+        steady = [p for p in peers if span[p].notna().all()]
+        if len(steady) >= MIN_PEERS:
+            return steady
+    known = group.dropna(how="all")
+    return [str(p) for p in known.columns[known.iloc[-1].notna()]] if len(known) else []
+
+
+def _wide(panel: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    rows = panel[panel["indicator"] == indicator]
+    return rows.pivot_table(
+        index="year", columns="region_code", values="value", aggfunc="first", dropna=False
+    )
+
+
 def flows_data(
     panel: pd.DataFrame,
     indicator: str,
     labels: dict[str, str],
     peers: Sequence[str] = (),
+    focus: str | None = None,
 ) -> pd.DataFrame:
     """Return one flow per year for the municipality, benchmarks and comparable municipalities.
 
@@ -272,8 +293,15 @@ def flows_data(
     labels : dict of str to str
         Region code -> column label, in the order of the columns (the municipality first).
     peers : sequence of str
-        Codes of comparable municipalities: their median per year becomes one column (only in
-        years where at least :data:`MIN_PEERS` of them have a value).
+        Codes of comparable municipalities: their median per year becomes one column. It is
+        the median of the same municipalities in every year, and only in the years in which
+        each of them has a value. A median of three peers one year and five the next would
+        jump with the group, not with the moves (the flows of a merged municipality start in
+        the year of its merger). The group: the peers with a value in every year of the
+        municipality's own line; if fewer than :data:`MIN_PEERS`, those with a value in the
+        latest year.
+    focus : str, optional
+        Code of the municipality; default the first key of ``labels``.
 
     Returns
     -------
@@ -287,20 +315,50 @@ def flows_data(
     ...     "region_code": ["GM1", "P1", "P2", "P3"], "value": [40.0, 30.0, 50.0, 60.0]})
     >>> flows_data(p, "x", {"GM1": "Ons"}, ["P1", "P2", "P3"]).iloc[0].tolist()
     [40.0, 50.0]
+    >>> later = pd.DataFrame({"indicator": "x", "year": [2022, 2022, 2022, 2023, 2023, 2023],
+    ...     "region_code": ["P1", "P2", "P3"] * 2, "value": [30.0, 50.0, None, 31, 52, 60]})
+    >>> flows_data(later, "x", {}, ["P1", "P2", "P3"]).iloc[:, 0].to_dict()  # P3 from 2023
+    {2023: 52.0}
     """
-    rows = panel[panel["indicator"] == indicator]
-    wide = rows.pivot_table(
-        index="year", columns="region_code", values="value", aggfunc="first", dropna=False
-    )
+    wide = _wide(panel, indicator)
     out = wide.reindex(columns=list(labels)).rename(columns=labels)
     if peers:
-        group = wide.reindex(columns=list(peers))
-        counts = group.notna().sum(axis=1)
-        n = len(peers)
-        out[peer_label(n)] = group.median(axis=1).where(counts >= MIN_PEERS)
+        focus = focus if focus is not None else next(iter(labels), None)
+        members = _median_members(wide, focus, peers)
+        group = wide.reindex(columns=members)
+        complete = group.notna().all(axis=1) & (len(members) >= MIN_PEERS)
+        out[peer_label(len(members) or len(peers))] = group.median(axis=1).where(complete)
     out = out.dropna(how="all")
     out.index = out.index.astype(int)
     return out.sort_index()
+
+
+def peer_median(
+    panel: pd.DataFrame,
+    focus: str,
+    peers: Sequence[str],
+    indicators: Sequence[str] = FLOW_INDICATORS,
+) -> tuple[list[str], list[int]]:
+    """Return the municipalities in the peers' median of :func:`flows_data`, and its years.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"indicator": "x", "year": [2022] * 4 + [2023] * 4,
+    ...     "region_code": ["GM1", "P1", "P2", "P3"] * 2,
+    ...     "value": [None, 30.0, 50.0, None, 40.0, 31, 52, 60]})
+    >>> peer_median(p, "GM1", ["P1", "P2", "P3"], ["x"])
+    (['P1', 'P2', 'P3'], [2023])
+    """
+    members: list[str] = []
+    years: set[int] = set()
+    if not peers:
+        return members, []
+    for indicator in indicators:
+        wide = _wide(panel, indicator)
+        members = members or _median_members(wide, focus, peers)
+        median = flows_data(panel, indicator, {}, peers, focus=focus).iloc[:, -1].dropna()
+        years.update(int(y) for y in median.index)
+    return members, sorted(years)
 
 
 def boundary_year(panel: pd.DataFrame, indicator: str, code: str) -> int | None:
@@ -392,6 +450,8 @@ def flows_chart(
             ax.yaxis.set_major_formatter(DutchFormatter())
             order = [c for c in frame.columns if c != name] + ([name] if name in frame else [])
             for column in order:
+                if frame[column].isna().all():
+                    continue  # no empty entry in the legend (a median without years)
                 role = roles.get(column, "buren")
                 ax.plot(
                     frame.index,

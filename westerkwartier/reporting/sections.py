@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -622,7 +622,12 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     from IPython.display import display
 
     from westerkwartier.reporting.charts import show_figure
-    from westerkwartier.reporting.figures import FLOW_INDICATORS, dominated_by, flows_chart
+    from westerkwartier.reporting.figures import (
+        FLOW_INDICATORS,
+        dominated_by,
+        flows_chart,
+        peer_median,
+    )
 
     display(part("kop3.html.j2", text=heading))
     peer_codes = retention_peers(data)
@@ -634,9 +639,8 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     if data.region.province and dominated is None:
         labels[data.region.province] = data.province_label
     labels["NL01"] = "Nederland"
-    chart = flows_chart(
-        retention_panel(data, peer_codes), focus=data.region.code, labels=labels, peers=peer_codes
-    )
+    panel = retention_panel(data, peer_codes)
+    chart = flows_chart(panel, focus=data.region.code, labels=labels, peers=peer_codes)
     if chart is None:
         text = (
             f"Voor {data.region.name} zijn geen cijfers over verhuizingen tussen gemeenten "
@@ -645,7 +649,10 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
         display(part("voetnoot.html.j2", text=text))
         return
     show_figure(chart)
-    display(retention_note(data, peer_codes))
+    shown = panel[panel["region_code"].isin(list(labels)) & panel["value"].notna()]
+    first = int(shown["year"].min()) if len(shown) else None
+    median = peer_median(panel, data.region.code, peer_codes)
+    display(retention_note(data, peer_codes, median, first))
     if dominated is not None:
         text = (
             f"Zonder lijn voor de {data.province_label}: {dominated} bepaalt de verhuizingen "
@@ -655,30 +662,67 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
         display(part("voetnoot.html.j2", text=text))
 
 
-def retention_note(data: ReportData, peer_codes: Iterable[str]) -> Html:
-    """Return the footnote under the flows chart: what the lines are and which peers."""
+def retention_note(
+    data: ReportData,
+    peer_codes: Iterable[str],
+    median: tuple[Sequence[str], Sequence[int]] | None = None,
+    first: int | None = None,
+) -> Html:
+    """Return the footnote under the flows chart: what the lines are and which peers.
+
+    ``median`` holds the peers in the median line and its years
+    (:func:`~westerkwartier.reporting.figures.peer_median`; None: all peers, years not
+    known), ``first`` the first year of the chart. Peers left out of the median, a line that
+    starts later than the chart and a missing line are explained.
+    """
     codes = list(peer_codes)
-    names = []
+    members, years = (list(median[0]), list(median[1])) if median is not None else (codes, [])
+    names: dict[str, str] = {}
     if codes:
         from westerkwartier.errors import WesterkwartierError
         from westerkwartier.sources.regions import load_registry
 
         try:
             registry = load_registry()
-            names = [registry.resolve(c).name for c in codes]
+            names = {c: registry.resolve(c).name for c in codes}
         except WesterkwartierError:
-            names = codes
+            names = {c: c for c in codes}
     text = (
-        "Vestiging uit en vertrek naar andere Nederlandse gemeenten, per 1.000 inwoners "
-        "(gemiddelde bevolking van het jaar). Het verschil tussen de twee lijnen is het "
-        "binnenlands verhuissaldo. Een gemeente die door een fusie ontstond of grond van een "
-        "andere gemeente kreeg, staat er pas vanaf het eerste jaar met de huidige grenzen: een "
-        "optelling van de voorgangers zou ook de verhuizingen tussen die voorgangers meetellen."
+        "Per 1.000 inwoners (gemiddelde bevolking van het jaar); het verschil tussen de twee "
+        "lijnen is het binnenlands verhuissaldo. Na een fusie of grenswijziging begint een "
+        "gemeente in het eerste jaar met haar huidige grenzen: opgeteld zouden de voorgangers "
+        "ook hun verhuizingen onderling meetellen."
     )
-    if names:
+    if not names:
+        return part("voetnoot.html.j2", text=text)
+    if median is not None and not years:
+        from westerkwartier.reporting.figures import MIN_PEERS
+
+        return part(
+            "voetnoot.html.j2",
+            text=f"{text} Een lijn voor de statistisch vergelijkbare gemeenten (zie de bijlage "
+            f"'Hoe de index werkt': {', '.join(names.values())}) ontbreekt: in geen enkel jaar "
+            f"hebben er minstens {MIN_PEERS} allemaal een cijfer.",
+        )
+    text += (
+        " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie de "
+        f"bijlage 'Hoe de index werkt'): {', '.join(names[c] for c in members if c in names)}."
+    )
+    why = []
+    left = [names[c] for c in codes if c not in members]
+    if left:
+        own = "haar" if len(left) == 1 else "hun"
+        why.append(
+            f"{' en '.join(left)} {'telt' if len(left) == 1 else 'tellen'} niet mee, {own} "
+            "cijfers beginnen later of ontbreken"
+        )
+    if years and first is not None and years[0] > first:
+        why.append(f"ze begint in {years[0]}, het eerste jaar waarin ze allemaal een cijfer hebben")
+    if why:
         text += (
-            " De grijze lijn is de mediaan van de statistisch vergelijkbare gemeenten (zie "
-            f"de bijlage 'Hoe de index werkt'): {', '.join(names)}."
+            " Ze telt elk jaar dezelfde gemeenten (een wisselende groep zou sprongen geven): "
+            + "; ".join(why)
+            + "."
         )
     return part("voetnoot.html.j2", text=text)
 
