@@ -365,6 +365,25 @@ def test_the_peers_median_counts_the_same_municipalities_every_year():
     assert "ontbreekt: in geen enkel jaar" in none and "De grijze lijn is" not in none
 
 
+def test_the_peers_median_keeps_the_longest_stretch_with_enough_steady_peers():
+    """Two peers cover all years, one starts in 2020, one in 2022 (like Apeldoorn's peers).
+
+    All four together would give a line of two years; the three that cover 2020-2023 give one
+    of four years, always the same three.
+    """
+    ind = figures.FLOW_INDICATORS[1]
+    starts = {"GM0001": 2018, "GM0002": 2018, "GM0003": 2020, "GM0004": 2022}
+    rows = [("GM1969", y, ind, 40.0) for y in range(2018, 2024)]
+    rows += [
+        (c, y, ind, 30.0 + i) for i, (c, s) in enumerate(starts.items()) for y in range(s, 2024)
+    ]
+    p = pd.DataFrame(rows, columns=["region_code", "year", "indicator", "value"])
+    members, years = figures.peer_median(p, "GM1969", list(starts), [ind])
+    assert members == ["GM0001", "GM0002", "GM0003"] and years == [2020, 2021, 2022, 2023]
+    wide = figures.flows_data(p, ind, {"GM1969": "W"}, list(starts))
+    assert wide["mediaan van 3 vergelijkbare gemeenten"].dropna().eq(31.0).all()
+
+
 def test_rebuilt_years_are_those_before_the_own_figures():
     p = pd.DataFrame(
         {

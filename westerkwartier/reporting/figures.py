@@ -260,10 +260,11 @@ def _median_members(wide: pd.DataFrame, focus: str | None, peers: Sequence[str])
     group = wide.reindex(columns=list(peers))
     if focus is not None and focus in wide.columns and wide[focus].notna().any():
         years = wide.index[wide[focus].notna()]
-        span = group.loc[years.min() : years.max()]
-        steady = [p for p in peers if span[p].notna().all()]
-        if len(steady) >= MIN_PEERS:
-            return steady
+        for start in years:  # the longest stretch of the own line with enough steady peers
+            span = group.loc[start : years.max()]
+            steady = [p for p in peers if span[p].notna().all()]
+            if len(steady) >= MIN_PEERS:
+                return steady
     known = group.dropna(how="all")
     return [str(p) for p in known.columns[known.iloc[-1].notna()]] if len(known) else []
 
@@ -298,8 +299,9 @@ def flows_data(
         each of them has a value. A median of three peers one year and five the next would
         jump with the group, not with the moves (the flows of a merged municipality start in
         the year of its merger). The group: the peers with a value in every year of the
-        municipality's own line; if fewer than :data:`MIN_PEERS`, those with a value in the
-        latest year.
+        municipality's own line, or if fewer than :data:`MIN_PEERS`, of the longest last part
+        of that line for which there are enough; without an own line, those with a value in
+        the latest year.
     focus : str, optional
         Code of the municipality; default the first key of ``labels``.
 
