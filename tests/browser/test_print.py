@@ -126,6 +126,57 @@ def _svg_texts(src: str) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in found if t.strip()]
 
 
+SCORECARD_PRINT = """() => {
+    // words of the column heads and the assessment column split over two lines, and notes
+    // printed larger than the value above them
+    const split = [];
+    const larger = [];
+    for (const table of document.querySelectorAll('table.scorekaart')) {
+        const cells = [...table.querySelectorAll('thead th, tbody td:last-child')];
+        for (const cell of cells) {
+            const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                const re = /[^\\s\\u00ad-]+/g;  // a soft hyphen or "-" may break
+                let m;
+                while ((m = re.exec(node.data)) !== null) {
+                    // the line of a character: its last box (the box of a hyphen drawn at a
+                    // soft hyphen before it comes first)
+                    const line = at => {
+                        const range = document.createRange();
+                        range.setStart(node, at);
+                        range.setEnd(node, at + 1);
+                        const boxes = [...range.getClientRects()];
+                        return Math.round(boxes[boxes.length - 1].top);
+                    };
+                    if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);
+                }
+            }
+        }
+        for (const note of table.querySelectorAll('td .klein')) {
+            const value = parseFloat(getComputedStyle(note.parentElement).fontSize);
+            if (parseFloat(getComputedStyle(note).fontSize) > value) larger.push(note.innerText);
+        }
+    }
+    return {tables: document.querySelectorAll('table.scorekaart').length, split, larger};
+}"""
+
+
+@pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
+def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
+    """On A4 every scorecard keeps its column heads and verdicts ("aandachtspunt") whole.
+
+    With automatic column widths Chrome squeezed the verdict column to "aanda / chtspu / nt",
+    and the notes under each value (sized in rem) printed larger than the 8.5pt value.
+    """
+    report = rendered[name]
+    assert report.error is None, report.error
+    page = browse.open(report.url, width=A4_WIDTH_PX, height=A4_HEIGHT_PX, media="print")
+    facts = page.evaluate(SCORECARD_PRINT)
+    assert facts["tables"] >= 3, facts
+    assert not facts["split"], f"words split over two lines: {facts['split'][:10]}"
+    assert not facts["larger"], f"notes larger than their value: {facts['larger'][:5]}"
+
+
 GLANCE_FACTS = """() => {
     const part = document.querySelector('section.oogopslag');
     const texts = [...part.querySelectorAll('li, h2')].map(e => e.innerText.trim());

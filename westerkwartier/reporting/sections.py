@@ -547,7 +547,8 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
         "Nederland",
     ]
     if peers:
-        head.append("Vergelijkbare gemeenten (mediaan)")
+        # a soft hyphen: on paper the narrow column breaks the word as "Vergelijk-bare"
+        head.append("Vergelijk\u00adbare gemeenten (mediaan)")
     head.append("Beoordeling")
     return part(
         "scorekaart.html.j2",
