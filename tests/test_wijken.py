@@ -476,7 +476,7 @@ def test_section_renders(gemeente):
     assert "<h3>Zo zijn de wijkcijfers berekend</h3>" in text
     assert "meer dan 5 procentpunt" in _plain(text)  # the precision rule, stated
     assert "nan" not in _plain(text).split()
-    table = re.search(r'<table class="wijken">.*?</table>', text, re.S).group(0)
+    table = re.search(r'<table class="wijken alle">.*?</table>', text, re.S).group(0)
     assert '<th scope="col">' in table and text.count('class="tabel-kader"') == 1
     assert table.count('<th scope="row">') == section.n_wijken + 1  # wijken + municipality
     chart = ws.wijk_chart(section)

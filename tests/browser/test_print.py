@@ -127,13 +127,20 @@ def _svg_texts(src: str) -> list[str]:
 
 
 SCORECARD_PRINT = """() => {
-    // words of the column heads and the assessment column split over two lines, and notes
-    // printed larger than the value above them
+    // text wider than its cell, words of the column heads, the assessments and the wijk
+    // figures split over two lines, and notes printed larger than the value above them
     const split = [];
     const larger = [];
-    for (const table of document.querySelectorAll('table.scorekaart')) {
-        const cells = [...table.querySelectorAll('thead th, tbody td:last-child')];
-        for (const cell of cells) {
+    const over = [];
+    const wijken = [...document.querySelectorAll('table.wijken.alle')];
+    for (const table of [...document.querySelectorAll('table.scorekaart'), ...wijken]) {
+        const wijk = table.classList.contains('alle');
+        for (const cell of table.querySelectorAll(wijk ? 'th, td' : 'th, td:last-child')) {
+            if (cell.scrollWidth > cell.clientWidth + 1) over.push(cell.innerText);
+        }
+        // a wijk's name and remark may break a word that does not fit; nothing else may
+        const whole = wijk ? 'thead th, td:not(.opmerking)' : 'thead th, td:last-child';
+        for (const cell of table.querySelectorAll(whole)) {
             const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
                 const re = /[^\\s\\u00ad-]+/g;  // a soft hyphen or "-" may break
@@ -157,23 +164,27 @@ SCORECARD_PRINT = """() => {
             if (parseFloat(getComputedStyle(note).fontSize) > value) larger.push(note.innerText);
         }
     }
-    return {tables: document.querySelectorAll('table.scorekaart').length, split, larger};
+    return {tables: document.querySelectorAll('table.scorekaart').length, wijken: wijken.length,
+            split, larger, over};
 }"""
 
 
 @pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
 def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
-    """On A4 every scorecard keeps its column heads and verdicts ("aandachtspunt") whole.
+    """On A4 scorecards keep their heads and verdicts whole, the wijk table its numbers.
 
     With automatic column widths Chrome squeezed the verdict column to "aanda / chtspu / nt",
-    and the notes under each value (sized in rem) printed larger than the 8.5pt value.
+    and the notes under each value (sized in rem) printed larger than the 8.5pt value. The
+    table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". No cell's text may
+    run out of its cell either.
     """
     report = rendered[name]
     assert report.error is None, report.error
     page = browse.open(report.url, width=A4_WIDTH_PX, height=A4_HEIGHT_PX, media="print")
     facts = page.evaluate(SCORECARD_PRINT)
-    assert facts["tables"] >= 3, facts
+    assert facts["tables"] >= 3 and facts["wijken"] == (name == "talent"), facts
     assert not facts["split"], f"words split over two lines: {facts['split'][:10]}"
+    assert not facts["over"], f"text wider than its cell: {facts['over'][:5]}"
     assert not facts["larger"], f"notes larger than their value: {facts['larger'][:5]}"
 
 
