@@ -138,8 +138,9 @@ SCORECARD_PRINT = """() => {
         for (const cell of table.querySelectorAll(wijk ? 'th, td' : 'th, td:last-child')) {
             if (cell.scrollWidth > cell.clientWidth + 1) over.push(cell.innerText);
         }
-        // a wijk's name and remark may break a word that does not fit; nothing else may
-        const whole = wijk ? 'thead th, td:not(.opmerking)' : 'thead th, td:last-child';
+        // a wijk's name and remark may break a word that does not fit; an indicator's name
+        // only at its soft hyphens
+        const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td:last-child';
         for (const cell of table.querySelectorAll(whole)) {
             const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -175,8 +176,9 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
 
     With automatic column widths Chrome squeezed the verdict column to "aanda / chtspu / nt",
     and the notes under each value (sized in rem) printed larger than the 8.5pt value. The
-    table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". No cell's text may
-    run out of its cell either.
+    table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". An indicator's
+    name breaks only at a soft hyphen ("Betalings- / achterstand"), not as "Betalingsacht /
+    erstand". No cell's text may run out of its cell either.
     """
     report = rendered[name]
     assert report.error is None, report.error

@@ -288,6 +288,41 @@ def unit_label(unit: str | None) -> str:
     return re.sub(r"(\d) (\d{3})\b", r"\1.\2", text)
 
 
+#: Words of at least this many letters get soft hyphens in :func:`breakable`.
+LONG_WORD: int = 14
+
+
+@lru_cache(maxsize=1)
+def _dutch_hyphenator() -> Any:
+    import pyphen
+
+    return pyphen.Pyphen(lang="nl_NL", left=3, right=3)
+
+
+def breakable(text: str) -> str:
+    """Return ``text`` with soft hyphens (U+00AD) in its long Dutch words.
+
+    A narrow column on paper (a scorecard on A4) then breaks "Betalingsachterstand" as
+    "Betalings-" and "achterstand" with a hyphen, instead of anywhere without one: Chromium,
+    which prints the PDFs, has no Dutch hyphenation of its own. Soft hyphens are invisible
+    where the word fits, and screen readers skip them. Only words of at least
+    :data:`LONG_WORD` letters are touched.
+
+    Examples
+    --------
+    >>> breakable("Betalingsachterstand zorgpremie").replace("\u00ad", "|")
+    'Beta|lings|ach|ter|stand zorgpremie'
+    >>> breakable("Rokers")
+    'Rokers'
+    """
+    hyphenator = _dutch_hyphenator()
+    return re.sub(
+        rf"[^\W\d_]{{{LONG_WORD},}}",
+        lambda m: hyphenator.inserted(m.group(0), hyphen="\u00ad"),
+        text,
+    )
+
+
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:
     """Format a value according to its CBS unit.
 

@@ -23,6 +23,7 @@ from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, ScoreRow
 from westerkwartier.indicators.precision import is_missing, precision_detail
 from westerkwartier.reporting.formatting import (
+    breakable,
     fmt,
     fmt_change,
     fmt_change_range,
@@ -517,7 +518,7 @@ def _scorecard_row(r: ScoreRow, peers: bool, data: ReportData | None = None) -> 
         cells.append(_versus_cell(r, r.peers, _no_benchmark_reason(data, r, None)))
     return {
         "indicator": r.indicator,
-        "label": unit_label(r.label),
+        "label": breakable(unit_label(r.label)),  # narrow on paper
         "unit": unit,
         "cells": cells,
         "tone": tone,
@@ -824,7 +825,7 @@ def _pulse_row(data: ReportData, row: ScoreRow, years: list[int]) -> dict[str, A
         cells.append(Cell(fmt_short(hit["value"], row.unit), ", ".join(notes) or None))
     shown = row.unit not in ("%", "euro") and row.unit not in row.label
     return {
-        "label": unit_label(row.label),
+        "label": breakable(unit_label(row.label)),
         "unit": unit_label(row.unit) if shown else "",
         "cells": cells,
     }
