@@ -719,7 +719,10 @@ def retention_note(
             "cijfers beginnen later of ontbreken"
         )
     if years and first is not None and years[0] > first:
-        why.append(f"ze begint in {years[0]}, het eerste jaar waarin ze allemaal een cijfer hebben")
+        why.append(
+            f"ze begint in {years[0]}, het eerste jaar waarin deze gemeenten allemaal een "
+            "cijfer hebben"
+        )
     if why:
         text += (
             " Ze telt elk jaar dezelfde gemeenten (een wisselende groep zou sprongen geven): "
