@@ -61,8 +61,8 @@ def _image_count(page) -> int:
 
 
 def _squash(text: str) -> str:
-    """Text without white space, ligatures unfolded (the PDF has "ﬁ" for "fi")."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    """Text without white space and soft hyphens, ligatures unfolded ("ﬁ" for "fi")."""
+    return re.sub(r"[\s\u00ad]+", "", unicodedata.normalize("NFKC", text))
 
 
 def test_print_stylesheet(report, browse):
@@ -188,6 +188,48 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     assert not facts["split"], f"words split over two lines: {facts['split'][:10]}"
     assert not facts["over"], f"text wider than its cell: {facts['over'][:5]}"
     assert not facts["larger"], f"notes larger than their value: {facts['larger'][:5]}"
+
+
+TILE_WORDS = """() => {
+    // words of the headline figures' labels on page 1 split over two lines (not at a soft
+    // hyphen or "-")
+    const split = [];
+    for (const label of document.querySelectorAll('ul.kopcijfers .wat')) {
+        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const re = /[^\\s\\u00ad-]+/g;
+            let m;
+            while ((m = re.exec(node.data)) !== null) {
+                const line = at => {
+                    const range = document.createRange();
+                    range.setStart(node, at);
+                    range.setEnd(node, at + 1);
+                    const boxes = [...range.getClientRects()];
+                    return Math.round(boxes[boxes.length - 1].top);
+                };
+                if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);
+            }
+        }
+    }
+    return {labels: document.querySelectorAll('ul.kopcijfers .wat').length, split};
+}"""
+
+
+@pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
+@pytest.mark.parametrize("width", [390, 1280])
+def test_page_one_labels_break_only_at_syllables(name, width, rendered, browse):
+    """Four narrow tiles a row: a long label word breaks at a Dutch syllable, with a hyphen.
+
+    Debian's Chromium (which also prints the PDFs) has no Dutch hyphenation dictionary, so
+    "Netto arbeidsparticipatie" broke as "arbeidsparticipati / e" before the labels got soft
+    hyphens.
+    """
+    report = rendered[name]
+    assert report.error is None, report.error
+    page = browse.open(report.url, width=width, height=900, mobile=width < 500)
+    facts = page.evaluate(TILE_WORDS)
+    assert facts["labels"] >= 3, facts
+    assert not facts["split"], f"label words split over two lines: {facts['split']}"
 
 
 GLANCE_FACTS = """() => {

@@ -342,7 +342,7 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
     figures = [
         {
             "value": fmt_short(own.value, r.unit),
-            "label": _glance_label(r),
+            "label": breakable(_glance_label(r)),  # four narrow tiles a row
             "year": ", ".join(_own_details(r)),
             "bench": _benchmark_text(r),
             "tone": r.tone,
