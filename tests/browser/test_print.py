@@ -126,48 +126,56 @@ def _svg_texts(src: str) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip() for t in found if t.strip()]
 
 
-SCORECARD_PRINT = """() => {
+#: A JavaScript function: the words of the elements' text that are split over two lines. A
+#: word may break at a soft hyphen or "-"; the line of a character is that of its last box
+#: (a hyphen drawn at a soft hyphen just before it has a box on the line above).
+SPLIT_WORDS = """const splitWords = elements => {
+    const split = [];
+    for (const element of elements) {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const line = at => {
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + 1);
+                const boxes = [...range.getClientRects()];
+                return Math.round(boxes[boxes.length - 1].top);
+            };
+            const re = /[^\\s\\u00ad-]+/g;
+            let m;
+            while ((m = re.exec(node.data)) !== null) {
+                if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);
+            }
+        }
+    }
+    return split;
+};"""
+
+SCORECARD_PRINT = f"""() => {{
+    {SPLIT_WORDS}
     // text wider than its cell, words of the column heads, the assessments and the wijk
     // figures split over two lines, and notes printed larger than the value above them
     const split = [];
     const larger = [];
     const over = [];
     const wijken = [...document.querySelectorAll('table.wijken.alle')];
-    for (const table of [...document.querySelectorAll('table.scorekaart'), ...wijken]) {
+    for (const table of [...document.querySelectorAll('table.scorekaart'), ...wijken]) {{
         const wijk = table.classList.contains('alle');
-        for (const cell of table.querySelectorAll(wijk ? 'th, td' : 'th, td:last-child')) {
+        for (const cell of table.querySelectorAll(wijk ? 'th, td' : 'th, td:last-child')) {{
             if (cell.scrollWidth > cell.clientWidth + 1) over.push(cell.innerText);
-        }
+        }}
         // a wijk's name and remark may break a word that does not fit; an indicator's name
         // only at its soft hyphens
         const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td:last-child';
-        for (const cell of table.querySelectorAll(whole)) {
-            const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-                const re = /[^\\s\\u00ad-]+/g;  // a soft hyphen or "-" may break
-                let m;
-                while ((m = re.exec(node.data)) !== null) {
-                    // the line of a character: its last box (the box of a hyphen drawn at a
-                    // soft hyphen before it comes first)
-                    const line = at => {
-                        const range = document.createRange();
-                        range.setStart(node, at);
-                        range.setEnd(node, at + 1);
-                        const boxes = [...range.getClientRects()];
-                        return Math.round(boxes[boxes.length - 1].top);
-                    };
-                    if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);
-                }
-            }
-        }
-        for (const note of table.querySelectorAll('td .klein')) {
+        split.push(...splitWords(table.querySelectorAll(whole)));
+        for (const note of table.querySelectorAll('td .klein')) {{
             const value = parseFloat(getComputedStyle(note.parentElement).fontSize);
             if (parseFloat(getComputedStyle(note).fontSize) > value) larger.push(note.innerText);
-        }
-    }
-    return {tables: document.querySelectorAll('table.scorekaart').length, wijken: wijken.length,
-            split, larger, over};
-}"""
+        }}
+    }}
+    return {{tables: document.querySelectorAll('table.scorekaart').length, wijken: wijken.length,
+            split, larger, over}};
+}}"""
 
 
 @pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
@@ -190,29 +198,12 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     assert not facts["larger"], f"notes larger than their value: {facts['larger'][:5]}"
 
 
-TILE_WORDS = """() => {
-    // words of the headline figures' labels on page 1 split over two lines (not at a soft
-    // hyphen or "-")
-    const split = [];
-    for (const label of document.querySelectorAll('ul.kopcijfers .wat')) {
-        const walker = document.createTreeWalker(label, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            const re = /[^\\s\\u00ad-]+/g;
-            let m;
-            while ((m = re.exec(node.data)) !== null) {
-                const line = at => {
-                    const range = document.createRange();
-                    range.setStart(node, at);
-                    range.setEnd(node, at + 1);
-                    const boxes = [...range.getClientRects()];
-                    return Math.round(boxes[boxes.length - 1].top);
-                };
-                if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);
-            }
-        }
-    }
-    return {labels: document.querySelectorAll('ul.kopcijfers .wat').length, split};
-}"""
+TILE_WORDS = f"""() => {{
+    {SPLIT_WORDS}
+    // words of the headline figures' labels on page 1 split over two lines
+    const labels = document.querySelectorAll('ul.kopcijfers .wat');
+    return {{labels: labels.length, split: splitWords(labels)}};
+}}"""
 
 
 @pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
