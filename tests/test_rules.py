@@ -191,30 +191,33 @@ def test_both_reports_of_a_run_get_one_reference_year():
 
 
 # -- dominantie ----------------------------------------------------------------------------------
-def test_scorecard_compares_with_the_province_without_its_dominating_municipality():
+def _one_indicator(ind_id: str, label: str, unit: str, formula: str, years: str, names="ab"):
+    """A catalogue of one Talent indicator (higher is better) over operands of table T1."""
+    operands = {k: {"tables": ["T1"], "topic": k.upper(), "cbs_unit": "aantal"} for k in names}
     raw = {
         "tables": {"T1": {"title": "t", "offline": True}},
         "indicator": [
             {
-                "id": "imm",
-                "label_nl": "Immigratie",
+                "id": ind_id,
+                "label_nl": label,
                 "label_en": "x",
                 "theme": "Talent",
                 "subtheme": "aantrekken",
-                "unit": "per 1 000 inwoners",
+                "unit": unit,
                 "direction": "higher_is_better",
-                "formula": "1000 * a / b",
-                "years": "2021",
+                "formula": formula,
+                "years": years,
                 "caveats": "-",
                 "description": "-",
-                "operands": {
-                    "a": {"tables": ["T1"], "topic": "A", "cbs_unit": "aantal"},
-                    "b": {"tables": ["T1"], "topic": "B", "cbs_unit": "aantal"},
-                },
+                "operands": operands,
             }
         ],
     }
-    cat = parse_catalogue(raw)
+    return parse_catalogue(raw)
+
+
+def test_scorecard_compares_with_the_province_without_its_dominating_municipality():
+    cat = _one_indicator("imm", "Immigratie", "per 1 000 inwoners", "1000 * a / b", "2021")
     panel = pd.DataFrame(
         {
             "region_code": ["GM0014", "PV20", "NL01", "PV20-GM1950"],
@@ -252,25 +255,7 @@ def test_a_number_of_persons_is_not_lower_than_the_province_total():
     """
     from westerkwartier.reporting.sections import SCALE_NOTE, _benchmark_text, _versus_cell
 
-    raw = {
-        "tables": {"T1": {"title": "t", "offline": True}},
-        "indicator": [
-            {
-                "id": "saldo",
-                "label_nl": "Verhuissaldo 15-24-jarigen",
-                "label_en": "x",
-                "theme": "Talent",
-                "subtheme": "aantrekken",
-                "unit": "personen",
-                "direction": "higher_is_better",
-                "formula": "a",
-                "years": "2023",
-                "caveats": "-",
-                "description": "-",
-                "operands": {"a": {"tables": ["T1"], "topic": "A", "cbs_unit": "aantal"}},
-            }
-        ],
-    }
+    cat = _one_indicator("saldo", "Verhuissaldo 15-24-jarigen", "personen", "a", "2023", "a")
     panel = pd.DataFrame(
         {
             "region_code": ["GM1969", "PV20", "NL01"],
@@ -288,7 +273,7 @@ def test_a_number_of_persons_is_not_lower_than_the_province_total():
         }
     )
     kw = {"focus": "GM1969", "province": "PV20", "province_name": "Groningen"}
-    (alone,) = scorecard(panel, **kw, indicators=["saldo"], catalogue=parse_catalogue(raw))
+    (alone,) = scorecard(panel, **kw, indicators=["saldo"], catalogue=cat)
     assert alone.province.other.value == 1500.0 and alone.province.word == "onbekend"
     assert alone.nederland.other.value == 0.0 and alone.nederland.word == "onbekend"
     assert alone.tone == "neutraal" and not rules.headline(alone, 2023)[0]
@@ -299,7 +284,7 @@ def test_a_number_of_persons_is_not_lower_than_the_province_total():
         panel,
         **kw,
         indicators=["saldo"],
-        catalogue=parse_catalogue(raw),
+        catalogue=cat,
         peer_values={("saldo", 2023): (-40.0, 5)},
     )
     assert peered.peers.word == "lager" and peered.tone == "ongunstig"
