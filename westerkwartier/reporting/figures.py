@@ -269,6 +269,16 @@ def _median_members(wide: pd.DataFrame, focus: str | None, peers: Sequence[str])
     return [str(p) for p in known.columns[known.iloc[-1].notna()]] if len(known) else []
 
 
+def _median_line(
+    wide: pd.DataFrame, focus: str | None, peers: Sequence[str]
+) -> tuple[list[str], pd.Series]:
+    """Return the peers of the median line and the line (NaN where it is not drawn)."""
+    members = _median_members(wide, focus, peers)
+    group = wide.reindex(columns=members)
+    complete = group.notna().all(axis=1) & (len(members) >= MIN_PEERS)
+    return members, group.median(axis=1).where(complete)
+
+
 def _wide(panel: pd.DataFrame, indicator: str) -> pd.DataFrame:
     rows = panel[panel["indicator"] == indicator]
     return rows.pivot_table(
@@ -326,10 +336,8 @@ def flows_data(
     out = wide.reindex(columns=list(labels)).rename(columns=labels)
     if peers:
         focus = focus if focus is not None else next(iter(labels), None)
-        members = _median_members(wide, focus, peers)
-        group = wide.reindex(columns=members)
-        complete = group.notna().all(axis=1) & (len(members) >= MIN_PEERS)
-        out[peer_label(len(members) or len(peers))] = group.median(axis=1).where(complete)
+        members, line = _median_line(wide, focus, peers)
+        out[peer_label(len(members) or len(peers))] = line
     out = out.dropna(how="all")
     out.index = out.index.astype(int)
     return out.sort_index()
@@ -356,10 +364,9 @@ def peer_median(
     if not peers:
         return members, []
     for indicator in indicators:
-        wide = _wide(panel, indicator)
-        members = members or _median_members(wide, focus, peers)
-        median = flows_data(panel, indicator, {}, peers, focus=focus).iloc[:, -1].dropna()
-        years.update(int(y) for y in median.index)
+        these, line = _median_line(_wide(panel, indicator), focus, peers)
+        members = members or these
+        years.update(int(y) for y in line.dropna().index)
     return members, sorted(years)
 
 
