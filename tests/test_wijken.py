@@ -528,6 +528,22 @@ def test_sentences_match_the_table():
     assert "alleen een nummer" in _plain(ws.wijk_text(section))
 
 
+def test_a_change_that_shows_as_zero_has_no_sign():
+    """Maastricht's Wijk 03 lost a few hundredths of a point: "±0,0 %-punt", never "-0,0"."""
+    from westerkwartier.reporting import wijk_sections as ws
+
+    section = ws.load_wijk_section("Maastricht")
+    rows = {row.name: row for row in section.rows}
+    assert rows["Wijk 03 Buitenwijk Noordwest"].share_change == "±0,0 %-punt (onzeker)"
+    assert rows["Wijk 02 Buitenwijk West"].focus_change == "±0"
+    cells = [
+        text
+        for row in section.rows
+        for text in (row.focus_change, row.second_change, row.share_change)
+    ]
+    assert not [c for c in cells if re.match(r"[-+]0(,0)?(?![,\d])", c)]
+
+
 def test_short_section_keeps_the_extremes():
     from westerkwartier.reporting import wijk_sections as ws
 

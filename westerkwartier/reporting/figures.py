@@ -40,6 +40,7 @@ from westerkwartier.reporting.formatting import (
     fmt,
     fmt_interval,
     fmt_number,
+    fmt_signed,
     unit_label,
 )
 
@@ -1136,11 +1137,6 @@ def wijk_classes(frame: pd.DataFrame) -> tuple[pd.Series, list[dict[str, Any]]]:
     return classes, legend
 
 
-def _signed(value: float, decimals: int = 0) -> str:
-    text = fmt_number(abs(value), decimals)
-    return f"+{text}" if value > 0 else (f"-{text}" if value < 0 else text)
-
-
 def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -> list[str]:
     """Write wijk labels where they fit inside their wijk without touching another label."""
     import shapely
@@ -1300,9 +1296,8 @@ def wijk_map(
                 elif entry["key"] == "geen":
                     label = "geen vergelijking (grens of code gewijzigd)"
                 else:
-                    label = (
-                        f"{_signed(entry['low'], decimals)} tot {_signed(entry['high'], decimals)}"
-                    )
+                    low, high = (fmt_signed(entry[k], decimals) for k in ("low", "high"))
+                    label = f"{low} tot {high}"
                 handles.append(
                     Patch(
                         facecolor=entry["colour"],
@@ -1365,7 +1360,7 @@ def _wijk_alt(
     shown: Sequence[str],
 ) -> str:
     def value_text(v: float) -> str:
-        text = _signed(v, decimals) if mode == "verandering" else fmt_number(v, decimals)
+        text = fmt_signed(v, decimals) if mode == "verandering" else fmt_number(v, decimals)
         return text + ("%" if unit == "%" else "")
 
     parts = [intro.rstrip(".") + "."]

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier.indicators import wijken as wijk_indicators
-from westerkwartier.reporting.formatting import fmt_int, fmt_number, fmt_pct
+from westerkwartier.reporting.formatting import fmt_int, fmt_number, fmt_pct, fmt_signed
 from westerkwartier.sources import wijken as wijk_source
 
 #: A municipality with at most this many wijken gets sentences instead of a map.
@@ -98,11 +98,6 @@ class WijkSection:
 # ----------------------------------------------------------------------------------------------
 # Building the section
 # ----------------------------------------------------------------------------------------------
-def _signed(value: float, decimals: int = 0) -> str:
-    text = fmt_number(abs(value), decimals)
-    return f"+{text}" if value > 0 else (f"-{text}" if value < 0 else text)
-
-
 def _wide(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per area with value, low, high, direction and reason per indicator."""
     keyed = frame.assign(key=frame["indicator"] + "@" + frame["period"])
@@ -136,7 +131,7 @@ def _change_text(row: pd.Series, indicator: str) -> tuple[str, str]:
         return "–", ""
     direction = _get(row, indicator, period, "direction")
     note = "binnen de afronding" if direction in ("onzeker", "gelijk") else ""
-    return _signed(float(value)), note
+    return fmt_signed(float(value), 0), note
 
 
 def _row(code: str, row: pd.Series) -> WijkRow:
@@ -163,7 +158,7 @@ def _row(code: str, row: pd.Series) -> WijkRow:
     if share_change is None:
         share_change_text = "–"
     else:
-        share_change_text = _signed(float(share_change), 1) + " %-punt"
+        share_change_text = fmt_signed(float(share_change), 1) + " %-punt"
         if share_change_dir in ("onzeker", "gelijk"):
             share_change_text += " (onzeker)"
     hh_then = _get(row, "huishoudensgrootte", year_from)
@@ -235,14 +230,16 @@ def _sentences(name: str, wide: pd.DataFrame, rows: list[WijkRow], n_comparable:
             top = str(gains.index[0])
             parts.append(
                 f"De meeste {words} kwamen erbij in {wijken.loc[top, 'name']!s}: "
-                f"{_signed(gains.iloc[0])} (van {fmt_int(then[top])} naar {fmt_int(now[top])})"
+                f"{fmt_signed(gains.iloc[0], 0)} "
+                f"(van {fmt_int(then[top])} naar {fmt_int(now[top])})"
             )
         else:
             parts.append(f"In geen enkele wijk nam het aantal {words} zeker toe")
         if len(losses):
             low = str(losses.index[0])
             parts.append(
-                f"het sterkst daalde het in {wijken.loc[low, 'name']!s}: {_signed(losses.iloc[0])} "
+                f"het sterkst daalde het in {wijken.loc[low, 'name']!s}: "
+                f"{fmt_signed(losses.iloc[0], 0)} "
                 f"(van {fmt_int(then[low])} naar {fmt_int(now[low])})"
             )
         else:
