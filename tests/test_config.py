@@ -87,3 +87,32 @@ def test_check_fields_names_unknown_wrong_and_missing_keys():
 def test_suggest_one_wording():
     assert suggest("taalent", ["talent", "aantrekkelijkheid"]) == " Bedoelde u 'talent'?"
     assert suggest("zzz", ["talent"]) == ""
+
+
+def test_a_compound_breaks_where_the_hyphenation_file_says():
+    """pyphen breaks "beweegrichtlijn" as "bewee-grichtlijn"; the file puts it right."""
+    from westerkwartier.reporting.formatting import _dutch_hyphenator, breakable
+
+    assert _dutch_hyphenator().inserted("beweegrichtlijn") == "bewee-gricht-lijn"
+    shy = "\u00ad"
+    assert (
+        breakable("Voldoet aan de Beweegrichtlijn") == f"Voldoet aan de Beweeg{shy}richt{shy}lijn"
+    )
+
+
+def test_a_wrong_hyphenation_exception_names_its_line(tmp_path, monkeypatch):
+    from westerkwartier.reporting import formatting
+
+    path = tmp_path / "afbreken.toml"
+    path.write_text(
+        '[uitzonderingen]\nbeweegrichtlijn = "beweeg-richt-lijn"\nzorgpremie = "zorg-pre-mies"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(formatting, "config_file", lambda name: path)
+    formatting.hyphenation_exceptions.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="regel 3") as info:
+            formatting.hyphenation_exceptions()
+        assert "zorgpremie" in str(info.value) and "beweegrichtlijn = " in str(info.value)
+    finally:
+        formatting.hyphenation_exceptions.cache_clear()

@@ -3,8 +3,9 @@
 Every file the package reads as configuration lives in this folder: the indicator catalogue
 (``indicators.toml``), the report catalogue (``rapporten.toml``), the composite indices
 (``indices.toml``), peers (``peers.toml``), municipal mergers (``herindelingen.toml``,
-``merger_shares.toml``), the units of exported tables (``export_units.toml``) and what the
-offline snapshot is built from (``snapshot.toml``). Files a person writes (a batch manifest,
+``merger_shares.toml``), the units of exported tables (``export_units.toml``), what the
+offline snapshot is built from (``snapshot.toml``) and where long words in the reports may
+break (``afbreken.toml``). Files a person writes (a batch manifest,
 an ambitions file) are read the same way.
 
 :func:`read_toml` reads any of them with one error policy: a missing file, a folder, another

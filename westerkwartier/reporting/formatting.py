@@ -23,6 +23,7 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from westerkwartier.analysis.comparison import Observation
+from westerkwartier.config import ConfigError, config_file, read_toml
 from westerkwartier.indicators.precision import decimals_for, is_missing, round_half_up
 
 
@@ -299,6 +300,48 @@ def _dutch_hyphenator() -> Any:
     return pyphen.Pyphen(lang="nl_NL", left=3, right=3)
 
 
+@lru_cache(maxsize=1)
+def hyphenation_exceptions() -> dict[str, str]:
+    """Words that pyphen breaks inside a part, with their breaks (``config/afbreken.toml``).
+
+    Returns
+    -------
+    dict of str to str
+        Word in lower case to the word with a ``-`` at every place it may break.
+
+    Raises
+    ------
+    ConfigError
+        The file cannot be read, or an entry is not its key with hyphens.
+    """
+    path = config_file("afbreken.toml")
+    file = read_toml(path, what="de afbreekuitzonderingen")
+    table = file.data.get("uitzonderingen", {})
+    problems = [
+        (
+            file.line("uitzonderingen", word),
+            f"{word} = {parts!r}: de waarde moet het woord zelf zijn, in kleine letters, met "
+            f'een "-" op elke plek waar het mag breken (beweegrichtlijn = "beweeg-richt-lijn")',
+        )
+        for word, parts in table.items()
+        if not isinstance(parts, str) or word != word.lower() or parts.replace("-", "") != word
+    ]
+    if problems:
+        raise ConfigError(path, problems, what="de afbreekuitzonderingen")
+    return dict(table)
+
+
+def _soft_hyphens(word: str) -> str:
+    parts = hyphenation_exceptions().get(word.lower())
+    if parts is None:
+        return _dutch_hyphenator().inserted(word, hyphen="\u00ad")
+    out, at = [], 0
+    for part in parts.split("-"):
+        out.append(word[at : at + len(part)])
+        at += len(part)
+    return "\u00ad".join(out)
+
+
 def breakable(text: str) -> str:
     """Return ``text`` with soft hyphens (U+00AD) in its long Dutch words.
 
@@ -314,13 +357,13 @@ def breakable(text: str) -> str:
     'Beta|lings|ach|ter|stand zorgpremie'
     >>> breakable("Rokers")
     'Rokers'
+
+    A compound that the dictionary breaks inside a part is listed in ``config/afbreken.toml``:
+
+    >>> breakable("Voldoet aan de beweegrichtlijn").replace("\u00ad", "|")
+    'Voldoet aan de beweeg|richt|lijn'
     """
-    hyphenator = _dutch_hyphenator()
-    return re.sub(
-        rf"[^\W\d_]{{{LONG_WORD},}}",
-        lambda m: hyphenator.inserted(m.group(0), hyphen="\u00ad"),
-        text,
-    )
+    return re.sub(rf"[^\W\d_]{{{LONG_WORD},}}", lambda m: _soft_hyphens(m.group(0)), text)
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:
