@@ -476,7 +476,7 @@ def test_section_renders(gemeente):
     assert "<h3>Zo zijn de wijkcijfers berekend</h3>" in text
     assert "meer dan 5 procentpunt" in _plain(text)  # the precision rule, stated
     assert "nan" not in _plain(text).split()
-    table = re.search(r'<table class="wijken alle">.*?</table>', text, re.S).group(0)
+    table = re.search(r'<table class="wijken (?:alle|niveau)">.*?</table>', text, re.S).group(0)
     assert '<th scope="col">' in table and text.count('class="tabel-kader"') == 1
     assert table.count('<th scope="row">') == section.n_wijken + 1  # wijken + municipality
     chart = ws.wijk_chart(section)
@@ -494,7 +494,12 @@ def test_section_renders(gemeente):
         assert "Voor geen enkele wijk is een verandering sinds 2020 te berekenen" in _plain(text)
         assert not comparable  # no order by a change that no wijk has
         assert "gesorteerd op de verandering" not in caption
-        assert "op wijkcode: geen wijk is met 2020 te vergelijken" in caption
+        assert "op wijkcode, op 1 januari 2024. Geen wijk is met 2020 te vergelijken" in caption
+        # the figures of 2024 only, and the reason every wijk shares said once, not per row
+        assert 'class="wijken niveau"' in table and "Verandering" not in table
+        (reason,) = {r.note for r in section.rows}
+        assert reason and f"te vergelijken: {reason}." in caption
+        assert reason not in _plain(table.split("</caption>")[1])
     else:
         assert comparable and "gesorteerd op de verandering" in caption
         unsorted = len(comparable) < len(section.rows)

@@ -19,7 +19,13 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier.indicators import wijken as wijk_indicators
-from westerkwartier.reporting.formatting import fmt_int, fmt_number, fmt_pct, fmt_signed
+from westerkwartier.reporting.formatting import (
+    breakable,
+    fmt_int,
+    fmt_number,
+    fmt_pct,
+    fmt_signed,
+)
 from westerkwartier.sources import wijken as wijk_source
 
 #: A municipality with at most this many wijken gets sentences instead of a map.
@@ -43,6 +49,7 @@ class WijkRow:
     derived_name: bool
     inwoners: str
     focus_from_to: str
+    focus_now: str
     focus_change: str
     focus_note: str
     second_change: str
@@ -50,6 +57,7 @@ class WijkRow:
     share: str
     share_change: str
     households: str
+    households_now: str
     note: str
     sort_value: float
     direction: str | None
@@ -176,6 +184,7 @@ def _row(code: str, row: pd.Series) -> WijkRow:
         derived_name=row["name_source"] == "buurten",
         inwoners=fmt_int(_get(row, "inwoners", year_to)),
         focus_from_to=from_to,
+        focus_now=fmt_int(focus_now) if focus_now is not None else "–",
         focus_change=focus_change,
         focus_note=focus_note,
         second_change=second_change,
@@ -183,6 +192,7 @@ def _row(code: str, row: pd.Series) -> WijkRow:
         share=share_text,
         share_change=share_change_text,
         households=households,
+        households_now=fmt_number(hh_now, 1) if hh_now is not None else "–",
         note=str(reason) if reason else "",
         sort_value=float(value) if value is not None else float("-inf"),
         direction=_get(row, f"verandering_{FOCUS_GROUP}", change, "direction"),
@@ -367,6 +377,8 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    # long names (Haarlemmerbuurt, Tytsjerksteradiel) break at syllables on paper
+    env.filters["breakable"] = breakable
     return env
 
 
