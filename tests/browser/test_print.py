@@ -151,8 +151,31 @@ SPLIT_WORDS = """const splitWords = elements => {
     return split;
 };"""
 
+#: A JavaScript function: the amounts in euro ("€ 300.500", "+€ 88.000") in the elements' text
+#: that are split over two lines (at the space after "€", or between "+" and "€").
+SPLIT_AMOUNTS = """const splitAmounts = elements => {
+    const split = [];
+    for (const element of elements) {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const re = /[+\\-±]?€ -?\\d[\\d.]*(,\\d+)?/g;
+            let m;
+            while ((m = re.exec(node.data)) !== null) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const lines = new Set([...range.getClientRects()]
+                    .filter(box => box.width > 0).map(box => Math.round(box.bottom)));
+                if (lines.size > 1) split.push(m[0]);
+            }
+        }
+    }
+    return split;
+};"""
+
 SCORECARD_PRINT = f"""() => {{
     {SPLIT_WORDS}
+    {SPLIT_AMOUNTS}
     // text wider than its cell, words of the column heads, the assessments and the wijk
     // figures split over two lines, and notes printed larger than the value above them
     const split = [];
@@ -168,6 +191,7 @@ SCORECARD_PRINT = f"""() => {{
         // only at its soft hyphens
         const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td:last-child';
         split.push(...splitWords(table.querySelectorAll(whole)));
+        split.push(...splitAmounts(table.querySelectorAll('td')));
         for (const note of table.querySelectorAll('td .klein')) {{
             const value = parseFloat(getComputedStyle(note.parentElement).fontSize);
             if (parseFloat(getComputedStyle(note).fontSize) > value) larger.push(note.innerText);
@@ -186,7 +210,8 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     and the notes under each value (sized in rem) printed larger than the 8.5pt value. The
     table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". An indicator's
     name breaks only at a soft hyphen ("Betalings- / achterstand"), not as "Betalingsacht /
-    erstand". No cell's text may run out of its cell either.
+    erstand". An amount stays on one line: every report printed "€ / 300.500" and "+€ /
+    88.000" in its housing scorecard. No cell's text may run out of its cell either.
     """
     report = rendered[name]
     assert report.error is None, report.error

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import markupsafe
 
 if TYPE_CHECKING:  # nbformat is imported where a page is exported, not in the report kernels
     import nbformat
@@ -60,14 +61,37 @@ def report_css() -> str:
     return CSS_FILE.read_text(encoding="utf-8")
 
 
+#: An amount in euro with its sign, as :mod:`~westerkwartier.reporting.formatting` writes it
+#: (``€ 300.500``, ``+€ 88.000``, ``-€ 1.250,50``).
+AMOUNT = re.compile(r"[+\-±]?€ -?\d[\d.]*(?:,\d+)?")
+
+
+def whole_amounts(text: Any) -> markupsafe.Markup:
+    """Escape ``text`` and keep every amount in euro on one line (a ``span.bedrag``).
+
+    A narrow table column on paper broke "€" from "300.500" and "+" from "€ 88.000"; the span
+    (``white-space: nowrap`` in the style sheet) prevents that without changing the text.
+
+    Examples
+    --------
+    >>> str(whole_amounts("+€ 88.000 sinds 2019"))
+    '<span class="bedrag">+€ 88.000</span> sinds 2019'
+    >>> str(whole_amounts("<b> € 300.500"))
+    '&lt;b&gt; <span class="bedrag">€ 300.500</span>'
+    """
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(AMOUNT.sub(r'<span class="bedrag">\g<0></span>', escaped))
+
+
 @lru_cache(maxsize=1)
 def template_environment() -> jinja2.Environment:
     """Return the Jinja2 environment of the HTML parts (autoescape on, ``StrictUndefined``).
 
     Block tags on a line of their own leave no blank line behind (``trim_blocks``,
-    ``lstrip_blocks``), so the templates can be laid out for reading.
+    ``lstrip_blocks``), so the templates can be laid out for reading. The filter
+    ``bedragen`` is :func:`whole_amounts`.
     """
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PARTS_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -75,6 +99,8 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
+    env.filters["bedragen"] = whole_amounts
+    return env
 
 
 def render_template(name: str, /, **context: Any) -> str:
