@@ -223,6 +223,52 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     assert not facts["larger"], f"notes larger than their value: {facts['larger'][:5]}"
 
 
+WIJK_PRINT = f"""() => {{
+    {SPLIT_WORDS}
+    // words of the wijk table split over two lines (a name only at its soft hyphens; a
+    // remark may break a word that does not fit) and text wider than its cell or the paper
+    const tables = [...document.querySelectorAll('table.wijken')];
+    const cells = tables.flatMap(t => [...t.querySelectorAll('th, td:not(.opmerking)')]);
+    return {{
+        tables: tables.map(t => t.className),
+        split: splitWords(cells),
+        over: cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText),
+        right: Math.max(...tables.map(t => t.getBoundingClientRect().right)),
+    }};
+}}"""
+
+
+@pytest.mark.parametrize(
+    ("gemeente", "kind"),
+    [("Amsterdam", "niveau"), ("Land van Cuijk", "niveau"), ("Tytsjerksteradiel", "alle")],
+)
+def test_wijk_tables_print_names_and_numbers_whole(gemeente, kind, browse, tmp_path):
+    """Long names break at syllables; a merger's table has no empty columns.
+
+    Printed, Amsterdam's table broke "Haarlemmerbu / urt", Tytsjerksteradiel's its own name
+    in the row of the whole municipality, and Amsterdam's gave each of its 110 wijken
+    the same eight-line remark, because no wijk code of 2024 existed in 2020; so did every
+    municipality merged since (Land van Cuijk). Those tables now show 2024 only.
+    """
+    from westerkwartier.reporting import wijk_sections as ws
+    from westerkwartier.reporting.html import report_css
+
+    section = ws.load_wijk_section(gemeente)
+    page = tmp_path / "wijken.html"
+    page.write_text(
+        f'<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>w</title>'
+        f'<style>{report_css()}</style></head><body><main class="rapport">'
+        f"{ws.wijk_table(section)}</main></body></html>",
+        encoding="utf-8",
+    )
+    tab = browse.open(page.as_uri(), width=A4_WIDTH_PX, height=A4_HEIGHT_PX, media="print")
+    facts = tab.evaluate(WIJK_PRINT)
+    assert facts["tables"] == [f"wijken {kind}"], facts["tables"]
+    assert not facts["split"], f"words split over two lines: {facts['split'][:10]}"
+    assert not facts["over"], f"text wider than its cell: {facts['over'][:5]}"
+    assert facts["right"] <= A4_WIDTH_PX + 1, facts["right"]
+
+
 TILE_WORDS = f"""() => {{
     {SPLIT_WORDS}
     // words of the headline figures' labels on page 1 split over two lines
