@@ -240,7 +240,12 @@ WIJK_PRINT = f"""() => {{
 
 @pytest.mark.parametrize(
     ("gemeente", "kind"),
-    [("Amsterdam", "niveau"), ("Land van Cuijk", "niveau"), ("Tytsjerksteradiel", "alle")],
+    [
+        ("Amsterdam", "niveau"),
+        ("Land van Cuijk", "niveau"),
+        ("Almere", "niveau"),  # with a remark column: the reasons differ per wijk
+        ("Tytsjerksteradiel", "alle"),
+    ],
 )
 def test_wijk_tables_print_names_and_numbers_whole(gemeente, kind, browse, tmp_path):
     """Long names break at syllables; a merger's table has no empty columns.
