@@ -151,14 +151,15 @@ SPLIT_WORDS = """const splitWords = elements => {
     return split;
 };"""
 
-#: A JavaScript function: the amounts in euro ("€ 300.500", "+€ 88.000") in the elements' text
-#: that are split over two lines (at the space after "€", or between "+" and "€").
+#: A JavaScript function: the amounts in euro ("€ 300.500", "+€ 88.000") and ranges ("(5–95%)")
+#: in the elements' text that are split over two lines (at the space after "€", between "+" and
+#: "€", after the dash).
 SPLIT_AMOUNTS = """const splitAmounts = elements => {
     const split = [];
     for (const element of elements) {
         const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            const re = /[+\\-±]?€ -?\\d[\\d.]*(,\\d+)?/g;
+            const re = /[+\\-±]?€ -?\\d[\\d.]*(,\\d+)?|\\(?-?\\d[\\d.,]*%?–-?\\d[\\d.,]*%?\\)?/g;
             let m;
             while ((m = re.exec(node.data)) !== null) {
                 const range = document.createRange();
@@ -191,12 +192,13 @@ SCORECARD_PRINT = f"""() => {{
         // only at its soft hyphens
         const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td:last-child';
         split.push(...splitWords(table.querySelectorAll(whole)));
-        split.push(...splitAmounts(table.querySelectorAll('td')));
         for (const note of table.querySelectorAll('td .klein')) {{
             const value = parseFloat(getComputedStyle(note.parentElement).fontSize);
             if (parseFloat(getComputedStyle(note).fontSize) > value) larger.push(note.innerText);
         }}
     }}
+    // amounts and ranges in any table (the peers table's head "Rang op de index (5–95%)")
+    split.push(...splitAmounts(document.querySelectorAll('main table th, main table td')));
     return {{tables: document.querySelectorAll('table.scorekaart').length, wijken: wijken.length,
             split, larger, over}};
 }}"""
@@ -210,8 +212,9 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     and the notes under each value (sized in rem) printed larger than the 8.5pt value. The
     table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". An indicator's
     name breaks only at a soft hyphen ("Betalings- / achterstand"), not as "Betalingsacht /
-    erstand". An amount stays on one line: every report printed "€ / 300.500" and "+€ /
-    88.000" in its housing scorecard. No cell's text may run out of its cell either.
+    erstand". An amount or a range stays on one line: every report printed "€ / 300.500" and
+    "+€ / 88.000" in its housing scorecard, and "(5– / 95%)" in the head of its peers table.
+    No cell's text may run out of its cell either.
     """
     report = rendered[name]
     assert report.error is None, report.error

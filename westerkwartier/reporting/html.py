@@ -61,26 +61,30 @@ def report_css() -> str:
     return CSS_FILE.read_text(encoding="utf-8")
 
 
-#: An amount in euro with its sign, as :mod:`~westerkwartier.reporting.formatting` writes it
-#: (``€ 300.500``, ``+€ 88.000``, ``-€ 1.250,50``).
-AMOUNT = re.compile(r"[+\-±]?€ -?\d[\d.]*(?:,\d+)?")
+#: What must not break over two lines: an amount in euro with its sign, as
+#: :mod:`~westerkwartier.reporting.formatting` writes it (``€ 300.500``, ``+€ 88.000``), and a
+#: range of numbers with an en dash (``38,1–46,1%``, ``(5–95%)``).
+WHOLE = re.compile(r"[+\-±]?€ -?\d[\d.]*(?:,\d+)?|\(?-?\d[\d.,]*%?–-?\d[\d.,]*%?\)?")
 
 
-def whole_amounts(text: Any) -> markupsafe.Markup:
-    """Escape ``text`` and keep every amount in euro on one line (a ``span.bedrag``).
+def whole_figures(text: Any) -> markupsafe.Markup:
+    """Escape ``text`` and keep every amount and range on one line (a ``span.heel``).
 
-    A narrow table column on paper broke "€" from "300.500" and "+" from "€ 88.000"; the span
-    (``white-space: nowrap`` in the style sheet) prevents that without changing the text.
+    A narrow table column on paper broke "€" from "300.500", "+" from "€ 88.000" and "(5–"
+    from "95%)"; the span (``white-space: nowrap`` in the style sheet) prevents that without
+    changing the text.
 
     Examples
     --------
-    >>> str(whole_amounts("+€ 88.000 sinds 2019"))
-    '<span class="bedrag">+€ 88.000</span> sinds 2019'
-    >>> str(whole_amounts("<b> € 300.500"))
-    '&lt;b&gt; <span class="bedrag">€ 300.500</span>'
+    >>> str(whole_figures("+€ 88.000 sinds 2019"))
+    '<span class="heel">+€ 88.000</span> sinds 2019'
+    >>> str(whole_figures("<b> € 300.500"))
+    '&lt;b&gt; <span class="heel">€ 300.500</span>'
+    >>> str(whole_figures("Rang (5–95%), 2024"))
+    'Rang <span class="heel">(5–95%)</span>, 2024'
     """
     escaped = str(markupsafe.escape(text))
-    return markupsafe.Markup(AMOUNT.sub(r'<span class="bedrag">\g<0></span>', escaped))
+    return markupsafe.Markup(WHOLE.sub(r'<span class="heel">\g<0></span>', escaped))
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +93,7 @@ def template_environment() -> jinja2.Environment:
 
     Block tags on a line of their own leave no blank line behind (``trim_blocks``,
     ``lstrip_blocks``), so the templates can be laid out for reading. The filter
-    ``bedragen`` is :func:`whole_amounts`.
+    ``heel`` is :func:`whole_figures`.
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PARTS_DIR),
@@ -99,7 +103,7 @@ def template_environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters["bedragen"] = whole_amounts
+    env.filters["heel"] = whole_figures
     return env
 
 
