@@ -355,6 +355,43 @@ def test_a_municipality_in_proportion_to_its_size_does_not_dominate():
     assert _migration(0.1).empty  # 10% of the immigrants: below the threshold
 
 
+def _balance(province, municipalities):
+    """A domestic balance per 1 000 inhabitants; each region as (arrivals, departures, pop)."""
+    ind = indicator(
+        "1000 * (vest - vert) / pop",
+        {
+            name: {"tables": ["T1"], "topic": name, "cbs_unit": "aantal", "additive": True}
+            for name in ("vest", "vert", "pop")
+        },
+        unit="per 1 000 inwoners",
+    )
+    regions = {"PV20": province, **municipalities}
+    data = {
+        name: OperandData(obs([(code, 2019, float(v[i])) for code, v in regions.items()]))
+        for i, name in enumerate(("vest", "vert", "pop"))
+    }
+    members = dict.fromkeys(municipalities, "PV20")
+    names = {"PV20": "provincie Groningen", "GM1950": "Westerwolde", "GM0014": "Groningen"}
+    return dominance_rows(ind, data, ["PV20"], members, names)
+
+
+def test_a_balance_is_dominated_as_a_whole():
+    """Westerwolde in 2019: 24% of the departures (below a quarter), 88% of the balance."""
+    rows = _balance(
+        (29_000, 37_100, 584_000),
+        {"GM1950": (1_700, 8_800, 25_000), "GM0014": (9_000, 8_000, 230_000)},
+    )
+    assert list(rows["region_code"]) == [without_code("PV20", "GM1950")]
+    assert rows.iloc[0]["note"] == "Westerwolde: 88% van de teller (saldo), 4% van de noemer"
+    assert rows.iloc[0]["value"] == pytest.approx(1000 * (27_300 - 28_300) / 559_000)
+
+
+def test_a_large_share_of_a_small_balance_is_not_dominance():
+    """The province's balance is +100: Groningen's +200 is 200% of it, but Groningen has 10%
+    of the moves with 10% of the inhabitants, as a municipality of its size would."""
+    assert _balance((30_000, 29_900, 600_000), {"GM0014": (3_000, 2_800, 60_000)}).empty
+
+
 # -- the snapshot against the raw mirror -------------------------------------------------------
 @pytest.fixture(scope="module")
 def snap():
@@ -458,3 +495,56 @@ def test_province_of_groningen_without_westerwolde_equals_the_raw_counts(snap, m
     assert without.iloc[0]["value"] == pytest.approx(expected)
     assert round(expected, 1) == 15.4  # "about 15,5" in the issue; 38,4 with Westerwolde
     assert without.iloc[0]["region_name"] == "provincie Groningen zonder Westerwolde"
+
+
+@pytest.mark.mirror
+def test_eemsdelta_in_2019_is_compared_with_groningen_without_westerwolde(monkeypatch, mirror):
+    """Westerwolde's 87% of the province's domestic balance (Ter Apel) made Eemsdelta's -5,2
+    "hoger dan in de provincie Groningen (-13,9)" on page 1 of its 2019 report, while the
+    chart's footnote said the tables compare with the province without Westerwolde."""
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Eemsdelta", jaar=2019, peildatum="2026-11-27")
+    row = next(r for r in data.rows if r.indicator == "binnenlands_migratiesaldo_per_1000")
+    other = row.province.other
+    assert other.name == "provincie Groningen zonder Westerwolde" and other.year == 2019
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2019JJ00")]
+    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
+    counts = raw.select_dtypes("number")
+    rest = counts.loc["PV20"] - counts.loc["GM1950"]  # the province without Westerwolde
+    balance = rest["DueToIntermunicipalMoves_11"] - rest["DueToIntermunicipalMoves_16"]
+    mean = (rest["PopulationOn1January_1"] + rest["PopulationOn31December_20"]) / 2
+    assert other.value == pytest.approx(1000 * balance / mean, abs=0.005)
+    assert round(other.value, 1) == -1.9
+
+
+@pytest.mark.mirror
+def test_a_province_whose_balance_one_municipality_dominates_gets_no_flows_line(monkeypatch):
+    """Heeze-Leende, 2023: Cranendonck (Budel) holds 109% of Noord-Brabant's domestic
+    balance with 1% of its inhabitants. The tables compare with the province without it, so
+    the flows chart, whose two lines' gap is that balance, leaves the province out too."""
+    import IPython.display
+
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import show_retention
+
+    monkeypatch.setattr(settings, "offline", True)
+    shown, alts = [], []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    monkeypatch.setattr(
+        IPython.display,
+        "publish_display_data",
+        lambda data, metadata=None, **kw: alts.append(metadata["image/svg+xml"]["alt"]),
+    )
+    data = load_report_data("talent", "Heeze-Leende", peildatum="2026-11-27")
+    row = next(r for r in data.rows if r.indicator == "binnenlands_migratiesaldo_per_1000")
+    assert row.province.other.name == "provincie Noord-Brabant zonder Cranendonck"
+    show_retention(data)
+    text = " ".join(getattr(o, "data", str(o)) for o in shown)
+    assert (
+        "Zonder lijn voor de provincie Noord-Brabant: Cranendonck bepaalt het verhuissaldo "
+        "van de provincie grotendeels" in text
+    )
+    assert len(alts) == 1 and "Noord-Brabant" not in alts[0] and "Nederland" in alts[0]

@@ -123,7 +123,10 @@ RULES: tuple[Rule, ...] = (
         "Provincie zonder één gemeente",
         "Heeft één gemeente een groot deel van de teller van het provinciecijfer (minstens een "
         "kwart, en minstens drie keer haar aandeel in de noemer), dan vergelijken we met de "
-        "provincie zonder die gemeente, en noemen we dat zo.",
+        "provincie zonder die gemeente, en noemen we dat zo. Bij een saldo (zoals vestiging "
+        "min vertrek) telt ook het saldo zelf: minstens een kwart van dat van de provincie, "
+        "als de gemeente ook minstens drie keer zo'n groot deel van de in- en uitstroom heeft "
+        "als van de noemer.",
     ),
     Rule(
         "projectie",

@@ -8,7 +8,13 @@ Comparing another municipality of that province with such a figure says little.
 :func:`dominance_rows` finds such cases for every indicator whose formula is a ratio of counts:
 a municipality dominates its province in a year when its share of the province's numerator
 is at least :data:`MIN_SHARE` and at least :data:`RATIO` times its share of the denominator
-(the population, the dwellings ...). For each case it computes the province
+(the population, the dwellings ...). A numerator that is a balance (arrivals minus departures)
+is also judged as a whole: a municipality dominates when its balance is at least
+:data:`MIN_SHARE` of the province's, with the same sign, and its share of the moves
+(arrivals plus departures) is at least :data:`RATIO` times its share of the denominator. In
+2019 Westerwolde had 87% of the province of Groningen's domestic balance and 16% of its
+moves with 4% of its inhabitants, while no single count reached a quarter. For each case it
+computes the province
 **without** that municipality from the same counts (province minus municipality, exact for
 counts) and returns it as extra panel rows: region code ``<province>-<municipality>``
 (``PV20-GM1950``), level :data:`LEVEL`, named "provincie Groningen zonder Westerwolde", with a
@@ -34,6 +40,9 @@ MIN_SHARE: float = 0.25
 
 #: ... when that share is also at least this many times its share of the denominator.
 RATIO: float = 3.0
+
+#: How a note names the numerator when it is a balance judged as a whole.
+BALANCE: str = "saldo"
 
 #: ``level`` of the rows of a province without its dominant municipality.
 LEVEL: str = "provincie zonder gemeente"
@@ -78,6 +87,51 @@ def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
     if not top or not bottom:
         return None
     return top, bottom
+
+
+def numerator_terms(formula: str) -> dict[str, int] | None:
+    """Return the signed operands of a ratio's numerator when it is a balance of counts.
+
+    The numerator, without a constant factor, must be a sum and difference of names with at
+    least one subtracted (``vestiging - vertrek``); None for anything else.
+
+    Examples
+    --------
+    >>> numerator_terms("1000 * (vestiging - vertrek) / ((begin + eind) / 2)")
+    {'vestiging': 1, 'vertrek': -1}
+    >>> numerator_terms("1000 * imm / pop") is None
+    True
+    """
+    try:
+        tree = ast.parse(formula.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div)):
+        return None
+    node = tree.left
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        if isinstance(node.left, ast.Constant):
+            node = node.right
+        elif isinstance(node.right, ast.Constant):
+            node = node.left
+        else:
+            return None
+
+    def terms(n: ast.AST, sign: int) -> dict[str, int] | None:
+        if isinstance(n, ast.Name):
+            return {n.id: sign}
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            return terms(n.operand, -sign)
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add | ast.Sub):
+            left = terms(n.left, sign)
+            right = terms(n.right, sign if isinstance(n.op, ast.Add) else -sign)
+            if left is None or right is None or set(left) & set(right):
+                return None
+            return left | right
+        return None
+
+    found = terms(node, 1)
+    return found if found and min(found.values()) < 0 else None
 
 
 def _wide(obs: pd.DataFrame) -> pd.DataFrame:
@@ -148,6 +202,9 @@ def dominance_rows(
         )
         for n, w in wide.items()
     }
+    balance = numerator_terms(indicator.formula)
+    if balance is not None and not set(balance) <= used:
+        balance = None
     for k, province in enumerate(provinces):
         own = [i for i, m in enumerate(municipalities) if members[m] == province]
         found += _strongest(
@@ -157,6 +214,7 @@ def dominance_rows(
             {n: (own_rows[own], by_province[k]) for n, (own_rows, by_province) in grid.items()},
             sorted(top & used),
             bottom & used,
+            balance,
         )
     if not found:
         return pd.DataFrame()
@@ -192,7 +250,7 @@ def _without_rows(
         else:
             for op_name, row in parts.items():
                 rows[op_name].append(row)
-            label = indicator.operands[name].name
+            label = indicator.operands[name].name if name in indicator.operands else name
             cases.append(
                 (
                     code,
@@ -247,15 +305,22 @@ def _strongest(
     values_of: Mapping[str, tuple[np.ndarray, np.ndarray]],
     numerators: list[str],
     denominators: set[str],
+    balance: Mapping[str, int] | None = None,
 ) -> list[tuple[str, str, int, float, float, str]]:
     """Return, per year, the municipality that dominates ``province``'s figure most, if any.
 
     A municipality dominates when its share of the numerator is at least :data:`MIN_SHARE`
-    and :data:`RATIO` times its share of the denominator. Of those, a year's choice is the one
-    with the largest ratio of the two shares: the first in ``own`` order, and over the
-    numerator operands in order only a strictly larger one replaces it. Computed for every
-    municipality and year at once; one ``(province, municipality, year, share, denominator
-    share, operand)`` per year with a dominant municipality, in year order.
+    and :data:`RATIO` times its share of the denominator. With ``balance`` (the signed
+    operands of a numerator such as ``vestiging - vertrek``) the balance itself is one more
+    numerator, named :data:`BALANCE`: its share counts when the province's balance
+    is not zero and has the same sign, and the municipality's share of the moves (the
+    operands added up) must then also be :data:`RATIO` times its share of the denominator,
+    so that a small province balance does not make an ordinary municipality dominant. Of
+    those, a year's choice is the one with the largest ratio of the two shares: the first in
+    ``own`` order, and over the numerators in order only a strictly larger one replaces it.
+    Computed for every municipality and year at once; one ``(province, municipality, year,
+    share, denominator share, numerator)`` per year with a dominant municipality, in year
+    order.
 
     ``values_of`` holds per operand its values for ``own`` x ``years`` and for the province
     per year.
@@ -264,19 +329,32 @@ def _strongest(
         return []
     den_own = np.asarray(sum(values_of[d][0] for d in denominators), dtype=float)
     den_total = np.asarray(sum(values_of[d][1] for d in sorted(denominators)), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        den_share = den_own / den_total
+    candidates = [(name, *values_of[name], None) for name in numerators]
+    if balance:
+        names = sorted(balance, key=lambda n: (-balance[n], n))
+        net = [sum(balance[n] * values_of[n][i] for n in names) for i in (0, 1)]
+        moves = [sum(values_of[n][i] for n in names) for i in (0, 1)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            busy = moves[0] / moves[1] >= RATIO * den_share
+        label = BALANCE
+        candidates.append((label, np.asarray(net[0]), np.asarray(net[1]), busy))
     best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
-    for name in numerators:
-        values, total = values_of[name]
+    for name, values, total, extra in candidates:
         with np.errstate(divide="ignore", invalid="ignore"):
             share = values / total
-            den_share = den_own / den_total
+            sign = (total != 0) if extra is not None else (total > 0)
             dominant = (
-                ((total > 0) & (den_total != 0) & ~np.isnan(den_total))
+                (sign & (den_total != 0) & ~np.isnan(den_total))
                 & ~np.isnan(values)
+                & ~np.isnan(share)
                 & ~np.isnan(den_share)
                 & (share >= MIN_SHARE)
                 & (share >= RATIO * den_share)
             )
+            if extra is not None:
+                dominant &= extra
             strength = np.where(dominant, share / np.maximum(den_share, 1e-12), -np.inf)
         first = strength.argmax(axis=0)  # the first of the strongest, as in ``own`` order
         for j in np.flatnonzero(dominant.any(axis=0)).tolist():

@@ -247,6 +247,11 @@ FLOW_INDICATORS: tuple[str, str] = (
     "vertrek_andere_gemeente_per_1000",
 )
 
+#: The balance of the two flows (arrivals minus departures): a province whose balance one
+#: municipality dominates gets no line in :func:`flows_chart` either, since the gap between
+#: its two lines is that balance.
+BALANCE_INDICATOR: str = "binnenlands_migratiesaldo_per_1000"
+
 #: Fewest comparable municipalities with a value in a year for their median to be drawn.
 MIN_PEERS: int = 3
 

@@ -625,6 +625,7 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
 
     from westerkwartier.reporting.charts import show_figure
     from westerkwartier.reporting.figures import (
+        BALANCE_INDICATOR,
         FLOW_INDICATORS,
         dominated_by,
         flows_chart,
@@ -635,8 +636,14 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     peer_codes = retention_peers(data)
     labels = {data.region.code: data.region.name}
     years = sorted(set(data.panel["year"]))
-    dominated = next(
-        (d for ind in FLOW_INDICATORS if (d := dominated_by(data, ind, years)) is not None), None
+    # the municipality that dominates the province's flows or, failing that, its balance
+    what, dominated = next(
+        (
+            (ind, d)
+            for ind in (*FLOW_INDICATORS, BALANCE_INDICATOR)
+            if (d := dominated_by(data, ind, years)) is not None
+        ),
+        (None, None),
     )
     if data.region.province and dominated is None:
         labels[data.region.province] = data.province_label
@@ -656,8 +663,9 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     median = peer_median(panel, data.region.code, peer_codes)
     display(retention_note(data, peer_codes, median, first))
     if dominated is not None:
+        moves = "het verhuissaldo" if what == BALANCE_INDICATOR else "de verhuizingen"
         text = (
-            f"Zonder lijn voor de {data.province_label}: {dominated} bepaalt de verhuizingen "
+            f"Zonder lijn voor de {data.province_label}: {dominated} bepaalt {moves} "
             f"van de provincie grotendeels; de tabellen vergelijken met de provincie zonder "
             f"{dominated}."
         )
