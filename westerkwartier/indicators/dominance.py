@@ -59,6 +59,17 @@ def without_code(province: str, municipality: str) -> str:
     return f"{province}-{municipality}"
 
 
+def _quotient(formula: str) -> ast.BinOp | None:
+    """Return the formula's syntax tree when it is a quotient at the top, else None."""
+    try:
+        tree = ast.parse(formula.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div)):
+        return None
+    return tree
+
+
 def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
     """Return the names in the numerator and in the denominator of a ratio formula.
 
@@ -73,11 +84,8 @@ def split_formula(formula: str) -> tuple[set[str], set[str]] | None:
     >>> split_formula("pct") is None
     True
     """
-    try:
-        tree = ast.parse(formula.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div)):
+    tree = _quotient(formula)
+    if tree is None:
         return None
 
     def names(node: ast.AST) -> set[str]:
@@ -102,11 +110,8 @@ def numerator_terms(formula: str) -> dict[str, int] | None:
     >>> numerator_terms("1000 * imm / pop") is None
     True
     """
-    try:
-        tree = ast.parse(formula.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-    if not (isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div)):
+    tree = _quotient(formula)
+    if tree is None:
         return None
     node = tree.left
     while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
