@@ -188,9 +188,9 @@ SCORECARD_PRINT = f"""() => {{
         for (const cell of table.querySelectorAll(wijk ? 'th, td' : 'th, td:last-child')) {{
             if (cell.scrollWidth > cell.clientWidth + 1) over.push(cell.innerText);
         }}
-        // a wijk's name and remark may break a word that does not fit; an indicator's name
-        // only at its soft hyphens
-        const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td:last-child';
+        // a wijk's name and remark may break a word that does not fit; in a scorecard no
+        // word breaks (an indicator's name only at its soft hyphens)
+        const whole = wijk ? 'thead th, td:not(.opmerking)' : 'th, td';
         split.push(...splitWords(table.querySelectorAll(whole)));
         for (const note of table.querySelectorAll('td .klein')) {{
             const value = parseFloat(getComputedStyle(note.parentElement).fontSize);
@@ -212,7 +212,8 @@ def test_scorecards_print_whole_words_and_small_notes(name, rendered, browse):
     and the notes under each value (sized in rem) printed larger than the 8.5pt value. The
     table of all wijken printed "11.73 / 5" inhabitants and "Inwo / ners". An indicator's
     name breaks only at a soft hyphen ("Betalings- / achterstand"), not as "Betalingsacht /
-    erstand". An amount or a range stays on one line: every report printed "€ / 300.500" and
+    erstand"; no word of any other cell breaks either (Westerkwartier's "(zonder Westerwolde"
+    / ")"). An amount or a range stays on one line: every report printed "€ / 300.500" and
     "+€ / 88.000" in its housing scorecard, and "(5– / 95%)" in the head of its peers table.
     No cell's text may run out of its cell either.
     """

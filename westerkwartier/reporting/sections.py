@@ -445,7 +445,11 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = f"significant {comp.word}"
     else:
         word = comp.word
-    return Cell(value, f"{word} ({extra})" if extra else word)
+    if not extra:
+        return Cell(value, word)
+    # "lager; zonder Westerwolde" without brackets: on paper a name that just fills the
+    # narrow column left its ")" alone on the next line
+    return Cell(value, f"{word}; {extra}" if extra.startswith("zonder ") else f"{word} ({extra})")
 
 
 def _own_cell(row: ScoreRow) -> Cell:
