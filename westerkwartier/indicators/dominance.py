@@ -338,13 +338,11 @@ def _strongest(
         den_share = den_own / den_total
     candidates = [(name, *values_of[name], None) for name in numerators]
     if balance:
-        names = sorted(balance, key=lambda n: (-balance[n], n))
-        net = [sum(balance[n] * values_of[n][i] for n in names) for i in (0, 1)]
-        moves = [sum(values_of[n][i] for n in names) for i in (0, 1)]
+        net = [sum(sign * values_of[n][i] for n, sign in balance.items()) for i in (0, 1)]
+        moves = [sum(values_of[n][i] for n in balance) for i in (0, 1)]
         with np.errstate(divide="ignore", invalid="ignore"):
             busy = moves[0] / moves[1] >= RATIO * den_share
-        label = BALANCE
-        candidates.append((label, np.asarray(net[0]), np.asarray(net[1]), busy))
+        candidates.append((BALANCE, np.asarray(net[0]), np.asarray(net[1]), busy))
     best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
     for name, values, total, extra in candidates:
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from westerkwartier.analysis import rules
-from westerkwartier.analysis.comparison import Comparison, ScoreRow
+from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
 from westerkwartier.indicators.precision import is_missing, precision_detail
 from westerkwartier.reporting.formatting import (
     breakable,
@@ -423,13 +423,21 @@ def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | Non
 SCALE_NOTE = "totaal van veel gemeenten: niet te vergelijken"
 
 
+def _left_out(other: Observation | None) -> str | None:
+    """Return the municipality a province is compared without ("provincie X zonder <naam>")."""
+    if other is None or not other.name or " zonder " not in other.name:
+        return None
+    return other.name.split(" zonder ", 1)[1]
+
+
 def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp is None or comp.other is None:
         return Cell("geen cijfer", why or None, kind="klein")
     value = fmt_short(comp.other.value, row.unit)
     notes = []
-    if comp.other.name and " zonder " in comp.other.name:
-        notes.append("zonder " + comp.other.name.split(" zonder ", 1)[1])
+    left_out = _left_out(comp.other)
+    if left_out:
+        notes.append(f"zonder {left_out}")
     if comp.other.note and not comp.other.name:
         notes.append(comp.other.note)  # a province summed from its municipalities, a median
     extra = "; ".join(notes) or None
@@ -449,7 +457,7 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         return Cell(value, word)
     # "lager; zonder Westerwolde" without brackets: on paper a name that just fills the
     # narrow column left its ")" alone on the next line
-    return Cell(value, f"{word}; {extra}" if extra.startswith("zonder ") else f"{word} ({extra})")
+    return Cell(value, f"{word}; {extra}" if left_out else f"{word} ({extra})")
 
 
 def _own_cell(row: ScoreRow) -> Cell:
@@ -1160,9 +1168,9 @@ def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
     out = []
     for r in data.rows:
         other = r.province.other
-        if other is None or not other.name or " zonder " not in other.name:
+        municipality = _left_out(other)
+        if other is None or municipality is None:
             continue
-        municipality = other.name.split(" zonder ", 1)[1]
         shares = str(other.note).split(": ", 1)[-1] if other.note else ""
         why = f" (in {r.year_text(other.year)}: {shares})" if shares else ""
         out.append(
