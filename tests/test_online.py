@@ -484,9 +484,23 @@ def test_v4_keys_follow_v3_stems_where_titles_differ():
 # An unreachable CBS
 # =============================================================================================
 def _dead_host() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return _dead_hosts(1)[0]
+
+
+def _dead_hosts(count: int) -> list[str]:
+    """Loopback addresses where nothing listens, all different.
+
+    The probes stay bound until every port is chosen: a port given back can be handed out
+    again at once, and two "dead hosts" on one port are one host to the transport.
+    """
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{probe.getsockname()[1]}" for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def test_one_quick_check_before_a_batch(standin_server, monkeypatch):
@@ -505,8 +519,9 @@ def test_one_quick_check_before_a_batch(standin_server, monkeypatch):
 
 
 def test_unreachable_cbs_costs_one_attempt_for_a_whole_panel(monkeypatch):
-    monkeypatch.setattr(settings, "cbs_host", _dead_host())
-    monkeypatch.setattr(settings, "odata4_host", _dead_host())
+    v3, v4 = _dead_hosts(2)  # two hosts: one attempt each
+    monkeypatch.setattr(settings, "cbs_host", v3)
+    monkeypatch.setattr(settings, "odata4_host", v4)
     attempts = []
     real = transport.requests.get
 
