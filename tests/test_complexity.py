@@ -20,7 +20,7 @@ CEILINGS = {
     ("westerkwartier/analysis/ambitions.py", "track"): 13,
     ("westerkwartier/analysis/composite.py", "parse_indices"): 14,
     ("westerkwartier/indicators/catalogue.py", "check_catalogue"): 40,
-    ("westerkwartier/indicators/compute.py", "compute"): 16,
+    ("westerkwartier/indicators/compute.py", "compute"): 15,
     ("westerkwartier/indicators/extraction.py", "extract_indexed"): 29,
     ("westerkwartier/indicators/panel.py", "operand_data"): 14,
     ("westerkwartier/sources/exports.py", "read_cbsodata_export"): 13,

@@ -642,3 +642,15 @@ def test_ratio_of_counts_rounded_to_thousands_is_withheld_for_small_counts():
     assert out.loc["GM0001", "value"] == 10.0  # a small numerator is fine
     assert np.isnan(out.loc["GM0088", "value"])  # never 0,0% from rounded thousands
     assert out.loc["GM0088", "missing_reason"] == MISSING["rounded_small"]
+
+
+def test_check_catalogue_says_what_significant_persons_needs():
+    raw = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    broken = copy.deepcopy(raw)
+    entry = next(e for e in broken["indicator"] if e["id"] == "netto_arbeidsparticipatie")
+    entry["operands"]["deelname"]["significant_persons"] = "duizend"
+    assert any("positief geheel aantal" in p for p in check_catalogue(broken))
+    del entry["operands"]["deelname"]["weight"]
+    entry["operands"]["deelname"]["significant_persons"] = 1000
+    assert any("significant_persons alleen" in p for p in check_catalogue(broken))
+    assert load_catalogue()["netto_arbeidsparticipatie"].threshold_operand.weight == "bevolking"

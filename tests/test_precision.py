@@ -548,3 +548,66 @@ def test_a_province_whose_balance_one_municipality_dominates_gets_no_flows_line(
         "van de provincie grotendeels" in text
     )
     assert len(alts) == 1 and "Noord-Brabant" not in alts[0] and "Nederland" in alts[0]
+
+
+@pytest.mark.mirror
+def test_ebb_rates_carry_1000_persons_of_their_base_from_the_raw_table(monkeypatch, mirror):
+    """CBS publishes the EBB's percentages without margins; differences smaller than 1.000
+    persons are seldom significant (CBS, description of the EBB, on accuracy). The panel gives each
+    rate the bounds value -/+ 1.000 persons of the population it is a percentage of, taken
+    from the same table in thousands."""
+    from westerkwartier.indicators.panel import panel
+
+    monkeypatch.setattr(settings, "offline", True)
+    names = {
+        "GM1969": "Westerkwartier",
+        "GM1970": "Noardeast-Fryslân",
+        "PV20": "Groningen (PV)",
+        "NL01": "Nederland",
+    }
+    got = panel(regions=list(names), indicators=["netto_arbeidsparticipatie", "werkloosheid"])
+    raw = _mirror_csv(mirror, "86088NED")
+    raw = raw[(raw["Persoonskenmerken"] == "Totaal personen") & (raw["Perioden"] == 2024)]
+    raw = raw.assign(name=raw["RegioS"].str.strip()).set_index("name")
+    checks = {
+        "netto_arbeidsparticipatie": (
+            "NettoArbeidsparticipatie_16",
+            "BeroepsEnNietBeroepsbevolking_1",
+        ),
+        "werkloosheid": ("Werkloosheidspercentage_13", "Beroepsbevolking_2"),
+    }
+    for indicator, (rate, base) in checks.items():
+        for code, name in names.items():
+            row = got[
+                (got["region_code"] == code)
+                & (got["indicator"] == indicator)
+                & (got["year"] == 2024)
+            ].iloc[0]
+            half = 100 * 1000 / (1000 * raw.loc[name, base])
+            assert row["value"] == pytest.approx(raw.loc[name, rate])
+            assert row["lower"] == pytest.approx(row["value"] - half)
+            assert row["upper"] == pytest.approx(row["value"] + half)
+            assert precision_kind(row["precision"]) == "drempel"
+    wk = got[(got["region_code"] == "GM1969") & (got["year"] == 2024)]
+    wk = wk.set_index("indicator")
+    # Westerkwartier: 47.000 inhabitants of 15 to 75, so 1.000 persons are 2,1 points
+    assert round((wk.loc["netto_arbeidsparticipatie", "upper"] - 75.0), 1) == 2.1
+
+
+@pytest.mark.mirror
+def test_a_labour_difference_of_a_few_persons_is_no_aandachtspunt(monkeypatch):
+    """Noardeast-Fryslân, 2024: 72,5% netto arbeidsparticipatie against 72,7% for comparable
+    municipalities was 'lager' and an aandachtspunt on page 1; Westerkwartier's 75,0%
+    against the province's 71,2% (1.800 persons) stays 'hoger'."""
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Noardeast-Fryslân", peildatum="2026-11-27")
+    row = next(r for r in data.rows if r.indicator == "netto_arbeidsparticipatie")
+    assert row.own.value == 72.5 and row.peers.other.value == pytest.approx(72.7)
+    assert [c.significant for c in row.comparisons] == [False, False, False]
+    assert row.tone == "neutraal"
+    data = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    row = next(r for r in data.rows if r.indicator == "netto_arbeidsparticipatie")
+    assert (row.own.value, row.province.other.value) == (75.0, 71.2)
+    assert (row.province.word, row.province.significant) == ("hoger", True)

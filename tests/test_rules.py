@@ -444,3 +444,60 @@ def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkey
     assert "zonder Westerwolde" in chart.alt
     chart = indicator_trend(data, "aandeel_hoogopgeleid")
     assert data.province_label in [line.get_label() for line in chart.ax.get_lines()]
+
+
+# -- the EBB: no published margins, but differences under 1.000 persons seldom count --------------
+EBB = "drempel: 1.000 personen"
+
+
+def test_an_ebb_difference_counts_from_1000_persons_of_the_smaller_population():
+    """70,0% of 50.000 persons: 1.000 persons are 2,0 points. The bounds are no interval:
+    a difference counts from the larger half-width on, not when the bounds part."""
+    own = obs(2024, 70.0, 68.0, 72.0, EBB)
+    assert rules.apart(own, obs(2024, 71.9)) is False
+    assert rules.apart(own, obs(2024, 72.0)) is True  # 1.000 persons exactly: counts
+    # another municipality of 50.000: 3,9 points are 1.950 persons, not two margins of 2,0
+    assert rules.apart(own, obs(2024, 73.9, 71.9, 75.9, EBB)) is True
+    # one of 25.000 inhabitants, where 1.000 persons are 4,0 points
+    assert rules.apart(own, obs(2024, 73.9, 69.9, 77.9, EBB)) is False
+    assert rules.gap(own, obs(2024, 73.0)) == pytest.approx(1.0)
+    # a change of the same municipality: from 2,0 points on
+    assert rules.movement(obs(2019, 68.5, 66.5, 70.5, EBB), own, "%") == ("stabiel", False)
+    assert rules.movement(obs(2019, 67.9, 65.9, 69.9, EBB), own, "%") == ("stijgt", True)
+
+
+def test_a_difference_within_the_ebb_margin_is_neutral_and_said_so():
+    """Noardeast-Fryslân's 72,5% netto arbeidsparticipatie (2024) was 'lager' than the 72,7%
+    of comparable municipalities and so an 'aandachtspunt': 0,2 points of its 33.000
+    inhabitants of 15 to 75 are 66 persons."""
+    from westerkwartier.reporting.sections import _trend_cell, _versus_cell
+
+    own = obs(2024, 72.5, 69.47, 75.53, EBB)
+    nl = compare_values(
+        own, obs(2024, 73.2), name="Nederland", unit="%", direction="higher_is_better"
+    )
+    assert (nl.word, nl.significant, nl.tone, nl.basis) == ("lager", False, "neutraal", "drempel")
+    start = obs(2019, 72.9, 69.9, 75.9, EBB)
+    moved = trend(
+        pd.DataFrame(
+            {
+                "year": [2019, 2024],
+                "value": [start.value, own.value],
+                "lower": [start.lower, own.lower],
+                "upper": [start.upper, own.upper],
+                "precision": [EBB, EBB],
+            }
+        ),
+        unit="%",
+        direction="higher_is_better",
+    )
+    r = row(own, nederland=nl, t=moved, label="Netto arbeidsparticipatie")
+    assert rules.verdict([nl], moved, "higher_is_better") == "neutraal"  # no aandachtspunt
+    text = finding_text(r, "de netto arbeidsparticipatie")
+    assert (
+        "verschilt niet van de waarde in Nederland (73,2%): het verschil valt binnen de "
+        "marge van de EBB" in text
+    ), text
+    assert "door afronding" not in text and "95%" not in text
+    assert _versus_cell(r, nl).note == "verschil valt binnen de marge van de EBB"
+    assert _trend_cell(r).note == "-0,4 %-punt sinds 2019 (binnen de marge van de EBB)"

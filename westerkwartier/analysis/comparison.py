@@ -24,7 +24,7 @@ from westerkwartier.analysis import rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
 from westerkwartier.indicators.breaks import same_series_records
 from westerkwartier.indicators.catalogue import MISSING, Catalogue
-from westerkwartier.indicators.precision import SURVEY, is_missing, precision_kind
+from westerkwartier.indicators.precision import SURVEY, THRESHOLD, is_missing, precision_kind
 
 #: Years looked back for a trend (the value this many years before the latest one, or the
 #: oldest one after that).
@@ -86,7 +86,7 @@ class Observation:
 
     @property
     def kind(self) -> str | None:
-        """``steekproef`` or ``afronding`` for a value with an interval, else None."""
+        """``steekproef``, ``afronding`` or ``drempel`` for a value with bounds, else None."""
         if not self.has_interval:
             return None
         return precision_kind(self.precision) or SURVEY
@@ -292,8 +292,9 @@ def _tone(word: str, direction: str) -> str:
 
 def _basis(*values: Observation | None) -> str | None:
     kinds = {v.kind for v in values if v is not None and v.kind}
-    if SURVEY in kinds:
-        return SURVEY
+    for kind in (SURVEY, THRESHOLD):  # the kind that decides (rules.apart), before rounding
+        if kind in kinds:
+            return kind
     return kinds.pop() if kinds else None
 
 

@@ -11,7 +11,8 @@ The rules:
 * **verschil** (:func:`difference`): a value is ``hoger`` or ``lager`` than a benchmark only when
   the difference shows in the decimals a reader sees; when either value carries an interval (a
   survey's 95% interval or the extremes that CBS's rounding allows), the difference only counts
-  when the intervals are apart.
+  when the intervals are apart; for a survey without published margins (the EBB) only when it
+  makes at least 1.000 persons (:func:`apart`).
 * **ontwikkeling** (:func:`movement`): a value ``stijgt`` or ``daalt`` only when the change is
   at least :data:`TREND_THRESHOLD_PP` percentage points (other units: :data:`TREND_THRESHOLD_REL`
   of the start value), shows in the shown decimals, and the intervals of both years are apart.
@@ -40,7 +41,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from westerkwartier.indicators.precision import is_missing, same_when_shown
+from westerkwartier.indicators.precision import (
+    THRESHOLD,
+    is_missing,
+    precision_kind,
+    same_when_shown,
+)
 
 #: A change of a percentage smaller than this many percentage points is "stabiel".
 TREND_THRESHOLD_PP: float = 0.5
@@ -77,14 +83,21 @@ RULES: tuple[Rule, ...] = (
         "gemeenten als het verschil zichtbaar is in de getoonde decimalen. Heeft een cijfer "
         "een marge (het 95%-interval van een enquête, of de uitersten die de afronding van de "
         "CBS-cijfers toelaat), dan telt het verschil alleen als de marges elkaar niet raken; "
-        "anders staat er 'verschil valt binnen de marge'.",
+        "anders staat er 'verschil valt binnen de marge'. Voor de cijfers uit de Enquête "
+        "Beroepsbevolking (EBB: arbeidsparticipatie, werkloosheid, opleidingsniveau) "
+        "publiceert CBS geen marges, maar een verschil van minder dan 1.000 personen is "
+        "volgens CBS zelden significant. Zo'n verschil telt daarom niet: 'verschil valt "
+        "binnen de marge van de EBB'. Het aantal personen is het verschil in procentpunten "
+        "maal het aantal personen waarop het percentage rust, van de kleinste van de twee "
+        "regio's.",
     ),
     Rule(
         "ontwikkeling",
         "Ontwikkeling",
         "Het laatste cijfer tegenover dat van vijf jaar eerder (of het oudste cijfer daarna). "
         "Een verandering kleiner dan een half procentpunt, of bij andere eenheden kleiner dan "
-        "2%, heet stabiel; net zo een verandering die binnen de marges van beide jaren valt. "
+        "2%, heet stabiel; net zo een verandering die binnen de marges van beide jaren valt, "
+        "en bij de EBB een verandering van minder dan 1.000 personen. "
         "Er wordt nooit een verandering berekend over een herindeling heen die niet uit de "
         "voorgangers te herleiden is.",
     ),
@@ -170,11 +183,28 @@ def _has_interval(obs: Any) -> bool:
     )
 
 
+def _threshold(*values: Any) -> float | None:
+    """Return the smallest difference that counts between ``values`` (``drempel``), or None.
+
+    It is the larger half-width of the values that carry such bounds: the difference in
+    percentage points that makes 1.000 persons of the smaller population.
+    """
+    halves = [
+        (float(v.upper) - float(v.lower)) / 2
+        for v in values
+        if _has_interval(v) and precision_kind(getattr(v, "precision", None)) == THRESHOLD
+    ]
+    return max(halves) if halves else None
+
+
 def apart(a: Any, b: Any) -> bool | None:
     """Tell whether two values differ beyond their intervals (None: neither has one).
 
     Intervals that only touch (a distance of 1,2 and 1,3 km, each rounded to 0,1 km) are not
-    apart. With an interval on one side only, the other value must lie outside it.
+    apart. With an interval on one side only, the other value must lie outside it. Bounds of
+    the kind ``drempel`` (a survey without published margins, the EBB) are no interval: the
+    values are apart when they differ by at least the smallest difference that counts
+    (:func:`_threshold`), 1.000 persons of the smaller population.
 
     Examples
     --------
@@ -183,10 +213,17 @@ def apart(a: Any, b: Any) -> bool | None:
     False
     >>> apart(V(value=47.1, lower=40.0, upper=54.5), V(value=64.7, lower=57.1, upper=72.7))
     True
+    >>> ebb = V(value=72.5, lower=69.6, upper=75.4, precision="drempel: 1.000 personen")
+    >>> apart(ebb, V(value=73.2, lower=None, upper=None))
+    False
     """
     ia, ib = _has_interval(a), _has_interval(b)
     if not ia and not ib:
         return None
+    tol = 1e-9 * max(1.0, abs(float(a.value)), abs(float(b.value)))
+    threshold = _threshold(a, b)
+    if threshold is not None:
+        return bool(abs(float(a.value) - float(b.value)) >= threshold - tol)
 
     def lo(x: Any) -> float:
         return float(x.lower if _has_interval(x) else x.value)
@@ -194,7 +231,6 @@ def apart(a: Any, b: Any) -> bool | None:
     def hi(x: Any) -> float:
         return float(x.upper if _has_interval(x) else x.value)
 
-    tol = 1e-9 * max(1.0, abs(lo(a)), abs(lo(b)))
     return bool(hi(a) < lo(b) - tol or hi(b) < lo(a) - tol)
 
 
@@ -245,12 +281,18 @@ def counts(comparison: Any) -> bool:
 def gap(own: Any, other: Any) -> float:
     """Return the smallest distance between two values that their intervals allow (>= 0).
 
+    For bounds of the kind ``drempel``: how far the difference goes beyond the smallest
+    difference that counts.
+
     Examples
     --------
     >>> from types import SimpleNamespace as V
     >>> round(gap(V(value=64.7, lower=57.1, upper=72.7), V(value=50.2, lower=None, upper=None)), 1)
     6.9
     """
+    threshold = _threshold(own, other)
+    if threshold is not None:
+        return float(max(0.0, abs(float(own.value) - float(other.value)) - threshold))
     lo_a = own.lower if _has_interval(own) else own.value
     hi_a = own.upper if _has_interval(own) else own.value
     lo_b = other.lower if _has_interval(other) else other.value

@@ -270,6 +270,7 @@ class Operand:
     rounded_to: int | None = None
     fill_regions: bool = False
     half_year: int | None = None
+    significant_persons: int | None = None
 
     def __post_init__(self) -> None:
         # a flat tuple of stems is one set of topics to add
@@ -359,6 +360,15 @@ class Indicator:
         """The operand whose 95% bounds the indicator carries (formula is that operand)."""
         op = self.operands.get(self.formula.strip())
         return op if op is not None and op.margins else None
+
+    @property
+    def threshold_operand(self) -> Operand | None:
+        """The rate whose differences count from a number of persons on (formula is that rate).
+
+        Its ``weight`` holds the persons the rate is a percentage of.
+        """
+        op = self.operands.get(self.formula.strip())
+        return op if op is not None and op.significant_persons else None
 
 
 @dataclass(frozen=True)
@@ -549,7 +559,32 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:  # noqa: C901 - over t
         for oname, op in operands.items():
             if op.get("margins") and formula.strip() != oname:
                 problems.append(f"{iid}.{oname}: marges alleen bij een formule van één operand")
+            problems += _check_threshold(f"{iid}.{oname}", entry, oname, op, operands)
     return problems
+
+
+def _check_threshold(
+    where: str,
+    entry: Mapping[str, Any],
+    name: str,
+    op: Mapping[str, Any],
+    operands: Mapping[str, Any],
+) -> list[str]:
+    """Problems of an operand's ``significant_persons`` (a percentage of persons, weighted)."""
+    persons = op.get("significant_persons")
+    if persons is None:
+        return []
+    if not isinstance(persons, int) or isinstance(persons, bool) or persons <= 0:
+        return [f"{where}: significant_persons moet een positief geheel aantal personen zijn"]
+    base = operands.get(op.get("weight") or "")
+    if str(entry.get("formula", "")).strip() != name or entry.get("unit") != "%" or base is None:
+        return [
+            f"{where}: significant_persons alleen bij een formule van één operand: een "
+            "percentage (unit '%') met als weight het aantal personen waarop het rust"
+        ]
+    if normalise_unit(base.get("cbs_unit")) not in ("aantal", "x 1 000"):
+        return [f"{where}: het gewicht van significant_persons moet een aantal personen zijn"]
+    return []
 
 
 def _check_breaks(iid: str, entry: Mapping[str, Any]) -> list[str]:
@@ -590,6 +625,9 @@ def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
         rounded_to=int(raw["rounded_to"]) if raw.get("rounded_to") is not None else None,
         fill_regions=bool(raw.get("fill_regions", False)),
         half_year=int(raw["half_year"]) if raw.get("half_year") is not None else None,
+        significant_persons=(
+            int(raw["significant_persons"]) if raw.get("significant_persons") is not None else None
+        ),
     )
 
 

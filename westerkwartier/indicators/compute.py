@@ -21,12 +21,13 @@ from westerkwartier.indicators.catalogue import (
     MISSING,
     STATUSES,
     Indicator,
+    Operand,
     boundary_break_reason,
     rounded_small_reason,
 )
 from westerkwartier.indicators.extraction import SUM_NOTE
 from westerkwartier.indicators.mergers import _start_years
-from westerkwartier.indicators.precision import ROUNDING, SURVEY
+from westerkwartier.indicators.precision import ROUNDING, SURVEY, threshold_text
 
 #: A ratio of counts that CBS rounds to thousands (``x 1 000``) is withheld when the largest of
 #: those counts (in practice the denominator) is below this many persons: rounding alone could
@@ -214,11 +215,7 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
             value[too_small] = np.nan
             reasons[too_small] = rounded_small_reason(base)
     nan_value = np.isnan(value)
-    precision = np.full(n, None, dtype=object)
-    if indicator.margins_operand is not None:
-        precision[~np.isnan(lower)] = f"{SURVEY}: 95%-betrouwbaarheidsinterval"
-    else:
-        lower, upper, precision = _rounding_bounds(indicator, value, env, lows, highs, operands)
+    lower, upper, precision = _bounds(indicator, value, env, (lower, upper), lows, highs, operands)
     lower, upper = lower.copy(), upper.copy()
     lower[nan_value], upper[nan_value] = np.nan, np.nan
     precision[nan_value] = None
@@ -248,6 +245,53 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
             "note": note,
         }
     )
+
+
+def _bounds(
+    indicator: Indicator,
+    value: np.ndarray,
+    env: Mapping[str, np.ndarray],
+    margins: tuple[np.ndarray, np.ndarray],
+    lows: Mapping[str, np.ndarray],
+    highs: Mapping[str, np.ndarray],
+    operands: Mapping[str, OperandData],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ``lower``, ``upper`` and ``precision`` per cell, of the kind the indicator has.
+
+    A survey's 95% interval (``margins``, read from CBS's Marges), the smallest difference
+    that counts for a survey without margins (:func:`_threshold_bounds`), or the extremes that
+    CBS's rounding allows (:func:`_rounding_bounds`).
+    """
+    if indicator.margins_operand is not None:
+        lower, upper = margins
+        precision = np.full(len(value), None, dtype=object)
+        precision[~np.isnan(lower)] = f"{SURVEY}: 95%-betrouwbaarheidsinterval"
+        return lower, upper, precision
+    if (rate := indicator.threshold_operand) is not None:
+        return _threshold_bounds(rate, value, env)
+    return _rounding_bounds(indicator, value, env, lows, highs, operands)
+
+
+def _threshold_bounds(
+    rate: Operand, value: np.ndarray, env: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the value minus and plus the smallest difference that counts, in %-points.
+
+    A difference of ``rate.significant_persons`` persons is ``100 * persons / base``
+    percentage points of a rate over ``base`` persons (the rate's weight): 1.000 persons are
+    2,1 points of Westerkwartier's 48.000 inhabitants of 15 to 75, and 0,007 of Nederland's.
+    Without a base (or with none) the value gets no bounds.
+    """
+    assert rate.significant_persons is not None and rate.weight is not None
+    base = env[rate.weight]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = 100.0 * rate.significant_persons / base
+    bounded = ~np.isnan(value) & np.isfinite(half) & (base > 0)
+    lower = np.where(bounded, value - half, np.nan)
+    upper = np.where(bounded, value + half, np.nan)
+    precision = np.full(len(value), None, dtype=object)
+    precision[bounded] = threshold_text(rate.significant_persons)
+    return lower, upper, precision
 
 
 #: At most this many rounded operands are varied between their bounds (2**n evaluations).

@@ -17,10 +17,17 @@ import pandas as pd
 #: starts with one of them, then says what it is about):
 #: ``afronding`` = the extremes that CBS's rounded figures allow (a share of two counts rounded to
 #: thousands, a whole percentage, a distance in tenths of a kilometre);
-#: ``steekproef`` = the 95% confidence interval of a survey (Gezondheidsmonitor).
+#: ``steekproef`` = the 95% confidence interval of a survey (Gezondheidsmonitor);
+#: ``drempel`` = the value plus and minus the smallest difference that counts, for a survey that
+#: CBS publishes without margins: the Enquête Beroepsbevolking (EBB), whose differences smaller
+#: than 1.000 persons are seldom significant (CBS, in the chapter on accuracy of its description
+#: of the EBB). The bounds are no interval around the true value: two values differ when they
+#: are at least the larger half-width apart (:func:`westerkwartier.analysis.rules.apart`), not
+#: when their bounds part.
 ROUNDING: str = "afronding"
 SURVEY: str = "steekproef"
-PRECISION_KINDS: tuple[str, ...] = (ROUNDING, SURVEY)
+THRESHOLD: str = "drempel"
+PRECISION_KINDS: tuple[str, ...] = (ROUNDING, SURVEY, THRESHOLD)
 
 #: CBS units of counts of whole things: a whole number of them is exact, not rounded.
 COUNT_UNITS: frozenset[str] = frozenset({"aantal", "x 1 000", "x 1 000 000"})
@@ -121,8 +128,19 @@ def _number(value: float) -> str:
     return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
 
 
+def threshold_text(persons: int) -> str:
+    """Return the ``precision`` text of a value whose differences count from ``persons`` on.
+
+    Examples
+    --------
+    >>> threshold_text(1000)
+    'drempel: 1.000 personen'
+    """
+    return f"{THRESHOLD}: {_number(float(persons))} personen"
+
+
 def precision_kind(text: Any) -> str | None:
-    """Return the kind (``afronding``/``steekproef``) of a ``precision`` text, or None.
+    """Return the kind (``afronding``/``steekproef``/``drempel``) of a ``precision`` text, or None.
 
     Examples
     --------

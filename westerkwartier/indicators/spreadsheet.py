@@ -31,9 +31,12 @@ DESCRIPTIONS: dict[str, str] = {
     "year": "Jaar (bij schooljaren het beginjaar).",
     "indicator": "Id van de indicator in de catalogus van westerkwartier.",
     "value": "Waarde in de eenheid van de indicator; leeg = geen cijfer (zie missing_reason).",
-    "lower": "Ondergrens: 95%-interval van een enquête of de afronding van de CBS-cijfers.",
-    "upper": "Bovengrens: 95%-interval van een enquête of de afronding van de CBS-cijfers.",
-    "precision": "Soort marge van lower/upper (steekproef of afronding).",
+    "lower": "Ondergrens: 95%-interval van een enquête, de afronding van de CBS-cijfers of "
+    "(drempel) de waarde min het kleinste verschil dat telt.",
+    "upper": "Bovengrens: 95%-interval van een enquête, de afronding van de CBS-cijfers of "
+    "(drempel) de waarde plus het kleinste verschil dat telt.",
+    "precision": "Soort marge van lower/upper: steekproef, afronding of drempel (EBB: een "
+    "verschil van minder dan 1.000 personen is volgens CBS zelden significant).",
     "status": "Status van het CBS-cijfer (definitief, voorlopig) of 'schatting'.",
     "source_table": "CBS-tabel(len) waaruit het cijfer komt.",
     "missing_reason": "Waarom er geen cijfer is (bij een lege waarde).",
@@ -53,9 +56,12 @@ DESCRIPTIONS: dict[str, str] = {
     "(extra gemeente) of vergelijkbare gemeenten (mediaan).",
     "jaar": "Jaar (bij schooljaren het beginjaar).",
     "waarde": "Het cijfer; leeg = geen cijfer (zie reden_ontbreekt).",
-    "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête of de afronding.",
-    "bovengrens": "Bovengrens van de marge: 95%-interval van een enquête of de afronding.",
-    "soort_marge": "Soort marge: steekproef (enquête) of afronding (CBS rondt af).",
+    "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête, de afronding, of "
+    "(drempel) de waarde min het kleinste verschil dat telt.",
+    "bovengrens": "Bovengrens van de marge: 95%-interval van een enquête, de afronding, of "
+    "(drempel) de waarde plus het kleinste verschil dat telt.",
+    "soort_marge": "Soort marge: steekproef (enquête), afronding (CBS rondt af) of drempel "
+    "(EBB: een verschil van minder dan 1.000 personen is volgens CBS zelden significant).",
     "reden_ontbreekt": "Waarom er geen cijfer is.",
     "bron_tabel": "CBS-tabel(len) waaruit het cijfer komt.",
 }

@@ -95,7 +95,11 @@ def _capital(text: str) -> str:
 
 
 #: What a margin is called in a sentence, per kind of interval.
-_MARGIN = {"steekproef": "de marge van de enquête", "afronding": "de marge van de afronding"}
+_MARGIN = {
+    "steekproef": "de marge van de enquête",
+    "afronding": "de marge van de afronding",
+    "drempel": "de marge van de EBB",
+}
 
 
 def _where(c: Comparison, unit: str) -> str:

@@ -54,7 +54,8 @@ def interval_shown(obs: Observation | None, unit: str) -> bool:
 
     A survey's 95% interval always is; a rounding interval only when it is wider than one step
     of the decimals shown (a whole percentage shown as ``2,0%``, a share of counts rounded to
-    thousands), not a distance of ``1,6 km`` that is itself rounded to tenths.
+    thousands), not a distance of ``1,6 km`` that is itself rounded to tenths. The bounds of a
+    ``drempel`` (EBB) never are: they mark the smallest difference that counts.
 
     Examples
     --------
@@ -63,8 +64,8 @@ def interval_shown(obs: Observation | None, unit: str) -> bool:
     >>> interval_shown(Observation(2024, 1.6, 1.55, 1.65, precision="afronding: x"), "km")
     False
     """
-    if obs is None or not obs.has_interval:
-        return False
+    if obs is None or not obs.has_interval or obs.kind == "drempel":
+        return False  # a threshold (EBB) is no interval around the value
     if obs.kind != "afronding":
         return True
     step = 10.0 ** -decimals_for(unit)

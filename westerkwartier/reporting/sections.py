@@ -21,7 +21,7 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
-from westerkwartier.indicators.precision import is_missing, precision_detail
+from westerkwartier.indicators.precision import THRESHOLD, is_missing, precision_detail
 from westerkwartier.reporting.formatting import (
     breakable,
     fmt,
@@ -368,11 +368,15 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
 # ----------------------------------------------------------------------------------------------
 # Scorecard
 # ----------------------------------------------------------------------------------------------
+#: How a scorecard says that a difference or change lies within a margin, per kind of margin.
+_WITHIN = {"afronding": "binnen de afronding", "drempel": "binnen de marge van de EBB"}
+
+
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
     basis = comp.basis or ("steekproef" if row.survey else None)
     if basis == "steekproef":
         return "verschil niet significant"
-    return "verschil valt binnen de afronding"
+    return f"verschil valt {_WITHIN.get(basis or '', _WITHIN['afronding'])}"
 
 
 def _province_code(data: ReportData | None) -> str:
@@ -504,7 +508,7 @@ def _trend_cell(row: ScoreRow) -> Cell:
     if t.word == "stabiel" and (t.basis == "steekproef" or (row.survey and t.basis is None)):
         since = f"geen significante verandering sinds {start}"
     elif t.word == "stabiel" and t.significant is False:
-        since += " (binnen de afronding)"
+        since += f" ({_WITHIN.get(t.basis or '', _WITHIN['afronding'])})"
     elif t.basis == "afronding" and (
         interval_shown(t.start, row.unit) or interval_shown(t.end, row.unit)
     ):
@@ -545,7 +549,9 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
     survey's 95% interval, or the rounding interval when it is wider than the decimals shown),
     the trend, the province (or the province without a municipality that dominates its
     figure, named in the cell), Nederland, the median of the statistically comparable
-    municipalities (when the report has them) and the overall assessment.
+    municipalities (when the report has them) and the overall assessment. The caption says
+    what a margin means, also the one of the EBB (no interval, but the smallest difference
+    that counts).
     """
     section = data.spec.section(section_id)
     region = data.region
@@ -572,6 +578,10 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
         peers=peers,
         head=head,
         rows=[_scorecard_row(r, peers, data) for r in rows],
+        threshold=next(
+            (precision_detail(r.own.precision) for r in rows if r.own and r.own.kind == THRESHOLD),
+            "",
+        ),
     )
 
 
