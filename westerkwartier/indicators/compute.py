@@ -279,8 +279,8 @@ def _threshold_bounds(
 
     A difference of ``rate.significant_persons`` persons is ``100 * persons / base``
     percentage points of a rate over ``base`` persons (the rate's weight): 1.000 persons are
-    2,1 points of Westerkwartier's 48.000 inhabitants of 15 to 75, and 0,007 of Nederland's.
-    Without a base (or with none) the value gets no bounds.
+    2,1 points of Westerkwartier's 47.000 inhabitants of 15 to 75 (2024), and 0,007 of
+    Nederland's. Where the base is missing or zero the value gets no bounds.
     """
     assert rate.significant_persons is not None and rate.weight is not None
     base = env[rate.weight]
