@@ -611,3 +611,71 @@ def test_a_labour_difference_of_a_few_persons_is_no_aandachtspunt(monkeypatch):
     row = next(r for r in data.rows if r.indicator == "netto_arbeidsparticipatie")
     assert (row.own.value, row.province.other.value) == (75.0, 71.2)
     assert (row.province.word, row.province.significant) == ("hoger", True)
+
+
+# -- doorstroom: the years of an application centre ---------------------------------------------
+#: Westerwolde (Ter Apel), Cranendonck (Budel), Gilze en Rijen, Noordenveld; Westerkwartier and
+#: the city of Groningen for contrast.
+_THROUGHPUT_CODES = ["GM1950", "GM1706", "GM0784", "GM1699", "GM1969", "GM0014"]
+
+
+@pytest.mark.mirror
+def test_throughput_years_follow_from_the_raw_migration_counts(monkeypatch, mirror):
+    """The rule applied to CBS's own counts (37259eng) gives the years the panel flags."""
+    from westerkwartier.analysis import rules
+    from westerkwartier.analysis.comparison import throughput_years
+    from westerkwartier.indicators.panel import panel
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[raw["Sex"] == "T001038"].assign(code=raw["Regions"].str.strip())
+    raw = raw[raw["code"].isin(_THROUGHPUT_CODES)]
+    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    immigration = 1000 * raw["DueToImmigration_10"] / mean
+    domestic = 1000 * (raw["DueToIntermunicipalMoves_11"] - raw["DueToIntermunicipalMoves_16"])
+    domestic = domestic / mean
+    expected: dict[str, set[int]] = {code: set() for code in _THROUGHPUT_CODES}
+    published: dict[str, set[int]] = {code: set() for code in _THROUGHPUT_CODES}
+    rows = zip(raw["code"], raw["Periods"], immigration, domestic, strict=True)
+    for code, period, imm, dom in rows:
+        published[code].add(int(period[:4]))
+        if rules.throughput(imm, dom):
+            expected[code].add(int(period[:4]))
+
+    monkeypatch.setattr(settings, "offline", True)
+    p = panel(regions=_THROUGHPUT_CODES, indicators=list(rules.THROUGHPUT_SIGNALS))
+    for code in _THROUGHPUT_CODES:
+        # before a merger the panel adds the predecessors up; CBS has no row of the new code
+        assert throughput_years(p, code) & published[code] == expected[code], code
+    assert {2022, 2023} <= expected["GM1950"] and {2022, 2023} <= expected["GM1706"]
+    assert 2019 not in expected["GM1706"]  # immigration 103 per 1.000, domestic balance -63
+    assert expected["GM1969"] == expected["GM0014"] == set()
+
+
+@pytest.mark.mirror
+def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch):
+    """Westerwolde's talent report opened with "-602,1 binnenlands verhuissaldo ▼
+    aandachtspunt" and called 607,9 immigrants per 1.000 inhabitants "▲ gunstig": asylum
+    seekers who register in Ter Apel and move on. Those figures stay in the scorecard,
+    unjudged and explained, and leave page 1 to figures about who stays."""
+    from westerkwartier.analysis import rules
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import headline_rows, scorekaart
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Westerwolde", peildatum="2026-11-27")
+    flows = {r.indicator: r for r in data.rows if r.indicator in rules.THROUGHPUT_INDICATORS}
+    assert set(flows) == set(rules.THROUGHPUT_INDICATORS)
+    for row in flows.values():
+        assert row.own.year == 2023 and row.exception == rules.THROUGHPUT_TEXT
+        assert row.tone == "neutraal" and any(c.counts for c in row.comparisons)
+    arrivals = data.row("vestiging_andere_gemeente_per_1000")
+    assert arrivals.exception is None  # arrivals from other municipalities are judged as usual
+    assert not {f.indicator for f in data.findings} & set(rules.THROUGHPUT_INDICATORS)
+    assert not {r.indicator for r in headline_rows(data)} & set(rules.THROUGHPUT_INDICATORS)
+    card = str(scorekaart(data, "behouden"))
+    assert card.count("niet beoordeeld: doorstroom uit het buitenland") == 2
+    assert "in 2023 kwamen er per 1.000 inwoners 100 of meer uit het buitenland" in card
+
+    usual = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    assert all(r.exception is None for r in usual.rows)
+    assert "doorstroom" not in str(scorekaart(usual, "behouden"))

@@ -246,6 +246,90 @@ def test_scorecard_compares_with_the_province_without_its_dominating_municipalit
     assert r.province.other.value == 15.4 and r.province.word == "hoger"  # not "lager"
 
 
+# -- doorstroom ----------------------------------------------------------------------------------
+def test_throughput_needs_both_many_immigrants_and_a_deep_domestic_balance():
+    assert rules.throughput(100.0, -100.0)  # both thresholds themselves count
+    assert not rules.throughput(99.9, -300.0)
+    assert not rules.throughput(300.0, -99.9)
+    assert not rules.throughput(120.0, 5.0)  # Vlieland-like: many arrive, few move on
+    assert not rules.throughput(float("nan"), -300.0)
+
+
+def _throughput_panel(immigration: float, domestic: float) -> pd.DataFrame:
+    """Municipality GM1 in 2023: the two signals and a domestic departure rate of 300."""
+    values = {
+        "immigratie_per_1000": immigration,
+        "binnenlands_migratiesaldo_per_1000": domestic,
+        "vertrek_andere_gemeente_per_1000": 300.0,
+    }
+    return pd.DataFrame(
+        {
+            "region_code": ["GM1"] * 3 + ["NL01"] * 3,
+            "region_name": ["G"] * 3 + ["Nederland"] * 3,
+            "level": ["gemeente"] * 3 + ["land"] * 3,
+            "year": [2023] * 6,
+            "indicator": list(values) * 2,
+            "value": [*values.values(), 19.0, 0.0, 45.0],
+            "lower": [np.nan] * 6,
+            "upper": [np.nan] * 6,
+            "status": ["definitief"] * 6,
+            "source_table": ["T1"] * 6,
+            "missing_reason": [None] * 6,
+            "note": [None] * 6,
+        }
+    )
+
+
+def _flows_catalogue():
+    """Three flow indicators per 1.000 inhabitants (departures: lower is better)."""
+    operands = {k: {"tables": ["T1"], "topic": k.upper(), "cbs_unit": "aantal"} for k in "ab"}
+    directions = {
+        "immigratie_per_1000": "higher_is_better",
+        "binnenlands_migratiesaldo_per_1000": "higher_is_better",
+        "vertrek_andere_gemeente_per_1000": "lower_is_better",
+    }
+    entries = [
+        {
+            "id": ind_id,
+            "label_nl": ind_id,
+            "label_en": "x",
+            "theme": "Talent",
+            "subtheme": "behouden",
+            "unit": "per 1 000 inwoners",
+            "direction": direction,
+            "formula": "1000 * a / b",
+            "years": "2023",
+            "caveats": "-",
+            "description": "-",
+            "operands": operands,
+        }
+        for ind_id, direction in directions.items()
+    ]
+    return parse_catalogue(
+        {"tables": {"T1": {"title": "t", "offline": True}}, "indicator": entries}
+    )
+
+
+def test_a_year_of_throughput_leaves_the_flows_unjudged_and_out_of_the_summary():
+    cat = _flows_catalogue()
+    kw = {"focus": "GM1", "province": None, "province_name": None, "catalogue": cat}
+    inds = list(cat.indicators)
+    passing = scorecard(_throughput_panel(607.9, -602.1), indicators=inds, **kw)
+    assert [r.exception for r in passing] == [rules.THROUGHPUT_TEXT] * 3
+    # the comparisons themselves still stand; only the verdict and the summary change
+    assert passing[0].nederland.word == "hoger" and passing[0].tone == "neutraal"
+    assert rules.headline(passing[0], 2023) == (
+        False,
+        "niet beoordeeld: doorstroom uit het buitenland",
+    )
+    assert findings(passing, reference=2023) == []
+    # just below the threshold the same figures are judged as usual
+    judged = scorecard(_throughput_panel(99.0, -602.1), indicators=inds, **kw)
+    assert [r.exception for r in judged] == [None] * 3
+    assert [r.tone for r in judged] == ["gunstig", "ongunstig", "ongunstig"]
+    assert [f.indicator for f in findings(judged, reference=2023)]
+
+
 # -- schaal --------------------------------------------------------------------------------------
 def test_a_number_of_persons_is_not_lower_than_the_province_total():
     """Rule *schaal*: -150 young movers is not "lower" than the province's +1.500.

@@ -426,6 +426,13 @@ class ScoreRow:
         CBS table(s) of the value (``86088NED``).
     order : int
         Position in the report (for stable ordering).
+    peers : Comparison or None
+        The value against the median of the statistically comparable municipalities.
+    period : str or None
+        ``schooljaar`` when the year is a school year.
+    exception : str or None
+        Why the figure gets no verdict although it has benchmarks (rule *doorstroom*:
+        ``doorstroom uit het buitenland``); None for a figure judged as usual.
     """
 
     indicator: str
@@ -443,6 +450,7 @@ class ScoreRow:
     order: int = 0
     peers: Comparison | None = None
     period: str | None = None
+    exception: str | None = None
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -451,7 +459,12 @@ class ScoreRow:
 
     @property
     def tone(self) -> str:
-        """Overall verdict (rule *oordeel* of :mod:`westerkwartier.analysis.rules`)."""
+        """Overall verdict (rule *oordeel* of :mod:`westerkwartier.analysis.rules`).
+
+        ``neutraal`` for a figure with an :attr:`exception`.
+        """
+        if self.exception:
+            return "neutraal"
         return rules.verdict(self.comparisons, self.trend, self.direction)
 
     def year_text(self, year: int) -> str:
@@ -615,6 +628,7 @@ def scorecard(
         In the order of ``indicators``.
     """
     by = _by_region_indicator(panel, [r for r in (focus, province, country) if r], indicators)
+    passing = throughput_years(panel, focus)
     without = _without_dominant(panel, indicators, province)
     prov_label = f"de provincie {province_name}" if province_name else "de provincie"
     rows: list[ScoreRow] = []
@@ -660,9 +674,44 @@ def scorecard(
                 order=order,
                 peers=peer,
                 period=getattr(ind, "period", None),
+                exception=(
+                    rules.THROUGHPUT_TEXT
+                    if ref_year in passing and ind_id in rules.THROUGHPUT_INDICATORS
+                    else None
+                ),
             )
         )
     return rows
+
+
+def throughput_years(panel: pd.DataFrame, code: str) -> set[int]:
+    """Return the years of throughput from abroad of one region (rule *doorstroom*).
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Tidy panel; the signals (:data:`~westerkwartier.analysis.rules.THROUGHPUT_SIGNALS`)
+        of ``code`` are read from it. Without them no year is one of throughput.
+    code : str
+        Region code.
+
+    Returns
+    -------
+    set of int
+        The years in which immigration and domestic balance per 1.000 inhabitants both pass
+        :func:`~westerkwartier.analysis.rules.throughput`.
+    """
+    immigration, domestic = rules.THROUGHPUT_SIGNALS
+    rows = panel[(panel["region_code"] == code) & panel["indicator"].isin([immigration, domestic])]
+    values: dict[str, dict[int, float]] = {immigration: {}, domestic: {}}
+    for ind, year, value in zip(rows["indicator"], rows["year"], rows["value"], strict=True):
+        if not is_missing(value) and not is_missing(year):
+            values[str(ind)].setdefault(int(year), float(value))
+    return {
+        year
+        for year, value in values[immigration].items()
+        if rules.throughput(value, values[domestic].get(year))
+    }
 
 
 def _versus_total(

@@ -28,6 +28,10 @@ The rules:
 * **peiljaar** (:func:`reference_year`): one rule for every report of a run.
 * **dominantie**: a province figure that one municipality dominates is replaced by the
   province without it (:mod:`westerkwartier.indicators.dominance`).
+* **doorstroom** (:func:`throughput`): in a year when at least a tenth of a municipality's
+  inhabitants arrive from abroad and on balance at least a tenth move on to other
+  municipalities (the signature of an application centre for asylum seekers), its migration
+  figures of that year get no verdict and no place in the summary.
 * **projectie** (:func:`recent_level_respected`): a projection is judged only when the recent
   years follow its trend; otherwise at the recent level, said as such.
 * **rang** (:func:`position`): "boven/onder de mediaan" follows from the rank that the table
@@ -63,6 +67,32 @@ MAX_AGE: int = 3
 
 #: Recent years that must follow a long trend before a projection is judged on it.
 RECENT_YEARS: int = 3
+
+#: Rule *doorstroom*: the immigration (per 1.000 inhabitants) from which a year can be one of
+#: throughput ...
+THROUGHPUT_IMMIGRATION: float = 100.0
+
+#: ... when the domestic migration balance (per 1.000 inhabitants) is at most this.
+THROUGHPUT_DOMESTIC: float = -100.0
+
+#: The indicators that give the signal: immigration and domestic balance, per 1.000.
+THROUGHPUT_SIGNALS: tuple[str, str] = (
+    "immigratie_per_1000",
+    "binnenlands_migratiesaldo_per_1000",
+)
+
+#: The figures that such a year makes say little about who stays: the flows that the asylum
+#: seekers who register and move on make up. Arrivals from other municipalities and emigration
+#: are not among them (in Westerwolde and Cranendonck they stay near the national figure).
+THROUGHPUT_INDICATORS: tuple[str, ...] = (
+    "immigratie_per_1000",
+    "migratiesaldo_buitenland_per_1000",
+    "vertrek_andere_gemeente_per_1000",
+    "binnenlands_migratiesaldo_per_1000",
+)
+
+#: How the scorecard names a figure that rule *doorstroom* leaves unjudged.
+THROUGHPUT_TEXT: str = "doorstroom uit het buitenland"
 
 
 @dataclass(frozen=True)
@@ -140,6 +170,19 @@ RULES: tuple[Rule, ...] = (
         "min vertrek) telt ook het saldo zelf: minstens een kwart van dat van de provincie, "
         "als de gemeente ook minstens drie keer zo'n groot deel van de in- en uitstroom heeft "
         "als van de noemer.",
+    ),
+    Rule(
+        "doorstroom",
+        "Doorstroom uit het buitenland",
+        "Kwam in een jaar minstens een tiende van de inwoners uit het buitenland "
+        f"(immigratie {THROUGHPUT_IMMIGRATION:.0f} per 1.000 inwoners of meer) en vertrok per "
+        "saldo minstens een tiende naar andere gemeenten (binnenlands verhuissaldo "
+        f"{THROUGHPUT_DOMESTIC:.0f} per 1.000 of lager), dan stromen "
+        "mensen door de gemeente heen, zoals asielzoekers die zich in een aanmeldcentrum "
+        "inschrijven en daarna naar een andere gemeente gaan. De immigratie, het buitenlands "
+        "migratiesaldo, het vertrek naar andere gemeenten en het binnenlands verhuissaldo van "
+        "die gemeente in dat jaar worden dan niet beoordeeld en staan niet in de samenvatting: "
+        "ze zeggen weinig over wie er komt wonen en wie er blijft.",
     ),
     Rule(
         "projectie",
@@ -333,6 +376,30 @@ def trend_counts(trend: Any) -> bool:
     return trend is not None and trend.word in ("stijgt", "daalt")
 
 
+# -- doorstroom ---------------------------------------------------------------------------------
+def throughput(immigration: float | None, domestic: float | None) -> bool:
+    """Tell whether a municipality's year is one of throughput from abroad (*doorstroom*).
+
+    Parameters
+    ----------
+    immigration : float or None
+        Immigration per 1.000 inhabitants in that year.
+    domestic : float or None
+        Domestic migration balance per 1.000 inhabitants in the same year.
+
+    Examples
+    --------
+    >>> throughput(607.9, -602.1), throughput(100.0, -100.0)
+    (True, True)
+    >>> throughput(76.0, -63.0), throughput(120.0, -5.0), throughput(None, -300.0)
+    (False, False, False)
+    """
+    if is_missing(immigration) or is_missing(domestic):
+        return False
+    assert immigration is not None and domestic is not None
+    return immigration >= THROUGHPUT_IMMIGRATION and domestic <= THROUGHPUT_DOMESTIC
+
+
 # -- oordeel ------------------------------------------------------------------------------------
 def tone(word: str, direction: str) -> str:
     """``gunstig``/``ongunstig``/``neutraal`` for a word (hoger, daalt ...) and a direction.
@@ -394,6 +461,8 @@ def headline(row: Any, reference: int | None) -> tuple[bool, str]:
         return False, "geen cijfer"
     if row.direction == "context":
         return False, "contextcijfer"
+    if getattr(row, "exception", None):
+        return False, f"niet beoordeeld: {row.exception}"
     if reference is not None and reference - row.own.year > MAX_AGE:
         return False, (
             f"cijfer uit {row.own.year} is meer dan {MAX_AGE} jaar ouder dan het peiljaar "

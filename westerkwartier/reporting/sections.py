@@ -28,6 +28,7 @@ from westerkwartier.reporting.formatting import (
     fmt_change,
     fmt_change_range,
     fmt_margin,
+    fmt_number,
     fmt_short,
     interval_shown,
     unit_label,
@@ -194,12 +195,17 @@ def headline_rows(data: ReportData, n: int = GLANCE_FIGURES) -> list[ScoreRow]:
     """Return the rows of the headline figures: those of the strongest findings first.
 
     Then the rows of the theme the report leads with, then the other scorecard rows in report
-    order; only rows with a value for the municipality, no context figures.
+    order; only rows with a value for the municipality, no context figures and no figures that
+    a rule leaves unjudged (*doorstroom*).
     """
     order = [f.indicator for f in data.findings if f.indicator]
     order += [*data.spec.lead_indicators, *(r.indicator for r in data.rows)]
     rows = [data.row(i) for i in dict.fromkeys(order)]
-    usable = [r for r in rows if r is not None and r.own is not None and r.direction != "context"]
+    usable = [
+        r
+        for r in rows
+        if r is not None and r.own is not None and r.direction != "context" and not r.exception
+    ]
     # one figure per theme first, so that page 1 covers the report; then the strongest others
     chosen: list[ScoreRow] = []
     for row in usable:
@@ -519,7 +525,9 @@ def _trend_cell(row: ScoreRow) -> Cell:
 def _scorecard_row(r: ScoreRow, peers: bool, data: ReportData | None = None) -> dict[str, Any]:
     assessed = r.own is not None and r.direction != "context"
     tone = r.tone if assessed else "neutraal"
-    if assessed:
+    if assessed and r.exception:
+        assessment = f"niet beoordeeld: {r.exception}"
+    elif assessed:
         assessment = TONE_LABELS[tone]
     else:
         assessment = "context (niet beoordeeld)" if r.direction == "context" else "–"
@@ -582,7 +590,33 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
             (precision_detail(r.own.precision) for r in rows if r.own and r.own.kind == THRESHOLD),
             "",
         ),
+        throughput=_throughput_note(rows),
     )
+
+
+def _throughput_note(rows: Sequence[ScoreRow]) -> str:
+    """Say why figures of a scorecard are not judged (rule *doorstroom*); empty if none are.
+
+    The years concerned and the thresholds of :func:`westerkwartier.analysis.rules.throughput`.
+    """
+    years = sorted({r.own.year for r in rows if r.exception and r.own is not None})
+    if not years:
+        return ""
+    listed = _and_years([str(y) for y in years])
+    immigration = fmt_number(rules.THROUGHPUT_IMMIGRATION, 0)
+    domestic = fmt_number(-rules.THROUGHPUT_DOMESTIC, 0)
+    return (
+        f"'Niet beoordeeld: {rules.THROUGHPUT_TEXT}': in {listed} kwamen er per 1.000 "
+        f"inwoners {immigration} of meer uit het buitenland, en vertrokken er per saldo "
+        f"{domestic} of meer naar andere gemeenten. Zo stromen bijvoorbeeld asielzoekers door "
+        "die zich in een aanmeldcentrum inschrijven; deze cijfers zeggen dan weinig over wie "
+        "er komt wonen en wie er blijft."
+    )
+
+
+def _and_years(years: Sequence[str]) -> str:
+    """``2022 en 2023``; ``2021, 2022 en 2023``."""
+    return years[0] if len(years) == 1 else ", ".join(years[:-1]) + f" en {years[-1]}"
 
 
 # ----------------------------------------------------------------------------------------------
