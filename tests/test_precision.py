@@ -294,7 +294,9 @@ def test_a_dominating_municipality_gives_the_province_without_it():
     assert row["value"] == pytest.approx(1000 * 8_000 / 575_000)
     assert row["level"] == LEVEL
     assert row["region_name"] == "provincie Groningen zonder Westerwolde"
-    assert row["note"] == "Westerwolde: 60% van de teller (imm), 4% van de noemer"
+    assert (
+        row["note"] == "Westerwolde: 60% van de teller (imm) van de provincie, 4% van de inwoners"
+    )
 
 
 def test_the_most_dominant_municipality_per_year_and_province_is_chosen():
@@ -344,8 +346,8 @@ def test_the_most_dominant_municipality_per_year_and_province_is_chosen():
         ("PV21-GM0004", 2021),
     ]
     assert list(rows["note"]) == [
-        "A: 30% van de teller (imm), 5% van de noemer",
-        "D: 50% van de teller (imm), 1% van de noemer",
+        "A: 30% van de teller (imm) van de provincie, 5% van de inwoners",
+        "D: 50% van de teller (imm) van de provincie, 1% van de inwoners",
     ]
     assert rows.iloc[0]["value"] == pytest.approx(1000 * 7_000 / 95_000)
     assert rows.iloc[1]["value"] == pytest.approx(1000 * 500 / 49_500)  # computed together
@@ -382,7 +384,9 @@ def test_a_balance_is_dominated_as_a_whole():
         {"GM1950": (1_700, 8_800, 25_000), "GM0014": (9_000, 8_000, 230_000)},
     )
     assert list(rows["region_code"]) == [without_code("PV20", "GM1950")]
-    assert rows.iloc[0]["note"] == "Westerwolde: 88% van de teller (saldo), 4% van de noemer"
+    assert rows.iloc[0]["note"] == (
+        "Westerwolde: 88% van het saldo van de provincie, 4% van de inwoners"
+    )
     assert rows.iloc[0]["value"] == pytest.approx(1000 * (27_300 - 28_300) / 559_000)
 
 
@@ -679,3 +683,33 @@ def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch
     usual = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
     assert all(r.exception is None for r in usual.rows)
     assert "doorstroom" not in str(scorekaart(usual, "behouden"))
+
+
+@pytest.mark.mirror
+def test_the_dominance_caveat_says_in_plain_words_what_westerwolde_holds(monkeypatch, mirror):
+    """Westerkwartier's report said "125% van de teller (saldo), 4% van de noemer". It now
+    names the balance and the inhabitants, and why a share can pass 100%; the shares are
+    CBS's counts of 2023 (37259eng)."""
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import dominance_caveats
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2023JJ00")]
+    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
+    balance = raw["DueToIntermunicipalMoves_11"] - raw["DueToIntermunicipalMoves_16"]
+    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    share = round(100 * balance["GM1950"] / balance["PV20"])
+    inhabitants = round(100 * mean["GM1950"] / mean["PV20"])
+    assert balance["PV20"] - balance["GM1950"] > 0  # the rest of the province gains
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    caveats = dict(dominance_caveats(data))
+    text = caveats["Binnenlands verhuissaldo per 1.000 inwoners"]
+    assert (
+        f"(in 2023: {share}% van het saldo van de provincie, {inhabitants}% van de inwoners; de "
+        "andere gemeenten van de provincie hebben samen een positief saldo)"
+    ) in text
+    assert share > 100
+    assert "teller" not in " ".join(caveats.values())
+    assert "noemer" not in " ".join(caveats.values())

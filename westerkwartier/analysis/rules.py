@@ -164,12 +164,14 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "dominantie",
         "Provincie zonder één gemeente",
-        "Heeft één gemeente een groot deel van de teller van het provinciecijfer (minstens een "
-        "kwart, en minstens drie keer haar aandeel in de noemer), dan vergelijken we met de "
+        "Komt een groot deel van wat een provinciecijfer telt (bijvoorbeeld de immigratie) "
+        "uit één gemeente, minstens een kwart en minstens drie keer haar aandeel in de "
+        "inwoners (of in wat het cijfer anders als basis heeft), dan vergelijken we met de "
         "provincie zonder die gemeente, en noemen we dat zo. Bij een saldo (zoals vestiging "
         "min vertrek) telt ook het saldo zelf: minstens een kwart van dat van de provincie, "
         "als de gemeente ook minstens drie keer zo'n groot deel van de in- en uitstroom heeft "
-        "als van de noemer.",
+        "als van de inwoners. Een aandeel boven 100% kan: de andere gemeenten hebben dan samen "
+        "een saldo met het andere teken.",
     ),
     Rule(
         "doorstroom",

@@ -33,7 +33,7 @@ import pandas as pd
 from westerkwartier.indicators.catalogue import Indicator
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.extraction import OBS_COLUMNS
-from westerkwartier.indicators.precision import COUNT_UNITS
+from westerkwartier.indicators.precision import COUNT_UNITS, is_missing
 
 #: A municipality dominates a province's figure from this share of its numerator on ...
 MIN_SHARE: float = 0.25
@@ -43,6 +43,19 @@ RATIO: float = 3.0
 
 #: How a note names the numerator when it is a balance judged as a whole.
 BALANCE: str = "saldo"
+
+#: How a note names a numerator (an operand, or :data:`BALANCE`) in the reports' words; an
+#: operand not listed is named "de teller (<operand>)".
+NUMERATOR_WORDS: dict[str, str] = {
+    BALANCE: "het saldo",
+    "immigratie": "de immigratie",
+    "emigratie": "de emigratie",
+    "vertrek": "het vertrek",
+    "vestiging": "de vestiging",
+}
+
+#: How a note names the denominator, by the indicator's unit; otherwise "de noemer".
+DENOMINATOR_WORDS: dict[str, str] = {"per 1 000 inwoners": "de inwoners"}
 
 #: ``level`` of the rows of a province without its dominant municipality.
 LEVEL: str = "provincie zonder gemeente"
@@ -180,7 +193,8 @@ def dominance_rows(
     pandas.DataFrame
         Columns of :func:`~westerkwartier.indicators.compute.compute` plus ``region_name`` and
         ``level``; one row per dominated province and year (none when nothing dominates).
-        ``note`` reads "Westerwolde: 62% van de teller (immigratie), 4% van de noemer".
+        ``note`` reads "Westerwolde: 62% van de immigratie van de provincie, 4% van de
+        inwoners" (:data:`NUMERATOR_WORDS`, :data:`DENOMINATOR_WORDS`).
     """
     parts = split_formula(indicator.formula)
     used = set(operands)
@@ -226,6 +240,18 @@ def dominance_rows(
     return _without_rows(indicator, operands, found, names)
 
 
+def _rest_of_balance(value: float) -> str:
+    """Why a municipality can hold more than 100% of its province's balance.
+
+    ``value`` is the province without it: the other municipalities together, whose balance
+    then has the other sign.
+    """
+    if is_missing(value) or value == 0:
+        return ""
+    sign = "positief" if value > 0 else "negatief"
+    return f"; de andere gemeenten van de provincie hebben samen een {sign} saldo"
+
+
 def _without_rows(
     indicator: Indicator,
     operands: Mapping[str, OperandData],
@@ -260,8 +286,10 @@ def _without_rows(
                 (
                     code,
                     year,
-                    f"{names.get(m, m)}: {_pct(share)} van de teller ({label}), "
-                    f"{_pct(den_share)} van de noemer",
+                    share > 1 and name == BALANCE,
+                    f"{names.get(m, m)}: {_pct(share)} van "
+                    f"{NUMERATOR_WORDS.get(label, f'de teller ({label})')} van de provincie, "
+                    f"{_pct(den_share)} van {DENOMINATOR_WORDS.get(indicator.unit, 'de noemer')}",
                     f"{names.get(province, province)} zonder {names.get(m, m)}",
                 )
             )
@@ -277,7 +305,10 @@ def _without_rows(
     positions = at.get_indexer([(code, year) for code, year, *_ in cases])
     assert (positions >= 0).all(), "compute gives every region x year of its grid"
     out = out.iloc[positions].reset_index(drop=True)
-    out["note"] = [note for *_, note, _ in cases]
+    out["note"] = [
+        note + _rest_of_balance(value) if beyond else note
+        for (*_, beyond, note, _), value in zip(cases, out["value"], strict=True)
+    ]
     out["region_name"] = [name for *_, name in cases]
     out["level"] = LEVEL
     return out
