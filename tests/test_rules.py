@@ -246,6 +246,23 @@ def test_scorecard_compares_with_the_province_without_its_dominating_municipalit
     assert r.province.other.value == 15.4 and r.province.word == "hoger"  # not "lager"
 
 
+def test_the_method_text_names_the_ebb_threshold_of_the_catalogue():
+    """The rule text says "1.000 personen"; the number itself is a catalogue setting."""
+    from westerkwartier.indicators.catalogue import load_catalogue
+    from westerkwartier.reporting.formatting import fmt_number
+
+    cat = load_catalogue()
+    persons = {
+        op.significant_persons
+        for ind in cat.indicators.values()
+        if (op := ind.threshold_operand) is not None
+    }
+    assert len(persons) == 1, "one threshold, or the method text must name each"
+    (number,) = persons
+    for rule_id in ("verschil", "ontwikkeling"):
+        assert f"{fmt_number(number)} personen" in rules.rule(rule_id).text
+
+
 # -- doorstroom ----------------------------------------------------------------------------------
 def test_throughput_needs_both_many_immigrants_and_a_deep_domestic_balance():
     assert rules.throughput(100.0, -100.0)  # both thresholds themselves count
