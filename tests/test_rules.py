@@ -263,6 +263,26 @@ def test_the_method_text_names_the_ebb_threshold_of_the_catalogue():
         assert f"{fmt_number(number)} personen" in rules.rule(rule_id).text
 
 
+def test_a_distance_is_groter_or_kleiner_and_neemt_toe_not_stijgt():
+    """Súdwest-Fryslân: "De afstand tot een huisartsenpraktijk (2,1 km) is hoger dan ...";
+    a distance is larger or smaller. The verdict words of the rules stay as they are."""
+    from westerkwartier.reporting.sections import _trend_cell, _versus_cell
+
+    up = Comparison("de provincie Fryslân", obs(2023, 1.6), "hoger", None, "ongunstig")
+    down = Comparison("Nederland", obs(2023, 2.5), "lager", None, "gunstig")
+    grew = Trend("stijgt", obs(2018, 1.6), obs(2023, 2.1), None, "ongunstig")
+    km = row(obs(2023, 2.1), up, down, grew, "lower_is_better", unit="km", label="Afstand")
+    text = finding_text(km, "de afstand tot een huisartsenpraktijk")
+    assert "is groter dan in de provincie Fryslân (1,6), maar kleiner dan in Nederland" in text
+    assert text.endswith("Sinds 2018 (1,6 km) is dat toegenomen.")
+    assert (_versus_cell(km, up).note, _versus_cell(km, down).note) == ("groter", "kleiner")
+    assert _trend_cell(km).main == "↗ neemt toe"
+    assert km.province.word == "hoger" and km.tone == "neutraal"  # the rules' own words
+    pct = row(obs(2023, 2.1), up, down, grew, "lower_is_better", unit="%", label="Aandeel")
+    assert "; hoger dan in de provincie" in finding_text(pct)
+    assert _trend_cell(pct).main == "↗ stijgt"
+
+
 # -- doorstroom ----------------------------------------------------------------------------------
 def test_throughput_needs_both_many_immigrants_and_a_deep_domestic_balance():
     assert rules.throughput(100.0, -100.0)  # both thresholds themselves count

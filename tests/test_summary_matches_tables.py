@@ -122,10 +122,14 @@ _WORDS = {
     "lager": "lager",
     "significant hoger": "hoger",
     "significant lager": "lager",
+    "groter": "hoger",  # a distance or an area
+    "kleiner": "lager",
     "gelijk": "gelijk",
     "verschil valt binnen de afronding": "binnen",
     "verschil niet significant": "binnen",
 }
+#: How a summary sentence says a change (a distance or an area: toegenomen, afgenomen).
+_TREND_WORDS = {"stijgt": ("gestegen", "toegenomen"), "daalt": ("gedaald", "afgenomen")}
 _TONES = {"gunstig": "gunstig", "ongunstig": "ongunstig", "neutraal": "neutraal"}
 
 
@@ -137,11 +141,11 @@ def _clauses(sentence: str) -> list[tuple[str, list[str]]]:
     for part in re.split(r"; |, maar ", body):
         if part.startswith("het verschil met") or part.startswith("verschilt niet"):
             word = "binnen"
-        elif "even hoog als" in part:
+        elif "even hoog als" in part or "even groot als" in part:
             word = "gelijk"
-        elif "hoger dan" in part:
+        elif "hoger dan" in part or "groter dan" in part:
             word = "hoger"
-        elif "lager dan" in part:
+        elif "lager dan" in part or "kleiner dan" in part:
             word = "lager"
         else:
             continue
@@ -184,8 +188,12 @@ def check(finding: dict, row: dict, head: list[str], peiljaar: int) -> list[str]
     if since:
         if f"sinds {since.group(1)}" not in trend_note:
             problems.append(f"trend start {since.group(1)} not in table {trend_note!r}")
-        said = "stijgt" if "gestegen" in text else "daalt" if "gedaald" in text else "stabiel"
-        if said not in trend_word:
+        said = "stabiel"
+        for word, verbs in _TREND_WORDS.items():
+            if any(verb in text for verb in verbs):
+                said = word
+        table = {"neemt toe": "stijgt", "neemt af": "daalt"}.get(trend_word[2:], trend_word)
+        if said not in table:
             problems.append(f"trend {said} in the summary, {trend_word} in the table")
     return problems
 

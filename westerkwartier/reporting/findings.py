@@ -16,7 +16,7 @@ from westerkwartier.analysis.comparison import (
     Comparison,
     ScoreRow,
 )
-from westerkwartier.reporting.formatting import fmt, fmt_margin, fmt_short
+from westerkwartier.reporting.formatting import fmt, fmt_margin, fmt_short, word_for
 
 #: How the statistical peers' median is named in a comparison.
 PEERS: str = "vergelijkbare gemeenten"
@@ -122,9 +122,9 @@ def _basis(c: Comparison, row: ScoreRow) -> str | None:
 
 def _word(c: Comparison, row: ScoreRow) -> str:
     if c.word == "gelijk":
-        return "even hoog als"
+        return word_for("even hoog als", row.unit)
     prefix = "significant " if _basis(c, row) == "steekproef" and c.significant else ""
-    return f"{prefix}{c.word} dan"
+    return f"{prefix}{word_for(c.word, row.unit)} dan"
 
 
 def _versus(row: ScoreRow) -> str:
@@ -183,7 +183,7 @@ def _trend_clause(row: ScoreRow) -> str:
                 f"{_MARGIN.get(basis, 'de marge')} valt."
             )
         return f" Sinds {since} ({start}) is dat vrijwel gelijk gebleven."
-    verb = "gestegen" if t.word == "stijgt" else "gedaald"
+    verb = word_for("gestegen" if t.word == "stijgt" else "gedaald", row.unit)
     return f" Sinds {since} ({start}) is dat {verb}."
 
 

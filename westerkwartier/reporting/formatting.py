@@ -156,6 +156,36 @@ def fmt_change(change: float, unit: str) -> str:
     return _signed(change, fmt_value(abs(change), unit, dec))
 
 
+#: Units of a size: a distance or an area is "groter" or "kleiner", not "hoger" or "lager".
+SIZE_UNITS: frozenset[str] = frozenset({"km", "m2"})
+
+_SIZE_WORDS: dict[str, str] = {
+    "hoger": "groter",
+    "lager": "kleiner",
+    "even hoog als": "even groot als",
+    "stijgt": "neemt toe",
+    "daalt": "neemt af",
+    "gestegen": "toegenomen",
+    "gedaald": "afgenomen",
+}
+
+
+def word_for(word: str, unit: str | None) -> str:
+    """Return the word a reader expects for a comparison or a change of a value in ``unit``.
+
+    The verdict rules keep their own words (``hoger``, ``daalt``); only what the reports
+    print changes.
+
+    Examples
+    --------
+    >>> word_for("hoger", "km"), word_for("gedaald", "m2"), word_for("hoger", "%")
+    ('groter', 'afgenomen', 'hoger')
+    """
+    if unit in SIZE_UNITS:
+        return _SIZE_WORDS.get(word, word)
+    return word
+
+
 def fmt_short(value: Any, unit: str) -> str:
     """Format a benchmark value in a sentence: with ``%`` or ``€``, other units bare.
 

@@ -32,7 +32,7 @@ from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
 from westerkwartier.indicators.panel_cache import national_panel
 from westerkwartier.reporting.findings import Finding, findings, missing_rows
-from westerkwartier.reporting.formatting import fmt
+from westerkwartier.reporting.formatting import fmt, word_for
 from westerkwartier.reporting.report_catalogue import (
     ReportSpec,
     load_report_catalogue,
@@ -249,7 +249,7 @@ def _context_findings(data_rows: list[ScoreRow], context: list[ScoreRow], name: 
             continue
         text = f"{row.label} in {name}: {fmt(row.own.value, row.unit)} ({row.own.year})."
         if rules.trend_counts(row.trend) and row.trend.start is not None:
-            verb = "gestegen" if row.trend.word == "stijgt" else "gedaald"
+            verb = word_for("gestegen" if row.trend.word == "stijgt" else "gedaald", row.unit)
             text = text[:-1] + (
                 f"; sinds {row.trend.start.year} ({fmt(row.trend.start.value, row.unit)}) {verb}."
             )

@@ -32,6 +32,7 @@ from westerkwartier.reporting.formatting import (
     fmt_short,
     interval_shown,
     unit_label,
+    word_for,
 )
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
@@ -460,9 +461,9 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     elif comp.significant is False:
         word = _margin_word(row, comp)
     elif comp.significant and (comp.basis == "steekproef" or row.survey):
-        word = f"significant {comp.word}"
+        word = f"significant {word_for(comp.word, row.unit)}"
     else:
-        word = comp.word
+        word = word_for(comp.word, row.unit)
     if not extra:
         return Cell(value, word)
     # "lager; zonder Westerwolde" without brackets: on paper a name that just fills the
@@ -506,7 +507,7 @@ def _own_details(row: ScoreRow, *, step: bool = False) -> list[str]:
 
 def _trend_cell(row: ScoreRow) -> Cell:
     t = row.trend
-    label = TREND_LABELS.get(t.word, "–")
+    label = TREND_LABELS.get(t.word, "–").replace(t.word, word_for(t.word, row.unit))
     if t.start is None or t.end is None or t.word == "onbekend":
         return Cell(label)
     start = row.year_text(t.start.year)
