@@ -621,6 +621,9 @@ def scorecard(
     Where the panel holds the province without a municipality that dominates its figure
     (level ``provincie zonder gemeente``), the row compares with that instead, named so.
     A survey indicator without a measurement in the reference year says so ("geen meting").
+    In a year of throughput from abroad (rule *doorstroom*, :func:`throughput_years`) the
+    flows of :data:`~westerkwartier.analysis.rules.THROUGHPUT_INDICATORS` get an
+    ``exception`` and no verdict.
 
     Returns
     -------
