@@ -663,7 +663,7 @@ def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch
     unjudged and explained, and leave page 1 to figures about who stays."""
     from westerkwartier.analysis import rules
     from westerkwartier.reporting.report_data import load_report_data
-    from westerkwartier.reporting.sections import headline_rows, scorekaart
+    from westerkwartier.reporting.sections import headline_rows, scorekaart, throughput_note
 
     monkeypatch.setattr(settings, "offline", True)
     data = load_report_data("talent", "Westerwolde", peildatum="2026-11-27")
@@ -679,10 +679,17 @@ def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch
     card = str(scorekaart(data, "behouden"))
     assert card.count("niet beoordeeld: doorstroom uit het buitenland") == 2
     assert "in 2023 kwamen er per 1.000 inwoners 100 of meer uit het buitenland" in card
+    # under the flows chart: the years of the chart's own line (it starts with the borders of
+    # 2018), not the years before the merger
+    assert throughput_note(data).startswith(
+        "Doorstroom uit het buitenland: in 2018-2023 kwamen er in Westerwolde per 1.000 "
+        "inwoners 100 of meer uit het buitenland"
+    )
 
     usual = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
     assert all(r.exception is None for r in usual.rows)
     assert "doorstroom" not in str(scorekaart(usual, "behouden"))
+    assert throughput_note(usual) == ""
 
 
 @pytest.mark.mirror

@@ -603,15 +603,24 @@ def _throughput_note(rows: Sequence[ScoreRow]) -> str:
     years = sorted({r.own.year for r in rows if r.exception and r.own is not None})
     if not years:
         return ""
-    listed = _and_years([str(y) for y in years])
+    listed = year_spans(years)
+    return (
+        f"'Niet beoordeeld: {rules.THROUGHPUT_TEXT}': in {listed} {_throughput_signal()}. Zo "
+        "stromen bijvoorbeeld asielzoekers door die zich in een aanmeldcentrum inschrijven; "
+        "deze cijfers zeggen dan weinig over wie er komt wonen en wie er blijft."
+    )
+
+
+def _throughput_signal(where: str = "") -> str:
+    """``kwamen er per 1.000 inwoners 100 of meer uit het buitenland, ...`` (rule *doorstroom*).
+
+    ``where`` (`` in Westerwolde``) follows ``kwamen er``.
+    """
     immigration = fmt_number(rules.THROUGHPUT_IMMIGRATION, 0)
     domestic = fmt_number(-rules.THROUGHPUT_DOMESTIC, 0)
     return (
-        f"'Niet beoordeeld: {rules.THROUGHPUT_TEXT}': in {listed} kwamen er per 1.000 "
-        f"inwoners {immigration} of meer uit het buitenland, en vertrokken er per saldo "
-        f"{domestic} of meer naar andere gemeenten. Zo stromen bijvoorbeeld asielzoekers door "
-        "die zich in een aanmeldcentrum inschrijven; deze cijfers zeggen dan weinig over wie "
-        "er komt wonen en wie er blijft."
+        f"kwamen er{where} per 1.000 inwoners {immigration} of meer uit het buitenland, en "
+        f"vertrokken er per saldo {domestic} of meer naar andere gemeenten"
     )
 
 
@@ -727,6 +736,52 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
             f"{dominated}."
         )
         display(part("voetnoot.html.j2", text=text))
+    passing = throughput_note(data)
+    if passing:
+        display(part("voetnoot.html.j2", text=passing))
+
+
+def throughput_note(data: ReportData) -> str:
+    """Say under the flows chart in which years people passed through (rule *doorstroom*).
+
+    Only years in which the chart has a flow of the municipality; empty when there are none.
+    """
+    from westerkwartier.analysis.comparison import throughput_years
+    from westerkwartier.reporting.figures import FLOW_INDICATORS
+
+    panel = data.panel
+    own = panel[
+        (panel["region_code"] == data.region.code)
+        & panel["indicator"].isin(list(FLOW_INDICATORS))
+        & panel["value"].notna()
+    ]
+    shown = {int(y) for y in own["year"]}
+    years = sorted(throughput_years(panel, data.region.code) & shown)
+    if not years:
+        return ""
+    return (
+        f"Doorstroom uit het buitenland: in {year_spans(years)} "
+        f"{_throughput_signal(f' in {data.region.name}')}, zoals bij asielzoekers die zich in "
+        "een aanmeldcentrum inschrijven. Het vertrek in de grafiek is in die jaren vooral die "
+        "doorstroom; de scorekaart beoordeelt de stromen van die jaren daarom niet."
+    )
+
+
+def year_spans(years: Iterable[int]) -> str:
+    """Write years as runs: ``2015-2016 en 2018-2023``.
+
+    Examples
+    --------
+    >>> year_spans([2015, 2016, 2018, 2019, 2020, 2023])
+    '2015-2016, 2018-2020 en 2023'
+    """
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return _and_years([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
 
 
 def retention_note(
