@@ -12,6 +12,7 @@ import pytest
 import westerkwartier as wk
 from westerkwartier import settings
 from westerkwartier.errors import InputError, RegionDissolved
+from westerkwartier.reporting.formatting import fmt_number
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +96,18 @@ def test_map_legend_stays_clear_of_the_source_line():
     source = fig._supxlabel.get_window_extent(renderer)
     assert not legend.overlaps(source)
     assert source.y1 <= legend.y0
+
+
+def test_map_legend_writes_negative_classes_with_tot():
+    """Oldambt's map of the domestic balance said "-602,1--3,6" (Westerwolde's Ter Apel
+    balance is the lowest class): a dash between two minus signs reads as a subtraction."""
+    frame = wk.panel(None, "binnenlands_migratiesaldo_per_1000", 2023)
+    chart = wk.kaart(frame[frame["region_code"].str.startswith("GM")])
+    labels = [t.get_text() for t in chart.ax.get_legend().get_texts()]
+    lowest = frame.loc[frame["region_code"].str.startswith("GM"), "value"].min()
+    assert labels[0].startswith(f"{fmt_number(lowest, 1)} tot -")
+    assert not any("--" in label or "–-" in label for label in labels)
+    assert any("–" in label for label in labels)  # positive classes keep their dash
 
 
 def test_old_module_names_still_import_with_a_warning():

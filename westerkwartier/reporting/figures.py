@@ -40,6 +40,7 @@ from westerkwartier.reporting.formatting import (
     fmt,
     fmt_interval,
     fmt_number,
+    fmt_range,
     fmt_signed,
     unit_label,
 )
@@ -885,8 +886,8 @@ def draw_choropleth(
         handles = []
         n_classes = max(len(edges) - 1, 0)
         for i in range(n_classes):
-            lo, hi = fmt_number(edges[i], dec), fmt_number(edges[i + 1], dec)
-            handles.append(Patch(facecolor=MAP_COLOURS[i], edgecolor="#8C8C8C", label=f"{lo}–{hi}"))
+            label = fmt_range(edges[i], edges[i + 1], dec)
+            handles.append(Patch(facecolor=MAP_COLOURS[i], edgecolor="#8C8C8C", label=label))
         if len(missing):
             handles.append(
                 Patch(facecolor=MAP_MISSING, edgecolor="#8C8C8C", hatch="///", label="geen cijfer")
@@ -1327,10 +1328,8 @@ def wijk_map(
                     ax=ax, color=MAP_MISSING, edgecolor=WIJK_EDGE, hatch="///", linewidth=0.5
                 )
             for i in range(max(len(edges) - 1, 0)):
-                lo, hi = fmt_number(edges[i], decimals), fmt_number(edges[i + 1], decimals)
-                handles.append(
-                    Patch(facecolor=MAP_COLOURS[i], edgecolor=WIJK_EDGE, label=f"{lo}–{hi}")
-                )
+                label = fmt_range(edges[i], edges[i + 1], decimals)
+                handles.append(Patch(facecolor=MAP_COLOURS[i], edgecolor=WIJK_EDGE, label=label))
             if len(missing):
                 handles.append(
                     Patch(

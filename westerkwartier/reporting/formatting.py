@@ -252,6 +252,22 @@ def fmt_number(value: Any, decimals: int = 0) -> str:
     return _format_rounded(round_half_up(value, decimals), decimals)
 
 
+def fmt_range(low: Any, high: Any, decimals: int = 0) -> str:
+    """Format a class of values: ``0,8–3,3``, or ``-3,6 tot -1,5`` when a bound is negative.
+
+    A dash between two minus signs (``-3,6--1,5``) reads as a subtraction.
+
+    Examples
+    --------
+    >>> fmt_range(0.8, 3.3, 1), fmt_range(-602.1, -3.6, 1), fmt_range(-1.5, 0.8, 1)
+    ('0,8–3,3', '-602,1 tot -3,6', '-1,5 tot 0,8')
+    """
+    lo, hi = fmt_number(low, decimals), fmt_number(high, decimals)
+    if lo.startswith("-") or hi.startswith("-"):
+        return f"{lo} tot {hi}"
+    return f"{lo}–{hi}"
+
+
 def fmt_int(value: Any) -> str:
     """Format a whole number with a dot between thousands.
 
