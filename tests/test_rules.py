@@ -26,7 +26,7 @@ from westerkwartier.analysis.comparison import (
 )
 from westerkwartier.analysis.peers import rank_in_group
 from westerkwartier.indicators.catalogue import parse_catalogue
-from westerkwartier.reporting.findings import finding_text, findings
+from westerkwartier.reporting.findings import finding_text, findings, importance
 from westerkwartier.reporting.report_data import run_reference_year
 
 ROUNDED = "afronding: aantallen afgerond op duizendtallen"
@@ -154,6 +154,20 @@ def test_old_figure_is_no_headline_and_context_never():
     assert not rules.headline(_benchmarked(2024, direction="context"), 2024)[0]
     picked = findings([_benchmarked(2020, "old"), _benchmarked(2024, "new")], reference=2024)
     assert [f.indicator for f in picked] == ["new"]
+
+
+def test_a_finding_with_a_verdict_comes_before_a_mixed_picture():
+    """Groningen's summary opened with two 'ter informatie' findings (a distance smaller than
+    in the province, larger than at comparable municipalities) before its clear ones."""
+    better = Comparison("de provincie", obs(2024, 10.0), "hoger", None, "gunstig")
+    worse = Comparison("Nederland", obs(2024, 90.0), "lager", None, "ongunstig")
+    mixed = row(obs(2024, 50.0), better, worse, indicator="mixed")
+    slightly = Comparison("de provincie", obs(2024, 48.0), "hoger", None, "gunstig")
+    clear = row(obs(2024, 50.0), slightly, slightly, indicator="clear")
+    assert mixed.tone == "neutraal" and clear.tone == "gunstig"
+    assert importance(mixed) > importance(clear)
+    picked = findings([mixed, clear], reference=2024)
+    assert [f.indicator for f in picked] == ["clear", "mixed"]
 
 
 def test_finding_names_the_rounding_interval_and_says_when_a_difference_is_within_it():

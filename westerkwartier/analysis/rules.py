@@ -21,7 +21,8 @@ The rules:
   gives a verdict; context figures never get one.
 * **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
   that counts or a change that counts, is no context figure, and its figure is at most
-  :data:`MAX_AGE` years older than the reference year.
+  :data:`MAX_AGE` years older than the reference year; findings with a verdict come before
+  the others (:func:`summary_order`).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -144,8 +145,10 @@ RULES: tuple[Rule, ...] = (
         "Samenvatting",
         "Een bevinding in de samenvatting heeft een vergelijking die telt of een verandering "
         "die telt, gaat niet over een contextcijfer en over een cijfer dat hoogstens drie jaar "
-        "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. De volgorde is die van "
-        "de kleinste afstand die de marges nog toelaten, geschaald naar de eenheid.",
+        "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. Eerst de bevindingen "
+        "met een oordeel (gunstig of aandachtspunt), dan die met een gemengd beeld; binnen "
+        "elke groep is de volgorde die van de kleinste afstand die de marges nog toelaten, "
+        "geschaald naar de eenheid.",
     ),
     Rule(
         "schaal",
@@ -473,6 +476,21 @@ def headline(row: Any, reference: int | None) -> tuple[bool, str]:
     if not any(counts(c) for c in row.comparisons) and not trend_counts(row.trend):
         return False, "geen verschil en geen verandering die telt"
     return True, ""
+
+
+def summary_order(tone: str, importance: float, order: int) -> tuple[bool, float, int]:
+    """Sort key of a finding in the summary (rule *kopbevinding*).
+
+    A verdict (``gunstig``, ``ongunstig``) before a neutral or mixed picture; within each
+    group the most important first, ties in report order.
+
+    Examples
+    --------
+    >>> findings = [("neutraal", 2.0, 0), ("gunstig", 0.5, 2), ("ongunstig", 0.5, 1)]
+    >>> [f[2] for f in sorted(findings, key=lambda f: summary_order(*f))]
+    [1, 2, 0]
+    """
+    return (tone == "neutraal", -importance, order)
 
 
 # -- peiljaar -----------------------------------------------------------------------------------

@@ -271,12 +271,13 @@ def findings(
     Returns
     -------
     list of Finding
-        Sorted by importance (ties in report order), a supported lead finding first; at most
+        Findings with a verdict (``gunstig``, ``ongunstig``) before the others, each group
+        sorted by importance (ties in report order), a supported lead finding first; at most
         ``maximum``.
     """
     scored = [(importance(r), r) for r in rows if rules.headline(r, reference)[0]]
     scored = [(s, r) for s, r in scored if s > 0]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].order))
+    scored.sort(key=lambda pair: rules.summary_order(pair[1].tone, pair[0], pair[1].order))
     first = next(
         (pair for pair in scored if pair[1].indicator in lead and _benchmarked(pair[1])), None
     )
