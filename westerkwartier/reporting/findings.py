@@ -16,6 +16,7 @@ from westerkwartier.analysis.comparison import (
     Comparison,
     ScoreRow,
 )
+from westerkwartier.indicators.precision import ROUNDING, SURVEY, THRESHOLD
 from westerkwartier.reporting.formatting import fmt, fmt_margin, fmt_short, word_for
 
 #: How the statistical peers' median is named in a comparison.
@@ -96,9 +97,9 @@ def _capital(text: str) -> str:
 
 #: What a margin is called in a sentence, per kind of interval.
 _MARGIN = {
-    "steekproef": "de marge van de enquête",
-    "afronding": "de marge van de afronding",
-    "drempel": "de marge van de EBB",
+    SURVEY: "de marge van de enquête",
+    ROUNDING: "de marge van de afronding",
+    THRESHOLD: "de marge van de EBB",
 }
 
 
@@ -117,13 +118,13 @@ def _named(c: Comparison, unit: str) -> str:
 
 
 def _basis(c: Comparison, row: ScoreRow) -> str | None:
-    return c.basis or ("steekproef" if row.survey and c.significant is not None else None)
+    return c.basis or (SURVEY if row.survey and c.significant is not None else None)
 
 
 def _word(c: Comparison, row: ScoreRow) -> str:
     if c.word == "gelijk":
         return word_for("even hoog als", row.unit)
-    prefix = "significant " if _basis(c, row) == "steekproef" and c.significant else ""
+    prefix = "significant " if _basis(c, row) == SURVEY and c.significant else ""
     return f"{prefix}{word_for(c.word, row.unit)} dan"
 
 
@@ -148,13 +149,13 @@ def _versus(row: ScoreRow) -> str:
         margin = _MARGIN.get(kind or "", "de marges")
         if text:
             names = _and([_named(c, row.unit) for c in loose])
-            if kind == "steekproef":
+            if kind == SURVEY:
                 text += f"; het verschil met {names} is niet significant"
             else:
                 text += f"; het verschil met {names} valt binnen {margin}"
         else:
             names = _and([_where(c, row.unit) for c in loose])
-            if kind == "steekproef":
+            if kind == SURVEY:
                 text = f"verschilt niet significant van de waarde {names}"
             else:
                 text = f"verschilt niet van de waarde {names}: het verschil valt binnen {margin}"
@@ -174,8 +175,8 @@ def _trend_clause(row: ScoreRow) -> str:
     start = fmt(t.start.value, row.unit)
     since = row.year_text(t.start.year)
     if t.word == "stabiel":
-        basis = t.basis or ("steekproef" if row.survey else None)
-        if basis == "steekproef":
+        basis = t.basis or (SURVEY if row.survey else None)
+        if basis == SURVEY:
             return f" Ten opzichte van {since} ({start}) is er geen significante verandering."
         if t.significant is False and basis:
             return (
@@ -219,7 +220,7 @@ def finding_text(row: ScoreRow, subject: str | None = None, *, trend: bool = Tru
     """
     assert row.own is not None
     value = fmt(row.own.value, row.unit)
-    margin = fmt_margin(row.own, row.unit) if row.own.kind == "afronding" else ""
+    margin = fmt_margin(row.own, row.unit) if row.own.kind == ROUNDING else ""
     year = row.year_text(row.own.year)
     versus = _versus(row)
     if subject:

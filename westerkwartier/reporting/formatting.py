@@ -24,7 +24,13 @@ from babel.numbers import format_decimal
 
 from westerkwartier.analysis.comparison import Observation
 from westerkwartier.config import ConfigError, config_file, read_toml
-from westerkwartier.indicators.precision import decimals_for, is_missing, round_half_up
+from westerkwartier.indicators.precision import (
+    ROUNDING,
+    THRESHOLD,
+    decimals_for,
+    is_missing,
+    round_half_up,
+)
 
 
 def fmt(value: Any, unit: str) -> str:
@@ -64,9 +70,9 @@ def interval_shown(obs: Observation | None, unit: str) -> bool:
     >>> interval_shown(Observation(2024, 1.6, 1.55, 1.65, precision="afronding: x"), "km")
     False
     """
-    if obs is None or not obs.has_interval or obs.kind == "drempel":
+    if obs is None or not obs.has_interval or obs.kind == THRESHOLD:
         return False  # a threshold (EBB) is no interval around the value
-    if obs.kind != "afronding":
+    if obs.kind != ROUNDING:
         return True
     step = 10.0 ** -decimals_for(unit)
     return float(obs.high) - float(obs.low) > 2 * step * 1.000001
@@ -83,7 +89,7 @@ def fmt_margin(obs: Observation | None, unit: str) -> str:
     if not interval_shown(obs, unit):
         return ""
     assert obs is not None
-    if obs.kind == "afronding":
+    if obs.kind == ROUNDING:
         return f"door afronding tussen {fmt_short(obs.lower, unit)} en {fmt_short(obs.upper, unit)}"
     return f"95%-interval {fmt_interval(obs, unit)}"
 

@@ -39,7 +39,7 @@ import pandas as pd
 
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.panel_cache import national_panel
-from westerkwartier.indicators.precision import precision_detail
+from westerkwartier.indicators.precision import ROUNDING, precision_detail
 from westerkwartier.reporting.formatting import (
     decimals_for,
     fmt,
@@ -397,7 +397,7 @@ def coarse_note(
         if hit.empty:
             continue
         obs = _obs(hit.iloc[0])
-        if obs.kind != "afronding" or not interval_shown(obs, unit):
+        if obs.kind != ROUNDING or not interval_shown(obs, unit):
             continue
         what = precision_detail(obs.precision)
         parts.append(f"{year} tussen {fmt(obs.lower, unit)} en {fmt(obs.upper, unit)}")

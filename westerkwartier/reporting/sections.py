@@ -21,7 +21,13 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
-from westerkwartier.indicators.precision import THRESHOLD, is_missing, precision_detail
+from westerkwartier.indicators.precision import (
+    ROUNDING,
+    SURVEY,
+    THRESHOLD,
+    is_missing,
+    precision_detail,
+)
 from westerkwartier.reporting.formatting import (
     breakable,
     fmt,
@@ -376,14 +382,14 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
 # Scorecard
 # ----------------------------------------------------------------------------------------------
 #: How a scorecard says that a difference or change lies within a margin, per kind of margin.
-_WITHIN = {"afronding": "binnen de afronding", "drempel": "binnen de marge van de EBB"}
+_WITHIN = {ROUNDING: "binnen de afronding", THRESHOLD: "binnen de marge van de EBB"}
 
 
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
-    basis = comp.basis or ("steekproef" if row.survey else None)
-    if basis == "steekproef":
+    basis = comp.basis or (SURVEY if row.survey else None)
+    if basis == SURVEY:
         return "verschil niet significant"
-    return f"verschil valt {_WITHIN.get(basis or '', _WITHIN['afronding'])}"
+    return f"verschil valt {_WITHIN.get(basis or '', _WITHIN[ROUNDING])}"
 
 
 def _province_code(data: ReportData | None) -> str:
@@ -460,7 +466,7 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = "gelijk"
     elif comp.significant is False:
         word = _margin_word(row, comp)
-    elif comp.significant and (comp.basis == "steekproef" or row.survey):
+    elif comp.significant and (comp.basis == SURVEY or row.survey):
         word = f"significant {word_for(comp.word, row.unit)}"
     else:
         word = word_for(comp.word, row.unit)
@@ -496,7 +502,7 @@ def _own_details(row: ScoreRow, *, step: bool = False) -> list[str]:
     assert row.own is not None
     details = [row.year_text(row.own.year)]
     margin = fmt_margin(row.own, row.unit)
-    if margin and step and row.own.kind == "afronding":
+    if margin and step and row.own.kind == ROUNDING:
         margin = precision_detail(row.own.precision)
     if margin:
         details.append(margin)
@@ -512,11 +518,11 @@ def _trend_cell(row: ScoreRow) -> Cell:
         return Cell(label)
     start = row.year_text(t.start.year)
     since = f"{fmt_change(t.change or 0.0, row.unit)} sinds {start}"
-    if t.word == "stabiel" and (t.basis == "steekproef" or (row.survey and t.basis is None)):
+    if t.word == "stabiel" and (t.basis == SURVEY or (row.survey and t.basis is None)):
         since = f"geen significante verandering sinds {start}"
     elif t.word == "stabiel" and t.significant is False:
-        since += f" ({_WITHIN.get(t.basis or '', _WITHIN['afronding'])})"
-    elif t.basis == "afronding" and (
+        since += f" ({_WITHIN.get(t.basis or '', _WITHIN[ROUNDING])})"
+    elif t.basis == ROUNDING and (
         interval_shown(t.start, row.unit) or interval_shown(t.end, row.unit)
     ):
         since += f" (door afronding tussen {fmt_change_range(t.start, t.end, row.unit)})"
