@@ -280,7 +280,7 @@ def test_the_method_text_names_the_ebb_threshold_of_the_catalogue():
 def test_a_distance_is_groter_or_kleiner_and_neemt_toe_not_stijgt():
     """Súdwest-Fryslân: "De afstand tot een huisartsenpraktijk (2,1 km) is hoger dan ...";
     a distance is larger or smaller. The verdict words of the rules stay as they are."""
-    from westerkwartier.reporting.sections import _trend_cell, _versus_cell
+    from westerkwartier.reporting.sections import _glance_label, _trend_cell, _versus_cell
 
     up = Comparison("de provincie Fryslân", obs(2023, 1.6), "hoger", None, "ongunstig")
     down = Comparison("Nederland", obs(2023, 2.5), "lager", None, "gunstig")
@@ -292,6 +292,8 @@ def test_a_distance_is_groter_or_kleiner_and_neemt_toe_not_stijgt():
     assert (_versus_cell(km, up).note, _versus_cell(km, down).note) == ("groter", "kleiner")
     assert _trend_cell(km).main == "↗ neemt toe"
     assert km.province.word == "hoger" and km.tone == "neutraal"  # the rules' own words
+    # page 1 names the unit before the year in brackets: not "Afstand (km) (2023)"
+    assert _glance_label(km) == "Afstand in km"
     pct = row(obs(2023, 2.1), up, down, grew, "lower_is_better", unit="%", label="Aandeel")
     assert "; hoger dan in de provincie" in finding_text(pct)
     assert _trend_cell(pct).main == "↗ stijgt"

@@ -244,12 +244,16 @@ def _benchmark_text(row: ScoreRow) -> str:
 
 
 def _glance_label(row: ScoreRow) -> str:
-    """Return the label of a headline figure, with its unit when the label lacks it."""
+    """Return the label of a headline figure, with its unit when the label lacks it.
+
+    ``Afstand tot treinstation in km``: the year follows in brackets, so the unit does not
+    (``(km) (2023)`` read as two asides).
+    """
     label = unit_label(row.label)
     unit = unit_label(row.unit)
     if row.unit in ("%", "euro") or unit in label:
         return label
-    return f"{label} ({unit})"
+    return f"{label} in {unit}"
 
 
 def _glance_findings(data: ReportData) -> list[tuple[str, str, str, str | None]]:
