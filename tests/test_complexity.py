@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CEILINGS = {
     ("tests/cbs_standin.py", "parse_filter"): 18,
     ("tests/cbs_standin.py", "_handle"): 25,
-    ("tests/test_summary_matches_tables.py", "check"): 13,
     ("westerkwartier/analysis/ambitions.py", "track"): 13,
     ("westerkwartier/analysis/composite.py", "parse_indices"): 14,
     ("westerkwartier/indicators/catalogue.py", "check_catalogue"): 40,
