@@ -170,6 +170,22 @@ def test_a_finding_with_a_verdict_comes_before_a_mixed_picture():
     assert [f.indicator for f in picked] == ["clear", "mixed"]
 
 
+def test_a_finding_names_the_unit_once():
+    """'Het binnenlands verhuissaldo per 1.000 inwoners (-2,8 per 1.000 inwoners in 2023)'
+    said the unit twice; the value is bare when the subject already names it."""
+    lower = Comparison("Nederland", obs(2023, 0.0), "lager", None, "ongunstig")
+    saldo = row(obs(2023, -2.8), lower, lower, unit="per 1 000 inwoners", label="Saldo")
+    subject = "het binnenlands verhuissaldo per 1.000 inwoners"
+    assert finding_text(saldo, subject).startswith(
+        "Het binnenlands verhuissaldo per 1.000 inwoners (-2,8 in 2023) is lager dan"
+    )
+    assert finding_text(saldo).startswith("Saldo: -2,8 per 1.000 inwoners in 2023;")
+    km = row(obs(2023, 2.1), lower, lower, unit="km", label="Afstand")
+    assert finding_text(km, "de afstand tot een station").startswith(
+        "De afstand tot een station (2,1 km in 2023)"
+    )
+
+
 def test_finding_names_the_rounding_interval_and_says_when_a_difference_is_within_it():
     within = Comparison("Nederland", obs(2024, 55.1), "hoger", False, "neutraal", "afronding")
     beyond = Comparison("de provincie Drenthe", obs(2024, 50.2), "hoger", True, "gunstig")

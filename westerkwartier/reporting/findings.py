@@ -17,7 +17,13 @@ from westerkwartier.analysis.comparison import (
     ScoreRow,
 )
 from westerkwartier.indicators.precision import ROUNDING, SURVEY, THRESHOLD
-from westerkwartier.reporting.formatting import fmt, fmt_margin, fmt_short, word_for
+from westerkwartier.reporting.formatting import (
+    fmt,
+    fmt_margin,
+    fmt_short,
+    unit_label,
+    word_for,
+)
 
 #: How the statistical peers' median is named in a comparison.
 PEERS: str = "vergelijkbare gemeenten"
@@ -219,7 +225,10 @@ def finding_text(row: ScoreRow, subject: str | None = None, *, trend: bool = Tru
     en in Nederland (73,1%).
     """
     assert row.own is not None
-    value = fmt(row.own.value, row.unit)
+    named = subject or row.label
+    # "het binnenlands verhuissaldo per 1.000 inwoners (-2,8 in 2023)": the unit once
+    said = unit_label(row.unit) in unit_label(named)
+    value = fmt_short(row.own.value, row.unit) if said else fmt(row.own.value, row.unit)
     margin = fmt_margin(row.own, row.unit) if row.own.kind == ROUNDING else ""
     year = row.year_text(row.own.year)
     versus = _versus(row)
