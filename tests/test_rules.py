@@ -317,9 +317,9 @@ def test_a_distance_is_groter_or_kleiner_and_neemt_toe_not_stijgt():
 
 # -- doorstroom ----------------------------------------------------------------------------------
 def test_throughput_needs_both_many_immigrants_and_a_deep_domestic_balance():
-    assert rules.throughput(100.0, -100.0)  # both thresholds themselves count
-    assert not rules.throughput(99.9, -300.0)
-    assert not rules.throughput(300.0, -99.9)
+    assert rules.throughput(50.0, -50.0)  # both thresholds themselves count
+    assert not rules.throughput(49.9, -300.0)
+    assert not rules.throughput(300.0, -49.9)
     assert not rules.throughput(120.0, 5.0)  # Vlieland-like: many arrive, few move on
     assert not rules.throughput(float("nan"), -300.0)
 
@@ -393,7 +393,7 @@ def test_a_year_of_throughput_leaves_the_flows_unjudged_and_out_of_the_summary()
     )
     assert findings(passing, reference=2023) == []
     # just below the threshold the same figures are judged as usual
-    judged = scorecard(_throughput_panel(99.0, -602.1), indicators=inds, **kw)
+    judged = scorecard(_throughput_panel(49.0, -602.1), indicators=inds, **kw)
     assert [r.exception for r in judged] == [None] * 3
     assert [r.tone for r in judged] == ["gunstig", "ongunstig", "ongunstig"]
     assert [f.indicator for f in findings(judged, reference=2023)]
