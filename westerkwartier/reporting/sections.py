@@ -622,7 +622,7 @@ def _throughput_note(rows: Sequence[ScoreRow]) -> str:
 
 
 def _throughput_signal(where: str = "") -> str:
-    """``kwamen er per 1.000 inwoners 100 of meer uit het buitenland, ...`` (rule *doorstroom*).
+    """``kwamen er per 1.000 inwoners 50 of meer uit het buitenland, ...`` (rule *doorstroom*).
 
     ``where`` (`` in Westerwolde``) follows ``kwamen er``.
     """
