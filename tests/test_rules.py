@@ -58,6 +58,20 @@ def row(own, province=None, nederland=None, t=None, direction="higher_is_better"
     )
 
 
+def panel_rows(**columns) -> pd.DataFrame:
+    """A tidy panel of the given columns; margins, status, source, reason and note filled in."""
+    n = len(columns["value"])
+    defaults = {
+        "lower": [np.nan] * n,
+        "upper": [np.nan] * n,
+        "status": ["definitief"] * n,
+        "source_table": ["T1"] * n,
+        "missing_reason": [None] * n,
+        "note": [None] * n,
+    }
+    return pd.DataFrame({**columns, **{k: v for k, v in defaults.items() if k not in columns}})
+
+
 # -- verschil -----------------------------------------------------------------------------------
 def test_difference_within_the_rounding_counts_for_nothing():
     # Tynaarlo 2019: 8 of 17 thousand (40,0-54,5%) against the province's 42,3%
@@ -248,21 +262,14 @@ def _one_indicator(ind_id: str, label: str, unit: str, formula: str, years: str,
 
 def test_scorecard_compares_with_the_province_without_its_dominating_municipality():
     cat = _one_indicator("imm", "Immigratie", "per 1 000 inwoners", "1000 * a / b", "2021")
-    panel = pd.DataFrame(
-        {
-            "region_code": ["GM0014", "PV20", "NL01", "PV20-GM1950"],
-            "region_name": ["Groningen", "Groningen", "Nederland", "provincie Groningen zonder W"],
-            "level": ["gemeente", "provincie", "land", "provincie zonder gemeente"],
-            "year": [2021] * 4,
-            "indicator": ["imm"] * 4,
-            "value": [20.0, 38.4, 14.0, 15.4],
-            "lower": [np.nan] * 4,
-            "upper": [np.nan] * 4,
-            "status": ["definitief"] * 4,
-            "source_table": ["T1"] * 4,
-            "missing_reason": [None] * 4,
-            "note": [None, None, None, "zonder W: 62% van de teller tegen 4% van de noemer"],
-        }
+    panel = panel_rows(
+        region_code=["GM0014", "PV20", "NL01", "PV20-GM1950"],
+        region_name=["Groningen", "Groningen", "Nederland", "provincie Groningen zonder W"],
+        level=["gemeente", "provincie", "land", "provincie zonder gemeente"],
+        year=[2021] * 4,
+        indicator=["imm"] * 4,
+        value=[20.0, 38.4, 14.0, 15.4],
+        note=[None, None, None, "zonder W: 62% van de teller tegen 4% van de noemer"],
     )
     (r,) = scorecard(
         panel,
@@ -331,21 +338,13 @@ def _throughput_panel(immigration: float, domestic: float) -> pd.DataFrame:
         "binnenlands_migratiesaldo_per_1000": domestic,
         "vertrek_andere_gemeente_per_1000": 300.0,
     }
-    return pd.DataFrame(
-        {
-            "region_code": ["GM1"] * 3 + ["NL01"] * 3,
-            "region_name": ["G"] * 3 + ["Nederland"] * 3,
-            "level": ["gemeente"] * 3 + ["land"] * 3,
-            "year": [2023] * 6,
-            "indicator": list(values) * 2,
-            "value": [*values.values(), 19.0, 0.0, 45.0],
-            "lower": [np.nan] * 6,
-            "upper": [np.nan] * 6,
-            "status": ["definitief"] * 6,
-            "source_table": ["T1"] * 6,
-            "missing_reason": [None] * 6,
-            "note": [None] * 6,
-        }
+    return panel_rows(
+        region_code=["GM1"] * 3 + ["NL01"] * 3,
+        region_name=["G"] * 3 + ["Nederland"] * 3,
+        level=["gemeente"] * 3 + ["land"] * 3,
+        year=[2023] * 6,
+        indicator=list(values) * 2,
+        value=[*values.values(), 19.0, 0.0, 45.0],
     )
 
 
@@ -409,21 +408,13 @@ def test_a_number_of_persons_is_not_lower_than_the_province_total():
     from westerkwartier.reporting.sections import SCALE_NOTE, _benchmark_text, _versus_cell
 
     cat = _one_indicator("saldo", "Verhuissaldo 15-24-jarigen", "personen", "a", "2023", "a")
-    panel = pd.DataFrame(
-        {
-            "region_code": ["GM1969", "PV20", "NL01"],
-            "region_name": ["Westerkwartier", "Groningen", "Nederland"],
-            "level": ["gemeente", "provincie", "land"],
-            "year": [2023] * 3,
-            "indicator": ["saldo"] * 3,
-            "value": [-150.0, 1500.0, 0.0],
-            "lower": [np.nan] * 3,
-            "upper": [np.nan] * 3,
-            "status": ["definitief"] * 3,
-            "source_table": ["T1"] * 3,
-            "missing_reason": [None] * 3,
-            "note": [None] * 3,
-        }
+    panel = panel_rows(
+        region_code=["GM1969", "PV20", "NL01"],
+        region_name=["Westerkwartier", "Groningen", "Nederland"],
+        level=["gemeente", "provincie", "land"],
+        year=[2023] * 3,
+        indicator=["saldo"] * 3,
+        value=[-150.0, 1500.0, 0.0],
     )
     kw = {"focus": "GM1969", "province": "PV20", "province_name": "Groningen"}
     (alone,) = scorecard(panel, **kw, indicators=["saldo"], catalogue=cat)
