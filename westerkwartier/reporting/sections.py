@@ -634,11 +634,6 @@ def _throughput_signal(where: str = "") -> str:
     )
 
 
-def _and_years(years: Sequence[str]) -> str:
-    """``2022 en 2023``; ``2021, 2022 en 2023``."""
-    return years[0] if len(years) == 1 else ", ".join(years[:-1]) + f" en {years[-1]}"
-
-
 # ----------------------------------------------------------------------------------------------
 # Figures of a section
 # ----------------------------------------------------------------------------------------------
@@ -791,7 +786,7 @@ def year_spans(years: Iterable[int]) -> str:
             runs[-1].append(year)
         else:
             runs.append([year])
-    return _and_years([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
+    return _and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
 
 
 def retention_note(
