@@ -598,6 +598,20 @@ def test_check_catalogue_reports_unknown_table_and_bad_new_fields():
         parse_catalogue(broken)
 
 
+def test_check_catalogue_wants_a_family_shared_by_two_indicators():
+    raw = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    broken = copy.deepcopy(raw)
+    entries = {e["id"]: e for e in broken["indicator"]}
+    entries["woz_waarde"]["family"] = "woz"
+    entries["aandeel_hoogopgeleid"]["family"] = "Opleiding"
+    entries["aandeel_laagopgeleid"]["family"] = "Opleiding"
+    problems = check_catalogue(broken)
+    assert any("woz_waarde: family 'woz' heeft maar één indicator" in p for p in problems)
+    assert any("family 'Opleiding' mag alleen kleine letters" in p for p in problems)
+    families = {i.family for i in load_catalogue() if i.family}
+    assert "verandering_jongeren" in families and "woz" not in families
+
+
 def test_check_catalogue_unit_must_fit_cbs_unit():
     raw = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     broken = copy.deepcopy(raw)

@@ -184,6 +184,27 @@ def test_a_finding_with_a_verdict_comes_before_a_mixed_picture():
     assert [f.indicator for f in picked] == ["clear", "mixed"]
 
 
+def test_a_family_speaks_once_before_any_speaks_twice():
+    """Texel's summary gave two of its five findings to the change in young people (over five
+    and over ten years); 149 of 342 talent reports did so."""
+
+    def below(nederland: float) -> Comparison:
+        return Comparison("Nederland", obs(2023, nederland), "lager", None, "ongunstig")
+
+    five = row(obs(2023, 5.0), below(7.0), below(7.0), indicator="j5")
+    ten = row(obs(2023, 5.0), below(6.0), below(6.0), indicator="j10")
+    other = row(obs(2023, 5.0), below(5.5), below(5.5), indicator="other")
+    assert importance(five) > importance(ten) > importance(other)
+    families = {"j5": "jongeren", "j10": "jongeren"}
+    plain = findings([five, ten, other], reference=2023)
+    assert [f.indicator for f in plain] == ["j5", "j10", "other"]
+    picked = findings([five, ten, other], reference=2023, families=families)
+    assert [f.indicator for f in picked] == ["j5", "other", "j10"]
+    # a lead finding counts as its family's first
+    led = findings([five, ten, other], reference=2023, families=families, lead=["j10"])
+    assert [f.indicator for f in led] == ["j10", "other", "j5"]
+
+
 def test_a_finding_names_the_unit_once():
     """'Het binnenlands verhuissaldo per 1.000 inwoners (-2,8 per 1.000 inwoners in 2023)'
     said the unit twice; the value is bare when the subject already names it."""

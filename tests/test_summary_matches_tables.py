@@ -285,3 +285,33 @@ def test_group_sentence_follows_the_ranks_in_its_table(rendered):
     rows = index.sensitivity[index.sensitivity["group"] == "buurgemeenten"]
     assert int(rows["rank"].iloc[0]) == expected
     assert len(table) == len(index.group)
+
+
+def _families(data) -> list[str]:
+    """The catalogue family of each of page 1's findings (an indicator without one: its id)."""
+    return [
+        data.catalogue[f.indicator].family or f.indicator for f in data.findings[:5] if f.indicator
+    ]
+
+
+def test_page_one_gives_each_family_one_finding(rendered):
+    """Texel's page 1 gave two of its five findings to the change in young people, over five
+    and over ten years; before the rule 379 of the 684 reports repeated a family there."""
+    from westerkwartier.reporting.report_data import load_report_data
+
+    old = settings.offline
+    settings.offline = True
+    try:
+        texel = load_report_data("talent", "GM0448", peildatum="2026-11-27")
+    finally:
+        settings.offline = old
+    families = _families(texel)
+    assert len(families) == 5 and len(set(families)) == 5, families
+    shown = [f.indicator for f in texel.findings[:5]]
+    assert "jongeren_15_27_verschil_5j" in shown
+    assert "jongeren_15_27_verschil_10j" not in shown
+    # the other figure of the family stays in its scorecard
+    assert texel.row("jongeren_15_27_verschil_10j").own is not None
+    for (code, rapport), (data, _) in rendered.items():
+        families = _families(data)
+        assert len(set(families)) == len(families), (code, rapport, families)

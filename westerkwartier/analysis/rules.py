@@ -22,7 +22,8 @@ The rules:
 * **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
   that counts or a change that counts, is no context figure, and its figure is at most
   :data:`MAX_AGE` years older than the reference year; findings with a verdict come before
-  the others (:func:`summary_order`).
+  the others (:func:`summary_order`), and indicators of one catalogue family speak once
+  before any speaks twice (:func:`one_per_family`).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -152,7 +153,9 @@ RULES: tuple[Rule, ...] = (
         "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. Eerst de bevindingen "
         "met een oordeel (gunstig of aandachtspunt), dan die met een gemengd beeld; binnen "
         "elke groep is de volgorde die van de kleinste afstand die de marges nog toelaten, "
-        "geschaald naar de eenheid.",
+        "geschaald naar de eenheid. Cijfers die hetzelfde op een andere manier meten (zoals "
+        "de verandering van het aantal jongeren in vijf en in tien jaar) geven samen eerst "
+        "één bevinding; een tweede komt pas na de bevindingen over andere onderwerpen.",
     ),
     Rule(
         "schaal",
@@ -495,6 +498,36 @@ def summary_order(tone: str, importance: float, order: int) -> tuple[bool, float
     [1, 2, 0]
     """
     return (tone == "neutraal", -importance, order)
+
+
+def one_per_family(families: Sequence[str | None]) -> list[int]:
+    """Order findings so that each family speaks once before any speaks twice (*kopbevinding*).
+
+    ``families`` holds the catalogue family of each finding in summary order (``None``: a
+    family of its own). The first finding of each family keeps its place among the others;
+    a second one of a family comes after all first ones, in the order they had.
+
+    Returns
+    -------
+    list of int
+        Positions in ``families``, in the new order.
+
+    Examples
+    --------
+    >>> one_per_family(["jongeren", None, "jongeren", "wonen", None])
+    [0, 1, 3, 4, 2]
+    """
+    seen: set[str] = set()
+    first: list[int] = []
+    later: list[int] = []
+    for i, family in enumerate(families):
+        if family is not None and family in seen:
+            later.append(i)
+        else:
+            first.append(i)
+            if family is not None:
+                seen.add(family)
+    return first + later
 
 
 # -- peiljaar -----------------------------------------------------------------------------------

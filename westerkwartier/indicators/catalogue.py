@@ -13,7 +13,7 @@ filled with zero and never interpolated.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -332,6 +332,7 @@ class Indicator:
     series_break: str | None = None
     breaks: tuple[int, ...] = ()
     period: str | None = None
+    family: str | None = None
 
     def year_label(self, year: int) -> str:
         """How a year of this indicator is written (``2022`` or, for a school year, ``2022/'23``).
@@ -560,6 +561,7 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:  # noqa: C901 - over t
             if op.get("margins") and formula.strip() != oname:
                 problems.append(f"{iid}.{oname}: marges alleen bij een formule van één operand")
             problems += _check_threshold(f"{iid}.{oname}", entry, oname, op, operands)
+    problems += _check_families(raw.get("indicator", []))
     return problems
 
 
@@ -585,6 +587,26 @@ def _check_threshold(
     if normalise_unit(base.get("cbs_unit")) not in ("aantal", "x 1 000"):
         return [f"{where}: het gewicht van significant_persons moet een aantal personen zijn"]
     return []
+
+
+def _check_families(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Check that a ``family`` is a plain name shared by at least two indicators (one is a typo)."""
+    members: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.get("family") is not None:
+            members.setdefault(str(entry["family"]), []).append(str(entry.get("id")))
+    problems = [
+        f"{', '.join(ids)}: family {name!r} mag alleen kleine letters, cijfers en _ bevatten"
+        for name, ids in members.items()
+        if not _NAME.match(name)
+    ]
+    problems += [
+        f"{ids[0]}: family {name!r} heeft maar één indicator; geef de verwante indicator "
+        "dezelfde family of laat het veld weg"
+        for name, ids in members.items()
+        if len(ids) == 1
+    ]
+    return problems
 
 
 def _check_breaks(iid: str, entry: Mapping[str, Any]) -> list[str]:
@@ -680,6 +702,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             series_break=entry.get("series_break"),
             period=entry.get("period"),
             breaks=tuple(sorted(int(b) for b in entry.get("breaks") or ())),
+            family=entry.get("family"),
         )
     return Catalogue(indicators=indicators, tables=tables)
 

@@ -252,6 +252,7 @@ def findings(
     maximum: int = MAX_FINDINGS,
     lead: Collection[str] = (),
     reference: int | None = None,
+    families: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Choose and write the findings of the summary, most important first.
 
@@ -277,13 +278,16 @@ def findings(
         value and a comparison with a benchmark that counts.
     reference : int, optional
         The reference year of the run.
+    families : mapping, optional
+        Indicator id -> its catalogue family: indicators that tell the same thing in another
+        way (:func:`westerkwartier.analysis.rules.one_per_family`).
 
     Returns
     -------
     list of Finding
         Findings with a verdict (``gunstig``, ``ongunstig``) before the others, each group
-        sorted by importance (ties in report order), a supported lead finding first; at most
-        ``maximum``.
+        sorted by importance (ties in report order), a supported lead finding first, a second
+        finding of a family after the first ones of all families; at most ``maximum``.
     """
     scored = [(importance(r), r) for r in rows if rules.headline(r, reference)[0]]
     scored = [(s, r) for s, r in scored if s > 0]
@@ -294,6 +298,8 @@ def findings(
     if first is not None:
         scored.remove(first)
         scored.insert(0, first)
+    family = families or {}
+    scored = [scored[i] for i in rules.one_per_family([family.get(r.indicator) for _, r in scored])]
     out = [
         Finding(
             finding_text(r, (subjects or {}).get(r.indicator)),

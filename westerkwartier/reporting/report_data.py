@@ -454,6 +454,7 @@ def load_report_data(
         extra=_context_findings(rows, context, region.name),
         lead=spec.lead_indicators,
         reference=peiljaar,
+        families={i.id: i.family for i in cat if i.family},
     )
     return ReportData(
         spec=spec,
