@@ -331,7 +331,8 @@ def test_a_distance_is_groter_or_kleiner_and_neemt_toe_not_stijgt():
     grew = Trend("stijgt", obs(2018, 1.6), obs(2023, 2.1), None, "ongunstig")
     km = row(obs(2023, 2.1), up, down, grew, "lower_is_better", unit="km", label="Afstand")
     text = finding_text(km, "de afstand tot een huisartsenpraktijk")
-    assert "is groter dan in de provincie Fryslân (1,6), maar kleiner dan in Nederland" in text
+    assert "is groter dan in de provincie Fryslân (1,6 km), maar kleiner dan in Nederland" in text
+    assert "kleiner dan in Nederland (2,5 km)" in text  # Utrecht: "(2,0 km) ... (4,1)"
     assert text.endswith("Sinds 2018 (1,6 km) is dat toegenomen.")
     assert (_versus_cell(km, up).note, _versus_cell(km, down).note) == ("groter", "kleiner")
     assert _trend_cell(km).main == "↗ neemt toe"

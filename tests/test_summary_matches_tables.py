@@ -149,7 +149,8 @@ def _clauses(sentence: str) -> list[tuple[str, list[str]]]:
             word = "lager"
         else:
             continue
-        values = re.findall(r"\((?:mediaan )?(-?[0-9.]+(?:,[0-9]+)?%?)\)", part)
+        # a distance or an area carries its unit: "(mediaan 12,8 km)"
+        values = re.findall(r"\((?:mediaan )?(-?[0-9.]+(?:,[0-9]+)?%?)(?: km| m²)?\)", part)
         out.append((word, values))
     return out
 

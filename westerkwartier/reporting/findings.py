@@ -19,6 +19,7 @@ from westerkwartier.analysis.comparison import (
 from westerkwartier.indicators.precision import ROUNDING, SURVEY, THRESHOLD
 from westerkwartier.reporting.formatting import (
     fmt,
+    fmt_benchmark,
     fmt_margin,
     fmt_short,
     unit_label,
@@ -110,14 +111,14 @@ _MARGIN = {
 
 
 def _where(c: Comparison, unit: str) -> str:
-    value = fmt_short(c.other.value, unit) if c.other else ""
+    value = fmt_benchmark(c.other.value, unit) if c.other else ""
     if c.name == PEERS:
         return f"bij vergelijkbare gemeenten (mediaan {value})"
     return f"in {c.name} ({value})"
 
 
 def _named(c: Comparison, unit: str) -> str:
-    value = fmt_short(c.other.value, unit) if c.other else ""
+    value = fmt_benchmark(c.other.value, unit) if c.other else ""
     if c.name == PEERS:
         return f"vergelijkbare gemeenten (mediaan {value})"
     return f"{c.name} ({value})"

@@ -205,6 +205,22 @@ def fmt_short(value: Any, unit: str) -> str:
     return fmt_number(value, decimals_for(unit))
 
 
+def fmt_benchmark(value: Any, unit: str) -> str:
+    """Format a benchmark value in a finding: like :func:`fmt_short`, a size with its unit.
+
+    "kleiner dan in de provincie Utrecht (4,1 km)": a distance or an area reads as one with
+    its unit; a rate per 1.000 stays bare, as its subject names it.
+
+    Examples
+    --------
+    >>> fmt_benchmark(4.1, "km"), fmt_benchmark(28.81, "per 1 000 inwoners")
+    ('4,1 km', '28,8')
+    """
+    if unit in SIZE_UNITS:
+        return fmt(value, unit)
+    return fmt_short(value, unit)
+
+
 #: Text shown for a missing value (never "0" or "nan").
 MISSING = "niet beschikbaar"
 
