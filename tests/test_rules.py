@@ -184,7 +184,7 @@ def test_a_finding_with_a_verdict_comes_before_a_mixed_picture():
     assert [f.indicator for f in picked] == ["clear", "mixed"]
 
 
-def test_a_family_speaks_once_before_any_speaks_twice():
+def test_a_family_says_a_verdict_once_before_other_subjects_speak():
     """Texel's summary gave two of its five findings to the change in young people (over five
     and over ten years); 149 of 342 talent reports did so."""
 
@@ -203,6 +203,13 @@ def test_a_family_speaks_once_before_any_speaks_twice():
     # a lead finding counts as its family's first
     led = findings([five, ten, other], reference=2023, families=families, lead=["j10"])
     assert [f.indicator for f in led] == ["j10", "other", "j5"]
+    # Utrecht: more people arrive (gunstig) and more leave (aandachtspunt) than elsewhere;
+    # two verdicts of one family are two messages, and neither hides the other
+    above = Comparison("Nederland", obs(2023, 4.0), "hoger", None, "gunstig")
+    rising = row(obs(2023, 5.0), above, above, indicator="j10")
+    assert rising.tone == "gunstig" and five.tone == "ongunstig"
+    mixed = findings([five, rising, other], reference=2023, families=families)
+    assert [f.indicator for f in mixed] == ["j5", "j10", "other"]
 
 
 def test_a_finding_names_the_unit_once():

@@ -288,16 +288,18 @@ def test_group_sentence_follows_the_ranks_in_its_table(rendered):
     assert len(table) == len(index.group)
 
 
-def _families(data) -> list[str]:
-    """The catalogue family of each of page 1's findings (an indicator without one: its id)."""
+def _families(data) -> list[tuple[str, str]]:
+    """What each of page 1's findings says: family (without one: the indicator) and verdict."""
     return [
-        data.catalogue[f.indicator].family or f.indicator for f in data.findings[:5] if f.indicator
+        (data.catalogue[f.indicator].family or f.indicator, f.tone)
+        for f in data.findings[:5]
+        if f.indicator
     ]
 
 
-def test_page_one_gives_each_family_one_finding(rendered):
+def test_page_one_says_each_familys_verdict_once(rendered):
     """Texel's page 1 gave two of its five findings to the change in young people, over five
-    and over ten years; before the rule 379 of the 684 reports repeated a family there."""
+    and over ten years, both 'aandachtspunt'."""
     from westerkwartier.reporting.report_data import load_report_data
 
     old = settings.offline

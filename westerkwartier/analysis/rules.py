@@ -22,8 +22,8 @@ The rules:
 * **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
   that counts or a change that counts, is no context figure, and its figure is at most
   :data:`MAX_AGE` years older than the reference year; findings with a verdict come before
-  the others (:func:`summary_order`), and indicators of one catalogue family speak once
-  before any speaks twice (:func:`one_per_family`).
+  the others (:func:`summary_order`), and a second figure of a catalogue family with the
+  same verdict waits until every other message has spoken (:func:`one_per_family`).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -43,7 +43,7 @@ The rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,9 +153,9 @@ RULES: tuple[Rule, ...] = (
         "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. Eerst de bevindingen "
         "met een oordeel (gunstig of aandachtspunt), dan die met een gemengd beeld; binnen "
         "elke groep is de volgorde die van de kleinste afstand die de marges nog toelaten, "
-        "geschaald naar de eenheid. Cijfers die hetzelfde op een andere manier meten (zoals "
-        "de verandering van het aantal jongeren in vijf en in tien jaar) geven samen eerst "
-        "één bevinding; een tweede komt pas na de bevindingen over andere onderwerpen.",
+        "geschaald naar de eenheid. Zeggen twee cijfers die hetzelfde op een andere manier "
+        "meten (zoals de verandering van het aantal jongeren in vijf en in tien jaar) "
+        "hetzelfde, dan komt het tweede pas na de bevindingen over andere onderwerpen.",
     ),
     Rule(
         "schaal",
@@ -500,33 +500,38 @@ def summary_order(tone: str, importance: float, order: int) -> tuple[bool, float
     return (tone == "neutraal", -importance, order)
 
 
-def one_per_family(families: Sequence[str | None]) -> list[int]:
-    """Order findings so that each family speaks once before any speaks twice (*kopbevinding*).
+def one_per_family(keys: Sequence[Hashable | None]) -> list[int]:
+    """Order findings so that no message is repeated before all have spoken (*kopbevinding*).
 
-    ``families`` holds the catalogue family of each finding in summary order (``None``: a
-    family of its own). The first finding of each family keeps its place among the others;
-    a second one of a family comes after all first ones, in the order they had.
+    ``keys`` holds, in summary order, what each finding says: its catalogue family and its
+    verdict (``None``: a message of its own). The first finding of each key keeps its place
+    among the others; a second one with the same key, which repeats a message in other
+    figures, comes after all first ones, in the order they had. Two figures of a family with
+    different verdicts (more people arrive and more leave) say different things and keep
+    their places.
 
     Returns
     -------
     list of int
-        Positions in ``families``, in the new order.
+        Positions in ``keys``, in the new order.
 
     Examples
     --------
-    >>> one_per_family(["jongeren", None, "jongeren", "wonen", None])
-    [0, 1, 3, 4, 2]
+    >>> one_per_family([("jongeren", "ongunstig"), None, ("jongeren", "ongunstig"), None])
+    [0, 1, 3, 2]
+    >>> one_per_family([("verhuizen", "gunstig"), ("verhuizen", "ongunstig")])
+    [0, 1]
     """
-    seen: set[str] = set()
+    seen: set[Hashable] = set()
     first: list[int] = []
     later: list[int] = []
-    for i, family in enumerate(families):
-        if family is not None and family in seen:
+    for i, key in enumerate(keys):
+        if key is not None and key in seen:
             later.append(i)
         else:
             first.append(i)
-            if family is not None:
-                seen.add(family)
+            if key is not None:
+                seen.add(key)
     return first + later
 
 

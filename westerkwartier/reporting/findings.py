@@ -280,15 +280,16 @@ def findings(
     reference : int, optional
         The reference year of the run.
     families : mapping, optional
-        Indicator id -> its catalogue family: indicators that tell the same thing in another
-        way (:func:`westerkwartier.analysis.rules.one_per_family`).
+        Indicator id -> its catalogue family: indicators that measure the same thing in
+        another way (:func:`westerkwartier.analysis.rules.one_per_family`).
 
     Returns
     -------
     list of Finding
         Findings with a verdict (``gunstig``, ``ongunstig``) before the others, each group
         sorted by importance (ties in report order), a supported lead finding first, a second
-        finding of a family after the first ones of all families; at most ``maximum``.
+        finding of a family with the same verdict after all other messages; at most
+        ``maximum``.
     """
     scored = [(importance(r), r) for r in rows if rules.headline(r, reference)[0]]
     scored = [(s, r) for s, r in scored if s > 0]
@@ -300,7 +301,8 @@ def findings(
         scored.remove(first)
         scored.insert(0, first)
     family = families or {}
-    scored = [scored[i] for i in rules.one_per_family([family.get(r.indicator) for _, r in scored])]
+    said = [(family[r.indicator], r.tone) if r.indicator in family else None for _, r in scored]
+    scored = [scored[i] for i in rules.one_per_family(said)]
     out = [
         Finding(
             finding_text(r, (subjects or {}).get(r.indicator)),
