@@ -617,6 +617,35 @@ def test_a_labour_difference_of_a_few_persons_is_no_aandachtspunt(monkeypatch):
     assert (row.province.word, row.province.significant) == ("hoger", True)
 
 
+@pytest.mark.mirror
+def test_a_benchmark_whose_own_margin_keeps_a_difference_small_shows_it(monkeypatch, mirror):
+    """Noardeast-Fryslân, beweegrichtlijn 2022: 42,9% against 47,5% in Fryslân ('verschil niet
+    significant') and 47,5% in Nederland ('significant lager'). Only the province's own
+    95%-interval, as CBS publishes it in 85563NED, shows the reader why."""
+    from westerkwartier.reporting.findings import finding_text
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import _versus_cell
+
+    raw = pd.read_csv(mirror / "tables" / "85563NED.csv", sep=";", encoding="utf-8-sig")
+    raw = raw[raw["Leeftijd"] == "Totaal"].assign(regio=raw["RegioS"].str.strip())
+    cbs = raw.set_index(["regio", "Marges"])["VoldoetAanBeweegrichtlijn_10"]
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("aantrekkelijkheid", "Noardeast-Fryslân", peildatum="2026-11-27")
+    row = data.row("beweegrichtlijn")
+    assert row.own.value == cbs["Noardeast-Fryslân", "Waarde"]
+    low, high = (
+        cbs["Fryslân (PV)", m] for m in ("Ondergrens 95%-interval", "Bovengrens 95%-interval")
+    )
+    shown = f"{low:.1f}–{high:.1f}%".replace(".", ",")
+    assert (row.province.significant, row.nederland.significant) == (False, True)
+    province, nederland = _versus_cell(row, row.province), _versus_cell(row, row.nederland)
+    assert province.note == f"verschil niet significant (95%-interval {shown})"
+    assert nederland.note == "significant lager"  # its interval is too narrow to matter
+    text = finding_text(row, "het aandeel")
+    assert f"het verschil met de provincie Fryslân (47,5%; 95%-interval {shown}) en" in text
+    assert "lager dan in Nederland (47,5%);" in text
+
+
 # -- doorstroom: the years of an application centre ---------------------------------------------
 #: Westerwolde (Ter Apel), Cranendonck (Budel), Gilze en Rijen, Noordenveld; for contrast
 #: Westerkwartier, the city of Groningen, Vlieland (105 immigrants per 1.000 in 2022, a positive

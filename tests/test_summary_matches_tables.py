@@ -149,8 +149,11 @@ def _clauses(sentence: str) -> list[tuple[str, list[str]]]:
             word = "lager"
         else:
             continue
-        # a distance or an area carries its unit: "(mediaan 12,8 km)"
-        values = re.findall(r"\((?:mediaan )?(-?[0-9.]+(?:,[0-9]+)?%?)(?: km| m²)?\)", part)
+        # a distance or an area carries its unit: "(mediaan 12,8 km)"; a benchmark whose own
+        # margin keeps the difference small, that margin: "(47,5%; 95%-interval 46,5–48,6%)"
+        values = re.findall(
+            r"\((?:mediaan )?(-?[0-9.]+(?:,[0-9]+)?%?)(?: km| m²)?(?:; [^)]*)?\)", part
+        )
         out.append((word, values))
     return out
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import (
     Comparison,
+    Observation,
     ScoreRow,
 )
 from westerkwartier.indicators.precision import ROUNDING, SURVEY, THRESHOLD
@@ -21,6 +22,7 @@ from westerkwartier.reporting.formatting import (
     fmt,
     fmt_benchmark,
     fmt_margin,
+    fmt_other_margin,
     fmt_short,
     unit_label,
     word_for,
@@ -117,8 +119,10 @@ def _where(c: Comparison, unit: str) -> str:
     return f"in {c.name} ({value})"
 
 
-def _named(c: Comparison, unit: str) -> str:
+def _named(c: Comparison, unit: str, own: Observation | None = None) -> str:
     value = fmt_benchmark(c.other.value, unit) if c.other else ""
+    margin = fmt_other_margin(own, c.other, unit) if c.significant is False else ""
+    value = f"{value}; {margin}" if margin else value
     if c.name == PEERS:
         return f"vergelijkbare gemeenten (mediaan {value})"
     return f"{c.name} ({value})"
@@ -155,7 +159,7 @@ def _versus(row: ScoreRow) -> str:
         kind = kinds.pop() if len(kinds) == 1 else None
         margin = _MARGIN.get(kind or "", "de marges")
         if text:
-            names = _and([_named(c, row.unit) for c in loose])
+            names = _and([_named(c, row.unit, row.own) for c in loose])
             if kind == SURVEY:
                 text += f"; het verschil met {names} is niet significant"
             else:

@@ -94,6 +94,32 @@ def fmt_margin(obs: Observation | None, unit: str) -> str:
     return f"95%-interval {fmt_interval(obs, unit)}"
 
 
+def fmt_other_margin(own: Observation | None, other: Observation | None, unit: str) -> str:
+    """Give the benchmark's margin when it, not the municipality's, keeps a difference small.
+
+    Noardeast-Fryslân's 42,9% (95%-interval 38,9–46,9%) against 47,5% in its province and
+    47,5% in Nederland: "niet significant" beside the one and "significant lager" beside the
+    other, because the province's own interval (46,5–48,6%) reaches into the municipality's.
+    The reader sees that only with the benchmark's interval. Empty when the benchmark's value
+    lies within the municipality's interval (the reason shows already) or the benchmark has
+    no interval worth showing.
+
+    Examples
+    --------
+    >>> own = Observation(2022, 42.9, 38.9, 46.9, precision="steekproef: x")
+    >>> province = Observation(2022, 47.5, 46.5, 48.6, precision="steekproef: x")
+    >>> fmt_other_margin(own, province, "%")
+    '95%-interval 46,5–48,6%'
+    >>> fmt_other_margin(own, Observation(2022, 45.0, 44.0, 46.0, precision="steekproef: x"), "%")
+    ''
+    """
+    if own is None or other is None or not interval_shown(other, unit):
+        return ""
+    if own.has_interval and own.lower <= other.value <= own.upper:
+        return ""
+    return fmt_margin(other, unit)
+
+
 def fmt_change_range(start: Observation, end: Observation, unit: str) -> str:
     """Format the smallest and largest change two rounded values allow: ``+2,6 en +32,7 %-punt``.
 

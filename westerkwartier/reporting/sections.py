@@ -35,6 +35,7 @@ from westerkwartier.reporting.formatting import (
     fmt_change_range,
     fmt_margin,
     fmt_number,
+    fmt_other_margin,
     fmt_short,
     interval_shown,
     unit_label,
@@ -470,6 +471,8 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = "gelijk"
     elif comp.significant is False:
         word = _margin_word(row, comp)
+        margin = fmt_other_margin(row.own, comp.other, row.unit)
+        word = f"{word} ({margin})" if margin else word
     elif comp.significant and (comp.basis == SURVEY or row.survey):
         word = f"significant {word_for(comp.word, row.unit)}"
     else:
