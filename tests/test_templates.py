@@ -118,6 +118,20 @@ def test_every_template_parses():
         env.get_template(name)
 
 
+def test_one_environment_fills_every_part_of_a_report():
+    """The wijk section had a Jinja environment of its own, with other filters; every HTML
+    part now comes from the one environment, so autoescaping and strictness are set once."""
+    env = report_html.template_environment()
+    root = report_html.TEMPLATES_DIR
+    folders = {p.relative_to(root).parts[0] for p in root.rglob("*.j2")}
+    assert folders == {"html", "wk_rapport"}  # the parts, and nbconvert's page template
+    parts = [str(p.relative_to(report_html.PARTS_DIR)) for p in report_html.PARTS_DIR.rglob("*.j2")]
+    assert sorted(env.list_templates()) == sorted(parts) and "wijken.html.j2" in parts
+    assert {"heel", "breakable"} <= set(env.filters)
+    source = (PACKAGE / "reporting" / "wijk_sections.py").read_text(encoding="utf-8")
+    assert "jinja2.Environment(" not in source
+
+
 #: Modules that build HTML: their markup must come from templates, not from string literals.
 HTML_BUILDERS = [
     "reporting/sections.py",

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
+from westerkwartier.reporting.formatting import breakable
+
 if TYPE_CHECKING:  # nbformat is imported where a page is exported, not in the report kernels
     import nbformat
 
@@ -93,7 +95,9 @@ def template_environment() -> jinja2.Environment:
 
     Block tags on a line of their own leave no blank line behind (``trim_blocks``,
     ``lstrip_blocks``), so the templates can be laid out for reading. The filter
-    ``heel`` is :func:`whole_figures`.
+    ``heel`` is :func:`whole_figures`; ``breakable`` is
+    :func:`~westerkwartier.reporting.formatting.breakable` (long names break at syllables
+    on paper).
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PARTS_DIR),
@@ -104,6 +108,7 @@ def template_environment() -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters["heel"] = whole_figures
+    env.filters["breakable"] = breakable
     return env
 
 

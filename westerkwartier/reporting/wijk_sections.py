@@ -4,8 +4,9 @@
 figures of :func:`westerkwartier.indicators.wijken.wijken`, a table sorted by the change in
 25- to 45-year-olds, generated sentences); :func:`show_wijken` shows it in a notebook: text,
 a map (or a sentence for a municipality with one or two wijken), the table and the method.
-The HTML comes from the Jinja2 template ``templates/wijken/wijken.html.j2`` with
-autoescaping, so every name and number from the data is escaped.
+The HTML comes from the Jinja2 template ``templates/html/wijken.html.j2``, filled by the
+reports' one template environment with autoescaping, so every name and number from the data
+is escaped.
 
 Every sentence is written from the same rows as the table beside it.
 """
@@ -20,12 +21,12 @@ import pandas as pd
 
 from westerkwartier.indicators import wijken as wijk_indicators
 from westerkwartier.reporting.formatting import (
-    breakable,
     fmt_int,
     fmt_number,
     fmt_pct,
     fmt_signed,
 )
+from westerkwartier.reporting.html import template_environment
 from westerkwartier.sources import wijken as wijk_source
 
 #: A municipality with at most this many wijken gets sentences instead of a map.
@@ -363,27 +364,8 @@ def _section_key(gemeente: Any) -> tuple[str, str]:
 # ----------------------------------------------------------------------------------------------
 # Rendering
 # ----------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def _environment() -> Any:
-    import jinja2
-
-    from westerkwartier.reporting.html import TEMPLATES_DIR
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    # long names (Haarlemmerbuurt, Tytsjerksteradiel) break at syllables on paper
-    env.filters["breakable"] = breakable
-    return env
-
-
 def _template() -> Any:
-    return _environment().get_template("wijken/wijken.html.j2").module
+    return template_environment().get_template("wijken.html.j2").module
 
 
 def _context(section: WijkSection) -> dict[str, Any]:
