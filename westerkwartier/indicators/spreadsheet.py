@@ -56,12 +56,13 @@ DESCRIPTIONS: dict[str, str] = {
     "(extra gemeente) of vergelijkbare gemeenten (mediaan).",
     "jaar": "Jaar (bij schooljaren het beginjaar).",
     "waarde": "Het cijfer; leeg = geen cijfer (zie reden_ontbreekt).",
-    "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête, de afronding, of "
-    "(drempel) de waarde min het kleinste verschil dat telt.",
-    "bovengrens": "Bovengrens van de marge: 95%-interval van een enquête, de afronding, of "
-    "(drempel) de waarde plus het kleinste verschil dat telt.",
+    "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête of de uiterste "
+    "waarde die de afronding toelaat.",
+    "bovengrens": "Bovengrens van de marge: 95%-interval van een enquête of de uiterste "
+    "waarde die de afronding toelaat.",
     "soort_marge": "Soort marge: steekproef (enquête), afronding (CBS rondt af) of drempel "
-    "(EBB: een verschil van minder dan 1.000 personen is volgens CBS zelden significant).",
+    "(EBB: een verschil van minder dan 1.000 personen is volgens CBS zelden significant; "
+    "na '=' dat verschil in procentpunten, zonder onder- en bovengrens).",
     "reden_ontbreekt": "Waarom er geen cijfer is.",
     "bron_tabel": "CBS-tabel(len) waaruit het cijfer komt.",
 }

@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from westerkwartier.indicators.precision import is_missing
+from westerkwartier.indicators.precision import THRESHOLD, is_missing, precision_kind
+from westerkwartier.reporting.formatting import fmt_number
 from westerkwartier.reporting.report_data import ReportData
 
 #: Columns of the figures table, in order.
@@ -56,6 +57,29 @@ def _text(value: Any) -> Any:
     return None if is_missing(value) else value
 
 
+def _margin(value: Any, lower: Any, upper: Any, precision: Any) -> tuple[Any, Any, Any]:
+    """Return ``ondergrens``, ``bovengrens`` and ``soort_marge`` of one figure.
+
+    A survey's interval and a rounding's extremes are bounds of the figure. The EBB's
+    ``drempel`` is not: it is the smallest difference that counts, and as value -/+ that
+    difference it gave bounds a share cannot have (Schiermonnikoog -28,2%, Ameland 107,8%).
+    Its bounds stay empty and ``soort_marge`` says the difference in the figure's unit.
+
+    Examples
+    --------
+    >>> _margin(12.0, -28.2, 52.2, "drempel: 1.000 personen")
+    (None, None, 'drempel: 1.000 personen = 40,2 %-punt')
+    >>> _margin(55.0, 53.1, 57.3, "steekproef: 95%-betrouwbaarheidsinterval")
+    (53.1, 57.3, 'steekproef: 95%-betrouwbaarheidsinterval')
+    """
+    if is_missing(lower):
+        return None, None, None
+    if precision_kind(precision) == THRESHOLD and not is_missing(value):
+        points = fmt_number(float(upper) - float(value), 1)
+        return None, None, f"{precision} = {points} %-punt"
+    return lower, _text(upper), _text(precision)
+
+
 def figures_frame(data: ReportData) -> pd.DataFrame:
     """Return every figure the report shows, one row per indicator, region and year.
 
@@ -90,9 +114,13 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
                 "rol": roles.get(r.region_code, ""),
                 "jaar": int(r.year),
                 "waarde": _text(r.value),
-                "ondergrens": _text(r.lower),
-                "bovengrens": _text(r.upper),
-                "soort_marge": _text(r.precision) if not is_missing(r.lower) else None,
+                **dict(
+                    zip(
+                        ("ondergrens", "bovengrens", "soort_marge"),
+                        _margin(r.value, r.lower, r.upper, r.precision),
+                        strict=True,
+                    )
+                ),
                 "status": _text(r.status),
                 "reden_ontbreekt": _text(r.missing_reason) if is_missing(r.value) else None,
                 "bron_tabel": _text(r.source_table),
