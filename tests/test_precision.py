@@ -687,6 +687,30 @@ def test_throughput_years_follow_from_the_raw_migration_counts(monkeypatch, mirr
 
 
 @pytest.mark.mirror
+@pytest.mark.mirror
+def test_gilze_en_rijen_arrivals_rise_with_its_centre_and_are_not_judged(monkeypatch, mirror):
+    """Gilze en Rijen's page 1 opened with "vestiging uit andere gemeenten 56,6 ▲ gunstig":
+    its arrivals from other municipalities jump in its years of throughput (CBS's counts in
+    37259eng), as asylum seekers are transferred between centres."""
+    from westerkwartier.analysis import rules
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import headline_rows
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Regions"].str.strip() == "GM0784")]
+    raw = raw.assign(year=raw["Periods"].str[:4].astype(int)).set_index("year")
+    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    arrivals = 1000 * raw["DueToIntermunicipalMoves_11"] / mean
+    assert arrivals[2016] - arrivals[2015] > 15 and arrivals[2020] - arrivals[2019] > 20
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Gilze en Rijen", peildatum="2026-11-27")
+    row = data.row("vestiging_andere_gemeente_per_1000")
+    assert row.own.year == 2023 and row.own.value == pytest.approx(arrivals[2023], abs=0.05)
+    assert row.exception == rules.THROUGHPUT_TEXT and row.tone == "neutraal"
+    assert row.indicator not in {f.indicator for f in data.findings}
+    assert row.indicator not in {r.indicator for r in headline_rows(data)}
+
+
 def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch):
     """Westerwolde's talent report opened with "-602,1 binnenlands verhuissaldo ▼
     aandachtspunt" and called 607,9 immigrants per 1.000 inhabitants "▲ gunstig": asylum
@@ -703,12 +727,12 @@ def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch
     for row in flows.values():
         assert row.own.year == 2023 and row.exception == rules.THROUGHPUT_TEXT
         assert row.tone == "neutraal" and any(c.counts for c in row.comparisons)
-    arrivals = data.row("vestiging_andere_gemeente_per_1000")
-    assert arrivals.exception is None  # arrivals from other municipalities are judged as usual
+    emigration = data.row("emigratie_per_1000")
+    assert emigration.exception is None  # emigration is judged as usual
     assert not {f.indicator for f in data.findings} & set(rules.THROUGHPUT_INDICATORS)
     assert not {r.indicator for r in headline_rows(data)} & set(rules.THROUGHPUT_INDICATORS)
     card = str(scorekaart(data, "behouden"))
-    assert card.count("niet beoordeeld: doorstroom uit het buitenland") == 2
+    assert card.count("niet beoordeeld: doorstroom uit het buitenland") == 3
     assert "in 2023 kwamen er per 1.000 inwoners 50 of meer uit het buitenland" in card
     # under the flows chart: the years of the chart's own line (it starts with the borders of
     # 2018), not the years before the merger
