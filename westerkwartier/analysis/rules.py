@@ -157,9 +157,10 @@ RULES: tuple[Rule, ...] = (
         "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. Eerst de bevindingen "
         "met een oordeel (gunstig of aandachtspunt), dan die met een gemengd beeld; binnen "
         "elke groep is de volgorde die van de kleinste afstand die de marges nog toelaten, "
-        "geschaald naar de eenheid. Zeggen twee cijfers die hetzelfde op een andere manier "
+        "geschaald naar de eenheid. Geven twee cijfers die hetzelfde op een andere manier "
         "meten (zoals de verandering van het aantal jongeren in vijf en in tien jaar) "
-        "hetzelfde, dan komt het tweede pas na de bevindingen over andere onderwerpen.",
+        "hetzelfde oordeel, dan komt het tweede pas na de bevindingen over andere "
+        "onderwerpen.",
     ),
     Rule(
         "schaal",
