@@ -212,6 +212,23 @@ def test_a_family_says_a_verdict_once_before_other_subjects_speak():
     assert [f.indicator for f in mixed] == ["j5", "j10", "other"]
 
 
+def test_a_benchmarks_own_margin_is_named_where_it_keeps_the_difference_small():
+    """Noardeast-Fryslân's beweegrichtlijn beside a province of 47,5%: its interval, not the
+    municipality's, makes the difference not count; the sentence says so with both wordings."""
+    survey = "steekproef: 95%-betrouwbaarheidsinterval"
+    own = obs(2022, 42.9, 38.9, 46.9, survey)
+    wide = obs(2022, 47.5, 46.5, 48.6, survey)
+    inside = obs(2022, 45.0, 44.0, 46.0, survey)
+    province = Comparison("de provincie Fryslân", wide, "lager", False, "neutraal", "steekproef")
+    near = Comparison("Nederland", inside, "lager", False, "neutraal", "steekproef")
+    text = finding_text(row(own, province, near), "het aandeel")
+    assert "verschilt niet significant van de waarde in de provincie Fryslân (47,5%; " in text
+    assert "95%-interval 46,5–48,6%) en in Nederland (45,0%)" in text  # 45,0 lies inside
+    lower = Comparison("Nederland", obs(2022, 47.5, 47.2, 47.7, survey), "lager", True, "ongunstig")
+    text = finding_text(row(own, province, lower), "het aandeel")
+    assert "het verschil met de provincie Fryslân (47,5%; 95%-interval 46,5–48,6%) is niet" in text
+
+
 def test_a_finding_names_the_unit_once():
     """'Het binnenlands verhuissaldo per 1.000 inwoners (-2,8 per 1.000 inwoners in 2023)'
     said the unit twice; the value is bare when the subject already names it."""

@@ -112,17 +112,26 @@ _MARGIN = {
 }
 
 
-def _where(c: Comparison, unit: str) -> str:
-    value = fmt_benchmark(c.other.value, unit) if c.other else ""
+def _where(c: Comparison, unit: str, own: Observation | None = None) -> str:
+    value = _benchmark(c, unit, own)
     if c.name == PEERS:
         return f"bij vergelijkbare gemeenten (mediaan {value})"
     return f"in {c.name} ({value})"
 
 
-def _named(c: Comparison, unit: str, own: Observation | None = None) -> str:
+def _benchmark(c: Comparison, unit: str, own: Observation | None) -> str:
+    """Write a benchmark's value, with its own margin when that keeps a difference small.
+
+    ``47,5%``, or ``47,5%; 95%-interval 46,5–48,6%`` (see
+    :func:`~westerkwartier.reporting.formatting.fmt_other_margin`).
+    """
     value = fmt_benchmark(c.other.value, unit) if c.other else ""
     margin = fmt_other_margin(own, c.other, unit) if c.significant is False else ""
-    value = f"{value}; {margin}" if margin else value
+    return f"{value}; {margin}" if margin else value
+
+
+def _named(c: Comparison, unit: str, own: Observation | None = None) -> str:
+    value = _benchmark(c, unit, own)
     if c.name == PEERS:
         return f"vergelijkbare gemeenten (mediaan {value})"
     return f"{c.name} ({value})"
@@ -165,7 +174,7 @@ def _versus(row: ScoreRow) -> str:
             else:
                 text += f"; het verschil met {names} valt binnen {margin}"
         else:
-            names = _and([_where(c, row.unit) for c in loose])
+            names = _and([_where(c, row.unit, row.own) for c in loose])
             if kind == SURVEY:
                 text = f"verschilt niet significant van de waarde {names}"
             else:
