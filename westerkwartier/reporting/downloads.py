@@ -104,6 +104,7 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
     order = {ind: i for i, ind in enumerate(data.spec.indicators)}
     for r in p.itertuples(index=False):
         ind = cat[r.indicator]
+        lower, upper, kind = _margin(r.value, r.lower, r.upper, r.precision)
         rows.append(
             {
                 "indicator": r.indicator,
@@ -114,13 +115,9 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
                 "rol": roles.get(r.region_code, ""),
                 "jaar": int(r.year),
                 "waarde": _text(r.value),
-                **dict(
-                    zip(
-                        ("ondergrens", "bovengrens", "soort_marge"),
-                        _margin(r.value, r.lower, r.upper, r.precision),
-                        strict=True,
-                    )
-                ),
+                "ondergrens": lower,
+                "bovengrens": upper,
+                "soort_marge": kind,
                 "status": _text(r.status),
                 "reden_ontbreekt": _text(r.missing_reason) if is_missing(r.value) else None,
                 "bron_tabel": _text(r.source_table),
