@@ -115,7 +115,7 @@ def fmt_other_margin(own: Observation | None, other: Observation | None, unit: s
     """
     if own is None or other is None or not interval_shown(other, unit):
         return ""
-    if own.has_interval and own.lower <= other.value <= own.upper:
+    if own.has_interval and own.low <= other.value <= own.high:
         return ""
     return fmt_margin(other, unit)
 
