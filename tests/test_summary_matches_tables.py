@@ -300,17 +300,13 @@ def _families(data) -> list[tuple[str, str]]:
     ]
 
 
-def test_page_one_says_each_familys_verdict_once(rendered):
+def test_page_one_says_each_familys_verdict_once(rendered, monkeypatch):
     """Texel's page 1 gave two of its five findings to the change in young people, over five
     and over ten years, both 'aandachtspunt'."""
     from westerkwartier.reporting.report_data import load_report_data
 
-    old = settings.offline
-    settings.offline = True
-    try:
-        texel = load_report_data("talent", "GM0448", peildatum="2026-11-27")
-    finally:
-        settings.offline = old
+    monkeypatch.setattr(settings, "offline", True)
+    texel = load_report_data("talent", "GM0448", peildatum="2026-11-27")
     families = _families(texel)
     assert len(families) == 5 and len(set(families)) == 5, families
     shown = [f.indicator for f in texel.findings[:5]]
