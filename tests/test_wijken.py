@@ -209,12 +209,18 @@ def test_comparability_counts_and_reasons(stats):
     assert len(wijken) == 3393
     reasons = wijken["reason"].value_counts(dropna=False)
     assert reasons[ind.MISSING_REASONS["boundary_changed"]] == 273
-    assert reasons[ind.MISSING_REASONS["new_code"]] == 380
-    assert reasons[ind.MISSING_REASONS["new_municipality"]] == 100
-    assert wijken["comparable"].sum() == 2640
+    # of 480 wijken with a code new since 2020, 153 are an area of 2020 under its old code
+    assert reasons[ind.MISSING_REASONS["new_code"]] == 281
+    assert reasons[ind.MISSING_REASONS["new_municipality"]] == 46
+    assert wijken["comparable"].sum() == 2640 + 153
+    renumbered = wijken[wijken["comparable"] & (wijken["code"] != wijken["code_from"])]
+    assert len(renumbered) == 153
     by_code = verdict.set_index("code")
     assert by_code.at["WK008800", "comparable"]  # Schiermonnikoog: coastline, one wijk
-    assert not by_code.loc[[c for c in by_code.index if c.startswith("WK0363")], "comparable"].any()
+    # Amsterdam renumbered its wijken in 2022: 83 of them kept name and area
+    amsterdam = by_code.loc[[c for c in by_code.index if c.startswith("WK0363")]]
+    assert amsterdam["comparable"].sum() == 83
+    assert by_code.at["WK0363EE", "code_from"] == "WK036337"  # Landlust
     assert by_code.at["GM0363", "reason"] == ind.MISSING_REASONS["municipality_changed"]  # Weesp
     assert by_code.at["GM1969", "comparable"]
 
@@ -316,13 +322,14 @@ def test_wijken_returns_a_tidy_geodataframe():
 def test_wijken_cut_from_the_country_equal_the_municipality_on_its_own(stats, gemeente):
     # wijken() cuts the figures from one computation for the whole country; computed for the
     # municipality alone they must be the same, row for row (missing is missing: None or NaN)
-    selection = stats[stats["gemeente"] == gemeente]
-    comparable = ind.comparability(selection, load_registry())
-    same = set(comparable.loc[comparable["comparable"], "code"])
-    start = selection[(selection["year"] == ind.FROM_YEAR) & selection["code"].isin(same)]
+    # the municipality with the municipalities merged into it since 2020 (their old wijken)
+    registry = load_registry()
+    owners = [gemeente, *ind._merged_between(registry).get(gemeente, [])]
+    selection = stats[stats["gemeente"].isin(owners)]
+    comparable = ind.comparability(selection, registry)
     alone = pd.concat(
         [
-            ind.level_indicators(start, ind.FROM_YEAR),
+            ind.level_indicators(ind.start_figures(selection, comparable), ind.FROM_YEAR),
             ind.level_indicators(selection, ind.TO_YEAR),
             ind.change_indicators(selection, comparable),
         ],
@@ -372,8 +379,75 @@ def test_country_figures_are_kept_in_the_cache_and_read_back(monkeypatch):
 def test_wijken_2020_of_a_municipality_formed_later():
     frame = ind.wijken("Eemsdelta", 2020)
     assert set(frame["gemeente"]) == {"GM0003", "GM0010", "GM0024"}  # its three predecessors
-    assert frame.geometry.isna().all()  # no wijk of 2020 has the same area in 2024
+    # five wijken of Delfzijl are the same areas under Eemsdelta's codes: they get those
+    # polygons of 2024; the others have none
+    shaped = frame.dropna(subset=["geometry"]).drop_duplicates("code").set_index("code")
+    assert sorted(shaped.index) == ["WK001002", "WK001003", "WK001005", "WK001006", "WK001008"]
+    shapes = src.boundaries().set_index("code").geometry
+    assert shaped.geometry["WK001002"].equals(shapes["WK197902"])  # West
     assert ind.wijken("Westerkwartier", 2020).geometry.notna().all()
+
+
+def test_a_renumbered_wijk_is_compared_with_its_old_code(stats, raw2020, raw2024):
+    # Voorne aan Zee (formed 2023 from Brielle, Hellevoetsluis and Westvoorne) numbered every
+    # wijk anew; each is its predecessor's wijk of 2020 by name and area
+    frame = ind.wijken("Voorne aan Zee", met_beginjaar=True)
+    change = frame[frame["indicator"] == "inwoners_verandering"].set_index("code")
+    assert len(change) == 17 and change["value"].notna().all()
+    assert (change["division"] == "2020-2024").all()
+    # Brielle: CBS's inhabitants of WK199230 in 2024 minus those of WK050100 in 2020
+    expected = raw2024.at["WK199230", "inwoners"] - raw2020.at["WK050100", "inwoners"]
+    assert change.at["WK199230", "value"] == expected == 545
+    start = frame[(frame["code"] == "WK199230") & (frame["indicator"] == "inwoners")]
+    assert sorted(start["year"]) == [2020, 2024]  # the starting point under the new code
+    assert set(start["name"]) == {"Brielle"}  # the name of 2024, not "Wijk 00 Brielle"
+    assert start.loc[start["year"] == 2020, "division"].item() == "2020"
+    assert frame.attrs["vernummerd"]["WK199230"] == "WK050100"
+    # the report says so where it happened, and only there
+    from westerkwartier.reporting import wijk_sections as ws
+
+    section = ws.load_wijk_section("Voorne aan Zee")
+    assert section.n_comparable == section.renumbered == 17
+    method = _plain(ws.wijk_method(section))
+    assert "Alle 17 wijken kregen sinds 2020 een nieuwe code" in method
+    assert "dezelfde naam" in _plain(ws.wijk_method(section, kort=True))
+    plain = ws.load_wijk_section("Westerkwartier")
+    assert plain.renumbered == 0 and "nieuwe code" not in _plain(ws.wijk_method(plain))
+    # Dijk en Waard: a wijk of 2020 with the same area but another name is not the same wijk
+    dijk = ind.comparability(stats, load_registry()).set_index("code")
+    assert dijk.at["WK198012", "code_from"] == "WK039804"  # Planetenwijk
+    assert not dijk.at["WK198014", "comparable"]  # Heemradenwijk: area of 't Kruis, 2020
+
+
+def test_a_wijk_of_2020_two_wijken_would_claim_is_compared_with_neither():
+    def area(code, year, gemeente, name, ha):
+        return {
+            "code": code,
+            "year": year,
+            "level": "wijk",
+            "gemeente": gemeente,
+            "cbs_name": name,
+            "oppervlakte_totaal": ha,
+            "oppervlakte_land": ha,
+        }
+
+    then = pd.DataFrame(
+        [
+            area("WK000100", 2020, "GM0001", "Wijk 00 Dorp", 100.0),
+            area("WK000101", 2020, "GM0001", "Wijk 01 Veld", 50.0),
+            area("WK000102", 2020, "GM0002", "Wijk 02 Haven", 80.0),
+        ]
+    ).set_index("code")
+    now = pd.DataFrame(
+        [
+            area("WK199910", 2024, "GM1999", "Dorp", 100.5),  # within 1 ha
+            area("WK199911", 2024, "GM1999", "Veld", 50.0),  # claimed twice
+            area("WK199912", 2024, "GM1999", "Veld", 50.0),
+            area("WK199913", 2024, "GM1999", "Haven", 80.0),
+        ]  # GM0002 did not merge into it
+    ).set_index("code")
+    found = ind.renumbered(then, now, {"GM1999": ["GM0001"]})
+    assert found.to_dict() == {"WK199910": "WK000100"}
 
 
 @pytest.mark.parametrize(
@@ -463,7 +537,7 @@ def _section_html(section, kort=False) -> str:
     )
 
 
-@pytest.mark.parametrize("gemeente", ["GM1969", "GM0855", "GM0363", "GM0184"])
+@pytest.mark.parametrize("gemeente", ["GM1969", "GM0855", "GM0363", "GM0590", "GM0184"])
 def test_section_renders(gemeente):
     from westerkwartier.reporting import wijk_sections as ws
     from westerkwartier.reporting.html import check_html
@@ -489,7 +563,7 @@ def test_section_renders(gemeente):
         assert "Bron: CBS" in chart.alt
     caption = _plain(re.search(r"<caption>(.*?)</caption>", table, re.S).group(1))
     comparable = [r for r in section.rows if r.direction]
-    if gemeente == "GM0363":
+    if gemeente == "GM0590":  # Papendrecht: every wijk has a new code since 2020
         assert section.mode == "kaart_niveau"
         assert "Voor geen enkele wijk is een verandering sinds 2020 te berekenen" in _plain(text)
         assert not comparable  # no order by a change that no wijk has

@@ -17,6 +17,11 @@ Comparability
     code exists in both years and the total *or* the land area published by CBS differs by at
     most max(:data:`AREA_TOLERANCE_HA`, :data:`AREA_TOLERANCE_REL`). CBS's own boundary-change
     flag compares with the previous year only and misses most changes between 2020 and 2024.
+    A wijk that CBS gave a new code (Amsterdam renumbered its wijken in 2022; a municipality
+    formed by a merger numbers its wijken anew) is compared with the wijk of 2020 of its own
+    municipality, or of a municipality merged into it, that has the same name (without CBS's
+    "Wijk NN") and the same area, when exactly one such wijk exists and no other wijk of 2024
+    claims it (:func:`renumbered`). ``code_from`` records the 2020 code of every comparison.
     The only wijk of a municipality with one wijk in both years follows the municipality; a
     municipality is comparable unless the region registry records a merger between the two
     years (or its area moved by more than :data:`MUNICIPAL_AREA_TOLERANCE_REL`). Otherwise the
@@ -29,7 +34,8 @@ Division
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -195,6 +201,73 @@ def _whole_predecessors(registry: Any | None, code: str) -> list[str]:
     return sorted(old.loc[mask, "code"].astype(str))
 
 
+def _same_area(before: pd.Series, after: Any, rel: Any = AREA_TOLERANCE_REL) -> pd.Series:
+    """Tell where an area of ``after`` hectares is the same as ``before`` (see the tolerances)."""
+    return (after - before).abs() <= np.maximum(AREA_TOLERANCE_HA, rel * before)
+
+
+#: CBS's number before the name of a wijk of 2020: "Wijk 04 Planetenwijk".
+_WIJK_NUMBER = re.compile(r"^wijk \d+ ")
+
+
+def plain_name(name: Any) -> str:
+    """Return a wijk name as :func:`renumbered` compares it: no "Wijk NN", case or dashes.
+
+    Examples
+    --------
+    >>> plain_name("Wijk 04 Planetenwijk"), plain_name("Slotervaart-Zuid")
+    ('planetenwijk', 'slotervaart zuid')
+    """
+    text = re.sub(r"[\s\-]+", " ", str(name)).strip().casefold()
+    return _WIJK_NUMBER.sub("", text)
+
+
+def renumbered(
+    then: pd.DataFrame, now: pd.DataFrame, merged: Mapping[str, Iterable[str]]
+) -> pd.Series:
+    """Find the wijk of 2020 that a wijk with a new code of 2024 is the same area as.
+
+    A candidate is a wijk of 2020 whose code is gone in 2024, in the same municipality or in
+    one merged into it (``merged``: municipality -> predecessors), with the same name
+    (:func:`plain_name` of CBS's names) and the same total or land area (the tolerances of
+    :func:`comparability`). A wijk of 2024 is matched only to its one candidate, and a wijk of
+    2020 that two wijken of 2024 would claim is matched to neither.
+
+    Parameters
+    ----------
+    then, now : pandas.DataFrame
+        Stored statistics of 2020 and 2024 (all areas of each year), indexed by code:
+        ``level``, ``gemeente``, ``cbs_name``, ``oppervlakte_totaal``, ``oppervlakte_land``.
+    merged : mapping
+        Predecessors dissolved between the two years, per municipality.
+
+    Returns
+    -------
+    pandas.Series
+        The 2020 code per 2024 code, for the wijken matched.
+    """
+    old = then[(then["level"] == "wijk") & ~then.index.isin(now.index)]
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for code, gemeente, name in zip(old.index, old["gemeente"], old["cbs_name"], strict=True):
+        by_key.setdefault((str(gemeente), plain_name(name)), []).append(str(code))
+    found: dict[str, str] = {}
+    new = now[(now["level"] == "wijk") & ~now.index.isin(then.index)]
+    for code, row in new.iterrows():
+        name = plain_name(row["cbs_name"])
+        owners = [row["gemeente"], *merged.get(row["gemeente"], [])]
+        codes = [c for owner in owners for c in by_key.get((owner, name), [])]
+        if not codes:
+            continue
+        cand = old.loc[codes]
+        same = _same_area(cand["oppervlakte_totaal"], row["oppervlakte_totaal"]) | _same_area(
+            cand["oppervlakte_land"], row["oppervlakte_land"]
+        )
+        if int(same.sum()) == 1:
+            found[str(code)] = str(cand.index[same.to_numpy()][0])
+    out = pd.Series(found, dtype=object)
+    return out[~out.duplicated(keep=False)]
+
+
 def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFrame:
     """Decide for every area of the later year whether its earlier figures describe it.
 
@@ -209,8 +282,9 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     -------
     pandas.DataFrame
         One row per municipality and wijk of the later year: ``code``, ``level``,
-        ``gemeente``, ``area_from``, ``area_to`` (ha), ``comparable`` and ``reason`` (None
-        when comparable).
+        ``gemeente``, ``code_from`` (the code of 2020 the area is compared with: its own, or
+        the one before CBS renumbered it, see :func:`renumbered`; None if neither),
+        ``area_from``, ``area_to`` (ha), ``comparable`` and ``reason`` (None when comparable).
     """
     then = stats[stats["year"] == FROM_YEAR].set_index("code")
     now = stats[stats["year"] == TO_YEAR].set_index("code")
@@ -226,8 +300,7 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     rel = np.where(is_gm, MUNICIPAL_AREA_TOLERANCE_REL, AREA_TOLERANCE_REL)
 
     def same(column: str) -> pd.Series:
-        before, after = out[f"{column}_from"], out[f"{column}_to"]
-        return (after - before).abs() <= np.maximum(AREA_TOLERANCE_HA, rel * before)
+        return _same_area(out[f"{column}_from"], out[f"{column}_to"], rel)
 
     unchanged = same("oppervlakte_totaal") | same("oppervlakte_land")
     reason = pd.Series(None, index=out.index, dtype=object)
@@ -240,6 +313,11 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     gm_before = set(then.loc[then["level"] == "gemeente"].index)
     reason[~in_before] = MISSING_REASONS["new_code"]
     reason[~in_before & ~out["gemeente"].isin(gm_before)] = MISSING_REASONS["new_municipality"]
+    code_from = pd.Series(np.where(in_before, out.index, None), index=out.index, dtype=object)
+    # a wijk with a new code that is an area of 2020 under its old code
+    matched = renumbered(then, now, merged)
+    reason[matched.index] = None
+    code_from[matched.index] = matched
     # The only wijk of a municipality with one wijk in both years is the municipality itself.
     n_then = then[then["level"] == "wijk"].groupby("gemeente").size()
     n_now = now[now["level"] == "wijk"].groupby("gemeente").size()
@@ -253,11 +331,40 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     reason[single] = out.loc[single, "gemeente"].map(gm_reason).to_numpy()
     out["comparable"] = reason.isna()
     out["reason"] = reason
-    out["area_from"] = out["oppervlakte_totaal_from"]
+    out["code_from"] = code_from
+    out["area_from"] = then["oppervlakte_totaal"].reindex(code_from).to_numpy()
     out["area_to"] = out["oppervlakte_totaal_to"]
     return out.reset_index()[
-        ["code", "level", "gemeente", "area_from", "area_to", "comparable", "reason"]
+        ["code", "level", "gemeente", "code_from", "area_from", "area_to", "comparable", "reason"]
     ]
+
+
+def start_figures(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataFrame:
+    """Return the statistics of 2020 of the comparable areas, under their code of 2024.
+
+    A renumbered wijk's row of 2020 takes the code, municipality and names of 2024 (its
+    division stays 2020), so that its figures of both years and its change share one code.
+
+    Parameters
+    ----------
+    stats : pandas.DataFrame
+        Stored statistics (both years).
+    comparable : pandas.DataFrame
+        Output of :func:`comparability`.
+    """
+    pairs = comparable.loc[comparable["comparable"], ["code", "code_from"]]
+    then = stats[(stats["year"] == FROM_YEAR) & stats["code"].isin(pairs["code_from"])]
+    to_code = pairs.set_index("code_from")["code"]
+    moved = then["code"].map(to_code).ne(then["code"]).to_numpy()
+    if not moved.any():
+        return then
+    then = then.copy()
+    now = stats[stats["year"] == TO_YEAR].set_index("code")
+    new_codes = then["code"].map(to_code)[moved]
+    for column in ("gemeente", "cbs_name", "name", "label", "name_source"):
+        then.loc[moved, column] = now[column].reindex(new_codes).to_numpy()
+    then.loc[moved, "code"] = new_codes.to_numpy()
+    return then
 
 
 # ----------------------------------------------------------------------------------------------
@@ -457,8 +564,12 @@ def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataF
     """
     now = stats[stats["year"] == TO_YEAR].set_index("code")
     now = now[now.index.isin(comparable["code"])]
-    then = stats[stats["year"] == FROM_YEAR].set_index("code").reindex(now.index)
-    why = comparable.set_index("code")["reason"].reindex(now.index)
+    by_code = comparable.set_index("code")
+    # the figures of 2020 under the code they had then (a renumbered wijk: its old code)
+    then = stats[stats["year"] == FROM_YEAR].set_index("code")
+    then = then.reindex(by_code["code_from"].reindex(now.index).to_numpy())
+    then.index = now.index
+    why = by_code["reason"].reindex(now.index)
     rows = _Rows(now)
     error = _error(now["level"])
     table = f"{source.TABLE_OF_YEAR[FROM_YEAR]}+{source.TABLE_OF_YEAR[TO_YEAR]}"
@@ -548,11 +659,12 @@ def wijk_indicators(
 class _Country:
     """The 2024 wijk figures of every municipality, made once per data version (:func:`wijken`).
 
-    ``start``: the 2020 figures of the areas that are the same in 2024; ``level``: the 2024
-    figures; ``change``: the changes; ``comparable``: :func:`comparability`. Each in the row
-    order of one municipality's own computation once cut to that municipality: the
-    indicators are computed per area, and a wijk code holds its municipality's code, so an
-    area is never compared with one of another municipality.
+    ``start``: the 2020 figures of the areas that are the same in 2024 (under their code of
+    2024, :func:`start_figures`); ``level``: the 2024 figures; ``change``: the changes;
+    ``comparable``: :func:`comparability`. Each in the row order of one municipality's own
+    computation (with the municipalities merged into it) once cut to that municipality: the
+    indicators are computed per area, and a wijk is compared only with an area of its own
+    municipality or of one merged into it.
     """
 
     start: pd.DataFrame
@@ -589,10 +701,8 @@ def _compute_country() -> _Country:
 
     stats = source.statistics()
     comparable = comparability(stats, load_registry())
-    same = set(comparable.loc[comparable["comparable"], "code"])
-    start = stats[(stats["year"] == FROM_YEAR) & stats["code"].isin(same)]
     return _Country(
-        start=level_indicators(start, FROM_YEAR),
+        start=level_indicators(start_figures(stats, comparable), FROM_YEAR),
         level=level_indicators(stats, TO_YEAR),
         change=change_indicators(stats, comparable),
         comparable=comparable,
@@ -636,8 +746,9 @@ def wijken(
         Add the municipality's own rows (``level == "gemeente"``, exact counts), with its
         outline as the union of its wijken.
     met_beginjaar : bool, default False
-        With ``jaar=2024``: add the 2020 figures of the areas whose code and area are the same
-        in 2020 (``year`` 2020, ``division`` 2020), the starting points of the changes.
+        With ``jaar=2024``: add the 2020 figures of the areas that are the same in 2020
+        (``year`` 2020, ``division`` 2020; a renumbered wijk under its code of 2024), the
+        starting points of the changes.
 
     Returns
     -------
@@ -648,7 +759,8 @@ def wijken(
         ``direction`` (changes), ``missing_reason``, ``division`` and ``source``, plus the wijk
         polygon in RD New (EPSG:28992). Boundaries exist for the 2024 division only: with
         ``jaar=2020`` a wijk gets a polygon only when its area is the same in 2024.
-        ``attrs`` holds ``gemeente``, ``jaar``, ``bron`` and ``toelichting``.
+        ``attrs`` holds ``gemeente``, ``jaar``, ``bron``, ``toelichting`` and ``vernummerd``
+        (the wijken compared under their code of 2020: code of 2024 -> code of 2020).
 
     Raises
     ------
@@ -672,9 +784,9 @@ def wijken(
     year = _check_year(jaar)
     registry = load_registry()
     region = registry.municipality(gemeente)
+    country = _country(str(settings.snapshot_dir))
+    comparable = country.comparable[country.comparable["gemeente"] == region.code]
     if year == TO_YEAR:
-        country = _country(str(settings.snapshot_dir))
-        comparable = country.comparable[country.comparable["gemeente"] == region.code]
         parts = [country.level, country.change]
         if met_beginjaar:
             parts.insert(0, country.start)
@@ -684,16 +796,17 @@ def wijken(
     else:
         stats = source.statistics()
         owners = [region.code, *_whole_predecessors(registry, region.code)]
-        comparable = comparability(stats[stats["gemeente"] == region.code], registry)
         selection = stats[(stats["year"] == FROM_YEAR) & stats["gemeente"].isin(owners)]
         frame = level_indicators(selection, FROM_YEAR)
     if not met_gemeente:
         frame = frame[frame["level"] == "wijk"]
     shapes = source.boundaries()
     shapes = shapes[shapes["gemeente"] == region.code].set_index("code").geometry
-    same_area = set(comparable.loc[comparable["comparable"], "code"])
-    usable = shapes if year == TO_YEAR else shapes[shapes.index.isin(same_area)]
-    geometry = frame["code"].map(usable).astype(object)
+    if year == TO_YEAR:
+        geometry = frame["code"].map(shapes).astype(object)
+    else:  # a wijk of 2020 has the polygon of the wijk of 2024 that is the same area
+        same = comparable[comparable["comparable"]].set_index("code_from")["code"]
+        geometry = frame["code"].map(same).map(shapes).astype(object)
     geometry = geometry.where(geometry.notna(), None)
     if met_gemeente and len(shapes):
         outline = shapely.union_all(shapes.to_numpy())
@@ -705,8 +818,10 @@ def wijken(
     tables = " en ".join(
         f"{source.TABLE_OF_YEAR[y]} ({y})" for y in (source.YEARS if year == TO_YEAR else [year])
     )
+    moved = comparable[comparable["comparable"] & (comparable["code"] != comparable["code_from"])]
     out.attrs.update(
         {
+            "vernummerd": dict(zip(moved["code"], moved["code_from"], strict=True)),
             "gemeente": region.code,
             "gemeentenaam": region.name,
             "jaar": year,

@@ -86,6 +86,10 @@ class WijkSection:
         share), ``zin`` (one or two wijken: no map).
     derived : list of str
         Names of wijken that CBS numbers only, with the buurten they are named after.
+    n_comparable : int
+        Wijken with a change since the first year.
+    renumbered : int
+        Of those, wijken compared under the code they had then (CBS gave them a new one).
     """
 
     code: str
@@ -97,6 +101,7 @@ class WijkSection:
     mode: str
     derived: list[str] = field(default_factory=list)
     n_comparable: int = 0
+    renumbered: int = 0
 
     @property
     def n_wijken(self) -> int:
@@ -332,6 +337,7 @@ def _section_cached(code: str, snapshot_dir: str) -> WijkSection:
         mode=mode,
         derived=_derived(rows, wide),
         n_comparable=n_comparable,
+        renumbered=len(frame.attrs.get("vernummerd", {})),
     )
 
 
