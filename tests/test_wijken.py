@@ -221,7 +221,21 @@ def test_comparability_counts_and_reasons(stats):
     amsterdam = by_code.loc[[c for c in by_code.index if c.startswith("WK0363")]]
     assert amsterdam["comparable"].sum() == 83
     assert by_code.at["WK0363EE", "code_from"] == "WK036337"  # Landlust
-    assert by_code.at["GM0363", "reason"] == ind.MISSING_REASONS["municipality_changed"]  # Weesp
+    # Amsterdam took in Weesp (2022) whole: in 2020 it is the sum of both, as are six others
+    assert by_code.at["GM0363", "comparable"]
+    assert by_code.at["GM0363", "code_from"] == "GM0363+GM0457"
+    summed = verdict[verdict["code_from"].astype(str).str.contains("+", regex=False)]
+    assert sorted(summed["code"]) == [
+        "GM0363",
+        "GM0439",
+        "GM1979",
+        "GM1980",
+        "GM1982",
+        "GM1991",
+        "GM1992",
+    ]
+    # Vught took in part of Haaren (split in 2021): no sum
+    assert by_code.at["GM0865", "reason"] == ind.MISSING_REASONS["municipality_changed"]
     assert by_code.at["GM1969", "comparable"]
 
 
@@ -403,11 +417,22 @@ def test_a_renumbered_wijk_is_compared_with_its_old_code(stats, raw2020, raw2024
     assert set(start["name"]) == {"Brielle"}  # the name of 2024, not "Wijk 00 Brielle"
     assert start.loc[start["year"] == 2020, "division"].item() == "2020"
     assert frame.attrs["vernummerd"]["WK199230"] == "WK050100"
+    # the municipality itself is, in 2020, its three predecessors added up (exact counts)
+    whole = ind.wijken("Voorne aan Zee", met_gemeente=True, met_beginjaar=True)
+    gm = whole[(whole["code"] == "GM1992") & (whole["indicator"] == "verandering_25_44")]
+    predecessors = ["GM0501", "GM0530", "GM0614"]
+    expected = (
+        raw2024.at["GM1992", "leeftijd_25_44"] - raw2020.loc[predecessors, "leeftijd_25_44"].sum()
+    )
+    assert gm["value"].item() == expected == 880
+    assert whole.attrs["opgeteld"] == predecessors
     # the report says so where it happened, and only there
     from westerkwartier.reporting import wijk_sections as ws
 
     section = ws.load_wijk_section("Voorne aan Zee")
     assert section.n_comparable == section.renumbered == 17
+    assert section.total.focus_change == "+880"
+    assert "2020: Brielle, Hellevoetsluis en Westvoorne samen" in section.total.note
     method = _plain(ws.wijk_method(section))
     assert "Alle 17 wijken kregen sinds 2020 een nieuwe code" in method
     assert "dezelfde naam" in _plain(ws.wijk_method(section, kort=True))

@@ -103,6 +103,9 @@ MISSING_REASONS: dict[str, str] = {
         f"gemeentegrens gewijzigd tussen {FROM_YEAR} en {TO_YEAR} (herindeling)"
     ),
     "code_changed": f"wijkcode in {TO_YEAR} gewijzigd (CBS: indelingswijziging)",
+    "summed_average": (
+        f"gemiddelde: in {FROM_YEAR} niet op te tellen uit de gemeenten die samengingen"
+    ),
 }
 
 
@@ -268,6 +271,37 @@ def renumbered(
     return out[~out.duplicated(keep=False)]
 
 
+def _merged_wholly(
+    then: pd.DataFrame,
+    now: pd.DataFrame,
+    merged: Mapping[str, list[str]],
+    registry: Any | None,
+) -> dict[str, list[str]]:
+    """Municipalities of 2024 that are the sum of municipalities of 2020: code -> their codes.
+
+    A municipality qualifies when every municipality merged into it since 2020 went into it
+    whole (none was split), all of them (and itself, if it existed) have figures of 2020, and
+    its total or land area equals the sum of theirs within
+    :data:`MUNICIPAL_AREA_TOLERANCE_REL`. Municipal counts are exact, so the sum is too.
+    """
+    out: dict[str, list[str]] = {}
+    for code, predecessors in merged.items():
+        if code not in now.index or sorted(predecessors) != _whole_predecessors(registry, code):
+            continue
+        parts = ([code] if code in then.index else []) + sorted(predecessors)
+        if not set(parts) <= set(then.index):
+            continue
+        before = then.loc[parts, ["oppervlakte_totaal", "oppervlakte_land"]].sum()
+        after = now.loc[code]
+        if any(
+            abs(after[c] - before[c])
+            <= max(AREA_TOLERANCE_HA, MUNICIPAL_AREA_TOLERANCE_REL * before[c])
+            for c in ("oppervlakte_totaal", "oppervlakte_land")
+        ):
+            out[code] = parts
+    return out
+
+
 def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFrame:
     """Decide for every area of the later year whether its earlier figures describe it.
 
@@ -283,7 +317,8 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     pandas.DataFrame
         One row per municipality and wijk of the later year: ``code``, ``level``,
         ``gemeente``, ``code_from`` (the code of 2020 the area is compared with: its own, or
-        the one before CBS renumbered it, see :func:`renumbered`; None if neither),
+        the one before CBS renumbered it, see :func:`renumbered`; for a municipality that took
+        in whole municipalities the codes of all, joined by ``+``; None if none),
         ``area_from``, ``area_to`` (ha), ``comparable`` and ``reason`` (None when comparable).
     """
     then = stats[stats["year"] == FROM_YEAR].set_index("code")
@@ -318,6 +353,12 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     matched = renumbered(then, now, merged)
     reason[matched.index] = None
     code_from[matched.index] = matched
+    # a municipality that took in whole municipalities is, in 2020, their sum
+    area_from = then["oppervlakte_totaal"].reindex(code_from).to_numpy(copy=True)
+    for code, parts in _merged_wholly(then, now, merged, registry).items():
+        reason[code] = None
+        code_from[code] = "+".join(parts)
+        area_from[out.index.get_loc(code)] = then.loc[parts, "oppervlakte_totaal"].sum()
     # The only wijk of a municipality with one wijk in both years is the municipality itself.
     n_then = then[then["level"] == "wijk"].groupby("gemeente").size()
     n_now = now[now["level"] == "wijk"].groupby("gemeente").size()
@@ -332,18 +373,33 @@ def comparability(stats: pd.DataFrame, registry: Any | None = None) -> pd.DataFr
     out["comparable"] = reason.isna()
     out["reason"] = reason
     out["code_from"] = code_from
-    out["area_from"] = then["oppervlakte_totaal"].reindex(code_from).to_numpy()
+    out["area_from"] = area_from
     out["area_to"] = out["oppervlakte_totaal_to"]
     return out.reset_index()[
         ["code", "level", "gemeente", "code_from", "area_from", "area_to", "comparable", "reason"]
     ]
 
 
+#: Counts of an area that add up over the municipalities that merged (see :func:`start_figures`).
+SUMMED: tuple[str, ...] = (
+    "inwoners",
+    "mannen",
+    "vrouwen",
+    *(measure for measure, _ in AGE_GROUPS.values()),
+    "huishoudens",
+    "oppervlakte_totaal",
+    "oppervlakte_land",
+)
+
+
 def start_figures(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataFrame:
     """Return the statistics of 2020 of the comparable areas, under their code of 2024.
 
     A renumbered wijk's row of 2020 takes the code, municipality and names of 2024 (its
-    division stays 2020), so that its figures of both years and its change share one code.
+    division stays 2020), so that its figures of both years and its change share one code. A
+    municipality that took in whole municipalities gets one row of 2020: the sums of their
+    counts (:data:`SUMMED`); averages (household size, density) stay empty, and the column
+    ``opgeteld`` marks the row.
 
     Parameters
     ----------
@@ -352,19 +408,36 @@ def start_figures(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataFrame
     comparable : pandas.DataFrame
         Output of :func:`comparability`.
     """
-    pairs = comparable.loc[comparable["comparable"], ["code", "code_from"]]
-    then = stats[(stats["year"] == FROM_YEAR) & stats["code"].isin(pairs["code_from"])]
-    to_code = pairs.set_index("code_from")["code"]
+    pairs = comparable.loc[comparable["comparable"], ["code", "code_from"]].astype(str)
+    summed = pairs["code_from"].str.contains("+", regex=False)
+    year_then = stats[stats["year"] == FROM_YEAR]
+    then = year_then[year_then["code"].isin(pairs.loc[~summed, "code_from"])]
+    to_code = pairs[~summed].set_index("code_from")["code"]
     moved = then["code"].map(to_code).ne(then["code"]).to_numpy()
-    if not moved.any():
-        return then
-    then = then.copy()
     now = stats[stats["year"] == TO_YEAR].set_index("code")
-    new_codes = then["code"].map(to_code)[moved]
-    for column in ("gemeente", "cbs_name", "name", "label", "name_source"):
-        then.loc[moved, column] = now[column].reindex(new_codes).to_numpy()
-    then.loc[moved, "code"] = new_codes.to_numpy()
-    return then
+    if moved.any():
+        then = then.copy()
+        new_codes = then["code"].map(to_code)[moved]
+        for column in ("gemeente", "cbs_name", "name", "label", "name_source"):
+            then.loc[moved, column] = now[column].reindex(new_codes).to_numpy()
+        then.loc[moved, "code"] = new_codes.to_numpy()
+    if not summed.any():
+        return then
+    by_code = year_then.set_index("code")
+    rows = []
+    for code, parts in zip(pairs.loc[summed, "code"], pairs.loc[summed, "code_from"], strict=True):
+        row = now.loc[code].copy()
+        for column in SUMMED:
+            row[column] = by_code.loc[parts.split("+"), column].sum(min_count=1)
+        row["huishoudensgrootte"] = row["bevolkingsdichtheid"] = np.nan
+        row["year"], row["division"] = FROM_YEAR, str(FROM_YEAR)
+        row["source"] = row["source_huishoudens"] = (
+            f"{source.TABLE_OF_YEAR[FROM_YEAR]} (som van {parts})"
+        )
+        row["opgeteld"] = True
+        rows.append(row.rename(code))
+    extra = pd.DataFrame(rows).rename_axis("code").reset_index()
+    return pd.concat([then.assign(opgeteld=False), extra], ignore_index=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -487,6 +560,15 @@ class _Rows:
         return pd.concat(self.parts, ignore_index=True)[list(COLUMNS)]
 
 
+def _summed_reason(areas: pd.DataFrame) -> pd.Series:
+    """Return why an average is missing in rows summed from merged municipalities (else None)."""
+    summed = pd.Series(False, index=areas.index)
+    if "opgeteld" in areas:
+        summed = areas["opgeteld"].astype("boolean").fillna(False).astype(bool)
+    reason = pd.Series(None, index=areas.index, dtype=object)
+    return reason.where(~summed, MISSING_REASONS["summed_average"])
+
+
 def level_indicators(stats: pd.DataFrame, year: int) -> pd.DataFrame:
     """Compute the indicators of one year on that year's own division.
 
@@ -534,6 +616,7 @@ def level_indicators(stats: pd.DataFrame, year: int) -> pd.DataFrame:
         period,
         pd.DataFrame({"value": size, "low": size - 0.05, "high": size + 0.05}),
         areas["source_huishoudens"],
+        _summed_reason(areas),
     )
     density = areas["bevolkingsdichtheid"].astype(float)
     rows.add(
@@ -542,6 +625,7 @@ def level_indicators(stats: pd.DataFrame, year: int) -> pd.DataFrame:
         period,
         pd.DataFrame({"value": density, "low": density - 0.5, "high": density + 0.5}),
         table,
+        _summed_reason(areas),
     )
     return rows.frame()
 
@@ -564,12 +648,9 @@ def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataF
     """
     now = stats[stats["year"] == TO_YEAR].set_index("code")
     now = now[now.index.isin(comparable["code"])]
-    by_code = comparable.set_index("code")
-    # the figures of 2020 under the code they had then (a renumbered wijk: its old code)
-    then = stats[stats["year"] == FROM_YEAR].set_index("code")
-    then = then.reindex(by_code["code_from"].reindex(now.index).to_numpy())
-    then.index = now.index
-    why = by_code["reason"].reindex(now.index)
+    # the figures of 2020 of the same area, under its code of 2024 (:func:`start_figures`)
+    then = start_figures(stats, comparable).set_index("code").reindex(now.index)
+    why = comparable.set_index("code")["reason"].reindex(now.index)
     rows = _Rows(now)
     error = _error(now["level"])
     table = f"{source.TABLE_OF_YEAR[FROM_YEAR]}+{source.TABLE_OF_YEAR[TO_YEAR]}"
@@ -616,7 +697,14 @@ def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataF
     household_source = (then["source_huishoudens"] + "+" + now["source_huishoudens"]).fillna(
         now["source_huishoudens"]
     )
-    rows.add("verandering_huishoudensgrootte", TO_YEAR, CHANGE_PERIOD, sizes, household_source, why)
+    rows.add(
+        "verandering_huishoudensgrootte",
+        TO_YEAR,
+        CHANGE_PERIOD,
+        sizes,
+        household_source,
+        why.where(why.notna(), _summed_reason(then)),
+    )
     return rows.frame()
 
 
@@ -759,8 +847,10 @@ def wijken(
         ``direction`` (changes), ``missing_reason``, ``division`` and ``source``, plus the wijk
         polygon in RD New (EPSG:28992). Boundaries exist for the 2024 division only: with
         ``jaar=2020`` a wijk gets a polygon only when its area is the same in 2024.
-        ``attrs`` holds ``gemeente``, ``jaar``, ``bron``, ``toelichting`` and ``vernummerd``
-        (the wijken compared under their code of 2020: code of 2024 -> code of 2020).
+        ``attrs`` holds ``gemeente``, ``jaar``, ``bron``, ``toelichting``, ``vernummerd``
+        (the wijken compared under their code of 2020: code of 2024 -> code of 2020) and
+        ``opgeteld`` (for a municipality that took in whole municipalities since 2020: the
+        codes whose figures of 2020 were added up; else empty).
 
     Raises
     ------
@@ -819,9 +909,13 @@ def wijken(
         f"{source.TABLE_OF_YEAR[y]} ({y})" for y in (source.YEARS if year == TO_YEAR else [year])
     )
     moved = comparable[comparable["comparable"] & (comparable["code"] != comparable["code_from"])]
+    wijk = moved["level"] == "wijk"
     out.attrs.update(
         {
-            "vernummerd": dict(zip(moved["code"], moved["code_from"], strict=True)),
+            "vernummerd": dict(
+                zip(moved.loc[wijk, "code"], moved.loc[wijk, "code_from"], strict=True)
+            ),
+            "opgeteld": [c for f in moved.loc[~wijk, "code_from"] for c in str(f).split("+")],
             "gemeente": region.code,
             "gemeentenaam": region.name,
             "jaar": year,

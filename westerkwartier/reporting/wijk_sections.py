@@ -321,6 +321,9 @@ def _section_cached(code: str, snapshot_dir: str) -> WijkSection:
     if total is not None:
         total.name = f"Heel {name}"
         total.note = "aantallen exact (niet afgerond)"
+        summed = sorted(_names_of(frame.attrs.get("opgeteld", [])))
+        if summed:
+            total.note += f"; {wijk_indicators.FROM_YEAR}: {_and(summed)} samen"
     n_comparable = sum(1 for r in rows if r.focus_change != "–")
     if len(rows) <= MAX_WIJKEN_WITHOUT_MAP:
         mode, sentences = "zin", _single_sentences(name, wide, rows)
@@ -339,6 +342,19 @@ def _section_cached(code: str, snapshot_dir: str) -> WijkSection:
         n_comparable=n_comparable,
         renumbered=len(frame.attrs.get("vernummerd", {})),
     )
+
+
+def _names_of(codes: list[str]) -> list[str]:
+    """Return the names of municipalities of 2020 (current or dissolved), by code."""
+    from westerkwartier.sources.regions import load_registry
+
+    registry = load_registry()
+    old = registry.dissolved().set_index("code")["name"]
+    return [str(old[c]) if c in old.index else registry.municipality(c).name for c in codes]
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
 
 
 def load_wijk_section(gemeente: Any) -> WijkSection:
