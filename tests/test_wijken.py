@@ -400,6 +400,18 @@ def test_wijken_2020_of_a_municipality_formed_later():
     shapes = src.boundaries().set_index("code").geometry
     assert shaped.geometry["WK001002"].equals(shapes["WK197902"])  # West
     assert ind.wijken("Westerkwartier", 2020).geometry.notna().all()
+    # a municipality of 2020 gets the outline of its own wijken, not today's municipality
+    voorne = ind.wijken("Voorne aan Zee", 2020, met_gemeente=True).drop_duplicates("code")
+    outline = voorne[voorne["level"] == "gemeente"].set_index("code").geometry
+    assert sorted(outline.index) == ["GM0501", "GM0530", "GM0614"]
+    today = shapes[[c for c in shapes.index if c.startswith("WK1992")]].union_all()
+    for code in outline.index:
+        own = voorne[(voorne["level"] == "wijk") & (voorne["gemeente"] == code)]
+        assert outline[code].area == pytest.approx(own.geometry.union_all().area)
+        assert outline[code].area < 0.5 * today.area
+    amsterdam = ind.wijken("Amsterdam", 2020, met_gemeente=True)
+    assert amsterdam.loc[amsterdam["code"] == "GM0363", "geometry"].isna().all()  # without Weesp
+    assert ind.wijken("Urk", 2020, met_gemeente=True).geometry.notna().all()
 
 
 def test_a_renumbered_wijk_is_compared_with_its_old_code(stats, raw2020, raw2024):

@@ -832,7 +832,9 @@ def wijken(
         it.
     met_gemeente : bool, default False
         Add the municipality's own rows (``level == "gemeente"``, exact counts), with its
-        outline as the union of its wijken.
+        outline as the union of its wijken. With ``jaar=2020`` these are the municipalities of
+        2020 that make up today's; one whose area differs from today's has the union of its
+        wijken's polygons, and none unless all of its wijken have one.
     met_beginjaar : bool, default False
         With ``jaar=2024``: add the 2020 figures of the areas that are the same in 2020
         (``year`` 2020, ``division`` 2020; a renumbered wijk under its code of 2024), the
@@ -900,7 +902,18 @@ def wijken(
     geometry = geometry.where(geometry.notna(), None)
     if met_gemeente and len(shapes):
         outline = shapely.union_all(shapes.to_numpy())
-        geometry = geometry.where(frame["level"] != "gemeente", outline)
+        same = comparable.set_index("code")["code_from"].get(region.code) == region.code
+        for code in set(frame.loc[frame["level"] == "gemeente", "code"]):
+            rows = frame["code"] == code
+            if year == TO_YEAR or (code == region.code and same):
+                geometry[rows] = [outline] * int(rows.sum())
+                continue
+            # in 2020 a municipality other than today's: the union of its wijken, if all have one
+            own = (frame["level"] == "wijk") & (frame["gemeente"] == code)
+            parts = geometry[own].drop_duplicates()
+            whole = bool(own.any()) and bool(parts.notna().all())
+            union = shapely.union_all(parts.to_numpy()) if whole else None
+            geometry[rows] = [union] * int(rows.sum())
     out = gpd.GeoDataFrame(
         frame.reset_index(drop=True),
         geometry=gpd.GeoSeries(geometry.to_numpy(), crs=source_crs()),
