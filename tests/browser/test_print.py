@@ -245,8 +245,9 @@ WIJK_PRINT = f"""() => {{
 @pytest.mark.parametrize(
     ("gemeente", "kind"),
     [
-        ("Amsterdam", "niveau"),
-        ("Land van Cuijk", "niveau"),
+        ("Amsterdam", "alle"),  # 83 of 110 wijken compared under their code of 2020
+        ("Land van Cuijk", "alle"),
+        ("Papendrecht", "niveau"),  # no wijk comparable, one reason for all
         ("Almere", "niveau"),  # with a remark column: the reasons differ per wijk
         ("Tytsjerksteradiel", "alle"),
     ],
@@ -257,7 +258,8 @@ def test_wijk_tables_print_names_and_numbers_whole(gemeente, kind, browse, tmp_p
     Printed, Amsterdam's table broke "Haarlemmerbu / urt", Tytsjerksteradiel's its own name
     in the row of the whole municipality, and Amsterdam's gave each of its 110 wijken
     the same eight-line remark, because no wijk code of 2024 existed in 2020; so did every
-    municipality merged since (Land van Cuijk). Those tables now show 2024 only.
+    municipality merged since (Land van Cuijk). Such tables show 2024 only; Amsterdam's and
+    Land van Cuijk's now compare most wijken under their code of 2020 (a full table).
     """
     from westerkwartier.reporting import wijk_sections as ws
     from westerkwartier.reporting.html import report_css

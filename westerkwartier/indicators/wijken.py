@@ -24,7 +24,8 @@ Comparability
     claims it (:func:`renumbered`). ``code_from`` records the 2020 code of every comparison.
     The only wijk of a municipality with one wijk in both years follows the municipality; a
     municipality is comparable unless the region registry records a merger between the two
-    years (or its area moved by more than :data:`MUNICIPAL_AREA_TOLERANCE_REL`). Otherwise the
+    years (or its area moved by more than :data:`MUNICIPAL_AREA_TOLERANCE_REL`); one that took
+    in only whole municipalities is compared with their sum (:func:`start_figures`). Otherwise the
     change is missing with the reason.
 Division
     Every figure records the year of the division it is on (``division``): ``2020`` or
