@@ -437,8 +437,12 @@ def _soft_hyphens(word: str) -> str:
     return "\u00ad".join(out)
 
 
-def breakable(text: str) -> str:
+def breakable(text: str, shortest: int = LONG_WORD, slash: bool = False) -> str:
     """Return ``text`` with soft hyphens (U+00AD) in its long Dutch words.
+
+    ``shortest`` is the length from which a word is hyphenated; with ``slash`` a line may
+    also break after a slash (a zero-width space follows it), as in the wijk name
+    "Weesperbuurt/Plantage".
 
     A narrow column on paper (a scorecard on A4) then breaks "Betalingsachterstand" as
     "Betalings-" and "achterstand" with a hyphen, instead of anywhere without one: Chromium,
@@ -458,7 +462,8 @@ def breakable(text: str) -> str:
     >>> breakable("Voldoet aan de beweegrichtlijn").replace("\u00ad", "|")
     'Voldoet aan de beweeg|richt|lijn'
     """
-    return re.sub(rf"[^\W\d_]{{{LONG_WORD},}}", lambda m: _soft_hyphens(m.group(0)), text)
+    out = re.sub(rf"[^\W\d_]{{{shortest},}}", lambda m: _soft_hyphens(m.group(0)), text)
+    return out.replace("/", "/\u200b") if slash else out
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:
