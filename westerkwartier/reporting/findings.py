@@ -19,6 +19,7 @@ from westerkwartier.analysis.comparison import (
 )
 from westerkwartier.indicators.precision import ROUNDING, SURVEY, THRESHOLD
 from westerkwartier.reporting.formatting import (
+    and_list,
     fmt,
     fmt_benchmark,
     fmt_margin,
@@ -161,31 +162,27 @@ def _versus(row: ScoreRow) -> str:
         for c in clear:  # one clause per word, in the order the words first appear
             by_word.setdefault(c.word, []).append(c)
         groups = list(by_word.values())
-        pieces = [f"{_word(g[0], row)} " + _and([_where(c, row.unit) for c in g]) for g in groups]
+        pieces = [
+            f"{_word(g[0], row)} " + and_list([_where(c, row.unit) for c in g]) for g in groups
+        ]
         text = "is " + ", maar ".join(pieces)
     if loose:
         kinds = {_basis(c, row) for c in loose} - {None}
         kind = kinds.pop() if len(kinds) == 1 else None
         margin = _MARGIN.get(kind or "", "de marges")
         if text:
-            names = _and([_named(c, row.unit, row.own) for c in loose])
+            names = and_list([_named(c, row.unit, row.own) for c in loose])
             if kind == SURVEY:
                 text += f"; het verschil met {names} is niet significant"
             else:
                 text += f"; het verschil met {names} valt binnen {margin}"
         else:
-            names = _and([_where(c, row.unit, row.own) for c in loose])
+            names = and_list([_where(c, row.unit, row.own) for c in loose])
             if kind == SURVEY:
                 text = f"verschilt niet significant van de waarde {names}"
             else:
                 text = f"verschilt niet van de waarde {names}: het verschil valt binnen {margin}"
     return text
-
-
-def _and(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def _trend_clause(row: ScoreRow) -> str:

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -464,6 +465,26 @@ def breakable(text: str, shortest: int = LONG_WORD, slash: bool = False) -> str:
     """
     out = re.sub(rf"[^\W\d_]{{{shortest},}}", lambda m: _soft_hyphens(m.group(0)), text)
     return out.replace("/", "/\u200b") if slash else out
+
+
+def and_list(items: Sequence[str]) -> str:
+    """Join ``items`` the Dutch way: commas, and "en" before the last.
+
+    Examples
+    --------
+    >>> and_list(["Brielle", "Hellevoetsluis", "Westvoorne"])
+    'Brielle, Hellevoetsluis en Westvoorne'
+    >>> and_list(["2019", "2021"])
+    '2019 en 2021'
+    >>> and_list(["Urk"])
+    'Urk'
+    >>> and_list([])
+    ''
+    """
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:

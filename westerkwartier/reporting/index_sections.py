@@ -41,6 +41,7 @@ from westerkwartier.errors import InputError
 from westerkwartier.indicators.panel_cache import national_panel
 from westerkwartier.indicators.precision import ROUNDING, precision_detail
 from westerkwartier.reporting.formatting import (
+    and_list,
     decimals_for,
     fmt,
     fmt_change,
@@ -343,7 +344,7 @@ def like_with_like(
 
     def names(rows: pd.DataFrame) -> str:
         items = [_lower(labels.get(i, i)) for i in rows["indicator"]]
-        return ", ".join(items[:-1]) + " en " + items[-1] if len(items) > 1 else items[0]
+        return and_list(items)
 
     parts = []
     if len(entered):
@@ -562,7 +563,7 @@ def pulse_sentence(pulse: pd.DataFrame, name: str, peiljaar: int) -> str:
     """
     counts = pulse["status"].value_counts()
     parts = [f"{counts[s]} {s}" for s in STATUS_LABELS if counts.get(s, 0)]
-    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " en " + parts[-1]
+    text = and_list(parts)
     first = next(counts[s] for s in STATUS_LABELS if counts.get(s, 0))
     verb = "is er" if first == 1 else "zijn er"
     return (

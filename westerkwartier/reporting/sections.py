@@ -29,6 +29,7 @@ from westerkwartier.indicators.precision import (
     precision_detail,
 )
 from westerkwartier.reporting.formatting import (
+    and_list,
     breakable,
     fmt,
     fmt_change,
@@ -789,7 +790,7 @@ def year_spans(years: Iterable[int]) -> str:
             runs[-1].append(year)
         else:
             runs.append([year])
-    return _and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
+    return and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
 
 
 def retention_note(
@@ -1217,7 +1218,7 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
     split = sorted(n for n, succ in last if len(succ) > 1)
     new = len({y for _, _, y, _ in mine}) == 1 and _new_code(code)
     parts = whole + [f"een deel van {n}" for n in split]
-    listed = _and_list(parts)
+    listed = and_list(parts)
     if new:
         text = f"{name} ontstond op 1 januari {year} uit {listed}."
     else:
@@ -1239,7 +1240,7 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
         text += "); gemiddelden en percentages zonder aantallen ontbreken vóór dat jaar."
     else:
         text += (
-            f" Welk deel van {_and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
+            f" Welk deel van {and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
             f"vóór {year} gingen over een ander gebied en ontbreken daarom."
         )
     if estimated:
@@ -1263,12 +1264,6 @@ def _new_code(code: str) -> bool:
         return int(code[2:]) >= 1900
     except ValueError:
         return False
-
-
-def _and_list(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " en " + items[-1]
 
 
 def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:

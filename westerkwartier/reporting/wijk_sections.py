@@ -21,6 +21,7 @@ import pandas as pd
 
 from westerkwartier.indicators import wijken as wijk_indicators
 from westerkwartier.reporting.formatting import (
+    and_list,
     fmt_int,
     fmt_number,
     fmt_pct,
@@ -323,7 +324,7 @@ def _section_cached(code: str, snapshot_dir: str) -> WijkSection:
         total.note = "aantallen exact (niet afgerond)"
         summed = sorted(_names_of(frame.attrs.get("opgeteld", [])))
         if summed:
-            total.note += f"; {wijk_indicators.FROM_YEAR}: {_and(summed)} samen"
+            total.note += f"; {wijk_indicators.FROM_YEAR}: {and_list(summed)} samen"
     n_comparable = sum(1 for r in rows if r.focus_change != "–")
     if len(rows) <= MAX_WIJKEN_WITHOUT_MAP:
         mode, sentences = "zin", _single_sentences(name, wide, rows)
@@ -351,10 +352,6 @@ def _names_of(codes: list[str]) -> list[str]:
     registry = load_registry()
     old = registry.dissolved().set_index("code")["name"]
     return [str(old[c]) if c in old.index else registry.municipality(c).name for c in codes]
-
-
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
 
 
 def load_wijk_section(gemeente: Any) -> WijkSection:
