@@ -631,7 +631,9 @@ def level_indicators(stats: pd.DataFrame, year: int) -> pd.DataFrame:
     return rows.frame()
 
 
-def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataFrame:
+def change_indicators(
+    stats: pd.DataFrame, comparable: pd.DataFrame, start: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Compute the changes between the two years for every area of the later year.
 
     Parameters
@@ -640,6 +642,9 @@ def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataF
         Stored statistics (both years).
     comparable : pandas.DataFrame
         Output of :func:`comparability` (at least the areas wanted).
+    start : pandas.DataFrame, optional
+        ``start_figures(stats, comparable)`` when the caller already has it; computed here
+        otherwise.
 
     Returns
     -------
@@ -650,7 +655,9 @@ def change_indicators(stats: pd.DataFrame, comparable: pd.DataFrame) -> pd.DataF
     now = stats[stats["year"] == TO_YEAR].set_index("code")
     now = now[now.index.isin(comparable["code"])]
     # the figures of 2020 of the same area, under its code of 2024 (:func:`start_figures`)
-    then = start_figures(stats, comparable).set_index("code").reindex(now.index)
+    if start is None:
+        start = start_figures(stats, comparable)
+    then = start.set_index("code").reindex(now.index)
     why = comparable.set_index("code")["reason"].reindex(now.index)
     rows = _Rows(now)
     error = _error(now["level"])
@@ -790,10 +797,11 @@ def _compute_country() -> _Country:
 
     stats = source.statistics()
     comparable = comparability(stats, load_registry())
+    start = start_figures(stats, comparable)
     return _Country(
-        start=level_indicators(start_figures(stats, comparable), FROM_YEAR),
+        start=level_indicators(start, FROM_YEAR),
         level=level_indicators(stats, TO_YEAR),
-        change=change_indicators(stats, comparable),
+        change=change_indicators(stats, comparable, start),
         comparable=comparable,
     )
 
