@@ -132,6 +132,21 @@ def test_one_environment_fills_every_part_of_a_report():
     assert "jinja2.Environment(" not in source
 
 
+def test_a_wijk_name_breaks_after_a_slash_without_a_character_in_copied_text():
+    """A zero-width space after the slash of "Weesperbuurt/Plantage" let A4 break the name
+    there, but ended up in text copied from the page; ``<wbr>`` is markup, not text."""
+    env = report_html.template_environment()
+    shy = "\u00ad"
+    out = env.from_string("<td>{{ name | breakable(9) }}</td>").render(
+        name="Weesperbuurt/Plantage <b>"
+    )
+    assert out == f"<td>Weesper{shy}buurt/<wbr>Plantage &lt;b&gt;</td>"
+    assert "\u200b" not in out
+    # the text a reader copies: the page's text without its markup and soft hyphens
+    copied = re.sub(r"<[^>]+>", "", out).replace(shy, "")
+    assert copied == "Weesperbuurt/Plantage &lt;b&gt;"
+
+
 #: Modules that build HTML: their markup must come from templates, not from string literals.
 HTML_BUILDERS = [
     "reporting/sections.py",

@@ -141,7 +141,7 @@ SPLIT_WORDS = """const splitWords = elements => {
                 const boxes = [...range.getClientRects()];
                 return Math.round(boxes[boxes.length - 1].top);
             };
-            const re = /[^\\s\\u00ad\\u200b-]+/g;
+            const re = /[^\\s\\u00ad-]+/g;
             let m;
             while ((m = re.exec(node.data)) !== null) {
                 if (line(m.index) !== line(m.index + m[0].length - 1)) split.push(m[0]);

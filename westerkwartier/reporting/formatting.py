@@ -438,12 +438,11 @@ def _soft_hyphens(word: str) -> str:
     return "\u00ad".join(out)
 
 
-def breakable(text: str, shortest: int = LONG_WORD, slash: bool = False) -> str:
+def breakable(text: str, shortest: int = LONG_WORD) -> str:
     """Return ``text`` with soft hyphens (U+00AD) in its long Dutch words.
 
-    ``shortest`` is the length from which a word is hyphenated; with ``slash`` a line may
-    also break after a slash (a zero-width space follows it), as in the wijk name
-    "Weesperbuurt/Plantage".
+    ``shortest`` is the length from which a word is hyphenated. (In HTML a line may also
+    break after a slash: :func:`westerkwartier.reporting.html.breakable_html`.)
 
     A narrow column on paper (a scorecard on A4) then breaks "Betalingsachterstand" as
     "Betalings-" and "achterstand" with a hyphen, instead of anywhere without one: Chromium,
@@ -463,8 +462,7 @@ def breakable(text: str, shortest: int = LONG_WORD, slash: bool = False) -> str:
     >>> breakable("Voldoet aan de beweegrichtlijn").replace("\u00ad", "|")
     'Voldoet aan de beweeg|richt|lijn'
     """
-    out = re.sub(rf"[^\W\d_]{{{shortest},}}", lambda m: _soft_hyphens(m.group(0)), text)
-    return out.replace("/", "/\u200b") if slash else out
+    return re.sub(rf"[^\W\d_]{{{shortest},}}", lambda m: _soft_hyphens(m.group(0)), text)
 
 
 def and_list(items: Sequence[str]) -> str:

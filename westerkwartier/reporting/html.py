@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
-from westerkwartier.reporting.formatting import breakable
+from westerkwartier.reporting.formatting import LONG_WORD, breakable
 
 if TYPE_CHECKING:  # nbformat is imported where a page is exported, not in the report kernels
     import nbformat
@@ -95,9 +95,8 @@ def template_environment() -> jinja2.Environment:
 
     Block tags on a line of their own leave no blank line behind (``trim_blocks``,
     ``lstrip_blocks``), so the templates can be laid out for reading. The filter
-    ``heel`` is :func:`whole_figures`; ``breakable`` is
-    :func:`~westerkwartier.reporting.formatting.breakable` (long names break at syllables
-    on paper).
+    ``heel`` is :func:`whole_figures`; ``breakable`` is :func:`breakable_html` (long names
+    break at syllables on paper, and after a slash).
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PARTS_DIR),
@@ -108,8 +107,25 @@ def template_environment() -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters["heel"] = whole_figures
-    env.filters["breakable"] = breakable
+    env.filters["breakable"] = breakable_html
     return env
+
+
+def breakable_html(text: str, shortest: int = LONG_WORD) -> markupsafe.Markup:
+    """Return ``text`` escaped, with soft hyphens in long words and ``<wbr>`` after a slash.
+
+    A narrow column on paper then breaks "Weesperbuurt/Plantage" after the slash rather
+    than inside a word. ``<wbr>`` is markup, not a character: unlike a zero-width space it
+    does not end up in text copied from the page, nor in what a screen reader reads.
+    ``shortest`` is passed to :func:`~westerkwartier.reporting.formatting.breakable`.
+
+    Examples
+    --------
+    >>> str(breakable_html("Weesperbuurt/Plantage & Co", 20))
+    'Weesperbuurt/<wbr>Plantage &amp; Co'
+    """
+    escaped = markupsafe.escape(breakable(str(text), shortest))
+    return markupsafe.Markup(escaped.replace("/", markupsafe.Markup("/<wbr>")))
 
 
 def render_template(name: str, /, **context: Any) -> str:
