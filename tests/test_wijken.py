@@ -208,13 +208,15 @@ def test_comparability_counts_and_reasons(stats):
     wijken = verdict[verdict["level"] == "wijk"]
     assert len(wijken) == 3393
     reasons = wijken["reason"].value_counts(dropna=False)
-    assert reasons[ind.MISSING_REASONS["boundary_changed"]] == 273
-    # of 480 wijken with a code new since 2020, 153 are an area of 2020 under its old code
-    assert reasons[ind.MISSING_REASONS["new_code"]] == 281
+    # 183 wijken are an area of 2020 under its old code: 153 of 480 with a code new since 2020,
+    # and 30 whose code belonged to another wijk in 2020 (until the round's third stop these
+    # counted 19 more "boundary changed" and 11 more "new code")
+    assert reasons[ind.MISSING_REASONS["boundary_changed"]] == 254
+    assert reasons[ind.MISSING_REASONS["new_code"]] == 270
     assert reasons[ind.MISSING_REASONS["new_municipality"]] == 46
-    assert wijken["comparable"].sum() == 2640 + 153
+    assert wijken["comparable"].sum() == 2640 + 183
     renumbered = wijken[wijken["comparable"] & (wijken["code"] != wijken["code_from"])]
-    assert len(renumbered) == 153
+    assert len(renumbered) == 183
     by_code = verdict.set_index("code")
     assert by_code.at["WK008800", "comparable"]  # Schiermonnikoog: coastline, one wijk
     # Amsterdam renumbered its wijken in 2022: 83 of them kept name and area
@@ -454,6 +456,33 @@ def test_a_renumbered_wijk_is_compared_with_its_old_code(stats, raw2020, raw2024
     dijk = ind.comparability(stats, load_registry()).set_index("code")
     assert dijk.at["WK198012", "code_from"] == "WK039804"  # Planetenwijk
     assert not dijk.at["WK198014", "comparable"]  # Heemradenwijk: area of 't Kruis, 2020
+
+
+def test_a_wijk_whose_old_code_cbs_gave_to_another_wijk_is_compared(stats, raw2020, raw2024):
+    """Druten renumbered its wijken and gave the old codes to other wijken: WK022501 was
+    Puiflijk (554 ha) in 2020 and is Druten (348 ha) in 2024; Puiflijk is now WK022505."""
+    from westerkwartier.sources.regions import load_registry
+
+    verdict = ind.comparability(stats, load_registry()).set_index("code")
+    assert verdict.at["WK022505", "code_from"] == "WK022501"  # Puiflijk
+    assert verdict.at["WK022504", "code_from"] == "WK022502"  # Afferden
+    assert verdict.at["WK022506", "code_from"] == "WK022504"  # Horssen
+    # the wijk that holds the old code now is not Puiflijk: no change for it
+    assert not verdict.at["WK022501", "comparable"]
+    assert verdict.at["WK022501", "reason"] == ind.MISSING_REASONS["boundary_changed"]
+    assert not verdict.loc[verdict["comparable"], "code_from"].duplicated().any()
+    frame = ind.wijken("Druten", met_beginjaar=True)
+    change = frame[frame["indicator"] == "inwoners_verandering"].set_index("code")
+    expected = raw2024.at["WK022505", "inwoners"] - raw2020.at["WK022501", "inwoners"]
+    assert change.at["WK022505", "value"] == expected
+    assert pd.isna(change.at["WK022501", "value"])
+    start = frame[(frame["code"] == "WK022505") & (frame["indicator"] == "inwoners")]
+    assert sorted(start["year"]) == [2020, 2024] and set(start["name"]) == {"Puiflijk"}
+    assert frame.attrs["vernummerd"]["WK022505"] == "WK022501"
+    # the wijk Druten of 2020 (1.075 ha) was split into Druten, Druten Zuid and Druten
+    # Buitengebied (WK022500): none of them is compared with it
+    for code in ("WK022500", "WK022501", "WK022502"):
+        assert verdict.at[code, "reason"] == ind.MISSING_REASONS["boundary_changed"]
 
 
 def test_a_wijk_of_2020_two_wijken_would_claim_is_compared_with_neither():

@@ -237,6 +237,11 @@ def renumbered(
     :func:`comparability`). A wijk of 2024 is matched only to its one candidate, and a wijk of
     2020 that two wijken of 2024 would claim is matched to neither.
 
+    A code CBS gave to another wijk counts as new in 2024 and as gone from 2020: the wijken
+    that hold it in the two years have neither the same name nor the same area (Druten's
+    WK022501 was Puiflijk, 554 ha, in 2020 and is Druten, 348 ha, in 2024; Puiflijk is
+    WK022505). Without its own code in both years such a wijk was never comparable.
+
     Parameters
     ----------
     then, now : pandas.DataFrame
@@ -250,12 +255,13 @@ def renumbered(
     pandas.Series
         The 2020 code per 2024 code, for the wijken matched.
     """
-    old = then[(then["level"] == "wijk") & ~then.index.isin(now.index)]
+    reused = _reused_codes(then, now)
+    old = then[(then["level"] == "wijk") & (~then.index.isin(now.index) | then.index.isin(reused))]
     by_key: dict[tuple[str, str], list[str]] = {}
     for code, gemeente, name in zip(old.index, old["gemeente"], old["cbs_name"], strict=True):
         by_key.setdefault((str(gemeente), plain_name(name)), []).append(str(code))
     found: dict[str, str] = {}
-    new = now[(now["level"] == "wijk") & ~now.index.isin(then.index)]
+    new = now[(now["level"] == "wijk") & (~now.index.isin(then.index) | now.index.isin(reused))]
     for code, row in new.iterrows():
         name = plain_name(row["cbs_name"])
         owners = [row["gemeente"], *merged.get(row["gemeente"], [])]
@@ -270,6 +276,17 @@ def renumbered(
             found[str(code)] = str(cand.index[same.to_numpy()][0])
     out = pd.Series(found, dtype=object)
     return out[~out.duplicated(keep=False)]
+
+
+def _reused_codes(then: pd.DataFrame, now: pd.DataFrame) -> pd.Index:
+    """Wijk codes of both years whose wijken differ in name and in total and land area."""
+    both = then.index[(then["level"] == "wijk")].intersection(now.index)
+    a, b = then.loc[both], now.loc[both]
+    renamed = a["cbs_name"].map(plain_name) != b["cbs_name"].map(plain_name)
+    same = _same_area(a["oppervlakte_totaal"], b["oppervlakte_totaal"]) | _same_area(
+        a["oppervlakte_land"], b["oppervlakte_land"]
+    )
+    return both[(renamed & ~same & (b["level"] == "wijk")).to_numpy()]
 
 
 def _merged_wholly(
