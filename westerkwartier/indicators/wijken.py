@@ -16,17 +16,18 @@ Comparability
     A change 2020-2024 is computed only where the 2020 figure describes the same area: the wijk
     code exists in both years and the total *or* the land area published by CBS differs by at
     most max(:data:`AREA_TOLERANCE_HA`, :data:`AREA_TOLERANCE_REL`). CBS's own boundary-change
-    flag compares with the previous year only and misses most changes between 2020 and 2024.
-    A wijk that CBS gave a new code (Amsterdam renumbered its wijken in 2022; a municipality
+    flag compares with the previous year only and misses most changes between 2020 and 2024. A
+    wijk that CBS gave a new code (Amsterdam renumbered its wijken in 2022; a municipality
     formed by a merger numbers its wijken anew) is compared with the wijk of 2020 of its own
     municipality, or of a municipality merged into it, that has the same name (without CBS's
     "Wijk NN") and the same area, when exactly one such wijk exists and no other wijk of 2024
-    claims it (:func:`renumbered`). ``code_from`` records the 2020 code of every comparison.
-    The only wijk of a municipality with one wijk in both years follows the municipality; a
-    municipality is comparable unless the region registry records a merger between the two
-    years (or its area moved by more than :data:`MUNICIPAL_AREA_TOLERANCE_REL`); one that took
-    in only whole municipalities is compared with their sum (:func:`start_figures`). Otherwise the
-    change is missing with the reason.
+    claims it (:func:`renumbered`); a code that CBS gave to a wijk of another name and area
+    counts as new in 2024 and as gone from 2020. ``code_from`` records the 2020 code of every
+    comparison. The only wijk of a municipality with one wijk in both years follows the
+    municipality; a municipality is comparable unless the region registry records a merger
+    between the two years (or its area moved by more than :data:`MUNICIPAL_AREA_TOLERANCE_REL`);
+    one that took in only whole municipalities is compared with their sum
+    (:func:`start_figures`). Otherwise the change is missing with the reason.
 Division
     Every figure records the year of the division it is on (``division``): ``2020`` or
     ``2024`` for a level, ``2020-2024`` for a change (2020 figure on the 2020 division, 2024
