@@ -630,6 +630,10 @@ def test_catalogue_frame_and_theme_filter():
     assert frame.set_index("id").loc["verhuissaldo_15_24", "offline"] == np.False_
     assert frame.set_index("id").loc["banen_per_1000", "offline"] == np.True_
     assert frame.set_index("id").loc["woz_waarde", "offline"] == np.True_
+    # a table's note stands in the caveats of each of its indicators, after the table's id
+    note = load_catalogue().table("86137NED").note
+    assert frame.set_index("id").loc["overgewicht", "caveats"].endswith(f"86137NED: {note}")
+    assert note not in frame.set_index("id").loc["woz_waarde", "caveats"]
     with pytest.raises(InputError, match="thema"):
         catalogue("Sport")
 

@@ -205,6 +205,38 @@ def test_sources_and_licence(rendered, code, rapport):
     assert "definitief" in text
 
 
+def test_a_note_about_a_table_is_said_once_and_only_with_its_figures(monkeypatch):
+    """The sentence that the Gezondheidsmonitor 2024 is read under the topic names of 2022 stood
+    in the caveats of all eleven survey indicators, also in reports without a figure of 2024
+    (every offline report). It is now a note of table 86137NED: said once, under the table,
+    when the report shows one of its figures."""
+    import dataclasses
+
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import bronnen, table_caveats
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("aantrekkelijkheid", "Westerkwartier", peildatum="2026-11-27")
+    note = data.catalogue.table("86137NED").note
+    assert "namen die de onderwerpen in de Gezondheidsmonitor 2022 hebben" in note
+    text = htmllib.unescape(str(bronnen(data)))
+    assert "86137NED" not in data.tables
+    assert note not in text
+    assert "onderwerpsleutels" not in text
+    assert "Enquête (Gezondheidsmonitor" in text and "Enquete" not in text
+
+    # the same report as it would be with a figure of 2024 (online): one row from 86137NED
+    panel = data.panel.copy()
+    survey = panel.index[(panel["source_table"] == "85563NED") & panel["value"].notna()]
+    panel.loc[survey[0], "source_table"] = "86137NED"
+    with_2024 = dataclasses.replace(data, panel=panel)
+    assert "86137NED" in with_2024.tables
+    assert table_caveats(with_2024) == [
+        ("CBS-tabel 86137NED (Gezondheidsmonitor; bevolking 18 jaar of ouder, regio, 2024)", note)
+    ]
+    assert htmllib.unescape(str(bronnen(with_2024))).count(note) == 1
+
+
 # -- numbers ------------------------------------------------------------------------------------
 def _latest(code: str, indicator: str):
     from westerkwartier.indicators.panel import panel

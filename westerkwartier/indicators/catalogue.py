@@ -310,6 +310,7 @@ class TableSpec:
     api: str = "v3"
     division: int | None = None
     period_month: int | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -679,6 +680,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             api=str(v.get("api", "v3")),
             division=int(v["division"]) if v.get("division") is not None else None,
             period_month=int(v["period_month"]) if v.get("period_month") is not None else None,
+            note=" ".join(str(v.get("note", "")).split()),
         )
         for k, v in raw.get("tables", {}).items()
     }
@@ -737,7 +739,8 @@ def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd
         One row per indicator: id, label_nl, label_en, theme, subtheme, unit, direction,
         formula, years (``2013-2024``), tables (``86088NED 85494NED ...``), offline (whether
         the snapshot holds a table for it), breaks (years that start a new series after a
-        definition break, ``2021``; empty when none), caveats.
+        definition break, ``2021``; empty when none), caveats (the indicator's, then the note
+        of each of its tables that has one, after the table's id).
 
     Raises
     ------
@@ -769,7 +772,10 @@ def catalogue(theme: str | None = None, *, path: Path | str | None = None) -> pd
                     any(cat.table(t).offline for t in op.tables) for op in ind.operands.values()
                 ),
                 "breaks": ", ".join(str(b) for b in ind.breaks),
-                "caveats": ind.caveats,
+                "caveats": " ".join(
+                    [ind.caveats]
+                    + [f"{t}: {cat.table(t).note}" for t in ind.tables if cat.table(t).note]
+                ),
             }
         )
     frame = pd.DataFrame(rows)

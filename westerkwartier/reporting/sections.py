@@ -1158,11 +1158,12 @@ def bronnen(data: ReportData) -> Html:
     The method lists the rules of :mod:`westerkwartier.analysis.rules` in their own words;
     the caveats start with the ones about this municipality: its boundary changes (which
     years are rebuilt from which predecessors) and the provinces without a municipality that
-    dominates their figure.
+    dominates their figure; then the notes of the tables the report shows figures from
+    (:func:`table_caveats`), then those of the indicators.
     """
     from westerkwartier.analysis.rules import RULES
 
-    own = merger_caveats(data) + dominance_caveats(data)
+    own = merger_caveats(data) + dominance_caveats(data) + table_caveats(data)
     return part(
         "bronnen.html.j2",
         date_text=_date_text(data_date()),
@@ -1170,6 +1171,21 @@ def bronnen(data: ReportData) -> Html:
         rules=[(r.title, r.text) for r in RULES],
         caveats=own + _caveats(data, [r.indicator for r in data.rows]),
     )
+
+
+def table_caveats(data: ReportData) -> list[tuple[str, str]]:
+    """Return the catalogue's note of every CBS table the report shows figures from.
+
+    A note about a table (the Gezondheidsmonitor 2024 is read under the topic names of 2022)
+    is said once, under the table's id, and only when the report holds a figure from it.
+    """
+    known = {tid.lower(): tid for tid in data.catalogue.tables}
+    out = []
+    for tid in data.tables:
+        spec = data.catalogue.tables.get(known.get(tid.lower(), tid))
+        if spec is not None and spec.note:
+            out.append((f"CBS-tabel {spec.id} ({spec.title})", spec.note))
+    return out
 
 
 def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
@@ -1313,6 +1329,7 @@ __all__ = [
     "show_trends",
     "source_rows",
     "tabel",
+    "table_caveats",
 ]
 
 
