@@ -237,6 +237,44 @@ def test_a_note_about_a_table_is_said_once_and_only_with_its_figures(monkeypatch
     assert htmllib.unescape(str(bronnen(with_2024))).count(note) == 1
 
 
+@pytest.mark.parametrize(
+    ("code", "rapport", "online_only", "suppressed"),
+    [
+        ("GM1900", "talent", True, False),  # 03759ned is in the snapshot, but not by age
+        ("GM0088", "talent", True, True),
+        ("GM1969", "aantrekkelijkheid", False, False),  # nothing missing: no footnote
+    ],
+)
+def test_what_is_missing_explains_only_the_reasons_it_gives(
+    monkeypatch, code, rapport, online_only, suppressed
+):
+    """Súdwest-Fryslân's cohort figure is missing with "tabel alleen online beschikbaar" for
+    03759ned, which the sources list shows as used: the snapshot holds it without single ages.
+    The footnote says a part of a table may be missing, and explains a reason only when a row
+    gives it."""
+    from westerkwartier.indicators.catalogue import MISSING
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import MISSING_EXPLAINED, ontbreekt
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data(rapport, code, peildatum="2026-11-27")
+    reasons = [r.missing_reason or "" for r in data.rows if r.own is None]
+    assert any(MISSING["online_only"] in r for r in reasons) is online_only
+    assert any(MISSING["suppressed"] in r for r in reasons) is suppressed
+    notes = re.findall(r'<p class="voetnoot">(.*?)</p>', htmllib.unescape(str(ontbreekt(data))))
+    expected = [
+        text
+        for text, shown in (
+            (MISSING_EXPLAINED["online_only"], online_only),
+            (MISSING_EXPLAINED["suppressed"], suppressed),
+        )
+        if shown
+    ]
+    assert notes == ([" ".join(expected)] if expected else [])
+    if online_only:
+        assert "of het deel ervan dat dit cijfer nodig heeft" in notes[0]
+
+
 # -- numbers ------------------------------------------------------------------------------------
 def _latest(code: str, indicator: str):
     from westerkwartier.indicators.panel import panel

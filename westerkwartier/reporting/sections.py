@@ -21,6 +21,7 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
+from westerkwartier.indicators.catalogue import MISSING
 from westerkwartier.indicators.precision import (
     ROUNDING,
     SURVEY,
@@ -1100,7 +1101,31 @@ def ontbreekt(data: ReportData) -> Html:
         for r in data.rows
         if r.own is None
     ]
-    return part("ontbreekt.html.j2", rows=rows, total=len(data.rows), name=data.region.name)
+    reasons = " ".join(reason for _, _, reason, _ in rows)
+    explained = [text for key, text in MISSING_EXPLAINED.items() if MISSING[key] in reasons]
+    return part(
+        "ontbreekt.html.j2",
+        rows=rows,
+        total=len(data.rows),
+        name=data.region.name,
+        explained=explained,
+    )
+
+
+#: What a reason in "Wat ontbreekt" means, said under the table when a row gives it. A table
+#: can be in the snapshot only in part (03759ned without single years of age), so the reason
+#: "tabel alleen online beschikbaar" may name a table that the sources list shows as used.
+MISSING_EXPLAINED: dict[str, str] = {
+    "online_only": (
+        '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
+        "heeft (zoals een indeling naar leeftijd of de jaren), zit niet in de offline snapshot; "
+        "met een internetverbinding haalt de monitor het bij het CBS op."
+    ),
+    "suppressed": (
+        '"Geen cijfer van CBS": het CBS publiceert het cijfer niet, meestal omdat de gemeente te '
+        "klein is voor een betrouwbaar of anoniem cijfer."
+    ),
+}
 
 
 # ----------------------------------------------------------------------------------------------
