@@ -7,6 +7,7 @@ import html
 import io
 import re
 import unicodedata
+from itertools import pairwise
 
 import pytest
 
@@ -353,6 +354,10 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
 def test_report_pdf_option_prints_with_chromium(tmp_path):
     """``report --pdf`` prints through the same Chromium; external requests are refused.
 
+    A soft hyphen that breaks no line is gone from the PDF: Chromium printed it as a space in
+    the PDF's text, so "Netto arbeidsparticipatie" read "Netto arbeids par ti ci pa tie" to a
+    reader who searched or copied it. One that breaks a line still prints as a hyphen.
+
     Run in a process of its own: this one already drives Chromium for the other tests.
     """
     import subprocess
@@ -364,6 +369,8 @@ def test_report_pdf_option_prints_with_chromium(tmp_path):
     page.write_text(
         '<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><title>T</title></head>'
         "<body><h1>Talent in Westerkwartier</h1><p>Een alinea.</p>"
+        "<p>Netto arbeids&shy;par&shy;ti&shy;ci&shy;pa&shy;tie en bevol&shy;kings&shy;groei</p>"
+        '<p style="width: 4em">Wijk&shy;ver&shy;nieu&shy;wings&shy;plan</p>'
         '<img src="https://example.org/x.png" alt="extern"></body></html>',
         encoding="utf-8",
     )
@@ -379,3 +386,48 @@ def test_report_pdf_option_prints_with_chromium(tmp_path):
     assert done.stdout.strip() == str(pdf)
     text = PdfReader(pdf).pages[0].extract_text()
     assert "Talent in Westerkwartier" in text and "Een alinea." in text
+    assert "Netto arbeidsparticipatie en bevolkingsgroei" in text
+    # the narrow paragraph breaks at syllables, with a hyphen at the end of a line
+    narrow = text[text.index("Wijk") : text.index("plan") + len("plan")].splitlines()
+    assert _squash("".join(narrow)).replace("\u2010", "") == "Wijkvernieuwingsplan", narrow
+    assert len(narrow) >= 3, narrow
+    assert all(line.rstrip().endswith("\u2010") for line in narrow[:-1]), narrow
+
+
+def test_report_pdf_has_no_word_split_by_an_unused_soft_hyphen(rendered, tmp_path):
+    """In the PDF of a whole report no word of the page reads as syllables with spaces.
+
+    The talent report's labels, scorecards and wijk names have soft hyphens; before
+    ``write_pdfs`` removed the unused ones, its PDF read "Netto arbeids par ti ci pa tie".
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    report = rendered["talent"]
+    assert report.error is None, report.error
+    page = tmp_path / "talent.html"
+    shutil.copy(report.path, page)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    words = {w for w in re.findall(r"[^\s\u00ad]+(?:\u00ad[^\s\u00ad]+)+", text)}
+    assert len(words) >= 10, words
+    code = (
+        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
+        "write_pdfs; write_pdfs([Path(sys.argv[1])])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    printed = " ".join(p.extract_text() or "" for p in PdfReader(tmp_path / "talent.pdf").pages)
+    split = sorted(
+        {
+            w.replace("\u00ad", "-")
+            for w in words
+            for a, b in pairwise(w.split("\u00ad"))
+            if f"{a} {b}" in printed
+        }
+    )
+    assert not split, f"words printed with spaces at their soft hyphens: {split[:10]}"

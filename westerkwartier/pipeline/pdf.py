@@ -5,7 +5,10 @@ sections on new pages, page 1 "In één oogopslag" on one page), the layout the 
 check. Chromium is Debian's package (``/usr/bin/chromium``; ``WESTERKWARTIER_CHROMIUM``
 overrides the path, ``bash scripts/install-browser.sh`` installs it), driven through Playwright.
 The page is opened from ``file://`` and any request that is not ``file:``/``data:`` is refused,
-so printing never reaches the internet.
+so printing never reaches the internet. Before it is printed, the soft hyphens at which no line
+breaks on A4 are removed (:data:`DROP_UNUSED_SOFT_HYPHENS`): Chromium would write each of them
+as a space into the PDF's text, and a reader searching the PDF for "arbeidsparticipatie" would
+not find it. The HTML report keeps them all (its reader's window can be of any width).
 """
 
 from __future__ import annotations
@@ -30,6 +33,51 @@ CHROMIUM_ARGS: list[str] = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+#: The printable box of A4 inside the reports' ``@page`` margins (18 mm x 15 mm), in CSS px
+#: (96 per inch): the page is laid out at this size for print before the soft hyphens are
+#: measured (:data:`DROP_UNUSED_SOFT_HYPHENS`).
+A4_CONTENT_PX: dict[str, int] = {
+    "width": round((210 - 2 * 15) / 25.4 * 96),
+    "height": round((297 - 2 * 18) / 25.4 * 96),
+}
+
+#: JavaScript for the page laid out for print: remove every soft hyphen at which no line breaks
+#: and return how many. Chromium prints a soft hyphen it does not use as a space in the PDF's
+#: text ("Bevol kings groei" for "Bevolkingsgroei"), so a reader who searches or copies from
+#: the PDF would not find such a word. A soft hyphen that does break a line stays and prints as
+#: a hyphen. An unused soft hyphen has no width, so removing it changes no line of the page.
+DROP_UNUSED_SOFT_HYPHENS = """() => {
+    const line = (node, at) => {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        const boxes = [...range.getClientRects()];
+        return boxes.length ? Math.round(boxes[boxes.length - 1].top) : null;
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (node.data.includes('\\u00ad')) nodes.push(node);
+    }
+    let dropped = 0;
+    for (const node of nodes) {
+        const text = node.data;
+        let kept = '';
+        for (let i = 0; i < text.length; i++) {
+            if (text[i] === '\\u00ad' && i > 0 && i + 1 < text.length) {
+                const before = line(node, i - 1);
+                if (before !== null && before === line(node, i + 1)) {
+                    dropped += 1;
+                    continue;
+                }
+            }
+            kept += text[i];
+        }
+        if (kept !== text) node.data = kept;
+    }
+    return dropped;
+}"""
 
 _INSTALL = (
     "Installeer Chromium met `bash scripts/install-browser.sh` (of zet "
@@ -94,7 +142,13 @@ def write_pdfs(pages: Sequence[Path], chromium: Path | None = None) -> list[Path
             browser = play.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
             try:
                 for page_path in pages:
-                    tab = browser.new_page()
+                    tab = browser.new_page(
+                        viewport={
+                            "width": A4_CONTENT_PX["width"],
+                            "height": A4_CONTENT_PX["height"],
+                        }
+                    )
+                    tab.emulate_media(media="print")
                     tab.route(
                         "**/*",
                         lambda route: (
@@ -104,6 +158,7 @@ def write_pdfs(pages: Sequence[Path], chromium: Path | None = None) -> list[Path
                         ),
                     )
                     tab.goto(Path(page_path).resolve().as_uri(), wait_until="load")
+                    tab.evaluate(DROP_UNUSED_SOFT_HYPHENS)
                     data = tab.pdf(format="A4", print_background=True)
                     tab.close()
                     target = Path(page_path).with_suffix(".pdf")
@@ -122,4 +177,10 @@ def write_pdfs(pages: Sequence[Path], chromium: Path | None = None) -> list[Path
     return written
 
 
-__all__ = ["CHROMIUM_ARGS", "find_chromium", "write_pdfs"]
+__all__ = [
+    "A4_CONTENT_PX",
+    "CHROMIUM_ARGS",
+    "DROP_UNUSED_SOFT_HYPHENS",
+    "find_chromium",
+    "write_pdfs",
+]
