@@ -351,6 +351,25 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
     phone.screenshot(path=str(artifacts / "screenshots" / f"{name}-pagina1-390.png"))
 
 
+def _write_pdf_apart(page, *, timeout: float) -> str:
+    """Print ``page`` with ``write_pdfs`` in a process of its own; return the PDF's path.
+
+    This process already drives Chromium through Playwright for the other tests.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
+        "write_pdfs; print(write_pdfs([Path(sys.argv[1])])[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_report_pdf_option_prints_with_chromium(tmp_path):
     """``report --pdf`` prints through the same Chromium; external requests are refused.
 
@@ -358,11 +377,8 @@ def test_report_pdf_option_prints_with_chromium(tmp_path):
     the PDF's text, so "Netto arbeidsparticipatie" read "Netto arbeids par ti ci pa tie" to a
     reader who searched or copied it. One that breaks a line still prints as a hyphen.
 
-    Run in a process of its own: this one already drives Chromium for the other tests.
+    Run in a process of its own (:func:`_write_pdf_apart`).
     """
-    import subprocess
-    import sys
-
     from pypdf import PdfReader
 
     page = tmp_path / "rapport.html"
@@ -374,16 +390,8 @@ def test_report_pdf_option_prints_with_chromium(tmp_path):
         '<img src="https://example.org/x.png" alt="extern"></body></html>',
         encoding="utf-8",
     )
-    code = (
-        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
-        "write_pdfs; print(write_pdfs([Path(sys.argv[1])])[0])"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
     pdf = tmp_path / "rapport.pdf"
-    assert done.stdout.strip() == str(pdf)
+    assert _write_pdf_apart(page, timeout=120) == str(pdf)
     text = PdfReader(pdf).pages[0].extract_text()
     assert "Talent in Westerkwartier" in text and "Een alinea." in text
     assert "Netto arbeidsparticipatie en bevolkingsgroei" in text
@@ -401,8 +409,6 @@ def test_report_pdf_has_no_word_split_by_an_unused_soft_hyphen(rendered, tmp_pat
     ``write_pdfs`` removed the unused ones, its PDF read "Netto arbeids par ti ci pa tie".
     """
     import shutil
-    import subprocess
-    import sys
 
     from pypdf import PdfReader
 
@@ -413,14 +419,7 @@ def test_report_pdf_has_no_word_split_by_an_unused_soft_hyphen(rendered, tmp_pat
     text = html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
     words = {w for w in re.findall(r"[^\s\u00ad]+(?:\u00ad[^\s\u00ad]+)+", text)}
     assert len(words) >= 10, words
-    code = (
-        "import sys; from pathlib import Path; from westerkwartier.pipeline.pdf import "
-        "write_pdfs; write_pdfs([Path(sys.argv[1])])"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(page)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
+    assert _write_pdf_apart(page, timeout=300) == str(tmp_path / "talent.pdf")
     printed = " ".join(p.extract_text() or "" for p in PdfReader(tmp_path / "talent.pdf").pages)
     split = sorted(
         {
