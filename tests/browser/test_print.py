@@ -11,9 +11,12 @@ from itertools import pairwise
 
 import pytest
 
-#: Printable box of A4 with the report's @page margins (18 mm x 15 mm), in CSS px (96 per inch).
-A4_WIDTH_PX = round((210 - 2 * 15) / 25.4 * 96)
-A4_HEIGHT_PX = round((297 - 2 * 18) / 25.4 * 96)
+from westerkwartier.pipeline.pdf import A4_CONTENT_PX
+
+#: Printable box of A4 with the report's @page margins (18 mm x 15 mm), in CSS px (96 per inch):
+#: the size ``report --pdf`` lays a page out at before it prints it.
+A4_WIDTH_PX = A4_CONTENT_PX["width"]
+A4_HEIGHT_PX = A4_CONTENT_PX["height"]
 
 PRINT_FACTS = """() => {
     const main = document.querySelector('main') || document.body;

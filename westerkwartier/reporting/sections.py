@@ -1204,13 +1204,8 @@ def table_caveats(data: ReportData) -> list[tuple[str, str]]:
     A note about a table (the Gezondheidsmonitor 2024 is read under the topic names of 2022)
     is said once, under the table's id, and only when the report holds a figure from it.
     """
-    known = {tid.lower(): tid for tid in data.catalogue.tables}
-    out = []
-    for tid in data.tables:
-        spec = data.catalogue.tables.get(known.get(tid.lower(), tid))
-        if spec is not None and spec.note:
-            out.append((f"CBS-tabel {spec.id} ({spec.title})", spec.note))
-    return out
+    specs = [data.catalogue.table(tid) for tid in data.tables]
+    return [(f"CBS-tabel {s.id} ({s.title})", s.note) for s in specs if s.note]
 
 
 def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
