@@ -260,6 +260,63 @@ def test_figure_svg_is_deterministic_small_and_has_no_date(wide):
     assert len(first) < len(charts.figure_png(_trend(wide).figure))
 
 
+#: Attributes whose numbers compact_svg rounds (path data and positions, in points).
+_COORDINATES = {"d", "x", "y", "x1", "x2", "y1", "y2", "cx", "cy", "points"}
+
+
+def _svg_tree(svg: bytes) -> list[tuple[str, dict[str, str], str, str]]:
+    """Every element of an SVG, in document order: tag, attributes, text and tail (stripped)."""
+    from xml.etree import ElementTree
+
+    return [
+        (e.tag, dict(e.attrib), (e.text or "").strip(), (e.tail or "").strip())
+        for e in ElementTree.fromstring(svg).iter()
+    ]
+
+
+def _largest_shift(before: bytes, after: bytes) -> float:
+    """Check that ``after`` holds the elements, texts and attributes of ``before``.
+
+    Returns the largest difference between a number of a coordinate attribute in both.
+    """
+    old, new = _svg_tree(before), _svg_tree(after)
+    assert [(t, sorted(a), x, y) for t, a, x, y in new] == [
+        (t, sorted(a), x, y) for t, a, x, y in old
+    ]
+    shift = 0.0
+    for (_, was, _, _), (_, now, _, _) in zip(old, new, strict=True):
+        for key, value in was.items():
+            if key not in _COORDINATES:
+                assert now[key] == value, key
+                continue
+            tokens, rounded = value.split(), now[key].split()
+            assert len(rounded) == len(tokens), key
+            for token, other in zip(tokens, rounded, strict=True):
+                if token[-1].isdigit():
+                    shift = max(shift, abs(float(token) - float(other)))
+                else:
+                    assert other == token  # a path command
+    return shift
+
+
+def test_figure_svg_is_compact_and_keeps_every_element_text_and_place(wide):
+    """No XML prolog, no white space between elements, coordinates to 0,01 pt."""
+    from matplotlib.backends.backend_svg import svgProlog
+
+    values = pd.Series({"Noordenveld": 72.0, "Westerkwartier": 74.2, "Nederland": np.nan})
+    bar = charts.bar_chart(
+        values, focus="Westerkwartier", title="Arbeidsparticipatie", unit="%", tables="86088NED"
+    )
+    for figure in (_trend(wide).figure, bar.figure):
+        full = charts._saved(figure, charts.SVG_PARAMS, format="svg", metadata=charts.SVG_METADATA)
+        assert full.decode("utf-8").startswith(svgProlog)  # what matplotlib writes
+        compact = charts.figure_svg(figure)
+        assert compact == charts.compact_svg(full)
+        assert compact.startswith(b"<svg ") and b"\n" not in compact and b"> <" not in compact
+        assert len(compact) < 0.85 * len(full)
+        assert 0 < _largest_shift(full, compact) <= 0.005 + 1e-9
+
+
 @pytest.mark.parametrize("render", [charts.figure_svg, charts.figure_png])
 def test_a_picture_draws_its_figure_once(wide, render):
     # with a layout engine still set, savefig first draws the whole figure without output

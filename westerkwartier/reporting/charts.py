@@ -714,9 +714,68 @@ def _saved(figure: Figure, rc: dict[str, Any] | None = None, **options: Any) -> 
 #: a fixed salt (the same bytes on every run), no date or creator in the file.
 SVG_PARAMS = {"svg.fonttype": "none", "svg.hashsalt": "westerkwartier"}
 
+#: matplotlib's descriptive SVG metadata, all left out (no date, creator or Dublin Core block).
+SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+
+#: Decimals kept in the coordinates of an SVG figure, in points (1/72 inch). matplotlib writes
+#: six; two put every point within 0.005 pt of its place, a hundredth of a pixel on a screen
+#: and far below what a printer resolves.
+SVG_DECIMALS = 2
+
+# what compact_svg rewrites: the XML declaration and DOCTYPE before the <svg> element; white
+# space between elements and the line ends in path data; decimals in coordinate attributes
+# (path data, positions), never in a transform (a scale factor needs its decimals) or a style
+_SVG_PROLOG = re.compile(r"\A\s*<\?xml[^>]*\?>\s*(?:<!DOCTYPE[^>]*>\s*)?")
+_SVG_BETWEEN_ELEMENTS = re.compile(r">\s+<")
+_SVG_LINE_END = re.compile(r"[ \t]*\n\s*")
+_SVG_COORDINATES = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|cx|cy|points)=")([^"]*)"')
+_SVG_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def _rounded_decimal(match: re.Match[str]) -> str:
+    text = f"{float(match.group()):.{SVG_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def compact_svg(svg: bytes) -> bytes:
+    r"""Return matplotlib's SVG without what does not change the picture.
+
+    Drops the XML declaration and DOCTYPE (UTF-8 is XML's default), the indentation and line
+    ends between elements and inside path data, and rounds coordinates to
+    :data:`SVG_DECIMALS` decimals. Every element, attribute and text stays; the charts of a
+    report come out about a fifth smaller, in about a millisecond each. It relies on what
+    matplotlib writes: no ``xml:space``, no line end inside a ``<text>``.
+
+    Parameters
+    ----------
+    svg : bytes
+        An SVG written by matplotlib's SVG backend (text as ``<text>``).
+
+    Returns
+    -------
+    bytes
+        The same drawing, UTF-8.
+
+    Examples
+    --------
+    >>> svg = b'<?xml version="1.0"?>\n<svg>\n <path d="M 0.123456 7 \nL 1.5 -0.001 "/>\n</svg>'
+    >>> compact_svg(svg)
+    b'<svg><path d="M 0.12 7 L 1.5 0 "/></svg>'
+    """
+    text = _SVG_PROLOG.sub("", svg.decode("utf-8"), count=1)
+    text = _SVG_BETWEEN_ELEMENTS.sub("><", text)
+    text = _SVG_LINE_END.sub(" ", text)
+    text = _SVG_COORDINATES.sub(
+        lambda m: m.group(1) + _SVG_DECIMAL.sub(_rounded_decimal, m.group(2)) + '"', text
+    )
+    return text.strip().encode("utf-8")
+
+
 #: An SVG larger than this is compared with the PNG of the figure; the smaller one is shown.
-#: A line or bar chart stays well below it; a map with many outlines may not.
-SVG_CHECK_BYTES = 40_000
+#: A line or bar chart stays below it (at most 19 kB, compact, in the reports of Westerkwartier,
+#: Amsterdam, Súdwest-Fryslân, Schiermonnikoog, Almere and Borsele); an interval chart with
+#: many rows or a map with many outlines does not, and is mostly smaller as PNG.
+SVG_CHECK_BYTES = 20_000
 
 
 def figure_svg(figure: Figure) -> bytes:
@@ -730,9 +789,10 @@ def figure_svg(figure: Figure) -> bytes:
     Returns
     -------
     bytes
-        The SVG file (UTF-8), with text as ``<text>`` in the house font.
+        The SVG file (UTF-8), with text as ``<text>`` in the house font, made compact by
+        :func:`compact_svg`.
     """
-    return _saved(figure, SVG_PARAMS, format="svg", metadata={"Date": None, "Creator": None})
+    return compact_svg(_saved(figure, SVG_PARAMS, format="svg", metadata=SVG_METADATA))
 
 
 def _palette_png(image: Any) -> bytes:
