@@ -64,3 +64,26 @@ def test_index_links_every_report_and_each_link_opens(rendered, browse):
         assert opened.title() == target.spec.expected_title(
             Path(target.path).read_text(encoding="utf-8")
         )
+
+
+def test_the_csv_link_saves_the_table_of_the_page(rendered, browse):
+    """ "download als CSV" saves the page's CSV byte for byte (Excel's BOM, ë and â) by name."""
+    from urllib.parse import unquote_to_bytes
+
+    from westerkwartier.reporting import downloads
+
+    report = rendered["aantrekkelijkheid"]
+    assert report.error is None, report.error
+    page = browse.open(report.url)
+    link = page.locator("a[download]")
+    with page.expect_download() as info:
+        link.click()
+    saved = Path(info.value.path()).read_bytes()
+    assert info.value.suggested_filename == link.get_attribute("download")
+    href = link.get_attribute("href")
+    assert saved == unquote_to_bytes(href.removeprefix(downloads.CSV_PREFIX))
+    text = saved.decode("utf-8")
+    assert text.startswith("\ufeff" + ";".join(downloads.COLUMNS)) and "ë" in text
+    table = downloads.read_csv_text(text)
+    html = report.path.read_text(encoding="utf-8")
+    assert len(table) > 50 and table.equals(downloads.csv_from_page(html))
