@@ -624,13 +624,19 @@ def bar_chart(
             if tick.get_text() == focus:
                 tick.set_fontweight("bold")
                 tick.set_color(TEXT_COLOURS["tekst"])
-        ax.bar_label(
-            bars,
-            labels=[fmt_value(v, unit, decimals) for v in series.to_numpy()],
-            padding=3,
-            fontsize=9,
-            color=TEXT_COLOURS["tekst"],
-        )
+        # the value beside the end of a bar, and beside zero for a negative one: at the left
+        # end of a long bar to the left it would run into the names of the regions
+        for position, value in zip(positions, series.to_numpy(), strict=True):
+            ax.annotate(
+                fmt_value(value, unit, decimals),
+                xy=(0.0 if is_missing(value) or value < 0 else value, position),
+                xytext=(3, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                fontsize=9,
+                color=TEXT_COLOURS["tekst"],
+            )
         if unit:
             ax.set_xlabel(unit_label(unit), loc="left")
         ax.margins(x=0.18)

@@ -621,7 +621,10 @@ def interval_chart(data: ReportData, rows: Sequence[ScoreRow]) -> Chart | None:
         ax.set_yticks(positions, [_short(r.label) for r in rows])
         ax.set_xlabel("% van de volwassenen (18 jaar of ouder)", loc="left")
         ax.tick_params(axis="y", length=0)
-        chart.figure.legend(loc="outside upper center", ncol=3, frameon=False)
+        # on the axes, just above the rows and ending at their right edge (it may reach over
+        # the labels, never out of the picture): the layout puts the title above the key. A
+        # figure legend "outside upper center" shared the top edge with the title and covered it.
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3, frameon=False)
     parts = [f"Puntgrafiek met 95%-intervallen, Gezondheidsmonitor {year}."]
     for r in rows:
         assert r.own is not None

@@ -1,0 +1,56 @@
+"""Which texts of a matplotlib figure cover one another, as a reader of the picture sees them."""
+
+from __future__ import annotations
+
+import itertools
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+#: Two texts overlap when their boxes share more than this many pixels both ways: boxes that
+#: only touch (a tick label at the end of an axis beside the other axis's) do not count.
+TOUCH_PX = 1.0
+
+
+def drawn_texts(figure: Figure) -> list[Text]:
+    """The texts a drawing of ``figure`` shows: visible, not empty, tick labels only in view.
+
+    matplotlib keeps a label for every tick it made, also those outside the axis limits, and
+    the labels of an axis that is switched off; neither is drawn.
+    """
+    ticks: set[int] = set()
+    drawn: set[int] = set()
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in [*axis.majorTicks, *axis.minorTicks]:
+                ticks.update({id(tick.label1), id(tick.label2)})
+            if not ax.axison:
+                ticks.add(id(axis.label))
+                continue
+            for tick in axis._update_ticks():  # the ticks inside the view, as Axis.draw takes
+                drawn.update(id(t) for t in (tick.label1, tick.label2) if t.get_visible())
+    return [
+        t
+        for t in figure.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and (id(t) not in ticks or id(t) in drawn)
+    ]
+
+
+def overlapping_texts(figure: Figure) -> list[tuple[str, str]]:
+    """Return the pairs of texts of ``figure`` that cover each other, drawn at its resolution.
+
+    Call it after the figure was laid out and saved (the reports' pictures are): it draws the
+    figure once more with Agg, which moves nothing of a frozen layout.
+    """
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(figure)]
+    found = []
+    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
+        wide = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+        high = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+        if wide > TOUCH_PX and high > TOUCH_PX:
+            found.append((a, b))
+    return found

@@ -1,0 +1,57 @@
+"""No text of a report's chart covers another: titles, keys, labels and values stay readable.
+
+Every chart both report notebooks draw is checked, for a city, a Frisian municipality and
+Westerkwartier, with their real figures (offline). Before this test the key of the health
+survey chart covered its title in every report, and the values of long negative bars ran
+into the names of the regions (Amsterdam's neighbours).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from chart_text import overlapping_texts
+
+from westerkwartier import settings
+from westerkwartier.reporting import charts
+from westerkwartier.reporting.report_catalogue import load_report_catalogue
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import bench_warm  # noqa: E402
+
+
+def test_no_text_of_a_report_chart_covers_another(monkeypatch):
+    monkeypatch.setattr(settings, "offline", True)
+    drawn = []
+    picture = charts.figure_image
+
+    def recorded(figure, *, raster=False):
+        drawn.append(figure)
+        return picture(figure, raster=raster)
+
+    monkeypatch.setattr(charts, "figure_image", recorded)
+    notebooks = [
+        bench_warm.ROOT / "notebooks" / s.notebook for s in load_report_catalogue().values()
+    ]
+    problems = {}
+    for code in ("GM0363", "GM1900", "GM1969"):  # Amsterdam, Súdwest-Fryslân, Westerkwartier
+        drawn.clear()
+        for notebook in notebooks:
+            bench_warm.run_report(notebook, code)
+        assert len(drawn) >= 20, (code, len(drawn))
+        for figure in drawn:
+            found = overlapping_texts(figure)
+            if found:
+                problems[(code, figure.get_suptitle()[:60])] = found[:3]
+    assert not problems, problems
+
+
+def test_the_check_sees_a_key_over_a_title():
+    """The helper finds what the survey chart did: a figure legend on top of the title."""
+    chart = charts.new_chart("Gezondheidsmonitor 2022: Westerkwartier", unit=None, tables="x")
+    chart.ax.plot([1, 2], [1, 2], label="Westerkwartier")
+    chart.ax.plot([1, 2], [2, 1], label="provincie Groningen")
+    chart.figure.legend(loc="outside upper center", ncol=2, frameon=False)
+    charts.figure_png(chart.figure)
+    assert overlapping_texts(chart.figure)
