@@ -1,8 +1,9 @@
-"""Which texts of a matplotlib figure cover one another, as a reader of the picture sees them."""
+"""Which texts of a matplotlib figure cover one another or leave the picture, as drawn."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -37,16 +38,33 @@ def drawn_texts(figure: Figure) -> list[Text]:
     ]
 
 
-def overlapping_texts(figure: Figure) -> list[tuple[str, str]]:
-    """Return the pairs of texts of ``figure`` that cover each other, drawn at its resolution.
+def _boxes(figure: Figure) -> list[tuple[str, Any]]:
+    """The drawn texts of ``figure`` with their boxes in pixels, drawn once more with Agg.
 
-    Call it after the figure was laid out and saved (the reports' pictures are): it draws the
-    figure once more with Agg, which moves nothing of a frozen layout.
+    Call it after the figure was laid out and saved (the reports' pictures are): a drawing
+    moves nothing of a frozen layout.
     """
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()
-    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(figure)]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(figure)]
+
+
+def texts_outside(figure: Figure) -> list[str]:
+    """Return the texts of ``figure`` that run out of the picture (more than a pixel)."""
+    width, height = figure.bbox.width, figure.bbox.height
+    return [
+        text
+        for text, box in _boxes(figure)
+        if min(box.x0, box.y0) < -TOUCH_PX
+        or box.x1 > width + TOUCH_PX
+        or box.y1 > height + TOUCH_PX
+    ]
+
+
+def overlapping_texts(figure: Figure) -> list[tuple[str, str]]:
+    """Return the pairs of texts of ``figure`` that cover each other, drawn at its resolution."""
+    boxes = _boxes(figure)
     found = []
     for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
         wide = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)

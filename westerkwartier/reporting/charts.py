@@ -14,7 +14,6 @@ import io
 import math
 import re
 import sys
-import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -345,10 +344,6 @@ class YearFormatter(Formatter):
         return str(int(round(x)))
 
 
-def _wrap(text: str, width: int = 62) -> str:
-    return "\n".join(textwrap.wrap(text, width=width)) if text else text
-
-
 def new_chart(
     title: str,
     *,
@@ -384,7 +379,9 @@ def new_chart(
             figsize=figsize, dpi=dpi, layout=ConstrainedLayoutEngine(h_pad=0.08, w_pad=0.08)
         )
         ax = fig.add_subplot()
-        fig.suptitle(_wrap(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
+        # wrapped by matplotlib to the width of the picture: a count of characters let a wide
+        # bold line ("...: Schiermonnikoog, provincie") run past the right edge
+        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold", wrap=True)
         if unit:
             # y given: matplotlib then skips measuring the axes to lift the title above any
             # labels on top, which our charts never have (the same picture, less work)
@@ -674,11 +671,31 @@ def _freeze_layout(figure: Figure) -> None:
     if engine is not None:
         if figure.axes:
             engine.execute(figure)
+            _freeze_wrapping(figure)
         # None means "the rc default"; these two keys make that default "no engine"
         with matplotlib.rc_context(
             {"figure.autolayout": False, "figure.constrained_layout.use": False}
         ):
             figure.set_layout_engine(None)
+
+
+def _freeze_wrapping(figure: Figure) -> None:
+    """Write the line breaks the layout measured into every wrapped text of ``figure``.
+
+    matplotlib wraps a text (``wrap=True``) anew on every drawing, measured by the renderer of
+    that drawing; the SVG renderer measures a little narrower than the layout's, so a title the
+    layout gave two lines could come out as one, under the room for two (or the other way
+    round, over the chart). Measured once, the picture has the lines the layout made room for.
+    """
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        # _get_wrapped_text and _renderer are matplotlib's own; without them, wrap as it does
+        if text.get_wrap() and getattr(text, "_renderer", None) is not None:
+            wrapped = getattr(text, "_get_wrapped_text", None)
+            if wrapped is not None:
+                text.set_text(wrapped())
+                text.set_wrap(False)
 
 
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:

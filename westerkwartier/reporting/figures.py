@@ -1038,6 +1038,7 @@ def rank_interval_chart(
             f"rang onder {fmt_number(n_ranked)} gemeenten (1 = hoogste score)\n"
             "punt = mediaan, lijn = 5–95%-interval",
             loc="left",
+            wrap=True,  # it starts after the names of the rows and would run out of the picture
         )
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
@@ -1207,7 +1208,7 @@ def _map_chart(title: str, source_text: str) -> Chart:
     """
     from matplotlib.figure import Figure
 
-    from westerkwartier.reporting.charts import DPI, _wrap
+    from westerkwartier.reporting.charts import DPI
 
     with house_style():
         fig = Figure(figsize=(7.0, 7.6), dpi=DPI, layout="constrained")
@@ -1217,7 +1218,7 @@ def _map_chart(title: str, source_text: str) -> Chart:
         ax = fig.add_subplot(grid[0])
         legend_ax = fig.add_subplot(grid[1])
         legend_ax.set_axis_off()
-        fig.suptitle(_wrap(title), x=0.01, ha="left", fontsize=13, fontweight="bold")
+        fig.suptitle(title, x=0.01, ha="left", fontsize=13, fontweight="bold", wrap=True)
         fig.supxlabel(
             "\n".join(textwrap.wrap(source_text, width=90)),
             x=0.01,
