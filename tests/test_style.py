@@ -308,7 +308,7 @@ def test_figure_svg_is_compact_and_keeps_every_element_text_and_place(wide):
         values, focus="Westerkwartier", title="Arbeidsparticipatie", unit="%", tables="86088NED"
     )
     for figure in (_trend(wide).figure, bar.figure):
-        full = charts._saved(figure, charts.SVG_PARAMS, format="svg", metadata=charts.SVG_METADATA)
+        full = charts.figure_svg(figure, compact=False)
         assert full.decode("utf-8").startswith(svgProlog)  # what matplotlib writes
         compact = charts.figure_svg(figure)
         assert compact == charts.compact_svg(full)
@@ -414,7 +414,8 @@ def test_shared_text_sizes_are_kept_apart_by_font_resolution_and_hinting():
 def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):
     chart = _trend(wide)
     assert charts.figure_image(chart.figure)[0] == "image/svg+xml"
-    monkeypatch.setattr(charts, "figure_svg", lambda figure: b"<svg>" + b" " * 2_000_000)
+    huge = b"<svg>" + b"<g/>" * 500_000 + b"</svg>"  # 2 MB, compact or not
+    monkeypatch.setattr(charts, "figure_svg", lambda figure, compact=True: huge)
     mime, data = charts.figure_image(chart.figure)
     assert mime == "image/png"
     assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -425,7 +426,9 @@ def test_a_raster_chart_is_png_without_drawing_the_svg(wide, monkeypatch):
     assert chart.raster is False  # charts: SVG first
     drawn = []
     real = charts.figure_svg
-    monkeypatch.setattr(charts, "figure_svg", lambda figure: drawn.append(figure) or real(figure))
+    monkeypatch.setattr(
+        charts, "figure_svg", lambda figure, **kw: drawn.append(figure) or real(figure)
+    )
     chart.raster = True  # as a map (figures._map_chart)
     data, metadata = chart._repr_mimebundle_()
     assert list(data) == ["image/png", "text/plain"] and drawn == []
