@@ -545,7 +545,7 @@ def test_csv_link_is_percent_encoded_and_a_page_in_base64_still_reads(rendered):
     assert raw.startswith("\ufeff".encode()) and raw.decode("utf-8").count("\n") > 50
     old = base64.b64encode(raw).decode("ascii")
     assert len(payload) < 0.9 * len(old)
-    # a page written before (0.2) holds it in base64: its workbook holds the same table
+    # a page written before this change holds it in base64: its workbook gets the same table
     before = text.replace(href, f"data:text/csv;charset=utf-8;base64,{old}")
     pd.testing.assert_frame_equal(downloads.csv_from_page(before), downloads.csv_from_page(text))
 

@@ -50,8 +50,8 @@ CSV_PREFIX = "data:text/csv;charset=utf-8,"
 
 #: What the CSV keeps as it is in the link besides letters and digits: characters that need
 #: no escape in a URL nor in a double-quoted HTML attribute, among them the separator ";" and
-#: the decimal ",". The link is a sixth shorter than in base64 (the pages of 0.2 and before,
-#: which :func:`csv_from_page` still reads); a space or line end takes three characters.
+#: the decimal ",". The link is a sixth shorter than in base64, which pages written before
+#: held (:func:`csv_from_page` still reads them); a space or line end takes three characters.
 CSV_SAFE = "-._~!$()*,;=:@/"
 
 #: Sheet name of the workbook written beside a report.
