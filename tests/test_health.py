@@ -282,6 +282,38 @@ def test_trend_chart_interrupts_the_lines_at_a_break():
     assert "trendbreuk" not in plain.alt.lower()
 
 
+def test_a_trend_chart_leaves_out_single_years_before_the_first_comparable_series():
+    # the hospital admissions: 2013 and 2014 each a series of one year (breaks in 2014 and
+    # 2015); drawn, Nuenen's chart showed two lone dots of its own beside nothing (one point
+    # makes no line) under two "trendbreuk" labels running into each other
+    years = [2013, 2014, 2015, 2016, 2017]
+    wide = pd.DataFrame(
+        {
+            "Ons": [2240.0, 2190.0, 1990.0, 2000.0, 1900.0],
+            "Nederland": [2100.0, 2050.0, 1900.0, 1880.0, 1810.0],
+        },
+        index=years,
+    )
+    unit = "per 10 000 inwoners"
+    chart = trend_chart(
+        wide, focus="Ons", title="Opnamen", unit=unit, tables="T", breaks=[2014, 2015]
+    )
+    drawn = [np.asarray(line.get_xdata(), dtype=float) for line in chart.ax.get_lines()]
+    assert [x.min() for x in drawn] == [2015.0, 2015.0] and chart.ax.get_xlim()[0] > 2014
+    assert not [t for t in chart.ax.texts if "trendbreuk" in t.get_text()]
+    assert "Niet in de grafiek: 2013 en 2014, voor de trendbreuk van 2015" in chart.alt
+    assert "Ons: van 1.990 per 10.000 inwoners in 2015 naar 1.900" in chart.alt
+
+    # one year before a series of several: left out; a last series of one year stays, with
+    # its break, because it holds the newest figure
+    first = trend_chart(wide, focus="Ons", title="Opnamen", unit=unit, tables="T", breaks=[2014])
+    assert min(np.nanmin(line.get_xdata()) for line in first.ax.get_lines()) == 2014
+    assert "Niet in de grafiek: 2013, voor de trendbreuk van 2014" in first.alt
+    last = trend_chart(wide, focus="Ons", title="Opnamen", unit=unit, tables="T", breaks=[2017])
+    assert [t.get_text() for t in last.ax.texts] == ["trendbreuk"]
+    assert "Niet in de grafiek" not in last.alt and "Trendbreuk in 2017" in last.alt
+
+
 # -- the snapshot against the mirror -------------------------------------------------------------
 CODES = ["GM1969", "GM0014", "GM1979", "GM0088", "GM1900", "PV20", "NL01"]
 TITLES = {

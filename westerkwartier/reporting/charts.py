@@ -29,6 +29,7 @@ from matplotlib.typing import RcKeyType
 
 from westerkwartier.reporting.formatting import (
     MISSING,
+    and_list,
     fmt_number,
     fmt_value,
     is_missing,
@@ -443,7 +444,9 @@ def trend_chart(
     breaks : sequence of int
         Years that start a new series (a definition break): the lines stop before such a year
         and start again at it, with a dotted vertical line marked "trendbreuk"; the alt text
-        says so.
+        says so. A piece of a single year before the first piece of two years or more is left
+        out (:func:`comparable_part`): one point is no line, so only the focus region's would
+        show, and it compares with no other year.
 
     Returns
     -------
@@ -465,9 +468,8 @@ def trend_chart(
         )
     chart = new_chart(title, unit=unit, tables=tables)
     ax = chart.ax
-    frame = data.sort_index()
+    frame, inside, left_out = comparable_part(data.sort_index(), breaks)
     years = [int(y) for y in frame.index]
-    inside = sorted(int(b) for b in breaks if years and years[0] < int(b) <= years[-1])
     # a gap (NaN) half a year before each break: the lines never join across it
     xs = np.array(years + [b - 0.5 for b in inside], dtype=float)
     at = np.argsort(xs, kind="stable")
@@ -510,8 +512,59 @@ def trend_chart(
         )
     if alt is None:
         alt = _trend_alt(frame, focus, title, unit, decimals, tables, inside)
+        if left_out:
+            before = and_list([str(y) for y in left_out])
+            alt += (
+                f" Niet in de grafiek: {before}, voor de trendbreuk van {years[0]}; die cijfers "
+                "zijn met geen ander jaar te vergelijken."
+            )
     chart.alt = alt
     return chart
+
+
+def comparable_part(
+    frame: pd.DataFrame, breaks: Sequence[int]
+) -> tuple[pd.DataFrame, list[int], list[int]]:
+    """Return the years of a trend chart worth drawing, the breaks inside them, the years left out.
+
+    A definition break splits the years into pieces that are compared only within themselves.
+    A piece of one year at the start (the first year of a register, followed by a second
+    break, as in the hospital admissions of 2013 and 2014) is no line: matplotlib draws no
+    line through a single point, so only the focus region's marker would show, beside
+    nothing it can be compared with. Such pieces are left out until a piece of two years or
+    more begins; the last piece always stays.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Wide table with sorted years as index.
+    breaks : sequence of int
+        Years that start a new series.
+
+    Returns
+    -------
+    frame, inside, left_out : pandas.DataFrame, list of int, list of int
+        The rows to draw; the breaks after their first year; the years left out.
+
+    Examples
+    --------
+    >>> wide = pd.DataFrame({"A": [1.0, 2.0, 3.0, 4.0]}, index=[2013, 2014, 2015, 2016])
+    >>> part, inside, left_out = comparable_part(wide, [2014, 2015])
+    >>> part.index.tolist(), inside, left_out
+    ([2015, 2016], [], [2013, 2014])
+    >>> comparable_part(wide, [2015])[1:]
+    ([2015], [])
+    """
+    years = [int(y) for y in frame.index]
+    inside = sorted(int(b) for b in breaks if years and years[0] < int(b) <= years[-1])
+    left_out: list[int] = []
+    while inside and sum(year < inside[0] for year in years) < 2:
+        left_out += [year for year in years if year < inside[0]]
+        years = [year for year in years if year >= inside[0]]
+        inside = inside[1:]
+    if left_out:
+        frame = frame.loc[[int(y) >= years[0] for y in frame.index]]
+    return frame, inside, left_out
 
 
 def _trend_alt(
