@@ -98,6 +98,20 @@ def test_map_legend_stays_clear_of_the_source_line():
     assert source.y1 <= legend.y0
 
 
+def test_map_legend_is_titled_with_the_indicator_and_its_unit():
+    """The title above the classes said what the last class said ("5,5–7,9 (per 1.000
+    inwoners)" on Ameland's map of the domestic balance): the loop over the classes wrote its
+    range into the name that held the indicator's label."""
+    chart = wk.kaart(wk.panel(None, "woz_waarde", 2024))
+    legend = chart.ax.get_legend()
+    assert legend.get_title().get_text() == "Gemiddelde WOZ-waarde van woningen (euro)"
+    assert legend.get_title().get_text() not in [t.get_text() for t in legend.get_texts()]
+    frame = wk.panel(None, "binnenlands_migratiesaldo_per_1000", 2023)
+    balance = wk.kaart(frame[frame["region_code"].str.startswith("GM")]).ax.get_legend()
+    # the unit is in the name already: not twice
+    assert balance.get_title().get_text() == "Binnenlands verhuissaldo per 1.000 inwoners"
+
+
 def test_map_legend_writes_negative_classes_with_tot():
     """Oldambt's map of the domestic balance said "-602,1--3,6" (Westerwolde's Ter Apel
     balance is the lowest class): a dash between two minus signs reads as a subtraction."""

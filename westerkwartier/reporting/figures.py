@@ -889,8 +889,8 @@ def draw_choropleth(
         handles = []
         n_classes = max(len(edges) - 1, 0)
         for i in range(n_classes):
-            label = fmt_range(edges[i], edges[i + 1], dec)
-            handles.append(Patch(facecolor=MAP_COLOURS[i], edgecolor="#8C8C8C", label=label))
+            span = fmt_range(edges[i], edges[i + 1], dec)
+            handles.append(Patch(facecolor=MAP_COLOURS[i], edgecolor="#8C8C8C", label=span))
         if len(missing):
             handles.append(
                 Patch(facecolor=MAP_MISSING, edgecolor="#8C8C8C", hatch="///", label="geen cijfer")
@@ -900,10 +900,12 @@ def draw_choropleth(
                 Patch(facecolor="none", edgecolor=MAP_FOCUS, linewidth=2.6, label=focus.name)
             )
         unit_text = unit_label(unit)
+        # "Binnenlands verhuissaldo per 1.000 inwoners" needs no "(per 1.000 inwoners)"
+        named = not unit_text or unit_text.lower() in label.lower()
         # on the axes, below the map: the layout then keeps the source line under the legend
         ax.legend(
             handles=handles,
-            title=f"{label} ({unit_text})" if unit_text else label,
+            title=label if named else f"{label} ({unit_text})",
             loc="upper center",
             bbox_to_anchor=(0.5, 0.0),
             ncol=3,
