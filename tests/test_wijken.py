@@ -761,6 +761,18 @@ def test_both_reports_of_a_municipality_get_one_drawing_of_its_map(monkeypatch):
         ws._map_picture.cache_clear()
 
 
+def test_a_wijk_class_of_one_value_is_keyed_with_that_value():
+    """Dijk en Waard (merged in 2022) compares three wijken; the one certain loss made a class
+    keyed "-10 tot -10"."""
+    from westerkwartier.reporting import wijk_sections as ws
+
+    chart = ws.wijk_chart(ws.load_wijk_section("GM1980"))
+    keys = [t.get_text() for t in chart.figure.axes[1].get_legend().get_texts()]
+    pairs = [re.fullmatch(r"(\S+) tot (\S+)", key) for key in keys]
+    assert not [m.group(0) for m in pairs if m and m.group(1) == m.group(2)]
+    assert "-10" in keys
+
+
 def test_map_house_style():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

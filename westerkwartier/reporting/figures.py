@@ -1309,7 +1309,8 @@ def wijk_map(
                     label = "geen vergelijking (grens of code gewijzigd)"
                 else:
                     low, high = (fmt_signed(entry[k], decimals) for k in ("low", "high"))
-                    label = f"{low} tot {high}"
+                    # a class of one value (one wijk, or wijken alike): not "-10 tot -10"
+                    label = low if low == high else f"{low} tot {high}"
                 handles.append(
                     Patch(
                         facecolor=entry["colour"],
