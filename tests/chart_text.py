@@ -72,3 +72,32 @@ def overlapping_texts(figure: Figure) -> list[tuple[str, str]]:
         if wide > TOUCH_PX and high > TOUCH_PX:
             found.append((a, b))
     return found
+
+
+def texts_on_lines(figure: Figure) -> list[str]:
+    """Return the texts inside an axes of ``figure`` that a line of data runs through.
+
+    A note in the plot ("trendbreuk", "opgebouwd uit de voorgangers") that a line crosses is
+    hard to read. Lines of data are those with two points or more that are not straight up
+    (the dotted line of a break is its note's own).
+    """
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    found = []
+    for ax in figure.axes:
+        lines = []
+        for line in ax.get_lines():
+            xs = [float(x) for x in line.get_xdata()]
+            if len(xs) < 2 or len(set(xs)) == 1 or not line.get_visible():
+                continue
+            # a break leaves a gap (NaN) in the line; a path with NaN crosses nothing
+            path = line.get_transform().transform_path(line.get_path())
+            lines.append(path.cleaned(remove_nans=True))
+        for text in ax.texts:
+            if not (text.get_visible() and text.get_text().strip()):
+                continue
+            box = text.get_window_extent(renderer)
+            if any(path.intersects_bbox(box, filled=False) for path in lines):
+                found.append(text.get_text())
+    return found

@@ -4,7 +4,9 @@ Every chart both report notebooks draw is checked, for a city, a Frisian municip
 merger of 2021, with their real figures (offline). Before this test the key of the health
 survey chart covered its title in every report, the values of long negative bars ran into
 the names of the regions (Amsterdam's neighbours), the axis text of the index charts ran out
-of the picture after long names of rows (Eemsdelta) and so did long bold titles.
+of the picture after long names of rows (Eemsdelta) and so did long bold titles. Notes inside
+a chart ("opgebouwd uit de voorgangers", "grenzen 2021") had lines of data running through
+them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from chart_text import overlapping_texts, texts_outside
+from chart_text import overlapping_texts, texts_on_lines, texts_outside
 
 from westerkwartier import settings
 from westerkwartier.reporting import charts
@@ -43,7 +45,7 @@ def test_no_text_of_a_report_chart_covers_another_or_leaves_the_picture(monkeypa
             bench_warm.run_report(notebook, code)
         assert len(drawn) >= 20, (code, len(drawn))
         for figure in drawn:
-            found = [*overlapping_texts(figure), *texts_outside(figure)]
+            found = [*overlapping_texts(figure), *texts_outside(figure), *texts_on_lines(figure)]
             if found:
                 problems[(code, figure.get_suptitle()[:60])] = found[:3]
     assert not problems, problems
@@ -74,3 +76,28 @@ def test_a_long_bold_title_wraps_inside_the_picture():
     assert len(lines) == 2 and " ".join(lines) == title  # two lines, as the layout measured
     drawn = re.findall(r"<text[^>]*>([^<]*)</text>", svg.decode("utf-8"))
     assert all(line in drawn for line in lines)  # the picture has the lines it made room for
+
+
+def test_no_line_of_data_runs_through_a_note_at_the_top():
+    """Percentages near the top of their axis, just after a break, ran through its note."""
+    import pandas as pd
+
+    years = list(range(2005, 2024))  # many years: the note is wider than a year
+    frame = pd.DataFrame(
+        {
+            "Ons": [29.0] * 10 + [31.6, 31.7, 31.4, 31.0, 30.8, 30.5, 30.2, 30.0, 29.8],
+            "Nederland": [28.5] * 10 + [31.8, 31.7, 31.5, 31.2, 30.9, 30.6, 30.4, 30.2, 30.0],
+        },
+        index=years,
+    )
+    chart = charts.trend_chart(
+        frame, focus="Ons", title="Laag", unit="%", tables="x", breaks=[2015]
+    )
+    charts.figure_svg(chart.figure)
+    assert [t.get_text() for t in chart.ax.texts] == ["trendbreuk"]
+    assert not texts_on_lines(chart.figure)
+    low, high = chart.ax.get_ylim()
+    assert (31.8 - low) / (high - low) < 1 - charts.NOTE_TOP - charts.NOTE_GAP
+    # made room once: a second picture of the same figure moves nothing
+    charts.figure_png(chart.figure)
+    assert chart.ax.get_ylim() == (low, high)

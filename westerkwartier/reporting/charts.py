@@ -14,6 +14,7 @@ import io
 import math
 import re
 import sys
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.text import Text
 from matplotlib.ticker import Formatter, MaxNLocator
 from matplotlib.typing import RcKeyType
 
@@ -394,6 +396,74 @@ def new_chart(
     return Chart(figure=fig, ax=ax, alt=alt)
 
 
+#: The notes :func:`top_note` wrote, per axes, until the chart's first picture makes room.
+_TOP_NOTES: weakref.WeakKeyDictionary[Axes, list[Text]] = weakref.WeakKeyDictionary()
+
+#: Where a note starts (axes fraction below the top) and the free space kept under it.
+NOTE_TOP, NOTE_GAP = 0.02, 0.03
+
+#: The share of its first place an axes keeps after the layout has made room for titles, keys
+#: and labels (measured: 0.7-0.9 for the report charts; the smaller share keeps more room).
+AXES_SHARE = 0.7
+
+
+def top_note(ax: Axes, x: float, text: str) -> Text:
+    """Write a short note inside the top of ``ax``, starting at ``x``, and keep lines off it.
+
+    The notes of the report charts ("trendbreuk", "opgebouwd uit de voorgangers", "grenzen
+    2019") stand just right of the line or band they explain. A line of data running through
+    one makes both hard to read, so when the chart is first made into a picture
+    (:func:`_room_for_top_notes`) its value axis is raised until the data stay below the note.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes; ``x`` is in its data units, the note hangs from the top.
+    x : float
+        Where the note starts.
+    text : str
+        The note; a line break makes two lines.
+
+    Returns
+    -------
+    matplotlib.text.Text
+        The note.
+    """
+    note = ax.text(
+        x,
+        1.0 - NOTE_TOP,
+        text,
+        transform=ax.get_xaxis_transform(),
+        fontsize=8,
+        color=TEXT_COLOURS["gedempt"],
+        va="top",
+    )
+    _TOP_NOTES.setdefault(ax, []).append(note)
+    return note
+
+
+def _room_for_top_notes(figure: Figure) -> None:
+    """Raise the value axis of every axes with a :func:`top_note` so no data reach the note.
+
+    Done once per axes, before the layout: the data keep to the lower part of the axes, the
+    note has the part above them. The height of the axes after the layout is estimated from
+    its first place (``AXES_SHARE``); the layout only ever makes it smaller by that much.
+    """
+    plans = []
+    for ax in figure.axes:
+        notes = _TOP_NOTES.pop(ax, None)
+        if not notes:
+            continue
+        lines = max(note.get_text().count("\n") + 1 for note in notes)
+        size = max(float(note.get_fontsize()) for note in notes)
+        points = ax.get_position().height * figure.get_figheight() * 72 * AXES_SHARE
+        free = min(0.4, NOTE_TOP + (lines * size * 1.2 + 2) / points + NOTE_GAP)
+        low, high = ax.get_ylim()  # read for all first: axes may share their value axis
+        plans.append((ax, low, high, free))
+    for ax, low, high, free in plans:
+        ax.set_ylim(low, low + (high - low) / (1 - free))
+
+
 def _role_of(region: str, focus: str, province: str | None, country: str) -> str:
     if region == focus:
         return "focus"
@@ -478,15 +548,7 @@ def trend_chart(
     with house_style():
         for b in inside:
             ax.axvline(b - 0.5, color=TEXT_COLOURS["gedempt"], linestyle=":", linewidth=1)
-            ax.text(
-                b - 0.45,
-                0.98,
-                "trendbreuk",
-                transform=ax.get_xaxis_transform(),
-                fontsize=8,
-                color=TEXT_COLOURS["gedempt"],
-                va="top",
-            )
+            top_note(ax, b - 0.45, "trendbreuk")
         for region in order:
             role = _role_of(str(region), focus, province, country)
             ys = np.concatenate([frame[region].to_numpy(dtype=float), np.full(len(inside), np.nan)])
@@ -723,6 +785,7 @@ def _freeze_layout(figure: Figure) -> None:
     engine = figure.get_layout_engine()
     if engine is not None:
         if figure.axes:
+            _room_for_top_notes(figure)
             engine.execute(figure)
             _freeze_wrapping(figure)
         # None means "the rc default"; these two keys make that default "no engine"

@@ -33,6 +33,7 @@ from westerkwartier.reporting.charts import (
     house_style,
     new_chart,
     source_line,
+    top_note,
     trend_chart,
 )
 from westerkwartier.reporting.formatting import (
@@ -205,15 +206,7 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
             chart.ax.axvspan(
                 min(rebuilt) - 0.5, max(rebuilt) + 0.5, color="#EEEEEE", zorder=0, linewidth=0
             )
-            chart.ax.text(
-                min(rebuilt) - 0.4,
-                0.98,
-                "opgebouwd uit\nde voorgangers",
-                transform=chart.ax.get_xaxis_transform(),
-                fontsize=8,
-                color=TEXT_COLOURS["gedempt"],
-                va="top",
-            )
+            top_note(chart.ax, min(rebuilt) - 0.4, "opgebouwd uit\nde voorgangers")
         span = str(rebuilt[0]) if len(rebuilt) == 1 else f"{min(rebuilt)} tot en met {max(rebuilt)}"
         chart.alt += (
             f" {focus} {span}: opgebouwd uit de gemeenten waaruit {focus} ontstond of die erin "
@@ -482,15 +475,7 @@ def flows_chart(
                 )
             if start is not None:
                 ax.axvline(start - 0.5, color=TEXT_COLOURS["gedempt"], linewidth=1, zorder=1)
-                ax.text(
-                    start - 0.4,
-                    0.98,
-                    f"grenzen\n{start}",
-                    transform=ax.get_xaxis_transform(),
-                    fontsize=8,
-                    color=TEXT_COLOURS["gedempt"],
-                    va="top",
-                )
+                top_note(ax, start - 0.4, f"grenzen\n{start}")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         axes[0].set_ylim(0, top * 1.08 if top > 0 else 1.0)
         axes[0].set_ylabel(unit_label("per 1 000 inwoners"), loc="top")
