@@ -302,6 +302,7 @@ def test_a_trend_chart_leaves_out_single_years_before_the_first_comparable_serie
     assert [x.min() for x in drawn] == [2015.0, 2015.0] and chart.ax.get_xlim()[0] > 2014
     assert not [t for t in chart.ax.texts if "trendbreuk" in t.get_text()]
     assert "Niet in de grafiek: 2013 en 2014, voor de trendbreuk van 2015" in chart.alt
+    assert chart.alt.index("Niet in de grafiek") < chart.alt.index("Ons: van")  # said first
     assert "Ons: van 1.990 per 10.000 inwoners in 2015 naar 1.900" in chart.alt
 
     # one year before a series of several: left out; a last series of one year stays, with

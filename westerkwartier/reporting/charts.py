@@ -573,13 +573,7 @@ def trend_chart(
             frameon=False,
         )
     if alt is None:
-        alt = _trend_alt(frame, focus, title, unit, decimals, tables, inside)
-        if left_out:
-            before = and_list([str(y) for y in left_out])
-            alt += (
-                f" Niet in de grafiek: {before}, voor de trendbreuk van {years[0]}; die cijfers "
-                "zijn met geen ander jaar te vergelijken."
-            )
+        alt = _trend_alt(frame, focus, title, unit, decimals, tables, inside, left_out)
     chart.alt = alt
     return chart
 
@@ -637,13 +631,20 @@ def _trend_alt(
     decimals: int | None,
     tables: str | Sequence[str],
     breaks: Sequence[int] = (),
+    left_out: Sequence[int] = (),
 ) -> str:
     """Alt text of a trend chart: per region the first and last value of each series.
 
     With ``breaks`` every series between two breaks is described on its own, so that the text
-    never compares values across a definition break either.
+    never compares values across a definition break either. ``left_out`` are the years before
+    a break the chart does not draw (:func:`comparable_part`).
     """
     parts = [f"Lijngrafiek: {title}."]
+    if left_out:
+        parts.append(
+            f"Niet in de grafiek: {and_list([str(y) for y in left_out])}, voor de trendbreuk "
+            f"van {int(frame.index[0])}; die cijfers zijn met geen ander jaar te vergelijken."
+        )
     if breaks:
         years_text = " en ".join(str(b) for b in breaks)
         parts.append(
