@@ -804,15 +804,26 @@ def _freeze_wrapping(figure: Figure) -> None:
     layout gave two lines could come out as one, under the room for two (or the other way
     round, over the chart). Measured once, the picture has the lines the layout made room for.
     """
-    from matplotlib.text import Text
-
-    for text in figure.findobj(Text):
+    for text in _title_and_label_texts(figure):
         # _get_wrapped_text and _renderer are matplotlib's own; without them, wrap as it does
         if text.get_wrap() and getattr(text, "_renderer", None) is not None:
             wrapped = getattr(text, "_get_wrapped_text", None)
             if wrapped is not None:
                 text.set_text(wrapped())
                 text.set_wrap(False)
+
+
+def _title_and_label_texts(figure: Figure) -> list[Text]:
+    """Return the texts of ``figure`` that can wrap: its own, and per axes titles, notes, labels.
+
+    Not ``figure.findobj(Text)``: that asks every axis for its ticks, and an axis switched off
+    (a map's) then makes a set of ticks it never draws, some 0,03 s of CPU per map.
+    """
+    texts = list(figure.texts)
+    for ax in figure.axes:
+        texts += [child for child in ax.get_children() if isinstance(child, Text)]
+        texts += [ax.xaxis.label, ax.yaxis.label]
+    return texts
 
 
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
