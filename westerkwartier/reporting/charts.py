@@ -770,7 +770,7 @@ def _bar_alt(
     return f"Staafdiagram: {title}. {items}. {source_line(tables)}."
 
 
-def _freeze_layout(figure: Figure) -> None:
+def freeze_layout(figure: Figure) -> None:
     """Lay a figure out once and freeze it (call inside :func:`house_style`).
 
     A constrained layout moves a little on every draw, so without this a second rendering of
@@ -780,6 +780,9 @@ def _freeze_layout(figure: Figure) -> None:
     The engine is removed, not replaced by matplotlib's placeholder (``"none"``): with any
     engine set, ``savefig`` first draws the whole figure without output, which doubled the
     cost of every picture and changed no byte of it.
+
+    A second call does nothing, so a figure that needs its final positions before it is saved
+    (a wijk map places its labels by pixels) is laid out once, not again when it is saved.
     """
     import matplotlib
 
@@ -856,7 +859,7 @@ def _saved(figure: Figure, rc: dict[str, Any] | None = None, **options: Any) -> 
     buffer = io.BytesIO()
     # the stubs type rc keys as literals; callers pass valid keys
     with house_style(), matplotlib.rc_context(rc or {}):  # type: ignore[arg-type]
-        _freeze_layout(figure)
+        freeze_layout(figure)
         figure.savefig(buffer, facecolor="white", **options)
     return buffer.getvalue()
 

@@ -30,6 +30,7 @@ from westerkwartier.reporting.charts import (
     Chart,
     DutchFormatter,
     bar_chart,
+    freeze_layout,
     house_style,
     new_chart,
     source_line,
@@ -1147,9 +1148,8 @@ def _place_labels(chart: Chart, frame: gpd.GeoDataFrame, max_labels: int = 40) -
     # equal aspect, then the layout engine, then the aspect in the new box) without drawing
     # every outline; labels stay out of the layout, so the picture's own layout is the same
     ax.apply_aspect()
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.execute(fig)
+    # laid out once and frozen, as the picture will be: saving it then lays out nothing again
+    freeze_layout(fig)
     ax.apply_aspect()
     to_data = ax.transData.inverted()
     placed: list[Any] = []
