@@ -101,3 +101,26 @@ def test_no_line_of_data_runs_through_a_note_at_the_top():
     # made room once: a second picture of the same figure moves nothing
     charts.figure_png(chart.figure)
     assert chart.ax.get_ylim() == (low, high)
+
+
+def test_the_chart_scan_names_what_a_reader_cannot_read(capsys):
+    """``scripts/chart_scan.py`` runs these checks over every municipality (35 minutes); here
+    its verdict on single figures, and a run for Schiermonnikoog."""
+    sys.path.insert(0, str(bench_warm.ROOT / "scripts"))
+    import chart_scan
+
+    covered = charts.new_chart("Gezondheidsmonitor 2022: Westerkwartier", unit=None, tables="x")
+    covered.ax.plot([1, 2], [1, 2], label="Westerkwartier")
+    covered.ax.plot([1, 2], [2, 1], label="provincie Groningen")
+    covered.figure.legend(loc="outside upper center", ncol=2, frameon=False)
+    charts.figure_png(covered.figure)
+    assert any(p.startswith("tekst over tekst") for p in chart_scan.figure_problems(covered.figure))
+
+    keyed = charts.new_chart("Kaart", unit=None, tables="x")
+    keyed.ax.plot([1, 2], [1, 2], label="1–2")
+    keyed.ax.legend(title="1–2")
+    charts.figure_png(keyed.figure)
+    assert chart_scan.figure_problems(keyed.figure) == ["legenda met de naam van een klasse: '1–2'"]
+
+    assert chart_scan.main(["GM0088"]) == 0
+    assert "1 gemeente: niets gevonden" in capsys.readouterr().out
