@@ -40,8 +40,12 @@ def figure_problems(figure: Any) -> list[str]:
     return found
 
 
-def scan(codes: list[str]) -> list[str]:
-    """Run both reports' cells for ``codes`` and return one line per defect found."""
+def report_figures(code: str) -> list[Any]:
+    """Run both report notebooks' cells for ``code`` (offline); return every chart they showed.
+
+    The figures are caught on their way to the page (``charts.figure_image``), laid out and
+    saved as the page has them; the function is put back afterwards.
+    """
     import matplotlib
 
     matplotlib.use("agg")
@@ -51,7 +55,6 @@ def scan(codes: list[str]) -> list[str]:
     from westerkwartier.reporting import charts
     from westerkwartier.reporting.report_catalogue import load_report_catalogue
 
-    settings.offline = True
     drawn: list[Any] = []
     picture = charts.figure_image
 
@@ -59,13 +62,22 @@ def scan(codes: list[str]) -> list[str]:
         drawn.append(figure)
         return picture(figure, raster=raster)
 
+    offline, settings.offline = settings.offline, True
     charts.figure_image = recorded  # type: ignore[assignment]
-    notebooks = [ROOT / "notebooks" / spec.notebook for spec in load_report_catalogue().values()]
+    try:
+        for spec in load_report_catalogue().values():
+            bench_warm.run_report(ROOT / "notebooks" / spec.notebook, code)
+    finally:
+        charts.figure_image = picture  # type: ignore[assignment]
+        settings.offline = offline
+    return drawn
+
+
+def scan(codes: list[str]) -> list[str]:
+    """Run both reports' cells for ``codes`` and return one line per defect found."""
     lines = []
     for code in codes:
-        drawn.clear()
-        for notebook in notebooks:
-            bench_warm.run_report(notebook, code)
+        drawn = report_figures(code)
         for figure in drawn:
             title = figure.get_suptitle().replace("\n", " ")[:60]
             lines += [f"{code} {title!r}: {problem}" for problem in figure_problems(figure)]

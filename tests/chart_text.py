@@ -38,15 +38,20 @@ def drawn_texts(figure: Figure) -> list[Text]:
     ]
 
 
-def _boxes(figure: Figure) -> list[tuple[str, Any]]:
-    """The drawn texts of ``figure`` with their boxes in pixels, drawn once more with Agg.
+def _drawn(figure: Figure) -> Any:
+    """Draw ``figure`` once more with Agg and return the renderer, to measure in pixels.
 
     Call it after the figure was laid out and saved (the reports' pictures are): a drawing
     moves nothing of a frozen layout.
     """
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    renderer = canvas.get_renderer()
+    return canvas.get_renderer()
+
+
+def _boxes(figure: Figure) -> list[tuple[str, Any]]:
+    """The drawn texts of ``figure`` with their boxes in pixels."""
+    renderer = _drawn(figure)
     return [(t.get_text(), t.get_window_extent(renderer)) for t in drawn_texts(figure)]
 
 
@@ -81,9 +86,7 @@ def texts_on_lines(figure: Figure) -> list[str]:
     hard to read. Lines of data are those with two points or more that are not straight up
     (the dotted line of a break is its note's own).
     """
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    renderer = _drawn(figure)
     found = []
     for ax in figure.axes:
         lines = []

@@ -1293,9 +1293,7 @@ def wijk_map(
                 elif entry["key"] == "geen":
                     label = "geen vergelijking (grens of code gewijzigd)"
                 else:
-                    low, high = (fmt_signed(entry[k], decimals) for k in ("low", "high"))
-                    # a class of one value (one wijk, or wijken alike): not "-10 tot -10"
-                    label = low if low == high else f"{low} tot {high}"
+                    label = fmt_range(entry["low"], entry["high"], decimals, signed=True)
                 handles.append(
                     Patch(
                         facecolor=entry["colour"],

@@ -301,23 +301,25 @@ def fmt_number(value: Any, decimals: int = 0) -> str:
     return _format_rounded(round_half_up(value, decimals), decimals)
 
 
-def fmt_range(low: Any, high: Any, decimals: int = 0) -> str:
+def fmt_range(low: Any, high: Any, decimals: int = 0, *, signed: bool = False) -> str:
     """Format a class of values: ``0,8–3,3``, or ``-3,6 tot -1,5`` when a bound is negative.
 
     A dash between two minus signs (``-3,6--1,5``) reads as a subtraction. A class whose
-    bounds read the same (all its areas have one value) is that value.
+    bounds read the same (all its areas have one value) is that value. ``signed`` writes
+    changes with their sign, always with "tot" (``+10 tot +42``).
 
     Examples
     --------
     >>> fmt_range(0.8, 3.3, 1), fmt_range(-602.1, -3.6, 1), fmt_range(-1.5, 0.8, 1)
     ('0,8–3,3', '-602,1 tot -3,6', '-1,5 tot 0,8')
-    >>> fmt_range(-10, -10)
-    '-10'
+    >>> fmt_range(-10, -10), fmt_range(10, 42, signed=True), fmt_range(-10, -10, signed=True)
+    ('-10', '+10 tot +42', '-10')
     """
-    lo, hi = fmt_number(low, decimals), fmt_number(high, decimals)
+    written = fmt_signed if signed else fmt_number
+    lo, hi = written(low, decimals), written(high, decimals)
     if lo == hi:
         return lo
-    if lo.startswith("-") or hi.startswith("-"):
+    if signed or lo.startswith("-") or hi.startswith("-"):
         return f"{lo} tot {hi}"
     return f"{lo}–{hi}"
 
