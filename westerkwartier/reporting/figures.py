@@ -118,15 +118,23 @@ def trend_data(
     {'Ons': [1.0], 'Nederland': [2.0]}
     """
     chosen = regions[regions["role"].isin(roles)]
-    rows = panel[(panel["indicator"] == indicator) & panel["region_code"].isin(chosen["code"])]
-    wide = rows.pivot_table(
-        index="year", columns="region_code", values=column, aggfunc="first", dropna=False
+    codes = chosen["code"].tolist()
+    rows = panel[(panel["indicator"] == indicator) & panel["region_code"].isin(codes)]
+    # what pivot_table(aggfunc="first") gives (the first value of each year and region that
+    # is not missing), in numpy: pivot_table cost 10 ms a call, a warm report 0,2-0,3 s
+    values = rows[column].to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(values)
+    values = values[known]
+    region = rows["region_code"].to_numpy(dtype=object)[known]
+    years, row = np.unique(rows["year"].to_numpy()[known], return_inverse=True)
+    table = np.full((len(years), len(codes)), np.nan)
+    for j, code in enumerate(codes):
+        here = region == code
+        cells, first = np.unique(row[here], return_index=True)
+        table[cells, j] = values[here][first]
+    return pd.DataFrame(
+        table, index=pd.Index(years.astype(int), name="year"), columns=list(chosen["label"])
     )
-    wide = wide.reindex(columns=list(chosen["code"]))
-    wide.columns = list(chosen["label"])
-    wide = wide.dropna(how="all")
-    wide.index = wide.index.astype(int)
-    return wide.sort_index()
 
 
 def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str | None:
@@ -137,7 +145,7 @@ def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str 
     :mod:`westerkwartier.indicators.dominance`); None when there is none.
     """
     province = data.region.province
-    panel = data.panel
+    panel = data.indicator_panel(indicator)
     if not province or "level" not in panel:
         return None
     hit = panel[
@@ -164,12 +172,13 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         says so in words).
     """
     ind = data.catalogue[indicator]
-    wide = trend_data(data.panel, indicator, data.regions)
+    panel = data.indicator_panel(indicator)
+    wide = trend_data(panel, indicator, data.regions)
     focus = data.region.name
     if focus not in wide.columns or wide[focus].notna().sum() < 2:
         return None
     wide = wide.loc[wide[focus].first_valid_index() :]
-    tables = _sources(data.panel, indicator)
+    tables = _sources(panel, indicator)
     survey = ind.margins_operand is not None
     dominated = dominated_by(data, indicator, wide.index)
     province: str | None = data.province_label
@@ -200,7 +209,7 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
             "provinciecijfer grotendeels; de tekst vergelijkt met de provincie zonder "
             f"{dominated}."
         )
-    rebuilt = rebuilt_years(data.panel, indicator, data.region.code)
+    rebuilt = rebuilt_years(panel, indicator, data.region.code)
     rebuilt = [y for y in rebuilt if y in set(wide.index)]
     if rebuilt:
         with house_style():
@@ -214,8 +223,8 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
             "opgingen (schatting; grijs vlak)."
         )
     if survey:
-        lower = trend_data(data.panel, indicator, data.regions, column="lower")
-        upper = trend_data(data.panel, indicator, data.regions, column="upper")
+        lower = trend_data(panel, indicator, data.regions, column="lower")
+        upper = trend_data(panel, indicator, data.regions, column="upper")
         if focus in lower.columns and focus in upper.columns:
             lo = lower[focus].reindex(wide.index)
             hi = upper[focus].reindex(wide.index)
@@ -534,12 +543,12 @@ def rebuilt_years(panel: pd.DataFrame, indicator: str, code: str) -> list[int]:
     ]
     if rows.empty or "status" not in rows:
         return []
-    own = rows[rows["status"] != "schatting"]
-    if own.empty:
+    estimate = rows["status"].to_numpy(dtype=object) == "schatting"
+    years = rows["year"].to_numpy()
+    if estimate.all():
         return []
-    first = int(own["year"].min())
-    est = rows[(rows["status"] == "schatting") & (rows["year"] < first)]
-    return sorted(int(y) for y in est["year"])
+    first = years[~estimate].min()
+    return sorted(int(y) for y in years[estimate & (years < first)])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -650,7 +659,8 @@ def neighbour_bars(data: ReportData, indicator: str) -> Chart | None:
         return None
     year = row.own.year
     ind = data.catalogue[indicator]
-    pick = data.panel[(data.panel["indicator"] == indicator) & (data.panel["year"] == year)]
+    rows = data.indicator_panel(indicator)
+    pick = rows[rows["year"] == year]
     values = pick.set_index("region_code")["value"]
     labels = data.regions.set_index("code")["label"]
     series = pd.Series(

@@ -938,9 +938,8 @@ PULSE_YEARS: int = 6
 def _pulse_row(data: ReportData, row: ScoreRow, years: list[int]) -> dict[str, Any]:
     from westerkwartier.indicators.breaks import series_starts
 
-    own = data.panel[
-        (data.panel["region_code"] == data.region.code) & (data.panel["indicator"] == row.indicator)
-    ]
+    rows = data.indicator_panel(row.indicator)
+    own = rows[rows["region_code"] == data.region.code]
     starts = set(series_starts(own))
     by_year = {int(r["year"]): r for _, r in own.iterrows()}
     cells = []
