@@ -393,6 +393,37 @@ def test_trend_data_wide_frame(tiny):
     assert list(wide.index) == [2019, 2024] and wide.loc[2024, "Eén"] == 75.0
 
 
+def test_trend_data_takes_the_first_value_of_a_year_and_sorts_the_years():
+    """What pivot_table(aggfunc="first") gave, the rule trend_data keeps in numpy."""
+    from westerkwartier.reporting import figures as plots
+
+    panel = pd.DataFrame(
+        {
+            "region_code": ["GM1", "GM1", "GM1", "GM1", "NL01", "NL01", "GM1", "PV1"],
+            "indicator": ["x", "x", "x", "x", "x", "x", "y", "x"],
+            "year": [2021, 2020, 2020, 2020, 2020, 2019, 2019, 2018],
+            "value": [3.0, NAN, 2.0, 4.0, 5.0, 6.0, 9.0, NAN],
+        }
+    )
+    regions = pd.DataFrame(
+        {
+            "code": ["GM1", "PV1", "NL01", "GM1"],
+            "role": ["gemeente", "provincie", "Nederland", "vergelijking"],
+            "label": ["Eén", "provincie", "Nederland", "Eén (vergelijking)"],
+        }
+    )
+    wide = plots.trend_data(panel, "x", regions)
+    # 2018 has no value (dropped), 2019 only the country's; GM1's 2020 is the first value that is
+    # not missing; a region asked for twice gets a column under each label; other indicators
+    # (y in 2019) stay out
+    assert list(wide.index) == [2019, 2020, 2021]
+    assert wide["Eén"].tolist()[1:] == [2.0, 3.0] and np.isnan(wide.loc[2019, "Eén"])
+    assert wide["Eén (vergelijking)"].tolist()[1:] == [2.0, 3.0]
+    assert wide["provincie"].isna().all()
+    assert wide["Nederland"].tolist()[:2] == [6.0, 5.0] and np.isnan(wide.loc[2021, "Nederland"])
+    assert wide.index.name == "year" and wide.index.dtype == np.int64
+
+
 def test_sections_escape_data():
     from westerkwartier.reporting import sections
 
