@@ -332,6 +332,36 @@ def test_a_picture_draws_its_figure_once(wide, render):
     assert len(draws) == 1
 
 
+def test_empty_axis_labels_cost_no_measuring_and_change_no_byte(wide, monkeypatch):
+    from matplotlib.axis import Axis
+
+    real = Axis._update_ticks
+    updates: list[Axis] = []
+    monkeypatch.setattr(Axis, "_update_ticks", lambda self: updates.append(self) or real(self))
+    fixed = charts.figure_svg(_trend(wide).figure), charts.figure_png(_trend(wide).figure)
+    fewer = len(updates)
+    updates.clear()
+    # matplotlib's own placing: every empty label measures the ticks again, same pictures
+    monkeypatch.setattr(charts, "_place_empty_axis_labels", lambda figure: None)
+    assert (charts.figure_svg(_trend(wide).figure), charts.figure_png(_trend(wide).figure)) == fixed
+    assert 0 < fewer < len(updates)
+
+
+def test_an_axis_label_with_text_stays_below_the_tick_labels():
+    values = pd.Series({"Noordenveld": 72.0, "Westerkwartier": 74.2, "Nederland": 73.0})
+    chart = charts.bar_chart(
+        values, focus="Westerkwartier", title="Arbeidsparticipatie", unit="%", tables="86088NED"
+    )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    charts.figure_png(chart.figure)
+    renderer = FigureCanvasAgg(chart.figure).get_renderer()
+    label = chart.ax.xaxis.label
+    ticks = [t.get_window_extent(renderer) for t in chart.ax.get_xticklabels() if t.get_text()]
+    assert label.get_text() and ticks
+    assert label.get_window_extent(renderer).y1 <= min(box.y0 for box in ticks)
+
+
 def _pictures(wide):
     """SVG, PNG and a PNG at another resolution of a new trend chart."""
     return (
