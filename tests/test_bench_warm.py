@@ -74,6 +74,23 @@ def test_bench_maps_prints_the_median_cpu_of_both_maps(capsys, monkeypatch):
     assert 0 < median < 30
 
 
+def test_bench_trends_prints_the_median_cpu_of_a_trend_chart(capsys, monkeypatch):
+    import bench_trends
+
+    from westerkwartier import settings
+
+    monkeypatch.setattr(settings, "offline", settings.offline)  # main sets it; restored after
+    assert bench_trends.main(["--gemeenten", "GM0088", "--rondes", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("  ronde 0: ") and lines[1].startswith("  ronde 1: ")
+    drawn = int(lines[1].split(": ")[1].split(" grafieken")[0])
+    assert drawn >= 10  # Schiermonnikoog's two reports have at least ten trend charts
+    last = lines[-1]
+    assert last.startswith("trendgrafieken (1 gemeenten, beide rapporten): mediaan ")
+    median = float(last.split("mediaan ")[1].split(" ms")[0])
+    assert 0 < median < 5000
+
+
 def test_bench_export_prints_the_cpu_of_each_step_after_the_notebook(capsys, monkeypatch):
     import bench_export
 
