@@ -20,9 +20,13 @@ DEFAULT = ["GM1969", "GM0363", "GM1900", "GM0088", "GM1979", "GM1982", "GM0014",
 REPORT_DATE = "2026-11-27"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gemeenten", nargs="+", default=DEFAULT, help="CBS codes")
+def drawing_offline(doc: str, default: list[str], argv: list[str] | None) -> argparse.Namespace:
+    """Read ``--gemeenten`` and ``--rondes`` and draw offline with Agg, in this process.
+
+    Shared by the benchmarks that draw a report's pictures (this one and ``bench_trends``).
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--gemeenten", nargs="+", default=default, help="CBS codes")
     parser.add_argument("--rondes", type=int, default=3, help="rounds after a warm-up round")
     args = parser.parse_args(argv)
 
@@ -30,10 +34,16 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("agg")
     from westerkwartier import settings
+
+    settings.offline = True
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = drawing_offline(__doc__, DEFAULT, argv)
     from westerkwartier.reporting import charts, figures, wijk_sections
     from westerkwartier.reporting.report_data import load_report_data
 
-    settings.offline = True
     data = {
         code: load_report_data("talent", code, 0, [], REPORT_DATE, "", "")
         for code in args.gemeenten

@@ -13,29 +13,21 @@ time one per core, on two commits to compare them:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
+
+from bench_maps import drawing_offline
 
 DEFAULT = ["GM1969", "GM0037"]
 REPORT_DATE = "2026-11-27"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gemeenten", nargs="+", default=DEFAULT, help="CBS codes")
-    parser.add_argument("--rondes", type=int, default=3, help="rounds after a warm-up round")
-    args = parser.parse_args(argv)
-
-    import matplotlib
-
-    matplotlib.use("agg")
-    from westerkwartier import settings
+    args = drawing_offline(__doc__, DEFAULT, argv)
     from westerkwartier.reporting import charts, figures
     from westerkwartier.reporting.report_catalogue import load_report_catalogue
     from westerkwartier.reporting.report_data import load_report_data
 
-    settings.offline = True
     reports = [
         load_report_data(name, code, 0, [], REPORT_DATE, "", "")
         for code in args.gemeenten
