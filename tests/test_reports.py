@@ -205,6 +205,25 @@ def test_sources_and_licence(rendered, code, rapport):
     assert "definitief" in text
 
 
+def test_indicator_panel_holds_the_rows_of_the_panel_it_was_split_from(monkeypatch):
+    import dataclasses
+
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "GM0088", peildatum="2026-11-27")
+    indicator = "netto_arbeidsparticipatie"
+    own = data.panel[data.panel["indicator"] == indicator]
+    pd.testing.assert_frame_equal(data.indicator_panel(indicator), own)
+    assert data.indicator_panel("geen_indicator").empty
+    assert list(data.indicator_panel("geen_indicator").columns) == list(data.panel.columns)
+    # a replaced panel is split again, also in a copy made with dataclasses.replace
+    data.panel = data.panel[data.panel["year"] >= 2020]
+    assert data.indicator_panel(indicator)["year"].min() >= 2020
+    older = dataclasses.replace(data, panel=own[own["year"] < 2020])
+    assert older.indicator_panel(indicator)["year"].max() < 2020
+
+
 def test_a_note_about_a_table_is_said_once_and_only_with_its_figures(monkeypatch):
     """The sentence that the Gezondheidsmonitor 2024 is read under the topic names of 2022 stood
     in the caveats of all eleven survey indicators, also in reports without a figure of 2024

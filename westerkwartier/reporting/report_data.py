@@ -168,22 +168,22 @@ class ReportData:
     catalogue: Catalogue
     peer_codes: list[str] = field(default_factory=list)
     ambities: Path | None = None
-    _by_indicator: dict[str, pd.DataFrame] | None = field(
+    _split: tuple[pd.DataFrame, dict[str, pd.DataFrame]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
     def indicator_panel(self, indicator: str) -> pd.DataFrame:
         """Return the rows of ``panel`` for one indicator (empty when it has none).
 
-        The panel is split by indicator once, at the first call: a report's charts and tables
-        ask for one indicator at a time, and comparing the whole panel's text column with the
-        indicator's name for every chart cost a warm report about 0,1 s.
+        The panel is split by indicator once, at the first call, and again when ``panel`` has
+        been replaced by another frame: a report's charts and tables ask for one indicator at
+        a time, and comparing the whole panel's text column with the indicator's name for every
+        chart cost a warm report about 0,1 s. Change the panel by replacing it, not in place.
         """
-        if self._by_indicator is None:
-            self._by_indicator = {
-                str(name): rows for name, rows in self.panel.groupby("indicator", sort=False)
-            }
-        rows = self._by_indicator.get(indicator)
+        if self._split is None or self._split[0] is not self.panel:
+            parts = {str(name): rows for name, rows in self.panel.groupby("indicator", sort=False)}
+            self._split = (self.panel, parts)
+        rows = self._split[1].get(indicator)
         return rows if rows is not None else self.panel.iloc[:0]
 
     @property
