@@ -145,12 +145,11 @@ def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str 
     :mod:`westerkwartier.indicators.dominance`); None when there is none.
     """
     province = data.region.province
-    panel = data.indicator_panel(indicator)
+    panel = data.indicator_panel(indicator)  # the rows of this indicator only
     if not province or "level" not in panel:
         return None
     hit = panel[
-        (panel["indicator"] == indicator)
-        & (panel["level"] == "provincie zonder gemeente")
+        (panel["level"] == "provincie zonder gemeente")
         & panel["region_code"].astype(str).str.startswith(f"{province}-")
         & panel["year"].isin(list(years))
     ]
