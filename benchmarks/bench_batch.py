@@ -5,11 +5,6 @@ memory of a worker and of its kernels (``getrusage`` measured inside each worker
 for the worker, ``RUSAGE_CHILDREN`` for the kernels it started and waited for). Each setting
 renders everything (``force``) into a temporary folder, offline on the committed snapshot.
 
-It also prints where the CPU of the batch goes, per report: the kernels (the cells), the
-workers (papermill, the page, its checks, the workbook) and this process, sampled with psutil
-(which comes with ipykernel) while the batch runs (:class:`CpuByRole`). The kernels' share
-includes each kernel's start and first, cold report, which 20 reports spread over few reports.
-
     WESTERKWARTIER_OFFLINE=1 .venv/bin/python benchmarks/bench_batch.py
     .venv/bin/python benchmarks/bench_batch.py --notebook tests/fixtures/notebooks/mini.ipynb
 
@@ -25,9 +20,7 @@ import io
 import math
 import os
 import tempfile
-import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from westerkwartier import settings
@@ -57,114 +50,18 @@ def _manifest(notebooks: list[Path], province: str) -> manifest.Manifest:
     return manifest.Manifest(path=None, reports=reports, names=names)
 
 
-#: The roles of the processes of a batch, in the order they are printed.
-ROLES = ("kernels", "werkers", "hoofdproces")
-
-
-def process_role(cmdline: Sequence[str]) -> str:
-    """Return the role of a descendant process of a batch, read from its command line.
-
-    A kernel runs ``ipykernel``; a worker (and the fork server it was forked from) runs from
-    ``multiprocessing``; anything else (the resource tracker, a helper) counts with this
-    process.
-
-    Examples
-    --------
-    >>> process_role(["python", "-m", "ipykernel_launcher", "-f", "kernel-1.json"])
-    'kernels'
-    >>> process_role(["python", "-c", "from multiprocessing.forkserver import main; main()"])
-    'werkers'
-    >>> process_role(["python", "-c", "from multiprocessing.resource_tracker import main"])
-    'hoofdproces'
-    """
-    text = " ".join(cmdline)
-    if "ipykernel" in text:
-        return "kernels"
-    if "multiprocessing" in text and "resource_tracker" not in text:
-        return "werkers"
-    return "hoofdproces"
-
-
-class CpuByRole:
-    """CPU seconds of this process and its descendants while the block runs, by role.
-
-    A thread reads the CPU time (user + system) of every descendant every ``interval``
-    seconds; a process counts with what it had at its last reading, so one that ends between
-    two readings loses at most ``interval`` seconds of its work. Processes that were there
-    before the block count only with what they did during it.
-
-    Examples
-    --------
-    >>> with CpuByRole() as cpu:
-    ...     _ = sum(range(10_000))
-    >>> sorted(cpu.seconds) == sorted(ROLES)
-    True
-    """
-
-    def __init__(self, interval: float = 0.2) -> None:
-        import psutil
-
-        self._me = psutil.Process()
-        self._interval = interval
-        self._before: dict[int, float] = {}
-        self._last: dict[int, tuple[str, float]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._own = 0.0
-        self.seconds: dict[str, float] = dict.fromkeys(ROLES, 0.0)
-
-    def _read(self) -> dict[int, tuple[str, float]]:
-        import psutil
-
-        readings = {}
-        for process in self._me.children(recursive=True):
-            try:
-                times = process.cpu_times()
-                readings[process.pid] = (
-                    process_role(process.cmdline()),
-                    times.user + times.system,
-                )
-            except psutil.Error:  # ended meanwhile: its last reading stands
-                continue
-        return readings
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._last.update(self._read())
-
-    def __enter__(self) -> CpuByRole:
-        self._before = {pid: cpu for pid, (_, cpu) in self._read().items()}
-        times = self._me.cpu_times()
-        self._own = times.user + times.system
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._last.update(self._read())
-        times = self._me.cpu_times()
-        seconds = dict.fromkeys(ROLES, 0.0)
-        seconds["hoofdproces"] = times.user + times.system - self._own
-        for pid, (role, cpu) in self._last.items():
-            seconds[role] += max(cpu - self._before.get(pid, 0.0), 0.0)
-        self.seconds = seconds
-
-
 def _run(manifest: manifest.Manifest, workers: int, out: Path) -> dict:
     start = time.perf_counter()
-    with CpuByRole() as cpu:
-        summary = batch.run_batch(
-            manifest,
-            out_dir=out,
-            workers=workers,
-            force=True,
-            clock=lambda: dt.datetime(2026, 1, 1, 0, workers),
-            progress="uit",
-            stream=io.StringIO(),
-        )
+    summary = batch.run_batch(
+        manifest,
+        out_dir=out,
+        workers=workers,
+        force=True,
+        clock=lambda: dt.datetime(2026, 1, 1, 0, workers),
+        progress="uit",
+        stream=io.StringIO(),
+    )
     summary["wall"] = time.perf_counter() - start
-    summary["cpu"] = cpu.seconds
     return summary
 
 
@@ -238,7 +135,6 @@ def main(argv: list[str] | None = None) -> dict:
         f"({', '.join(nb.name for nb in notebooks)}), {os.cpu_count()} CPU's"
     )
     rates: dict[int, float] = {}
-    cpu_each: dict[int, float] = {}
     peaks: dict[int, tuple[float, float]] = {}
     steady: dict[int, tuple[float, float, float] | None] = {}
     with tempfile.TemporaryDirectory(prefix="wk-bench-batch-") as tmp:
@@ -256,13 +152,6 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{rate:5.1f} rapporten/min; piek per werker {worker_mb:.0f} MiB + kernel "
                 f"{kernel_mb:.0f} MiB" + (f"; {failed} MISLUKT" if failed else "")
             )
-            if done:
-                each = {role: summary["cpu"][role] / done for role in ROLES}
-                cpu_each[workers] = sum(each.values())
-                print(
-                    f"    CPU per rapport {cpu_each[workers]:.2f} s: "
-                    + ", ".join(f"{role} {seconds:.2f} s" for role, seconds in each.items())
-                )
     base = rates.get(1) or next(iter(rates.values()))
     for workers, rate in rates.items():
         if workers != 1 and 1 in rates:
@@ -289,7 +178,6 @@ def main(argv: list[str] | None = None) -> dict:
         "steady_s_per_report": model[1] if model else None,
         "worker_peak_mib": peaks[best_workers][0],
         "kernel_peak_mib": peaks[best_workers][1],
-        "cpu_s_per_report": cpu_each.get(best_workers),
     }
 
 

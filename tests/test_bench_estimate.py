@@ -78,31 +78,3 @@ def test_headline_judges_the_floor_ratio_on_wall_and_on_cpu_time(capsys):
     assert "6.2 / 1.9 s = 3.26x" in cpu and cpu.endswith("doel <= 2x: NIET gehaald")
     assert line("schatting 342 x 2 rapporten").endswith("doel <= 15 min: NIET gehaald")
     assert line("idem, uit de duur per rapport").endswith("doel <= 15 min: gehaald")
-
-
-def test_cpu_by_role_counts_a_kernels_work_as_the_kernels(tmp_path):
-    """A child that burns CPU under a kernel's command line counts as the kernels' CPU."""
-    import subprocess
-
-    burn = (
-        "import sys, time\n"
-        "t = time.process_time()\n"
-        "while time.process_time() - t < 0.6: pass\n"
-        "time.sleep(0.5)\n"  # stays alive past the last burn, so a reading sees all of it
-    )
-    with bench_batch.CpuByRole(interval=0.05) as cpu:
-        subprocess.run([sys.executable, "-c", burn, "ipykernel_launcher"], check=True)
-    assert cpu.seconds["kernels"] >= 0.5
-    assert cpu.seconds["werkers"] == 0.0
-    # this process only waited
-    assert cpu.seconds["hoofdproces"] < 0.5
-
-
-def test_batch_benchmark_prints_the_cpu_of_kernels_and_workers_per_report(capsys, monkeypatch):
-    """The mini notebook's batch: the kernels and the workers each did some of the work."""
-    monkeypatch.setenv("WESTERKWARTIER_OFFLINE", "1")  # the benchmark sets it; restored after
-    figures = bench_batch.main(["--notebook", str(bench_batch.MINI), "--workers", "1"])
-    (line,) = [t for t in capsys.readouterr().out.splitlines() if "CPU per rapport" in t]
-    seconds = {role: float(line.split(f"{role} ")[1].split(" s")[0]) for role in bench_batch.ROLES}
-    assert seconds["kernels"] > 0 and seconds["werkers"] > 0
-    assert figures["cpu_s_per_report"] == pytest.approx(sum(seconds.values()), abs=0.02)
