@@ -78,3 +78,55 @@ def test_headline_judges_the_floor_ratio_on_wall_and_on_cpu_time(capsys):
     assert "6.2 / 1.9 s = 3.26x" in cpu and cpu.endswith("doel <= 2x: NIET gehaald")
     assert line("schatting 342 x 2 rapporten").endswith("doel <= 15 min: NIET gehaald")
     assert line("idem, uit de duur per rapport").endswith("doel <= 15 min: gehaald")
+
+
+def test_report_benchmark_takes_turns_and_judges_both_sides_by_their_best_run(
+    monkeypatch, tmp_path, capsys
+):
+    """Floor and reports alternate after a warm-up; the ratio is best report over best floor.
+
+    A scripted clock stands in for the kernels: the floor takes 4 s in the first round and 5 s
+    in the second, the reports 12 s and 10 s. The mean of the floor (4,5 s) against the best
+    report would flatter the reports (2,22x); the best against the best gives 2,50x.
+    """
+    import types
+
+    import bench_reports
+
+    from westerkwartier import settings
+
+    monkeypatch.setattr(settings, "offline", settings.offline)  # measure() sets it
+    clock = [0.0]
+    calls: list[str] = []
+    # per floor notebook: a warm-up (not measured), then rounds of 4 s and 5 s
+    floor_seconds = iter([9.0, 2.0, 2.0, 2.5, 2.5])
+    report_seconds = iter([12.0, 10.0])
+
+    def fake_notebook(*args, **kwargs):
+        calls.append("vloer")
+        clock[0] += next(floor_seconds)
+
+    def fake_reports(*args, **kwargs):
+        calls.append("rapporten")
+        clock[0] += next(report_seconds)
+        page = tmp_path / "talent.html"
+        page.write_text("x" * 2000)
+        return [page]
+
+    monkeypatch.setattr(bench_reports, "run_notebook", fake_notebook)
+    monkeypatch.setattr(bench_reports.reports, "render_reports", fake_reports)
+    monkeypatch.setattr(bench_reports, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(bench_reports, "_cpu", lambda: clock[0])
+
+    figures = bench_reports.measure(["--repeat", "2"])
+
+    assert calls == ["vloer", "vloer", "vloer", "rapporten", "vloer", "vloer", "rapporten"]
+    assert figures["floor_s"] == pytest.approx(4.0)
+    assert figures["reports_s"] == pytest.approx(10.0)
+    assert figures["ratio"] == pytest.approx(2.5)
+    assert figures["reports_cpu_s"] / figures["floor_cpu_s"] == pytest.approx(2.5)
+    out = capsys.readouterr().out
+    assert "verhouding                   2.50 x de vloer" in out
+    assert "vloer per ronde (wand/CPU) 4.0/4.0, 5.0/5.0 s" in out
+    with pytest.raises(ValueError):
+        bench_reports.best_of([])
