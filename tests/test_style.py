@@ -524,3 +524,25 @@ def test_show_figure_closes_pyplot_figures(monkeypatch):
     assert plt.fignum_exists(fig.number)
     charts.show_figure(fig, "Een lijn")
     assert not plt.fignum_exists(fig.number)
+
+
+def test_house_style_applies_its_settings_and_puts_back_every_one_even_after_an_error():
+    import matplotlib
+
+    rc = matplotlib.rcParams
+    with matplotlib.rc_context({"font.size": 7, "axes.grid": False, "svg.hashsalt": None}):
+        before = {key: dict.__getitem__(rc, key) for key in rc}
+        with charts.house_style():
+            inside = {key: rc[key] for key in charts.RC_PARAMS}
+            with charts.rc_settings(charts.SVG_PARAMS):
+                assert rc["svg.fonttype"] == "none"
+            assert rc["font.size"] == 11.0 and rc["svg.fonttype"] == before["svg.fonttype"]
+        # validated as rcParams.update validates: the house font is a list, sizes are floats
+        assert inside == dict(matplotlib.RcParams(charts.RC_PARAMS))
+        assert {key: dict.__getitem__(rc, key) for key in rc} == before
+        with pytest.raises(ZeroDivisionError), charts.house_style():
+            _ = 1 / 0
+        assert {key: dict.__getitem__(rc, key) for key in rc} == before
+        with pytest.raises(ValueError), charts.rc_settings({"font.size": "groot"}):
+            pass  # an invalid value: nothing is left half set
+        assert {key: dict.__getitem__(rc, key) for key in rc} == before
