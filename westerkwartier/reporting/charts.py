@@ -192,10 +192,11 @@ def rc_settings(params: Mapping[RcKeyType, Any]) -> Iterator[None]:
     """Apply the matplotlib settings ``params`` in a ``with`` block; then put those keys back.
 
     matplotlib's own ``rc_context`` copies all of its some 300 settings on entry, each one
-    validated again, to restore them all on exit: 0,3 ms, and a report enters the house style
-    about 120 times. Here only the keys of ``params`` are kept and put back (as ``rc_context``
-    puts them back, without validating them again), in 0,06 ms. A setting that code inside the
-    block changes under another key stays changed; the package's blocks change none.
+    validated again, to restore them all on exit: about 0,28 ms, and both reports of a
+    municipality enter this function about 150 times. Here only the keys of ``params`` are kept
+    and put back (as ``rc_context`` puts them back, without validating them again): about
+    0,05 ms. A setting that code inside the block changes under another key stays changed; the
+    package's blocks change none.
 
     Parameters
     ----------
