@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import struct
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -439,6 +440,159 @@ def test_shared_text_sizes_are_kept_apart_by_font_resolution_and_hinting():
             assert size == measure_outside(renderer, text, font, False, renderer.dpi)
     assert len(set(sizes)) == len(sizes)  # four keys, four different sizes
     assert len(charts._TEXT_METRICS) == len(cases)
+
+
+def _store_file():
+    from westerkwartier import settings
+    from westerkwartier.reporting import text_sizes
+
+    return Path(settings.cache_dir) / text_sizes.STORE_DIR / f"{text_sizes.stamp()}.sqlite"
+
+
+def _as_new_kernel():
+    """Forget what this process measured, as a new kernel would not know it."""
+    from westerkwartier.reporting import text_sizes
+
+    charts._TEXT_METRICS.clear()
+    text_sizes.close()
+
+
+def test_a_new_kernel_reads_the_text_sizes_an_earlier_one_measured(wide, monkeypatch):
+    measured = _counted_measurements(monkeypatch)
+    _as_new_kernel()
+    first = _pictures(wide)
+    assert measured and _store_file().is_file()
+    count = len(measured)
+
+    _as_new_kernel()
+    measured.clear()
+    assert _pictures(wide) == first
+    assert measured == []  # every size came from the store
+
+    # another matplotlib (or FreeType, or font files) uses another file, and measures anew
+    import matplotlib
+
+    monkeypatch.setattr(matplotlib, "__version__", matplotlib.__version__ + ".anders")
+    _as_new_kernel()
+    assert _pictures(wide) == first
+    assert len(measured) == count
+
+
+def test_text_size_keys_tell_apart_what_changes_a_size():
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.backends.backend_svg import RendererSVG
+    from matplotlib.font_manager import FontProperties
+
+    from westerkwartier.reporting import text_sizes
+
+    font = FontProperties(family="DejaVu Sans", size=10)
+    head = (RendererAgg, 110, "auto", 8, 0.0, True, "2026")
+    keys = [
+        text_sizes.disk_key(head, font, 110),
+        text_sizes.disk_key(head, FontProperties(family="DejaVu Sans", size=11), 110),
+        text_sizes.disk_key(head, FontProperties(family="DejaVu Sans", weight="bold"), 110),
+        text_sizes.disk_key(head, font, 220),
+        text_sizes.disk_key((RendererSVG, *head[1:]), font, 110),
+        text_sizes.disk_key((*head[:2], "none", *head[3:]), font, 110),
+        text_sizes.disk_key((*head[:-1], "2025"), font, 110),
+    ]
+    assert len(set(keys)) == len(keys)
+    assert text_sizes.disk_key(head, font.copy(), 110) == keys[0]
+    import matplotlib
+
+    with matplotlib.rc_context({"font.sans-serif": ["Arial", "DejaVu Sans"]}):
+        # a family name may mean another file under other settings
+        sans = FontProperties(family="sans-serif", size=10)
+        other = text_sizes.disk_key(head, sans, 110)
+    assert other != text_sizes.disk_key(head, sans, 110)
+
+
+@pytest.mark.parametrize(
+    "damage", [b"geen database" * 100, b"SQLite format 3\x00" + b"\xff" * 5000]
+)
+def test_a_damaged_text_size_store_is_replaced_and_the_charts_are_the_same(wide, damage):
+    _as_new_kernel()
+    first = _pictures(wide)
+    store = _store_file()
+    store.write_bytes(damage)
+
+    _as_new_kernel()
+    assert _pictures(wide) == first
+    assert not store.is_file() or store.read_bytes() != damage  # removed, not read again
+    _as_new_kernel()
+    assert _pictures(wide) == first
+    assert store.is_file()  # the next kernel makes a new store
+
+
+def test_charts_are_made_when_the_text_size_store_cannot_be_written(wide, monkeypatch, tmp_path):
+    import sqlite3
+
+    from westerkwartier import settings
+
+    _as_new_kernel()
+    first = _pictures(wide)
+
+    blocked = tmp_path / "geen-map"
+    blocked.write_text("een bestand waar de cachemap hoort")
+    monkeypatch.setattr(settings, "cache_dir", blocked)
+    _as_new_kernel()
+    assert _pictures(wide) == first
+
+    # a full disk (or a read-only store): the charts are made, the sizes kept in memory
+    monkeypatch.setattr(settings, "cache_dir", tmp_path / "vol")
+    _as_new_kernel()
+    real_connect = sqlite3.connect
+
+    class Full:
+        def __init__(self, db):
+            self.db = db
+
+        def execute(self, sql, *args):
+            if sql.startswith("BEGIN"):
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.db.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.db, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.db.__exit__(*exc)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: Full(real_connect(*a, **k)))
+    assert _pictures(wide) == first
+    from westerkwartier.reporting import text_sizes
+
+    assert text_sizes._STORE.writable is False  # it stops trying after the first failure
+
+
+def test_a_kernel_does_not_wait_for_another_that_holds_the_text_size_store(wide, monkeypatch):
+    import sqlite3
+    import time
+
+    from westerkwartier.reporting import text_sizes
+
+    measured = _counted_measurements(monkeypatch)
+    _as_new_kernel()
+    first = _pictures(wide)  # the store exists
+    monkeypatch.setattr(text_sizes, "BUSY_TIMEOUT", 0.2)
+    other = sqlite3.connect(_store_file(), isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another kernel writes
+    try:
+        _as_new_kernel()
+        start = time.perf_counter()
+        assert _pictures(wide) == first
+        assert time.perf_counter() - start < 10
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # the busy store was left alone: the next kernel reads every size from it
+    _as_new_kernel()
+    measured.clear()
+    assert _pictures(wide) == first
+    assert measured == []
 
 
 def test_figure_image_takes_png_when_the_svg_is_larger(wide, monkeypatch):

@@ -29,6 +29,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import Formatter, MaxNLocator
 from matplotlib.typing import RcKeyType
 
+from westerkwartier.reporting import text_sizes
 from westerkwartier.reporting.formatting import (
     MISSING,
     and_list,
@@ -230,12 +231,14 @@ def rc_settings(params: Mapping[RcKeyType, Any]) -> Iterator[None]:
 _TEXT_METRICS: dict[tuple[Any, ...], tuple[float, float, float]] = {}
 
 #: matplotlib settings that change a measured size, part of the key where this matplotlib has
-#: them (the font's kerning, FreeType's hinting, the fallback font for missing glyphs).
+#: them (the font's kerning, FreeType's hinting, the fallback font for missing glyphs, the
+#: language the text is shaped for).
 _TEXT_METRIC_SETTINGS: tuple[RcKeyType, ...] = (
     "text.hinting",
     "text.hinting_factor",
     "text.kerning_factor",
     "font.enable_last_resort",
+    "text.language",
 )
 
 #: The store is emptied when it holds this many sizes (a report measures a few hundred).
@@ -263,9 +266,12 @@ def shared_text_metrics() -> Iterator[None]:
     again with FreeType, some 7% of a warm report's CPU. The sizes depend
     only on the text, the font, the resolution and the hinting settings, so inside the block
     matplotlib's measuring function (``matplotlib.text._get_text_metrics_with_cache``) is
-    replaced by one that keeps them across renderers of the same class. The pictures are
-    the same bytes. Mathematical text and other renderers are measured as before; outside
-    the block (an analyst's own figures) nothing changes. Blocks may be nested.
+    replaced by one that keeps them across renderers of the same class. A size not measured
+    in this process is first looked up in the cache folder (:mod:`text_sizes`: what earlier
+    kernels and runs measured), and the outermost block writes the new ones there when it
+    ends. The pictures are the same bytes. Mathematical text and other renderers are measured
+    as before; outside the block (an analyst's own figures) nothing changes. Blocks may be
+    nested.
     """
     import matplotlib
     import matplotlib.text as mtext
@@ -291,7 +297,11 @@ def shared_text_metrics() -> Iterator[None]:
         if size is None:
             if len(_TEXT_METRICS) >= TEXT_METRICS_LIMIT:
                 _TEXT_METRICS.clear()
-            size = measure(renderer, text, fontprop, ismath, dpi)
+            key = text_sizes.disk_key(head, fontprop, dpi)
+            size = text_sizes.lookup(key)  # measured by an earlier kernel or run
+            if size is None:
+                size = measure(renderer, text, fontprop, ismath, dpi)
+                text_sizes.remember(key, size)
             # stored with a copy: FontProperties is mutable and hashes by its current state
             _TEXT_METRICS[(*head, fontprop.copy(), dpi)] = size
         return size
@@ -302,6 +312,7 @@ def shared_text_metrics() -> Iterator[None]:
         yield
     finally:
         mtext._get_text_metrics_with_cache = measure  # type: ignore[attr-defined]
+        text_sizes.save()
 
 
 @dataclass
