@@ -118,6 +118,69 @@ def test_every_template_parses():
         env.get_template(name)
 
 
+def _fresh_environment(monkeypatch):
+    """The environment a new kernel makes, counting the templates it compiles."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counted(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    report_html.template_environment.cache_clear()
+    return report_html.template_environment(), compiled
+
+
+def test_a_new_kernel_loads_the_compiled_parts_and_fills_them_alike(monkeypatch):
+    report_html.template_environment.cache_clear()
+    env, compiled = _fresh_environment(monkeypatch)
+    names = env.list_templates()
+    first = report_html.render_template("voetnoot.html.j2", text="a < b")
+    for name in names:
+        env.get_template(name)
+    assert sorted(compiled) == sorted(names)
+    folder = Path(settings.cache_dir) / report_html.COMPILED_DIR
+    assert len(list(folder.glob("*.cache"))) == len(names)
+
+    env, compiled = _fresh_environment(monkeypatch)
+    assert report_html.render_template("voetnoot.html.j2", text="a < b") == first
+    for name in names:
+        env.get_template(name)
+    assert compiled == []  # all of them came from the cache folder
+
+    # a damaged file (Jinja's header, then garbage) is compiled again, and replaced
+    victim = sorted(folder.glob("*.cache"))[0]
+    damaged = jinja2.bccache.bc_magic + b"\x80\x04kapot" * 10
+    victim.write_bytes(damaged)
+    env, compiled = _fresh_environment(monkeypatch)
+    for name in names:
+        env.get_template(name)
+    assert len(compiled) == 1 and victim.read_bytes() != damaged
+    assert report_html.render_template("voetnoot.html.j2", text="a < b") == first
+    report_html.template_environment.cache_clear()
+
+
+def test_parts_are_filled_when_the_compiled_ones_cannot_be_kept(monkeypatch, tmp_path):
+    blocked = tmp_path / "geen-map"
+    blocked.write_text("een bestand waar de cachemap hoort")
+    monkeypatch.setattr(settings, "cache_dir", blocked)
+    env, compiled = _fresh_environment(monkeypatch)
+    assert report_html.render_template("voetnoot.html.j2", text="a < b") == (
+        '<p class="voetnoot">a &lt; b</p>'
+    )
+    assert compiled == ["voetnoot.html.j2"]
+    report_html.template_environment.cache_clear()
+
+
+def test_compiled_parts_are_kept_apart_by_the_settings_they_were_compiled_with():
+    a = report_html.CompiledTemplates("aaaa")
+    b = report_html.CompiledTemplates("bbbb")
+    bucket = jinja2.bccache.Bucket(jinja2.Environment(), "x", "checksum")
+    assert a._get_cache_filename(bucket) != b._get_cache_filename(bucket)
+    assert Path(a._get_cache_filename(bucket)).parent == Path(settings.cache_dir) / "sjablonen"
+
+
 def test_one_environment_fills_every_part_of_a_report():
     """The wijk section had a Jinja environment of its own, with other filters; every HTML
     part now comes from the one environment, so autoescaping and strictness are set once."""
