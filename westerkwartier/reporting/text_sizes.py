@@ -111,7 +111,11 @@ def disk_key(head: tuple[Any, ...], fontprop: Any, dpi: float) -> bytes:
 
 
 class _Store:
-    """The open store of one cache folder in one process (None: no store to use)."""
+    """The store of one cache folder in one process.
+
+    Its connection (None when the store cannot be used), the sizes read from it, and the sizes
+    measured since the last save.
+    """
 
     def __init__(self) -> None:
         self.key: tuple[int, str] | None = None
