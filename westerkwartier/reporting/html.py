@@ -98,8 +98,9 @@ COMPILED_DIR: str = "sjablonen"
 class CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Jinja's compiled HTML parts in the cache folder, for the next kernel.
 
-    Compiling the 21 parts cost a new report kernel about 0,12 s; loading them compiled about
-    0,005 s. Jinja checks each file against its template's text and writes it atomically. The
+    Compiling the 15 parts the reports use cost a new report kernel 0,11-0,17 s
+    (``benchmarks/bench_text_sizes.py``); loading them compiled takes a few milliseconds.
+    Jinja checks each file against its template's text and writes it atomically. The
     files are named after the template, the environment's settings and Jinja's version, so a
     changed setting cannot meet code compiled under another. A file that cannot be read (or
     is damaged) is compiled anew and one that cannot be written is skipped: the cache never

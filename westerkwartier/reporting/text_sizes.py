@@ -3,8 +3,9 @@
 Every chart measures its texts (tick labels, titles, notes, the source line) with FreeType,
 about 0,7 ms a text. :func:`westerkwartier.reporting.charts.shared_text_metrics` keeps those
 sizes for the rest of the process; this module keeps them in the cache folder as well, so that
-a new kernel does not measure again what an earlier one measured. Measured for Westerkwartier:
-a kernel's first report measured about 500 texts (0,35 s), each later report 90 to 220.
+a new kernel does not measure again what an earlier one measured. Both reports of
+Westerkwartier measured 700 texts in a new process (0,6-0,8 s); a later pair in the same process
+135-309 (``benchmarks/bench_text_sizes.py`` counts them).
 
 A size depends on the text, the font, the resolutions and the hinting settings (the key of a
 size, :func:`disk_key`), and on the versions of matplotlib and FreeType and the font files
