@@ -348,6 +348,43 @@ def test_empty_axis_labels_cost_no_measuring_and_change_no_byte(wide, monkeypatc
     assert 0 < fewer < len(updates)
 
 
+@pytest.mark.parametrize("limits", [None, (63000.0, 65000.0)])  # a tick on each edge
+def test_ticks_outside_the_view_are_not_made_and_change_no_byte(wide, limits, monkeypatch):
+    def pictures():
+        chart = _trend(wide)
+        if limits is not None:
+            chart.ax.set_ylim(*limits)
+        pictures = charts.figure_svg(chart.figure), charts.figure_png(chart.figure)
+        ticks = [len(axis.majorTicks) for axis in (chart.ax.xaxis, chart.ax.yaxis)]
+        drawn = [len(axis._update_ticks()) for axis in (chart.ax.xaxis, chart.ax.yaxis)]
+        return pictures, ticks, drawn, chart.ax.get_yticklabels()
+
+    fixed, fewer, drawn, labels = pictures()
+    assert fewer == drawn  # a tick for every place in the view, and none beyond
+    if limits is not None:
+        assert [t.get_text() for t in labels][:: len(labels) - 1] == ["63.000", "65.000"]
+    # matplotlib's own way: a tick for every place the locator gives, the same pictures
+    monkeypatch.setattr(charts, "_ticks_in_view_only", lambda figure: None)
+    same, more, _, _ = pictures()
+    assert same == fixed
+    assert sum(fewer) < sum(more)
+
+
+def test_tick_decimals_follow_the_step_when_one_tick_is_in_view():
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MultipleLocator
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0.45, 0.55])
+    ax.set_ylim(0.45, 0.55)
+    ax.yaxis.set_major_locator(charts.InViewLocator(MultipleLocator(0.5)))
+    ax.yaxis.set_major_formatter(charts.DutchFormatter())
+    fig.draw_without_rendering()
+    assert list(ax.get_yticks()) == [0.5]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0,5"]
+
+
 def test_an_axis_label_with_text_stays_below_the_tick_labels():
     values = pd.Series({"Noordenveld": 72.0, "Westerkwartier": 74.2, "Nederland": 73.0})
     chart = charts.bar_chart(

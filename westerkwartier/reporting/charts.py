@@ -26,7 +26,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
-from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.ticker import Formatter, Locator, MaxNLocator
 from matplotlib.typing import RcKeyType
 
 from westerkwartier.reporting import text_sizes
@@ -369,7 +369,11 @@ class DutchFormatter(Formatter):
     def set_locs(self, locs: Sequence[float]) -> None:  # noqa: D102 - matplotlib API
         # matplotlib passes an ndarray here; its stubs say list
         super().set_locs(locs)  # type: ignore[arg-type]
-        values = sorted(float(v) for v in locs)
+        # the decimals follow from all the locator's ticks, also those outside the view that
+        # an InViewLocator leaves out: a view with one tick has a step all the same
+        locator = getattr(getattr(self.axis, "major", None), "locator", None)
+        every = getattr(locator, "unclipped", None) if isinstance(locator, InViewLocator) else None
+        values = sorted(float(v) for v in (locs if every is None else every))
         steps = [b - a for a, b in zip(values, values[1:], strict=False) if b - a > 0]
         if steps:
             step = min(steps)
@@ -391,6 +395,82 @@ class YearFormatter(Formatter):
 
     def __call__(self, x: float, pos: int | None = None) -> str:  # noqa: D102 - matplotlib API
         return str(int(round(x)))
+
+
+class InViewLocator(Locator):
+    """The ticks of another locator that fall inside the view, and only those.
+
+    matplotlib makes a tick (two lines, a grid line and two labels: about a millisecond) for
+    every place a locator returns, and draws those inside the view. A ``MaxNLocator`` returns
+    a place or two beyond the ends: 79 of the 485 ticks that both reports of Westerkwartier
+    made were never drawn for that reason. This locator leaves them out, with a margin far
+    wider than matplotlib's own test, so every tick that matplotlib draws stays and the
+    picture is the same. The other questions (the view's limits, a range without width) go
+    to the locator it wraps. :class:`DutchFormatter` still counts its decimals over all the
+    places (:attr:`unclipped`).
+
+    Parameters
+    ----------
+    base : matplotlib.ticker.Locator
+        The locator that places the ticks.
+    """
+
+    #: How far beyond the view a place still counts as inside, as a share of the view's width
+    #: (matplotlib's own test allows 1e-10).
+    MARGIN = 1e-6
+
+    def __init__(self, base: Locator) -> None:
+        self.base = base
+        #: The places the wrapped locator returned at the last call, outside the view as well.
+        self.unclipped: np.ndarray | None = None
+
+    def set_axis(self, axis: Any) -> None:  # noqa: D102 - matplotlib API
+        super().set_axis(axis)
+        self.base.set_axis(axis)
+
+    def __call__(self) -> Sequence[float]:  # noqa: D102 - matplotlib API
+        locs = np.asarray(self.base(), dtype=float)
+        self.unclipped = locs
+        if self.axis is None:  # not on an axis: no view to keep to
+            return locs  # type: ignore[return-value]
+        low, high = sorted(float(v) for v in self.axis.get_view_interval())
+        margin = (high - low) * self.MARGIN
+        return locs[(locs >= low - margin) & (locs <= high + margin)]  # type: ignore[return-value]
+
+    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:  # noqa: D102
+        return self.base.tick_values(vmin, vmax)
+
+    def view_limits(self, vmin: float, vmax: float) -> tuple[float, float]:  # noqa: D102
+        return self.base.view_limits(vmin, vmax)
+
+    def nonsingular(self, v0: float, v1: float) -> tuple[float, float]:  # noqa: D102
+        return self.base.nonsingular(v0, v1)
+
+    def set_params(self, **kwargs: Any) -> None:  # noqa: D102 - matplotlib API
+        self.base.set_params(**kwargs)
+
+
+def _ticks_in_view_only(figure: Figure) -> None:
+    """Let the value and year axes of ``figure`` make ticks only inside the view.
+
+    Only where the picture cannot change: a linear axis placed by a ``MaxNLocator`` (or
+    matplotlib's default, a kind of it) and labelled by our own formatters, which read the
+    places they are given and nothing else (matplotlib's default formatter chooses its
+    format from the places, so its axes keep theirs). Axes sharing an axis share its locator:
+    it is wrapped once.
+    """
+    for ax in figure.axes:
+        if not ax.axison:
+            continue
+        for axis in (ax.xaxis, ax.yaxis):
+            locator = axis.get_major_locator()
+            if (
+                axis.get_visible()
+                and axis.get_scale() == "linear"
+                and isinstance(locator, MaxNLocator)
+                and isinstance(axis.get_major_formatter(), DutchFormatter | YearFormatter)
+            ):
+                axis.set_major_locator(InViewLocator(locator))
 
 
 def new_chart(
@@ -834,6 +914,7 @@ def freeze_layout(figure: Figure) -> None:
     engine = figure.get_layout_engine()
     if engine is not None:
         if figure.axes:
+            _ticks_in_view_only(figure)
             _room_for_top_notes(figure)
             _place_empty_axis_labels(figure)
             engine.execute(figure)
