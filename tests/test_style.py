@@ -370,6 +370,45 @@ def test_ticks_outside_the_view_are_not_made_and_change_no_byte(wide, limits, mo
     assert sum(fewer) < sum(more)
 
 
+def test_font_tables_are_read_once_and_change_no_byte(wide, monkeypatch):
+    import matplotlib.text as mtext
+    from matplotlib.font_manager import FontProperties, fontManager
+
+    reads: list[str] = []
+    real = mtext.get_font
+
+    class Counted:
+        def __init__(self, font):
+            self.font = font
+
+        def get_sfnt_table(self, name):
+            reads.append(name)
+            return self.font.get_sfnt_table(name)
+
+    monkeypatch.setattr(mtext, "get_font", lambda *args, **kw: Counted(real(*args, **kw)))
+    monkeypatch.setattr(charts, "_FONT_TABLES", {})
+
+    def pictures():
+        chart = _trend(wide)
+        return charts.figure_svg(chart.figure), charts.figure_png(chart.figure)
+
+    fixed = pictures()
+    first = len(reads)
+    assert pictures() == fixed
+    assert 0 < first == len(reads) <= 8  # two tables of a few fonts, then none
+    # a font file asked for by its path is matplotlib's own font, as outside the block
+    path = fontManager.findfont(FontProperties())
+    with charts.house_style():
+        assert isinstance(mtext.get_font(path), Counted)
+    # matplotlib reading the tables at every layout: the same pictures, many more reads
+    monkeypatch.setattr(
+        charts._FontTables, "get_sfnt_table", lambda self, name: self._font.get_sfnt_table(name)
+    )
+    reads.clear()
+    assert pictures() == fixed
+    assert len(reads) > 10 * first
+
+
 def test_tick_decimals_follow_the_step_when_one_tick_is_in_view():
     from matplotlib.figure import Figure
     from matplotlib.ticker import MultipleLocator

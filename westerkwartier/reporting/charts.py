@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
 import re
 import sys
 import weakref
@@ -245,6 +246,33 @@ _TEXT_METRIC_SETTINGS: tuple[RcKeyType, ...] = (
 TEXT_METRICS_LIMIT = 50_000
 
 
+class _FontTables:
+    """A font whose tables (``get_sfnt_table``) are read from the file once.
+
+    matplotlib lays out every text with the line height of its font, which it reads from two
+    of the font's tables on each layout: 4.568 reads for both reports of Westerkwartier, each
+    building a new dictionary (0,1 s of CPU). The tables are a fixed part of the font file,
+    so the first read is kept; whatever else is asked goes to the font itself.
+    """
+
+    def __init__(self, font: Any) -> None:
+        self._font = font
+        self._tables: dict[str, Any] = {}
+
+    def get_sfnt_table(self, name: str) -> Any:
+        """Return the table as FreeType read it the first time (a dictionary, or None)."""
+        if name not in self._tables:
+            self._tables[name] = self._font.get_sfnt_table(name)
+        return self._tables[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._font, name)
+
+
+#: Fonts with their tables read, by the font files (the first and its fallbacks).
+_FONT_TABLES: dict[tuple[str, ...], _FontTables] = {}
+
+
 def _renderers_sharing_metrics() -> tuple[type, ...]:
     """Return the renderer classes whose text sizes depend only on the key of the store.
 
@@ -269,16 +297,18 @@ def shared_text_metrics() -> Iterator[None]:
     replaced by one that keeps them across renderers of the same class. A size not measured
     in this process is first looked up in the cache folder (:mod:`text_sizes`: what earlier
     kernels and runs measured), and the outermost block writes the new ones there when it
-    ends. The pictures are the same bytes. Mathematical text and other renderers are measured
-    as before; outside the block (an analyst's own figures) nothing changes. Blocks may be
-    nested.
+    ends. The line height of a font is read from its tables once, not at every layout
+    (:class:`_FontTables`). The pictures are the same bytes. Mathematical text and other
+    renderers are measured as before; outside the block (an analyst's own figures) nothing
+    changes. Blocks may be nested.
     """
     import matplotlib
     import matplotlib.text as mtext
 
     measure = getattr(mtext, "_get_text_metrics_with_cache", None)
-    if measure is None or getattr(measure, "_westerkwartier_shared", False):
-        # a future matplotlib without the function, or already inside a block
+    open_font = getattr(mtext, "get_font", None)
+    if measure is None or open_font is None or getattr(measure, "_westerkwartier_shared", False):
+        # a future matplotlib without the functions, or already inside a block
         yield
         return
     from matplotlib.backends.backend_mixed import MixedModeRenderer
@@ -306,12 +336,25 @@ def shared_text_metrics() -> Iterator[None]:
             _TEXT_METRICS[(*head, fontprop.copy(), dpi)] = size
         return size
 
+    def font_with_tables(font_filepaths: Any, *args: Any, **kwargs: Any) -> Any:
+        # text.py asks a font only for its tables (the line height); a path or other arguments
+        # than matplotlib's text layout passes go to matplotlib as they are
+        if args or kwargs or isinstance(font_filepaths, str | bytes | os.PathLike):
+            return open_font(font_filepaths, *args, **kwargs)
+        key = tuple(str(path) for path in font_filepaths)
+        font = _FONT_TABLES.get(key)
+        if font is None:
+            font = _FONT_TABLES[key] = _FontTables(open_font(font_filepaths))
+        return font
+
     shared._westerkwartier_shared = True  # type: ignore[attr-defined]
     mtext._get_text_metrics_with_cache = shared  # type: ignore[attr-defined]
+    mtext.get_font = font_with_tables  # type: ignore[attr-defined]
     try:
         yield
     finally:
         mtext._get_text_metrics_with_cache = measure  # type: ignore[attr-defined]
+        mtext.get_font = open_font  # type: ignore[attr-defined]
         text_sizes.save()
 
 
