@@ -13,11 +13,13 @@ from westerkwartier import errors
 from westerkwartier.pipeline import kernels
 from westerkwartier.pipeline.notebook import run_notebook
 
-# Each run checks that nothing of an earlier run is left, then leaves traces of its own.
+# Each run checks that nothing of an earlier run is left (and that the kernel collects garbage
+# as :data:`kernels.GC_THRESHOLD` says), then leaves traces of its own.
 _LEAKY = """
-import os, sys, warnings
+import gc, os, sys, warnings
 import matplotlib
 assert "geheim" not in globals(), "naam uit een vorig rapport"
+assert gc.isenabled() and gc.get_threshold() == GC_THRESHOLD, "opruimer uit een vorig rapport"
 assert matplotlib.rcParams["lines.linewidth"] != 9, "rcParams uit een vorig rapport"
 assert "WK_LEK" not in os.environ, "omgeving uit een vorig rapport"
 assert "/wk-lek" not in sys.path, "sys.path uit een vorig rapport"
@@ -27,10 +29,12 @@ os.environ["WK_LEK"] = "1"
 sys.path.append("/wk-lek")
 warnings.simplefilter("ignore")
 os.chdir("/")
+gc.set_threshold(1, 1, 1)
+gc.disable()
 print(f"kernel {os.getpid()} rapport {nummer}")
 if mislukken:
     raise ValueError("opzettelijk")
-"""
+""".replace("GC_THRESHOLD", repr(kernels.GC_THRESHOLD))
 
 
 @pytest.fixture
