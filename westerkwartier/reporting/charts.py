@@ -497,9 +497,10 @@ def _ticks_in_view_only(figure: Figure) -> None:
     """Let the value and year axes of ``figure`` make ticks only inside the view.
 
     Only where the picture cannot change: a linear axis placed by a ``MaxNLocator`` (or
-    matplotlib's default, a kind of it) and labelled by our own formatters, which read the
-    places they are given and nothing else (matplotlib's default formatter chooses its
-    format from the places, so its axes keep theirs). Axes sharing an axis share its locator:
+    matplotlib's default, a kind of it) and labelled by our own formatters: the year labels
+    need no other place, and :class:`DutchFormatter` takes its decimals from all the places
+    the wrapped locator returned. matplotlib's default formatter chooses its format from the
+    places it is given, so its axes keep all theirs. Axes sharing an axis share its locator:
     it is wrapped once.
     """
     for ax in figure.axes:
