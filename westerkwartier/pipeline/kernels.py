@@ -20,7 +20,7 @@ the other:
   later leaves behind in a reference cycle stays until the kernel is replaced;
 * before its first report, which makes those objects, the collector gets the thresholds of
   :data:`GC_THRESHOLD`: it then no longer goes through all of them again and again while they
-  are made (0,8-0,9 s of that report's CPU with Python's thresholds, 0,2 s with these;
+  are made (0,7-0,9 s of that report's CPU with Python's thresholds, 0,2 s with these;
   ``benchmarks/bench_gc.py``);
 * after any failure (a cell that raises or times out, a dead kernel, a page that breaks a
   house rule) the kernel is shut down and the next report gets a new one; after
@@ -60,7 +60,7 @@ MAX_REPORTS = 200
 #: first report of a new kernel imports matplotlib and geopandas and reads the national
 #: panel: some 300.000 objects that live as long as the kernel. With the default the
 #: collector went through all of them again and again while they were made (7 full passes,
-#: 0,8-0,9 s of CPU); a young collection after every 10.000 new objects instead of 700 needs
+#: 0,7-0,9 s of CPU); a young collection after every 10.000 new objects instead of 700 needs
 #: none (0,2 s in all), and the clean-up between reports moves the survivors out of sight.
 #: Garbage in reference cycles (a closed figure) is still collected within the report.
 GC_THRESHOLD = (10_000, 10, 10)
