@@ -39,6 +39,38 @@ def test_obvious_nearest_neighbours():
     assert pe.peers("GM0004", k=1, data=toy_data(), config=CFG)["code"].tolist() == ["GM0005"]
 
 
+def test_peers_are_computed_once_per_values_and_each_call_gets_its_own_copy(monkeypatch):
+    calls = []
+    real = pe.standardise
+    monkeypatch.setattr(
+        pe, "standardise", lambda data, config: calls.append(1) or real(data, config)
+    )
+    monkeypatch.setattr(pe, "_peers_memo", {})
+    data = toy_data()
+    first = pe.peers("GM0001", data=data, config=CFG)
+    first.loc[0, "code"] = "veranderd"  # the caller's copy, not the kept table
+    again = pe.peers("GM0001", data=data.copy(), config=CFG)  # equal values, another object
+    assert again["code"].tolist() == ["GM0002", "GM0003"]
+    again.loc[0, "code"] = "veranderd"  # a copy of the kept table, too
+    assert pe.peers("GM0001", data=data, config=CFG)["code"].tolist() == ["GM0002", "GM0003"]
+    assert len(calls) == 1
+    pe.peers("GM0001", k=1, data=data, config=CFG)  # another k: computed
+    assert len(calls) == 2
+    # values changed in place: computed again, and the answer follows the new values
+    data.loc["GM0002", ["size", "old", "inc"]] = [200_000, 15.0, 32.0]
+    changed = pe.peers("GM0001", data=data, config=CFG)
+    assert len(calls) == 3
+    assert changed["code"].tolist() == ["GM0003", "GM0002"]
+
+
+def test_peers_of_values_pandas_cannot_hash_are_computed_every_time(monkeypatch):
+    monkeypatch.setattr(pe, "_peers_memo", {})
+    data = toy_data().assign(extra=[[1], [2], [3], [4], [5]])  # lists: no digest
+    for _ in range(2):
+        assert pe.peers("GM0001", data=data, config=CFG)["code"].tolist() == ["GM0002", "GM0003"]
+    assert pe._peers_memo == {}
+
+
 def test_reason_names_similar_and_different_characteristics():
     out = pe.peers("GM0001", data=toy_data(), config=CFG).set_index("code")
     assert out.loc["GM0002", "reason"].startswith("vergelijkbaar in ")
