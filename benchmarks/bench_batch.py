@@ -5,6 +5,11 @@ memory of a worker and of its kernels (``getrusage`` measured inside each worker
 for the worker, ``RUSAGE_CHILDREN`` for the kernels it started and waited for). Each setting
 renders everything (``force``) into a temporary folder, offline on the committed snapshot.
 
+It also prints the CPU time per report of the kernels, of the workers (the pages, the
+workbooks, papermill's messages) and of this process, read with ``psutil`` (a dependency of
+ipykernel) from every process below this one five times a second (:class:`CpuByProcess`): the
+work a national run has to spread over the machine's cores.
+
     WESTERKWARTIER_OFFLINE=1 .venv/bin/python benchmarks/bench_batch.py
     .venv/bin/python benchmarks/bench_batch.py --notebook tests/fixtures/notebooks/mini.ipynb
 
@@ -20,6 +25,7 @@ import io
 import math
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,19 +56,86 @@ def _manifest(notebooks: list[Path], province: str) -> manifest.Manifest:
     return manifest.Manifest(path=None, reports=reports, names=names)
 
 
+class CpuByProcess:
+    """CPU seconds of the processes below this one while the block runs, by kind.
+
+    Every ``interval`` seconds the CPU times of all descendants are read; a process's last
+    reading counts, so what a process does in the last interval before it ends is missed
+    (at most ``interval`` per process: the kernels and workers live for the whole batch).
+    Kinds: ``kernels`` (ipykernel), ``werkers`` (the pool's workers and the forkserver they
+    are forked from), and this process itself, read at the end.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.seen: dict[int, tuple[str, float]] = {}
+        self.own = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> CpuByProcess:
+        self._own_start = time.process_time()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.own = time.process_time() - self._own_start
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while True:
+            for proc in me.children(recursive=True):
+                try:
+                    with proc.oneshot():
+                        times = proc.cpu_times()
+                        kind = "kernels" if "ipykernel" in " ".join(proc.cmdline()) else "werkers"
+                except psutil.Error:  # ended between the listing and the reading
+                    continue
+                self.seen[proc.pid] = (kind, times.user + times.system)
+            if self._stop.wait(self.interval):
+                return
+
+    def totals(self) -> dict[str, float]:
+        """CPU seconds per kind: ``kernels``, ``werkers`` and ``hoofdproces`` (this one)."""
+        out = {"kernels": 0.0, "werkers": 0.0}
+        for kind, cpu in self.seen.values():
+            out[kind] += cpu
+        out["hoofdproces"] = self.own
+        return out
+
+
 def _run(manifest: manifest.Manifest, workers: int, out: Path) -> dict:
     start = time.perf_counter()
-    summary = batch.run_batch(
-        manifest,
-        out_dir=out,
-        workers=workers,
-        force=True,
-        clock=lambda: dt.datetime(2026, 1, 1, 0, workers),
-        progress="uit",
-        stream=io.StringIO(),
-    )
+    with CpuByProcess() as cpu:
+        summary = batch.run_batch(
+            manifest,
+            out_dir=out,
+            workers=workers,
+            force=True,
+            clock=lambda: dt.datetime(2026, 1, 1, 0, workers),
+            progress="uit",
+            stream=io.StringIO(),
+        )
     summary["wall"] = time.perf_counter() - start
+    summary["cpu"] = cpu.totals()
     return summary
+
+
+def cpu_line(cpu: dict[str, float], reports: int) -> str:
+    """Return the line with the CPU seconds per report of each kind of process.
+
+    Examples
+    --------
+    >>> print(cpu_line({"kernels": 40.0, "werkers": 6.0, "hoofdproces": 1.0}, 20))
+        CPU per rapport: kernels 2.00 s, werkers 0.30 s, hoofdproces 0.05 s; samen 2.35 s
+    """
+    parts = ", ".join(f"{kind} {seconds / reports:.2f} s" for kind, seconds in cpu.items())
+    total = sum(cpu.values()) / reports
+    return f"    CPU per rapport: {parts}; samen {total:.2f} s"
 
 
 def _peaks(summary: dict) -> tuple[float, float]:
@@ -137,6 +210,7 @@ def main(argv: list[str] | None = None) -> dict:
     rates: dict[int, float] = {}
     peaks: dict[int, tuple[float, float]] = {}
     steady: dict[int, tuple[float, float, float] | None] = {}
+    cpus: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="wk-bench-batch-") as tmp:
         for workers in args.workers:
             summary = _run(manifest, workers, Path(tmp) / f"w{workers}")
@@ -152,6 +226,9 @@ def main(argv: list[str] | None = None) -> dict:
                 f"{rate:5.1f} rapporten/min; piek per werker {worker_mb:.0f} MiB + kernel "
                 f"{kernel_mb:.0f} MiB" + (f"; {failed} MISLUKT" if failed else "")
             )
+            if done:
+                cpus[workers] = {kind: cpu / done for kind, cpu in summary["cpu"].items()}
+                print(cpu_line(summary["cpu"], done))
     base = rates.get(1) or next(iter(rates.values()))
     for workers, rate in rates.items():
         if workers != 1 and 1 in rates:
@@ -169,6 +246,15 @@ def main(argv: list[str] | None = None) -> dict:
             f"{model[2]:.1f} s opstart per kernel: alle {ALL_MUNICIPALITIES * per_gm} rapporten "
             f"in {model[0]:.0f} min"
         )
+    per_report = sum(cpus[best_workers].values()) if best_workers in cpus else None
+    if per_report is not None:
+        cores = os.cpu_count() or 1
+        lowest = ALL_MUNICIPALITIES * per_gm * per_report / cores / 60
+        print(
+            f"  alle {ALL_MUNICIPALITIES * per_gm} rapporten vragen {per_report:.2f} s CPU per "
+            f"rapport (met de opstart van deze korte batch): over {cores} kernen verdeeld "
+            f"minstens {lowest:.0f} min"
+        )
     return {
         "reports": n_gm * per_gm,
         "workers": best_workers,
@@ -178,6 +264,7 @@ def main(argv: list[str] | None = None) -> dict:
         "steady_s_per_report": model[1] if model else None,
         "worker_peak_mib": peaks[best_workers][0],
         "kernel_peak_mib": peaks[best_workers][1],
+        "cpu_s_per_report": cpus.get(best_workers),
     }
 
 

@@ -117,6 +117,15 @@ def print_headline(reports: dict, batch: dict, commit: str = "", load: float = 0
                 + verdict(batch["estimate_steady_min"], TARGET_MINUTES, " min"),
             )
         )
+    cpu = batch.get("cpu_s_per_report")
+    if cpu:
+        rows.append(
+            (
+                "CPU per rapport in de batch",
+                f"{sum(cpu.values()):.2f} s",
+                ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in cpu.items()),
+            )
+        )
     rows += [
         ("piek-RSS per werker", f"{batch['worker_peak_mib']:.0f} MiB", ""),
         ("piek-RSS kernel van een werker", f"{batch['kernel_peak_mib']:.0f} MiB", ""),

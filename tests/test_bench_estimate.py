@@ -65,6 +65,7 @@ def test_headline_judges_the_floor_ratio_on_wall_and_on_cpu_time(capsys):
         "steady_s_per_report": 1.8,
         "worker_peak_mib": 166,
         "kernel_peak_mib": 501,
+        "cpu_s_per_report": {"kernels": 1.84, "werkers": 0.32, "hoofdproces": 0.01},
     }
     bench_run.print_headline(reports, batch, "abc1234", 1.0)
     out = capsys.readouterr().out.splitlines()
@@ -78,6 +79,8 @@ def test_headline_judges_the_floor_ratio_on_wall_and_on_cpu_time(capsys):
     assert "6.2 / 1.9 s = 3.26x" in cpu and cpu.endswith("doel <= 2x: NIET gehaald")
     assert line("schatting 342 x 2 rapporten").endswith("doel <= 15 min: NIET gehaald")
     assert line("idem, uit de duur per rapport").endswith("doel <= 15 min: gehaald")
+    expected = "2.17 s kernels 1.84 s, werkers 0.32 s, hoofdproces 0.01 s"
+    assert " ".join(line("CPU per rapport in de batch").split()).endswith(expected)
 
 
 def test_report_benchmark_takes_turns_and_judges_both_sides_by_their_best_run(
@@ -130,3 +133,31 @@ def test_report_benchmark_takes_turns_and_judges_both_sides_by_their_best_run(
     assert "vloer per ronde (wand/CPU) 4.0/4.0, 5.0/5.0 s" in out
     with pytest.raises(ValueError):
         bench_reports.best_of([])
+
+
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n    pass\n"
+
+
+def test_cpu_by_process_counts_the_children_by_kind():
+    import subprocess
+
+    with bench_batch.CpuByProcess(interval=0.05) as cpu:
+        # the last argument only names the process: a kernel's command line holds "ipykernel"
+        subprocess.run([sys.executable, "-c", _BURN, "ipykernel_launcher"], check=True)
+        subprocess.run([sys.executable, "-c", _BURN], check=True)
+    totals = cpu.totals()
+    assert set(totals) == {"kernels", "werkers", "hoofdproces"}
+    # each child burnt 0,5 s; what it did after the last reading (0,05 s) is missed
+    assert 0.3 <= totals["kernels"] <= 1.0
+    assert 0.3 <= totals["werkers"] <= 1.0
+    assert totals["hoofdproces"] < 0.3
+
+
+def test_cpu_line_gives_seconds_per_report():
+    line = bench_batch.cpu_line({"kernels": 40.0, "werkers": 6.0, "hoofdproces": 1.0}, 20)
+    assert (
+        line.split()
+        == (
+            "CPU per rapport: kernels 2.00 s, werkers 0.30 s, hoofdproces 0.05 s; samen 2.35 s"
+        ).split()
+    )
