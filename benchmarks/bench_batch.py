@@ -65,20 +65,25 @@ class CpuByProcess:
 
     Every ``interval`` seconds the CPU times of all descendants are read; a process's last
     reading counts, so what a process does in the last interval before it ends is missed
-    (at most ``interval`` per process: the kernels and workers live for the whole batch).
+    (at most ``interval`` per process: the kernels and workers live for the whole batch). A
+    process that was there before the block counts only what it did after the block began.
     Kinds: ``kernels`` (ipykernel), ``werkers`` (the pool's workers and the forkserver they
-    are forked from), and this process itself, read at the end.
+    are forked from), and this process itself (all its threads, this reading's too), read at
+    the end.
     """
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
-        self.seen: dict[int, tuple[str, float]] = {}
+        # (pid, start time) -> (kind, CPU seconds at the last reading)
+        self.seen: dict[tuple[int, float], tuple[str, float]] = {}
+        self.before: dict[tuple[int, float], float] = {}
         self.own = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> CpuByProcess:
         self._own_start = time.process_time()
+        self.before = {key: cpu for key, (_, cpu) in self._read().items()}
         self._thread.start()
         return self
 
@@ -87,27 +92,33 @@ class CpuByProcess:
         self._thread.join()
         self.own = time.process_time() - self._own_start
 
-    def _sample(self) -> None:
+    @staticmethod
+    def _read() -> dict[tuple[int, float], tuple[str, float]]:
         import psutil
 
-        me = psutil.Process()
+        found: dict[tuple[int, float], tuple[str, float]] = {}
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                with proc.oneshot():
+                    times = proc.cpu_times()
+                    kind = "kernels" if "ipykernel" in " ".join(proc.cmdline()) else "werkers"
+                    key = (proc.pid, proc.create_time())
+            except psutil.Error:  # ended between the listing and the reading
+                continue
+            found[key] = (kind, times.user + times.system)
+        return found
+
+    def _sample(self) -> None:
         while True:
-            for proc in me.children(recursive=True):
-                try:
-                    with proc.oneshot():
-                        times = proc.cpu_times()
-                        kind = "kernels" if "ipykernel" in " ".join(proc.cmdline()) else "werkers"
-                except psutil.Error:  # ended between the listing and the reading
-                    continue
-                self.seen[proc.pid] = (kind, times.user + times.system)
+            self.seen.update(self._read())
             if self._stop.wait(self.interval):
                 return
 
     def totals(self) -> dict[str, float]:
         """CPU seconds per kind: ``kernels``, ``werkers`` and ``hoofdproces`` (this one)."""
         out = {"kernels": 0.0, "werkers": 0.0}
-        for kind, cpu in self.seen.values():
-            out[kind] += cpu
+        for key, (kind, cpu) in self.seen.items():
+            out[kind] += cpu - self.before.get(key, 0.0)
         out["hoofdproces"] = self.own
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,16 +136,25 @@ def test_report_benchmark_takes_turns_and_judges_both_sides_by_their_best_run(
         bench_reports.best_of([])
 
 
-_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5:\n    pass\n"
+def _burn(seconds: float, then: str = "") -> list[str]:
+    """Command line of a Python child that uses ``seconds`` of CPU, then runs ``then``."""
+    loop = f"t = time.process_time()\nwhile time.process_time() - t < {seconds}:\n    pass\n"
+    return [sys.executable, "-c", "import sys, time\n" + loop + then]
 
 
 def test_cpu_by_process_counts_the_children_by_kind():
     import subprocess
 
-    with bench_batch.CpuByProcess(interval=0.05) as cpu:
-        # the last argument only names the process: a kernel's command line holds "ipykernel"
-        subprocess.run([sys.executable, "-c", _BURN, "ipykernel_launcher"], check=True)
-        subprocess.run([sys.executable, "-c", _BURN], check=True)
+    # a child from before the block: it uses 1,5 s, then waits; none of that is the block's
+    earlier = subprocess.Popen(_burn(1.5, "sys.stdin.read()\n"), stdin=subprocess.PIPE)
+    try:
+        time.sleep(2.5)
+        with bench_batch.CpuByProcess(interval=0.05) as cpu:
+            # the last argument only names the process: a kernel's holds "ipykernel"
+            subprocess.run([*_burn(0.5), "ipykernel_launcher"], check=True)
+            subprocess.run(_burn(0.5), check=True)
+    finally:
+        earlier.communicate(b"", timeout=10)
     totals = cpu.totals()
     assert set(totals) == {"kernels", "werkers", "hoofdproces"}
     # each child burnt 0,5 s; what it did after the last reading (0,05 s) is missed

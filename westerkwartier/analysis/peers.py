@@ -318,6 +318,7 @@ def _content_digest(data: pd.DataFrame) -> str | None:
 
 
 def _peers(code: str, k: int, data: pd.DataFrame, config: PeerConfig) -> pd.DataFrame:
+    """Compute the table of :func:`peers` for a resolved code and k (no memo)."""
     z = standardise(data, config)
     if z.loc[code].isna().all():
         raise InputError(f"{code} heeft geen enkele structuurkenmerk; peers zijn niet te bepalen.")
