@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -121,3 +122,59 @@ def test_cold_extra_is_what_the_first_report_costs_more_per_cell():
     assert [key for key, _, _ in rows] == ["talent:kop", "talent:kaart"]
     assert rows[0][1] == pytest.approx(0.50) and rows[0][2] == pytest.approx(0.35)
     assert rows[1][2] == pytest.approx(0.10)
+
+
+def _code_in(package: str, source: str) -> dict:
+    """Run ``source`` as if it were a module of ``package``; return its namespace."""
+    namespace: dict = {}
+    filename = os.path.join(os.sep, "site", package, "proef.py")
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own test source
+    return namespace
+
+
+def test_stack_sampler_counts_every_package_on_the_stack_once():
+    # two frames of pandas on the stack, one look
+    inner = _code_in(
+        "pandas",
+        "import sys\ndef frame():\n    return _here()\ndef _here():\n    return sys._getframe()\n",
+    )
+    outer = _code_in("matplotlib", "def draw(f):\n    return [f(), f()][0]\n")
+    chart = _code_in("eigen", "def chart(f, g):\n    return f(g)\n")
+    sampler = bench_warm.StackSampler(
+        packages=("matplotlib", "pandas", "numpy"), files={"grafiek": ["eigen/proef.py"]}
+    )
+    sampler.look(outer["draw"](inner["frame"]))  # pandas called by matplotlib
+    sampler.look(inner["frame"]())  # pandas alone
+    sampler.look(chart["chart"](outer["draw"], inner["frame"]))  # all three
+    sampler.look(sys._getframe())  # this test: none of them
+    assert sampler.looks == 4
+    assert sampler.counts == {"matplotlib": 2, "pandas": 3, "grafiek": 1, "geen": 1}
+    assert sampler.shares() == [
+        ("pandas", pytest.approx(3 / 4)),
+        ("matplotlib", pytest.approx(2 / 4)),
+        ("grafiek", pytest.approx(1 / 4)),
+        ("geen", pytest.approx(1 / 4)),
+    ]
+
+
+def test_stack_sampler_shares_the_time_of_the_watched_thread():
+    busy = (
+        "import time\n"
+        "def spin(s):\n"
+        "    end = time.perf_counter() + s\n"
+        "    while time.perf_counter() < end:\n"
+        "        pass\n"
+    )
+    in_matplotlib = _code_in("matplotlib", busy)["spin"]
+    elsewhere = _code_in("eigen", busy)["spin"]
+    with bench_warm.StackSampler(packages=("matplotlib",), interval=0.002) as sampler:
+        in_matplotlib(0.2)  # not counting yet: the warm-up
+        assert sampler.looks == 0
+        sampler.counting = True
+        in_matplotlib(0.4)
+        elsewhere(0.4)
+        sampler.counting = False
+    shares = dict(sampler.shares())
+    assert sampler.looks >= 50
+    assert 0.3 < shares["matplotlib"] < 0.7
+    assert shares["matplotlib"] + shares["geen"] == pytest.approx(1.0)
