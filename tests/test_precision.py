@@ -775,3 +775,41 @@ def test_the_dominance_caveat_says_in_plain_words_what_westerwolde_holds(monkeyp
     assert share > 100
     assert "teller" not in " ".join(caveats.values())
     assert "noemer" not in " ".join(caveats.values())
+
+
+@pytest.mark.mirror
+def test_a_change_is_the_difference_of_unrounded_figures_and_the_scorecard_says_so(
+    monkeypatch, mirror
+):
+    """Land van Cuijk's talent report: a domestic migration balance of 1,5 per 1.000 in 2023,
+    2,5 in 2018 (its five predecessors added up) and "-1,1 per 1.000 inwoners sinds 2018" in
+    the scorecard. A reader who subtracts the two shown figures gets -1,0: the change is the
+    difference of CBS's unrounded figures, and the caption says so."""
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import scorekaart
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[raw["Sex"] == "T001038"]
+    raw = raw.assign(code=raw["Regions"].str.strip(), year=raw["Periods"].str[:4].astype(int))
+
+    def balance(codes: list[str], year: int) -> float:
+        rows = raw[raw["code"].isin(codes) & (raw["year"] == year)]
+        moves = (
+            rows["DueToIntermunicipalMoves_11"].sum() - rows["DueToIntermunicipalMoves_16"].sum()
+        )
+        mean = (rows["PopulationOn1January_1"].sum() + rows["PopulationOn31December_20"].sum()) / 2
+        return 1000 * moves / mean
+
+    end = balance(["GM1982"], 2023)
+    start = balance(["GM0756", "GM1684", "GM0786", "GM0815", "GM1702"], 2018)
+    assert round(end, 1) - round(start, 1) == pytest.approx(-1.0)  # what the reader subtracts
+    assert round(end - start, 1) == pytest.approx(-1.1)
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Land van Cuijk", peildatum="2026-11-27")
+    row = data.row("binnenlands_migratiesaldo_per_1000")
+    assert row.own.year == 2023 and row.own.value == pytest.approx(end, abs=1e-3)
+    assert row.trend.start.year == 2018 and row.trend.start.value == pytest.approx(start, abs=1e-3)
+    card = str(scorekaart(data, "behouden"))
+    assert "-1,1 per 1.000 inwoners sinds 2018" in card
+    assert "De ontwikkeling is berekend op de onafgeronde cijfers" in card
