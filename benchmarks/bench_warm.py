@@ -137,8 +137,8 @@ class StackSampler:
     A look counts for every package and group of files with a frame on the stack (a chart's
     pandas call counts for pandas, for matplotlib when matplotlib called it and for our chart
     code), and for "geen" when none of them has one: the rest of our code, the standard
-    library and Python itself. Only looks taken while
-    :attr:`counting` is set count, so that the warm-up stays out.
+    library and Python itself. Only looks taken while :attr:`counting` is set count, so that
+    the warm-up stays out.
 
     Parameters
     ----------
