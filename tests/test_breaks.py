@@ -309,6 +309,19 @@ def test_flows_chart_draws_both_flows_with_the_break_and_alt_text():
     assert figures.flows_chart(empty, focus="GM1969", labels=labels) is None
 
 
+def test_flows_alt_text_of_a_municipality_formed_in_the_last_year():
+    """Voorne aan Zee (2023) has one point: the alt text gives it, not "van 37,2 ... naar 37,2"."""
+    p = _flows_panel()
+    late = (p["region_code"] == "GM1969") & (p["year"] < 2020)
+    p = p.assign(value=np.where(late, NAN, p["value"]))
+    labels = {"GM1969": "Westerkwartier", "PV20": "provincie Groningen", "NL01": "Nederland"}
+    chart = figures.flows_chart(p, focus="GM1969", labels=labels)
+    assert "Vestiging uit andere gemeenten: Westerkwartier 41,0 in 2020; provincie" in chart.alt
+    assert "Vertrek naar andere gemeenten: Westerkwartier 36,0 in 2020; provincie" in chart.alt
+    assert "Westerkwartier van" not in chart.alt
+    assert "provincie Groningen van 50,0 in 2018 naar 50,0 in 2020" in chart.alt
+
+
 def _peers_panel(merged_from: int):
     """Flows of GM1969 (2018-2023) and four peers; GM0004 exists only from ``merged_from``."""
     rows = []

@@ -512,6 +512,9 @@ def _flows_alt(
             if series.empty:
                 continue
             first, last = series.index[0], series.index[-1]
+            if first == last:  # a municipality formed in the last year has one point
+                bits.append(f"{column} {fmt_number(series.iloc[-1], 1)} in {last}")
+                continue
             bits.append(
                 f"{column} van {fmt_number(series.iloc[0], 1)} in {first} naar "
                 f"{fmt_number(series.iloc[-1], 1)} in {last}"
