@@ -154,6 +154,57 @@ def test_resolve(registry, text, code):
     assert registry.resolve(text).code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Den Haag", "GM0518"),
+        ("gemeente den-haag", "GM0518"),
+        ("'s-Gravenhage", "GM0518"),
+        ("Den Bosch", "GM0796"),
+        ("Hengelo", "GM0164"),
+        ("Nuenen", "GM0820"),
+        ("Friesland", "PV21"),
+        ("provincie Friesland", "PV21"),
+        ("Friesland (PV)", "PV21"),
+    ],
+)
+def test_resolve_everyday_names(registry, text, code):
+    """config/bijnamen.toml: 'Den Haag' gave 'Onbekende gemeente ... Bedoelde u: Alphen-Chaam?'."""
+    assert registry.resolve(text).code == code
+
+
+def test_everyday_names_point_at_current_regions_and_shadow_no_cbs_name(registry):
+    aliases = regions.load_aliases()
+    assert len(aliases) >= 5
+    current = registry.frame[registry.frame["level"] != "opgeheven"]
+    assert {code for _, code in aliases.values()} <= set(current["code"])
+    cbs_names = {normalise(t) for c in ("name", "title") for t in registry.frame[c].dropna()}
+    assert not set(aliases) & cbs_names
+
+
+def test_everyday_names_in_suggestions_and_province_lists(registry):
+    with pytest.raises(RegionNotFound) as err:
+        registry.resolve("Den Hag")
+    assert "Den Haag" in err.value.suggestions
+    assert registry.in_province("Friesland").equals(registry.in_province("PV21"))
+    with pytest.raises(RegionNotFound) as err:
+        registry.in_province("Frieslnd")
+    assert err.value.suggestions[:2] == ["provincie Friesland", "provincie Fryslân"]
+    with pytest.raises(RegionNotFound) as err:
+        registry.in_province("qqqqqq")
+    assert err.value.suggestions == []
+
+
+def test_everyday_names_file_with_a_wrong_code(tmp_path):
+    from westerkwartier.config import ConfigError
+
+    bad = tmp_path / "bijnamen.toml"
+    bad.write_text('[bijnamen]\n"Den Haag" = "GM0518"\n"Bolsward" = "Súdwest"\n', "utf-8")
+    with pytest.raises(ConfigError) as err:
+        regions.load_aliases(bad)
+    assert "regel 3" in str(err.value) and "'Súdwest' is geen CBS-code" in str(err.value)
+
+
 def test_region_fields(registry):
     wk = registry.resolve("Westerkwartier")
     assert (wk.level, wk.province, wk.province_name) == ("gemeente", "PV20", "Groningen")

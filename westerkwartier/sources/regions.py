@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from westerkwartier import settings
-from westerkwartier.config import config_file, read_toml
+from westerkwartier.config import ConfigError, config_file, read_toml
 from westerkwartier.errors import (
     ExportFormatError,
     InputError,
@@ -105,6 +105,7 @@ _RENAMED = re.compile(
     r"\((?P<code>GM\d{4})\)"
 )
 _HERINDELINGEN = config_file("herindelingen.toml")
+_BIJNAMEN = config_file("bijnamen.toml")
 
 
 # -- reading the mirror ---------------------------------------------------------------------
@@ -238,6 +239,36 @@ def parse_dissolution(description: str) -> tuple[int, list[tuple[str, str, int |
         successors.append((s.group("code"), s.group("name"), int(inh.group(1)) if inh else None))
     successors.sort(key=lambda t: -(t[2] or 0))
     return year, successors
+
+
+@lru_cache(maxsize=2)
+def load_aliases(path: Path = _BIJNAMEN) -> dict[str, tuple[str, str]]:
+    """Everyday names of regions that are not CBS's name (``Den Haag``).
+
+    Read from ``config/bijnamen.toml``; :meth:`Registry.resolve` tries them after CBS's names.
+
+    Returns
+    -------
+    dict of str to (str, str)
+        Normalised name -> (the name as written in the file, CBS code).
+
+    Raises
+    ------
+    ConfigError
+        The file is unreadable, or a value is not a CBS code (the line is named).
+    """
+    toml = read_toml(path, what="het bestand met bijnamen")
+    aliases: dict[str, tuple[str, str]] = {}
+    problems: list[tuple[int | None, str]] = []
+    for name, code in toml.data.get("bijnamen", {}).items():
+        if not isinstance(code, str) or not re.fullmatch(r"(GM\d{4}|PV\d{2}|NL\d{2})", code):
+            line = toml.line("bijnamen", name)
+            problems.append((line, f"{name!r} = {code!r} is geen CBS-code (GM0518, PV21)."))
+            continue
+        aliases[normalise(name)] = (name, code)
+    if problems:
+        raise ConfigError(toml.path, problems, what="het bestand met bijnamen")
+    return aliases
 
 
 def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]]:
@@ -602,7 +633,8 @@ class Registry:
             A CBS code (``GM1969``, ``1969``, ``PV20``, ``NL01``) or a name, case- and
             accent-insensitive (``westerkwartier``, ``sudwest fryslan``). A plain name means the
             municipality (``Groningen`` is GM0014); provinces are found as ``PV20``,
-            ``provincie Groningen`` or ``Groningen (PV)``.
+            ``provincie Groningen`` or ``Groningen (PV)``. Everyday names that are not CBS's
+            (``Den Haag``, ``Friesland``) come from ``config/bijnamen.toml``.
 
         Raises
         ------
@@ -620,16 +652,35 @@ class Registry:
         key = normalise(raw)
         for prefix in ("provincie ", "prov "):
             if key.startswith(prefix):
-                return self._one(raw, self._names.get("provincie", {}).get(key[len(prefix) :]))
+                return self._province(raw, key[len(prefix) :])
         if key.endswith(" pv"):
-            return self._one(raw, self._names.get("provincie", {}).get(key[:-3]))
+            return self._province(raw, key[:-3])
         if key.startswith("gemeente "):
             key = key[len("gemeente ") :]
         for level in order_levels():
             hits = self._names.get(level, {}).get(key)
             if hits:
                 return self._one(raw, hits)
+        alias = self._alias(key)
+        if alias is not None:
+            return self._checked(raw, alias)
         raise RegionNotFound(raw, self.suggest(raw))
+
+    def _province(self, raw: str, key: str) -> Region:
+        return self._one(raw, self._province_rows(key))
+
+    def _province_rows(self, key: str) -> list[int] | None:
+        """Rows of the province named ``key`` (normalised, without "provincie"), or None."""
+        hits = self._names.get("provincie", {}).get(key)
+        alias = self._alias(key)
+        if not hits and alias is not None and self.frame.iloc[alias]["level"] == "provincie":
+            hits = [alias]
+        return hits
+
+    def _alias(self, key: str) -> int | None:
+        """Row of the region an everyday name (``config/bijnamen.toml``) points at, if any."""
+        _, code = load_aliases().get(key, ("", ""))
+        return self._by_code.get(code)
 
     def _one(self, raw: str, hits: list[int] | None) -> Region:
         if not hits:
@@ -641,6 +692,15 @@ class Registry:
             raise self._dissolved(raw, i)
         return self._region(i)
 
+    def _suggest_province(self, key: str, n: int = 3) -> list[str]:
+        """Up to ``n`` provinces whose name (or everyday name) is close to ``key``."""
+        names = {normalise(name): str(name) for name in self.provinces()["name"]}
+        for name, code in load_aliases().values():
+            if code.startswith("PV"):
+                names.setdefault(normalise(name), name)
+        close = difflib.get_close_matches(key, list(names), n=n, cutoff=0.6)
+        return [f"provincie {names[c]}" for c in close]
+
     def suggest(self, text: str, n: int = 5) -> list[str]:
         """Return up to ``n`` names of current regions closest to ``text`` (difflib)."""
         current = self.frame[self.frame["level"] != "opgeheven"]
@@ -648,6 +708,11 @@ class Registry:
         for name, level in zip(current["name"], current["level"], strict=True):
             label = f"provincie {name}" if level == "provincie" else str(name)
             labels.setdefault(normalise(label), label)
+        for name, code in load_aliases().values():
+            i = self._by_code.get(code)
+            if i is not None and self.frame.iloc[i]["level"] != "opgeheven":
+                label = f"provincie {name}" if code.startswith("PV") else name
+                labels.setdefault(normalise(label), label)
         close = difflib.get_close_matches(normalise(text), list(labels), n=n, cutoff=0.6)
         return [labels[c] for c in close]
 
@@ -672,13 +737,10 @@ class Registry:
         """Municipalities of a province, given as ``PV20`` or a province name."""
         code = province.strip().upper()
         if code not in self._by_code or not code.startswith("PV"):
-            found = self._names.get("provincie", {}).get(
-                normalise(province).removeprefix("provincie ").removesuffix(" pv")
-            )
+            key = normalise(province).removeprefix("provincie ").removesuffix(" pv")
+            found = self._province_rows(key)
             if not found:
-                raise RegionNotFound(
-                    province, [s for s in self.suggest(province) if "provincie" in s]
-                )
+                raise RegionNotFound(province, self._suggest_province(key))
             code = str(self.frame.iloc[found[0]]["code"])
         gm = self.municipalities()
         return gm[gm["province_code"] == code].reset_index(drop=True)
