@@ -813,3 +813,36 @@ def test_a_change_is_the_difference_of_unrounded_figures_and_the_scorecard_says_
     card = str(scorekaart(data, "behouden"))
     assert "-1,1 per 1.000 inwoners sinds 2018" in card
     assert "De ontwikkeling is berekend op de onafgeronde cijfers" in card
+
+
+@pytest.mark.mirror
+def test_groningen_is_compared_with_the_rounded_median_of_its_peers(monkeypatch, mirror):
+    """Groningen's talent report said the change in young people (11,3 per 1.000; by rounding
+    10,9-11,8) was "hoger ... dan bij vergelijkbare gemeenten (mediaan 10,9)": the peers'
+    figures are rounded too, and their median could lie anywhere in 10,1-11,6. The same rule
+    as against the province now holds for the peers. Checked on a figure a reader can look up:
+    the distance to a large supermarket, 0,8 km against the peers' 0,6; 0,7; 0,7; 0,7; 0,8."""
+    from westerkwartier.reporting.findings import finding_text
+    from westerkwartier.reporting.report_data import load_report_data
+
+    raw = pd.read_csv(mirror / "tables-r3" / "80305ned.csv", sep=";", encoding="utf-8-sig")
+    raw = raw[raw["Perioden"].astype(str).str.startswith("2023")].set_index("RegioS")
+    km = raw["AfstandTotGroteSupermarkt_20"]
+    peers = ["Delft", "Leiden", "Nijmegen", "Maastricht", "Wageningen"]
+    assert km["Groningen (gemeente)"] == 0.8 and km[peers].median() == 0.7
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("aantrekkelijkheid", "Groningen", peildatum="2026-11-27")
+    row = data.row("afstand_supermarkt")
+    median = row.peers.other
+    assert median.note == "mediaan van 5" and median.value == pytest.approx(km[peers].median())
+    assert (median.lower, median.upper) == (pytest.approx(0.65), pytest.approx(0.75))
+    assert row.peers.significant is False and row.tone == "gunstig"
+    assert "(mediaan 0,7 km) valt binnen de marge van de afronding" in finding_text(row)
+
+    talent = load_report_data("talent", "Groningen", peildatum="2026-11-27")
+    youth = talent.row("jongeren_15_27_verschil_5j")
+    assert round(youth.own.value, 1) == 11.3 and round(youth.peers.other.value, 1) == 10.9
+    assert youth.peers.significant is False
+    text = finding_text(youth)
+    assert "hoger dan in de provincie Groningen (5,5) en in Nederland (-0,2); het verschil" in text

@@ -534,6 +534,12 @@ def test_csv_link_holds_the_figures_of_the_page(rendered, code, rapport):
     assert ebb.any() == (rapport == "talent")
     assert frame.loc[ebb, ["ondergrens", "bovengrens"]].isna().all().all()
     assert frame.loc[ebb, "soort_marge"].str.fullmatch(r"drempel: .* = \d+,\d %-punt").all()
+    # the peers' median of rounded figures keeps the extremes of that rounding, as every figure
+    peer = frame[frame["rol"] == downloads.PEER_ROLE]
+    rounded = peer["soort_marge"].fillna("").str.startswith("afronding")
+    assert rounded.any() and peer.loc[rounded, ["ondergrens", "bovengrens"]].notna().all().all()
+    assert (peer.loc[rounded, "ondergrens"] <= peer.loc[rounded, "waarde"]).all()
+    assert (peer.loc[rounded, "waarde"] <= peer.loc[rounded, "bovengrens"]).all()
     # the workbook beside the page holds the same table, formatted
     from openpyxl import load_workbook
 

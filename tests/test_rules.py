@@ -18,6 +18,7 @@ from westerkwartier.analysis.ambitions import Ambition, track
 from westerkwartier.analysis.comparison import (
     Comparison,
     Observation,
+    PeerMedian,
     ScoreRow,
     Trend,
     compare_values,
@@ -98,6 +99,74 @@ def test_difference_beyond_the_rounding_counts():
 def test_equal_when_shown_is_equal():
     word, certain = rules.difference(obs(2024, 74.24), obs(2024, 74.2), "%")
     assert (word, certain) == ("gelijk", None)
+
+
+def _peer_rows(values, lower, upper, precision):
+    return panel_rows(
+        region_code=[f"GM000{i}" for i in range(len(values))],
+        indicator=["x"] * len(values),
+        year=[2023] * len(values),
+        value=values,
+        lower=lower,
+        upper=upper,
+        precision=precision,
+    )
+
+
+def test_the_peers_median_of_rounded_figures_carries_the_extremes_of_the_rounding():
+    """Groningen's peers for the distance to a supermarket, 2023 (80305ned, 0,1 km): 0,6; 0,7;
+    0,7; 0,7 and 0,8 km. Their median lies between the medians of the extremes."""
+    from westerkwartier.reporting.report_data import peer_medians
+
+    km = "afronding: afgerond op 0,1 km"
+    values = [0.6, 0.7, 0.7, 0.7, 0.8]
+    rounded = _peer_rows(values, [v - 0.05 for v in values], [v + 0.05 for v in values], [km] * 5)
+    median = peer_medians(rounded, list(rounded["region_code"]), ["x"])[("x", 2023)]
+    assert median == PeerMedian(0.7, 5, pytest.approx(0.65), pytest.approx(0.75), km)
+
+    # an exact figure among them counts as both extremes; fewer than three give no median
+    mixed = rounded.assign(lower=[0.55, np.nan, 0.65, 0.65, 0.75])
+    mixed.loc[1, "upper"] = np.nan
+    got = peer_medians(mixed, list(mixed["region_code"]), ["x"])[("x", 2023)]
+    assert (got.lower, got.upper) == (pytest.approx(0.65), pytest.approx(0.75))
+    assert peer_medians(rounded.head(2), ["GM0000", "GM0001"], ["x"]) == {}
+
+    # exact figures, or one survey's interval among them: the median has no extremes
+    exact = peer_medians(_peer_rows(values, [np.nan] * 5, [np.nan] * 5, [None] * 5),
+                         [f"GM000{i}" for i in range(5)], ["x"])[("x", 2023)]  # fmt: skip
+    assert exact == PeerMedian(0.7, 5)
+    survey = rounded.assign(precision=[km] * 4 + ["steekproef: 95%-betrouwbaarheidsinterval"])
+    got = peer_medians(survey, list(survey["region_code"]), ["x"])[("x", 2023)]
+    assert (got.lower, got.upper, got.precision) == (None, None, None)
+
+
+def test_a_difference_within_the_rounding_of_the_peers_counts_for_nothing():
+    """0,8 km against the peers' 0,7 km, both rounded to 0,1 km, touch (rule *verschil*), as
+    1,2 and 1,3 km do against the province; against an exact 0,7 it counted before."""
+    km = "afronding: afgerond op 0,1 km"
+    panel = panel_rows(
+        region_code=["GM0014", "PV20", "NL01"],
+        level=["gemeente", "provincie", "land"],
+        year=[2023] * 3,
+        indicator=["afstand"] * 3,
+        value=[0.8, 1.2, 1.0],
+        lower=[0.75, 1.15, 0.95],
+        upper=[0.85, 1.25, 1.05],
+        precision=[km] * 3,
+    )
+    catalogue = _one_indicator(
+        "afstand", "Afstand tot grote supermarkt", "km", "a", "2023", "a", "lower_is_better", "km"
+    )
+    kw = {"focus": "GM0014", "province": "PV20", "province_name": "Groningen"}
+    rounded = PeerMedian(0.7, 5, 0.65, 0.75, km)
+    (row_,) = scorecard(panel, **kw, indicators=["afstand"], catalogue=catalogue,
+                        peer_values={("afstand", 2023): rounded})  # fmt: skip
+    assert row_.peers.word == "hoger" and row_.peers.significant is False
+    assert row_.tone == "gunstig"  # nearer than province and Nederland; the peers do not count
+    assert "(mediaan 0,7 km) valt binnen de marge van de afronding" in finding_text(row_)
+    (before,) = scorecard(panel, **kw, indicators=["afstand"], catalogue=catalogue,
+                          peer_values={("afstand", 2023): PeerMedian(0.7, 5)})  # fmt: skip
+    assert before.peers.counts and before.tone == "neutraal"
 
 
 # -- ontwikkeling --------------------------------------------------------------------------------
@@ -280,9 +349,18 @@ def test_both_reports_of_a_run_get_one_reference_year():
 
 
 # -- dominantie ----------------------------------------------------------------------------------
-def _one_indicator(ind_id: str, label: str, unit: str, formula: str, years: str, names="ab"):
-    """A catalogue of one Talent indicator (higher is better) over operands of table T1."""
-    operands = {k: {"tables": ["T1"], "topic": k.upper(), "cbs_unit": "aantal"} for k in names}
+def _one_indicator(
+    ind_id: str,
+    label: str,
+    unit: str,
+    formula: str,
+    years: str,
+    names="ab",
+    direction: str = "higher_is_better",
+    cbs_unit: str = "aantal",
+):
+    """A catalogue of one Talent indicator (by default higher is better) over table T1."""
+    operands = {k: {"tables": ["T1"], "topic": k.upper(), "cbs_unit": cbs_unit} for k in names}
     raw = {
         "tables": {"T1": {"title": "t", "offline": True}},
         "indicator": [
@@ -293,7 +371,7 @@ def _one_indicator(ind_id: str, label: str, unit: str, formula: str, years: str,
                 "theme": "Talent",
                 "subtheme": "aantrekken",
                 "unit": unit,
-                "direction": "higher_is_better",
+                "direction": direction,
                 "formula": formula,
                 "years": years,
                 "caveats": "-",
@@ -475,7 +553,7 @@ def test_a_number_of_persons_is_not_lower_than_the_province_total():
         **kw,
         indicators=["saldo"],
         catalogue=cat,
-        peer_values={("saldo", 2023): (-40.0, 5)},
+        peer_values={("saldo", 2023): PeerMedian(-40.0, 5)},
     )
     assert peered.peers.word == "lager" and peered.tone == "ongunstig"
     assert _benchmark_text(peered) == "vergelijkbare gemeenten -40"

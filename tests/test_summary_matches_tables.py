@@ -138,7 +138,8 @@ def _clauses(sentence: str) -> list[tuple[str, list[str]]]:
     first = sentence.split(". ")[0]
     body = first.split(") ", 1)[1] if ") " in first else first
     out = []
-    for part in re.split(r"; |, maar ", body):
+    # "; " inside brackets belongs to a benchmark's margin: "(mediaan 3,0%; door afronding ...)"
+    for part in re.split(r"; (?![^()]*\))|, maar ", body):
         if part.startswith("het verschil met") or part.startswith("verschilt niet"):
             word = "binnen"
         elif "even hoog als" in part or "even groot als" in part:

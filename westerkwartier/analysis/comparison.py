@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import pandas as pd
 
@@ -40,6 +40,21 @@ TONES: tuple[str, ...] = ("gunstig", "ongunstig", "neutraal")
 # ----------------------------------------------------------------------------------------------
 # Values, comparisons and trends
 # ----------------------------------------------------------------------------------------------
+class PeerMedian(NamedTuple):
+    """The statistical peers' median of one indicator in one year (a scorecard benchmark).
+
+    ``lower`` and ``upper`` are the medians of the peers' rounding extremes, between which
+    the median of their exact figures lies; None when no peer's figure was rounded, or when
+    one carries a survey's interval (the median of intervals is no interval).
+    """
+
+    value: float
+    peers: int
+    lower: float | None = None
+    upper: float | None = None
+    precision: str | None = None
+
+
 class _Judging(TypedDict):
     """What :func:`compare_values` and :func:`trend` need to know about an indicator."""
 
@@ -587,7 +602,7 @@ def scorecard(
     year: int | None = None,
     section_of: Mapping[str, str] | None = None,
     country: str = "NL01",
-    peer_values: Mapping[tuple[str, int], tuple[float, int]] | None = None,
+    peer_values: Mapping[tuple[str, int], PeerMedian] | None = None,
 ) -> list[ScoreRow]:
     """Build one :class:`ScoreRow` per indicator.
 
@@ -613,8 +628,8 @@ def scorecard(
     country : str
         Code of Nederland.
     peer_values : mapping, optional
-        (indicator, year) -> (median, number of peers) of the statistical peers; gives each
-        row a third benchmark, the peers' median.
+        (indicator, year) -> :class:`PeerMedian` of the statistical peers; gives each row a
+        third benchmark, the peers' median (with its rounding extremes, when it has them).
 
     Notes
     -----
@@ -658,7 +673,18 @@ def scorecard(
         peer = None
         if peer_values is not None and ref_year:
             got = peer_values.get((ind_id, ref_year))
-            other = Observation(ref_year, got[0], note=f"mediaan van {got[1]}") if got else None
+            other = (
+                Observation(
+                    ref_year,
+                    got.value,
+                    lower=got.lower,
+                    upper=got.upper,
+                    note=f"mediaan van {got.peers}",
+                    precision=got.precision,
+                )
+                if got
+                else None
+            )
             peer = compare_values(own, other, name="vergelijkbare gemeenten", **kw)
         rows.append(
             ScoreRow(

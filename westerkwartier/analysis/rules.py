@@ -10,8 +10,9 @@ The rules:
 
 * **verschil** (:func:`difference`): a value is ``hoger`` or ``lager`` than a benchmark only when
   the difference shows in the decimals a reader sees; when either value carries an interval (a
-  survey's 95% interval or the extremes that CBS's rounding allows), the difference only counts
-  when the intervals are apart; for a survey without published margins (the EBB) only when it
+  survey's 95% interval or the extremes that CBS's rounding allows; the peers' median of rounded
+  figures carries the medians of their extremes), the difference only counts when the intervals
+  are apart; for a survey without published margins (the EBB) only when it
   makes at least 1.000 persons (:func:`apart`).
 * **ontwikkeling** (:func:`movement`): a value ``stijgt`` or ``daalt`` only when the change is
   at least :data:`TREND_THRESHOLD_PP` percentage points (other units: :data:`TREND_THRESHOLD_REL`
@@ -123,7 +124,9 @@ RULES: tuple[Rule, ...] = (
         "gemeenten als het verschil zichtbaar is in de getoonde decimalen. Heeft een cijfer "
         "een marge (het 95%-interval van een enquête, of de uitersten die de afronding van de "
         "CBS-cijfers toelaat), dan telt het verschil alleen als de marges elkaar niet raken; "
-        "anders staat er 'verschil valt binnen de marge'. Voor de cijfers uit de Enquête "
+        "anders staat er 'verschil valt binnen de marge'. Rondde CBS de cijfers van de "
+        "vergelijkbare gemeenten af, dan heeft ook hun mediaan zo'n marge: van de mediaan van "
+        "hun ondergrenzen tot die van hun bovengrenzen. Voor de cijfers uit de Enquête "
         "Beroepsbevolking (EBB: arbeidsparticipatie, werkloosheid, opleidingsniveau) "
         "publiceert CBS geen marges, maar een verschil van minder dan 1.000 personen is "
         "volgens CBS zelden significant. Zo'n verschil telt daarom niet: 'verschil valt "

@@ -135,6 +135,7 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
         if comp is None or comp.other is None:
             continue
         obs = comp.other
+        lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
         rows.append(
             {
                 "indicator": row.indicator,
@@ -145,9 +146,9 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
                 "rol": PEER_ROLE,
                 "jaar": int(obs.year),
                 "waarde": _text(obs.value),
-                "ondergrens": None,
-                "bovengrens": None,
-                "soort_marge": None,
+                "ondergrens": lower,
+                "bovengrens": upper,
+                "soort_marge": kind,
                 "status": None,
                 "reden_ontbreekt": None,
                 "bron_tabel": row.source or None,

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 
 from westerkwartier.analysis import rules
-from westerkwartier.analysis.comparison import ScoreRow, observations, scorecard
+from westerkwartier.analysis.comparison import PeerMedian, ScoreRow, observations, scorecard
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
 from westerkwartier.indicators.panel_cache import national_panel
+from westerkwartier.indicators.precision import ROUNDING, precision_kind
 from westerkwartier.reporting.findings import Finding, findings, missing_rows
 from westerkwartier.reporting.formatting import fmt, word_for
 from westerkwartier.reporting.report_catalogue import (
@@ -355,24 +356,74 @@ def run_reference_year(
 
 def peer_medians(
     panel: pd.DataFrame, codes: Sequence[str], indicators: Sequence[str]
-) -> dict[tuple[str, int], tuple[float, int]]:
+) -> dict[tuple[str, int], PeerMedian]:
     """Return the peers' median per indicator and year, with how many peers have a value.
 
-    Only where at least :data:`MIN_PEERS` of them have a value.
+    Only where at least :data:`MIN_PEERS` of them have a value. Where CBS rounded some of the
+    peers' figures (``afronding``), the median gets the extremes that rounding allows: the
+    median of the peers' lower extremes and that of their upper ones (a figure without
+    extremes counts as both), so that a municipality is "hoger" than its peers only when it
+    stays so at the extremes, as against the province (rule *verschil*). A survey's interval
+    gives the median none.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"region_code": ["A", "B", "C"], "indicator": "x", "year": 2023,
+    ...                   "value": [10.0, 11.0, 12.0], "lower": [9.5, None, 11.5],
+    ...                   "upper": [10.5, None, 12.5], "precision": ["afronding: tientallen",
+    ...                   None, "afronding: tientallen"]})
+    >>> peer_medians(p, ["A", "B", "C"], ["x"])[("x", 2023)]
+    PeerMedian(value=11.0, peers=3, lower=11.0, upper=11.0, precision='afronding: tientallen')
     """
     rows = panel[
         panel["region_code"].isin(list(codes))
         & panel["indicator"].isin(list(indicators))
         & panel["value"].notna()
     ].drop_duplicates(["indicator", "year", "region_code"])
-    stats = rows.groupby(["indicator", "year"], observed=True)["value"].agg(["median", "count"])
-    return {
-        (str(ind), int(year)): (float(median), int(count))
-        for (ind, year), median, count in zip(
-            stats.index, stats["median"], stats["count"], strict=True
+    bounded = (rows["lower"].notna() & rows["upper"].notna()).to_numpy(dtype=bool)
+    kinds = [
+        precision_kind(text) if has else None
+        for text, has in zip(rows["precision"], bounded, strict=True)
+    ]
+    rounded = np.array([kind == ROUNDING for kind in kinds], dtype=bool)
+    value = rows["value"].to_numpy(dtype=float)
+    lower = rows["lower"].to_numpy(dtype=float, na_value=np.nan)
+    upper = rows["upper"].to_numpy(dtype=float, na_value=np.nan)
+    texts = rows["precision"].tolist()
+    work = pd.DataFrame(
+        {
+            "indicator": rows["indicator"].to_numpy(dtype=object),
+            "year": rows["year"].to_numpy(),
+            "value": value,
+            "low": np.where(rounded, lower, value),
+            "high": np.where(rounded, upper, value),
+            "rounded": rounded,
+            "other": bounded & ~rounded,
+            "precision": [t if r else None for t, r in zip(texts, rounded, strict=True)],
+        }
+    )
+    stats = work.groupby(["indicator", "year"], sort=True).agg(
+        median=("value", "median"),
+        count=("value", "count"),
+        low=("low", "median"),
+        high=("high", "median"),
+        rounded=("rounded", "any"),
+        other=("other", "any"),
+        precision=("precision", "first"),
+    )
+    out: dict[tuple[str, int], PeerMedian] = {}
+    for (ind, year), r in zip(stats.index, stats.itertuples(index=False), strict=True):
+        if r.count < MIN_PEERS:
+            continue
+        extremes = bool(r.rounded) and not bool(r.other)
+        out[(str(ind), int(year))] = PeerMedian(
+            float(r.median),
+            int(r.count),
+            float(r.low) if extremes else None,
+            float(r.high) if extremes else None,
+            str(r.precision) if extremes else None,
         )
-        if count >= MIN_PEERS
-    }
+    return out
 
 
 def load_report_data(
