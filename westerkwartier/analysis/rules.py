@@ -12,8 +12,8 @@ The rules:
   the difference shows in the decimals a reader sees; when either value carries an interval (a
   survey's 95% interval or the extremes that CBS's rounding allows; the peers' median of rounded
   figures carries the medians of their extremes), the difference only counts when the intervals
-  are apart; for a survey without published margins (the EBB) only when it
-  makes at least 1.000 persons (:func:`apart`).
+  are apart; for a survey without published margins (the EBB) only when it makes at least 1.000
+  persons (:func:`apart`).
 * **ontwikkeling** (:func:`movement`): a value ``stijgt`` or ``daalt`` only when the change is
   at least :data:`TREND_THRESHOLD_PP` percentage points (other units: :data:`TREND_THRESHOLD_REL`
   of the start value), shows in the shown decimals, and the intervals of both years are apart.

@@ -404,7 +404,7 @@ def peer_medians(
     )
     stats = work.groupby(["indicator", "year"], sort=True).agg(
         median=("value", "median"),
-        count=("value", "count"),
+        peers=("value", "count"),
         low=("low", "median"),
         high=("high", "median"),
         rounded=("rounded", "any"),
@@ -413,12 +413,12 @@ def peer_medians(
     )
     out: dict[tuple[str, int], PeerMedian] = {}
     for (ind, year), r in zip(stats.index, stats.itertuples(index=False), strict=True):
-        if r.count < MIN_PEERS:
+        if r.peers < MIN_PEERS:
             continue
         extremes = bool(r.rounded) and not bool(r.other)
         out[(str(ind), int(year))] = PeerMedian(
             float(r.median),
-            int(r.count),
+            int(r.peers),
             float(r.low) if extremes else None,
             float(r.high) if extremes else None,
             str(r.precision) if extremes else None,
