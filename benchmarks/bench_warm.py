@@ -169,6 +169,7 @@ class StackSampler:
         self.counts: Counter[str] = Counter()
         self.looks = 0
         self.counting = False
+        self._switch = sys.getswitchinterval()  # set again on entering, restored on leaving
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stapelsteekproef", daemon=True)
 

@@ -40,6 +40,11 @@ TONES: tuple[str, ...] = ("gunstig", "ongunstig", "neutraal")
 # ----------------------------------------------------------------------------------------------
 # Values, comparisons and trends
 # ----------------------------------------------------------------------------------------------
+#: Fewest statistical peers with a value before their median is a benchmark (in a scorecard)
+#: or drawn (the flows chart's grey line).
+MIN_PEERS: int = 3
+
+
 class PeerMedian(NamedTuple):
     """The statistical peers' median of one indicator in one year (a scorecard benchmark).
 

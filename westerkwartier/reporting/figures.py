@@ -24,6 +24,7 @@ from matplotlib import patheffects
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from westerkwartier.analysis.comparison import MIN_PEERS
 from westerkwartier.reporting.charts import (
     ROLE_COLOURS,
     TEXT_COLOURS,
@@ -254,9 +255,6 @@ FLOW_INDICATORS: tuple[str, str] = (
 #: municipality dominates gets no line in :func:`flows_chart` either, since the gap between
 #: its two lines is that balance.
 BALANCE_INDICATOR: str = "binnenlands_migratiesaldo_per_1000"
-
-#: Fewest comparable municipalities with a value in a year for their median to be drawn.
-MIN_PEERS: int = 3
 
 
 def peer_label(n: int) -> str:

@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from westerkwartier.analysis import rules
-from westerkwartier.analysis.comparison import PeerMedian, ScoreRow, observations, scorecard
+from westerkwartier.analysis.comparison import (
+    MIN_PEERS,
+    PeerMedian,
+    ScoreRow,
+    observations,
+    scorecard,
+)
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import Catalogue, load_catalogue
 from westerkwartier.indicators.panel_cache import national_panel
@@ -39,9 +45,6 @@ from westerkwartier.reporting.report_catalogue import (
     load_report_catalogue,
     report_spec,
 )
-
-#: Fewest peers with a value before their median is a benchmark.
-MIN_PEERS: int = 3
 
 #: Earliest reference year a person may ask for.
 MIN_YEAR: int = 2010

@@ -828,7 +828,7 @@ def retention_note(
     if not names:
         return part("voetnoot.html.j2", text=text)
     if median is not None and not years:
-        from westerkwartier.reporting.figures import MIN_PEERS
+        from westerkwartier.analysis.comparison import MIN_PEERS
 
         return part(
             "voetnoot.html.j2",
