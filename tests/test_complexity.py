@@ -24,7 +24,6 @@ CEILINGS = {
     ("westerkwartier/indicators/panel.py", "operand_data"): 14,
     ("westerkwartier/sources/exports.py", "read_cbsodata_export"): 13,
     ("westerkwartier/sources/need.py", "_plan_need"): 13,
-    ("westerkwartier/sources/regions.py", "build_registry"): 16,
     ("westerkwartier/sources/transport.py", "get_json"): 14,
 }
 

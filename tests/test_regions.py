@@ -233,6 +233,80 @@ def test_dissolved(registry, text):
     assert err.value.since == 2019
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Tietjerksteradeel", "GM0737"),  # Naamswijziging per 01-01-1989
+        ("GM0094", "GM0737"),
+        ("De Friese Meren", "GM1940"),  # per 01-07-2015
+        ("Bergeyk", "GM1724"),  # per 25-09-1998
+        ("Dantumadeel", "GM1891"),
+    ],
+)
+def test_renamed_municipality_is_the_current_one(registry, text, code):
+    """A change of name is the same municipality: 'Tietjerksteradeel' gave 'opgegaan in'."""
+    assert registry.resolve(text).code == code
+    assert registry.municipality(text).code == code
+
+
+def test_renamed_then_merged(registry):
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve("Ferwerderadeel")
+    message = str(err.value)
+    assert "heette vanaf 1 januari 1999 Ferwerderadiel (GM1722)" in message
+    assert "op 1 januari 2019 is opgegaan in Noardeast-Fryslân (GM1970)" in message
+    assert "Gebruik Noardeast-Fryslân;" in message
+    assert "opgegaan in Ferwerderadiel" not in message
+    assert err.value.suggestions == ["Noardeast-Fryslân"]
+    assert err.value.since == 1999
+
+
+def test_merged_then_renamed(registry):
+    """Lemsterland went into De Friese Meren (2014), which is De Fryske Marren since 1 July 2015."""
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve("Lemsterland")
+    message = str(err.value)
+    assert "is op 1 januari 2014 opgegaan in De Friese Meren (GM1921)" in message
+    assert "die sinds 1 juli 2015 De Fryske Marren (GM1940) heet" in message
+    assert err.value.suggestions == ["De Fryske Marren"]
+
+
+def test_dissolution_date_as_cbs_gives_it(registry):
+    """Weesp joined Amsterdam on 24 March 2022, not on 1 January."""
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve("Weesp")
+    assert "op 24 maart 2022 opgegaan in Amsterdam (GM0363)" in str(err.value)
+
+
+def test_split_suggests_current_municipalities(registry):
+    with pytest.raises(RegionDissolved) as err:
+        registry.resolve("Boarnsterhim")
+    assert err.value.suggestions == [
+        "Leeuwarden",
+        "Heerenveen",
+        "Súdwest-Fryslân",
+        "De Fryske Marren",
+    ]
+    assert "De Friese Meren (GM1921), die sinds 1 juli 2015 De Fryske Marren" in str(err.value)
+    with pytest.raises(RegionDissolved) as err:  # both parts now lie in Land van Cuijk
+        registry.resolve("Wanroij")
+    assert err.value.suggestions == ["Land van Cuijk"]
+    assert "Gebruik Land van Cuijk;" in str(err.value)
+
+
+def test_registry_without_the_later_columns():
+    """A regions.parquet written before dissolved_on/change still reads (1 January assumed)."""
+    reg = Registry(_tiny().drop(columns=["dissolved_on", "change"]))
+    with pytest.raises(RegionDissolved) as err:
+        reg.resolve("grootegast")
+    assert "op 1 januari 2019 opgegaan in Westerkwartier (GM1969)" in str(err.value)
+
+
+def test_snapshot_registry_knows_renames():
+    """The committed snapshot was rebuilt with the columns (load_registry reads it)."""
+    assert load_registry().resolve("De Friese Meren").code == "GM1940"
+
+
 def test_winsum_split(registry):
     with pytest.raises(RegionDissolved) as err:
         registry.resolve("Winsum")

@@ -16,7 +16,9 @@ Examples
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,6 +37,9 @@ from westerkwartier.errors import (
     RegionNotFound,
     SnapshotMissing,
 )
+from westerkwartier.sources.periods import MONTHS
+
+log = logging.getLogger(__name__)
 
 #: "Gebieden in Nederland" table per regional division (1 January of the year).
 GEBIEDEN_TABLES: dict[int, str] = {
@@ -89,7 +94,17 @@ REGISTRY_COLUMNS: list[str] = [
     "successor_code",
     "successor_codes",
     "note",
+    "dissolved_on",
+    "change",
 ]
+
+#: Columns a registry written by an older version may lack (read as empty: such a registry
+#: does not tell a name change from a merger, and gives 1 January of ``dissolved_in``).
+_LATER_COLUMNS: tuple[str, ...] = ("dissolved_on", "change")
+
+#: What happened to a code that is no longer current (column ``change``).
+RENAMED = "naamswijziging"
+DISSOLVED = "opheffing"
 
 # prefix in Gebieden in Nederland -> column stem in the registry
 _LINKED = {"PV": "province", "CR": "corop", "GG": "ggd", "AM": "labour_market"}
@@ -241,6 +256,43 @@ def parse_dissolution(description: str) -> tuple[int, list[tuple[str, str, int |
     return year, successors
 
 
+def parse_change(description: str) -> tuple[str, str] | None:
+    r"""Return the date (ISO) and kind of the change that ended a municipality's code, if any.
+
+    Returns
+    -------
+    tuple of (str, str) or None
+        ``(date, kind)``, kind :data:`DISSOLVED` (``Opgeheven per ...``) or :data:`RENAMED`
+        (``Naamswijziging per ..., nieuwe naam: ...``: the same municipality under a new name
+        and code); ``None`` if the description names neither.
+
+    Examples
+    --------
+    >>> parse_change("Naamswijziging per 01-07-2015,\r\nnieuwe naam: De Fryske Marren (GM1940)")
+    ('2015-07-01', 'naamswijziging')
+    >>> parse_change("Gemeentelijke herindeling per 01-01-1997, ontvangen van: ...") is None
+    True
+    """
+    for pattern, kind in ((_DISSOLVED, DISSOLVED), (_RENAMED, RENAMED)):
+        m = pattern.search(description)
+        if m:
+            day, month, year = m.group(1), m.group(2), m.group(3)
+            return f"{year}-{month}-{day}", kind
+    return None
+
+
+def dutch_date(iso: str) -> str:
+    """``2015-07-01`` -> ``1 juli 2015``.
+
+    Examples
+    --------
+    >>> dutch_date("1998-09-25")
+    '25 september 1998'
+    """
+    year, month, day = (int(part) for part in iso.split("-"))
+    return f"{day} {list(MONTHS)[month - 1]} {year}"
+
+
 @lru_cache(maxsize=2)
 def load_aliases(path: Path = _BIJNAMEN) -> dict[str, tuple[str, str]]:
     """Everyday names of regions that are not CBS's name (``Den Haag``).
@@ -275,7 +327,26 @@ def _load_herindelingen(path: Path = _HERINDELINGEN) -> dict[str, dict[str, Any]
     return read_toml(path, what="het herindelingenbestand").data.get("opgeheven", {})
 
 
-def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - over the limit; see tests/test_complexity.py
+def _apply_override(row: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Let an entry of ``config/herindelingen.toml`` complete or overrule a registry row."""
+    row["name"] = extra.get("naam", row.get("name"))
+    row["title"] = row.get("title") or row["name"]
+    if "jaar" in extra:
+        row["dissolved_in"] = int(extra["jaar"])
+        if not str(row.get("dissolved_on") or "").startswith(str(extra["jaar"])):
+            row["dissolved_on"] = f"{int(extra['jaar'])}-01-01"
+        row.setdefault("change", DISSOLVED)
+    if "opvolger" in extra:
+        row["successor_code"] = extra["opvolger"]
+    if "opvolgers" in extra:
+        row["successor_codes"] = ";".join(extra["opvolgers"])
+    elif "opvolger" in extra and not row.get("successor_codes"):
+        row["successor_codes"] = extra["opvolger"]
+    if "toelichting" in extra:
+        row["note"] = extra["toelichting"]
+
+
+def build_registry(mirror: Path | None = None) -> pd.DataFrame:
     """Build the region registry from the CBS mirror.
 
     Parameters
@@ -290,8 +361,10 @@ def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - 
         (level ``gemeente``, from Gebieden in Nederland 2025), per province (``provincie``,
         population = sum of its municipalities), for Nederland (``NL01``, ``land``) and per
         dissolved municipality (``opgeheven``) with ``dissolved_in`` (year), ``successor_code``
-        (the municipality that received most inhabitants) and ``successor_codes`` (all
-        receiving municipalities, ``;``-separated, largest first). Sorted by level, then code.
+        (the municipality that received most inhabitants), ``successor_codes`` (all
+        receiving municipalities, ``;``-separated, largest first), ``dissolved_on`` (CBS's date,
+        ISO) and ``change`` (:data:`DISSOLVED`, or :data:`RENAMED` for a new name and code).
+        Sorted by level, then code.
     """
     mirror = Path(mirror if mirror is not None else settings.mirror_dir)
     table = GEBIEDEN_TABLES[CURRENT_DIVISION]
@@ -344,6 +417,9 @@ def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - 
             continue
         parsed = parse_dissolution(rec["description"])
         row = {"code": code, "name": rec["title"], "title": rec["title"], "level": "opgeheven"}
+        change = parse_change(rec["description"])
+        if change:
+            row["dissolved_on"], row["change"] = change
         if parsed:
             year, successors = parsed
             row["dissolved_in"] = year
@@ -355,18 +431,7 @@ def build_registry(mirror: Path | None = None) -> pd.DataFrame:  # noqa: C901 - 
         row = match[0] if match else {"code": code, "level": "opgeheven"}
         if not match:
             rows.append(row)
-        row["name"] = extra.get("naam", row.get("name"))
-        row["title"] = row.get("title") or row["name"]
-        if "jaar" in extra:
-            row["dissolved_in"] = int(extra["jaar"])
-        if "opvolger" in extra:
-            row["successor_code"] = extra["opvolger"]
-        if "opvolgers" in extra:
-            row["successor_codes"] = ";".join(extra["opvolgers"])
-        elif "opvolger" in extra and not row.get("successor_codes"):
-            row["successor_codes"] = extra["opvolger"]
-        if "toelichting" in extra:
-            row["note"] = extra["toelichting"]
+        _apply_override(row, extra)
 
     frame = pd.DataFrame(rows).reindex(columns=REGISTRY_COLUMNS)
     frame["population"] = pd.to_numeric(frame["population"]).astype("Int64")
@@ -527,6 +592,10 @@ class Registry:
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
+        frame = frame.assign(
+            **{c: pd.Series(pd.NA, index=frame.index, dtype="string") for c in _LATER_COLUMNS}
+            | {c: frame[c] for c in _LATER_COLUMNS if c in frame.columns}
+        )
         missing = set(REGISTRY_COLUMNS) - set(frame.columns)
         if missing:
             raise ExportFormatError(
@@ -574,36 +643,117 @@ class Registry:
             population=None if pop is None else int(pop),
         )
 
+    def _history(self, i: int) -> list[int]:
+        """Rows from the dissolved row ``i`` along its main successors, to a current one.
+
+        The last row is current unless the chain breaks (no successor known) or loops.
+        """
+        rows = [i]
+        while self.frame.iloc[rows[-1]]["level"] == "opgeheven" and len(rows) < 10:
+            successor = _clean(self.frame.iloc[rows[-1]]["successor_code"])
+            nxt = self._by_code.get(str(successor)) if successor is not None else None
+            if nxt is None or nxt in rows:
+                break
+            rows.append(nxt)
+        return rows
+
+    def _renamed_only(self, rows: list[int]) -> bool:
+        """Tell whether every step of ``rows`` (see :meth:`_history`) was a change of name."""
+        last = self.frame.iloc[rows[-1]]
+        return (
+            len(rows) > 1
+            and last["level"] != "opgeheven"
+            and all(_clean(self.frame.iloc[r]["change"]) == RENAMED for r in rows[:-1])
+        )
+
+    def _date(self, i: int) -> str:
+        row = self.frame.iloc[i]
+        on = _clean(row["dissolved_on"])
+        return dutch_date(str(on)) if on else f"1 januari {int(row['dissolved_in'])}"
+
+    def _steps(self, rows: list[int], *, relative: bool = False) -> str:
+        """Describe what happened along ``rows`` in Dutch clauses.
+
+        The first clause follows "zij" (``is op 1 januari 2019 opgegaan in Groningen (GM0014)``)
+        or, with ``relative``, "die" (``op 1 januari 2019 is opgegaan in ...``); later steps
+        follow as ``, die ...``.
+        """
+        parts = []
+        for n, (r, nxt) in enumerate(itertools.pairwise(rows)):
+            target = self.frame.iloc[nxt]
+            named, on = f"{target['name']} ({target['code']})", self._date(r)
+            still = target["level"] != "opgeheven"
+            renamed = _clean(self.frame.iloc[r]["change"]) == RENAMED
+            if n == 0 and not relative:
+                if renamed:
+                    parts.append(f"{'heet sinds' if still else 'heette vanaf'} {on} {named}")
+                else:
+                    parts.append(f"is op {on} opgegaan in {named}")
+                continue
+            prefix = "die " if n > 0 else ""
+            if renamed:
+                when, verb = ("sinds", "heet") if still else ("vanaf", "heette")
+                parts.append(f"{prefix}{when} {on} {named} {verb}")
+            else:
+                parts.append(f"{prefix}op {on} is opgegaan in {named}")
+        return ", ".join(parts)
+
+    def _current_of(self, code: str) -> int | None:
+        """Row of the current municipality that a (possibly dissolved) ``code`` ended up in."""
+        i = self._by_code.get(code)
+        if i is None:
+            return None
+        last = self._history(i)[-1]
+        return last if self.frame.iloc[last]["level"] != "opgeheven" else None
+
     def _dissolved(self, query: str, i: int) -> RegionDissolved:
         row = self.frame.iloc[i]
         successor = _clean(row["successor_code"])
         year = _clean(row["dissolved_in"])
         if successor is None or year is None:
             return RegionDissolved(query, str(row["name"]), str(row["code"]), "onbekend", 0)
-        main = self._describe(str(successor))
+        rows = self._history(i)
+        final = self.frame.iloc[rows[-1]]
+        main = f"{final['name']} ({final['code']})"
         err = RegionDissolved(query, str(row["name"]), str(row["code"]), main, int(year))
+        err.suggestions = [str(final["name"])]
+        err.args = (
+            f"De gemeente {row['name']} ({row['code']}) bestaat niet meer: zij "
+            f"{self._steps(rows)}. Gebruik {final['name']}; eerdere jaren worden waar mogelijk "
+            "uit de voorgangers opgebouwd.",
+        )
         others = [c for c in str(_clean(row["successor_codes"]) or "").split(";") if c]
-        others = [self._describe(c) for c in others if c != successor]
+        others = [c for c in others if c != successor]
         if others:
-            err.suggestions = [main, *others]
+            err.successor = self._describe(str(successor))
+            currents = [self._current_of(c) for c in [str(successor), *others]]
+            err.suggestions = list(
+                dict.fromkeys(str(self.frame.iloc[c]["name"]) for c in currents if c is not None)
+            )
             err.args = (
                 f"De gemeente {row['name']} ({row['code']}) bestaat niet meer: zij is op "
-                f"1 januari {year} opgeheven en verdeeld. Het grootste deel ging naar {main}, "
-                f"een deel naar {', '.join(others)}. Kies een van die gemeenten; eerdere jaren "
-                "worden waar mogelijk uit de voorgangers opgebouwd.",
+                f"{self._date(i)} opgeheven en verdeeld. Het grootste deel ging naar "
+                f"{err.successor}, een deel naar {', '.join(self._describe(c) for c in others)}. "
+                + (
+                    "Kies een van die gemeenten"
+                    if len(err.suggestions) > 1
+                    else f"Gebruik {err.suggestions[0]}"
+                )
+                + "; eerdere jaren worden waar mogelijk uit de voorgangers opgebouwd.",
             )
         return err
 
-    def _describe(self, code: str, depth: int = 0) -> str:
+    def _describe(self, code: str) -> str:
+        """``Name (code)``; for a code no longer current also what became of it."""
         i = self._by_code.get(code)
         if i is None:
             return code
         row = self.frame.iloc[i]
         text = f"{row['name']} ({code})"
-        if row["level"] == "opgeheven" and depth < 5 and _clean(row["successor_code"]):
-            text += f", sinds {row['dissolved_in']} onderdeel van " + self._describe(
-                str(row["successor_code"]), depth + 1
-            )
+        if row["level"] == "opgeheven" and _clean(row["successor_code"]):
+            rows = self._history(i)
+            if len(rows) > 1:
+                text += ", die " + self._steps(rows, relative=True)
         return text
 
     def municipality(self, text: str) -> Region:
@@ -634,12 +784,15 @@ class Registry:
             accent-insensitive (``westerkwartier``, ``sudwest fryslan``). A plain name means the
             municipality (``Groningen`` is GM0014); provinces are found as ``PV20``,
             ``provincie Groningen`` or ``Groningen (PV)``. Everyday names that are not CBS's
-            (``Den Haag``, ``Friesland``) come from ``config/bijnamen.toml``.
+            (``Den Haag``, ``Friesland``) come from ``config/bijnamen.toml``. An old name or
+            code of a municipality that only changed its name (``Tietjerksteradeel``, GM0094)
+            gives the municipality under its current name (Tytsjerksteradiel, GM0737).
 
         Raises
         ------
         RegionDissolved
-            If ``text`` names a municipality that merged into another one.
+            If ``text`` names a municipality that merged into another one (also after a change
+            of name); the message says what happened, with CBS's dates.
         RegionNotFound
             If nothing matches; the message lists the closest names.
         """
@@ -689,6 +842,15 @@ class Registry:
 
     def _checked(self, raw: str, i: int) -> Region:
         if self.frame.iloc[i]["level"] == "opgeheven":
+            rows = self._history(i)
+            if self._renamed_only(rows):  # the same municipality under its current name
+                log.info(
+                    "%s heet sinds %s %s.",
+                    raw,
+                    self._date(rows[-2]),
+                    self._describe(str(self.frame.iloc[rows[-1]]["code"])),
+                )
+                return self._region(rows[-1])
             raise self._dissolved(raw, i)
         return self._region(i)
 
