@@ -7,6 +7,7 @@ the index sentences and the ambitions use them. Tiny hand-made values only.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -279,6 +280,47 @@ def test_a_family_says_a_verdict_once_before_other_subjects_speak():
     assert rising.tone == "gunstig" and five.tone == "ongunstig"
     mixed = findings([five, rising, other], reference=2023, families=families)
     assert [f.indicator for f in mixed] == ["j5", "j10", "other"]
+
+
+def test_a_change_the_whole_country_made_adds_no_importance():
+    """Westerkwartier's talent summary gave a place to the woonquote of young singles (27,9%
+    in 2022), 0,56 of its 0,74 points from its fall since 2019 (33,3%): a fall of the whole
+    country (Nederland 33,6% in 2021, 29,6% in 2022). The change counts beyond Nederland's."""
+    below = Comparison("Nederland", obs(2022, 29.6), "lager", None, "gunstig")
+    fell = Trend("daalt", obs(2019, 33.3), obs(2022, 27.9), tone="gunstig")
+    alone = row(obs(2022, 27.9), none("de provincie"), below, fell, direction="lower_is_better")
+    like_nl = replace(alone, nederland_span=(35.0, 29.6))  # Nederland fell 5,4 points too
+    still = replace(alone, trend=Trend("stabiel", obs(2019, 27.9), obs(2022, 27.9)))
+    assert importance(like_nl) == pytest.approx(importance(still))
+    assert importance(alone) > importance(like_nl)
+    rose = replace(alone, nederland_span=(27.0, 29.6))  # Nederland rose: the fall is its own
+    assert importance(rose) > importance(alone)
+    # a euro figure moves by Nederland's ratio: +10% in the country, +10% here is nothing new
+    euro = Comparison("Nederland", obs(2023, 440.0), "lager", None, "gunstig")
+    up = Trend("stijgt", obs(2018, 300.0), obs(2023, 330.0), tone="ongunstig")
+    same = row(
+        obs(2023, 330.0), none("de provincie"), euro, up, unit="euro", nederland_span=(400.0, 440.0)
+    )
+    flat = replace(same, trend=Trend("stabiel", obs(2018, 330.0), obs(2023, 330.0)))
+    assert importance(same) == pytest.approx(importance(flat))
+
+
+def test_scorecard_keeps_nederlands_values_in_the_trends_years():
+    cat = _one_indicator("w", "Woonquote", "%", "a", "2018-2022", names="a", cbs_unit="%")
+    panel = panel_rows(
+        region_code=["GM1969"] * 3 + ["NL01"] * 3,
+        region_name=["Westerkwartier"] * 3 + ["Nederland"] * 3,
+        level=["gemeente"] * 3 + ["land"] * 3,
+        year=[2019, 2021, 2022, 2018, 2019, 2022],
+        indicator=["w"] * 6,
+        value=[33.3, 32.0, 27.9, 34.0, 34.1, 29.6],
+    )
+    kw = {"focus": "GM1969", "province": None, "province_name": None, "catalogue": cat}
+    (r,) = scorecard(panel, indicators=["w"], **kw)
+    assert (r.trend.start.year, r.trend.end.year) == (2019, 2022)
+    assert r.nederland_span == (34.1, 29.6)
+    (r,) = scorecard(panel[panel["year"] != 2019], indicators=["w"], **kw)
+    assert r.trend.start.year == 2021 and r.nederland_span is None  # no Nederland in 2021
 
 
 def test_a_benchmarks_own_margin_is_named_where_it_keeps_the_difference_small():

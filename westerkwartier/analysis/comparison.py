@@ -453,6 +453,10 @@ class ScoreRow:
     exception : str or None
         Why the figure gets no verdict although it has benchmarks (rule *doorstroom*:
         ``doorstroom uit het buitenland``); None for a figure judged as usual.
+    nederland_span : tuple of (float, float) or None
+        Nederland's values in the first and last year of :attr:`trend` (None: the trend has
+        no two years, or Nederland has no value in one of them). The report's summary
+        weighs the municipality's change beyond Nederland's (``reporting.findings``).
     """
 
     indicator: str
@@ -471,6 +475,7 @@ class ScoreRow:
     peers: Comparison | None = None
     period: str | None = None
     exception: str | None = None
+    nederland_span: tuple[float, float] | None = None
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -675,6 +680,7 @@ def scorecard(
             prov_obs, prov_name = named, f"de {named.name}"
         nl_obs = _at_year(by.get((country, ind_id), []), ref_year) if ref_year else None
         kw: _Judging = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
+        moved = _trend(own_rows, unit=ind.unit, direction=ind.direction, year=year)
         peer = None
         if peer_values is not None and ref_year:
             got = peer_values.get((ind_id, ref_year))
@@ -703,7 +709,7 @@ def scorecard(
                 missing_reason=reason,
                 province=_versus_total(own, prov_obs, prov_name, kw),
                 nederland=_versus_total(own, nl_obs, "Nederland", kw),
-                trend=_trend(own_rows, unit=ind.unit, direction=ind.direction, year=year),
+                trend=moved,
                 source=_source(own_rows, own),
                 order=order,
                 peers=peer,
@@ -713,9 +719,20 @@ def scorecard(
                     if ref_year in passing and ind_id in rules.THROUGHPUT_INDICATORS
                     else None
                 ),
+                nederland_span=_span(by.get((country, ind_id), []), moved),
             )
         )
     return rows
+
+
+def _span(rows: Sequence[Record], moved: Trend) -> tuple[float, float] | None:
+    """Values of ``rows`` (Nederland) in the first and last year of ``moved``, if both exist."""
+    if moved.start is None or moved.end is None:
+        return None
+    then, now = _at_year(rows, moved.start.year), _at_year(rows, moved.end.year)
+    if then is None or now is None:
+        return None
+    return float(then.value), float(now.value)
 
 
 def throughput_years(panel: pd.DataFrame, code: str) -> set[int]:

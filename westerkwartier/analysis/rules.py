@@ -23,8 +23,10 @@ The rules:
 * **kopbevinding** (:func:`headline`): a finding in the summary needs a benchmark comparison
   that counts or a change that counts, is no context figure, and its figure is at most
   :data:`MAX_AGE` years older than the reference year; findings with a verdict come before
-  the others (:func:`summary_order`), and a second figure of a catalogue family with the
-  same verdict waits until every other message has spoken (:func:`one_per_family`).
+  the others (:func:`summary_order`), each group by importance (a change adds only as far
+  as it goes beyond Nederland's in the same years), and a second figure of a catalogue
+  family with the same verdict waits until every other message has spoken
+  (:func:`one_per_family`).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -160,9 +162,11 @@ RULES: tuple[Rule, ...] = (
         "ouder is dan het peiljaar; elk cijfer staat er met zijn jaar. Eerst de bevindingen "
         "met een oordeel (gunstig of aandachtspunt), dan die met een gemengd beeld; binnen "
         "elke groep is de volgorde die van de kleinste afstand die de marges nog toelaten, "
-        "geschaald naar de eenheid. Geven twee cijfers die hetzelfde op een andere manier "
-        "meten (zoals de verandering van het aantal jongeren in vijf en in tien jaar) "
-        "hetzelfde oordeel, dan komt het tweede pas na de bevindingen over andere "
+        "geschaald naar de eenheid, plus de helft van een verandering die telt, voor zover die "
+        "verder gaat dan de verandering in Nederland in dezelfde jaren (wat het hele land "
+        "deed, maakt een cijfer niet belangrijker). Geven twee cijfers die hetzelfde op een "
+        "andere manier meten (zoals de verandering van het aantal jongeren in vijf en in tien "
+        "jaar) hetzelfde oordeel, dan komt het tweede pas na de bevindingen over andere "
         "onderwerpen.",
     ),
     Rule(

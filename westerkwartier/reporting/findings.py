@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import (
@@ -77,14 +77,54 @@ def _scale(unit: str, reference: float) -> float:
     return max(abs(reference), 1e-9) / 3
 
 
+def moved_like_nederland(
+    start: Observation, span: tuple[float, float] | None, unit: str
+) -> Observation:
+    """Return where ``start`` would have gone had it moved as Nederland did.
+
+    Percentages and rates (``per 1 000 inwoners``) move by Nederland's difference in points;
+    other units (euro, persons, km) by its ratio. Without Nederland's two values, or with a
+    ratio from a start at or below zero, ``start`` itself (the plain change counts).
+
+    Examples
+    --------
+    >>> round(moved_like_nederland(Observation(2018, 34.8), (34.0, 29.6), "%").value, 1)
+    30.4
+    >>> moved_like_nederland(Observation(2018, 300.0, 280.0, 320.0), (400.0, 440.0), "euro").upper
+    352.0
+    """
+    if span is None:
+        return start
+    then, now = span
+    if unit == "%" or unit.startswith("per "):
+        shift = now - then
+
+        def move(v: float) -> float:
+            return v + shift
+    elif then > 0:
+        ratio = now / then
+
+        def move(v: float) -> float:
+            return v * ratio
+    else:
+        return start
+    return replace(
+        start,
+        value=move(start.value),
+        lower=None if start.lower is None else move(start.lower),
+        upper=None if start.upper is None else move(start.upper),
+    )
+
+
 def importance(row: ScoreRow) -> float:
     """Return how much a row matters for the summary (0 when it says nothing).
 
     The mean of the smallest gaps to the benchmarks that the intervals still allow
     (:func:`westerkwartier.analysis.rules.gap`; a difference within the margins counts for
     nothing), scaled to the unit (percentage points against a binomial-like spread, other
-    units relative), plus half the smallest change the intervals allow. Context figures count
-    for nothing.
+    units relative), plus half the smallest change the intervals allow beyond Nederland's change
+    in the same years (:func:`moved_like_nederland`; a change the whole country made does not
+    make a figure more important). Context figures count for nothing.
     """
     if row.own is None or row.direction == "context":
         return 0.0
@@ -96,7 +136,8 @@ def importance(row: ScoreRow) -> float:
         gaps.append(min(size / _scale(row.unit, comp.other.value), MAX_GAP))
     score = sum(gaps) / len(gaps) if gaps else 0.0
     if rules.trend_counts(row.trend) and row.trend.start is not None and row.trend.end:
-        change = rules.gap(row.trend.end, row.trend.start)
+        start = moved_like_nederland(row.trend.start, row.nederland_span, row.unit)
+        change = rules.gap(row.trend.end, start)
         score += 0.5 * min(change / _scale(row.unit, row.trend.start.value), MAX_GAP)
     return round(score, 9)
 
