@@ -6,6 +6,8 @@ committed snapshot against the raw mirror files.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -709,6 +711,34 @@ def test_gilze_en_rijen_arrivals_rise_with_its_centre_and_are_not_judged(monkeyp
     assert row.exception == rules.THROUGHPUT_TEXT and row.tone == "neutraal"
     assert row.indicator not in {f.indicator for f in data.findings}
     assert row.indicator not in {r.indicator for r in headline_rows(data)}
+
+
+@pytest.mark.mirror
+def test_a_fall_of_the_whole_country_is_named_with_cbss_figures(monkeypatch, mirror):
+    """The woonquote of young singles fell everywhere in 2022. Tytsjerksteradiel's finding
+    says so with Nederland's figures of 85950NED (Woonquote_5), and that fall no longer lifts
+    the figure in the summary (only its distance to the benchmarks does)."""
+    from westerkwartier.analysis.comparison import Trend
+    from westerkwartier.reporting.findings import importance
+    from westerkwartier.reporting.report_data import load_report_data
+
+    raw = pd.read_csv(mirror / "tables-r3" / "85950NED.csv", sep=";", encoding="utf-8-sig")
+    raw = raw[(raw["EigenaarHuurder"] == "Totaal")]
+    raw = raw[raw["HuishoudensEnWoningkenmerken"] == "Eenpersoonshuishouden; jonger 35 jaar"]
+    quote = raw.set_index(["RegioS", "Perioden"])["Woonquote_5"]
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Tytsjerksteradiel", peildatum="2026-11-27")
+    row = data.row("woonquote_jonge_alleenstaanden")
+    assert (row.trend.start.year, row.trend.end.year) == (2018, 2022)
+    assert row.trend.start.value == quote["Tytsjerksteradiel", 2018]  # 34,8
+    assert row.nederland_span == (quote["Nederland", 2018], quote["Nederland", 2022])
+    text = next(f.text for f in data.findings if f.indicator == row.indicator)
+    assert "is dat gedaald, net als in Nederland (van 35,6% naar 29,6%)." in text
+    assert quote["Nederland", 2018] == 35.6 and quote["Nederland", 2022] == 29.6
+    # what the change adds: 0,20 (34,8 -> 26,7 beyond Nederland's 6,0 points), was 0,83
+    base = importance(replace(row, trend=Trend("onbekend")))
+    plain = importance(replace(row, nederland_span=None))
+    assert 0 < importance(row) - base < (plain - base) / 3
 
 
 def test_westerwolde_leads_its_talent_report_with_no_ter_apel_figure(monkeypatch):

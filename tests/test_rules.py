@@ -305,6 +305,39 @@ def test_a_change_the_whole_country_made_adds_no_importance():
     assert importance(same) == pytest.approx(importance(flat))
 
 
+def test_a_change_the_country_made_too_says_so():
+    """ "Sinds 2018 (34,8%) is dat gedaald" read as Tytsjerksteradiel's own fall; Nederland fell
+    from 35,6% to 29,6% in the same years."""
+    below = Comparison("Nederland", obs(2022, 29.6), "lager", None, "gunstig")
+    fell = Trend("daalt", obs(2018, 34.8), obs(2022, 26.7), tone="gunstig")
+    r = row(
+        obs(2022, 26.7),
+        none("de provincie"),
+        below,
+        fell,
+        direction="lower_is_better",
+        nederland_span=(35.6, 29.6),
+    )
+    assert finding_text(r, "de woonquote").endswith(
+        "Sinds 2018 (34,8%) is dat gedaald, net als in Nederland (van 35,6% naar 29,6%)."
+    )
+    for span in [(29.8, 29.6), (27.0, 29.6), None]:  # stable, the other way, not known
+        assert finding_text(replace(r, nederland_span=span), "de woonquote").endswith(
+            "Sinds 2018 (34,8%) is dat gedaald."
+        )
+    rate = replace(
+        r,
+        unit="per 1 000 inwoners",
+        nederland_span=(650.3, 675.6),
+        trend=Trend("stijgt", obs(2018, 315.1), obs(2022, 330.0)),
+    )
+    assert "net als in Nederland (van 650,3 naar 675,6 per 1.000 inwoners)." in finding_text(
+        rate, "het aantal banen"
+    )
+    persons = replace(rate, unit="personen", nederland_span=(9.0e6, 9.8e6))
+    assert "Nederland (van" not in finding_text(persons, "de beroepsbevolking")  # rule schaal
+
+
 def test_scorecard_keeps_nederlands_values_in_the_trends_years():
     cat = _one_indicator("w", "Woonquote", "%", "a", "2018-2022", names="a", cbs_unit="%")
     panel = panel_rows(

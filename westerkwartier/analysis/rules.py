@@ -144,7 +144,8 @@ RULES: tuple[Rule, ...] = (
         "2%, heet stabiel; net zo een verandering die binnen de marges van beide jaren valt, "
         "en bij de EBB een verandering van minder dan 1.000 personen. "
         "Er wordt nooit een verandering berekend over een herindeling heen die niet uit de "
-        "voorgangers te herleiden is.",
+        "voorgangers te herleiden is. Bewoog Nederland in dezelfde jaren dezelfde kant op "
+        "(volgens deze regel), dan zegt de bevinding dat erbij: 'net als in Nederland'.",
     ),
     Rule(
         "oordeel",

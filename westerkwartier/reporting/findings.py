@@ -243,7 +243,25 @@ def _trend_clause(row: ScoreRow) -> str:
             )
         return f" Sinds {since} ({start}) is dat vrijwel gelijk gebleven."
     verb = word_for("gestegen" if t.word == "stijgt" else "gedaald", row.unit)
-    return f" Sinds {since} ({start}) is dat {verb}."
+    return f" Sinds {since} ({start}) is dat {verb}{_like_nederland(row)}."
+
+
+def _like_nederland(row: ScoreRow) -> str:
+    """Say that Nederland moved the same way, if it did: ``, net als in Nederland (van ...)``.
+
+    A change the whole country made reads differently from one of the municipality alone;
+    Nederland's movement follows rule *ontwikkeling* too. Not for numbers of persons or
+    dwellings (rule *schaal*: the country's total is no benchmark for them).
+    """
+    t, span = row.trend, row.nederland_span
+    if span is None or t.start is None or t.end is None or rules.is_count(row.unit):
+        return ""
+    then, now = Observation(t.start.year, span[0]), Observation(t.end.year, span[1])
+    if rules.movement(then, now, row.unit)[0] != t.word:
+        return ""
+    return (
+        f", net als in Nederland (van {fmt_short(span[0], row.unit)} naar {fmt(span[1], row.unit)})"
+    )
 
 
 def finding_text(row: ScoreRow, subject: str | None = None, *, trend: bool = True) -> str:
