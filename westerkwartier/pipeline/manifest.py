@@ -948,7 +948,7 @@ def _check_comparison(
     line = spec.parameter_line(lines, "vergelijk")
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
-        add(line, f'{where}: vergelijk moet een lijst van gemeenten zijn, bijv. ["Zuidhorn"].')
+        add(line, f'{where}: vergelijk moet een lijst van gemeenten zijn, bijv. ["Noordenveld"].')
         return
     for item in items:
         here = line
