@@ -302,6 +302,26 @@ def test_registry_without_the_later_columns():
     assert "op 1 januari 2019 opgegaan in Westerkwartier (GM1969)" in str(err.value)
 
 
+def test_split_into_codes_the_registry_does_not_know():
+    frame = _tiny()
+    frame.loc[frame["code"] == "GM0015", "successor_codes"] = "GM1969;GM9999"
+    frame.loc[frame["code"] == "GM0015", "successor_code"] = "GM9998"
+    with pytest.raises(RegionDissolved) as err:
+        Registry(frame).resolve("Grootegast")
+    assert err.value.suggestions == ["Westerkwartier"]
+    assert "Het grootste deel ging naar GM9998, een deel naar Westerkwartier (GM1969)" in str(
+        err.value
+    )
+    frame.loc[frame["code"] == "GM0015", "successor_codes"] = "GM9998;GM9999"
+    with pytest.raises(RegionDissolved) as err:  # no current municipality at all: no IndexError
+        Registry(frame).resolve("Grootegast")
+    assert err.value.suggestions == [] and "Kies een van die gemeenten" in str(err.value)
+    frame.loc[frame["code"] == "GM0015", "successor_codes"] = "GM9998"
+    with pytest.raises(RegionDissolved) as err:  # one successor, unknown: named by its code
+        Registry(frame).resolve("Grootegast")
+    assert "zij is op 1 januari 2019 opgegaan in GM9998. Gebruik GM9998;" in str(err.value)
+
+
 def test_snapshot_registry_knows_renames():
     """The committed snapshot was rebuilt with the columns (load_registry reads it)."""
     assert load_registry().resolve("De Friese Meren").code == "GM1940"

@@ -714,13 +714,16 @@ class Registry:
             return RegionDissolved(query, str(row["name"]), str(row["code"]), "onbekend", 0)
         rows = self._history(i)
         final = self.frame.iloc[rows[-1]]
-        main = f"{final['name']} ({final['code']})"
+        main, use = f"{final['name']} ({final['code']})", str(final["name"])
+        steps = self._steps(rows)
+        if len(rows) == 1:  # a successor the registry does not know: its code
+            main = use = str(successor)
+            steps = f"is op {self._date(i)} opgegaan in {successor}"
         err = RegionDissolved(query, str(row["name"]), str(row["code"]), main, int(year))
-        err.suggestions = [str(final["name"])]
+        err.suggestions = [use]
         err.args = (
-            f"De gemeente {row['name']} ({row['code']}) bestaat niet meer: zij "
-            f"{self._steps(rows)}. Gebruik {final['name']}; eerdere jaren worden waar mogelijk "
-            "uit de voorgangers opgebouwd.",
+            f"De gemeente {row['name']} ({row['code']}) bestaat niet meer: zij {steps}. "
+            f"Gebruik {use}; eerdere jaren worden waar mogelijk uit de voorgangers opgebouwd.",
         )
         others = [c for c in str(_clean(row["successor_codes"]) or "").split(";") if c]
         others = [c for c in others if c != successor]
@@ -735,9 +738,9 @@ class Registry:
                 f"{self._date(i)} opgeheven en verdeeld. Het grootste deel ging naar "
                 f"{err.successor}, een deel naar {', '.join(self._describe(c) for c in others)}. "
                 + (
-                    "Kies een van die gemeenten"
-                    if len(err.suggestions) > 1
-                    else f"Gebruik {err.suggestions[0]}"
+                    f"Gebruik {err.suggestions[0]}"
+                    if len(err.suggestions) == 1
+                    else "Kies een van die gemeenten"
                 )
                 + "; eerdere jaren worden waar mogelijk uit de voorgangers opgebouwd.",
             )
