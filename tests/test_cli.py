@@ -25,6 +25,15 @@ def test_regions_resolves_a_name(capsys):
     assert "Súdwest-Fryslân (GM1900)" in out and "Fryslân (PV21)" in out
 
 
+def test_regions_gives_the_current_name_of_an_old_one(capsys):
+    assert cli.main(["regions", "Tietjerksteradeel"]) == 0
+    out = capsys.readouterr().out
+    assert "Tytsjerksteradiel (GM0737)" in out
+    assert "vroegere naam: Tietjerksteradeel (tot 1 januari 1989)" in out
+    assert cli.main(["regions", "Westerkwartier"]) == 0
+    assert "vroegere naam" not in capsys.readouterr().out  # a merger is no earlier name
+
+
 def test_unknown_municipality_exits_3_with_suggestions(capsys):
     assert cli.main(["regions", "Westerkwartir"]) == 3
     err = capsys.readouterr().err

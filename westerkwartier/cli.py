@@ -176,7 +176,10 @@ def _cmd_regions(args: argparse.Namespace) -> int:
 
     registry = regions.load_registry()
     if args.query:
-        _print_region(registry.resolve(args.query))
+        region = registry.resolve(args.query)
+        _print_region(region)
+        for name, since in registry.former_names(region.code):
+            print(f"{'vroegere naam':>18}: {name} (tot {since})")
         return 0
     frame = registry.municipalities()
     if args.provincie:

@@ -894,6 +894,24 @@ class Registry:
         """Dissolved municipalities with ``dissolved_in`` and successors."""
         return self._level("opgeheven")
 
+    def former_names(self, code: str) -> list[tuple[str, str]]:
+        """Earlier names of the municipality ``code``, each with the date of the new name.
+
+        Examples
+        --------
+        >>> load_registry().former_names("GM0737")
+        [('Tietjerksteradeel', '1 januari 1989')]
+        """
+        out = []
+        for i in range(len(self.frame)):
+            row = self.frame.iloc[i]
+            if _clean(row["change"]) != RENAMED:
+                continue
+            rows = self._history(i)
+            if self._renamed_only(rows) and self.frame.iloc[rows[-1]]["code"] == code:
+                out.append((str(row["name"]), self._date(i)))
+        return out
+
     def _level(self, level: str) -> pd.DataFrame:
         out = self.frame[self.frame["level"] == level]
         return out.sort_values("code").reset_index(drop=True)
