@@ -216,3 +216,27 @@ def test_rank_interval_chart_artists_and_alt_text():
     assert "uit 1.000 varianten" in chart.alt and "1.342 gemeenten" in chart.alt
     assert "Ons (deze gemeente): mediaan 148, interval 119–180." in chart.alt
     assert chart.alt.endswith("Bron: CBS, tabellen T1 en T2.")
+
+
+def test_the_score_change_comes_with_nederlands():
+    """Tytsjerksteradiel's talent score 'ging van -0,36 naar 0,00 (+0,35)' read as progress;
+    Nederland's went from -0,53 to -0,04 in the same years (every score is normalised
+    against one fixed year, so a change of the whole country moves them all)."""
+    bench = pd.DataFrame({"score": [-0.035034]}, index=pd.Index(["NL01"], name="region_code"))
+    data = NS(nederland_from=-0.533287)
+    assert ir._nederland_change(data, bench) == (
+        "Nederland ging in dezelfde jaren van -0,53 naar -0,04 (+0,50). "
+    )
+    assert ir._nederland_change(NS(nederland_from=None), bench) == ""
+    assert ir._nederland_change(data, bench.drop(index="NL01")) == ""
+
+
+def test_the_score_change_of_a_report_names_nederlands(monkeypatch):
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    rapport = load_report_data("talent", "Tytsjerksteradiel", peildatum="2026-11-27")
+    data = ir.load_index_data(rapport)
+    assert data.year_from == 2019 and data.nederland_from == pytest.approx(-0.5333, abs=1e-4)
+    text = str(ir.bijdragen(data))
+    assert "(+0,35). Nederland ging in dezelfde jaren van -0,53 naar -0,04 (+0,50)." in text

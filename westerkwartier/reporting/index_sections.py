@@ -628,6 +628,9 @@ class IndexData:
     decomposition : pandas.DataFrame or None
         Contributions to the change since ``year_from``.
     year_from : int or None
+    nederland_from : float or None
+        Nederland's score in ``year_from`` (scored like the municipalities), so that the change
+        of the municipality's score can be read beside the country's.
     group : pandas.DataFrame
         Comparison group (neighbours and peers) with reasons.
     sensitivity : pandas.DataFrame or None
@@ -647,6 +650,7 @@ class IndexData:
     robustness: list = field(default_factory=list)
     decomposition: pd.DataFrame | None = None
     year_from: int | None = None
+    nederland_from: float | None = None
     group: pd.DataFrame = field(default_factory=pd.DataFrame)
     sensitivity: pd.DataFrame | None = None
     tables: list[str] = field(default_factory=list)
@@ -773,6 +777,11 @@ def load_index_data(
             data.decomposition = composite.decompose(
                 spec, code, data.year_from, year, panel=slim, inputs=both
             )
+            then = all_scores.loc[
+                (all_scores["region_code"] == "NL01") & (all_scores["year"] == data.year_from),
+                "score",
+            ]
+            data.nederland_from = float(then.iloc[0]) if len(then) else None
     structural = shared.structural
     neighbours = _neighbour_lookup(rapport)
     try:
@@ -1054,7 +1063,9 @@ def bijdragen(data: IndexData) -> Html:
         context["change"] = (
             f"De score van {data.name} ging van {fmt_score(d.attrs['score_from'])} in "
             f"{data.year_from} naar {fmt_score(d.attrs['score_to'])} in {data.year} "
-            f"({fmt_signed(d.attrs['change'])}). De grootste bijdrage van een cijfer dat in "
+            f"({fmt_signed(d.attrs['change'])}). "
+            + _nederland_change(data, bench)
+            + "De grootste bijdrage van een cijfer dat in "
             "beide jaren meetelt, kwam van "
             f"{_subject(data, top['indicator'], labels)} "
             f"({fmt_signed(top['contribution'])}). De bijdragen tellen precies op tot de "
@@ -1074,6 +1085,22 @@ def bijdragen(data: IndexData) -> Html:
             f"tussen {data.year_from} en {data.year}, grootste eerst.",
         )
     return part("bijdragen.html.j2", **context)
+
+
+def _nederland_change(data: IndexData, bench: pd.DataFrame) -> str:
+    """``Nederland ging in dezelfde jaren van -0,53 naar -0,04 (+0,50). `` (or nothing).
+
+    The scores are normalised against one fixed year, so a change of the whole country moves
+    every municipality's score; the country's own change is the benchmark for it.
+    """
+    then = data.nederland_from
+    now = bench.loc["NL01", "score"] if "NL01" in bench.index else None
+    if then is None or is_missing(then) or now is None or is_missing(now):
+        return ""
+    return (
+        f"Nederland ging in dezelfde jaren van {fmt_score(then)} naar {fmt_score(now)} "
+        f"({fmt_signed(float(now) - float(then))}). "
+    )
 
 
 def invloed(data: IndexData) -> Html:
