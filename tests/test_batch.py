@@ -228,6 +228,11 @@ def test_unreachable_cbs_gives_a_notice(monkeypatch):
     state = batch.data_state(reachable, refreshed)
     assert state.offline and "niet bereikbaar" in state.notice
     assert state.date in state.notice or "2026" in state.notice
+    # the run's index page lists many reports: "toen deze rapporten werden gemaakt"
+    assert "toen dit rapport werd gemaakt" in state.notice
+    assert state.index_notice == state.notice.replace(
+        "toen dit rapport werd gemaakt", "toen deze rapporten werden gemaakt"
+    )
 
 
 def test_kernel_start_failures_are_recognised():

@@ -159,6 +159,8 @@ class DataState:
         Tables downloaded again.
     notice : str
         The visible notice for the reports (empty when the data are fresh or no refresh ran).
+    index_notice : str
+        The same notice worded for the run's index page, which lists many reports.
     offline : bool
         Kernels run offline (set when CBS was unreachable, or by the settings).
     """
@@ -169,6 +171,7 @@ class DataState:
     refreshed: list[str] = dataclasses.field(default_factory=list)
     notice: str = ""
     offline: bool = False
+    index_notice: str = ""
 
 
 def catalogue_table_ids() -> list[str]:
@@ -252,13 +255,14 @@ def data_state(cbs_reachable: bool | None = None, refreshed: Sequence[str] = ())
             dates.append(str(stamp)[:10])
     date = max(dates) if dates else "onbekend"
     offline = bool(settings.offline) or cbs_reachable is False
-    notice = ""
+    notice = index_notice = ""
     if cbs_reachable is False:
-        notice = (
-            "Let op: CBS was niet bereikbaar toen dit rapport werd gemaakt. De cijfers komen uit "
-            f"de opgeslagen gegevens (cache of offline snapshot) met gegevens tot "
-            f"{_nl_date(date)}; nieuwere CBS-cijfers kunnen ontbreken."
+        rest = (
+            "De cijfers komen uit de opgeslagen gegevens (cache of offline snapshot) met "
+            f"gegevens tot {_nl_date(date)}; nieuwere CBS-cijfers kunnen ontbreken."
         )
+        notice = f"Let op: CBS was niet bereikbaar toen dit rapport werd gemaakt. {rest}"
+        index_notice = f"Let op: CBS was niet bereikbaar toen deze rapporten werden gemaakt. {rest}"
     return DataState(
         date=date,
         fingerprint=digest.hexdigest(),
@@ -266,6 +270,7 @@ def data_state(cbs_reachable: bool | None = None, refreshed: Sequence[str] = ())
         refreshed=list(refreshed),
         notice=notice,
         offline=offline,
+        index_notice=index_notice,
     )
 
 
@@ -1099,7 +1104,7 @@ def _publish(
         [_index_entry(e) for e in entries if e["uitvoer"]],
         run.run_dir / "index.html",
         title=manifest.title,
-        notice=run.data.notice,
+        notice=run.data.index_notice,
     )
     summary = _summary(
         manifest, entries, run, options, counts, all_good, publish, stopped=stopped, failure=failure
