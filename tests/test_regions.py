@@ -243,9 +243,11 @@ def test_dissolved(registry, text):
         ("Dantumadeel", "GM1891"),
     ],
 )
-def test_renamed_municipality_is_the_current_one(registry, text, code):
+def test_renamed_municipality_is_the_current_one(registry, text, code, caplog):
     """A change of name is the same municipality: 'Tietjerksteradeel' gave 'opgegaan in'."""
-    assert registry.resolve(text).code == code
+    with caplog.at_level("WARNING", logger="westerkwartier.sources.regions"):
+        assert registry.resolve(text).code == code
+    assert f"{text} heet sinds " in caplog.text and f"({code}); de cijfers gaan over" in caplog.text
     assert registry.municipality(text).code == code
 
 

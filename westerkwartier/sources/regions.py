@@ -847,11 +847,13 @@ class Registry:
         if self.frame.iloc[i]["level"] == "opgeheven":
             rows = self._history(i)
             if self._renamed_only(rows):  # the same municipality under its current name
-                log.info(
-                    "%s heet sinds %s %s.",
+                now = self.frame.iloc[rows[-1]]
+                log.warning(  # visible: the answer carries another name than the question
+                    "%s heet sinds %s %s; de cijfers gaan over %s.",
                     raw,
                     self._date(rows[-2]),
-                    self._describe(str(self.frame.iloc[rows[-1]]["code"])),
+                    self._describe(str(now["code"])),
+                    now["name"],
                 )
                 return self._region(rows[-1])
             raise self._dissolved(raw, i)
