@@ -1088,7 +1088,7 @@ def bijdragen(data: IndexData) -> Html:
 
 
 def _nederland_change(data: IndexData, bench: pd.DataFrame) -> str:
-    """``Nederland ging in dezelfde jaren van -0,53 naar -0,04 (+0,50). `` (or nothing).
+    """Return ``Nederland ging in dezelfde jaren van -0,53 naar -0,04 (+0,50). `` (or "").
 
     The scores are normalised against one fixed year, so a change of the whole country moves
     every municipality's score; the country's own change is the benchmark for it.
