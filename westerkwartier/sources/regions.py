@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from westerkwartier import settings
@@ -592,9 +593,9 @@ class Registry:
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
+        absent = [c for c in _LATER_COLUMNS if c not in frame.columns]
         frame = frame.assign(
-            **{c: pd.Series(pd.NA, index=frame.index, dtype="string") for c in _LATER_COLUMNS}
-            | {c: frame[c] for c in _LATER_COLUMNS if c in frame.columns}
+            **{c: pd.Series(pd.NA, index=frame.index, dtype="string") for c in absent}
         )
         missing = set(REGISTRY_COLUMNS) - set(frame.columns)
         if missing:
@@ -905,13 +906,10 @@ class Registry:
         [('Tietjerksteradeel', '1 januari 1989')]
         """
         out = []
-        for i in range(len(self.frame)):
-            row = self.frame.iloc[i]
-            if _clean(row["change"]) != RENAMED:
-                continue
-            rows = self._history(i)
+        for i in np.flatnonzero((self.frame["change"] == RENAMED).fillna(False).to_numpy()):
+            rows = self._history(int(i))
             if self._renamed_only(rows) and self.frame.iloc[rows[-1]]["code"] == code:
-                out.append((str(row["name"]), self._date(i)))
+                out.append((str(self.frame.iloc[i]["name"]), self._date(int(i))))
         return out
 
     def _level(self, level: str) -> pd.DataFrame:
