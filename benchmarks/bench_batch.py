@@ -110,9 +110,21 @@ class CpuByProcess:
 
     def _sample(self) -> None:
         while True:
-            self.seen.update(self._read())
+            self._record(self._read())
             if self._stop.wait(self.interval):
                 return
+
+    def _record(self, readings: dict[tuple[int, float], tuple[str, float]]) -> None:
+        """Keep each process's latest CPU seconds; once a kernel, always a kernel.
+
+        A command line does not always show what a process is: before its ``exec`` a kernel
+        still has its parent's, and while it exits (its memory released, not yet a zombie)
+        it has none, so its last and largest reading would count as a worker's.
+        """
+        for key, (kind, cpu) in readings.items():
+            if self.seen.get(key, ("", 0.0))[0] == "kernels":
+                kind = "kernels"
+            self.seen[key] = (kind, cpu)
 
     def totals(self) -> dict[str, float]:
         """CPU seconds per kind: ``kernels``, ``werkers`` and ``hoofdproces`` (this one)."""

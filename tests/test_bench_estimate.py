@@ -163,6 +163,19 @@ def test_cpu_by_process_counts_the_children_by_kind():
     assert totals["hoofdproces"] < 0.3
 
 
+def test_cpu_by_process_keeps_a_kernel_that_is_exiting_a_kernel():
+    # CI once booked a kernel's CPU as a worker's: while a process exits its command line
+    # reads empty, and its last reading (the largest) replaced the ones that named ipykernel
+    cpu = bench_batch.CpuByProcess()
+    kernel, worker = (101, 1.0), (102, 1.0)
+    cpu._record({kernel: ("werkers", 0.0), worker: ("werkers", 0.1)})  # before its exec
+    cpu._record({kernel: ("kernels", 0.3), worker: ("werkers", 0.2)})
+    cpu._record({kernel: ("werkers", 0.5), worker: ("werkers", 0.4)})  # exiting: no cmdline
+    totals = cpu.totals()
+    assert totals["kernels"] == pytest.approx(0.5)
+    assert totals["werkers"] == pytest.approx(0.4)
+
+
 def test_cpu_line_gives_seconds_per_report():
     line = bench_batch.cpu_line({"kernels": 40.0, "werkers": 6.0, "hoofdproces": 1.0}, 20)
     assert (
