@@ -410,6 +410,45 @@ def test_rebuilt_years_are_those_before_the_own_figures():
     assert figures.rebuilt_years(p, "x", "GM1969") == [2017, 2018]
 
 
+def test_rebuilt_years_of_a_change_stop_at_the_merger():
+    """Growth of jobs in Voorne aan Zee (formed 2023): every value is an estimate.
+
+    2011-2022 compare two years of its predecessors; 2023 compares its own December 2023 with
+    their sum of 2022. The grey band is for the first kind only; before, there was none.
+    """
+    years = list(range(2011, 2024))
+    p = pd.DataFrame(
+        {
+            "indicator": "banengroei",
+            "region_code": "GM1992",
+            "year": years,
+            "value": 1.0,
+            "status": "schatting",
+        }
+    )
+    assert figures.rebuilt_years(p, "banengroei", "GM1992") == []
+    start = figures.boundary_start("GM1992")
+    assert start == 2023
+    assert figures.rebuilt_years(p, "banengroei", "GM1992", start) == years[:-1]
+
+
+def test_a_merged_municipalitys_growth_chart_shows_the_rebuilt_years(monkeypatch):
+    """The chart of Voorne aan Zee's growth of jobs says which years are its predecessors'."""
+    from westerkwartier import settings
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("aantrekkelijkheid", "Voorne aan Zee", peildatum="2026-11-27")
+    chart = figures.indicator_trend(data, "banengroei")
+    assert chart is not None
+    assert "Voorne aan Zee 2011 tot en met 2022: opgebouwd uit de gemeenten" in chart.alt
+    (band,) = [
+        p for p in chart.ax.patches if p.get_facecolor() == pytest.approx((14 / 15,) * 3 + (1,))
+    ]
+    assert band.get_x() == pytest.approx(2010.5)
+    assert band.get_x() + band.get_width() == pytest.approx(2022.5)
+
+
 # -- every municipality -------------------------------------------------------------------------
 #: A year-on-year change of the population larger than this (%) needs a recorded boundary change.
 JUMP = 10.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -209,7 +210,7 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
             "provinciecijfer grotendeels; de tekst vergelijkt met de provincie zonder "
             f"{dominated}."
         )
-    rebuilt = rebuilt_years(panel, indicator, data.region.code)
+    rebuilt = rebuilt_years(panel, indicator, data.region.code, boundary_start(data.region.code))
     rebuilt = [y for y in rebuilt if y in set(wide.index)]
     if rebuilt:
         with house_style():
@@ -525,17 +526,33 @@ def _flows_alt(
     return " ".join(parts)
 
 
-def rebuilt_years(panel: pd.DataFrame, indicator: str, code: str) -> list[int]:
+def rebuilt_years(
+    panel: pd.DataFrame, indicator: str, code: str, start: int | None = None
+) -> list[int]:
     """Years in which a municipality's value was rebuilt from its predecessors (``schatting``).
 
-    Only estimates that come before the municipality's own CBS figures count: a prognosis
-    (also ``schatting``) after them does not.
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Rows with ``indicator``, ``region_code``, ``year``, ``value`` and ``status``.
+    indicator, code : str
+        The indicator and the municipality.
+    start : int, optional
+        The municipality's first year on its current boundaries (:func:`boundary_start`).
+        Estimates before it are rebuilt; those from it on are not, even when a change over
+        several years still reaches back before it (a growth in the year of a merger is an
+        estimate, on the boundaries of now). Without it, the estimates before the
+        municipality's first own CBS figure count; a prognosis (also ``schatting``) after
+        them does not.
 
     Examples
     --------
     >>> p = pd.DataFrame({"indicator": "x", "region_code": "GM1", "year": [2018, 2019],
     ...                   "value": [1.0, 2.0], "status": ["schatting", "definitief"]})
     >>> rebuilt_years(p, "x", "GM1")
+    [2018]
+    >>> p["status"] = "schatting"  # a change over two years: every value is an estimate
+    >>> rebuilt_years(p, "x", "GM1", start=2019)
     [2018]
     """
     rows = panel[
@@ -545,10 +562,38 @@ def rebuilt_years(panel: pd.DataFrame, indicator: str, code: str) -> list[int]:
         return []
     estimate = rows["status"].to_numpy(dtype=object) == "schatting"
     years = rows["year"].to_numpy()
+    if start is not None:
+        return sorted(int(y) for y in years[estimate & (years < start)])
     if estimate.all():
         return []
     first = years[~estimate].min()
     return sorted(int(y) for y in years[estimate & (years < first)])
+
+
+def boundary_start(code: str) -> int | None:
+    """Return the first year of a municipality on its current boundaries (None: no merger).
+
+    The year of its latest boundary change that the monitor rebuilds (a change of name
+    alone is one too: its figures before it are those of the old code).
+
+    Examples
+    --------
+    >>> boundary_start("GM1992"), boundary_start("GM0014"), boundary_start("GM0096")
+    (2023, 2019, None)
+    """
+    from westerkwartier.sources.regions import load_registry
+
+    return _boundary_starts(load_registry()).get(code)
+
+
+@lru_cache(maxsize=2)
+def _boundary_starts(registry: Any) -> dict[str, int]:
+    from westerkwartier.indicators.mergers import load_mergers
+
+    mergers = load_mergers(registry.dissolved())
+    if mergers.empty:
+        return {}
+    return {str(c): int(y) for c, y in mergers.groupby("successor")["start_year"].max().items()}
 
 
 # ----------------------------------------------------------------------------------------------
