@@ -7,9 +7,11 @@ key numbers equal to the panel's, heading order, escaping, determinism and the i
 
 from __future__ import annotations
 
+import datetime as dt
 import html as htmllib
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -551,6 +553,13 @@ def test_csv_link_holds_the_figures_of_the_page(rendered, code, rapport):
     assert [c.value for c in sheet[1]] == downloads.COLUMNS
     described = [r[0].value for r in book["Bronnen"].iter_rows(min_row=2) if r[0].value]
     assert described[: len(downloads.COLUMNS)] == downloads.COLUMNS
+    # dated with the report's date, not the moment of writing: made again, the same bytes
+    assert book.properties.created.date().isoformat() == PEILDATUM
+    workbook = path.parent / link.group(1).replace(".csv", ".xlsx")
+    first = workbook.read_bytes()
+    time.sleep(1.1)  # the zip and the properties count in seconds
+    assert downloads.workbook_from_page(path, dt.date.fromisoformat(PEILDATUM)) == workbook
+    assert workbook.read_bytes() == first
 
 
 def test_csv_link_is_percent_encoded_and_a_page_in_base64_still_reads(rendered):

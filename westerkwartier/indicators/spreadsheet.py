@@ -10,6 +10,7 @@ source and notes.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -169,6 +170,7 @@ def write_workbook(
     sheet: str = "Cijfers",
     descriptions: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
+    created: dt.date | None = None,
 ) -> Path:
     """Write ``frame`` and its sources sheet to a formatted ``.xlsx`` file.
 
@@ -184,6 +186,9 @@ def write_workbook(
         Column name -> meaning, added to :data:`DESCRIPTIONS`.
     notes : sequence of str
         Lines after the column descriptions (source, attribution, how to read).
+    created : datetime.date, optional
+        The workbook's creation date (its document properties). With it, the same figures
+        give the same bytes, as the report's page does; without it, the moment of writing.
 
     Returns
     -------
@@ -199,6 +204,8 @@ def write_workbook(
     # pandas; text stays text (no formulas or links made from it)
     options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
     book = xlsxwriter.Workbook(str(path), options)
+    if created is not None:
+        book.set_properties({"created": dt.datetime(created.year, created.month, created.day)})
     _write_sheet(book, sheet[:31], frame, formats=True)
     _write_sheet(book, "Bronnen", about, formats=False)
     book.close()  # the file is written here, and only when every sheet was filled

@@ -16,6 +16,7 @@ What a finished report states about itself (municipality, reference year, data d
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import errno
 import logging
 import math
@@ -35,6 +36,7 @@ from typing import Any
 
 from westerkwartier import settings
 from westerkwartier.errors import ReportFailed, WesterkwartierError
+from westerkwartier.pipeline.manifest import DATE_PARAMETER
 
 log = logging.getLogger(__name__)
 
@@ -297,17 +299,33 @@ def _execute(job: ReportJob, result: dict[str, Any], reason_limit: str) -> None:
     if job.notice_injected:
         page = Path(job.output).read_text(encoding="utf-8")
         write_atomic(Path(job.output), inject_notice(page, job.notice))
-    workbook = write_figures_workbook(Path(job.output))
+    workbook = write_figures_workbook(Path(job.output), report_date(job.parameters))
     if workbook is not None:
         result["werkmap"] = str(workbook)
     result.update(status="gemaakt", kop=report_facts(job.output))
 
 
-def write_figures_workbook(page: Path) -> Path | None:
+def report_date(parameters: Mapping[str, Any]) -> dt.date | None:
+    """Return the report's date (:data:`~westerkwartier.pipeline.manifest.DATE_PARAMETER`), or None.
+
+    Examples
+    --------
+    >>> report_date({"peildatum": "2026-06-23"}), report_date({"peildatum": ""}), report_date({})
+    (datetime.date(2026, 6, 23), None, None)
+    """
+    try:
+        return dt.date.fromisoformat(str(parameters.get(DATE_PARAMETER, "")))
+    except ValueError:
+        return None
+
+
+def write_figures_workbook(page: Path, created: dt.date | None = None) -> Path | None:
     """Write the report's figures as ``.xlsx`` beside the page, from the CSV inside it.
 
     A page without the CSV link (a notebook of one's own) gets none. The workbook is written
-    to a temporary name first and then moved into place, like the page.
+    to a temporary name first and then moved into place, like the page. ``created`` dates it
+    (the report's date, so that a report made again from the same data is the same file);
+    None: now.
     """
     import tempfile
 
@@ -316,7 +334,7 @@ def write_figures_workbook(page: Path) -> Path | None:
     with tempfile.TemporaryDirectory(dir=page.parent, prefix=".werkmap-") as scratch:
         copy = Path(scratch) / page.name
         copy.write_bytes(page.read_bytes())
-        made = workbook_from_page(copy)
+        made = workbook_from_page(copy, created)
         if made is None:
             return None
         target = page.parent / made.name

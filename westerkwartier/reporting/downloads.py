@@ -12,6 +12,7 @@ numbers as the page.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 from pathlib import Path
@@ -220,11 +221,12 @@ def csv_from_page(page: str) -> pd.DataFrame | None:
     return read_csv_text(raw.decode("utf-8"))
 
 
-def workbook_from_page(html_path: Path | str) -> Path | None:
+def workbook_from_page(html_path: Path | str, created: dt.date | None = None) -> Path | None:
     """Write the figures of a written report as a formatted ``.xlsx`` beside it.
 
     The workbook is read from the CSV inside the page, so it holds the page's numbers. A page
-    without the CSV link (a notebook of one's own) gets no workbook.
+    without the CSV link (a notebook of one's own) gets no workbook. ``created`` dates the
+    workbook (the report's date: the same page then gives the same bytes); None: now.
 
     Returns
     -------
@@ -249,7 +251,8 @@ def workbook_from_page(html_path: Path | str) -> Path | None:
         "Lege cellen: geen cijfer; de kolom reden_ontbreekt zegt waarom.",
         "CBS-tabellen: " + ", ".join(tables),
     ]
-    return write_workbook(frame, page_path.parent / Path(name).name, sheet=SHEET, notes=notes)
+    target = page_path.parent / Path(name).name
+    return write_workbook(frame, target, sheet=SHEET, notes=notes, created=created)
 
 
 __all__ = [
