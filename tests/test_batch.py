@@ -158,9 +158,18 @@ def test_province_and_all_shortcuts():
     from westerkwartier.sources import regions
 
     registry = regions.load_registry()
-    groningen = batch_manifest.select_municipalities(registry, provincie="Groningen")
+    names: dict[str, str] = {}
+    groningen = batch_manifest.select_municipalities(registry, provincie="Groningen", names=names)
     assert len(groningen) == 10 and "GM1969" in groningen
-    assert len(batch_manifest.select_municipalities(registry, alle_gemeenten=True)) == 342
+    # by name, as a reader looks for a municipality on the index page (not by CBS code)
+    assert [names[c] for c in groningen][:3] == ["Eemsdelta", "Groningen", "Het Hogeland"]
+    everyone = batch_manifest.select_municipalities(registry, alle_gemeenten=True, names=names)
+    assert len(everyone) == 342 and names[everyone[0]] == "Aa en Hunze"
+    at = everyone.index("GM0518")  # 's-Gravenhage files under G
+    assert [names[c] for c in everyone[at - 1 : at + 2]] == ["Gouda", "'s-Gravenhage", "Groningen"]
+    # an explicit list keeps its order
+    mine = ["Westerkwartier", "Aa en Hunze"]
+    assert batch_manifest.select_municipalities(registry, gemeenten=mine) == ["GM1969", "GM1680"]
     with pytest.raises(InputError, match="Westerkwartier"):
         batch_manifest.select_municipalities(registry, gemeenten=["westerkwartir"])
 

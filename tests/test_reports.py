@@ -789,6 +789,20 @@ def test_index_lists_every_report(rendered):
     assert text.index("Schiermonnikoog") < text.index("Westerkwartier (GM1969)")
 
 
+def test_index_of_single_reports_is_in_name_order(tmp_path):
+    """'s-Gravenhage under G and Súdwest-Fryslân among the S, as in CBS's alphabetical lists."""
+    names = ["Zwolle", "Súdwest-Fryslân", "'s-Gravenhage", "Sluis", "Goes"]
+    records = []
+    for name in names:
+        page = tmp_path / name / "talent.html"
+        page.parent.mkdir()
+        page.write_text("<html></html>")
+        records.append({"gemeente": name, "rapport": "talent", "href": f"{name}/talent.html"})
+    merged = reports._merged(tmp_path, records[:2], records[2:])
+    order = ["Goes", "'s-Gravenhage", "Sluis", "Súdwest-Fryslân", "Zwolle"]
+    assert [r["gemeente"] for r in merged] == order
+
+
 # -- determinism and input checks ---------------------------------------------------------------
 def test_same_inputs_give_identical_html(rendered, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "agg")

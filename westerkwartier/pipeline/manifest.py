@@ -339,6 +339,17 @@ def _select(
     )
 
 
+def _by_name(frame: Any) -> list[str]:
+    """Return the codes of a registry frame in the order of their names.
+
+    See :func:`westerkwartier.sources.regions.name_order`.
+    """
+    from westerkwartier.sources.regions import name_order
+
+    pairs = sorted(zip(frame["name"], frame["code"], strict=True), key=lambda p: name_order(p[0]))
+    return [str(code) for _, code in pairs]
+
+
 def select_municipalities(
     registry: Any,
     *,
@@ -368,7 +379,8 @@ def select_municipalities(
     Returns
     -------
     list of str
-        Codes, without duplicates, in the order given (provinces and "all": by code).
+        Codes, without duplicates, in the order given; a province's municipalities and "all"
+        by name, as CBS's alphabetical lists order them (the order of the index page).
 
     Raises
     ------
@@ -389,7 +401,7 @@ def select_municipalities(
     if alle_gemeenten:
         frame = registry.municipalities()
         names.update(zip(frame["code"], frame["name"], strict=True))
-        return list(frame["code"])
+        return _by_name(frame)
     if provincie is not None:
         for prov in [provincie] if isinstance(provincie, str) else list(provincie):
             try:
@@ -403,7 +415,7 @@ def select_municipalities(
                 )
                 continue
             names.update(zip(frame["code"], frame["name"], strict=True))
-            codes.extend(frame["code"])
+            codes.extend(_by_name(frame))
     for raw in gemeenten or []:
         if not isinstance(raw, str):
             fail(

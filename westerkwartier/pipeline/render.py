@@ -72,7 +72,7 @@ from westerkwartier.reporting.report_data import (
     parse_jaar,
     parse_peildatum,
 )
-from westerkwartier.sources.regions import slug
+from westerkwartier.sources.regions import name_order, slug
 
 log = logging.getLogger(__name__)
 
@@ -602,7 +602,7 @@ def _merged(uit: Path, current: list[dict[str, Any]], new: list[dict[str, Any]])
     return sorted(
         kept,
         key=lambda r: (
-            str(r.get("gemeente", "")).lower(),
+            name_order(str(r.get("gemeente", ""))),
             order.get(str(r.get("rapport")), 99),
             r["href"],
         ),

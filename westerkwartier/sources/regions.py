@@ -535,6 +535,20 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
+def name_order(name: str) -> str:
+    """Sort key of a Dutch municipality's name, as CBS's alphabetical lists order them.
+
+    ``'s-Gravenhage`` files under G and ``'s-Hertogenbosch`` under H; accents and case do
+    not count.
+
+    Examples
+    --------
+    >>> sorted(["Súdwest-Fryslân", "'s-Gravenhage", "Zwolle", "Goes", "Sluis"], key=name_order)
+    ['Goes', "'s-Gravenhage", 'Sluis', 'Súdwest-Fryslân', 'Zwolle']
+    """
+    return normalise(re.sub(r"^'[st][- ]", "", str(name).strip()))
+
+
 @dataclass(frozen=True)
 class Region:
     """One region of the registry.
