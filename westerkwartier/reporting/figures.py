@@ -571,10 +571,11 @@ def rebuilt_years(
 
 
 def boundary_start(code: str) -> int | None:
-    """Return the first year of a municipality on its current boundaries (None: no merger).
+    """Return the first year of a municipality on its current boundaries (None: no change).
 
-    The year of its latest boundary change that the monitor rebuilds (a change of name
-    alone is one too: its figures before it are those of the old code).
+    The year of its last boundary change, as the panel breaks its series there
+    (:func:`westerkwartier.indicators.mergers.boundary_breaks`; a change of name alone counts
+    too: the figures before it are those of the old code).
 
     Examples
     --------
@@ -588,12 +589,9 @@ def boundary_start(code: str) -> int | None:
 
 @lru_cache(maxsize=2)
 def _boundary_starts(registry: Any) -> dict[str, int]:
-    from westerkwartier.indicators.mergers import load_mergers
+    from westerkwartier.indicators.mergers import boundary_breaks
 
-    mergers = load_mergers(registry.dissolved())
-    if mergers.empty:
-        return {}
-    return {str(c): int(y) for c, y in mergers.groupby("successor")["start_year"].max().items()}
+    return boundary_breaks(registry.dissolved())
 
 
 # ----------------------------------------------------------------------------------------------

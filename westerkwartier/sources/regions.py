@@ -38,7 +38,6 @@ from westerkwartier.errors import (
     RegionNotFound,
     SnapshotMissing,
 )
-from westerkwartier.sources.periods import MONTHS
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +289,11 @@ def dutch_date(iso: str) -> str:
     >>> dutch_date("1998-09-25")
     '25 september 1998'
     """
-    year, month, day = (int(part) for part in iso.split("-"))
-    return f"{day} {list(MONTHS)[month - 1]} {year}"
+    import datetime as dt
+
+    from babel.dates import format_date
+
+    return str(format_date(dt.date.fromisoformat(iso), format="long", locale="nl_NL"))
 
 
 @lru_cache(maxsize=2)
