@@ -747,7 +747,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
             f"varianten {row['median_rank']:.0f}, 5-95%: {row['rank_p05']:.0f}-"
             f"{row['rank_p95']:.0f}"
         )
-        for bench in ("provincie", "NL01"):
+        for bench in ("provincie", "nederland"):
             try:
                 print("  " + composite.robustness(spec, region.code, bench, result=mc).sentence)
             except WesterkwartierError as err:

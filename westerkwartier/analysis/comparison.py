@@ -25,6 +25,7 @@ from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_RE
 from westerkwartier.indicators.breaks import same_series_records
 from westerkwartier.indicators.catalogue import MISSING, Catalogue
 from westerkwartier.indicators.precision import SURVEY, THRESHOLD, is_missing, precision_kind
+from westerkwartier.sources.regions import COUNTRY
 
 #: Years looked back for a trend (the value this many years before the latest one, or the
 #: oldest one after that).
@@ -611,7 +612,7 @@ def scorecard(
     catalogue: Catalogue,
     year: int | None = None,
     section_of: Mapping[str, str] | None = None,
-    country: str = "NL01",
+    country: str = COUNTRY,
     peer_values: Mapping[tuple[str, int], PeerMedian] | None = None,
 ) -> list[ScoreRow]:
     """Build one :class:`ScoreRow` per indicator.

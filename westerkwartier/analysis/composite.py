@@ -67,6 +67,7 @@ import pandas as pd
 from westerkwartier.config import config_file, read_toml
 from westerkwartier.errors import InputError
 from westerkwartier.indicators.catalogue import load_catalogue
+from westerkwartier.sources.regions import COUNTRY
 
 CONFIG_FILE = config_file("indices.toml")
 
@@ -1204,7 +1205,7 @@ def robustness(
             )
         target, prefix = province, "de provincie "
     elif key.lower() in ("nederland", "nl", "land"):
-        target = "NL01"
+        target = COUNTRY
     else:
         target = key.upper()
         prefix = "de provincie " if target.startswith("PV") else ""

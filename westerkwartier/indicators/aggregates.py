@@ -17,9 +17,7 @@ import pandas as pd
 
 from westerkwartier.indicators.catalogue import STATUSES
 from westerkwartier.indicators.extraction import OBS_COLUMNS, SUM_NOTE
-
-#: Code of Nederland.
-COUNTRY = "NL01"
+from westerkwartier.sources.regions import COUNTRY
 
 
 def add_region_sums(

@@ -27,6 +27,7 @@ from westerkwartier.sources.periods import (
     is_year,
     year_of,
 )
+from westerkwartier.sources.regions import COUNTRY
 from westerkwartier.sources.table import CbsTable
 
 #: Columns of the tidy observation frames the functions below pass around.
@@ -185,7 +186,7 @@ def _totaal_key(table: CbsTable, dim: str) -> str | None:
 def _region_codes(codes: pd.Series) -> np.ndarray:
     """Region codes without padding, ``NL00`` (Kerncijfers wijken en buurten) as ``NL01``."""
     uniq = pd.unique(codes)
-    clean = {c: ("NL01" if str(c).strip() == "NL00" else str(c).strip()) for c in uniq}
+    clean = {c: (COUNTRY if str(c).strip() == "NL00" else str(c).strip()) for c in uniq}
     return np.array([clean[c] for c in codes.to_numpy(dtype=object)], dtype=object)
 
 

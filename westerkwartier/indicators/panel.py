@@ -57,6 +57,7 @@ from westerkwartier.indicators.mergers import (
     rebuild_mergers,
 )
 from westerkwartier.sources.periods import check_year
+from westerkwartier.sources.regions import COUNTRY
 from westerkwartier.sources.table import CbsTable
 
 log = logging.getLogger(__name__)
@@ -604,7 +605,7 @@ def benchmarks_for(
         raise InputError(
             f"{region.name} ({region.code}) is geen gemeente; benchmarks zijn er voor gemeenten."
         )
-    nl = registry.resolve("NL01")
+    nl = registry.resolve(COUNTRY)
     rows = [{"code": nl.code, "name": nl.name, "level": "land", "role": "Nederland"}]
     if region.province:
         rows.append(

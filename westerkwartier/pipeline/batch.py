@@ -88,6 +88,7 @@ from westerkwartier.pipeline.manifest import (
     Manifest,
     ManifestEntry,
 )
+from westerkwartier.sources.periods import dutch_date
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def data_state(cbs_reachable: bool | None = None, refreshed: Sequence[str] = ())
     if cbs_reachable is False:
         rest = (
             "De cijfers komen uit de opgeslagen gegevens (cache of offline snapshot) met "
-            f"gegevens tot {_nl_date(date)}; nieuwere CBS-cijfers kunnen ontbreken."
+            f"gegevens tot {dutch_date(date)}; nieuwere CBS-cijfers kunnen ontbreken."
         )
         notice = f"Let op: CBS was niet bereikbaar toen dit rapport werd gemaakt. {rest}"
         index_notice = f"Let op: CBS was niet bereikbaar toen deze rapporten werden gemaakt. {rest}"
@@ -272,15 +273,6 @@ def data_state(cbs_reachable: bool | None = None, refreshed: Sequence[str] = ())
         offline=offline,
         index_notice=index_notice,
     )
-
-
-def _nl_date(text: str) -> str:
-    try:
-        from babel.dates import format_date
-
-        return format_date(dt.date.fromisoformat(text), format="long", locale="nl_NL")
-    except (ValueError, ImportError):
-        return text
 
 
 # ----------------------------------------------------------------------------------------------

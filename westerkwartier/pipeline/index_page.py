@@ -12,6 +12,7 @@ from typing import Any
 from westerkwartier.errors import ParameterError
 from westerkwartier.pipeline.notebook import write_atomic
 from westerkwartier.reporting.html import is_external, render_template, report_css
+from westerkwartier.sources.periods import dutch_date
 
 # ----------------------------------------------------------------------------------------------
 # Index page
@@ -44,16 +45,6 @@ class IndexEntry:
     data_date: dt.date | str
     generated: dt.date | str
     href: str
-
-
-def _fmt_date(value: dt.date | str) -> str:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, dt.date):
-        from babel.dates import format_date
-
-        return format_date(value, format="long", locale="nl_NL")
-    return str(value)
 
 
 def _as_entry(entry: IndexEntry | Mapping[str, Any]) -> IndexEntry:
@@ -94,8 +85,8 @@ def render_index(
                 "href": href,
                 "report": entry.report,
                 "reference_year": str(entry.reference_year),
-                "data_date": _fmt_date(entry.data_date),
-                "generated": _fmt_date(entry.generated),
+                "data_date": dutch_date(entry.data_date),
+                "generated": dutch_date(entry.generated),
             }
         )
     return render_template(

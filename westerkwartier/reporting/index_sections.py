@@ -54,6 +54,7 @@ from westerkwartier.reporting.formatting import (
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
 from westerkwartier.reporting.sections import Html, part
+from westerkwartier.sources.regions import COUNTRY
 
 #: The index shown in each report.
 REPORT_INDEX: dict[str, str] = {"aantrekkelijkheid": "aantrekkelijkheid", "talent": "talent"}
@@ -778,7 +779,7 @@ def load_index_data(
                 spec, code, data.year_from, year, panel=slim, inputs=both
             )
             then = all_scores.loc[
-                (all_scores["region_code"] == "NL01") & (all_scores["year"] == data.year_from),
+                (all_scores["region_code"] == COUNTRY) & (all_scores["year"] == data.year_from),
                 "score",
             ]
             data.nederland_from = float(then.iloc[0]) if len(then) else None
@@ -897,8 +898,8 @@ def index_kern(data: IndexData) -> Html:
     parts = []
     if prov in bench.index and not is_missing(bench.loc[prov, "score"]):
         parts.append(f"{data.rapport.province_label} {fmt_score(bench.loc[prov, 'score'])}")
-    if "NL01" in bench.index and not is_missing(bench.loc["NL01", "score"]):
-        parts.append(f"Nederland {fmt_score(bench.loc['NL01', 'score'])}")
+    if COUNTRY in bench.index and not is_missing(bench.loc[COUNTRY, "score"]):
+        parts.append(f"Nederland {fmt_score(bench.loc[COUNTRY, 'score'])}")
     return part(
         "index_kern.html.j2",
         scored=True,
@@ -1026,8 +1027,8 @@ def bijdragen(data: IndexData) -> Html:
     prov = data.rapport.region.province
     if prov in bench.index:
         cols.append((prov, data.rapport.province_label))
-    if "NL01" in bench.index:
-        cols.append(("NL01", "Nederland"))
+    if COUNTRY in bench.index:
+        cols.append((COUNTRY, "Nederland"))
     rows = []
     for sub in spec.subs:
         row = {"Onderdeel": sub.label}
@@ -1094,7 +1095,7 @@ def _nederland_change(data: IndexData, bench: pd.DataFrame) -> str:
     every municipality's score; the country's own change is the benchmark for it.
     """
     then = data.nederland_from
-    now = bench.loc["NL01", "score"] if "NL01" in bench.index else None
+    now = bench.loc[COUNTRY, "score"] if COUNTRY in bench.index else None
     if then is None or is_missing(then) or now is None or is_missing(now):
         return ""
     return (

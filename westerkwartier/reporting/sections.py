@@ -45,6 +45,8 @@ from westerkwartier.reporting.formatting import (
 )
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
+from westerkwartier.sources.periods import dutch_date
+from westerkwartier.sources.regions import COUNTRY
 
 #: A notice that opens with "Let op:" (the batch's own) under a header that already says it.
 _LET_OP = re.compile(r"^\s*let op:\s*", re.IGNORECASE)
@@ -94,12 +96,6 @@ class Cell(NamedTuple):
     kind: str = "plain"
 
 
-def _date(value: Any) -> str:
-    from babel.dates import format_date
-
-    return format_date(value, format="long", locale="nl_NL")
-
-
 def data_date() -> str | None:
     """Return the date of the data (ISO), from the snapshot's provenance, if known."""
     from westerkwartier.errors import WesterkwartierError
@@ -144,7 +140,7 @@ def kop(data: ReportData) -> Html:
             ", ".join(others["name"]) if len(others) else "geen (geen gemeente met een landgrens)",
         ),
         ("Gegevens van", _date_text(ddate)),
-        ("Rapportdatum", _date(data.peildatum)),
+        ("Rapportdatum", dutch_date(data.peildatum)),
     ]
     attrs = [
         ("data-rapport", data.spec.id),
@@ -173,12 +169,8 @@ def kop(data: ReportData) -> Html:
 def _date_text(iso: str | None) -> str:
     if not iso:
         return "onbekend"
-    import datetime as dt
-
-    try:
-        return f"{_date(dt.date.fromisoformat(iso))} (offline snapshot van CBS-gegevens)"
-    except ValueError:
-        return iso
+    date = dutch_date(iso)
+    return f"{date} (offline snapshot van CBS-gegevens)" if date != iso else iso
 
 
 # ----------------------------------------------------------------------------------------------
@@ -552,7 +544,7 @@ def _scorecard_row(r: ScoreRow, peers: bool, data: ReportData | None = None) -> 
         _own_cell(r),
         _trend_cell(r),
         _versus_cell(r, r.province, _no_benchmark_reason(data, r, _province_code(data))),
-        _versus_cell(r, r.nederland, _no_benchmark_reason(data, r, "NL01")),
+        _versus_cell(r, r.nederland, _no_benchmark_reason(data, r, COUNTRY)),
     ]
     if peers:
         cells.append(_versus_cell(r, r.peers, _no_benchmark_reason(data, r, None)))
@@ -723,7 +715,7 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     )
     if data.region.province and dominated is None:
         labels[data.region.province] = data.province_label
-    labels["NL01"] = "Nederland"
+    labels[COUNTRY] = "Nederland"
     panel = retention_panel(data, peer_codes)
     chart = flows_chart(panel, focus=data.region.code, labels=labels, peers=peer_codes)
     if chart is None:

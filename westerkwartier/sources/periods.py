@@ -14,6 +14,7 @@ December or students on 1 January) are coded ``2023MM12``, as CBS does. Half yea
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from westerkwartier.errors import CbsSchemaError, InputError
@@ -190,6 +191,41 @@ def title_of(code: str) -> str:
     if is_half_year(code):
         return f"{int(code[6:])}e halfjaar {code[:4]}"
     return code
+
+
+def dutch_date(value: dt.date | str) -> str:
+    """Write a date in full as Dutch text does: ``1 juli 2015``.
+
+    The one place where the package spells a date for a reader (report, index page, batch
+    notice, messages), with babel's Dutch month names.
+
+    Parameters
+    ----------
+    value : datetime.date or str
+        A date (a datetime counts by its day) or an ISO date ``JJJJ-MM-DD``; other text (such
+        as ``onbekend``) is returned unchanged.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> dutch_date("1998-09-25"), dutch_date(dt.datetime(2026, 12, 4, 21, 5))
+    ('25 september 1998', '4 december 2026')
+    >>> dutch_date("onbekend")
+    'onbekend'
+    """
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        day = value.date() if isinstance(value, dt.datetime) else value
+    from babel.dates import format_date  # lazily: a kernel that never writes a date skips it
+
+    return str(format_date(day, format="long", locale="nl_NL"))
 
 
 #: Earliest year a person may ask for (CBS StatLine series start in 1899/1900).

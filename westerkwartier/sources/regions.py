@@ -38,8 +38,12 @@ from westerkwartier.errors import (
     RegionNotFound,
     SnapshotMissing,
 )
+from westerkwartier.sources.periods import dutch_date
 
 log = logging.getLogger(__name__)
+
+#: CBS code of Nederland, the country as a region.
+COUNTRY = "NL01"
 
 #: "Gebieden in Nederland" table per regional division (1 January of the year).
 GEBIEDEN_TABLES: dict[int, str] = {
@@ -281,21 +285,6 @@ def parse_change(description: str) -> tuple[str, str] | None:
     return None
 
 
-def dutch_date(iso: str) -> str:
-    """``2015-07-01`` -> ``1 juli 2015``.
-
-    Examples
-    --------
-    >>> dutch_date("1998-09-25")
-    '25 september 1998'
-    """
-    import datetime as dt
-
-    from babel.dates import format_date
-
-    return str(format_date(dt.date.fromisoformat(iso), format="long", locale="nl_NL"))
-
-
 @lru_cache(maxsize=2)
 def load_aliases(path: Path = _BIJNAMEN) -> dict[str, tuple[str, str]]:
     """Everyday names of regions that are not CBS's name (``Den Haag``).
@@ -403,7 +392,7 @@ def build_registry(mirror: Path | None = None) -> pd.DataFrame:
         )
     rows.append(
         {
-            "code": "NL01",
+            "code": COUNTRY,
             "name": "Nederland",
             "title": "Nederland",
             "level": "land",
