@@ -957,8 +957,13 @@ def draw_choropleth(
 
 
 def _areas_alt(frame: Any, title: str, unit: str, tables: Sequence[str]) -> str:
-    known = frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True])
-    parts = [f"Kaart: {title}; donkerder blauw is hoger."]
+    return " ".join([f"Kaart: {title}; donkerder blauw is hoger.", *_map_ends(frame, unit, tables)])
+
+
+def _map_ends(frame: Any, unit: str, tables: Sequence[str]) -> list[str]:
+    """Return the end of a map's alt text: extremes, areas without a figure, the source."""
+    known = _known_high_first(frame)
+    parts = []
     if len(known):
         top, low = known.iloc[0], known.iloc[-1]
         parts.append(
@@ -969,13 +974,17 @@ def _areas_alt(frame: Any, title: str, unit: str, tables: Sequence[str]) -> str:
     if len(absent):
         parts.append(f"Geen cijfer: {', '.join(absent['name'])}.")
     parts.append(source_line(list(tables)) + ".")
-    return " ".join(parts)
+    return parts
+
+
+def _known_high_first(frame: Any) -> Any:
+    return frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True])
 
 
 def _map_alt(
     frame: Any, region: Any, label: str, unit: str, year: int, where: str, tables: list[str]
 ) -> str:
-    known = frame[frame["value"].notna()].sort_values(["value", "code"], ascending=[False, True])
+    known = _known_high_first(frame)
     parts = [
         f"Kaart: {label} in {year} per gemeente in de {where} en de buurgemeenten van "
         f"{region.name}; donkerder blauw is hoger."
@@ -989,17 +998,7 @@ def _map_alt(
         )
     else:
         parts.append(f"{region.name} (oranjerood omlijnd): geen cijfer.")
-    if len(known):
-        top, low = known.iloc[0], known.iloc[-1]
-        parts.append(
-            f"Hoogste: {top['name']} ({fmt(top['value'], unit)}); laagste: {low['name']} "
-            f"({fmt(low['value'], unit)})."
-        )
-    absent = frame[frame["value"].isna()]
-    if len(absent):
-        parts.append(f"Geen cijfer: {', '.join(absent['name'])}.")
-    parts.append(source_line(tables) + ".")
-    return " ".join(parts)
+    return " ".join([*parts, *_map_ends(frame, unit, tables)])
 
 
 # ----------------------------------------------------------------------------------------------
