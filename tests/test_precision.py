@@ -6,6 +6,7 @@ committed snapshot against the raw mirror files.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -398,6 +399,67 @@ def test_a_large_share_of_a_small_balance_is_not_dominance():
     assert _balance((30_000, 29_900, 600_000), {"GM0014": (3_000, 2_800, 60_000)}).empty
 
 
+def _growth(province, municipalities):
+    """Growth of the inhabitants in 2025; each region as (1 January 2025, 1 January 2026)."""
+    ind = indicator(
+        "100 * (inwoners_einde - inwoners_begin) / inwoners_begin",
+        {
+            "inwoners_einde": {
+                "tables": ["T1"],
+                "topic": "P",
+                "cbs_unit": "aantal",
+                "additive": True,
+                "lag": -1,
+            },
+            "inwoners_begin": {
+                "tables": ["T1"],
+                "topic": "P",
+                "cbs_unit": "aantal",
+                "additive": True,
+            },
+        },
+    )
+    regions = {"PV20": province, **municipalities}
+    data = {
+        name: OperandData(obs([(code, 2025, float(v[i])) for code, v in regions.items()]))
+        for i, name in enumerate(("inwoners_begin", "inwoners_einde"))
+    }
+    members = dict.fromkeys(municipalities, "PV20")
+    names = {"PV20": "provincie Groningen", "GM1950": "Westerwolde", "GM0014": "Groningen"}
+    return dominance_rows(ind, data, ["PV20"], members, names)
+
+
+def test_the_change_of_a_stock_is_dominated_as_a_whole():
+    """Westerwolde in 2025 (03759ned): 27.421 -> 25.267 inhabitants, the province 602.833 ->
+    601.286. It lost more than the province did, with 5% of its inhabitants; a change of
+    inhabitants has no moves, so its share of all municipalities' changes stands in."""
+    rows = _growth(
+        (602_833, 601_286),
+        {"GM1950": (27_421, 25_267), "GM0014": (240_000, 240_300), "GM1966": (48_000, 47_900)},
+    )
+    assert list(rows["region_code"]) == [without_code("PV20", "GM1950")]
+    assert rows.iloc[0]["note"] == (
+        "Westerwolde: 139% van de verandering van de provincie, 5% van de inwoners; de andere "
+        "gemeenten van de provincie groeiden"
+    )
+    assert rows.iloc[0]["value"] == pytest.approx(100 * (576_019 / 575_412 - 1))
+
+
+def test_a_large_share_of_a_small_change_is_not_dominance():
+    """A municipality with 1% of the inhabitants grows by 300 of the province's 1.000: 30% of
+    the change, but a fifth of all the changes of the province's municipalities (1.400)."""
+    rows = _growth(
+        (600_000, 601_000),
+        {
+            "GM0001": (6_000, 6_300),
+            "GM0002": (300_000, 300_500),
+            "GM0003": (200_000, 200_400),
+            "GM0004": (94_000, 93_800),
+        },
+    )
+    assert rows.empty
+
+
 # -- the snapshot against the raw mirror -------------------------------------------------------
 @pytest.fixture(scope="module")
 def snap():
@@ -501,6 +563,29 @@ def test_province_of_groningen_without_westerwolde_equals_the_raw_counts(snap, m
     assert without.iloc[0]["value"] == pytest.approx(expected)
     assert round(expected, 1) == 15.4  # "about 15,5" in the issue; 38,4 with Westerwolde
     assert without.iloc[0]["region_name"] == "provincie Groningen zonder Westerwolde"
+
+
+@pytest.mark.mirror
+def test_groningen_without_westerwolde_grew_in_2025_by_the_raw_counts(monkeypatch, mirror):
+    """The province of Groningen lost 1.547 inhabitants in 2025 and Westerwolde 2.154 (the
+    asylum seekers registered at Ter Apel): Westerkwartier's 0,3% was "hoger" than the
+    province's -0,3%, which the other municipalities together did not shrink by at all."""
+    from westerkwartier.indicators.panel import panel
+
+    monkeypatch.setattr(settings, "offline", True)
+    raw = json.loads((mirror / "odata-v4" / "03759ned" / "observations-page-1.json").read_text())
+    people = {
+        (r["RegioS"].strip(), r["Perioden"][:4]): r["Value"]
+        for r in raw["value"]
+        if r["Measure"] == "M000352" and r["RegioS"].strip() in ("PV20", "GM1950")
+    }
+    rest = {y: people[("PV20", y)] - people[("GM1950", y)] for y in ("2025", "2026")}
+    rows = panel(regions=["PV20"], indicators=["bevolkingsgroei"])
+    rows = rows[(rows["region_code"] == "PV20-GM1950") & (rows["year"] == 2025)]
+    assert len(rows) == 1
+    assert rows.iloc[0]["value"] == pytest.approx(100 * (rest["2026"] / rest["2025"] - 1))
+    assert round(rows.iloc[0]["value"], 1) == 0.1
+    assert rows.iloc[0]["note"].startswith("Westerwolde: 139% van de verandering van de provincie")
 
 
 @pytest.mark.mirror

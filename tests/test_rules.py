@@ -789,6 +789,34 @@ def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkey
     assert data.province_label in [line.get_label() for line in chart.ax.get_lines()]
 
 
+def test_a_chart_keeps_the_province_line_when_only_earlier_years_were_dominated(monkeypatch):
+    """Noordenveld dominated Drenthe's immigration in 2016 and 2017 only: Assen's chart lost
+    the province's line for all twelve years although the text compares 2023 with the whole
+    province. The line stays; the alt text names the two years. Westerkwartier's growth of
+    2025, which the text compares with the province without Westerwolde, has no line."""
+    monkeypatch.setattr(settings, "offline", True)
+    from westerkwartier.reporting.figures import indicator_trend, province_dominance
+    from westerkwartier.reporting.report_data import load_report_data
+
+    assen = load_report_data("talent", "Assen", peildatum="2026-11-27")
+    found = province_dominance(assen, "immigratie_per_1000", range(2012, 2024))
+    assert found is not None
+    assert (found.municipality, found.years, found.hides_province) == (
+        "Noordenveld",
+        (2016, 2017),
+        False,
+    )
+    chart = indicator_trend(assen, "immigratie_per_1000")
+    assert assen.province_label in [line.get_label() for line in chart.ax.get_lines()]
+    assert chart.alt.endswith(
+        "In 2016 en 2017 bepaalde Noordenveld het provinciecijfer grotendeels."
+    )
+    wk = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    chart = indicator_trend(wk, "bevolkingsgroei")
+    assert wk.province_label not in [line.get_label() for line in chart.ax.get_lines()]
+    assert "Westerwolde bepaalt het provinciecijfer grotendeels" in chart.alt
+
+
 # -- the EBB: no published margins, but differences under 1.000 persons seldom count --------------
 EBB = "drempel: 1.000 personen"
 

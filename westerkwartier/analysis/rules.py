@@ -193,8 +193,15 @@ RULES: tuple[Rule, ...] = (
         "provincie zonder die gemeente, en noemen we dat zo. Bij een saldo (zoals vestiging "
         "min vertrek) telt ook het saldo zelf: minstens een kwart van dat van de provincie, "
         "als de gemeente ook minstens drie keer zo'n groot deel van de in- en uitstroom heeft "
-        "als van de inwoners. Een aandeel boven 100% kan: de andere gemeenten hebben dan samen "
-        "een saldo met het andere teken.",
+        "als van de inwoners. Bij een groei (van de inwoners, banen of woningen) telt de "
+        "verandering zelf: minstens een kwart van die van de provincie, als de gemeente ook "
+        "minstens een kwart van alle veranderingen van de gemeenten van de provincie heeft "
+        "(stijgingen en dalingen samen), en minstens drie keer zo'n groot deel als van de "
+        "inwoners, banen of woningen. Een aandeel boven 100% kan: de andere gemeenten hebben "
+        "dan samen een saldo of verandering met het andere teken. Een grafiek laat de lijn van "
+        "de provincie weg als die gemeente het laatste jaar of de helft van de jaren bepaalt; "
+        "anders blijft de lijn staan en noemen de voetnoot of de beschrijving van de grafiek "
+        "die jaren.",
     ),
     Rule(
         "doorstroom",

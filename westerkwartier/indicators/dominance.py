@@ -13,8 +13,17 @@ is also judged as a whole: a municipality dominates when its balance is at least
 :data:`MIN_SHARE` of the province's, with the same sign, and its share of the moves
 (arrivals plus departures) is at least :data:`RATIO` times its share of the denominator. In
 2019 Westerwolde had 87% of the province of Groningen's domestic balance and 16% of its
-moves with 4% of its inhabitants, while no single count reached a quarter. For each case it
-computes the province
+moves with 4% of its inhabitants, while no single count reached a quarter.
+
+A balance that is the change of one stock (inhabitants on 1 January of the next year minus
+those of this year: :func:`is_stock_change`) has no moves of its own; there the changes of all
+municipalities of the province, each counted as positive, stand in for them, and the
+municipality must hold at least :data:`MIN_SHARE` of those as well as :data:`RATIO` times its
+share of the stock. In 2025 Westerwolde lost 2.154 inhabitants (27.421 to 25.267, the asylum
+seekers registered at Ter Apel) while the province of Groningen lost 1.547: 139% of the
+province's change with 5% of its inhabitants; the other municipalities together grew.
+
+For each case it computes the province
 **without** that municipality from the same counts (province minus municipality, exact for
 counts) and returns it as extra panel rows: region code ``<province>-<municipality>``
 (``PV20-GM1950``), level :data:`LEVEL`, named "provincie Groningen zonder Westerwolde", with a
@@ -56,6 +65,16 @@ NUMERATOR_WORDS: dict[str, str] = {
 
 #: How a note names the denominator, by the indicator's unit; otherwise "de noemer".
 DENOMINATOR_WORDS: dict[str, str] = {"per 1 000 inwoners": "de inwoners"}
+
+#: How a note names the numerator of the change of a stock (:func:`is_stock_change`).
+CHANGE: str = "de verandering"
+
+#: How a note names the stock whose change is judged, by the operand of its start.
+STOCK_WORDS: dict[str, str] = {
+    "inwoners_begin": "de inwoners",
+    "banen_vorig_jaar": "de banen",
+    "voorraad_begin": "de woningen",
+}
 
 #: ``level`` of the rows of a province without its dominant municipality.
 LEVEL: str = "provincie zonder gemeente"
@@ -152,6 +171,30 @@ def numerator_terms(formula: str) -> dict[str, int] | None:
     return found if found and min(found.values()) < 0 else None
 
 
+def is_stock_change(indicator: Indicator, balance: Mapping[str, int]) -> bool:
+    """Tell whether a balance is the change of one stock (inhabitants then minus now).
+
+    Its operands then read the same topics of the same tables at different moments (each its
+    own ``lag``), unlike a balance of two flows such as arrivals minus departures.
+
+    Examples
+    --------
+    >>> from westerkwartier.indicators.catalogue import load_catalogue
+    >>> cat = load_catalogue()
+    >>> growth = cat["bevolkingsgroei"]
+    >>> is_stock_change(growth, numerator_terms(growth.formula))
+    True
+    >>> moves = cat["binnenlands_migratiesaldo_per_1000"]
+    >>> is_stock_change(moves, numerator_terms(moves.formula))
+    False
+    """
+    ops = [indicator.operands[n] for n in balance]
+    return (
+        len({(op.tables, op.topics) for op in ops}) == 1
+        and len({op.lag for op in ops}) == len(ops) > 1
+    )
+
+
 def _wide(obs: pd.DataFrame) -> pd.DataFrame:
     """Region x year values of an operand (the first row of a cell)."""
     rows = obs[obs["value"].notna()].drop_duplicates(["region_code", "year"])
@@ -224,6 +267,7 @@ def dominance_rows(
     balance = numerator_terms(indicator.formula)
     if balance is not None and not set(balance) <= used:
         balance = None
+    stock = balance is not None and is_stock_change(indicator, balance)
     for k, province in enumerate(provinces):
         own = [i for i, m in enumerate(municipalities) if members[m] == province]
         found += _strongest(
@@ -234,20 +278,23 @@ def dominance_rows(
             sorted(top & used),
             bottom & used,
             balance,
+            stock=stock,
         )
     if not found:
         return pd.DataFrame()
-    return _without_rows(indicator, operands, found, names)
+    return _without_rows(indicator, operands, found, names, stock=stock)
 
 
-def _rest_of_balance(value: float) -> str:
+def _rest_of_balance(value: float, *, stock: bool = False) -> str:
     """Why a municipality can hold more than 100% of its province's balance.
 
     ``value`` is the province without it: the other municipalities together, whose balance
-    then has the other sign.
+    (or change, ``stock``) then has the other sign.
     """
     if is_missing(value) or value == 0:
         return ""
+    if stock:
+        return "; de andere gemeenten van de provincie " + ("groeiden" if value > 0 else "krompen")
     sign = "positief" if value > 0 else "negatief"
     return f"; de andere gemeenten van de provincie hebben samen een {sign} saldo"
 
@@ -257,6 +304,8 @@ def _without_rows(
     operands: Mapping[str, OperandData],
     found: list[tuple[str, str, int, float, float, str]],
     names: Mapping[str, str],
+    *,
+    stock: bool = False,
 ) -> pd.DataFrame:
     """Compute each province without its dominant municipality, from the same counts.
 
@@ -281,15 +330,14 @@ def _without_rows(
         else:
             for op_name, row in parts.items():
                 rows[op_name].append(row)
-            label = indicator.operands[name].name if name in indicator.operands else name
+            top, bottom = _note_words(indicator, name, stock=stock)
             cases.append(
                 (
                     code,
                     year,
                     share > 1 and name == BALANCE,
-                    f"{names.get(m, m)}: {_pct(share)} van "
-                    f"{NUMERATOR_WORDS.get(label, f'de teller ({label})')} van de provincie, "
-                    f"{_pct(den_share)} van {DENOMINATOR_WORDS.get(indicator.unit, 'de noemer')}",
+                    f"{names.get(m, m)}: {_pct(share)} van {top} van de provincie, "
+                    f"{_pct(den_share)} van {bottom}",
                     f"{names.get(province, province)} zonder {names.get(m, m)}",
                 )
             )
@@ -306,12 +354,24 @@ def _without_rows(
     assert (positions >= 0).all(), "compute gives every region x year of its grid"
     out = out.iloc[positions].reset_index(drop=True)
     out["note"] = [
-        note + _rest_of_balance(value) if beyond else note
+        note + _rest_of_balance(value, stock=stock) if beyond else note
         for (*_, beyond, note, _), value in zip(cases, out["value"], strict=True)
     ]
     out["region_name"] = [name for *_, name in cases]
     out["level"] = LEVEL
     return out
+
+
+def _note_words(indicator: Indicator, name: str, *, stock: bool) -> tuple[str, str]:
+    """Return how a note names the numerator ``name`` and the denominator of ``indicator``."""
+    if stock and name == BALANCE:
+        starts = [n for n in STOCK_WORDS if n in indicator.operands]
+        return CHANGE, STOCK_WORDS[starts[0]] if starts else "de noemer"
+    label = indicator.operands[name].name if name in indicator.operands else name
+    return (
+        NUMERATOR_WORDS.get(label, f"de teller ({label})"),
+        DENOMINATOR_WORDS.get(indicator.unit, "de noemer"),
+    )
 
 
 def _difference(p: pd.Series, q: pd.Series, code: str, year: int) -> dict[str, Any]:
@@ -342,6 +402,8 @@ def _strongest(
     numerators: list[str],
     denominators: set[str],
     balance: Mapping[str, int] | None = None,
+    *,
+    stock: bool = False,
 ) -> list[tuple[str, str, int, float, float, str]]:
     """Return, per year, the municipality that dominates ``province``'s figure most, if any.
 
@@ -351,7 +413,9 @@ def _strongest(
     numerator, named :data:`BALANCE`: its share counts when the province's balance
     is not zero and has the same sign, and the municipality's share of the moves (the
     operands added up) must then also be :data:`RATIO` times its share of the denominator,
-    so that a small province balance does not make an ordinary municipality dominant. Of
+    so that a small province balance does not make an ordinary municipality dominant. With
+    ``stock`` the balance is the change of one stock and :func:`_busy` judges the changes of
+    ``own`` instead of the moves. Of
     those, a year's choice is the one with the largest ratio of the two shares: the first in
     ``own`` order, and over the numerators in order only a strictly larger one replaces it.
     Computed for every municipality and year at once; one ``(province, municipality, year,
@@ -367,13 +431,16 @@ def _strongest(
     den_total = np.asarray(sum(values_of[d][1] for d in sorted(denominators)), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         den_share = den_own / den_total
-    candidates = [(name, *values_of[name], None) for name in numerators]
+    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = [
+        (name, *values_of[name], None) for name in numerators
+    ]
     if balance:
-        net = [sum(sign * values_of[n][i] for n, sign in balance.items()) for i in (0, 1)]
-        moves = [sum(values_of[n][i] for n in balance) for i in (0, 1)]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            busy = moves[0] / moves[1] >= RATIO * den_share
-        candidates.append((BALANCE, np.asarray(net[0]), np.asarray(net[1]), busy))
+        net = [
+            np.asarray(sum(sign * values_of[n][i] for n, sign in balance.items()), dtype=float)
+            for i in (0, 1)
+        ]
+        busy = _busy(balance, values_of, net[0], den_share, stock=stock)
+        candidates.append((BALANCE, net[0], net[1], busy))
     best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
     for name, values, total, extra in candidates:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -404,6 +471,30 @@ def _strongest(
                 )
                 best[j] = (float(strength[i, j]), found)
     return [best[j][1] for j in sorted(best)]
+
+
+def _busy(
+    balance: Mapping[str, int],
+    values_of: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    net: np.ndarray,
+    den_share: np.ndarray,
+    *,
+    stock: bool,
+) -> np.ndarray:
+    """Tell per municipality and year whether it moves enough to dominate a balance.
+
+    For flows its share of the province's moves (the operands added up) must be :data:`RATIO`
+    times its share of the denominator. A change of one stock has no moves: the changes of
+    all municipalities of the province (``net``, one row each), each counted as positive,
+    stand in for them, and since a year's changes are small beside the stock (and rounded
+    counts make them noisy) the municipality must hold at least :data:`MIN_SHARE` of them too.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not stock:
+            own, total = (sum(values_of[n][i] for n in balance) for i in (0, 1))
+            return np.asarray(own / total >= RATIO * den_share)
+        share = np.abs(net) / np.nansum(np.abs(net), axis=0)
+        return np.asarray((share >= RATIO * den_share) & (share >= MIN_SHARE))
 
 
 def _pct(share: float) -> str:

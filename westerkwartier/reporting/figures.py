@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from westerkwartier.reporting.charts import (
     trend_chart,
 )
 from westerkwartier.reporting.formatting import (
+    and_list,
     decimals_for,
     fmt,
     fmt_interval,
@@ -139,25 +141,72 @@ def trend_data(
     )
 
 
-def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str | None:
-    """Name the municipality that dominates the province's figure in any of ``years``.
+@dataclass(frozen=True)
+class Dominance:
+    """A municipality that dominates its province's figure of an indicator in some years.
+
+    Attributes
+    ----------
+    municipality : str
+        Its name.
+    years : tuple of int
+        The years asked about in which it dominates.
+    hides_province : bool
+        Whether a chart should leave out the province's line: the municipality dominates the
+        last of the years asked about that have a province figure (the year the text compares
+        with the province without it), or at least half of them. Otherwise the line stays and
+        :meth:`sentence` names the years.
+    """
+
+    municipality: str
+    years: tuple[int, ...]
+    hides_province: bool
+
+    def sentence(self, what: str = "het provinciecijfer") -> str:
+        """Say in which years the province's line (``what``) was mostly this municipality's."""
+        years = and_list([str(y) for y in self.years])
+        return f"In {years} bepaalde {self.municipality} {what} grotendeels."
+
+
+def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -> Dominance | None:
+    """Find the municipality that dominates the province's figure in any of ``years``.
 
     The panel holds a row "provincie ... zonder <gemeente>" for each year in which one
     municipality dominates the province's value of ``indicator`` (see
-    :mod:`westerkwartier.indicators.dominance`); None when there is none.
+    :mod:`westerkwartier.indicators.dominance`); None when there is none. When several
+    municipalities do so in different years, the one of the last such year counts.
     """
     province = data.region.province
     panel = data.indicator_panel(indicator)  # the rows of this indicator only
     if not province or "level" not in panel:
         return None
+    asked = {int(y) for y in years}
     hit = panel[
         (panel["level"] == "provincie zonder gemeente")
         & panel["region_code"].astype(str).str.startswith(f"{province}-")
-        & panel["year"].isin(list(years))
-    ]
+        & panel["year"].isin(asked)
+    ].sort_values("year")
     if hit.empty:
         return None
-    return str(hit["region_name"].iloc[0]).split(" zonder ", 1)[-1]
+    name = str(hit["region_name"].iloc[-1]).split(" zonder ", 1)[-1]
+    own = hit[hit["region_name"].astype(str).str.endswith(f" zonder {name}")]
+    dominated = tuple(int(y) for y in own["year"])
+    shown = panel.loc[
+        (panel["region_code"] == province) & panel["value"].notna() & panel["year"].isin(asked),
+        "year",
+    ]
+    last = int(shown.max()) if len(shown) else max(dominated)
+    hides = last in dominated or 2 * len(dominated) >= max(len(shown), 1)
+    return Dominance(name, dominated, hides)
+
+
+def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str | None:
+    """Name the municipality whose dominance should take the province's line out of a chart.
+
+    See :func:`province_dominance`; None when no municipality dominates ``years`` enough.
+    """
+    found = province_dominance(data, indicator, years)
+    return found.municipality if found is not None and found.hides_province else None
 
 
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
@@ -181,7 +230,8 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     wide = wide.loc[wide[focus].first_valid_index() :]
     tables = _sources(panel, indicator)
     survey = ind.margins_operand is not None
-    dominated = dominated_by(data, indicator, wide.index)
+    dominance = province_dominance(data, indicator, wide.index)
+    dominated = dominance.municipality if dominance and dominance.hides_province else None
     province: str | None = data.province_label
     if dominated and province in wide.columns:
         # the text compares with the province without that municipality; a line of the whole
@@ -210,6 +260,8 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
             "provinciecijfer grotendeels; de tekst vergelijkt met de provincie zonder "
             f"{dominated}."
         )
+    elif dominance is not None and province in wide.columns:
+        chart.alt += f" {dominance.sentence()}"
     rebuilt = rebuilt_years(panel, indicator, data.region.code, boundary_start(data.region.code))
     rebuilt = [y for y in rebuilt if y in set(wide.index)]
     if rebuilt:

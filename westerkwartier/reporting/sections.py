@@ -698,6 +698,7 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
         dominated_by,
         flows_chart,
         peer_median,
+        province_dominance,
     )
 
     display(part("kop3.html.j2", text=heading))
@@ -738,6 +739,11 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
             f"{dominated}."
         )
         display(part("voetnoot.html.j2", text=text))
+    else:  # a municipality that dominated earlier years only: the line stays, the years named
+        earlier = [province_dominance(data, ind, years) for ind in FLOW_INDICATORS]
+        for found in dict.fromkeys(e for e in earlier if e is not None):
+            text = found.sentence("de verhuizingen van de provincie")
+            display(part("voetnoot.html.j2", text=text))
     passing = throughput_note(data)
     if passing:
         display(part("voetnoot.html.j2", text=passing))
