@@ -567,9 +567,9 @@ def test_province_of_groningen_without_westerwolde_equals_the_raw_counts(snap, m
 
 @pytest.mark.mirror
 def test_groningen_without_westerwolde_grew_in_2025_by_the_raw_counts(monkeypatch, mirror):
-    """The province of Groningen lost 1.547 inhabitants in 2025 and Westerwolde 2.154 (the
-    asylum seekers registered at Ter Apel): Westerkwartier's 0,3% was "hoger" than the
-    province's -0,3%, which the other municipalities together did not shrink by at all."""
+    """The province of Groningen lost 1.547 inhabitants in 2025 and Westerwolde, with the
+    asylum application centre, 2.154: Westerkwartier's 0,3% was "hoger" than the province's
+    -0,3%, while the other municipalities together grew."""
     from westerkwartier.indicators.panel import panel
 
     monkeypatch.setattr(settings, "offline", True)

@@ -19,9 +19,10 @@ A balance that is the change of one stock (inhabitants on 1 January of the next 
 those of this year: :func:`is_stock_change`) has no moves of its own; there the changes of all
 municipalities of the province, each counted as positive, stand in for them, and the
 municipality must hold at least :data:`MIN_SHARE` of those as well as :data:`RATIO` times its
-share of the stock. In 2025 Westerwolde lost 2.154 inhabitants (27.421 to 25.267, the asylum
-seekers registered at Ter Apel) while the province of Groningen lost 1.547: 139% of the
-province's change with 5% of its inhabitants; the other municipalities together grew.
+share of the stock. In 2025 Westerwolde lost 2.154 inhabitants (27.421 to 25.267, after a gain
+of 956 in 2024: the swings of a municipality with an asylum application centre) while the
+province of Groningen lost 1.547: 139% of the province's change with 5% of its inhabitants;
+the other municipalities together grew.
 
 For each case it computes the province
 **without** that municipality from the same counts (province minus municipality, exact for
@@ -172,7 +173,7 @@ def numerator_terms(formula: str) -> dict[str, int] | None:
 
 
 def is_stock_change(indicator: Indicator, balance: Mapping[str, int]) -> bool:
-    """Tell whether a balance is the change of one stock (inhabitants then minus now).
+    """Tell whether a balance is the change of one stock (inhabitants at the end minus start).
 
     Its operands then read the same topics of the same tables at different moments (each its
     own ``lag``), unlike a balance of two flows such as arrivals minus departures.
