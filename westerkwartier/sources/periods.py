@@ -203,7 +203,8 @@ def dutch_date(value: dt.date | str) -> str:
     ----------
     value : datetime.date or str
         A date (a datetime counts by its day) or an ISO date ``JJJJ-MM-DD``; other text (such
-        as ``onbekend``) is returned unchanged.
+        as ``onbekend``) is returned unchanged, anything else as text (never today's date,
+        which babel writes for None).
 
     Returns
     -------
@@ -213,16 +214,18 @@ def dutch_date(value: dt.date | str) -> str:
     --------
     >>> dutch_date("1998-09-25"), dutch_date(dt.datetime(2026, 12, 4, 21, 5))
     ('25 september 1998', '4 december 2026')
-    >>> dutch_date("onbekend")
-    'onbekend'
+    >>> dutch_date("onbekend"), dutch_date(None)
+    ('onbekend', 'None')
     """
     if isinstance(value, str):
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
             return value
-    else:
+    elif isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
+    else:  # babel would write today's date for None
+        return str(value)
     from babel.dates import format_date  # lazily: a kernel that never writes a date skips it
 
     return str(format_date(day, format="long", locale="nl_NL"))
