@@ -162,6 +162,11 @@ class Dominance:
     years: tuple[int, ...]
     hides_province: bool
 
+    @property
+    def hiding(self) -> str | None:
+        """The municipality's name when the chart leaves the province out, else None."""
+        return self.municipality if self.hides_province else None
+
     def sentence(self, what: str = "het provinciecijfer") -> str:
         """Say in which years the province's line (``what``) was mostly this municipality's."""
         years = and_list([str(y) for y in self.years])
@@ -206,7 +211,7 @@ def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str 
     See :func:`province_dominance`; None when no municipality dominates ``years`` enough.
     """
     found = province_dominance(data, indicator, years)
-    return found.municipality if found is not None and found.hides_province else None
+    return found.hiding if found is not None else None
 
 
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
@@ -231,7 +236,7 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     tables = _sources(panel, indicator)
     survey = ind.margins_operand is not None
     dominance = province_dominance(data, indicator, wide.index)
-    dominated = dominance.municipality if dominance and dominance.hides_province else None
+    dominated = dominance.hiding if dominance is not None else None
     province: str | None = data.province_label
     if dominated and province in wide.columns:
         # the text compares with the province without that municipality; a line of the whole
@@ -1009,12 +1014,15 @@ def draw_choropleth(
 
 
 def _areas_alt(frame: Any, title: str, unit: str, tables: Sequence[str]) -> str:
-    return " ".join([f"Kaart: {title}; donkerder blauw is hoger.", *_map_ends(frame, unit, tables)])
+    ends = _map_ends(frame, _known_high_first(frame), unit, tables)
+    return " ".join([f"Kaart: {title}; donkerder blauw is hoger.", *ends])
 
 
-def _map_ends(frame: Any, unit: str, tables: Sequence[str]) -> list[str]:
-    """Return the end of a map's alt text: extremes, areas without a figure, the source."""
-    known = _known_high_first(frame)
+def _map_ends(frame: Any, known: Any, unit: str, tables: Sequence[str]) -> list[str]:
+    """Return the end of a map's alt text: extremes, areas without a figure, the source.
+
+    ``known`` holds the rows of ``frame`` with a value, highest first (:func:`_known_high_first`).
+    """
     parts = []
     if len(known):
         top, low = known.iloc[0], known.iloc[-1]
@@ -1050,7 +1058,7 @@ def _map_alt(
         )
     else:
         parts.append(f"{region.name} (oranjerood omlijnd): geen cijfer.")
-    return " ".join([*parts, *_map_ends(frame, unit, tables)])
+    return " ".join([*parts, *_map_ends(frame, known, unit, tables)])
 
 
 # ----------------------------------------------------------------------------------------------
