@@ -774,17 +774,22 @@ def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkey
     monkeypatch.setattr(settings, "offline", True)
     # the text compares Westerkwartier with "provincie Groningen zonder Westerwolde"; a line of
     # the whole province beside it would show the figure the text calls misleading
-    from westerkwartier.reporting.figures import dominated_by, indicator_trend
+    from westerkwartier.reporting.figures import indicator_trend, province_dominance
     from westerkwartier.reporting.report_data import load_report_data
 
     data = load_report_data("talent", "Westerkwartier")
     years = range(2012, 2024)
-    assert dominated_by(data, "binnenlands_migratiesaldo_per_1000", years) == "Westerwolde"
-    assert dominated_by(data, "aandeel_hoogopgeleid", years) is None
+    found = province_dominance(data, "binnenlands_migratiesaldo_per_1000", years)
+    assert found is not None and found.hiding == "Westerwolde" and found.latest
+    assert province_dominance(data, "aandeel_hoogopgeleid", years) is None
     chart = indicator_trend(data, "binnenlands_migratiesaldo_per_1000")
     labels = [line.get_label() for line in chart.ax.get_lines()]
     assert data.province_label not in labels and "Westerkwartier" in labels
-    assert "zonder Westerwolde" in chart.alt
+    # said under the chart, where a sighted reader looks for the missing line
+    assert chart.note == (
+        "Zonder lijn voor de provincie Groningen: Westerwolde bepaalt het provinciecijfer "
+        "grotendeels."
+    )
     chart = indicator_trend(data, "aandeel_hoogopgeleid")
     assert data.province_label in [line.get_label() for line in chart.ax.get_lines()]
 
@@ -792,8 +797,9 @@ def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkey
 def test_a_chart_keeps_the_province_line_when_only_earlier_years_were_dominated(monkeypatch):
     """Noordenveld dominated Drenthe's immigration in 2016 and 2017 only: Assen's chart lost
     the province's line for all twelve years although the text compares 2023 with the whole
-    province. The line stays; the alt text names the two years. Westerkwartier's growth of
-    2025, which the text compares with the province without Westerwolde, has no line."""
+    province. The line stays; the note under the chart names the two years. Westerkwartier's
+    growth of 2025, which the text compares with the province without Westerwolde, has no
+    line."""
     monkeypatch.setattr(settings, "offline", True)
     from westerkwartier.reporting.figures import indicator_trend, province_dominance
     from westerkwartier.reporting.report_data import load_report_data
@@ -808,13 +814,72 @@ def test_a_chart_keeps_the_province_line_when_only_earlier_years_were_dominated(
     )
     chart = indicator_trend(assen, "immigratie_per_1000")
     assert assen.province_label in [line.get_label() for line in chart.ax.get_lines()]
-    assert chart.alt.endswith(
-        "In 2016 en 2017 bepaalde Noordenveld het provinciecijfer grotendeels."
+    assert chart.note == (
+        "In 2016 en 2017 bepaalde Noordenveld het cijfer van de provincie Drenthe grotendeels."
     )
     wk = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
     chart = indicator_trend(wk, "bevolkingsgroei")
     assert wk.province_label not in [line.get_label() for line in chart.ax.get_lines()]
-    assert "Westerwolde bepaalt het provinciecijfer grotendeels" in chart.alt
+    assert "Westerwolde bepaalt het provinciecijfer grotendeels" in chart.note
+
+
+def test_a_chart_without_the_whole_province_says_why_where_every_reader_sees_it(monkeypatch):
+    """The sentence on a province's line left out stood in the alt text only: a sighted reader
+    of Westerkwartier's talent report saw the province's line missing from the chart on page 1
+    and under "Talent aantrekken" without a word why. It now follows the chart as a footnote,
+    on page 1 as the figure's caption; two charts of a section that lack the same line share
+    one footnote, after the second."""
+    import IPython.display
+
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import oogopslag, show_trends
+
+    monkeypatch.setattr(settings, "offline", True)
+    shown: list[str] = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *objs, **kw: shown.extend(str(o) for o in objs)
+    )
+    monkeypatch.setattr(
+        IPython.display,
+        "publish_display_data",
+        lambda data, metadata=None, **kw: shown.append("<grafiek>"),
+    )
+    data = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    why = "lijn voor de provincie Groningen: Westerwolde bepaalt het provinciecijfer grotendeels."
+    page = str(oogopslag(data))
+    assert f'<figcaption class="voetnoot">Zonder {why}</figcaption>' in page
+    show_trends(data, "behouden")  # the balance (no province line), then young people (with)
+    show_trends(data, "aantrekken")  # growth and immigration: both without the province
+    charts = [i for i, o in enumerate(shown) if o == "<grafiek>"]
+    assert len(charts) == 4
+    assert shown[charts[0] + 1] == f'<p class="voetnoot">Zonder {why}</p>'
+    assert shown[charts[2] + 1] == shown[charts[3] - 1] == "<grafiek>"
+    assert shown[charts[3] + 1] == f'<p class="voetnoot">Beide grafieken zonder {why}</p>'
+    assert sum("lijn voor de provincie" in o for o in shown) == 2
+
+
+def test_a_province_line_left_out_for_earlier_years_does_not_claim_the_text_compares_without(
+    monkeypatch,
+):
+    """Zeewolde made Flevoland's emigration in 2015-2020, half of Almere's twelve years, so the
+    chart leaves the province's line out; but 2023, the year the text compares, is not
+    dominated, and the text compares with the whole province. The alt text said "de tekst
+    vergelijkt met de provincie zonder Zeewolde"."""
+    from westerkwartier.reporting.figures import indicator_trend, province_dominance
+    from westerkwartier.reporting.report_data import load_report_data
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Almere", peildatum="2026-11-27")
+    found = province_dominance(data, "emigratie_per_1000", range(2012, 2024))
+    assert found is not None
+    assert (found.municipality, found.hides_province, found.latest) == ("Zeewolde", True, False)
+    chart = indicator_trend(data, "emigratie_per_1000")
+    assert data.province_label not in [line.get_label() for line in chart.ax.get_lines()]
+    assert chart.note == (
+        "Zonder lijn voor de provincie Flevoland: in 2015 tot en met 2020 bepaalde Zeewolde "
+        "het provinciecijfer grotendeels."
+    )
+    assert "zonder Zeewolde" not in chart.alt + chart.note
 
 
 # -- the EBB: no published margins, but differences under 1.000 persons seldom count --------------

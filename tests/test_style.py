@@ -736,6 +736,30 @@ def test_show_figure_publishes_the_picture_with_alt_text(wide, monkeypatch):
     assert published[1][1]["image/svg+xml"]["alt"] == "Eigen alt-tekst"
 
 
+def test_show_figure_puts_a_charts_note_under_it(wide, monkeypatch):
+    """A chart's note is for every reader: a footnote after the picture, escaped."""
+    import IPython.display
+
+    shown: list[str] = []
+    monkeypatch.setattr(
+        IPython.display,
+        "publish_display_data",
+        lambda data, metadata=None, **kw: shown.append("<grafiek>"),
+    )
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *objs, **kw: shown.extend(o.data for o in objs)
+    )
+    chart = _trend(wide)
+    charts.show_figure(chart)
+    chart.note = "Zonder lijn voor de provincie: A & B."
+    charts.show_figure(chart)
+    assert shown == [
+        "<grafiek>",
+        "<grafiek>",
+        '<p class="voetnoot">Zonder lijn voor de provincie: A &amp; B.</p>',
+    ]
+
+
 def test_show_figure_requires_alt_text(wide):
     with pytest.raises(ValueError, match="alt-tekst"):
         charts.show_figure(_trend(wide).figure, "  ")

@@ -200,8 +200,8 @@ RULES: tuple[Rule, ...] = (
         "inwoners, banen of woningen. Een aandeel boven 100% kan: de andere gemeenten hebben "
         "dan samen een saldo of verandering met het andere teken. Een grafiek laat de lijn van "
         "de provincie weg als die gemeente het laatste jaar of de helft van de jaren bepaalt; "
-        "anders blijft de lijn staan en noemen de voetnoot of de beschrijving van de grafiek "
-        "die jaren.",
+        "een voetnoot onder de grafiek zegt dan waarom. Anders blijft de lijn staan en noemt "
+        "de voetnoot die jaren.",
     ),
     Rule(
         "doorstroom",

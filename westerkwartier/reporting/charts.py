@@ -373,12 +373,17 @@ class Chart:
     raster : bool
         Show it as PNG without trying SVG first (:func:`figure_image`): a map, whose outlines
         make an SVG several times the size of the PNG.
+    note : str
+        A sentence under the chart for every reader, sighted or not (empty: none): what the
+        chart leaves out or what one of its lines contains that the picture cannot say, such
+        as a province's line left out because one municipality makes its figure.
     """
 
     figure: Figure
     ax: Axes
     alt: str
     raster: bool = False
+    note: str = ""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         return figure_mimebundle(self.figure, self.alt, raster=self.raster)
@@ -1254,17 +1259,23 @@ def show_figure(figure: Figure | Chart, alt: str | None = None) -> None:
     Use this instead of ``plt.show()``: with ``MPLBACKEND=agg`` in the environment,
     ``plt.show()`` shows nothing in an executed notebook and the figure is silently lost. A
     figure made with ``pyplot`` is closed here so that the inline backend does not show a
-    second copy without alt text.
+    second copy without alt text. A chart's ``note`` follows it as a footnote.
     """
-    from IPython.display import publish_display_data
+    from IPython.display import HTML, display, publish_display_data
 
     raster = False
+    note = ""
     if isinstance(figure, Chart):
         alt = figure.alt if alt is None else alt
         raster = figure.raster
+        note = figure.note
         figure = figure.figure
     data, metadata = figure_mimebundle(figure, alt or "", raster=raster)
     publish_display_data(data=data, metadata=metadata)
+    if note:
+        from westerkwartier.reporting.html import render_template
+
+        display(HTML(render_template("voetnoot.html.j2", text=note).rstrip("\n")))
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:  # a figure made through pyplot: close it (no-op for others)
         pyplot.close(figure)

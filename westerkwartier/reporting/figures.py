@@ -41,7 +41,6 @@ from westerkwartier.reporting.charts import (
     trend_chart,
 )
 from westerkwartier.reporting.formatting import (
-    and_list,
     decimals_for,
     fmt,
     fmt_interval,
@@ -49,6 +48,7 @@ from westerkwartier.reporting.formatting import (
     fmt_range,
     fmt_signed,
     unit_label,
+    year_list,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,21 +156,28 @@ class Dominance:
         last of the years asked about that have a province figure (the year the text compares
         with the province without it), or at least half of them. Otherwise the line stays and
         :meth:`sentence` names the years.
+    latest : bool
+        Whether it dominates the last of those years, the year the text compares with the
+        province without it.
     """
 
     municipality: str
     years: tuple[int, ...]
     hides_province: bool
+    latest: bool = False
 
     @property
     def hiding(self) -> str | None:
         """The municipality's name when the chart leaves the province out, else None."""
         return self.municipality if self.hides_province else None
 
-    def sentence(self, what: str = "het provinciecijfer") -> str:
-        """Say in which years the province's line (``what``) was mostly this municipality's."""
-        years = and_list([str(y) for y in self.years])
-        return f"In {years} bepaalde {self.municipality} {what} grotendeels."
+    def sentence(self, what: str = "het provinciecijfer", *, capital: bool = True) -> str:
+        """Say in which years the province's line (``what``) was mostly this municipality's.
+
+        ``capital=False`` for a sentence that continues after a colon.
+        """
+        start = "In" if capital else "in"
+        return f"{start} {year_list(self.years)} bepaalde {self.municipality} {what} grotendeels."
 
 
 def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -> Dominance | None:
@@ -202,16 +209,7 @@ def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -
     ]
     last = int(shown.max()) if len(shown) else max(dominated)
     hides = last in dominated or 2 * len(dominated) >= max(len(shown), 1)
-    return Dominance(name, dominated, hides)
-
-
-def dominated_by(data: ReportData, indicator: str, years: Iterable[Any]) -> str | None:
-    """Name the municipality whose dominance should take the province's line out of a chart.
-
-    See :func:`province_dominance`; None when no municipality dominates ``years`` enough.
-    """
-    found = province_dominance(data, indicator, years)
-    return found.hiding if found is not None else None
+    return Dominance(name, dominated, hides, latest=last in dominated)
 
 
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
@@ -259,14 +257,17 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
         country="Nederland",
         breaks=ind.breaks,
     )
-    if dominated:
-        chart.alt += (
-            f" Zonder lijn voor de {data.province_label}: {dominated} bepaalt het "
-            "provinciecijfer grotendeels; de tekst vergelijkt met de provincie zonder "
-            f"{dominated}."
+    # said under the chart, not only in its alt text: a sighted reader misses the province's
+    # line, or reads one whose figure in some years is mostly one municipality's
+    if dominance is not None and dominated:
+        # the text's comparisons name "provincie ... zonder <gemeente>" themselves
+        chart.note = f"Zonder lijn voor de {data.province_label}: " + (
+            f"{dominated} bepaalt het provinciecijfer grotendeels."
+            if dominance.latest
+            else dominance.sentence(capital=False)
         )
     elif dominance is not None and province in wide.columns:
-        chart.alt += f" {dominance.sentence()}"
+        chart.note = dominance.sentence(f"het cijfer van de {data.province_label}")
     rebuilt = rebuilt_years(panel, indicator, data.region.code, boundary_start(data.region.code))
     rebuilt = [y for y in rebuilt if y in set(wide.index)]
     if rebuilt:

@@ -16,7 +16,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -490,6 +490,33 @@ def and_list(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " en " + items[-1]
+
+
+def year_list(years: Iterable[int]) -> str:
+    """Name years the Dutch way, three or more in a row as one span.
+
+    Examples
+    --------
+    >>> year_list([2016, 2017])
+    '2016 en 2017'
+    >>> year_list([2020, 2015, 2016, 2017, 2018, 2019])
+    '2015 tot en met 2020'
+    >>> year_list([2012, 2014, 2015, 2016, 2019])
+    '2012, 2014 tot en met 2016 en 2019'
+    """
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{run[0]} tot en met {run[-1]}")
+        else:
+            parts.extend(str(y) for y in run)
+    return and_list(parts)
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:

@@ -291,11 +291,12 @@ _drawn_trends = _ForLatest(lambda data: {})
 
 def _trend_bundle(
     data: ReportData, indicator: str
-) -> tuple[dict[str, str], dict[str, dict], str] | None:
-    """Return the drawn trend chart of one indicator: notebook data, metadata and alt text.
+) -> tuple[dict[str, str], dict[str, dict], str, str] | None:
+    """Return the drawn trend chart of one indicator: notebook data, metadata, alt text, note.
 
-    None when the municipality has too few years for a chart. Each chart of a report is drawn
-    once (about 0,2 s), also when page 1 shows it again.
+    The note is the sentence under the chart (:attr:`Chart.note`; empty for none). None when
+    the municipality has too few years for a chart. Each chart of a report is drawn once
+    (about 0,2 s), also when page 1 shows it again.
     """
     from westerkwartier.reporting.charts import figure_mimebundle
     from westerkwartier.reporting.figures import indicator_trend
@@ -306,7 +307,11 @@ def _trend_bundle(
         drawn[indicator] = (
             None
             if chart is None
-            else (*figure_mimebundle(chart.figure, chart.alt, raster=chart.raster), chart.alt)
+            else (
+                *figure_mimebundle(chart.figure, chart.alt, raster=chart.raster),
+                chart.alt,
+                chart.note,
+            )
         )
     return drawn[indicator]
 
@@ -317,7 +322,7 @@ def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | No
         drawn = _trend_bundle(data, row.indicator)
         if drawn is None:
             continue
-        bundle, _, chart_alt = drawn
+        bundle, _, chart_alt, note = drawn
         if "image/png" in bundle:
             src = "data:image/png;base64," + bundle["image/png"]
         else:
@@ -327,7 +332,7 @@ def _glance_chart(data: ReportData, rows: list[ScoreRow]) -> dict[str, str] | No
             src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
         # the same chart comes back in its theme: say which one this is
         alt = f"Grafiek bij het eerste kerncijfer, die ook bij het thema staat. {chart_alt}"
-        return {"src": src, "alt": alt}
+        return {"src": src, "alt": alt, "note": note}
     return None
 
 
@@ -644,9 +649,10 @@ def show_trends(
     if not section.trends:
         return
     display(part("kop3.html.j2", text=heading))
-    for indicator in section.trends:
-        drawn = _trend_bundle(data, indicator)
-        if drawn is None:
+    drawn = [_trend_bundle(data, indicator) for indicator in section.trends]
+    notes = shared_notes([d[3] if d is not None else "" for d in drawn])
+    for indicator, bundle, note in zip(section.trends, drawn, notes, strict=True):
+        if bundle is None:
             label = data.catalogue[indicator].label_nl
             text = (
                 f"{label}: voor {data.region.name} zijn te weinig jaren beschikbaar voor een "
@@ -654,7 +660,46 @@ def show_trends(
             )
             display(part("voetnoot.html.j2", text=text))
         else:
-            publish_display_data(data=drawn[0], metadata=drawn[1])
+            publish_display_data(data=bundle[0], metadata=bundle[1])
+            if note:
+                display(part("voetnoot.html.j2", text=note))
+
+
+#: How a footnote names the charts it is about, by their number.
+_CHARTS_WORDS = {2: "beide grafieken", 3: "de drie grafieken", 4: "de vier grafieken"}
+
+
+def shared_notes(notes: Sequence[str]) -> list[str]:
+    """Say the same note of charts that follow each other once, after the last of them.
+
+    Returns one note per chart ("" for none). Empty notes (a chart without one, or no chart)
+    end a run.
+
+    Examples
+    --------
+    >>> shared_notes(["Zonder lijn voor P: A.", "Zonder lijn voor P: A.", ""])
+    ['', 'Beide grafieken zonder lijn voor P: A.', '']
+    >>> shared_notes(["In 2019 bepaalde A het cijfer van P grotendeels."] * 2)
+    ['', 'Bij beide grafieken: in 2019 bepaalde A het cijfer van P grotendeels.']
+    >>> shared_notes(["Zonder lijn voor P: A.", "Zonder lijn voor P: B."])
+    ['Zonder lijn voor P: A.', 'Zonder lijn voor P: B.']
+    """
+    out = [""] * len(notes)
+    start = 0
+    for i, note in enumerate(notes):
+        if i + 1 < len(notes) and notes[i + 1] == note:
+            continue  # the run goes on
+        count = i - start + 1
+        if note and count == 1:
+            out[i] = note
+        elif note:
+            charts = _CHARTS_WORDS.get(count, f"de {count} grafieken")
+            if note.startswith("Zonder lijn"):
+                out[i] = f"{charts[0].upper()}{charts[1:]} z{note[1:]}"
+            else:
+                out[i] = f"Bij {charts}: {note[0].lower()}{note[1:]}"
+        start = i + 1
+    return out
 
 
 def retention_peers(data: ReportData) -> list[str]:
@@ -695,7 +740,6 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     from westerkwartier.reporting.figures import (
         BALANCE_INDICATOR,
         FLOW_INDICATORS,
-        dominated_by,
         flows_chart,
         peer_median,
         province_dominance,
@@ -706,14 +750,15 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     labels = {data.region.code: data.region.name}
     years = sorted(set(data.panel["year"]))
     # the municipality that dominates the province's flows or, failing that, its balance
-    what, dominated = next(
+    what, hiding = next(
         (
             (ind, d)
             for ind in (*FLOW_INDICATORS, BALANCE_INDICATOR)
-            if (d := dominated_by(data, ind, years)) is not None
+            if (d := province_dominance(data, ind, years)) is not None and d.hides_province
         ),
         (None, None),
     )
+    dominated = hiding.municipality if hiding is not None else None
     if data.region.province and dominated is None:
         labels[data.region.province] = data.province_label
     labels[COUNTRY] = "Nederland"
@@ -731,13 +776,16 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     first = int(shown["year"].min()) if len(shown) else None
     median = peer_median(panel, data.region.code, peer_codes)
     display(retention_note(data, peer_codes, median, first))
-    if dominated is not None:
+    if hiding is not None:
         moves = "het verhuissaldo" if what == BALANCE_INDICATOR else "de verhuizingen"
-        text = (
-            f"Zonder lijn voor de {data.province_label}: {dominated} bepaalt {moves} "
-            f"van de provincie grotendeels; de tabellen vergelijken met de provincie zonder "
-            f"{dominated}."
-        )
+        if hiding.latest:
+            said = (
+                f"{dominated} bepaalt {moves} van de provincie grotendeels; de tabellen "
+                f"vergelijken met de provincie zonder {dominated}."
+            )
+        else:
+            said = hiding.sentence(f"{moves} van de provincie", capital=False)
+        text = f"Zonder lijn voor de {data.province_label}: {said}"
         display(part("voetnoot.html.j2", text=text))
     else:  # a municipality that dominated earlier years only: the line stays, the years named
         earlier = [province_dominance(data, ind, years) for ind in FLOW_INDICATORS]
@@ -1340,6 +1388,7 @@ __all__ = [
     "pols",
     "samenvatting",
     "scorekaart",
+    "shared_notes",
     "show_intervals",
     "show_map",
     "show_retention",
