@@ -324,14 +324,41 @@ GLANCE_FACTS = """() => {
 }"""
 
 
+#: The notice a report made in default mode without CBS carries at the top (the text of
+#: ``pipeline.batch``), two lines more at the top of page 1.
+CBS_UNREACHABLE = (
+    '<div class="melding" role="note"><strong>Let op:</strong> CBS was niet bereikbaar toen '
+    "dit rapport werd gemaakt. De cijfers komen uit de opgeslagen gegevens (cache of offline "
+    "snapshot) met gegevens tot 23 juni 2026; nieuwere CBS-cijfers kunnen ontbreken.</div>"
+)
+
+
+def _with_notice(report, folder, notice: str = CBS_UNREACHABLE):
+    """A copy of ``report``'s page with ``notice`` under the subtitle, as in default mode."""
+    text = report.path.read_text(encoding="utf-8")
+    head, sep, rest = text.partition('<p class="ondertitel">')
+    end = rest.index("</p>") + len("</p>")
+    assert sep and 'class="melding"' not in text
+    copy = folder / report.path.name
+    copy.write_text(head + sep + rest[:end] + notice + rest[end:], encoding="utf-8")
+    return copy
+
+
+@pytest.mark.parametrize("notice", [False, True], ids=["offline", "cbs-onbereikbaar"])
 @pytest.mark.parametrize("name", ["talent", "aantrekkelijkheid"])
-def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts):
-    """Header and "In één oogopslag" print on page 1 together; the themes start on page 2."""
+def test_page_one_is_the_glance_on_one_a4_page(name, notice, rendered, browse, artifacts, tmp_path):
+    """Header and "In één oogopslag" print on page 1 together; the themes start on page 2.
+
+    Also in default mode, when CBS was unreachable and a notice says so: in the print style
+    sheet's grid the header's facts took four lines each, and with the notice Westerkwartier's
+    page 1 chart went to a page of its own.
+    """
     from pypdf import PdfReader
 
     report = rendered[name]
     assert report.error is None, report.error
-    page = browse.open(report.url)
+    url = _with_notice(report, tmp_path).resolve().as_uri() if notice else report.url
+    page = browse.open(url)
     facts = page.evaluate(GLANCE_FACTS)
     data = page.pdf(format="A4", print_background=True)
     reader = PdfReader(io.BytesIO(data))
@@ -347,11 +374,65 @@ def test_page_one_is_the_glance_on_one_a4_page(name, rendered, browse, artifacts
         assert not lost, f"an SVG chart is not on page 1: {lost[:5]}"
     assert second.startswith(_squash(facts["next"])), "page 2 does not start the themes"
     # and on a phone the section does not scroll sideways
-    phone = browse.open(report.url, width=390, height=844, mobile=True)
+    phone = browse.open(url, width=390, height=844, mobile=True)
     narrow = phone.evaluate(GLANCE_FACTS)
     assert narrow["width"] <= narrow["box"] + 0.5, narrow
     assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
-    phone.screenshot(path=str(artifacts / "screenshots" / f"{name}-pagina1-390.png"))
+    shot = f"{name}-pagina1-390{'-melding' if notice else ''}.png"
+    phone.screenshot(path=str(artifacts / "screenshots" / shot))
+
+
+FIT_FACTS = """() => {
+    const figure = document.querySelector('section.oogopslag figure.oogopslag-grafiek');
+    return {bottom: figure.getBoundingClientRect().bottom + window.scrollY,
+            height: figure.querySelector('img').getBoundingClientRect().height,
+            shown: getComputedStyle(figure).display !== 'none'};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "outcome"), [(-5, "past"), (30, "verkleind"), (400, "weggelaten")]
+)
+def test_the_pdf_keeps_page_one_on_one_page(rendered, browse, tmp_path, extra, outcome):
+    """``write_pdfs`` makes the chart of page 1 smaller when page 1 would not hold it, and
+    leaves it out when it would become too small to read (it stands in its theme as well);
+    never does the chart go to a page of its own before the themes."""
+    from westerkwartier.pipeline.pdf import FIT_PAGE_ONE, PAGE_ONE_CHART_MIN_PX
+
+    report = rendered["aantrekkelijkheid"]
+    assert report.error is None, report.error
+    page = browse.open(report.url, width=A4_WIDTH_PX, height=A4_HEIGHT_PX, media="print")
+    before = page.evaluate(FIT_FACTS)
+    room = A4_HEIGHT_PX - before["bottom"]
+    assert room >= 0 and before["shown"], before
+    # a block in the header makes page 1 overflow by ``extra`` px
+    page.evaluate(
+        "h => { const d = document.createElement('div'); d.style.height = h + 'px';"
+        " document.querySelector('header.rapport-kop').append(d); }",
+        room + extra,
+    )
+    assert page.evaluate(FIT_PAGE_ONE, [A4_HEIGHT_PX, PAGE_ONE_CHART_MIN_PX]) == outcome
+    after = page.evaluate(FIT_FACTS)
+    if outcome == "weggelaten":
+        assert not after["shown"]
+    else:
+        assert after["shown"] and after["bottom"] <= A4_HEIGHT_PX, after
+        assert PAGE_ONE_CHART_MIN_PX <= after["height"] <= before["height"], (before, after)
+        assert (after["height"] < before["height"]) == (outcome == "verkleind")
+
+
+def test_report_pdf_of_an_overfull_page_one_starts_the_themes_on_page_two(rendered, tmp_path):
+    """End to end through ``write_pdfs``: a page 1 that holds too much prints without its
+    chart, and page 2 starts with the first theme, not with the chart. (Four notices: the
+    header and the findings still fit, the chart at its smallest would not.)"""
+    from pypdf import PdfReader
+
+    report = rendered["aantrekkelijkheid"]
+    assert report.error is None, report.error
+    page = _with_notice(report, tmp_path, CBS_UNREACHABLE * 4)
+    pdf = _write_pdf_apart(page, timeout=300)
+    second = PdfReader(pdf).pages[1].extract_text() or ""
+    assert _squash(second).startswith(_squash("Vestigingsklimaat")), second[:80]
 
 
 def _write_pdf_apart(page, *, timeout: float) -> str:

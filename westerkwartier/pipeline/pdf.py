@@ -8,17 +8,22 @@ The page is opened from ``file://`` and any request that is not ``file:``/``data
 so printing never reaches the internet. Before it is printed, the soft hyphens at which no line
 breaks on A4 are removed (:data:`DROP_UNUSED_SOFT_HYPHENS`): Chromium would write each of them
 as a space into the PDF's text, and a reader searching the PDF for "arbeidsparticipatie" would
-not find it. The HTML report keeps them all (its reader's window can be of any width).
+not find it. The HTML report keeps them all (its reader's window can be of any width). And
+the chart of page 1 is made smaller, or left out, when page 1 would not hold it
+(:data:`FIT_PAGE_ONE`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from westerkwartier.errors import PdfUnavailable
+
+log = logging.getLogger(__name__)
 
 #: Where Chromium is looked for, after ``WESTERKWARTIER_CHROMIUM``.
 CHROMIUM_CANDIDATES: tuple[str, ...] = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -77,6 +82,34 @@ DROP_UNUSED_SOFT_HYPHENS = """() => {
         if (kept !== text) node.data = kept;
     }
     return dropped;
+}"""
+
+#: The smallest height, in CSS px, to which :data:`FIT_PAGE_ONE` shrinks the chart of page 1
+#: (3,6 cm; the print style sheet gives it 4,8 cm, 4,3 cm with a caption). Smaller, its
+#: numbers would be too small to read.
+PAGE_ONE_CHART_MIN_PX: int = round(36 / 25.4 * 96)
+
+#: JavaScript for the page laid out for print, given the printable height of a page in CSS px:
+#: keep page 1 ("In één oogopslag") on one page. The header and the glance are as long as
+#: their texts: a notice ("CBS was niet bereikbaar", a scheduled run's message) and long
+#: findings pushed the chart of page 1 onto a page of its own, before the themes. The chart
+#: shrinks until page 1 holds it, down to :data:`PAGE_ONE_CHART_MIN_PX`; below that it is
+#: left out of the PDF (the same chart stands in its theme, as its alt text says). Returns
+#: "past", "verkleind", "weggelaten" or "geen grafiek".
+FIT_PAGE_ONE = """([pageHeight, minHeight]) => {
+    const figure = document.querySelector('section.oogopslag figure.oogopslag-grafiek');
+    const img = figure ? figure.querySelector('img') : null;
+    if (!img) return 'geen grafiek';
+    const bottom = () => figure.getBoundingClientRect().bottom + window.scrollY;
+    const over = bottom() - pageHeight;
+    if (over <= 0) return 'past';
+    const height = img.getBoundingClientRect().height - over - 2;
+    if (height >= minHeight) {
+        img.style.maxHeight = height + 'px';
+        if (bottom() <= pageHeight) return 'verkleind';
+    }
+    figure.style.display = 'none';
+    return 'weggelaten';
 }"""
 
 _INSTALL = (
@@ -159,6 +192,15 @@ def write_pdfs(pages: Sequence[Path], chromium: Path | None = None) -> list[Path
                     )
                     tab.goto(Path(page_path).resolve().as_uri(), wait_until="load")
                     tab.evaluate(DROP_UNUSED_SOFT_HYPHENS)
+                    fitted = tab.evaluate(
+                        FIT_PAGE_ONE, [A4_CONTENT_PX["height"], PAGE_ONE_CHART_MIN_PX]
+                    )
+                    if fitted in ("verkleind", "weggelaten"):
+                        log.info(
+                            "%s: grafiek van pagina 1 %s om pagina 1 op één A4 te houden",
+                            page_path,
+                            fitted,
+                        )
                     data = tab.pdf(format="A4", print_background=True)
                     tab.close()
                     target = Path(page_path).with_suffix(".pdf")
@@ -181,6 +223,8 @@ __all__ = [
     "A4_CONTENT_PX",
     "CHROMIUM_ARGS",
     "DROP_UNUSED_SOFT_HYPHENS",
+    "FIT_PAGE_ONE",
+    "PAGE_ONE_CHART_MIN_PX",
     "find_chromium",
     "write_pdfs",
 ]
