@@ -815,7 +815,7 @@ def test_a_chart_keeps_the_province_line_when_only_earlier_years_were_dominated(
     chart = indicator_trend(assen, "immigratie_per_1000")
     assert assen.province_label in [line.get_label() for line in chart.ax.get_lines()]
     assert chart.note == (
-        "In 2016 en 2017 bepaalde Noordenveld het cijfer van de provincie Drenthe grotendeels."
+        "In 2016-2017 bepaalde Noordenveld het cijfer van de provincie Drenthe grotendeels."
     )
     wk = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
     chart = indicator_trend(wk, "bevolkingsgroei")
@@ -876,7 +876,7 @@ def test_a_province_line_left_out_for_earlier_years_does_not_claim_the_text_comp
     chart = indicator_trend(data, "emigratie_per_1000")
     assert data.province_label not in [line.get_label() for line in chart.ax.get_lines()]
     assert chart.note == (
-        "Zonder lijn voor de provincie Flevoland: in 2015 tot en met 2020 bepaalde Zeewolde "
+        "Zonder lijn voor de provincie Flevoland: in 2015-2020 bepaalde Zeewolde "
         "het provinciecijfer grotendeels."
     )
     assert "zonder Zeewolde" not in chart.alt + chart.note

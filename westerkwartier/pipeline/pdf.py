@@ -85,8 +85,8 @@ DROP_UNUSED_SOFT_HYPHENS = """() => {
 }"""
 
 #: The smallest height, in CSS px, to which :data:`FIT_PAGE_ONE` shrinks the chart of page 1
-#: (3,6 cm; the print style sheet gives it 4,8 cm, 4,3 cm with a caption). Smaller, its
-#: numbers would be too small to read.
+#: (3,6 cm; the print style sheet gives it 4,8 cm). Smaller, its numbers would be too small
+#: to read.
 PAGE_ONE_CHART_MIN_PX: int = round(36 / 25.4 * 96)
 
 #: JavaScript for the page laid out for print, given the printable height of a page in CSS px:

@@ -48,7 +48,7 @@ from westerkwartier.reporting.formatting import (
     fmt_range,
     fmt_signed,
     unit_label,
-    year_list,
+    year_spans,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,7 +177,7 @@ class Dominance:
         ``capital=False`` for a sentence that continues after a colon.
         """
         start = "In" if capital else "in"
-        return f"{start} {year_list(self.years)} bepaalde {self.municipality} {what} grotendeels."
+        return f"{start} {year_spans(self.years)} bepaalde {self.municipality} {what} grotendeels."
 
 
 def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -> Dominance | None:

@@ -492,17 +492,15 @@ def and_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " en " + items[-1]
 
 
-def year_list(years: Iterable[int]) -> str:
-    """Name years the Dutch way, three or more in a row as one span.
+def year_spans(years: Iterable[int]) -> str:
+    """Write years as runs: ``2015-2016 en 2018-2023``.
 
     Examples
     --------
-    >>> year_list([2016, 2017])
-    '2016 en 2017'
-    >>> year_list([2020, 2015, 2016, 2017, 2018, 2019])
-    '2015 tot en met 2020'
-    >>> year_list([2012, 2014, 2015, 2016, 2019])
-    '2012, 2014 tot en met 2016 en 2019'
+    >>> year_spans([2015, 2016, 2018, 2019, 2020, 2023])
+    '2015-2016, 2018-2020 en 2023'
+    >>> year_spans([2019])
+    '2019'
     """
     runs: list[list[int]] = []
     for year in sorted(set(years)):
@@ -510,13 +508,7 @@ def year_list(years: Iterable[int]) -> str:
             runs[-1].append(year)
         else:
             runs.append([year])
-    parts: list[str] = []
-    for run in runs:
-        if len(run) >= 3:
-            parts.append(f"{run[0]} tot en met {run[-1]}")
-        else:
-            parts.extend(str(y) for y in run)
-    return and_list(parts)
+    return and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:

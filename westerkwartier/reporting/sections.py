@@ -42,6 +42,7 @@ from westerkwartier.reporting.formatting import (
     interval_shown,
     unit_label,
     word_for,
+    year_spans,
 )
 from westerkwartier.reporting.html import render_template
 from westerkwartier.reporting.report_data import ReportData
@@ -821,23 +822,6 @@ def throughput_note(data: ReportData) -> str:
         "een aanmeldcentrum inschrijven. Het vertrek in de grafiek is in die jaren vooral die "
         "doorstroom; de scorekaart beoordeelt de stromen van die jaren daarom niet."
     )
-
-
-def year_spans(years: Iterable[int]) -> str:
-    """Write years as runs: ``2015-2016 en 2018-2023``.
-
-    Examples
-    --------
-    >>> year_spans([2015, 2016, 2018, 2019, 2020, 2023])
-    '2015-2016, 2018-2020 en 2023'
-    """
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][-1] + 1:
-            runs[-1].append(year)
-        else:
-            runs.append([year])
-    return and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
 
 
 def retention_note(
