@@ -232,8 +232,11 @@ def test_a_stopped_run_leaves_nothing_behind(stops, label, reliability):
     assert stop.code == expected, (stop.code, stop.stderr[-2000:])
     assert stop.survivors == [], f"processes outlived the run: {stop.survivors}"
     assert stop.leftovers == [], f"temporary files left: {stop.leftovers}"
-    if "Traceback" in stop.stderr:  # only from a kernel that lost the port race, started again
-        assert "Address already in use" in stop.stderr and "startte niet" in stop.stderr, (
+    if "Traceback" in stop.stderr:  # only from a kernel that lost the port race: started
+        # again, or only its heartbeat thread lost it and the kernel made its report (seen
+        # with two test runs on one machine)
+        assert "Address already in use" in stop.stderr, stop.stderr[-3000:]
+        assert "startte niet" in stop.stderr or "Exception in thread Heartbeat" in stop.stderr, (
             stop.stderr[-3000:]
         )
     assert "without encryption" not in stop.stderr  # ipykernel's warning in every log
