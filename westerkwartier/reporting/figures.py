@@ -179,6 +179,21 @@ class Dominance:
         start = "In" if capital else "in"
         return f"{start} {year_spans(self.years)} bepaalde {self.municipality} {what} grotendeels."
 
+    def without_line(
+        self, province: str, what: str = "het provinciecijfer", compared: str = ""
+    ) -> str:
+        """Say why a chart has no line for ``province`` (its label: ``provincie Drenthe``).
+
+        When the municipality dominates the last year, in the present tense and followed by
+        ``compared`` (what the text compares with instead); otherwise the years.
+        """
+        said = (
+            f"{self.municipality} bepaalt {what} grotendeels{compared}."
+            if self.latest
+            else self.sentence(what, capital=False)
+        )
+        return f"Zonder lijn voor de {province}: {said}"
+
 
 def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -> Dominance | None:
     """Find the municipality that dominates the province's figure in any of ``years``.
@@ -234,9 +249,9 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     tables = _sources(panel, indicator)
     survey = ind.margins_operand is not None
     dominance = province_dominance(data, indicator, wide.index)
-    dominated = dominance.hiding if dominance is not None else None
+    hides = dominance is not None and dominance.hides_province
     province: str | None = data.province_label
-    if dominated and province in wide.columns:
+    if hides and province in wide.columns:
         # the text compares with the province without that municipality; a line of the whole
         # province would show what the text calls misleading
         wide = wide.drop(columns=[province])
@@ -259,13 +274,9 @@ def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
     )
     # said under the chart, not only in its alt text: a sighted reader misses the province's
     # line, or reads one whose figure in some years is mostly one municipality's
-    if dominance is not None and dominated:
+    if dominance is not None and hides:
         # the text's comparisons name "provincie ... zonder <gemeente>" themselves
-        chart.note = f"Zonder lijn voor de {data.province_label}: " + (
-            f"{dominated} bepaalt het provinciecijfer grotendeels."
-            if dominance.latest
-            else dominance.sentence(capital=False)
-        )
+        chart.note = dominance.without_line(data.province_label)
     elif dominance is not None and province in wide.columns:
         chart.note = dominance.sentence(f"het cijfer van de {data.province_label}")
     rebuilt = rebuilt_years(panel, indicator, data.region.code, boundary_start(data.region.code))

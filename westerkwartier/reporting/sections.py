@@ -779,14 +779,11 @@ def show_retention(data: ReportData, heading: str = "Wie komt, wie gaat") -> Non
     display(retention_note(data, peer_codes, median, first))
     if hiding is not None:
         moves = "het verhuissaldo" if what == BALANCE_INDICATOR else "de verhuizingen"
-        if hiding.latest:
-            said = (
-                f"{dominated} bepaalt {moves} van de provincie grotendeels; de tabellen "
-                f"vergelijken met de provincie zonder {dominated}."
-            )
-        else:
-            said = hiding.sentence(f"{moves} van de provincie", capital=False)
-        text = f"Zonder lijn voor de {data.province_label}: {said}"
+        text = hiding.without_line(
+            data.province_label,
+            f"{moves} van de provincie",
+            f"; de tabellen vergelijken met de provincie zonder {dominated}",
+        )
         display(part("voetnoot.html.j2", text=text))
     else:  # a municipality that dominated earlier years only: the line stays, the years named
         earlier = [province_dominance(data, ind, years) for ind in FLOW_INDICATORS]
