@@ -200,3 +200,89 @@ def test_report_in_a_reused_kernel_is_byte_identical(tmp_path, monkeypatch):
         )
         assert session is not None and session.started == 1 and session.used == 2
     assert reused[0].read_bytes() == fresh[0].read_bytes()
+
+
+# prints how the kernel is connected to the process that runs the notebook
+_CONNECTION = """
+import ipykernel.connect
+info = ipykernel.connect.get_connection_info(unpack=True)
+print(f"verbinding {info['transport']} {info['ip']}")
+"""
+
+
+@pytest.fixture
+def connection(tmp_path: Path) -> Path:
+    nb = new_notebook(cells=[new_code_cell("x: int = 0  # niets", id="p")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.cells.append(new_code_cell(_CONNECTION, id="c"))
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    path = tmp_path / "verbinding.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _connection(page: Path) -> tuple[str, str]:
+    found = re.search(r"verbinding (\w+) (\S+)", page.read_text(encoding="utf-8"))
+    assert found, "de uitvoer van het notebook staat niet in de pagina"
+    return found.group(1), found.group(2)
+
+
+def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path, monkeypatch):
+    """No TCP ports, so no two kernels started at once can pick the same one."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr("tempfile.tempdir", None)  # gettempdir() reads TMPDIR again
+    sessions = [kernels.KernelSession(), kernels.KernelSession()]
+    try:
+        seen = []
+        for i, session in enumerate(sessions):
+            page = run_notebook(
+                connection,
+                tmp_path / f"s{i}.html",
+                {},
+                title="v",
+                failed_dir=tmp_path / "f",
+                session=session,
+            )
+            transport, ip = _connection(page)
+            assert transport == "ipc"
+            assert session.folder is not None and Path(ip).parent == session.folder
+            assert sorted(p.name for p in session.folder.iterdir()) == [
+                f"k-{n}" for n in range(1, 6)
+            ]
+            seen.append(session.folder)
+        assert seen[0] != seen[1]  # each kernel its own folder, both alive at once
+    finally:
+        for session in sessions:
+            session.discard()
+    assert not any(folder.exists() for folder in seen)
+    # a kernel of its own per notebook (reuse off): its sockets go with the run's folder
+    page = run_notebook(connection, tmp_path / "n.html", {}, title="v", failed_dir=tmp_path / "f")
+    transport, ip = _connection(page)
+    assert transport == "ipc" and Path(ip).parent.name.startswith("wk-rapport-")
+    assert list((tmp_path / "tmp").iterdir()) == []  # nothing left in the temporary folder
+
+
+def test_kernels_use_tcp_where_sockets_cannot_be_used(connection, tmp_path, monkeypatch):
+    deep = tmp_path / ("map" * 40)
+    manager = kernels.kernel_options(deep).get("config", {}).get("KernelManager", {})
+    assert "transport" not in manager and "ip" not in manager
+    assert "transport" in kernels.kernel_options(tmp_path)["config"]["KernelManager"]
+    monkeypatch.setenv("WESTERKWARTIER_KERNEL_TRANSPORT", "tcp")
+    assert "transport" not in kernels.kernel_options(tmp_path)["config"]["KernelManager"]
+    session = kernels.KernelSession()
+    try:
+        page = run_notebook(
+            connection,
+            tmp_path / "t.html",
+            {},
+            title="v",
+            failed_dir=tmp_path / "f",
+            session=session,
+        )
+        assert _connection(page)[0] == "tcp"
+    finally:
+        session.discard()

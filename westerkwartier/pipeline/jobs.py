@@ -206,9 +206,10 @@ _KERNEL_START_FAILURE = re.compile(
 def is_start_failure(err: ReportFailed) -> bool:
     """Tell whether the kernel died or hung while starting, not in a cell.
 
-    The port race of jupyter_client: ports are picked, released and only later bound by the
-    kernel, so two kernels started at once can pick the same port; ipykernel retries only
-    random ports. Such a start is worth trying again.
+    Such a start is worth trying again. Over TCP, the fallback where Unix sockets cannot be
+    used (:func:`westerkwartier.pipeline.kernels.kernel_options`), jupyter_client picks
+    ports, releases them and lets the kernel bind them later, so two kernels started at once
+    can pick the same port.
     """
     cause = err.__cause__
     if cause is None or isinstance(cause, ReportTimeout):

@@ -35,6 +35,13 @@ clients per report used to pay.
 
 The notebooks, their parameters (injected by papermill) and the published pages are the same
 as with a new kernel per report; ``WESTERKWARTIER_KERNEL_REUSE=0`` turns reuse off.
+
+Every kernel, reused or not, talks to this process over Unix sockets in a folder of its own
+where the platform has them (:func:`kernel_options`), not over TCP ports on localhost. Over
+TCP, jupyter_client picks five free ports, releases them and lets the kernel bind them a
+moment later: two kernels started at once (a batch's workers, two runs on one machine) can
+pick the same port, and the kernel fails to start or loses its heartbeat with a traceback in
+the log. A socket file in a folder that only this kernel uses cannot be taken by another.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +122,73 @@ __wk_reset({cwd!r})  # the reset removes the function from the namespace, too
 """
 
 
+#: The longest socket path :func:`kernel_options` gives a kernel: the address of a Unix socket
+#: holds 107 bytes on Linux and 103 on macOS. In a batch the temporary folder is already some
+#: 60 bytes deep (``/tmp/wk-batch-.../werker-.../``), hence the short names of the sockets.
+IPC_PATH_MAX = 103
+
+
+def kernel_options(folder: Path | None = None) -> dict[str, Any]:
+    """Return the options for a kernel manager: how the kernel talks to this process.
+
+    Parameters
+    ----------
+    folder : Path, optional
+        An empty folder that belongs to this one kernel and lives as long as it: the kernel's
+        five sockets are made there (``k-1`` to ``k-5``), and whoever made the
+        folder removes it after the kernel. Without it, or where Unix sockets cannot be used
+        (Windows, a path longer than :data:`IPC_PATH_MAX`, or
+        ``WESTERKWARTIER_KERNEL_TRANSPORT=tcp``), the kernel uses TCP ports on localhost.
+
+    Returns
+    -------
+    dict
+        ``{"config": Config}`` for ``KernelManager`` or papermill (empty: the defaults).
+
+    Notes
+    -----
+    The connection is encrypted (CurveZMQ) where jupyter_client and pyzmq support it
+    (ipykernel declares support): ipykernel then no longer warns in every log that it runs
+    "over TCP without encryption", and over TCP no other local user can talk to the kernel.
+
+    Examples
+    --------
+    A folder whose socket paths would not fit in a socket's address gets TCP:
+
+    >>> deep = Path("/tmp") / ("map" * 40)
+    >>> kernel_options(deep).get("config", {}).get("KernelManager", {}).get("transport", "tcp")
+    'tcp'
+    """
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+        from traitlets.config import Config
+    except ImportError:  # pragma: no cover - papermill depends on all three
+        return {}
+    manager: dict[str, Any] = {}
+    if "transport_encryption" in KernelManager.class_trait_names() and zmq.has("curve"):
+        manager["transport_encryption"] = "auto"
+    if folder is not None and _ipc_usable(folder):
+        manager["transport"] = "ipc"
+        manager["ip"] = str(Path(folder) / "k")
+    return {"config": Config({"KernelManager": manager})} if manager else {}
+
+
+def _ipc_usable(folder: Path) -> bool:
+    """Tell whether a kernel can get its sockets in ``folder`` (see :func:`kernel_options`)."""
+    import zmq
+
+    chosen = os.environ.get("WESTERKWARTIER_KERNEL_TRANSPORT", "ipc").strip().lower()
+    if chosen == "tcp" or sys.platform == "win32" or not zmq.has("ipc"):
+        return False
+    return len(os.fsencode(Path(folder) / "k-5")) <= IPC_PATH_MAX
+
+
+def kernel_folder() -> Path:
+    """Make the folder of one kernel's sockets (in the temporary folder; see kernel_options)."""
+    return Path(tempfile.mkdtemp(prefix="wk-kernel-"))
+
+
 def reuse_enabled() -> bool:
     """Whether kernels may be reused (``WESTERKWARTIER_KERNEL_REUSE``, default on)."""
     return os.environ.get("WESTERKWARTIER_KERNEL_REUSE", "1").strip().lower() not in {
@@ -139,15 +216,19 @@ class KernelSession:
         self.cwd = Path()
         self.used = 0
         self.started = 0  # kernels started, for tests and benchmarks
+        self.folder: Path | None = None  # the kernel's sockets (kernel_options)
 
     # -- life cycle --------------------------------------------------------------------------
     def _start(self, cwd: Path, start_timeout: float) -> None:
         from jupyter_client.manager import KernelManager
 
-        from westerkwartier.pipeline.notebook import _kernel_options
-
-        km = KernelManager(kernel_name="python3", **_kernel_options())
-        km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        self.folder = kernel_folder()
+        try:
+            km = KernelManager(kernel_name="python3", **kernel_options(self.folder))
+            km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
+        except BaseException:
+            self._remove_folder()
+            raise
         self.km = km
         self.env = _own_environment()
         self.cwd = cwd.resolve()
@@ -229,6 +310,7 @@ class KernelSession:
             except Exception as err:  # noqa: BLE001 - its sockets may already be closed
                 log.debug("Kernelclient sluiten: %s", err)
         if km is None:
+            self._remove_folder()
             return
         try:
             km.shutdown_kernel(now=True)
@@ -238,6 +320,12 @@ class KernelSession:
             km.cleanup_resources()
         except Exception:  # noqa: BLE001  # pragma: no cover
             pass
+        self._remove_folder()
+
+    def _remove_folder(self) -> None:
+        folder, self.folder = self.folder, None
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _own_environment() -> dict[str, str]:
@@ -288,10 +376,13 @@ def reused_kernel() -> Iterator[KernelSession | None]:
 
 
 __all__ = [
+    "IPC_PATH_MAX",
     "MAX_REPORTS",
     "KernelSession",
     "close_session",
     "current",
+    "kernel_folder",
+    "kernel_options",
     "open_session",
     "reuse_enabled",
     "reused_kernel",

@@ -36,6 +36,7 @@ from typing import Any
 import nbformat
 
 from westerkwartier.errors import ParameterError, ReportFailed
+from westerkwartier.pipeline import kernels
 from westerkwartier.reporting.html import check_html, export_html
 
 log = logging.getLogger(__name__)
@@ -370,7 +371,7 @@ def run_notebook(
                 request_save_on_cell_execute=True,  # our engine saves only a failed run
                 engine_name=_ENGINE,
                 **reuse,
-                **({} if reuse else _kernel_options()),
+                **({} if reuse else kernels.kernel_options(Path(tmp))),
             )
         except PapermillExecutionError as exc:
             if session is not None:
@@ -506,25 +507,6 @@ def _register_engine() -> None:
 
     if _ENGINE not in papermill_engines._engines:  # noqa: SLF001 - no public lookup
         papermill_engines.register(_ENGINE, ReusedKernelEngine)
-
-
-def _kernel_options() -> dict[str, Any]:
-    """Options for the kernel manager: encrypted kernel connections where supported.
-
-    jupyter_client can give a kernel CurveZMQ keys when the kernel declares support (ipykernel
-    does); the connection to the kernel is then encrypted and ipykernel no longer warns in
-    every log that it runs "over TCP without encryption". Older jupyter_client versions, or
-    pyzmq without CurveZMQ, keep the plain connection.
-    """
-    try:
-        import zmq
-        from jupyter_client.manager import KernelManager
-        from traitlets.config import Config
-    except ImportError:  # pragma: no cover - papermill depends on all three
-        return {}
-    if "transport_encryption" not in KernelManager.class_trait_names() or not zmq.has("curve"):
-        return {}  # pragma: no cover - depends on the installed versions
-    return {"config": Config({"KernelManager": {"transport_encryption": "auto"}})}
 
 
 def _save_failed(executed: Path, notebook: Path, output_html: Path, failed_dir: Path) -> Path:
