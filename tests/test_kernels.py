@@ -262,8 +262,34 @@ def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path
     # a kernel of its own per notebook (reuse off): its sockets go with the run's folder
     page = run_notebook(connection, tmp_path / "n.html", {}, title="v", failed_dir=tmp_path / "f")
     transport, ip = _connection(page)
-    assert transport == "ipc" and Path(ip).parent.name.startswith("wk-rapport-")
+    assert transport == "ipc" and Path(ip).parent.parent == tmp_path / "tmp"
     assert list((tmp_path / "tmp").iterdir()) == []  # nothing left in the temporary folder
+
+
+def test_a_temporary_folder_too_deep_for_sockets_gives_them_a_folder_in_tmp(
+    connection, tmp_path, monkeypatch
+):
+    """A batch's worker below macOS's temporary folder is that deep (some 120 bytes)."""
+    deep = tmp_path / ("diep" * 25)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    session = kernels.KernelSession()
+    try:
+        page = run_notebook(
+            connection,
+            tmp_path / "d.html",
+            {},
+            title="v",
+            failed_dir=tmp_path / "f",
+            session=session,
+        )
+        transport, ip = _connection(page)
+        assert transport == "ipc" and Path(ip).parent.parent == Path("/tmp")
+        folder = session.folder
+    finally:
+        session.discard()
+    assert folder is not None and not folder.exists()
 
 
 def test_kernels_use_tcp_where_sockets_cannot_be_used(connection, tmp_path, monkeypatch):

@@ -37,7 +37,7 @@ import pytest
 
 from westerkwartier import cli, settings
 from westerkwartier.errors import EXIT_CODES, OutputNotWritable
-from westerkwartier.pipeline import batch, processes, retention
+from westerkwartier.pipeline import batch, kernels, processes, retention
 from westerkwartier.pipeline import manifest as batch_manifest
 from westerkwartier.pipeline import render as reports
 from westerkwartier.reporting import html
@@ -146,8 +146,13 @@ _TERMINAL_START = (
 def _play(stop: Stop, root: Path) -> Stop:
     """Run one scenario in a real process and observe it."""
     tmp = root / f"{stop.command}-{stop.signum}-{stop.target}-{stop.times}-{stop.time_limit}"
-    scratch = tmp / "tmp"
-    scratch.mkdir(parents=True)
+    tmp.mkdir(parents=True)
+    # short, as a system's /tmp: the kernels' sockets then fit below a batch worker's folder
+    scratch = Path(tempfile.mkdtemp(prefix="wks-", dir="/tmp"))
+    (tmp / "tmp").symlink_to(scratch)  # found with the scenario's other files
+    worker = scratch / "wk-batch-1234567-abcdefgh" / "werker-1234568-abcdefgh"
+    options = kernels.kernel_options(worker / "wk-kernel-abcdefgh")
+    assert options["config"]["KernelManager"]["transport"] == "ipc", "sockets do not fit"
     marker = uuid.uuid4().hex
     env = dict(
         os.environ,
@@ -208,6 +213,7 @@ def _play(stop: Stop, root: Path) -> Stop:
     for pid, _ in stop.survivors:  # clean up after a failing case, then let it fail
         os.kill(pid, signal.SIGKILL)
     stop.leftovers = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
+    shutil.rmtree(scratch, ignore_errors=True)
     stop.out, stop.tmp = out, tmp
     return stop
 
@@ -261,8 +267,8 @@ def test_a_stopped_run_leaves_nothing_behind(stops, label, reliability):
             if not stop.time_limit
             else "report stopped at its limit; "
         )
-        + "no process (fork server, worker, kernel), temporary file or kernel connection file "
-        + "left; no traceback or encryption warning in the log"
+        + "no process (fork server, worker, kernel), temporary file, kernel connection file or "
+        + "kernel socket left; no traceback or encryption warning in the log"
         + kept,
         stop.code,
     )

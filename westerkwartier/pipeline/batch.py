@@ -78,7 +78,7 @@ from westerkwartier.errors import (
     ReportFailed,
     WesterkwartierError,
 )
-from westerkwartier.pipeline import processes
+from westerkwartier.pipeline import kernels, processes
 from westerkwartier.pipeline.jobs import ReportJob, kernel_env, run_job
 from westerkwartier.pipeline.manifest import (
     DATE_PARAMETER,
@@ -465,8 +465,6 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
     signal.signal(signal.SIGTERM, _worker_stop)
     from multiprocessing.util import Finalize
 
-    from westerkwartier.pipeline import kernels
-
     if kernels.open_session() is not None:  # one kernel for the worker's successive reports
         Finalize(kernels, kernels.close_session, exitpriority=10)
 
@@ -474,6 +472,9 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
 def _worker_stop(signum: int, frame: Any) -> None:
     """SIGTERM in a worker: kill its kernels (and their children) now, then exit."""
     processes.kill_now(processes.descendants(os.getpid()))
+    session = kernels.current()
+    if session is not None:  # its sockets may be outside the run's folder (kernel_folder)
+        session.remove_folder()
     os._exit(128 + signum)
 
 

@@ -185,8 +185,31 @@ def _ipc_usable(folder: Path) -> bool:
 
 
 def kernel_folder() -> Path:
-    """Make the folder of one kernel's sockets (in the temporary folder; see kernel_options)."""
-    return Path(tempfile.mkdtemp(prefix="wk-kernel-"))
+    """Make the folder for one kernel's sockets (:func:`kernel_options`); remove it after.
+
+    It is made in the temporary folder, which a batch removes with its workers' when the run
+    ends, however it ends. Where that folder is too deep for a socket's address (a batch's
+    worker below macOS's temporary folder, some 120 bytes), it is made in ``/tmp``.
+    """
+    base = Path(tempfile.gettempdir())
+    if not _fits(base) and _fits(Path("/tmp")) and os.access("/tmp", os.W_OK | os.X_OK):
+        base = Path("/tmp")
+    return Path(tempfile.mkdtemp(prefix="wk-kernel-", dir=base))
+
+
+def _fits(base: Path) -> bool:
+    """Tell whether the sockets of a kernel folder made in ``base`` fit a socket's address."""
+    return len(os.fsencode(base / "wk-kernel-12345678" / "k-5")) <= IPC_PATH_MAX
+
+
+@contextmanager
+def socket_folder() -> Iterator[Path]:
+    """Make a :func:`kernel_folder` for the ``with`` block and remove it afterwards."""
+    folder = kernel_folder()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def reuse_enabled() -> bool:
@@ -227,7 +250,7 @@ class KernelSession:
             km = KernelManager(kernel_name="python3", **kernel_options(self.folder))
             km.start_kernel(cwd=str(cwd), extra_arguments=["--HistoryManager.hist_file=:memory:"])
         except BaseException:
-            self._remove_folder()
+            self.remove_folder()
             raise
         self.km = km
         self.env = _own_environment()
@@ -310,7 +333,7 @@ class KernelSession:
             except Exception as err:  # noqa: BLE001 - its sockets may already be closed
                 log.debug("Kernelclient sluiten: %s", err)
         if km is None:
-            self._remove_folder()
+            self.remove_folder()
             return
         try:
             km.shutdown_kernel(now=True)
@@ -320,9 +343,10 @@ class KernelSession:
             km.cleanup_resources()
         except Exception:  # noqa: BLE001  # pragma: no cover
             pass
-        self._remove_folder()
+        self.remove_folder()
 
-    def _remove_folder(self) -> None:
+    def remove_folder(self) -> None:
+        """Remove the folder of the kernel's sockets (after the kernel, or after a kill)."""
         folder, self.folder = self.folder, None
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -386,4 +410,5 @@ __all__ = [
     "open_session",
     "reuse_enabled",
     "reused_kernel",
+    "socket_folder",
 ]

@@ -22,6 +22,7 @@ Running a notebook starts a kernel, so this is not run as a doctest::
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import os
@@ -351,12 +352,14 @@ def run_notebook(
     _register_engine()
     workdir = Path(cwd) if cwd is not None else notebook.parent
 
-    with tempfile.TemporaryDirectory(prefix="wk-rapport-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wk-rapport-") as tmp, contextlib.ExitStack() as stack:
         executed_path = Path(tmp) / notebook.name
-        reuse: dict[str, Any] = {}
+        kernel: dict[str, Any] = {}  # the reused kernel, or how papermill starts a new one
         try:
             if session is not None:
-                reuse = {"km": session.prepare(workdir, start_timeout), "kc": session.client}
+                kernel = {"km": session.prepare(workdir, start_timeout), "kc": session.client}
+            else:
+                kernel = kernels.kernel_options(stack.enter_context(kernels.socket_folder()))
             executed = papermill.execute_notebook(
                 str(notebook),
                 str(executed_path),
@@ -370,8 +373,7 @@ def run_notebook(
                 log_output=False,
                 request_save_on_cell_execute=True,  # our engine saves only a failed run
                 engine_name=_ENGINE,
-                **reuse,
-                **({} if reuse else kernels.kernel_options(Path(tmp))),
+                **kernel,
             )
         except PapermillExecutionError as exc:
             if session is not None:
