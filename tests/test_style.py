@@ -760,6 +760,25 @@ def test_show_figure_puts_a_charts_note_under_it(wide, monkeypatch):
     ]
 
 
+def test_a_chart_shown_as_a_cells_value_has_its_note_under_it(wide):
+    """An analyst who ends a cell with a chart sees what the report's reader sees."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    chart = _trend(wide)
+    chart.note = "Zonder lijn voor de provincie: A & B."
+    shell = InteractiveShell.instance()
+    shell.user_ns["grafiek"] = chart
+    with capture_output() as captured:
+        shell.run_cell("grafiek")
+    picture, note = captured.outputs
+    assert picture.metadata["image/svg+xml"]["alt"] == chart.alt
+    assert "<svg" in picture.data["image/svg+xml"]
+    assert note.data["text/html"] == (
+        '<p class="voetnoot">Zonder lijn voor de provincie: A &amp; B.</p>'
+    )
+
+
 def test_show_figure_requires_alt_text(wide):
     with pytest.raises(ValueError, match="alt-tekst"):
         charts.show_figure(_trend(wide).figure, "  ")

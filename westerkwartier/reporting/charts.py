@@ -388,6 +388,11 @@ class Chart:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
         return figure_mimebundle(self.figure, self.alt, raster=self.raster)
 
+    def _ipython_display_(self) -> None:
+        # a chart as a cell's last value, or in display(): its note under it, as show_figure
+        # does in the reports (a single picture could not carry the sentence)
+        show_figure(self)
+
 
 def source_line(tables: str | Sequence[str], publisher: str = "CBS") -> str:
     """Return the attribution line under a chart.
