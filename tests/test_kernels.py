@@ -37,22 +37,22 @@ if mislukken:
 """.replace("GC_THRESHOLD", repr(kernels.GC_THRESHOLD))
 
 
-@pytest.fixture
-def leaky(tmp_path: Path) -> Path:
-    nb = new_notebook(
-        cells=[
-            new_code_cell("nummer: int = 0  # nummer\nmislukken: bool = False  # faal", id="p"),
-            new_code_cell(_LEAKY, id="c"),
-        ]
-    )
+def _notebook(path: Path, parameters: str, code: str) -> Path:
+    """Write a notebook of a parameters cell and one code cell to ``path``."""
+    nb = new_notebook(cells=[new_code_cell(parameters, id="p"), new_code_cell(code, id="c")])
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    path = tmp_path / "lek.ipynb"
     nbformat.write(nb, path)
     return path
+
+
+@pytest.fixture
+def leaky(tmp_path: Path) -> Path:
+    parameters = "nummer: int = 0  # nummer\nmislukken: bool = False  # faal"
+    return _notebook(tmp_path / "lek.ipynb", parameters, _LEAKY)
 
 
 def _pid(page: Path) -> str:
@@ -212,19 +212,14 @@ print(f"verbinding {info['transport']} {info['ip']}")
 
 @pytest.fixture
 def connection(tmp_path: Path) -> Path:
-    nb = new_notebook(cells=[new_code_cell("x: int = 0  # niets", id="p")])
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.cells.append(new_code_cell(_CONNECTION, id="c"))
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    path = tmp_path / "verbinding.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return _notebook(tmp_path / "verbinding.ipynb", "x: int = 0  # niets", _CONNECTION)
 
 
-def _connection(page: Path) -> tuple[str, str]:
+def _connection(
+    notebook: Path, page: Path, session: kernels.KernelSession | None = None
+) -> tuple[str, str]:
+    """Run the ``connection`` notebook; return the kernel's transport and address."""
+    run_notebook(notebook, page, {}, title="v", failed_dir=page.parent / "f", session=session)
     found = re.search(r"verbinding (\w+) (\S+)", page.read_text(encoding="utf-8"))
     assert found, "de uitvoer van het notebook staat niet in de pagina"
     return found.group(1), found.group(2)
@@ -239,15 +234,7 @@ def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path
     try:
         seen = []
         for i, session in enumerate(sessions):
-            page = run_notebook(
-                connection,
-                tmp_path / f"s{i}.html",
-                {},
-                title="v",
-                failed_dir=tmp_path / "f",
-                session=session,
-            )
-            transport, ip = _connection(page)
+            transport, ip = _connection(connection, tmp_path / f"s{i}.html", session)
             assert transport == "ipc"
             assert session.folder is not None and Path(ip).parent == session.folder
             assert sorted(p.name for p in session.folder.iterdir()) == [
@@ -259,9 +246,8 @@ def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path
         for session in sessions:
             session.discard()
     assert not any(folder.exists() for folder in seen)
-    # a kernel of its own per notebook (reuse off): its sockets go with the run's folder
-    page = run_notebook(connection, tmp_path / "n.html", {}, title="v", failed_dir=tmp_path / "f")
-    transport, ip = _connection(page)
+    # a kernel of its own per notebook (reuse off): its folder goes at the end of the run
+    transport, ip = _connection(connection, tmp_path / "n.html")
     assert transport == "ipc" and Path(ip).parent.parent == tmp_path / "tmp"
     assert list((tmp_path / "tmp").iterdir()) == []  # nothing left in the temporary folder
 
@@ -276,15 +262,7 @@ def test_a_temporary_folder_too_deep_for_sockets_gives_them_a_folder_in_tmp(
     monkeypatch.setattr("tempfile.tempdir", None)
     session = kernels.KernelSession()
     try:
-        page = run_notebook(
-            connection,
-            tmp_path / "d.html",
-            {},
-            title="v",
-            failed_dir=tmp_path / "f",
-            session=session,
-        )
-        transport, ip = _connection(page)
+        transport, ip = _connection(connection, tmp_path / "d.html", session)
         assert transport == "ipc" and Path(ip).parent.parent == Path("/tmp")
         folder = session.folder
     finally:
@@ -301,14 +279,6 @@ def test_kernels_use_tcp_where_sockets_cannot_be_used(connection, tmp_path, monk
     assert "transport" not in kernels.kernel_options(tmp_path)["config"]["KernelManager"]
     session = kernels.KernelSession()
     try:
-        page = run_notebook(
-            connection,
-            tmp_path / "t.html",
-            {},
-            title="v",
-            failed_dir=tmp_path / "f",
-            session=session,
-        )
-        assert _connection(page)[0] == "tcp"
+        assert _connection(connection, tmp_path / "t.html", session)[0] == "tcp"
     finally:
         session.discard()
