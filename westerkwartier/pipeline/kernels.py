@@ -149,7 +149,7 @@ def kernel_options(folder: Path | None = None) -> dict[str, Any]:
     -----
     The connection is encrypted (CurveZMQ) where jupyter_client and pyzmq support it
     (ipykernel declares support): ipykernel then no longer warns in every log that it runs
-    "over TCP without encryption", and over TCP no other local user can talk to the kernel.
+    "over TCP without encryption" when it falls back to TCP.
 
     Examples
     --------
@@ -181,7 +181,7 @@ def _ipc_usable(folder: Path) -> bool:
     chosen = os.environ.get("WESTERKWARTIER_KERNEL_TRANSPORT", "ipc").strip().lower()
     if chosen == "tcp" or sys.platform == "win32" or not zmq.has("ipc"):
         return False
-    return len(os.fsencode(Path(folder) / "k-5")) <= IPC_PATH_MAX
+    return _fits(Path(folder))
 
 
 def kernel_folder() -> Path:
@@ -192,14 +192,15 @@ def kernel_folder() -> Path:
     worker below macOS's temporary folder, some 120 bytes), it is made in ``/tmp``.
     """
     base = Path(tempfile.gettempdir())
-    if not _fits(base) and _fits(Path("/tmp")) and os.access("/tmp", os.W_OK | os.X_OK):
+    example = Path("wk-kernel-12345678")  # what mkdtemp makes below
+    if not _fits(base / example) and os.access("/tmp", os.W_OK | os.X_OK):
         base = Path("/tmp")
     return Path(tempfile.mkdtemp(prefix="wk-kernel-", dir=base))
 
 
-def _fits(base: Path) -> bool:
-    """Tell whether the sockets of a kernel folder made in ``base`` fit a socket's address."""
-    return len(os.fsencode(base / "wk-kernel-12345678" / "k-5")) <= IPC_PATH_MAX
+def _fits(folder: Path) -> bool:
+    """Tell whether the paths of the sockets in ``folder`` fit a socket's address."""
+    return len(os.fsencode(folder / "k-5")) <= IPC_PATH_MAX
 
 
 @contextmanager
