@@ -253,6 +253,7 @@ class KernelSession:
         except BaseException:
             self.remove_folder()
             raise
+        log.debug("Kernel gestart via %s (%s)", km.transport, km.ip)  # tcp: see kernel_options
         self.km = km
         self.env = _own_environment()
         self.cwd = cwd.resolve()
