@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import nbformat
@@ -274,7 +275,18 @@ def test_kernels_use_tcp_where_sockets_cannot_be_used(connection, tmp_path, monk
     deep = tmp_path / ("map" * 40)
     manager = kernels.kernel_options(deep).get("config", {}).get("KernelManager", {})
     assert "transport" not in manager and "ip" not in manager
-    assert "transport" in kernels.kernel_options(tmp_path)["config"]["KernelManager"]
+    folder = tmp_path / "sockets"
+    folder.mkdir()
+    assert "transport" in kernels.kernel_options(folder)["config"]["KernelManager"]
+    assert list(folder.iterdir()) == []  # the probe's socket is gone again
+
+    def refuse(sock, address):  # a file system that refuses sockets (FUSE, WSL's drives)
+        raise OSError(95, "Operation not supported", address)
+
+    with monkeypatch.context() as refused:
+        refused.setattr(socket.socket, "bind", refuse)
+        assert "transport" not in kernels.kernel_options(folder)["config"]["KernelManager"]
+    assert list(folder.iterdir()) == []
     monkeypatch.setenv("WESTERKWARTIER_KERNEL_TRANSPORT", "tcp")
     assert "transport" not in kernels.kernel_options(tmp_path)["config"]["KernelManager"]
     session = kernels.KernelSession()

@@ -50,6 +50,7 @@ import atexit
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -175,13 +176,29 @@ def kernel_options(folder: Path | None = None) -> dict[str, Any]:
 
 
 def _ipc_usable(folder: Path) -> bool:
-    """Tell whether a kernel can get its sockets in ``folder`` (see :func:`kernel_options`)."""
+    """Tell whether a kernel can get its sockets in ``folder`` (see :func:`kernel_options`).
+
+    Besides the platform and the length of the paths, a socket is bound there once and removed:
+    some file systems (network and FUSE mounts, WSL's Windows drives) refuse sockets, and a
+    kernel that could not bind its own would not start.
+    """
     import zmq
 
     chosen = os.environ.get("WESTERKWARTIER_KERNEL_TRANSPORT", "ipc").strip().lower()
     if chosen == "tcp" or sys.platform == "win32" or not zmq.has("ipc"):
         return False
-    return _fits(Path(folder))
+    if not _fits(Path(folder)):
+        return False
+    probe = Path(folder) / "k-0"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.bind(str(probe))
+    except OSError as err:
+        log.debug("Geen sockets in %s (%s): de kernel gebruikt TCP", folder, err)
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+    return True
 
 
 def kernel_folder() -> Path:
