@@ -79,6 +79,12 @@ def test_kaart_draws_municipalities_of_a_panel_with_alt_text():
 def test_kaart_refuses_frames_it_cannot_draw():
     with pytest.raises(InputError, match="region_code"):
         wk.kaart(pd.DataFrame({"x": [1]}))
+    # an indicator's name where the frame goes: the message shows the call that works
+    with pytest.raises(InputError) as named:
+        wk.kaart("immigratie_per_1000", 2023)
+    assert "kaart(wk.panel(indicators='immigratie_per_1000'))" in str(named.value)
+    chart = wk.kaart(wk.panel(indicators="immigratie_per_1000"))  # the call it proposes works
+    assert chart.alt.startswith("Kaart: Immigratie per 1.000 inwoners in 2023")
     frame = wk.panel(["GM1969"], ["woz_waarde", "verkoopprijs"], 2024)
     with pytest.raises(InputError, match="meer indicatoren"):
         wk.kaart(frame)

@@ -283,11 +283,19 @@ def kaart(
     Raises
     ------
     InputError
-        When the frame has no region codes, several indicators and none chosen, or no values.
+        When ``frame`` is not a frame (an indicator's name, say), has no region codes, several
+        indicators and none chosen, or no values.
     """
     from westerkwartier.indicators.catalogue import load_catalogue
     from westerkwartier.reporting.figures import draw_choropleth, map_frame
 
+    if not isinstance(frame, pd.DataFrame):
+        example = frame if isinstance(frame, str) else "woz_waarde"
+        raise InputError(
+            f"kaart() tekent een tabel (DataFrame), geen {type(frame).__name__}; bijvoorbeeld "
+            f"kaart(wk.panel(indicators={example!r})), met jaar=... voor een ander jaar dan "
+            "het laatste."
+        )
     if "region_code" not in frame.columns or waarde not in frame.columns:
         raise InputError(
             f"kaart() heeft een tabel met de kolommen 'region_code' en {waarde!r} nodig."
