@@ -62,6 +62,15 @@ def test_panel_values_equal_the_internal_panel():
     assert own.loc[own["year"] == 2024, "value"].item() == 301_000
 
 
+def test_panel_takes_one_region_and_a_year_written_as_text():
+    """Not the letters of the name, not the digits of the year."""
+    one = wk.panel("Westerkwartier", "woz_waarde", "2023")
+    assert one.equals(wk.panel(["GM1969"], ["woz_waarde"], [2023]))
+    assert one["value"].tolist() == [304_000]
+    with pytest.raises(InputError, match="geen jaartal"):
+        wk.panel("Westerkwartier", "woz_waarde", "twintig")
+
+
 def test_get_table_works_offline_from_the_snapshot():
     table = wk.get_table("85036NED")
     assert table.table_id.upper() == "85036NED"

@@ -162,13 +162,13 @@ def panel(
 
     Parameters
     ----------
-    regions : iterable of str, optional
+    regions : str or iterable of str, optional
         Codes or names (``"Westerkwartier"``, ``"PV20"``, ``"Nederland"``). Default every
         municipality, the twelve provinces and Nederland.
     indicators : str or iterable of str, optional
         Indicator ids (``westerkwartier indicators`` lists them). Default all.
     years : int or iterable of int, optional
-        Default every year with data.
+        Default every year with data. A year written as text (``"2023"``) counts as the year.
 
     Returns
     -------
@@ -182,9 +182,35 @@ def panel(
     """
     from westerkwartier.indicators.panel import panel as build_panel
 
+    if isinstance(regions, str):
+        regions = [regions]
     if isinstance(indicators, str):
         indicators = [indicators]
-    return tidy(build_panel(regions=regions, indicators=indicators, years=years))
+    return tidy(build_panel(regions=regions, indicators=indicators, years=_years(years)))
+
+
+def _years(years: Any) -> list[int] | None:
+    """Return ``years`` as a list of years; raise InputError for what is not a year.
+
+    Examples
+    --------
+    >>> _years(2023), _years("2023"), _years([2019, "2023"]), _years(None)
+    ([2023], [2023], [2019, 2023], None)
+    """
+    if years is None:
+        return None
+    given = [years] if isinstance(years, int | str) else list(years)
+    out = []
+    for year in given:
+        if isinstance(year, bool) or not (
+            isinstance(year, int) or (isinstance(year, str) and year.strip().isdigit())
+        ):
+            raise InputError(
+                f"Jaar {year!r} is geen jaartal; geef een jaar als 2023 of een lijst als "
+                "[2019, 2023]."
+            )
+        out.append(int(year))
+    return out
 
 
 def compare(gemeente: str, jaar: int | None = None, **kwargs: Any) -> pd.DataFrame:
