@@ -25,6 +25,7 @@ region_code  year  value
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -196,14 +197,18 @@ def _years(years: Any) -> list[int] | None:
     --------
     >>> _years(2023), _years("2023"), _years([2019, "2023"]), _years(None)
     ([2023], [2023], [2019, 2023], None)
+    >>> import numpy as np
+    >>> _years(np.arange(2022, 2024))  # the years of a frame, say
+    [2022, 2023]
     """
     if years is None:
         return None
-    given = [years] if isinstance(years, int | str) else list(years)
+    one = isinstance(years, numbers.Integral | str) or not isinstance(years, Iterable)
+    given = [years] if one else list(years)
     out = []
     for year in given:
         if isinstance(year, bool) or not (
-            isinstance(year, int) or (isinstance(year, str) and year.strip().isdigit())
+            isinstance(year, numbers.Integral) or (isinstance(year, str) and year.strip().isdigit())
         ):
             raise InputError(
                 f"Jaar {year!r} is geen jaartal; geef een jaar als 2023 of een lijst als "
