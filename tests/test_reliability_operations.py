@@ -150,8 +150,12 @@ def _play(stop: Stop, root: Path) -> Stop:
     # short, as a system's /tmp: the kernels' sockets then fit below a batch worker's folder
     scratch = Path(tempfile.mkdtemp(prefix="wks-", dir="/tmp"))
     (tmp / "tmp").symlink_to(scratch)  # found with the scenario's other files
-    worker = scratch / "wk-batch-1234567-abcdefgh" / "werker-1234568-abcdefgh"
-    options = kernels.kernel_options(worker / "wk-kernel-abcdefgh")
+    deepest = (
+        scratch / "wk-batch-1234567-abcdefgh" / "werker-1234568-abcdefgh" / "wk-kernel-12345678"
+    )
+    deepest.mkdir(parents=True)  # as deep as a batch worker's kernel folder will be
+    options = kernels.kernel_options(deepest)
+    shutil.rmtree(scratch / "wk-batch-1234567-abcdefgh")
     assert options["config"]["KernelManager"]["transport"] == "ipc", "sockets do not fit"
     marker = uuid.uuid4().hex
     env = dict(
