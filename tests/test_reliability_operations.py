@@ -150,6 +150,14 @@ def _play(stop: Stop, root: Path) -> Stop:
     # short, as a system's /tmp: the kernels' sockets then fit below a batch worker's folder
     scratch = Path(tempfile.mkdtemp(prefix="wks-", dir="/tmp"))
     (tmp / "tmp").symlink_to(scratch)  # found with the scenario's other files
+    try:
+        return _observe(stop, tmp, scratch)
+    finally:  # also when the scenario fails: nothing of the test stays in /tmp
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _observe(stop: Stop, tmp: Path, scratch: Path) -> Stop:
+    """Play the scenario with ``scratch`` as its temporary folder; see what it leaves."""
     deepest = (
         scratch / "wk-batch-1234567-abcdefgh" / "werker-1234568-abcdefgh" / "wk-kernel-12345678"
     )
@@ -217,7 +225,6 @@ def _play(stop: Stop, root: Path) -> Stop:
     for pid, _ in stop.survivors:  # clean up after a failing case, then let it fail
         os.kill(pid, signal.SIGKILL)
     stop.leftovers = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
-    shutil.rmtree(scratch, ignore_errors=True)
     stop.out, stop.tmp = out, tmp
     return stop
 
