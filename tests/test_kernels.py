@@ -253,7 +253,7 @@ def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path
     assert list((tmp_path / "tmp").iterdir()) == []  # nothing left in the temporary folder
 
 
-def test_a_temporary_folder_too_deep_for_sockets_gives_them_a_folder_in_tmp(
+def test_a_temporary_folder_too_deep_for_sockets_gives_them_a_short_one(
     connection, tmp_path, monkeypatch
 ):
     """A batch's worker below macOS's temporary folder is that deep (some 120 bytes)."""
@@ -264,7 +264,7 @@ def test_a_temporary_folder_too_deep_for_sockets_gives_them_a_folder_in_tmp(
     session = kernels.KernelSession()
     try:
         transport, ip = _connection(connection, tmp_path / "d.html", session)
-        assert transport == "ipc" and Path(ip).parent.parent == Path("/tmp")
+        assert transport == "ipc" and Path(ip).parent.parent == kernels.SHORT_TMP
         folder = session.folder
     finally:
         session.discard()

@@ -147,12 +147,12 @@ def _play(stop: Stop, root: Path) -> Stop:
     """Run one scenario in a real process and observe it."""
     tmp = root / f"{stop.command}-{stop.signum}-{stop.target}-{stop.times}-{stop.time_limit}"
     tmp.mkdir(parents=True)
-    # short, as a system's /tmp: the kernels' sockets then fit below a batch worker's folder
-    scratch = Path(tempfile.mkdtemp(prefix="wks-", dir="/tmp"))
+    # short, as a system's own: the kernels' sockets then fit below a batch worker's folder
+    scratch = Path(tempfile.mkdtemp(prefix="wks-", dir=kernels.SHORT_TMP))
     (tmp / "tmp").symlink_to(scratch)  # found with the scenario's other files
     try:
         return _observe(stop, tmp, scratch)
-    finally:  # also when the scenario fails: nothing of the test stays in /tmp
+    finally:  # also when the scenario fails: nothing of the test stays behind
         shutil.rmtree(scratch, ignore_errors=True)
 
 

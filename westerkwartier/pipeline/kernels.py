@@ -125,8 +125,12 @@ __wk_reset({cwd!r})  # the reset removes the function from the namespace, too
 
 #: The longest socket path :func:`kernel_options` gives a kernel: the address of a Unix socket
 #: holds 107 bytes on Linux and 103 on macOS. In a batch the temporary folder is already some
-#: 60 bytes deep (``/tmp/wk-batch-.../werker-.../``), hence the short names of the sockets.
+#: 60 bytes deep (the run's folder, then the worker's), hence the short names of the sockets.
 IPC_PATH_MAX = 103
+
+#: The short temporary folder every POSIX system has: a kernel's sockets go there when the
+#: temporary folder in use is too deep for them (:func:`kernel_folder`).
+SHORT_TMP = Path("/tmp")
 
 
 def kernel_options(folder: Path | None = None) -> dict[str, Any]:
@@ -156,7 +160,7 @@ def kernel_options(folder: Path | None = None) -> dict[str, Any]:
     --------
     A folder whose socket paths would not fit in a socket's address gets TCP:
 
-    >>> deep = Path("/tmp") / ("map" * 40)
+    >>> deep = Path("map" * 40)
     >>> kernel_options(deep).get("config", {}).get("KernelManager", {}).get("transport", "tcp")
     'tcp'
     """
@@ -206,12 +210,12 @@ def kernel_folder() -> Path:
 
     It is made in the temporary folder, which a batch removes with its workers' when the run
     ends, however it ends. Where that folder is too deep for a socket's address (a batch's
-    worker below macOS's temporary folder, some 120 bytes), it is made in ``/tmp``.
+    worker below macOS's temporary folder, some 120 bytes), it is made in :data:`SHORT_TMP`.
     """
     base = Path(tempfile.gettempdir())
     example = Path("wk-kernel-12345678")  # what mkdtemp makes below
-    if not _fits(base / example) and os.access("/tmp", os.W_OK | os.X_OK):
-        base = Path("/tmp")
+    if not _fits(base / example) and os.access(SHORT_TMP, os.W_OK | os.X_OK):
+        base = SHORT_TMP
     return Path(tempfile.mkdtemp(prefix="wk-kernel-", dir=base))
 
 
@@ -421,6 +425,7 @@ def reused_kernel() -> Iterator[KernelSession | None]:
 __all__ = [
     "IPC_PATH_MAX",
     "MAX_REPORTS",
+    "SHORT_TMP",
     "KernelSession",
     "close_session",
     "current",
