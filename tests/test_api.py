@@ -47,6 +47,9 @@ def test_panel_labels_are_unique_and_types_tidy():
     }
     # a pivot by name no longer merges province and municipality
     assert p.pivot_table(index="region_name", values="value", aggfunc="count").shape[0] == 4
+    # and each label, given back, means its own region ("Groningen (provincie)" was unknown)
+    again = wk.panel(list(names.values()), "netto_arbeidsparticipatie", 2023)
+    assert again["region_code"].astype(str).tolist() == list(names)
     assert isinstance(p["region_code"].dtype, pd.CategoricalDtype)
     assert isinstance(p["level"].dtype, pd.CategoricalDtype)
     assert p["missing_reason"].dtype == "string"

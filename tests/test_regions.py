@@ -146,12 +146,23 @@ def test_populations_add_up(registry):
         ("PV20", "PV20"),
         ("provincie Groningen", "PV20"),
         ("Groningen (PV)", "PV20"),
+        ("Groningen (provincie)", "PV20"),
+        ("Fryslân (provincie)", "PV21"),
+        ("Groningen (gemeente)", "GM0014"),
         ("Nederland", "NL01"),
         ("  WESTERKWARTIER ", "GM1969"),
     ],
 )
 def test_resolve(registry, text, code):
     assert registry.resolve(text).code == code
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_no_region_given_says_so(registry, text):
+    """None gave "Onbekende gemeente of regio: 'None'. Bedoelde u: Borne, Nuenen, ...?"."""
+    with pytest.raises(RegionNotFound, match="Geen gemeente of regio opgegeven") as info:
+        registry.municipality(text)
+    assert info.value.suggestions == []
 
 
 @pytest.mark.parametrize(

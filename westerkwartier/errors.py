@@ -57,6 +57,12 @@ class RegionNotFound(InputError, LookupError):
             if self.suggestions
             else " Gebruik `westerkwartier regions` voor de lijst van gemeenten."
         )
+        if not str(query).strip():
+            super().__init__(
+                "Geen gemeente of regio opgegeven; geef een naam of CBS-code, bijvoorbeeld "
+                "Westerkwartier of GM1969."
+            )
+            return
         super().__init__(f"Onbekende gemeente of regio: {query!r}.{hint}")
 
 

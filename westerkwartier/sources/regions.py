@@ -775,7 +775,7 @@ class Registry:
         InputError
             When the region is not a municipality (a province, Nederland).
         """
-        region = self.resolve(str(text))
+        region = self.resolve(text)
         if region.level != "gemeente":
             raise InputError(
                 f"{region.name} ({region.code}) is geen gemeente; de rapporten gaan over een "
@@ -792,10 +792,12 @@ class Registry:
             A CBS code (``GM1969``, ``1969``, ``PV20``, ``NL01``) or a name, case- and
             accent-insensitive (``westerkwartier``, ``sudwest fryslan``). A plain name means the
             municipality (``Groningen`` is GM0014); provinces are found as ``PV20``,
-            ``provincie Groningen`` or ``Groningen (PV)``. Everyday names that are not CBS's
-            (``Den Haag``, ``Friesland``) come from ``config/bijnamen.toml``. An old name or
-            code of a municipality that only changed its name (``Tietjerksteradeel``, GM0094)
-            gives the municipality under its current name (Tytsjerksteradiel, GM0737).
+            ``provincie Groningen``, ``Groningen (PV)`` or ``Groningen (provincie)`` (the
+            label :func:`westerkwartier.api.panel` gives when a municipality has the same
+            name). Everyday names that are not CBS's (``Den Haag``, ``Friesland``) come from
+            ``config/bijnamen.toml``. An old name or code of a municipality that only changed
+            its name (``Tietjerksteradeel``, GM0094) gives the municipality under its current
+            name (Tytsjerksteradiel, GM0737). None or blank text: no region given.
 
         Raises
         ------
@@ -805,7 +807,7 @@ class Registry:
         RegionNotFound
             If nothing matches; the message lists the closest names.
         """
-        raw = str(text).strip()
+        raw = "" if text is None else str(text).strip()
         code = raw.upper().replace(" ", "")
         if re.fullmatch(r"(GM)?\d{1,4}", code):
             code = "GM" + code.removeprefix("GM").zfill(4)
@@ -815,8 +817,9 @@ class Registry:
         for prefix in ("provincie ", "prov "):
             if key.startswith(prefix):
                 return self._province(raw, key[len(prefix) :])
-        if key.endswith(" pv"):
-            return self._province(raw, key[:-3])
+        for suffix in (" pv", " provincie"):  # CBS's title, and the label wk.panel gives
+            if key.endswith(suffix):
+                return self._province(raw, key[: -len(suffix)])
         if key.startswith("gemeente "):
             key = key[len("gemeente ") :]
         for level in order_levels():
