@@ -12,7 +12,7 @@ import pytest
 import westerkwartier as wk
 from westerkwartier import settings
 from westerkwartier.errors import InputError, RegionDissolved
-from westerkwartier.reporting.formatting import fmt_number
+from westerkwartier.reporting.formatting import fmt_number, fmt_value
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +86,28 @@ def test_kaart_draws_municipalities_of_a_panel_with_alt_text():
     assert chart.alt.startswith("Kaart: Gemiddelde WOZ-waarde van woningen in 2024")
     assert "Bron: CBS, tabel 85036NED" in chart.alt
     assert "Bloemendaal" in chart.alt  # the highest, named in words
+
+
+def test_kaart_draws_the_wijken_of_a_wijk_frame():
+    """wk.kaart(wk.wijken(...)) answered "kaart() heeft ... 'region_code' ... nodig"."""
+    frame = wk.wijken("Westerkwartier")
+    change = frame[frame["indicator"] == "verandering_aandeel_25_44"]
+    chart = wk.kaart(frame, "verandering_aandeel_25_44")
+    # a change over the period of the frame, from both tables the change is made of
+    assert chart.alt.startswith("Kaart: Verandering aandeel 25 tot 45 jaar in 2020-2024;")
+    assert chart.alt.endswith("Bron: CBS, tabellen 84799NED en 85984NED.")
+    top = change.sort_values("value", ascending=False).iloc[0]
+    assert f"Hoogste: {top['name']} ({fmt_value(top['value'], '%-punt', 1)})" in chart.alt
+    assert " %-punt)" in chart.alt and "% -punt" not in chart.alt
+    missing = change.loc[change["value"].isna(), "name"]
+    assert len(missing) and f"Geen cijfer: {', '.join(missing)}." in chart.alt
+    # an island with one wijk: that wijk, not "highest" and "lowest" at once
+    island = wk.wijken("Ameland")
+    one = island[island["indicator"] == "aandeel_65plus"]
+    assert len(one) == 1
+    alone = wk.kaart(island, "aandeel_65plus").alt
+    assert f"{one['name'].item()}: {fmt_value(one['value'].item(), '%', 1)}." in alone
+    assert "Hoogste" not in alone
 
 
 def test_kaart_refuses_frames_it_cannot_draw():

@@ -293,7 +293,8 @@ def kaart(
     ----------
     frame : pandas.DataFrame
         With ``region_code`` and a value column; a panel frame works as is. Rows of
-        municipalities (GM) or of provinces (PV).
+        municipalities (GM) or of provinces (PV). A frame of :func:`wijken` (``code`` and
+        ``geometry``) draws its own wijken.
     indicator : str, optional
         Keep only the rows of this indicator (needed when the frame holds several).
     jaar : int, optional
@@ -317,7 +318,6 @@ def kaart(
         When ``frame`` is not a frame (an indicator's name, say), has no region codes, several
         indicators and none chosen, or no values.
     """
-    from westerkwartier.indicators.catalogue import load_catalogue
     from westerkwartier.reporting.figures import draw_choropleth, map_frame
 
     if not isinstance(frame, pd.DataFrame):
@@ -327,51 +327,90 @@ def kaart(
             f"kaart(wk.panel(indicators={example!r})), met jaar=... voor een ander jaar dan "
             "het laatste."
         )
+    # a frame of wk.wijken brings its own shapes: its wijken are drawn
+    own_shapes = {"code", "geometry"} <= set(frame.columns) and "region_code" not in frame
+    if own_shapes:
+        frame = frame.rename(columns={"code": "region_code"})
     if "region_code" not in frame.columns or waarde not in frame.columns:
         raise InputError(
-            f"kaart() heeft een tabel met de kolommen 'region_code' en {waarde!r} nodig."
+            f"kaart() heeft een tabel met de kolommen 'region_code' en {waarde!r} nodig "
+            "(zoals wk.panel en wk.wijken die geven)."
         )
-    rows = frame
+    rows, indicator = _one_indicator(frame, indicator)
+    label, unit, tables = _described(rows, indicator, wijk=own_shapes)
+    rows, when = _one_year(rows, jaar, waarde)
+    if not own_shapes:
+        code_text = rows["region_code"].astype(str)
+        level = "GM" if code_text.str.startswith("GM").any() else "PV"
+        rows = rows[code_text.str.startswith(level)]  # a panel also holds provinces, Nederland
+    codes = [str(c) for c in pd.unique(rows["region_code"].astype(str))]
+    if not codes:
+        raise InputError("De tabel heeft geen gemeenten, provincies of wijken om te tekenen.")
+    values = pd.Series(
+        rows[waarde].to_numpy(dtype="float64"), index=rows["region_code"].astype(str)
+    )
+    if own_shapes:
+        areas = rows.rename(columns={"region_code": "code"})[["code", "name", "geometry"]]
+        boundaries = areas.drop_duplicates("code")
+    else:
+        boundaries = _boundaries(codes)
+    shapes = map_frame(boundaries, values, codes)
+    unit = eenheid if eenheid is not None else unit
+    title = titel or " ".join(p for p in [label or waarde, when] if p)
+    return draw_choropleth(
+        shapes, title=title, label=label or waarde, unit=unit or "", tables=tables or ["CBS"]
+    )
+
+
+def _one_indicator(frame: pd.DataFrame, indicator: str | None) -> tuple[pd.DataFrame, str | None]:
+    """Return the rows of the indicator to draw, and its id (InputError when one must choose)."""
+    if "indicator" not in frame.columns:
+        return frame, indicator
+    present = list(pd.unique(frame["indicator"].astype(str)))
+    if indicator is None and len(present) > 1:
+        raise InputError(
+            "De tabel bevat meer indicatoren; kies er één met indicator=... "
+            f"({', '.join(present[:5])}{' ...' if len(present) > 5 else ''})."
+        )
+    indicator = indicator or (present[0] if present else None)
+    return frame[frame["indicator"].astype(str) == indicator], indicator
+
+
+def _described(
+    rows: pd.DataFrame, indicator: str | None, *, wijk: bool
+) -> tuple[str | None, str | None, list[str]]:
+    """Return the label, unit and source tables of the rows drawn (None when unknown)."""
+    from westerkwartier.indicators.catalogue import load_catalogue
+    from westerkwartier.indicators.wijken import INDICATORS as WIJK_INDICATORS
+
     label = unit = None
     tables: list[str] = []
-    if "indicator" in rows.columns:
-        present = list(pd.unique(rows["indicator"].astype(str)))
-        if indicator is None and len(present) > 1:
-            raise InputError(
-                "De tabel bevat meer indicatoren; kies er één met indicator=... "
-                f"({', '.join(present[:5])}{' ...' if len(present) > 5 else ''})."
-            )
-        indicator = indicator or (present[0] if present else None)
-        rows = rows[rows["indicator"].astype(str) == indicator]
-    if indicator is not None:
+    if wijk and indicator in WIJK_INDICATORS:
+        label, unit = WIJK_INDICATORS[indicator].label, WIJK_INDICATORS[indicator].unit
+    elif indicator is not None:
         ind = load_catalogue()[indicator]
         label, unit, tables = ind.label_nl, ind.unit, list(ind.tables[:1])
-    if "source_table" in rows.columns and rows["source_table"].notna().any():
-        tables = sorted({str(t) for t in rows["source_table"].dropna()})[:3]
+    for column in ("source_table", "source"):  # a wijk change has "84799NED+85984NED"
+        if column in rows.columns and rows[column].notna().any():
+            tables = sorted({t for v in rows[column].dropna() for t in str(v).split("+")})[:3]
+            break
+    return label, unit, tables
+
+
+def _one_year(rows: pd.DataFrame, jaar: int | None, waarde: str) -> tuple[pd.DataFrame, str]:
+    """Return the rows of year ``jaar`` (default the latest with values) and "in <when>"."""
     if "year" in rows.columns:
-        with_value = rows[rows[waarde].notna()]
         if jaar is None:
+            with_value = rows[rows[waarde].notna()]
             if with_value.empty:
                 raise InputError("De tabel heeft geen enkele waarde om te tekenen.")
             jaar = int(with_value["year"].max())
         rows = rows[rows["year"] == jaar]
-    code_text = rows["region_code"].astype(str)
-    level = "GM" if code_text.str.startswith("GM").any() else "PV"
-    rows = rows[code_text.str.startswith(level)]  # a panel also holds provinces and Nederland
-    codes = [str(c) for c in pd.unique(rows["region_code"].astype(str))]
-    if not codes:
-        raise InputError("De tabel heeft geen gemeenten of provincies om te tekenen.")
-    values = pd.Series(
-        rows[waarde].to_numpy(dtype="float64"), index=rows["region_code"].astype(str)
-    )
-    shapes = map_frame(_boundaries(codes), values, codes)
-    unit = eenheid if eenheid is not None else unit
-    title = titel or " ".join(
-        p for p in [label or waarde, f"in {jaar}" if jaar is not None else None] if p
-    )
-    return draw_choropleth(
-        shapes, title=title, label=label or waarde, unit=unit or "", tables=tables or ["CBS"]
-    )
+    # a wijk change is over a period ("2020-2024"), not in one year
+    periods = rows["period"].dropna().astype(str).unique() if "period" in rows else []
+    if len(periods) == 1:
+        return rows, f"in {periods[0]}"
+    return rows, f"in {jaar}" if jaar is not None else ""
 
 
 def wijken(

@@ -1036,7 +1036,9 @@ def _map_ends(frame: Any, known: Any, unit: str, tables: Sequence[str]) -> list[
     ``known`` holds the rows of ``frame`` with a value, highest first (:func:`_known_high_first`).
     """
     parts = []
-    if len(known):
+    if len(known) == 1:  # an island's one wijk is not both the highest and the lowest
+        parts.append(f"{known.iloc[0]['name']}: {fmt(known.iloc[0]['value'], unit)}.")
+    elif len(known):
         top, low = known.iloc[0], known.iloc[-1]
         parts.append(
             f"Hoogste: {top['name']} ({fmt(top['value'], unit)}); laagste: {low['name']} "

@@ -539,11 +539,15 @@ def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) 
     '2,3 km'
     >>> fmt_value(float("nan"), "%")
     'niet beschikbaar'
+    >>> fmt_value(-1.94, "%-punt", 1)  # a change of a share (wijken), not "-1,9% -punt"
+    '-1,9 %-punt'
     """
     if is_missing(value):
         return MISSING
     text = _normalise_unit(unit)
     lowered = text.lower()
+    if lowered in {"%-punt", "procentpunt"}:
+        return f"{fmt_number(value, 1 if decimals is None else decimals)} %-punt"
     if lowered.startswith("%") or lowered == "procent":
         rest = text[1:].strip() if lowered.startswith("%") else ""
         formatted = fmt_pct(value, 1 if decimals is None else decimals)
