@@ -36,6 +36,13 @@ def test_indicatoren_lists_a_theme_and_refuses_an_unknown_one():
         wk.indicatoren("Sport")
 
 
+def test_a_theme_given_as_indicator_points_to_its_indicators():
+    with pytest.raises(InputError, match="is een thema, geen indicator") as given:
+        wk.panel("Ameland", indicators="woonklimaat")
+    assert "wk.indicatoren('Woonklimaat')" in str(given.value)
+    assert "woz_waarde" in set(wk.indicatoren("Woonklimaat")["id"])  # the call it proposes
+
+
 def test_panel_labels_are_unique_and_types_tidy():
     p = wk.panel(["Groningen", "PV20", "NL01", "Westerkwartier"], "netto_arbeidsparticipatie", 2023)
     names = dict(zip(p["region_code"].astype(str), p["region_name"], strict=True))

@@ -386,11 +386,18 @@ class Catalogue:
         except KeyError:
             import difflib
 
+            themes = {t.lower(): t for t in THEMES}
+            theme = themes.get(str(indicator_id).strip().lower())
+            if theme is not None:  # wk.panel(indicators="Woonklimaat")
+                raise InputError(
+                    f"{theme!r} is een thema, geen indicator; de indicatoren ervan staan in "
+                    f"wk.indicatoren({theme!r}) (in de terminal: `westerkwartier indicators`)."
+                ) from None
             close = difflib.get_close_matches(indicator_id, list(self.indicators), n=3)
             hint = f" Bedoelde u: {', '.join(close)}?" if close else ""
             raise InputError(
-                f"Onbekende indicator {indicator_id!r}.{hint} Zie `westerkwartier indicators` "
-                "voor de lijst."
+                f"Onbekende indicator {indicator_id!r}.{hint} Zie wk.indicatoren() (in de "
+                "terminal: `westerkwartier indicators`) voor de lijst."
             ) from None
 
     def __iter__(self):
