@@ -473,6 +473,24 @@ def test_compute_online_only_table_gives_reason_not_zero():
     assert (out["missing_reason"] == "tabel alleen online beschikbaar").all()
 
 
+def test_compute_region_past_the_end_of_a_cut_off_copy_is_only_online():
+    """80305ned's offline copy stops at Zwijndrecht: Zwolle's distances were "niet gepubliceerd"."""
+    ind = _indicator(
+        "v", {"v": {"tables": ["T1"], "topic": "V", "cbs_unit": "km"}}, unit="km", years="2019-2020"
+    )
+    data = obs([("GM0001", 2019, 1.0), ("GM0001", 2020, np.nan), ("GM0002", 2020, 2.0)])
+    regions = ["GM0001", "GM0002", "GM0003"]
+    whole = compute(ind, {"v": OperandData(data)}, regions)
+    cut = compute(ind, {"v": OperandData(data, covered=frozenset({"GM0001", "GM0002"}))}, regions)
+    assert value_of(whole, "GM0003", 2020, "missing_reason") == MISSING["not_published"]
+    assert value_of(cut, "GM0003", 2019, "missing_reason") == MISSING["online_only"]
+    assert value_of(cut, "GM0003", 2020, "missing_reason") == MISSING["online_only"]
+    # a region the copy holds keeps its own reasons
+    assert value_of(cut, "GM0001", 2020, "missing_reason") == MISSING["suppressed"]
+    assert value_of(cut, "GM0002", 2019, "missing_reason") == MISSING["not_published"]
+    assert value_of(cut, "GM0002", 2020) == whole.pipe(value_of, "GM0002", 2020) == 2.0
+
+
 def test_compute_successor_before_start_is_not_rebuildable():
     ind = _indicator("v", {"v": {"tables": ["T1"], "topic": "V", "cbs_unit": "euro"}}, unit="euro")
     data = obs([("GM0001", 2018, 1.0), ("GM9999", 2019, 2.0), ("GM9999", 2018, np.nan)])

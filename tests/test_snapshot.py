@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from westerkwartier import settings
 from westerkwartier.errors import MirrorMissing, OfflineDataMissing
+from westerkwartier.indicators.catalogue import MISSING
 from westerkwartier.sources import data, geo, regions, snapshot, store
 
 COMMITTED = Path(settings.snapshot_dir)
@@ -244,3 +246,23 @@ def test_distances_come_from_cbs_80305ned_and_the_kwb_layer_fills_its_gaps(monke
     zwolle = at("GM0193", 2023)
     assert zwolle["source_table"] == "85618NED" and zwolle["value"] > 0
     assert np.isnan(at("GM0193", 2021)["value"])  # no KWB layer offline for 2021
+    # and CBS did publish it: the offline copy ends before Zwolle (was "niet gepubliceerd")
+    assert at("GM0193", 2021)["missing_reason"] == MISSING["online_only"]
+
+
+def test_regions_past_the_end_of_a_cut_off_copy_are_only_online(mirror, monkeypatch):
+    """80305ned's export stops at Zwijndrecht 2015; Zwolle and Zwijndrecht are only online."""
+    from westerkwartier.indicators import panel
+
+    raw = pd.read_csv(mirror / "tables-r3" / "80305ned.csv", sep=";", encoding="utf-8-sig")
+    assert len(raw) == 10_000 and raw["RegioS"].iloc[-1] == "Zwijndrecht"
+    assert "Zwolle" not in set(raw["RegioS"]) and "Zwartewaterland" in set(raw["RegioS"])
+    monkeypatch.setattr(settings, "offline", True)
+    p = panel.panel(regions=["GM0193", "GM0642", "GM1896"], indicators=["afstand_treinstation"])
+    reasons = p.groupby("region_code")["missing_reason"].agg(lambda r: set(r.dropna()))
+    assert reasons["GM0193"] == reasons["GM0642"] == {MISSING["online_only"]}
+    assert p.loc[p["region_code"].isin(["GM0193", "GM0642"]), "value"].isna().all()
+    # Zwartewaterland, just before the cut, keeps its figures and CBS's own gaps
+    zwartewaterland = p[p["region_code"] == "GM1896"]
+    assert zwartewaterland["value"].notna().sum() >= 10
+    assert MISSING["online_only"] not in reasons["GM1896"]

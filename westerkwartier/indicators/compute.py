@@ -53,6 +53,10 @@ class OperandData:
     existed: set[str] = field(default_factory=set)
     #: how CBS rounded the operand's figures (``aantallen afgerond op duizendtallen``), if at all
     precision: str | None = None
+    #: when a table of the operand is an offline copy cut off partway through its regions
+    #: (:func:`westerkwartier.indicators.panel.cut_by_region`): the regions the operand has
+    #: figures of or the copy holds; a region outside them is only online. None: no such copy
+    covered: frozenset[str] | None = None
 
 
 def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
@@ -180,6 +184,9 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         why = np.full(n, off_year or MISSING["not_published"], dtype=object)
         why[measured] = data.gap_reason
         why[table_years & measured] = MISSING["not_published"]
+        if data.covered is not None:  # a region past the end of a cut-off offline copy
+            beyond = ~np.isin(grid_regions, list(data.covered))
+            why[table_years & measured & beyond] = MISSING["online_only"]
         why[present] = MISSING["suppressed"]
         if break_text:
             early = np.flatnonzero(table_years & too_early)

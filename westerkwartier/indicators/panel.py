@@ -301,6 +301,19 @@ _REASON_RANK = [
 ]
 
 
+def cut_by_region(table: CbsTable | str) -> bool:
+    """Tell whether ``table`` is an offline copy that stops partway through its regions.
+
+    A CBS export of exactly one page (10.000 rows) whose regions come first ends in the middle
+    of the alphabet (80305ned stops at Zwijndrecht: Zwolle is not in it). A region the copy
+    lacks is not "niet gepubliceerd" but only online (:data:`MISSING` ``online_only``).
+    """
+    if isinstance(table, str):
+        return False
+    info = table.info or {}
+    return bool(info.get("truncated")) and bool(info.get("incomplete_regions"))
+
+
 def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
     indicator: Indicator,
     tables: _Tables,
@@ -318,6 +331,9 @@ def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
     combined: dict[str, pd.DataFrame] = {}
     gaps: dict[str, str] = {}
     rounding: dict[str, str | None] = {}
+    # per operand, the regions of its offline copies that stop partway through their regions
+    cut: dict[str, set[str]] = {}
+    raw: dict[str, set[str]] = {}  # the regions the tables themselves give (not rebuilt)
     for name, op in indicator.operands.items():
         parts, failures = [], []
         for table_id in op.tables:
@@ -326,6 +342,9 @@ def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
                 failures.append(got)
             else:
                 parts.append(got)
+                raw.setdefault(name, set()).update(got["region_code"].astype(str))
+                if cut_by_region(tables.get(table_id)):
+                    cut.setdefault(name, set()).update(got["region_code"].astype(str))
                 if rounding.get(name) is None:
                     rounding[name] = tables.precision.get(op.signature(table_id))
         combined[name] = combine_tables(parts, by_region=op.fill_regions)
@@ -363,7 +382,15 @@ def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
             if op.lag:
                 obs = obs.assign(year=obs["year"] + op.lag)
             tables.operands[key] = OperandData(
-                obs=obs, gap_reason=gaps[name], existed=was, precision=rounding.get(name)
+                obs=obs,
+                gap_reason=gaps[name],
+                existed=was,
+                precision=rounding.get(name),
+                covered=(  # a region rebuilt from its predecessors counts as held
+                    frozenset(cut[name] | (set(obs["region_code"].astype(str)) - raw[name]))
+                    if name in cut
+                    else None
+                ),
             )
         if existed is not None:
             existed.update(tables.operands[key].existed)

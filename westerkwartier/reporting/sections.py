@@ -1144,8 +1144,9 @@ def ontbreekt(data: ReportData) -> Html:
 MISSING_EXPLAINED: dict[str, str] = {
     "online_only": (
         '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
-        "heeft (zoals een indeling naar leeftijd of de jaren), zit niet in de offline snapshot; "
-        "met een internetverbinding haalt de monitor het bij het CBS op."
+        "heeft (zoals een indeling naar leeftijd, de jaren of de rijen van deze gemeente), zit "
+        "niet in de offline snapshot; met een internetverbinding haalt de monitor het bij het "
+        "CBS op."
     ),
     "suppressed": (
         '"Geen cijfer van CBS": het CBS publiceert het cijfer niet, meestal omdat de gemeente te '
