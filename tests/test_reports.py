@@ -226,6 +226,39 @@ def test_indicator_panel_holds_the_rows_of_the_panel_it_was_split_from(monkeypat
     assert older.indicator_panel(indicator)["year"].max() < 2020
 
 
+MISSING_ROUNDED_HUNDREDS = "te kleine aantallen: CBS rondt deze tellingen af op honderdtallen"
+
+
+def test_a_missing_trend_chart_says_why(monkeypatch):
+    """42 notes in a national run said only "zijn te weinig jaren beschikbaar voor een grafiek",
+    also where CBS rounds every year away or gives one year since a merger."""
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import no_chart_text
+
+    monkeypatch.setattr(settings, "offline", True)
+
+    def reasons(data, indicator):
+        rows = data.indicator_panel(indicator)
+        own = rows[rows["region_code"] == data.region.code]
+        return own["value"].notna().sum(), set(own["missing_reason"].dropna())
+
+    ameland = load_report_data("talent", "GM0060", peildatum="2026-11-27")
+    youth = "jongeren_15_27_per_1000"
+    assert reasons(ameland, youth) == (0, {MISSING_ROUNDED_HUNDREDS})
+    assert no_chart_text(ameland, youth) == (
+        "Jongeren van 15 tot 27 jaar per 1.000 inwoners: geen grafiek voor Ameland, want geen "
+        f"enkel jaar heeft een cijfer. Reden: {MISSING_ROUNDED_HUNDREDS}."
+    )
+    merged = load_report_data("aantrekkelijkheid", "Land van Cuijk", peildatum="2026-11-27")
+    hospital = "ziekenhuisopnamen_per_10000"
+    n, why = reasons(merged, hospital)
+    assert n == 1 and len(why) == 1
+    assert no_chart_text(merged, hospital) == (
+        "Ziekenhuisopnamen per 10.000 inwoners: geen grafiek voor Land van Cuijk, want alleen "
+        f"2022 heeft een cijfer. De andere jaren: {why.pop()}."
+    )
+
+
 def test_a_note_about_a_table_is_said_once_and_only_with_its_figures(monkeypatch):
     """The sentence that the Gezondheidsmonitor 2024 is read under the topic names of 2022 stood
     in the caveats of all eleven survey indicators, also in reports without a figure of 2024

@@ -654,16 +654,41 @@ def show_trends(
     notes = shared_notes([d[3] if d is not None else "" for d in drawn])
     for indicator, bundle, note in zip(section.trends, drawn, notes, strict=True):
         if bundle is None:
-            label = data.catalogue[indicator].label_nl
-            text = (
-                f"{label}: voor {data.region.name} zijn te weinig jaren beschikbaar voor een "
-                "grafiek."
-            )
-            display(part("voetnoot.html.j2", text=text))
+            display(part("voetnoot.html.j2", text=no_chart_text(data, indicator)))
         else:
             publish_display_data(data=bundle[0], metadata=bundle[1])
             if note:
                 display(part("voetnoot.html.j2", text=note))
+
+
+def no_chart_text(data: ReportData, indicator: str) -> str:
+    """Say why an indicator has no trend chart for the municipality, in the panel's words.
+
+    A chart needs two years with a figure. Without any, the sentence gives the reason most of
+    the years have (CBS's rounding of small counts, a table only online; of equally frequent
+    ones the latest year's); with one, that year and why the others are missing. "Too few
+    years" alone left a reader guessing whether the data were short or withheld.
+    """
+    ind = data.catalogue[indicator]
+    panel = data.indicator_panel(indicator)
+    own = panel[panel["region_code"] == data.region.code].sort_values("year")
+    known = own[own["value"].notna()]
+    reasons = own.loc[own["value"].isna(), "missing_reason"].dropna().astype(str)
+    counts = reasons.value_counts()
+    why = next((r for r in reversed(reasons.tolist()) if counts[r] == counts.max()), "")
+    name = data.region.name
+    if len(known) == 0 and why:
+        return (
+            f"{ind.label_nl}: geen grafiek voor {name}, want geen enkel jaar heeft een cijfer. "
+            f"Reden: {why}."
+        )
+    if len(known) == 1:
+        year = ind.year_label(int(known["year"].iloc[0]))
+        rest = f" De andere jaren: {why}." if why else ""
+        return (
+            f"{ind.label_nl}: geen grafiek voor {name}, want alleen {year} heeft een cijfer." + rest
+        )
+    return f"{ind.label_nl}: voor {name} zijn te weinig jaren beschikbaar voor een grafiek."
 
 
 #: How a footnote names the charts it is about, by their number.
