@@ -21,7 +21,6 @@ CEILINGS = {
     ("westerkwartier/indicators/catalogue.py", "check_catalogue"): 40,
     ("westerkwartier/indicators/compute.py", "compute"): 15,
     ("westerkwartier/indicators/extraction.py", "extract_indexed"): 29,
-    ("westerkwartier/indicators/panel.py", "operand_data"): 14,
     ("westerkwartier/sources/exports.py", "read_cbsodata_export"): 13,
     ("westerkwartier/sources/need.py", "_plan_need"): 13,
     ("westerkwartier/sources/transport.py", "get_json"): 14,

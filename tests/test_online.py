@@ -33,7 +33,7 @@ from westerkwartier.errors import (
 from westerkwartier.indicators import needs as catalogue_needs
 from westerkwartier.indicators.catalogue import MISSING, Operand, load_catalogue
 from westerkwartier.indicators.extraction import extract
-from westerkwartier.indicators.panel import panel
+from westerkwartier.indicators.panel import cut_by_region, panel
 from westerkwartier.pipeline import batch
 from westerkwartier.pipeline.jobs import kernel_env
 from westerkwartier.sources import cbs, data, odata4, regions, snapshot, transport
@@ -201,7 +201,14 @@ def test_online_panel_equals_offline_panel(mirror, mirror_tables, point_at, v4_o
     # a reason may differ only where offline the table is "online only": online it says why
     differ = a["missing_reason"].fillna("") != b["missing_reason"].fillna("")
     assert set(a.loc[differ, "missing_reason"]) <= {MISSING["online_only"]}
-    assert set(b.loc[differ, "missing_reason"]) <= {
+    # the stand-in serves the mirror's copies cut off partway through their regions (80305ned
+    # ends at Zwijndrecht) as whole tables, so it lacks those rows where CBS has them
+    cut = {t.lower() for t, (table, _) in mirror_tables.items() if cut_by_region(table)}
+    from_cut = {i.id for i in cat if {t.lower() for t in i.tables} & cut}
+    unpublished = differ & (b["missing_reason"] == MISSING["not_published"])
+    assert "80305ned" in cut and set(b.loc[unpublished, "indicator"]) <= from_cut
+    assert set(b.loc[unpublished, "region_code"]) == {"GM0193", "GM0642"}  # Zwolle, Zwijndrecht
+    assert set(b.loc[differ & ~unpublished, "missing_reason"]) <= {
         MISSING["not_found"],  # a table the stand-in does not have
         MISSING["topic_missing"],  # ages: the 03759ned capture holds totals only
     }

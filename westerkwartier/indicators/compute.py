@@ -59,6 +59,29 @@ class OperandData:
     covered: frozenset[str] | None = None
 
 
+def _table_reasons(
+    data: OperandData,
+    off_year: str | None,
+    published: np.ndarray,
+    measured: np.ndarray,
+    grid_regions: pd.Index,
+) -> np.ndarray:
+    """Why each cell of the grid lacks the operand, as far as its tables tell.
+
+    A year outside the indicator's years has no measurement (or is not published); a measured
+    year the tables do not cover has the tables' own reason (``gap_reason``); a year they do
+    cover is not published for the region, unless the region lies past the end of an offline
+    copy cut off partway through its regions: then it is only online.
+    """
+    why = np.full(len(grid_regions), off_year or MISSING["not_published"], dtype=object)
+    why[measured] = data.gap_reason
+    why[published] = MISSING["not_published"]
+    if data.covered is not None:
+        beyond = ~np.isin(np.asarray(grid_regions, dtype=object), list(data.covered))
+        why[published & beyond] = MISSING["online_only"]
+    return why
+
+
 def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
     indicator: Indicator,
     operands: Mapping[str, OperandData],
@@ -181,12 +204,7 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         lag = indicator.operands[name].lag
         too_early = ~np.isnan(born) & (grid_years - lag < born)
         # a table that is only online explains only the years CBS publishes the indicator
-        why = np.full(n, off_year or MISSING["not_published"], dtype=object)
-        why[measured] = data.gap_reason
-        why[table_years & measured] = MISSING["not_published"]
-        if data.covered is not None:  # a region past the end of a cut-off offline copy
-            beyond = ~np.isin(grid_regions, list(data.covered))
-            why[table_years & measured & beyond] = MISSING["online_only"]
+        why = _table_reasons(data, off_year, measured & table_years, measured, grid_regions)
         why[present] = MISSING["suppressed"]
         if break_text:
             early = np.flatnonzero(table_years & too_early)

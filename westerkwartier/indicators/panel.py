@@ -314,7 +314,48 @@ def cut_by_region(table: CbsTable | str) -> bool:
     return bool(info.get("truncated")) and bool(info.get("incomplete_regions"))
 
 
-def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
+def _operand_tables(
+    op: Any, tables: _Tables, catalogue: Catalogue
+) -> tuple[list[pd.DataFrame], list[str], str | None, set[str] | None]:
+    """Extract an operand from each of its tables.
+
+    Returns
+    -------
+    parts, failures, precision, cut
+        The extracts; the reasons of the tables that gave none; how CBS rounded the first
+        extract; the regions of its offline copies that stop partway through their regions
+        (:func:`cut_by_region`), None when there is no such copy.
+    """
+    parts: list[pd.DataFrame] = []
+    failures: list[str] = []
+    precision: str | None = None
+    cut: set[str] | None = None
+    for table_id in op.tables:
+        got = tables.extract(table_id, op, catalogue)
+        if isinstance(got, str):
+            failures.append(got)
+            continue
+        parts.append(got)
+        if cut_by_region(tables.get(table_id)):
+            cut = (cut or set()) | set(got["region_code"].astype(str))
+        if precision is None:
+            precision = tables.precision.get(op.signature(table_id))
+    return parts, failures, precision, cut
+
+
+def _held(cut: set[str] | None, given: pd.DataFrame, obs: pd.DataFrame) -> frozenset[str] | None:
+    """Return the regions an operand with a cut-off copy holds (None without such a copy).
+
+    Those of the copy, and those rebuilt from their predecessors (in ``obs``, not in the
+    tables' own figures ``given``).
+    """
+    if cut is None:
+        return None
+    rebuilt = set(obs["region_code"].astype(str)) - set(given["region_code"].astype(str))
+    return frozenset(cut | rebuilt)
+
+
+def operand_data(
     indicator: Indicator,
     tables: _Tables,
     catalogue: Catalogue,
@@ -331,22 +372,9 @@ def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
     combined: dict[str, pd.DataFrame] = {}
     gaps: dict[str, str] = {}
     rounding: dict[str, str | None] = {}
-    # per operand, the regions of its offline copies that stop partway through their regions
-    cut: dict[str, set[str]] = {}
-    raw: dict[str, set[str]] = {}  # the regions the tables themselves give (not rebuilt)
+    covered: dict[str, set[str] | None] = {}
     for name, op in indicator.operands.items():
-        parts, failures = [], []
-        for table_id in op.tables:
-            got = tables.extract(table_id, op, catalogue)
-            if isinstance(got, str):
-                failures.append(got)
-            else:
-                parts.append(got)
-                raw.setdefault(name, set()).update(got["region_code"].astype(str))
-                if cut_by_region(tables.get(table_id)):
-                    cut.setdefault(name, set()).update(got["region_code"].astype(str))
-                if rounding.get(name) is None:
-                    rounding[name] = tables.precision.get(op.signature(table_id))
+        parts, failures, rounding[name], covered[name] = _operand_tables(op, tables, catalogue)
         combined[name] = combine_tables(parts, by_region=op.fill_regions)
         gap = MISSING["not_published"]
         for reason in _REASON_RANK:
@@ -386,11 +414,7 @@ def operand_data(  # noqa: C901 - over the limit; see tests/test_complexity.py
                 gap_reason=gaps[name],
                 existed=was,
                 precision=rounding.get(name),
-                covered=(  # a region rebuilt from its predecessors counts as held
-                    frozenset(cut[name] | (set(obs["region_code"].astype(str)) - raw[name]))
-                    if name in cut
-                    else None
-                ),
+                covered=_held(covered[name], combined[name], obs),
             )
         if existed is not None:
             existed.update(tables.operands[key].existed)
