@@ -864,7 +864,9 @@ def test_notebook_runs_through_the_runner(tmp_path):
     )
     text = out.read_text(encoding="utf-8")
     assert check_html(text) == [] and images_without_alt(text) == 0
-    assert len(re.findall(r"<img\b", text)) == 2  # the analyst's own map and the report's map
+    # the analyst's own map, the same with wk.kaart in one line, and the report's map
+    assert len(re.findall(r"<img\b", text)) == 3
+    assert "Kaart: Aandeel 65 jaar of ouder in 2024; donkerder blauw is hoger." in text
     plain = _plain(text)
     assert "Meerstad e.o." in plain and "Traceback" not in text
     assert "wijkgrens gewijzigd tussen 2020 en 2024" in plain
