@@ -15,6 +15,12 @@ them only where that is defensible: additive counts (and rates through their bas
 predecessors or predecessors with a known share, the continuing municipality's own old figure
 included. Gross flows between municipalities are not additive across a merger (moves between
 the predecessors become internal), so their earlier years stay missing, with the reason.
+
+A municipality that only changed its name gets a new CBS code, not a new area (De Friese Meren,
+GM1921, formed in 2014, is De Fryske Marren, GM1940, since 1 July 2015). :func:`renamed_codes`
+finds these; the mergers of the old code count as the new code's (it began in 2014, and a new
+name is no boundary change), and :func:`relabel_renamed` gives the new code the old code's
+figures of its current area as its own (CBS files 2015 under GM1921).
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ def _merger_rows(
         for pred, entry in preds.items():
             total = float(entry["total_addresses"])
             shares[(successor, pred)] = float(entry["addresses_moved"]) / total
+    renamed = renamed_codes(dissolved)
     rows = []
     for code, year, text in zip(
         dissolved["code"], dissolved["dissolved_in"], dissolved["successor_codes"], strict=True
@@ -74,13 +81,129 @@ def _merger_rows(
                 share = shares.get((successor, str(code)))
             rows.append(
                 {
-                    "successor": successor,
+                    # a merger into a code that was renamed later is a merger into its new code
+                    "successor": current_code(successor, renamed),
                     "predecessor": str(code),
                     "share": share,
                     "start_year": int(year),
+                    "renamed": str(code) in renamed,
                 }
             )
-    return pd.DataFrame(rows, columns=MERGER_COLUMNS)
+    return pd.DataFrame(rows, columns=[*MERGER_COLUMNS, "renamed"])
+
+
+def renamed_codes(dissolved: pd.DataFrame | None) -> dict[str, str]:
+    """Return old code -> new code of the municipalities that only changed their name.
+
+    From the registry's ``change`` (:data:`westerkwartier.sources.regions.RENAMED`); a frame
+    without it (``config/herindelingen.toml``) has none.
+
+    Examples
+    --------
+    >>> dissolved = pd.DataFrame({"code": ["GM1921", "GM0053"], "dissolved_in": [2015, 2019],
+    ...     "successor_codes": ["GM1940", "GM1966;GM1969"], "change": ["naamswijziging", None]})
+    >>> renamed_codes(dissolved)
+    {'GM1921': 'GM1940'}
+    """
+    from westerkwartier.sources.regions import RENAMED
+
+    if dissolved is None or "change" not in dissolved.columns:
+        return {}
+    out = {}
+    for code, change, text in zip(
+        dissolved["code"], dissolved["change"], dissolved["successor_codes"], strict=True
+    ):
+        successors = [c for c in str(text).split(";") if c] if pd.notna(text) else []
+        if isinstance(change, str) and change == RENAMED and len(successors) == 1:
+            out[str(code)] = successors[0]
+    return out
+
+
+def current_code(code: str, renamed: Mapping[str, str]) -> str:
+    """Return the code a municipality has now, after every change of name.
+
+    Examples
+    --------
+    >>> current_code("GM1921", {"GM1921": "GM1940"}), current_code("GM0014", {})
+    ('GM1940', 'GM0014')
+    """
+    seen = {code}
+    while code in renamed and renamed[code] not in seen:
+        code = renamed[code]
+        seen.add(code)
+    return code
+
+
+def rename_spans(dissolved: pd.DataFrame | None) -> list[tuple[str, str, int | None]]:
+    """Return (old code, current code, first year) of each municipality that changed its name.
+
+    The old code's figures from ``first year`` on describe the current code's area: the year of
+    the old code's own last boundary change (De Friese Meren: 2014, when it was formed;
+    Groesbeek, enlarged in 2015 and Berg en Dal since 2016: 2015), None when its area never
+    changed (all its figures count).
+    """
+    renamed = renamed_codes(dissolved)
+    if not renamed:
+        return []
+    rows = _merger_rows(dissolved)
+    changes = rows[~rows["renamed"]].groupby("successor")["start_year"].max()
+    return [
+        (old, current_code(new, renamed), _int_or_none(changes.get(current_code(new, renamed))))
+        for old, new in renamed.items()
+    ]
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+
+
+def relabel_renamed(obs: pd.DataFrame, spans: list[tuple[str, str, int | None]]) -> pd.DataFrame:
+    """Give a renamed municipality its figures filed under its old code.
+
+    Rows of an old code (from the year its area became the current one, see
+    :func:`rename_spans`) become rows of the current code where that code has no figure of
+    its own for the year; status and source stay (the same area, no estimate).
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"region_code": ["GM1921", "GM1921", "GM1940"],
+    ...     "year": [2014, 2015, 2016], "value": [1.0, 2.0, 3.0]})
+    >>> relabel_renamed(obs, [("GM1921", "GM1940", 2014)])[["region_code", "year", "value"]]
+      region_code  year  value
+    0      GM1940  2016    3.0
+    1      GM1940  2014    1.0
+    2      GM1940  2015    2.0
+    """
+    if not spans or obs.empty:
+        return obs
+    # only the rows of the codes concerned are looked at (a few dozen of a national operand)
+    involved = {old for old, _, _ in spans} | {new for _, new, _ in spans}
+    at = np.flatnonzero(obs["region_code"].isin(involved).to_numpy())
+    if not len(at):
+        return obs
+    codes = obs["region_code"].to_numpy(dtype=object)[at]
+    years = obs["year"].to_numpy()[at]
+    has = ~np.isnan(obs["value"].to_numpy(dtype=float)[at])
+    taken = np.zeros(len(at), dtype=bool)
+    new_codes = codes.copy()
+    for old, new, first in spans:
+        own = set(years[(codes == new) & has].tolist())
+        rows = (codes == old) & has & ~np.isin(years, list(own))
+        if first is not None:
+            rows &= years >= first
+        taken |= rows
+        new_codes[rows] = new
+    if not taken.any():
+        return obs
+    filled = set(zip(new_codes[taken].tolist(), years[taken].tolist(), strict=True))
+    # an empty row of the current code for a year that now has a figure goes
+    empty = np.array([(c, y) in filled for c, y in zip(codes, years.tolist(), strict=True)])
+    drop = np.zeros(len(obs), dtype=bool)
+    drop[at[taken | empty]] = True
+    moved = obs.iloc[at[taken]].assign(
+        region_code=pd.Series(new_codes[taken], index=obs.index[at[taken]], dtype=object)
+    )
+    return pd.concat([obs[~drop], moved], ignore_index=True)
 
 
 def load_mergers(
@@ -109,7 +232,7 @@ def load_mergers(
     neighbour in 1998) stays in as a row with share NaN: the years after it can be rebuilt,
     the years before it cannot (:func:`rebuild_mergers` then finds a predecessor missing).
     """
-    out = _merger_rows(dissolved, shares_path, herindelingen_path)
+    out = _merger_rows(dissolved, shares_path, herindelingen_path)[MERGER_COLUMNS]
     if out.empty:
         return out
     latest = out.groupby("successor")["start_year"].transform("max")
@@ -141,6 +264,7 @@ def boundary_breaks(
     {'GM0014': 2019}
     """
     rows = _merger_rows(dissolved, shares_path, herindelingen_path)
+    rows = rows[~rows["renamed"].astype(bool)]  # a new name is no new area
     if rows.empty:
         return {}
     last = rows.groupby("successor")["start_year"].max()

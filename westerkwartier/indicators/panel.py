@@ -55,6 +55,8 @@ from westerkwartier.indicators.mergers import (
     infer_divisions,
     load_mergers,
     rebuild_mergers,
+    relabel_renamed,
+    rename_spans,
 )
 from westerkwartier.sources.periods import check_year
 from westerkwartier.sources.regions import COUNTRY
@@ -362,12 +364,14 @@ def operand_data(
     mergers: pd.DataFrame,
     breaks: dict[str, int] | None = None,
     existed: set[str] | None = None,
+    renamed: list[tuple[str, str, int | None]] | None = None,
 ) -> dict[str, OperandData]:
     """Observations per operand of an indicator: table per year, mergers rebuilt, lag applied.
 
     For an indicator with ``series_break``, figures from before a municipality's last boundary
     change are replaced by rebuilt ones or dropped (:func:`break_series`); the municipalities
-    that existed before their change are added to ``existed``.
+    that existed before their change are added to ``existed``. A municipality that changed its
+    name gets its figures under the old code (``renamed``, :func:`rename_spans`) first.
     """
     combined: dict[str, pd.DataFrame] = {}
     gaps: dict[str, str] = {}
@@ -375,7 +379,9 @@ def operand_data(
     covered: dict[str, set[str] | None] = {}
     for name, op in indicator.operands.items():
         parts, failures, rounding[name], covered[name] = _operand_tables(op, tables, catalogue)
-        combined[name] = combine_tables(parts, by_region=op.fill_regions)
+        combined[name] = relabel_renamed(
+            combine_tables(parts, by_region=op.fill_regions), renamed or []
+        )
         gap = MISSING["not_published"]
         for reason in _REASON_RANK:
             if reason in failures:
@@ -525,11 +531,12 @@ def panel(
     frames = []
     codes = list(where["code"])
     starts = _start_years(mergers)
+    renamed = rename_spans(dissolved)
     dominance = _DominanceContext(where, registry)
     extra = []
     for ind in chosen:
         existed: set[str] = set()
-        data = operand_data(ind, tables, cat, mergers, breaks, existed)
+        data = operand_data(ind, tables, cat, mergers, breaks, existed, renamed)
         values = compute(ind, data, codes, years, mergers, breaks, existed, starts)
         frames.append(mark_breaks(values, ind.breaks, ind.years[0]))
         extra.append(dominance.rows(ind, data, years))

@@ -1279,11 +1279,24 @@ def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
 def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = ()) -> str:
     """Say which boundary change of a municipality the figures take into account.
 
+    A change of name (and CBS code) is no boundary change: the municipality's mergers under its
+    old code count, and a sentence says the old name (De Fryske Marren was De Friese Meren,
+    formed in 2014, until 1 July 2015).
+
     Examples
     --------
     ``Eemsdelta ontstond op 1 januari 2021 uit Appingedam, Delfzijl en Loppersum. ...``
     """
+    from westerkwartier.indicators.mergers import (
+        current_code,
+        load_mergers,
+        rename_spans,
+        renamed_codes,
+    )
+
     dissolved = registry.dissolved()
+    renamed = renamed_codes(dissolved)
+    own = {code} | {old for old, new in renamed.items() if current_code(new, renamed) == code}
     rows_ = dissolved.dropna(subset=["dissolved_in", "successor_codes"])
     mine = [
         (str(c), str(n), int(y), str(succ).split(";"))
@@ -1294,17 +1307,24 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
             rows_["successor_codes"],
             strict=True,
         )
-        if code in str(succ).split(";")
+        if own & set(str(succ).split(";")) and str(c) not in renamed
     ]
-    if not mine:
-        return ""
+    first = _first_catalogue_year()
+    names = [
+        _rename_text(dissolved, old, since, name)
+        for old, new, since in rename_spans(dissolved)
+        if new == code
+        and int(dissolved.loc[dissolved["code"] == old, "dissolved_in"].iloc[0]) >= first
+    ]
+    if not mine or max(y for _, _, y, _ in mine) < first:
+        return "".join(names).strip()  # no boundary change since the first figure
     year = max(y for _, _, y, _ in mine)
-    if year < _first_catalogue_year():
-        return ""  # long before any figure of the monitor
     last = [(n, succ) for _, n, y, succ in mine if y == year]
     whole = sorted(n for n, succ in last if len(succ) == 1)
     split = sorted(n for n, succ in last if len(succ) > 1)
-    new = len({y for _, _, y, _ in mine}) == 1 and _new_code(code)
+    # the code that took them in: Groesbeek (GM0241) continued and took in two, then was renamed
+    receivers = {s for _, _, y, succ in mine if y == year for s in succ if s in own}
+    new = len({y for _, _, y, _ in mine}) == 1 and all(_new_code(r) for r in receivers)
     parts = whole + [f"een deel van {n}" for n in split]
     listed = and_list(parts)
     if new:
@@ -1314,11 +1334,9 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
     estimated = sorted(
         {unit_label(r.label) for r in rows if r.own is not None and r.own.status == "schatting"}
     )
-    from westerkwartier.indicators.mergers import load_mergers
-
     mergers = load_mergers(dissolved)
-    rebuilt = bool(((mergers["successor"] == code) & (mergers["start_year"] == year)).any())
-    if rebuilt:
+    change = mergers[(mergers["successor"] == code) & (mergers["start_year"] == year)]
+    if len(change) and change["share"].notna().all():
         text += (
             f" Cijfers over jaren vóór {year} gaan in dit rapport over het gebied van nu: waar "
             "het kan opgeteld uit de voorgangers (status schatting"
@@ -1331,9 +1349,29 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
             f" Welk deel van {and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
             f"vóór {year} gingen over een ander gebied en ontbreken daarom."
         )
+    text += "".join(names)
     if estimated:
         text += f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
     return text
+
+
+def _rename_text(dissolved: pd.DataFrame, old: str, since: int | None, name: str) -> str:
+    """Say that a municipality had another name, and which figures under that code are its own.
+
+    ``since`` is the year the old code's area became the current one (:func:`rename_spans`).
+    """
+    from westerkwartier.sources.periods import dutch_date
+
+    row = dissolved[dissolved["code"] == old].iloc[0]
+    on = row["dissolved_on"]
+    date = dutch_date(str(on)) if isinstance(on, str) and on else f"1 januari {row['dissolved_in']}"
+    # a code that existed before it took others in has figures of a smaller area before that
+    which = f" vanaf {since}" if since is not None and not _new_code(old) else ""
+    return (
+        f" Tot {date} heette de gemeente {row['name']}; alleen de naam en de CBS-code "
+        f"veranderden, niet het gebied. De cijfers die CBS{which} onder de oude code geeft, zijn "
+        f"die van {name}."
+    )
 
 
 def _first_catalogue_year() -> int:
