@@ -109,3 +109,17 @@ def test_the_report_says_the_old_name_and_when_the_area_began():
     berg = merger_text(registry, "GM1945", "Berg en Dal")
     assert berg.startswith("Berg en Dal kreeg op 1 januari 2015 Millingen aan de Rijn en Ubbergen")
     assert "De cijfers die CBS vanaf 2015 onder de oude code geeft" in berg
+
+
+def test_a_new_name_alone_is_called_so(monkeypatch):
+    """Dantumadiel was Dantumadeel until 2009 and has had no boundary change since."""
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import merger_caveats
+
+    monkeypatch.setattr(settings, "offline", True)
+    data = load_report_data("talent", "Dantumadiel", peildatum="2026-11-27")
+    [(title, text)] = merger_caveats(data)
+    assert title == "Naamswijziging van Dantumadiel"
+    assert text.startswith("Tot 1 januari 2009 heette de gemeente Dantumadeel;")
+    fryske = load_report_data("talent", "De Fryske Marren", peildatum="2026-11-27")
+    assert merger_caveats(fryske)[0][0] == "Herindeling van De Fryske Marren"

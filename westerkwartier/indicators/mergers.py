@@ -146,7 +146,7 @@ def rename_spans(dissolved: pd.DataFrame | None) -> list[tuple[str, str, int | N
     if not renamed:
         return []
     rows = _merger_rows(dissolved)
-    changes = rows[~rows["renamed"]].groupby("successor")["start_year"].max()
+    changes = rows[~rows["renamed"].astype(bool)].groupby("successor")["start_year"].max()
     return [
         (old, current_code(new, renamed), _int_or_none(changes.get(current_code(new, renamed))))
         for old, new in renamed.items()

@@ -1269,11 +1269,12 @@ def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
         registry = load_registry()
     except WesterkwartierError:
         return []
-    return [
-        (f"Herindeling van {data.region.name}", text)
-        for text in [merger_text(registry, data.region.code, data.region.name, data.rows)]
-        if text
-    ]
+    text = merger_text(registry, data.region.code, data.region.name, data.rows)
+    if not text:
+        return []
+    # only a new name since the first figure (Dantumadiel, 2009) is no herindeling
+    kind = "Naamswijziging" if text.startswith("Tot ") else "Herindeling"
+    return [(f"{kind} van {data.region.name}", text)]
 
 
 def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = ()) -> str:
