@@ -69,6 +69,24 @@ def test_indicators_built_together_share_one_file_and_are_read_back_apart():
     assert found[empty].empty and list(found[empty].columns) == list(fresh.columns)
 
 
+def test_a_file_read_brings_its_other_indicators_along(monkeypatch):
+    """A batch writes the national panel as one file; the second report of a pair read it again."""
+    national_panel(IDS)  # one build, one file
+    clear_panel_cache()
+    reads = []
+    original = panel_cache.read_frame
+    monkeypatch.setattr(
+        panel_cache, "read_frame", lambda path, digest: reads.append(path) or original(path, digest)
+    )
+    first = national_panel(IDS[:1])  # the first report asks for one of them
+    second = national_panel(IDS[1:])  # the second report for the other: from memory
+    assert len(reads) == 1
+    fresh = panel(indicators=IDS)
+    pd.testing.assert_frame_equal(pd.concat([first, second], ignore_index=True), fresh)
+    folder = settings.cache_dir / "panel" / data_fingerprint()
+    assert list(panel_cache._read_disk(folder, IDS[:1])) == IDS  # the one asked first
+
+
 def test_an_index_that_points_at_the_wrong_rows_is_rebuilt_with_a_warning(caplog):
     fresh = national_panel(IDS)
     folder = settings.cache_dir / "panel" / data_fingerprint()
