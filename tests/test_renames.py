@@ -123,3 +123,16 @@ def test_a_new_name_alone_is_called_so(monkeypatch):
     assert text.startswith("Tot 1 januari 2009 heette de gemeente Dantumadeel;")
     fryske = load_report_data("talent", "De Fryske Marren", peildatum="2026-11-27")
     assert merger_caveats(fryske)[0][0] == "Herindeling van De Fryske Marren"
+
+
+def test_a_change_in_the_course_of_a_year_has_its_own_date():
+    """Weesp went into Amsterdam on 24 March 2022; the report said "op 1 januari 2022"."""
+    from westerkwartier.reporting.sections import merger_text
+
+    registry = load_registry()
+    assert merger_text(registry, "GM0363", "Amsterdam").startswith(
+        "Amsterdam kreeg op 24 maart 2022 Weesp erbij."
+    )
+    assert merger_text(registry, "GM0599", "Rotterdam").startswith(
+        "Rotterdam kreeg op 18 maart 2010 Rozenburg erbij."
+    )

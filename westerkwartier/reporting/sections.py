@@ -1328,10 +1328,11 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
     new = len({y for _, _, y, _ in mine}) == 1 and all(_new_code(r) for r in receivers)
     parts = whole + [f"een deel van {n}" for n in split]
     listed = and_list(parts)
+    on = _change_date(rows_, [c for c, _, y, _ in mine if y == year], year)
     if new:
-        text = f"{name} ontstond op 1 januari {year} uit {listed}."
+        text = f"{name} ontstond op {on} uit {listed}."
     else:
-        text = f"{name} kreeg op 1 januari {year} {listed} erbij."
+        text = f"{name} kreeg op {on} {listed} erbij."
     estimated = sorted(
         {unit_label(r.label) for r in rows if r.own is not None and r.own.status == "schatting"}
     )
@@ -1354,6 +1355,21 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
     if estimated:
         text += f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
     return text
+
+
+def _change_date(dissolved: pd.DataFrame, codes: list[str], year: int) -> str:
+    """Return the date of a boundary change in Dutch, the registry's or 1 January of its year.
+
+    Most changes are on 1 January; Weesp went into Amsterdam on 24 March 2022.
+    """
+    from westerkwartier.sources.periods import dutch_date
+
+    dates = {
+        str(on)
+        for on in dissolved.loc[dissolved["code"].isin(codes), "dissolved_on"]
+        if isinstance(on, str) and on
+    }
+    return dutch_date(max(dates)) if dates else f"1 januari {year}"
 
 
 def _rename_text(dissolved: pd.DataFrame, old: str, since: int | None, name: str) -> str:
