@@ -379,9 +379,7 @@ def operand_data(
     covered: dict[str, set[str] | None] = {}
     for name, op in indicator.operands.items():
         parts, failures, rounding[name], covered[name] = _operand_tables(op, tables, catalogue)
-        combined[name] = relabel_renamed(
-            combine_tables(parts, by_region=op.fill_regions), renamed or []
-        )
+        combined[name] = combine_tables(parts, by_region=op.fill_regions)
         gap = MISSING["not_published"]
         for reason in _REASON_RANK:
             if reason in failures:
@@ -404,9 +402,11 @@ def operand_data(
             op.fill_regions,
             boundary,
         )
-        if key not in tables.operands:
-            obs = combined[name]
+        if key not in tables.operands:  # an operand shared with an earlier indicator is done
+            obs = relabel_renamed(combined[name], renamed or [])
             weights = combined.get(op.weight) if op.weight else None
+            if weights is not None:
+                weights = relabel_renamed(weights, renamed or [])
             was: set[str] = set()
             if boundary:
                 assert breaks is not None
