@@ -163,6 +163,18 @@ def test_observation_picks_latest_up_to_year_and_keeps_reason():
     assert observation(rows.iloc[0:0]) == (None, "geen gegevens")
 
 
+def test_reasons_of_missing_years_name_runs_not_a_min_max_span():
+    # Heerenveen's 10-year youth change: the 2014 boundary change for the years whose start
+    # lies before it, "niet gepubliceerd" for those between; 2012-2023 would cover both
+    years = list(range(2012, 2024))
+    why = {y: "niet gepubliceerd" if 2014 <= y <= 2021 else "grens" for y in years}
+    rows = pd.DataFrame({"year": years, "value": NAN, "missing_reason": [why[y] for y in years]})
+    assert observation(rows) == (
+        None,
+        "grens (2012-2013, 2022-2023); niet gepubliceerd (2014-2021)",
+    )
+
+
 # -- scorecard, ordering, findings ----------------------------------------------------------
 @pytest.fixture
 def tiny():

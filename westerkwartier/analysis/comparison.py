@@ -253,7 +253,7 @@ def _observation(rows: Sequence[Record], year: int | None) -> tuple[Observation 
 
 
 def _reasons_by_year(rows: Sequence[Record]) -> str:
-    """``geen cijfer van CBS (...) (2020-2022); tabel alleen online beschikbaar (2024)``."""
+    """``geen cijfer van CBS (...) (2012, 2020-2022); tabel alleen online beschikbaar (2024)``."""
     groups: dict[str, list[int]] = {}
     for row in rows:
         why = row["missing_reason"]
@@ -265,9 +265,31 @@ def _reasons_by_year(rows: Sequence[Record]) -> str:
         return next(iter(groups))
     parts = []
     for why, years in groups.items():
-        span = str(years[0]) if len(years) == 1 else f"{min(years)}-{max(years)}"
-        parts.append(f"{why} ({span})")
+        runs = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in year_runs(years))
+        parts.append(f"{why} ({runs})")
     return "; ".join(parts)
+
+
+def year_runs(years: Iterable[int]) -> list[tuple[int, int]]:
+    """Return the runs of consecutive years as ``(first, last)``, in order.
+
+    A reason that holds for 2012, 2013 and 2023 holds for two runs, not for 2012-2023: the
+    years between may have a figure or another reason.
+
+    Examples
+    --------
+    >>> year_runs([2023, 2012, 2013, 2013])
+    [(2012, 2013), (2023, 2023)]
+    >>> year_runs([])
+    []
+    """
+    runs: list[list[int]] = []
+    for year in sorted(set(years)):
+        if runs and year == runs[-1][1] + 1:
+            runs[-1][1] = year
+        else:
+            runs.append([year, year])
+    return [(first, last) for first, last in runs]
 
 
 def _obs(row: Mapping[str, Any]) -> Observation:

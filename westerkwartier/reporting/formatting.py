@@ -23,7 +23,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from westerkwartier.analysis.comparison import Observation
+from westerkwartier.analysis.comparison import Observation, year_runs
 from westerkwartier.config import ConfigError, config_file, read_toml
 from westerkwartier.indicators.precision import (
     ROUNDING,
@@ -502,13 +502,7 @@ def year_spans(years: Iterable[int]) -> str:
     >>> year_spans([2019])
     '2019'
     """
-    runs: list[list[int]] = []
-    for year in sorted(set(years)):
-        if runs and year == runs[-1][-1] + 1:
-            runs[-1].append(year)
-        else:
-            runs.append([year])
-    return and_list([f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs])
+    return and_list([f"{a}-{b}" if b > a else str(a) for a, b in year_runs(years)])
 
 
 def fmt_value(value: Any, unit: str | None = None, decimals: int | None = None) -> str:
