@@ -752,6 +752,35 @@ def test_online_only_is_said_only_for_years_cbs_publishes():
     assert out.loc[2023, "missing_reason"] == MISSING["no_measurement"]
 
 
+@pytest.mark.parametrize(
+    ("gap", "early"), [("online_only", "online_only"), ("not_published", "not_published")]
+)
+def test_years_before_the_tables_here_have_the_reason_of_the_table_not_here(gap, early):
+    # a change over ten years offline starts in 2022 (37259eng from 2012); the years before
+    # need 37259ned, which CBS publishes but only online: not "niet gepubliceerd"
+    from westerkwartier.indicators.catalogue import MISSING
+    from westerkwartier.indicators.compute import OperandData, compute
+
+    raw = _survey_catalogue()["rokers"]
+    ind = replace(raw, years=(2022, 2023))
+    obs = pd.DataFrame(
+        {
+            "region_code": ["GM0001", "GM0001"],
+            "year": [2022, 2023],
+            "value": [np.nan, np.nan],
+            "lower": np.nan,
+            "upper": np.nan,
+            "status": "definitief",
+            "source_table": "T1",
+        }
+    )
+    out = compute(
+        ind, {"pct": OperandData(obs, gap_reason=MISSING[gap])}, ["GM0001"], years=[2015, 2023]
+    ).set_index("year")
+    assert out.loc[2015, "missing_reason"] == MISSING[early]
+    assert out.loc[2023, "missing_reason"] == MISSING["suppressed"]  # a row without figure
+
+
 @pytest.mark.mirror
 def test_indicators_command_and_report_agree_on_what_is_only_online():
     from westerkwartier import settings

@@ -65,6 +65,7 @@ def _table_reasons(
     published: np.ndarray,
     measured: np.ndarray,
     grid_regions: pd.Index,
+    grid_years: np.ndarray,
 ) -> np.ndarray:
     """Why each cell of the grid lacks the operand, as far as its tables tell.
 
@@ -72,9 +73,17 @@ def _table_reasons(
     year the tables do not cover has the tables' own reason (``gap_reason``); a year they do
     cover is not published for the region, unless the region lies past the end of an offline
     copy cut off partway through its regions: then it is only online.
+
+    A year before the first the available tables give, of an indicator CBS does not measure
+    in some years only, has the tables' own reason too: a table that is not here (37259ned,
+    only online) holds the older years of a chain whose newer table is (37259eng, from 2012),
+    so a change over ten years offline starts in 2022 while CBS publishes what it needs for
+    2012-2021 as well.
     """
     why = np.full(len(grid_regions), off_year or MISSING["not_published"], dtype=object)
     why[measured] = data.gap_reason
+    if off_year is None and data.gap_reason != MISSING["not_published"] and len(data.obs):
+        why[grid_years < int(data.obs["year"].min())] = data.gap_reason
     why[published] = MISSING["not_published"]
     if data.covered is not None:
         beyond = ~np.isin(np.asarray(grid_regions, dtype=object), list(data.covered))
@@ -204,7 +213,9 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         lag = indicator.operands[name].lag
         too_early = ~np.isnan(born) & (grid_years - lag < born)
         # a table that is only online explains only the years CBS publishes the indicator
-        why = _table_reasons(data, off_year, measured & table_years, measured, grid_regions)
+        why = _table_reasons(
+            data, off_year, measured & table_years, measured, grid_regions, grid_years
+        )
         why[present] = MISSING["suppressed"]
         if break_text:
             early = np.flatnonzero(table_years & too_early)
