@@ -781,6 +781,40 @@ def test_years_before_the_tables_here_have_the_reason_of_the_table_not_here(gap,
     assert out.loc[2023, "missing_reason"] == MISSING["suppressed"]  # a row without figure
 
 
+def test_years_before_the_tables_keep_a_boundary_change_that_could_not_be_rebuilt():
+    # De Fryske Marren's change over five years: 2017 needs 2012, before its formation in
+    # 2014 and not rebuildable; 2014-2016 need 2009-2011, which are only online but could not
+    # be rebuilt there either. A municipality rebuilt in 2012 may be rebuilt online before.
+    from westerkwartier.indicators.catalogue import MISSING, boundary_break_reason
+    from westerkwartier.indicators.compute import OperandData, compute
+
+    ind = replace(
+        _survey_catalogue()["rokers"], years=tuple(range(2017, 2024)), series_break="boundary"
+    )
+    obs = pd.DataFrame(
+        {
+            "region_code": ["GM0001", "GM0002", "GM0002"],
+            "year": [2023, 2017, 2023],
+            "value": [10.0, 11.0, 12.0],
+            "lower": np.nan,
+            "upper": np.nan,
+            "status": "definitief",
+            "source_table": "T1",
+        }
+    )
+    out = compute(
+        ind,
+        {"pct": OperandData(obs, gap_reason=MISSING["online_only"])},
+        ["GM0001", "GM0002"],
+        years=[2015, 2017, 2023],
+        breaks={"GM0001": 2019, "GM0002": 2019},
+    ).set_index(["region_code", "year"])["missing_reason"]
+    gone = boundary_break_reason(2019, existed=False)
+    assert (out[("GM0001", 2015)], out[("GM0001", 2017)]) == (gone, gone)
+    assert out[("GM0002", 2015)] == MISSING["online_only"]
+    assert pd.isna(out[("GM0002", 2017)])  # rebuilt: a figure, no reason
+
+
 @pytest.mark.mirror
 def test_indicators_command_and_report_agree_on_what_is_only_online():
     from westerkwartier import settings

@@ -65,7 +65,6 @@ def _table_reasons(
     published: np.ndarray,
     measured: np.ndarray,
     grid_regions: pd.Index,
-    grid_years: np.ndarray,
 ) -> np.ndarray:
     """Why each cell of the grid lacks the operand, as far as its tables tell.
 
@@ -73,22 +72,45 @@ def _table_reasons(
     year the tables do not cover has the tables' own reason (``gap_reason``); a year they do
     cover is not published for the region, unless the region lies past the end of an offline
     copy cut off partway through its regions: then it is only online.
-
-    A year before the first the available tables give, of an indicator CBS does not measure
-    in some years only, has the tables' own reason too: a table that is not here (37259ned,
-    only online) holds the older years of a chain whose newer table is (37259eng, from 2012),
-    so a change over ten years offline starts in 2022 while CBS publishes what it needs for
-    2012-2021 as well.
     """
     why = np.full(len(grid_regions), off_year or MISSING["not_published"], dtype=object)
     why[measured] = data.gap_reason
-    if off_year is None and data.gap_reason != MISSING["not_published"] and len(data.obs):
-        why[grid_years < int(data.obs["year"].min())] = data.gap_reason
     why[published] = MISSING["not_published"]
     if data.covered is not None:
         beyond = ~np.isin(np.asarray(grid_regions, dtype=object), list(data.covered))
         why[published & beyond] = MISSING["online_only"]
     return why
+
+
+def _before_tables(data: OperandData, off_year: str | None, grid_years: np.ndarray) -> np.ndarray:
+    """Tell which cells lie before the first year the tables at hand give, for want of a table.
+
+    Such a year has the tables' own reason (``gap_reason``), not "niet gepubliceerd", when the
+    indicator is not one CBS measures in some years only: a table that is not at hand (37259ned,
+    only online) holds the older years of a chain whose newer table is (37259eng, from 2012), so
+    a change over ten years starts offline in 2022 while CBS publishes what 2015-2021 need too.
+    """
+    if off_year is None and data.gap_reason != MISSING["not_published"] and len(data.obs):
+        return grid_years < int(data.obs["year"].min())
+    return np.zeros(len(grid_years), dtype=bool)
+
+
+def _unbuilt(
+    grid_regions: pd.Index, early: np.ndarray, has: np.ndarray, earlier: np.ndarray
+) -> np.ndarray:
+    """Return the cells whose reason is the region's boundary change.
+
+    ``early`` marks the cells before the change in years the tables cover (a rebuilt figure
+    where ``has``; the others say why), ``earlier`` those before the change in years before
+    the tables (:func:`_before_tables`). A region with an early year the tables cover but that
+    could not be rebuilt cannot be rebuilt in an earlier year either (that needs the same
+    predecessors, at least): its earlier cells say why too, not that the table is only online.
+    A region rebuilt in its early years may be rebuilt online in the earlier ones as well.
+    """
+    if not earlier.any():
+        return early
+    regions = np.asarray(grid_regions, dtype=object)
+    return early | (earlier & np.isin(regions, regions[early & ~has]))
 
 
 def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
@@ -212,16 +234,16 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         table_years = np.isin(grid_years, pd.unique(obs["year"]))
         lag = indicator.operands[name].lag
         too_early = ~np.isnan(born) & (grid_years - lag < born)
+        before = _before_tables(data, off_year, grid_years)
         # a table that is only online explains only the years CBS publishes the indicator
-        why = _table_reasons(
-            data, off_year, measured & table_years, measured, grid_regions, grid_years
-        )
+        why = _table_reasons(data, off_year, measured & table_years, measured, grid_regions)
+        why[before] = data.gap_reason
         why[present] = MISSING["suppressed"]
+        early = _unbuilt(grid_regions, table_years & too_early, has, before & too_early)
         if break_text:
-            early = np.flatnonzero(table_years & too_early)
             why[early] = [break_text[r] for r in grid_regions[early]]
         else:
-            why[table_years & too_early] = MISSING["not_rebuildable"]
+            why[early] = MISSING["not_rebuildable"]
         fill = (reasons == None) & ~has  # noqa: E711
         reasons[fill] = why[fill]
 
