@@ -670,14 +670,20 @@ def test_ratio_of_counts_rounded_to_thousands_is_withheld_for_small_counts():
         },
         unit="%",
     )
-    deel = OperandData(obs([("GM0001", 2020, 3_000.0), ("GM0088", 2020, 0.0)]))
-    totaal = OperandData(obs([("GM0001", 2020, 30_000.0), ("GM0088", 2020, 1_000.0)]))
-    out = compute(ind, {"deel": deel, "totaal": totaal}, ["GM0001", "GM0088"]).set_index(
+    deel = OperandData(
+        obs([("GM0001", 2020, 3_000.0), ("GM0088", 2020, 0.0), ("GM0096", 2020, 0.0)])
+    )
+    totaal = OperandData(
+        obs([("GM0001", 2020, 30_000.0), ("GM0088", 2020, 1_000.0), ("GM0096", 2020, 0.0)])
+    )
+    out = compute(ind, {"deel": deel, "totaal": totaal}, ["GM0001", "GM0088", "GM0096"]).set_index(
         "region_code"
     )
     assert out.loc["GM0001", "value"] == 10.0  # a small numerator is fine
     assert np.isnan(out.loc["GM0088", "value"])  # never 0,0% from rounded thousands
     assert out.loc["GM0088", "missing_reason"] == MISSING["rounded_small"]
+    # Vlieland's labour force rounds to 0 thousand: too small, not "noemer is nul"
+    assert out.loc["GM0096", "missing_reason"] == MISSING["rounded_small"]
 
 
 def test_check_catalogue_says_what_significant_persons_needs():

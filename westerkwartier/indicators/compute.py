@@ -257,10 +257,14 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         for n in in_formula
         if indicator.operands[n].cbs_unit == "x 1 000" and indicator.operands[n].rounded_to is None
     ]
+    # a value, or a division by a count that CBS rounded to zero: every operand is there
+    computable = ~np.isnan(value) | np.logical_and.reduce(
+        [~np.isnan(env[name]) for name in sorted(in_formula)]
+    )
     if rounded and len(in_formula) > 1:  # a ratio of counts rounded to thousands
         largest = np.fmax.reduce([env[name] for name in rounded])
         with np.errstate(invalid="ignore"):
-            too_small = (largest < MIN_ROUNDED_COUNT) & ~np.isnan(value)
+            too_small = (largest < MIN_ROUNDED_COUNT) & computable
         value[too_small] = np.nan
         reasons[too_small] = MISSING["rounded_small"]
     stated = sorted(
@@ -269,7 +273,7 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
     if stated and len(in_formula) > 1:  # each count with a stated rounding must be large enough
         for base, name in stated:  # the coarsest rounding names the reason
             with np.errstate(invalid="ignore"):
-                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & ~np.isnan(value)
+                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & computable
             value[too_small] = np.nan
             reasons[too_small] = rounded_small_reason(base)
     nan_value = np.isnan(value)
