@@ -686,6 +686,33 @@ def test_ratio_of_counts_rounded_to_thousands_is_withheld_for_small_counts():
     assert out.loc["GM0096", "missing_reason"] == MISSING["rounded_small"]
 
 
+def test_a_count_too_small_says_so_also_where_a_table_is_only_online():
+    # Ameland's young people over ten years: 2015-2021 need the population of 2005-2011,
+    # only online; but its some 600 young people (rounded to hundreds) withhold it there too
+    from westerkwartier.indicators.catalogue import rounded_small_reason
+
+    ind = _indicator(
+        "1000 * jong / inw",
+        {
+            "jong": {"tables": ["T1"], "topic": "J", "cbs_unit": "aantal", "rounded_to": 100},
+            "inw": {"tables": ["T1"], "topic": "I", "cbs_unit": "aantal"},
+        },
+    )
+    jong = OperandData(obs([("GM0060", 2018, 600.0)]))
+    none = obs([("GM0060", 2018, 1.0)]).iloc[0:0]  # the table is not at hand
+    out = {
+        gap: compute(
+            ind,
+            {"jong": jong, "inw": OperandData(none, gap_reason=MISSING[gap])},
+            ["GM0060"],
+            years=[2018],
+        )["missing_reason"].iloc[0]
+        for gap in ("online_only", "not_published")
+    }
+    assert out["online_only"] == rounded_small_reason(100)
+    assert out["not_published"] == MISSING["not_published"]  # nothing to compute, anywhere
+
+
 def test_check_catalogue_says_what_significant_persons_needs():
     raw = tomllib.loads(CATALOGUE_FILE.read_text(encoding="utf-8"))
     broken = copy.deepcopy(raw)

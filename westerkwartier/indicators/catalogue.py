@@ -106,6 +106,16 @@ MISSING: dict[str, str] = {
     "no_measurement": "geen meting in dat jaar",
 }
 
+#: The reasons a table is not at hand, most telling first: its years are missing for want of
+#: the table, not because CBS has no figure.
+TABLE_GAPS: tuple[str, ...] = (
+    MISSING["online_only"],
+    MISSING["unavailable"],
+    MISSING["too_large"],
+    MISSING["not_found"],
+    MISSING["topic_missing"],
+)
+
 #: How a rounding base is written in a missing reason ("afgerond op honderdtallen").
 ROUNDING_WORDS: dict[int, str] = {
     1000: "duizendtallen",

@@ -20,6 +20,7 @@ import pandas as pd
 from westerkwartier.indicators.catalogue import (
     MISSING,
     STATUSES,
+    TABLE_GAPS,
     Indicator,
     Operand,
     boundary_break_reason,
@@ -271,9 +272,11 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         (base, n) for n in in_formula if (base := indicator.operands[n].rounded_to) is not None
     )
     if stated and len(in_formula) > 1:  # each count with a stated rounding must be large enough
+        # a count too small withholds the value online as well: that, not the table, says why
+        gaps = computable | pd.Series(reasons, dtype=object).isin(TABLE_GAPS).to_numpy()
         for base, name in stated:  # the coarsest rounding names the reason
             with np.errstate(invalid="ignore"):
-                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & computable
+                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & gaps
             value[too_small] = np.nan
             reasons[too_small] = rounded_small_reason(base)
     nan_value = np.isnan(value)

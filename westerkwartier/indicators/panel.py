@@ -38,7 +38,13 @@ from westerkwartier.errors import (
 )
 from westerkwartier.indicators.aggregates import add_region_sums
 from westerkwartier.indicators.breaks import mark_breaks
-from westerkwartier.indicators.catalogue import MISSING, Catalogue, Indicator, load_catalogue
+from westerkwartier.indicators.catalogue import (
+    MISSING,
+    TABLE_GAPS,
+    Catalogue,
+    Indicator,
+    load_catalogue,
+)
 from westerkwartier.indicators.compute import OperandData, compute
 from westerkwartier.indicators.dominance import dominance_rows
 from westerkwartier.indicators.extraction import (
@@ -294,13 +300,7 @@ class _Tables:
         return self.table_divisions[table_id] or None
 
 
-_REASON_RANK = [
-    MISSING["online_only"],
-    MISSING["unavailable"],
-    MISSING["too_large"],
-    MISSING["not_found"],
-    MISSING["topic_missing"],
-]
+_REASON_RANK = list(TABLE_GAPS)
 
 
 def cut_by_region(table: CbsTable | str) -> bool:
