@@ -273,10 +273,10 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
     )
     if stated and len(in_formula) > 1:  # each count with a stated rounding must be large enough
         # a count too small withholds the value online as well: that, not the table, says why
-        gaps = computable | pd.Series(reasons, dtype=object).isin(TABLE_GAPS).to_numpy()
+        checked = computable | pd.Series(reasons, dtype=object).isin(TABLE_GAPS).to_numpy()
         for base, name in stated:  # the coarsest rounding names the reason
             with np.errstate(invalid="ignore"):
-                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & gaps
+                too_small = (np.abs(env[name]) < MIN_ROUNDING_MULTIPLE * base) & checked
             value[too_small] = np.nan
             reasons[too_small] = rounded_small_reason(base)
     nan_value = np.isnan(value)

@@ -1269,12 +1269,14 @@ def merger_caveats(data: ReportData) -> list[tuple[str, str]]:
         registry = load_registry()
     except WesterkwartierError:
         return []
-    change, names = _merger_parts(registry, data.region.code, data.region.name, data.rows)
+    change, names, estimated = _merger_parts(
+        registry, data.region.code, data.region.name, data.rows
+    )
     if not change and not names:
         return []
     # only a new name since the first figure (Dantumadiel, 2009) is no herindeling
     kind = "Herindeling" if change else "Naamswijziging"
-    return [(f"{kind} van {data.region.name}", (change + names).strip())]
+    return [(f"{kind} van {data.region.name}", (change + names + estimated).strip())]
 
 
 def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = ()) -> str:
@@ -1288,14 +1290,16 @@ def merger_text(registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = 
     --------
     ``Eemsdelta ontstond op 1 januari 2021 uit Appingedam, Delfzijl en Loppersum. ...``
     """
-    change, names = _merger_parts(registry, code, name, rows)
-    return (change + names).strip()
+    return "".join(_merger_parts(registry, code, name, rows)).strip()
 
 
 def _merger_parts(
     registry: Any, code: str, name: str, rows: Iterable[ScoreRow] = ()
-) -> tuple[str, str]:
-    """Return :func:`merger_text` in two: the boundary change (or ``""``) and the old names."""
+) -> tuple[str, str, str]:
+    """Return :func:`merger_text` in three: the boundary change, the old names, the estimates.
+
+    Each is ``""`` when there is nothing to say; a name alone is no boundary change.
+    """
     from westerkwartier.indicators.mergers import (
         current_code,
         load_mergers,
@@ -1326,7 +1330,7 @@ def _merger_parts(
         and int(dissolved.loc[dissolved["code"] == old, "dissolved_in"].iloc[0]) >= first
     ]
     if not mine or max(y for _, _, y, _ in mine) < first:
-        return "", "".join(names)  # no boundary change since the first figure
+        return "", "".join(names), ""  # no boundary change since the first figure
     year = max(y for _, _, y, _ in mine)
     last = [(n, succ) for _, n, y, succ in mine if y == year]
     whole = sorted(n for n, succ in last if len(succ) == 1)
@@ -1359,9 +1363,8 @@ def _merger_parts(
             f" Welk deel van {and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
             f"vóór {year} gingen over een ander gebied en ontbreken daarom."
         )
-    if estimated:
-        text += f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
-    return text, "".join(names)
+    last_estimates = f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
+    return text, "".join(names), last_estimates if estimated else ""
 
 
 def _change_date(dissolved: pd.DataFrame, codes: list[str], year: int) -> str:
