@@ -1387,11 +1387,8 @@ def _rename_text(dissolved: pd.DataFrame, old: str, since: int | None, name: str
 
     ``since`` is the year the old code's area became the current one (:func:`rename_spans`).
     """
-    from westerkwartier.sources.periods import dutch_date
-
     row = dissolved[dissolved["code"] == old].iloc[0]
-    on = row["dissolved_on"]
-    date = dutch_date(str(on)) if isinstance(on, str) and on else f"1 januari {row['dissolved_in']}"
+    date = _change_date(dissolved, [old], int(row["dissolved_in"]))
     # a code that existed before it took others in has figures of a smaller area before that
     which = f" vanaf {since}" if since is not None and not _new_code(old) else ""
     return (
