@@ -78,7 +78,8 @@ def _table_reasons(
     why[measured] = data.gap_reason
     why[published] = MISSING["not_published"]
     if data.covered is not None:
-        beyond = ~np.isin(np.asarray(grid_regions, dtype=object), list(data.covered))
+        # a hash lookup: numpy compares object arrays element by element, once per code
+        beyond = ~grid_regions.isin(list(data.covered))
         why[published & beyond] = MISSING["online_only"]
     return why
 
@@ -111,7 +112,7 @@ def _unbuilt(
     if not earlier.any():
         return early
     regions = np.asarray(grid_regions, dtype=object)
-    return early | (earlier & np.isin(regions, regions[early & ~has]))
+    return early | (earlier & grid_regions.isin(regions[early & ~has]))
 
 
 def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
@@ -242,7 +243,7 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
         why[present] = MISSING["suppressed"]
         early = _unbuilt(grid_regions, table_years & too_early, has, before & too_early)
         if break_text:
-            why[early] = [break_text[r] for r in grid_regions[early]]
+            why[early] = [break_text[r] for r in grid_regions[early].tolist()]
         else:
             why[early] = MISSING["not_rebuildable"]
         fill = (reasons == None) & ~has  # noqa: E711
