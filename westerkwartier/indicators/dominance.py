@@ -315,19 +315,21 @@ def _without_rows(
     cases are computed in one call of :func:`compute` (each region and year is its own
     cell) and returned in the order of ``found``.
     """
-    first = {
-        n: d.obs.drop_duplicates(["region_code", "year"]).set_index(["region_code", "year"])
-        for n, d in operands.items()
-    }
+    needed = {province for province, *_ in found} | {m for _, m, *_ in found}
+    first: dict[str, dict[tuple[str, int], dict[str, Any]]] = {}
+    for n, d in operands.items():
+        first[n] = {}
+        for row in d.obs[d.obs["region_code"].isin(needed)].to_dict("records"):
+            first[n].setdefault((row["region_code"], row["year"]), row)  # a cell's first row
     rows: dict[str, list[dict[str, Any]]] = {n: [] for n in operands}
     cases = []
     for province, m, year, share, den_share, name in found:
         code = without_code(province, m)
         parts = {}
         for op_name, at in first.items():
-            if (province, year) not in at.index or (m, year) not in at.index:
+            if (province, year) not in at or (m, year) not in at:
                 break
-            parts[op_name] = _difference(at.loc[(province, year)], at.loc[(m, year)], code, year)
+            parts[op_name] = _difference(at[(province, year)], at[(m, year)], code, year)
         else:
             for op_name, row in parts.items():
                 rows[op_name].append(row)
@@ -375,10 +377,10 @@ def _note_words(indicator: Indicator, name: str, *, stock: bool) -> tuple[str, s
     )
 
 
-def _difference(p: pd.Series, q: pd.Series, code: str, year: int) -> dict[str, Any]:
+def _difference(p: Mapping[str, Any], q: Mapping[str, Any], code: str, year: int) -> dict[str, Any]:
     """Return an operand's row for a province without a municipality: ``p`` minus ``q``."""
 
-    def bound(row: pd.Series, col: str) -> float:
+    def bound(row: Mapping[str, Any], col: str) -> float:
         v = row[col]
         return float(row["value"] if pd.isna(v) else v)
 

@@ -187,8 +187,11 @@ def relabel_renamed(obs: pd.DataFrame, spans: list[tuple[str, str, int | None]])
     taken = np.zeros(len(at), dtype=bool)
     new_codes = codes.copy()
     for old, new, first in spans:
+        rows = (codes == old) & has
+        if not rows.any():  # most spans concern none of this operand's rows
+            continue
         own = set(years[(codes == new) & has].tolist())
-        rows = (codes == old) & has & ~np.isin(years, list(own))
+        rows &= ~np.isin(years, list(own))
         if first is not None:
             rows &= years >= first
         taken |= rows
