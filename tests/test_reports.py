@@ -329,6 +329,31 @@ def test_what_is_missing_explains_only_the_reasons_it_gives(
         assert "of het deel ervan dat dit cijfer nodig heeft" in notes[0]
 
 
+def test_what_is_missing_says_that_cbs_did_not_answer(monkeypatch):
+    """Made in the default mode while CBS did not answer, a report was made online: "met een
+    internetverbinding haalt de monitor het op" would send its reader after a connection the
+    run had. The footnote says that CBS did not answer, and that the next run gets the table."""
+    from westerkwartier.reporting.report_data import load_report_data
+    from westerkwartier.reporting.sections import (
+        MISSING_EXPLAINED,
+        ONLINE_ONLY_UNREACHABLE,
+        ontbreekt,
+    )
+
+    monkeypatch.setattr(settings, "offline", True)  # as the run sets its kernel then
+    data = load_report_data("talent", "GM1900", peildatum="2026-11-27")
+
+    def notes() -> list[str]:
+        page = htmllib.unescape(str(ontbreekt(data)))
+        return re.findall(r'<p class="voetnoot">(.*?)</p>', page)
+
+    assert notes() == [MISSING_EXPLAINED["online_only"]]  # offline by choice
+    monkeypatch.setattr(settings, "cbs_unreachable", True)
+    assert notes() == [ONLINE_ONLY_UNREACHABLE]
+    assert "het CBS was niet bereikbaar" in ONLINE_ONLY_UNREACHABLE
+    assert "internetverbinding" not in ONLINE_ONLY_UNREACHABLE
+
+
 # -- numbers ------------------------------------------------------------------------------------
 def _latest(code: str, indicator: str):
     from westerkwartier.indicators.panel import panel

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from westerkwartier import settings
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
 from westerkwartier.indicators.catalogue import MISSING
@@ -1153,7 +1154,11 @@ def ontbreekt(data: ReportData) -> Html:
         if r.own is None
     ]
     reasons = " ".join(reason for _, _, reason, _ in rows)
-    explained = [text for key, text in MISSING_EXPLAINED.items() if MISSING[key] in reasons]
+    explained = [
+        ONLINE_ONLY_UNREACHABLE if key == "online_only" and settings.cbs_unreachable else text
+        for key, text in MISSING_EXPLAINED.items()
+        if MISSING[key] in reasons
+    ]
     return part(
         "ontbreekt.html.j2",
         rows=rows,
@@ -1178,6 +1183,16 @@ MISSING_EXPLAINED: dict[str, str] = {
         "klein is voor een betrouwbaar of anoniem cijfer."
     ),
 }
+
+#: "Tabel alleen online beschikbaar" in a report made while CBS did not answer (the default
+#: mode, after the run's one check failed): the monitor was online, CBS was not, so the
+#: internet connection of the text above is not what the reader lacks.
+ONLINE_ONLY_UNREACHABLE: str = (
+    '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
+    "heeft (zoals een indeling naar leeftijd, de jaren of de rijen van deze gemeente), zit "
+    "niet in de offline snapshot, en het CBS was niet bereikbaar toen dit rapport werd "
+    "gemaakt; zodra het CBS weer antwoordt, haalt de monitor het op."
+)
 
 
 # ----------------------------------------------------------------------------------------------
