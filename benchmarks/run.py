@@ -167,6 +167,13 @@ def _bench_online() -> None:
     bench_online.main([])
 
 
+#: Rounds of floor and reports in ``make bench`` (best of each, see ``bench_reports.best_of``).
+#: One round is not enough: the floor's two notebooks sometimes take 3 s longer with no more
+#: CPU (a wait outside the process: 4,9 and 5,0 s against 1,9 s, twice on 5 December), and
+#: then the reports pass the wall-time target by a fluke.
+REPORT_ROUNDS = 3
+
+
 def _bench_reports() -> dict:
     import sys
     from pathlib import Path
@@ -174,7 +181,7 @@ def _bench_reports() -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     import bench_reports
 
-    return bench_reports.measure([])
+    return bench_reports.measure(["--repeat", str(REPORT_ROUNDS)])
 
 
 def _bench_composite() -> None:
