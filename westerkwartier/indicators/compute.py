@@ -111,8 +111,7 @@ def _unbuilt(
     """
     if not earlier.any():
         return early
-    regions = np.asarray(grid_regions, dtype=object)
-    return early | (earlier & grid_regions.isin(regions[early & ~has]))
+    return early | (earlier & grid_regions.isin(grid_regions[early & ~has]))
 
 
 def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py

@@ -1171,12 +1171,14 @@ def ontbreekt(data: ReportData) -> Html:
 #: What a reason in "Wat ontbreekt" means, said under the table when a row gives it. A table
 #: can be in the snapshot only in part (03759ned without single years of age), so the reason
 #: "tabel alleen online beschikbaar" may name a table that the sources list shows as used.
+_NOT_IN_SNAPSHOT = (
+    '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
+    "heeft (zoals een indeling naar leeftijd, de jaren of de rijen van deze gemeente), zit "
+    "niet in de offline snapshot"
+)
 MISSING_EXPLAINED: dict[str, str] = {
     "online_only": (
-        '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
-        "heeft (zoals een indeling naar leeftijd, de jaren of de rijen van deze gemeente), zit "
-        "niet in de offline snapshot; met een internetverbinding haalt de monitor het bij het "
-        "CBS op."
+        f"{_NOT_IN_SNAPSHOT}; met een internetverbinding haalt de monitor het bij het CBS op."
     ),
     "suppressed": (
         '"Geen cijfer van CBS": het CBS publiceert het cijfer niet, meestal omdat de gemeente te '
@@ -1188,10 +1190,8 @@ MISSING_EXPLAINED: dict[str, str] = {
 #: mode, after the run's one check failed): the monitor was online, CBS was not, so the
 #: internet connection of the text above is not what the reader lacks.
 ONLINE_ONLY_UNREACHABLE: str = (
-    '"Tabel alleen online beschikbaar": de tabel, of het deel ervan dat dit cijfer nodig '
-    "heeft (zoals een indeling naar leeftijd, de jaren of de rijen van deze gemeente), zit "
-    "niet in de offline snapshot, en het CBS was niet bereikbaar toen dit rapport werd "
-    "gemaakt; zodra het CBS weer antwoordt, haalt de monitor het op."
+    f"{_NOT_IN_SNAPSHOT}, en het CBS was niet bereikbaar toen dit rapport werd gemaakt; zodra "
+    "het CBS weer antwoordt, haalt de monitor het op."
 )
 
 
