@@ -169,8 +169,9 @@ def _bench_online() -> None:
 
 #: Rounds of floor and reports in ``make bench`` (best of each, see ``bench_reports.best_of``).
 #: One round is not enough: the floor's two notebooks sometimes take 3 s longer with no more
-#: CPU (a wait outside the process: 4,9 and 5,0 s against 1,9 s, three times on 5 December), and
-#: then the reports pass the wall-time target by a fluke.
+#: CPU (4,9 and 5,0 s against 1,9 s, three times on 5 December: a floor kernel that had not gone
+#: when jupyter_client's polite shutdown turned to SIGTERM, 2,5 s on), and then the reports pass
+#: the wall-time target by a fluke.
 REPORT_ROUNDS = 3
 
 
