@@ -339,7 +339,7 @@ def _operand_tables(
             continue
         parts.append(got)
         if cut_by_region(tables.get(table_id)):
-            cut = (cut or set()) | set(got["region_code"].astype(str).tolist())
+            cut = (cut or set()) | _region_codes(got)
         if precision is None:
             precision = tables.precision.get(op.signature(table_id))
     return parts, failures, precision, cut
@@ -353,11 +353,16 @@ def _held(cut: set[str] | None, given: pd.DataFrame, obs: pd.DataFrame) -> froze
     """
     if cut is None:
         return None
-    # tolist: a set built from the column itself takes its strings one by one, 20x slower
-    rebuilt = set(obs["region_code"].astype(str).tolist()) - set(
-        given["region_code"].astype(str).tolist()
-    )
-    return frozenset(cut | rebuilt)
+    return frozenset(cut | (_region_codes(obs) - _region_codes(given)))
+
+
+def _region_codes(frame: pd.DataFrame) -> set[str]:
+    """Return the region codes of ``frame`` as a set of str.
+
+    Through ``tolist``: a set built from the column itself takes its strings one by one from
+    the Arrow array, some 20 times slower for a national operand.
+    """
+    return set(frame["region_code"].astype(str).tolist())
 
 
 def operand_data(

@@ -1378,8 +1378,10 @@ def _merger_parts(
             f" Welk deel van {and_list(split)} erbij kwam, is niet bekend: cijfers over jaren "
             f"vóór {year} gingen over een ander gebied en ontbreken daarom."
         )
-    last_estimates = f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}."
-    return text, "".join(names), last_estimates if estimated else ""
+    estimates = (
+        f" Een geschat cijfer als laatste waarde: {', '.join(estimated)}." if estimated else ""
+    )
+    return text, "".join(names), estimates
 
 
 def _change_date(dissolved: pd.DataFrame, codes: list[str], year: int) -> str:
