@@ -175,6 +175,60 @@ def test_reasons_of_missing_years_name_runs_not_a_min_max_span():
     )
 
 
+def test_scorecard_cell_gives_the_latest_years_reason_and_the_appendix_every_year():
+    # Vlieland's 10-year youth change: "niet gepubliceerd" for 2012-2014, CBS's rounding of
+    # small counts since; the scorecard is about the latest year, "Wat ontbreekt" about all
+    from types import SimpleNamespace as NS
+
+    from westerkwartier.reporting import sections
+
+    years = list(range(2012, 2024))
+    why = {y: "niet gepubliceerd" if y <= 2014 else "te kleine aantallen" for y in years}
+    frame = _panel(
+        [("GM1", "jongeren_15_27_verschil_10j", y, NAN, NAN, NAN, why[y]) for y in years]
+    )
+    rows = comparison.scorecard(
+        frame,
+        focus="GM1",
+        province="PV1",
+        province_name="Fryslân",
+        indicators=["jongeren_15_27_verschil_10j"],
+        catalogue=load_catalogue(),
+    )
+    assert rows[0].missing_reason == (
+        "niet gepubliceerd (2012-2014); te kleine aantallen (2015-2023)"
+    )
+    assert rows[0].latest_reason == "te kleine aantallen (2023)"
+    cell = sections._own_cell(rows[0])
+    assert (cell.main, cell.note) == ("geen cijfer", "te kleine aantallen (2023)")
+    data = NS(rows=rows, spec=NS(secties=[]), region=NS(name="Vlieland"))
+    assert "niet gepubliceerd (2012-2014); te kleine aantallen (2015-2023)" in str(
+        sections.ontbreekt(data)
+    )
+    # one reason for every year: said once, without years, in both places
+    same = frame.assign(missing_reason="te kleine aantallen")
+    row = comparison.scorecard(
+        same,
+        focus="GM1",
+        province="PV1",
+        province_name="Fryslân",
+        indicators=["jongeren_15_27_verschil_10j"],
+        catalogue=load_catalogue(),
+    )[0]
+    assert row.missing_reason == row.latest_reason == "te kleine aantallen"
+    # a requested year with a row of its own keeps that year's reason
+    row = comparison.scorecard(
+        frame,
+        focus="GM1",
+        province="PV1",
+        province_name="Fryslân",
+        indicators=["jongeren_15_27_verschil_10j"],
+        catalogue=load_catalogue(),
+        year=2013,
+    )[0]
+    assert row.missing_reason == row.latest_reason == "niet gepubliceerd"
+
+
 # -- scorecard, ordering, findings ----------------------------------------------------------
 @pytest.fixture
 def tiny():

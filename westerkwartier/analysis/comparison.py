@@ -252,6 +252,34 @@ def _observation(rows: Sequence[Record], year: int | None) -> tuple[Observation 
     return None, _reasons_by_year(reasons)
 
 
+def _latest_reason(rows: Sequence[Record], year: int | None, reason: str | None) -> str | None:
+    """Return the reason of the latest year up to ``year`` that has one; None when none has.
+
+    ``reason`` is what :func:`_observation` said. Where that is the reason of ``year`` itself
+    it is returned as it is; where it names more than the latest reason (the reasons of
+    several years), the latest gets its year, as the appendix writes it.
+
+    Examples
+    --------
+    >>> rows = [{"year": 2014, "missing_reason": "niet gepubliceerd"},
+    ...         {"year": 2023, "missing_reason": "te kleine aantallen"}]
+    >>> _latest_reason(rows, None, _reasons_by_year(rows))
+    'te kleine aantallen (2023)'
+    >>> _latest_reason(rows[:1], None, "niet gepubliceerd")
+    'niet gepubliceerd'
+    >>> _latest_reason(rows, 2014, "niet gepubliceerd")
+    'niet gepubliceerd'
+    """
+    if year and any(r["year"] == year for r in rows):
+        return reason  # the reason of that year (or "geen gegevens"), as _observation gave it
+    upto = [r for r in rows if r["year"] <= year] if year else rows
+    for row in reversed(upto):
+        why = row.get("missing_reason")
+        if not is_missing(why):
+            return str(why) if str(why) == reason else f"{why} ({int(row['year'])})"
+    return None
+
+
 def _reasons_by_year(rows: Sequence[Record]) -> str:
     """``geen cijfer van CBS (...) (2012, 2020-2022); tabel alleen online beschikbaar (2024)``."""
     groups: dict[str, list[int]] = {}
@@ -460,7 +488,8 @@ class ScoreRow:
     own : Observation or None
         The municipality's value for the reference year.
     missing_reason : str or None
-        Why ``own`` is missing (the panel's ``missing_reason``).
+        Why ``own`` is missing (the panel's ``missing_reason``); where the years had different
+        reasons, each with its years (the appendix "Wat ontbreekt" shows this).
     province, nederland : Comparison
         The value against the province and against Nederland (same year).
     trend : Trend
@@ -480,6 +509,10 @@ class ScoreRow:
         Nederland's values in the first and last year of :attr:`trend` (None: the trend has
         no two years, or Nederland has no value in one of them). The report's summary
         weighs the municipality's change beyond Nederland's (``reporting.findings``).
+    latest_reason : str or None
+        Why ``own`` is missing in the latest year that says why, with that year where
+        :attr:`missing_reason` lists more than one reason: the scorecard's short form (None
+        when ``own`` is there, or when no year says why).
     """
 
     indicator: str
@@ -499,6 +532,7 @@ class ScoreRow:
     period: str | None = None
     exception: str | None = None
     nederland_span: tuple[float, float] | None = None
+    latest_reason: str | None = None
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -688,10 +722,12 @@ def scorecard(
         survey = ind.margins_operand is not None
         own_rows = by.get((focus, ind_id), [])
         own, reason = _observation(own_rows, year)
+        latest = _latest_reason(own_rows, year, reason) if own is None else None
         if own is None:
             gap = _no_measurement(ind, year)
             if gap:
                 reason = gap if reason == "geen gegevens" else f"{gap}; eerder: {reason}"
+                latest = gap if latest is None else f"{gap}; eerder: {latest}"
         ref_year = own.year if own is not None else None
         prov_obs = (
             _at_year(by.get((province, ind_id), []), ref_year) if ref_year and province else None
@@ -743,6 +779,7 @@ def scorecard(
                     else None
                 ),
                 nederland_span=_span(by.get((country, ind_id), []), moved),
+                latest_reason=latest,
             )
         )
     return rows
