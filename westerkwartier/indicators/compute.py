@@ -303,10 +303,12 @@ def compute(  # noqa: C901 - over the limit; see tests/test_complexity.py
             "value": value,
             "lower": lower,
             "upper": upper,
+            # texts stay Python objects until the whole panel is made text at once
+            # (panel.conform: through the distinct values, not cell by cell per indicator)
             "precision": pd.Series(precision, dtype=object, copy=False),
-            "status": status,
-            "source_table": source,
-            "missing_reason": reasons,
+            "status": pd.Series(status, dtype=object, copy=False),
+            "source_table": pd.Series(source, dtype=object, copy=False),
+            "missing_reason": pd.Series(reasons, dtype=object, copy=False),
             "note": note,
         }
     )
