@@ -399,6 +399,25 @@ def test_a_large_share_of_a_small_balance_is_not_dominance():
     assert _balance((30_000, 29_900, 600_000), {"GM0014": (3_000, 2_800, 60_000)}).empty
 
 
+def test_a_large_share_of_both_flows_is_not_dominance_of_their_balance():
+    """Maastricht in 2018 (37259eng): 39% of Limburg's immigrants and 46% of its emigrants
+    with 11% of its inhabitants, but 10% of its balance: the province's balance per 1.000 was
+    2,7 with and without it. Here 39%, 44% and 10% of the flows and the balance."""
+    rows = _balance((20_000, 17_000, 1_100_000), {"GM0935": (7_800, 7_500, 120_000)})
+    assert rows.empty
+
+
+def test_one_dominated_flow_lets_the_balance_be_judged():
+    """Arnhem in 2023 (37259eng): 26% of Gelderland's immigrants and 51% of its balance with
+    8% of its inhabitants, but 20% of all moves, less than three times its share. Here 26%
+    of the arrivals, 21% of the moves and 42% of the balance: the balance is what the note
+    names, as it is the figure."""
+    rows = _balance((10_000, 5_000, 1_000_000), {"GM0202": (2_600, 500, 78_000)})
+    assert list(rows["region_code"]) == [without_code("PV20", "GM0202")]
+    assert rows.iloc[0]["note"].startswith("GM0202: 42% van het saldo van de provincie, 8% van")
+    assert rows.iloc[0]["value"] == pytest.approx(1000 * (7_400 - 4_500) / 922_000)
+
+
 def _growth(province, municipalities):
     """Growth of the inhabitants in 2025; each region as (1 January 2025, 1 January 2026)."""
     ind = indicator(

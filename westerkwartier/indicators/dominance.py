@@ -9,11 +9,16 @@ Comparing another municipality of that province with such a figure says little.
 a municipality dominates its province in a year when its share of the province's numerator
 is at least :data:`MIN_SHARE` and at least :data:`RATIO` times its share of the denominator
 (the population, the dwellings ...). A numerator that is a balance (arrivals minus departures)
-is also judged as a whole: a municipality dominates when its balance is at least
-:data:`MIN_SHARE` of the province's, with the same sign, and its share of the moves
-(arrivals plus departures) is at least :data:`RATIO` times its share of the denominator. In
-2019 Westerwolde had 87% of the province of Groningen's domestic balance and 16% of its
-moves with 4% of its inhabitants, while no single count reached a quarter.
+is judged as a whole, since the balance is the figure: a municipality dominates when its
+balance is at least :data:`MIN_SHARE` of the province's, with the same sign, and at least
+:data:`RATIO` times its share of the denominator, and when its share of the moves (arrivals
+plus departures), or of one of the two flows alone, is at least :data:`RATIO` times its share of
+the denominator as well. In 2019 Westerwolde had 87% of the province of Groningen's domestic
+balance and 16% of its moves with 4% of its inhabitants, while no single count reached a
+quarter. A large part of both flows is not enough: in 2018 Maastricht had 46% of the
+emigration and 39% of the immigration of the province of Limburg with 11% of its inhabitants,
+but 10% of its balance, and the province's balance was 2,7 per 1.000 inhabitants with and
+without it.
 
 A balance that is the change of one stock (inhabitants on 1 January of the next year minus
 those of this year: :func:`is_stock_change`) has no moves of its own; there the changes of all
@@ -412,13 +417,12 @@ def _strongest(
 
     A municipality dominates when its share of the numerator is at least :data:`MIN_SHARE`
     and :data:`RATIO` times its share of the denominator. With ``balance`` (the signed
-    operands of a numerator such as ``vestiging - vertrek``) the balance itself is one more
-    numerator, named :data:`BALANCE`: its share counts when the province's balance
-    is not zero and has the same sign, and the municipality's share of the moves (the
-    operands added up) must then also be :data:`RATIO` times its share of the denominator,
-    so that a small province balance does not make an ordinary municipality dominant. With
-    ``stock`` the balance is the change of one stock and :func:`_busy` judges the changes of
-    ``own`` instead of the moves. Of
+    operands of a numerator such as ``vestiging - vertrek``) the balance itself is the only
+    numerator judged, named :data:`BALANCE`: its share counts when the province's balance
+    is not zero and has the same sign, and the municipality must then also move enough
+    (:func:`_busy`), so that a small province balance does not make an ordinary municipality
+    dominant. With ``stock`` the balance is the change of one stock and :func:`_busy` judges
+    the changes of ``own`` instead of the moves. Of
     those, a year's choice is the one with the largest ratio of the two shares: the first in
     ``own`` order, and over the numerators in order only a strictly larger one replaces it.
     Computed for every municipality and year at once; one ``(province, municipality, year,
@@ -435,7 +439,7 @@ def _strongest(
     with np.errstate(divide="ignore", invalid="ignore"):
         den_share = den_own / den_total
     candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = [
-        (name, *values_of[name], None) for name in numerators
+        (name, *values_of[name], None) for name in numerators if not balance
     ]
     if balance:
         net = [
@@ -487,15 +491,22 @@ def _busy(
     """Tell per municipality and year whether it moves enough to dominate a balance.
 
     For flows its share of the province's moves (the operands added up) must be :data:`RATIO`
-    times its share of the denominator. A change of one stock has no moves: the changes of
-    all municipalities of the province (``net``, one row each), each counted as positive,
-    stand in for them, and since a year's changes are small beside the stock (and rounded
-    counts make them noisy) the municipality must hold at least :data:`MIN_SHARE` of them too.
+    times its share of the denominator, or its share of one flow must be, and at least
+    :data:`MIN_SHARE` (Arnhem in 2023: 26% of the immigration of the province of Gelderland,
+    20% of all moves, 51% of the balance, 8% of the inhabitants). A change of one stock has
+    no moves: the changes of all municipalities of the province (``net``, one row each), each
+    counted as positive, stand in for them, and since a year's changes are small beside the
+    stock (and rounded counts make them noisy) the municipality must hold at least
+    :data:`MIN_SHARE` of them too.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         if not stock:
             own, total = (sum(values_of[n][i] for n in balance) for i in (0, 1))
-            return np.asarray(own / total >= RATIO * den_share)
+            busy = np.asarray(own / total >= RATIO * den_share)
+            for name in balance:  # or one flow alone
+                share = values_of[name][0] / values_of[name][1]
+                busy |= (share >= MIN_SHARE) & (share >= RATIO * den_share)
+            return busy
         share = np.abs(net) / np.nansum(np.abs(net), axis=0)
         return np.asarray((share >= RATIO * den_share) & (share >= MIN_SHARE))
 
