@@ -175,54 +175,6 @@ def test_reasons_of_missing_years_name_runs_not_a_min_max_span():
     )
 
 
-def _missing_row(reasons, year=None):
-    """The scorecard row of an indicator without any figure; ``reasons``: year -> reason."""
-    frame = _panel(
-        [("GM1", "jongeren_15_27_verschil_10j", y, NAN, NAN, NAN, r) for y, r in reasons.items()]
-    )
-    return comparison.scorecard(
-        frame,
-        focus="GM1",
-        province="PV1",
-        province_name="Fryslân",
-        indicators=["jongeren_15_27_verschil_10j"],
-        catalogue=load_catalogue(),
-        year=year,
-    )[0]
-
-
-def test_scorecard_cell_gives_the_main_reason_and_the_appendix_every_years():
-    # Vlieland's 10-year youth change: "niet gepubliceerd" for 2012-2014, CBS's rounding of
-    # small counts since; the cell gives the reason most years have, the appendix all
-    from types import SimpleNamespace as NS
-
-    from westerkwartier.reporting import sections
-
-    why = {
-        y: "niet gepubliceerd" if y <= 2014 else "te kleine aantallen" for y in range(2012, 2024)
-    }
-    row = _missing_row(why)
-    assert row.missing_reason == "niet gepubliceerd (2012-2014); te kleine aantallen (2015-2023)"
-    assert row.main_reason == "te kleine aantallen (2015-2023)"
-    cell = sections._own_cell(row)
-    assert (cell.main, cell.note) == ("geen cijfer", "te kleine aantallen (2015-2023)")
-    data = NS(rows=[row], spec=NS(secties=[]), region=NS(name="Vlieland"))
-    assert row.missing_reason in str(sections.ontbreekt(data))
-    # Vlieland's survey figures offline: withheld by CBS in 2020 and 2022, and the 2024 survey
-    # not in the snapshot; the snapshot's reason of the latest year is not the main one
-    row = _missing_row({2020: "geheim", 2022: "geheim", 2024: "tabel alleen online beschikbaar"})
-    assert row.main_reason == "geheim (2020, 2022)"
-    # of equally many years, the latest year's reason
-    row = _missing_row({2014: "niet gepubliceerd", 2023: "te kleine aantallen"})
-    assert row.main_reason == "te kleine aantallen (2023)"
-    # one reason for every year: said once, without years, in both places
-    row = _missing_row(dict.fromkeys(range(2012, 2024), "te kleine aantallen"))
-    assert row.missing_reason == row.main_reason == "te kleine aantallen"
-    # a requested year with a row of its own keeps that year's reason
-    row = _missing_row(why, year=2013)
-    assert row.missing_reason == row.main_reason == "niet gepubliceerd"
-
-
 # -- scorecard, ordering, findings ----------------------------------------------------------
 @pytest.fixture
 def tiny():

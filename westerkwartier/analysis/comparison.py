@@ -252,49 +252,6 @@ def _observation(rows: Sequence[Record], year: int | None) -> tuple[Observation 
     return None, _reasons_by_year(reasons)
 
 
-def _main_reason(rows: Sequence[Record], year: int | None, reason: str | None) -> str | None:
-    """Return the reason most years up to ``year`` have (of equally many, the latest one's).
-
-    ``reason`` is what :func:`_observation` said. Where that is the reason of ``year`` itself
-    it is returned as it is; where it names more than one reason (the reasons of several
-    years), the main one is returned with its years, as the appendix writes them. None when
-    no year says why. The same choice as the sentence under a missing chart
-    (``reporting.sections.no_chart_text``): the latest year alone could be a reason of the
-    offline snapshot ("tabel alleen online beschikbaar") where the years before say that CBS
-    withholds the figure.
-
-    Examples
-    --------
-    >>> rows = [{"year": 2020, "missing_reason": "geheim"},
-    ...         {"year": 2022, "missing_reason": "geheim"},
-    ...         {"year": 2024, "missing_reason": "alleen online"}]
-    >>> _main_reason(rows, None, _reasons_by_year(rows))
-    'geheim (2020, 2022)'
-    >>> _main_reason(rows[1:], None, _reasons_by_year(rows[1:]))
-    'alleen online (2024)'
-    >>> _main_reason(rows[:1], None, "geheim")
-    'geheim'
-    >>> _main_reason(rows, 2024, "alleen online")
-    'alleen online'
-    """
-    if year and any(r["year"] == year for r in rows):
-        return reason  # the reason of that year (or "geen gegevens"), as _observation gave it
-    upto = [r for r in rows if r["year"] <= year] if year else rows
-    years: dict[str, list[int]] = {}
-    for row in upto:
-        why = row.get("missing_reason")
-        if not is_missing(why):
-            years.setdefault(str(why), []).append(int(row["year"]))
-    if not years:
-        return None
-    # the most years; of equally many the reason of the latest year
-    why = max(years, key=lambda w: (len(years[w]), max(years[w])))
-    if why == reason:
-        return why
-    runs = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in year_runs(years[why]))
-    return f"{why} ({runs})"
-
-
 def _reasons_by_year(rows: Sequence[Record]) -> str:
     """``geen cijfer van CBS (...) (2012, 2020-2022); tabel alleen online beschikbaar (2024)``."""
     groups: dict[str, list[int]] = {}
@@ -503,8 +460,7 @@ class ScoreRow:
     own : Observation or None
         The municipality's value for the reference year.
     missing_reason : str or None
-        Why ``own`` is missing (the panel's ``missing_reason``); where the years had different
-        reasons, each with its years (the appendix "Wat ontbreekt" shows this).
+        Why ``own`` is missing (the panel's ``missing_reason``).
     province, nederland : Comparison
         The value against the province and against Nederland (same year).
     trend : Trend
@@ -524,10 +480,6 @@ class ScoreRow:
         Nederland's values in the first and last year of :attr:`trend` (None: the trend has
         no two years, or Nederland has no value in one of them). The report's summary
         weighs the municipality's change beyond Nederland's (``reporting.findings``).
-    main_reason : str or None
-        The reason most years have (of equally many, the latest year's), with its years where
-        :attr:`missing_reason` lists more than one reason: the scorecard's short form (None
-        when ``own`` is there, or when no year says why).
     """
 
     indicator: str
@@ -547,7 +499,6 @@ class ScoreRow:
     period: str | None = None
     exception: str | None = None
     nederland_span: tuple[float, float] | None = None
-    main_reason: str | None = None
 
     @property
     def comparisons(self) -> list[Comparison]:
@@ -737,12 +688,10 @@ def scorecard(
         survey = ind.margins_operand is not None
         own_rows = by.get((focus, ind_id), [])
         own, reason = _observation(own_rows, year)
-        main = _main_reason(own_rows, year, reason) if own is None else None
         if own is None:
             gap = _no_measurement(ind, year)
             if gap:
                 reason = gap if reason == "geen gegevens" else f"{gap}; eerder: {reason}"
-                main = gap if main is None else f"{gap}; eerder: {main}"
         ref_year = own.year if own is not None else None
         prov_obs = (
             _at_year(by.get((province, ind_id), []), ref_year) if ref_year and province else None
@@ -794,7 +743,6 @@ def scorecard(
                     else None
                 ),
                 nederland_span=_span(by.get((country, ind_id), []), moved),
-                main_reason=main,
             )
         )
     return rows

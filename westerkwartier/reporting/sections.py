@@ -487,8 +487,7 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
 
 def _own_cell(row: ScoreRow) -> Cell:
     if row.own is None:
-        # the main reason: the appendix "Wat ontbreekt" lists every year's
-        return Cell("geen cijfer", row.main_reason or row.missing_reason or "")
+        return Cell("geen cijfer", row.missing_reason or "")
     return Cell(fmt_short(row.own.value, row.unit), ", ".join(_own_details(row)), kind="strong")
 
 
