@@ -175,6 +175,33 @@ def test_reasons_of_missing_years_name_runs_not_a_min_max_span():
     )
 
 
+def test_scorecard_cell_of_a_missing_figure_gives_every_years_reason():
+    # Voorne aan Zee's survey figures, offline: the municipality did not exist in the survey
+    # years 2020 and 2022, and the 2024 survey, which has a figure for it, is only online.
+    # Either reason alone would mislead; the cell says both, as "Wat ontbreekt" does.
+    from westerkwartier.reporting import sections
+
+    later = "gemeente bestond nog niet (ontstaan in 2023)"
+    frame = _panel(
+        [
+            ("GM1", "rokers", 2020, NAN, NAN, NAN, later),
+            ("GM1", "rokers", 2022, NAN, NAN, NAN, later),
+            ("GM1", "rokers", 2024, NAN, NAN, NAN, "tabel alleen online beschikbaar"),
+        ]
+    )
+    row = comparison.scorecard(
+        frame,
+        focus="GM1",
+        province="PV1",
+        province_name="Zuid-Holland",
+        indicators=["rokers"],
+        catalogue=load_catalogue(),
+    )[0]
+    cell = sections._own_cell(row)
+    assert cell.main == "geen cijfer"
+    assert cell.note == f"{later} (2020, 2022); tabel alleen online beschikbaar (2024)"
+
+
 # -- scorecard, ordering, findings ----------------------------------------------------------
 @pytest.fixture
 def tiny():

@@ -6,19 +6,19 @@ of the immigrants of the province of Groningen while it has a few per cent of it
 Comparing another municipality of that province with such a figure says little.
 
 :func:`dominance_rows` finds such cases for every indicator whose formula is a ratio of counts:
-a municipality dominates its province in a year when its share of the province's numerator
-is at least :data:`MIN_SHARE` and at least :data:`RATIO` times its share of the denominator
-(the population, the dwellings ...). A numerator that is a balance (arrivals minus departures)
-is judged as a whole, since the balance is the figure: a municipality dominates when its
-balance is at least :data:`MIN_SHARE` of the province's, with the same sign, and at least
-:data:`RATIO` times its share of the denominator, and when its share of the moves (arrivals
-plus departures), or of one of the two flows alone, is at least :data:`RATIO` times its share of
-the denominator as well. In 2019 Westerwolde had 87% of the province of Groningen's domestic
-balance and 16% of its moves with 4% of its inhabitants, while no single count reached a
-quarter. A large part of both flows is not enough: in 2018 Maastricht had 46% of the
-emigration and 39% of the immigration of the province of Limburg with 11% of its inhabitants,
-but 10% of its balance, and the province's balance was 2,7 per 1.000 inhabitants with and
-without it.
+a municipality dominates its province in a year when its share of the province's numerator is
+at least :data:`MIN_SHARE` and at least :data:`RATIO` times its share of the denominator (the
+population, the dwellings ...). A numerator that is a balance (arrivals minus departures) is
+judged as a whole, since the balance is the figure: a municipality dominates when its balance
+is at least :data:`MIN_SHARE` of the province's, with the same sign, and at least :data:`RATIO`
+times its share of the denominator, and when its share of the moves (arrivals plus departures)
+is at least :data:`RATIO` times its share of the denominator as well, or its share of one of
+the two flows alone is (and at least :data:`MIN_SHARE`). In 2019 Westerwolde had 87% of the
+province of Groningen's domestic balance and 16% of its moves with 4% of its inhabitants, while
+no single count reached a quarter. A large part of both flows is not enough: in 2018 Maastricht
+had 46% of the emigration and 39% of the immigration of the province of Limburg with 11% of its
+inhabitants, but 10% of its balance, and the province's balance was 2,7 per 1.000 inhabitants
+with and without it.
 
 A balance that is the change of one stock (inhabitants on 1 January of the next year minus
 those of this year: :func:`is_stock_change`) has no moves of its own; there the changes of all

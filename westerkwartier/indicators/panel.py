@@ -113,8 +113,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the panel's columns, in order, with :data:`PANEL_DTYPES`.
 
     A text column still of Python objects becomes text through its distinct values: pandas'
-    ``astype`` checks and converts each of the panel's 300.000 cells one by one, while a
-    column holds a few hundred distinct texts at most (0,1 s of a national panel's 2 s).
+    ``astype`` checks and converts each of a national panel's 300.000 cells one by one, while
+    a column holds a few hundred distinct texts at most.
     """
     out = frame[PANEL_COLUMNS]
     texts = {
