@@ -177,7 +177,7 @@ def test_reasons_of_missing_years_name_runs_not_a_min_max_span():
 
 def test_scorecard_cell_of_a_missing_figure_gives_every_years_reason():
     # Voorne aan Zee's survey figures, offline: the municipality did not exist in the survey
-    # years 2020 and 2022, and the 2024 survey, which has a figure for it, is only online.
+    # years 2020 and 2022, and the 2024 survey, held after the merger, is only online.
     # Either reason alone would mislead; the cell says both, as "Wat ontbreekt" does.
     from westerkwartier.reporting import sections
 
