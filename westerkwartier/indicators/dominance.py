@@ -438,9 +438,10 @@ def _strongest(
     den_total = np.asarray(sum(values_of[d][1] for d in sorted(denominators)), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         den_share = den_own / den_total
-    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = [
-        (name, *values_of[name], None) for name in numerators if not balance
-    ]
+    # a balance is judged as a whole only (see the module's docstring)
+    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = (
+        [] if balance else [(name, *values_of[name], None) for name in numerators]
+    )
     if balance:
         net = [
             np.asarray(sum(sign * values_of[n][i] for n, sign in balance.items()), dtype=float)
@@ -458,8 +459,7 @@ def _strongest(
                 & ~np.isnan(values)
                 & ~np.isnan(share)
                 & ~np.isnan(den_share)
-                & (share >= MIN_SHARE)
-                & (share >= RATIO * den_share)
+                & _large_share(share, den_share)
             )
             if extra is not None:
                 dominant &= extra
@@ -505,10 +505,20 @@ def _busy(
             busy = np.asarray(own / total >= RATIO * den_share)
             for name in balance:  # or one flow alone
                 share = values_of[name][0] / values_of[name][1]
-                busy |= (share >= MIN_SHARE) & (share >= RATIO * den_share)
+                busy |= _large_share(share, den_share)
             return busy
-        share = np.abs(net) / np.nansum(np.abs(net), axis=0)
-        return np.asarray((share >= RATIO * den_share) & (share >= MIN_SHARE))
+        return _large_share(np.abs(net) / np.nansum(np.abs(net), axis=0), den_share)
+
+
+def _large_share(share: np.ndarray, den_share: np.ndarray) -> np.ndarray:
+    """Whether a share is at least :data:`MIN_SHARE` and :data:`RATIO` times ``den_share``.
+
+    Examples
+    --------
+    >>> _large_share(np.array([0.3, 0.3, 0.2]), np.array([0.05, 0.2, 0.01])).tolist()
+    [True, False, False]
+    """
+    return np.asarray((share >= MIN_SHARE) & (share >= RATIO * den_share))
 
 
 def _pct(share: float) -> str:
