@@ -114,7 +114,12 @@ class Stop:
     def label(self) -> str:
         if self.time_limit:
             return f"{self.command}: time limit per report"
-        name = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C", signal.SIGHUP: "SIGHUP"}
+        name = {
+            signal.SIGTERM: "SIGTERM",
+            signal.SIGINT: "Ctrl-C",
+            signal.SIGHUP: "SIGHUP",
+            signal.SIGKILL: "SIGKILL",
+        }
         twice = " twice" if self.times > 1 else ""
         whom = "main process" if self.target == "proces" else "whole process group"
         return f"{self.command}: {name[self.signum]}{twice} to the {whom}"
@@ -130,6 +135,10 @@ STOPS = [
     Stop("report", signal.SIGTERM, "proces"),
     Stop("report", signal.SIGINT, "groep", times=2),
 ]
+
+#: The run's process killed outright (the OOM killer, `timeout -s KILL`, `kill -9`): it cannot
+#: stop anything itself, so its workers must notice and clean up (``batch._orphaned``).
+KILLED = Stop("batch", signal.SIGKILL, "proces")
 
 
 def _kernel_running(marker: str) -> bool:
@@ -218,12 +227,13 @@ def _observe(stop: Stop, tmp: Path, scratch: Path) -> Stop:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         stop.seconds = time.monotonic() - started
+        # survivors first: a survivor holds the run's output open, and reading it would wait
+        _wait(lambda: not _marked(marker), 10)
+        stop.survivors = _marked(marker)
+        for pid, _ in stop.survivors:  # clean up after a failing case, then let it fail
+            os.kill(pid, signal.SIGKILL)
         reader.join(30)
         proc.stdout.read()
-    _wait(lambda: not _marked(marker), 10)
-    stop.survivors = _marked(marker)
-    for pid, _ in stop.survivors:  # clean up after a failing case, then let it fail
-        os.kill(pid, signal.SIGKILL)
     stop.leftovers = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
     stop.out, stop.tmp = out, tmp
     return stop
@@ -233,7 +243,9 @@ def _observe(stop: Stop, tmp: Path, scratch: Path) -> Stop:
 def stops(tmp_path_factory) -> dict[str, Stop]:
     """Every stop scenario, played at the same time (each run takes 10-20 s)."""
     root = tmp_path_factory.mktemp("stops")
-    scenarios = [Stop(**{k: v for k, v in s.__dict__.items() if k in _FIELDS}) for s in STOPS]
+    scenarios = [
+        Stop(**{k: v for k, v in s.__dict__.items() if k in _FIELDS}) for s in [*STOPS, KILLED]
+    ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         played = list(pool.map(lambda s: _play(s, root), scenarios))
     return {s.label: s for s in played}
@@ -281,6 +293,27 @@ def test_a_stopped_run_leaves_nothing_behind(stops, label, reliability):
         + "no process (fork server, worker, kernel), temporary file, kernel connection file or "
         + "kernel socket left; no traceback or encryption warning in the log"
         + kept,
+        stop.code,
+    )
+
+
+def test_a_killed_batch_leaves_no_process_behind(stops, reliability):
+    stop = stops[KILLED.label]
+    assert stop.code == -signal.SIGKILL, (stop.code, stop.stderr[-2000:])
+    # without the workers' watch, fork server, worker and kernel waited for ever (1,2 GB)
+    assert stop.survivors == [], f"processes outlived the killed run: {stop.survivors}"
+    assert stop.leftovers == [], f"temporary files left: {stop.leftovers}"
+    assert "Traceback" not in stop.stderr, stop.stderr[-3000:]
+    last = json.loads((stop.out / batch.LAST_RUN_FILE).read_text("utf-8"))
+    assert last["status"] == "bezig"  # what a killed run can leave: not mistaken for the last
+    assert list(stop.out.glob("*/GM1969/snel.html"))  # the finished report stays
+    reliability(
+        "operations",
+        stop.label,
+        "real process, `westerkwartier batch`",
+        "the workers see the run gone and stop: no process (fork server, worker, kernel), "
+        "temporary file, kernel connection file or kernel socket left within 10 s; "
+        "the finished report stays, `laatste-run.json` says 'bezig'",
         stop.code,
     )
 

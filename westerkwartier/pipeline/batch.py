@@ -58,6 +58,7 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import shutil
@@ -442,14 +443,21 @@ def _new_run_dir(out_dir: Path, now: dt.datetime) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
-def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
+def _init_worker(
+    env: Mapping[str, str],
+    runtime_base: str,
+    run: processes.Proc | None = None,
+    mp_folder: str | None = None,
+) -> None:
     """Set up a worker: settings from the parent, its own temporary folder, stop handling.
 
     Everything the worker and its kernels write to a temporary folder (executed notebooks,
     the kernels' connection files, ``JUPYTER_RUNTIME_DIR``) goes below ``runtime_base``, which
     the parent removes when the run ends, however it ends. Ctrl-C and SIGHUP reach the whole
     terminal's process group: the parent handles them. SIGTERM comes from the parent when
-    the run stops: the worker kills its kernels and exits at once.
+    the run stops: the worker kills its kernels and exits at once. When the run's process
+    (``run``) ends without that (SIGKILL), the worker cleans up after it (:func:`_orphaned`);
+    ``mp_folder`` is the folder of multiprocessing's fork server, the run's to remove.
     """
     os.environ.update(env)
     scratch = tempfile.mkdtemp(prefix=f"werker-{os.getpid()}-", dir=runtime_base)
@@ -467,6 +475,31 @@ def _init_worker(env: Mapping[str, str], runtime_base: str) -> None:
 
     if kernels.open_session() is not None:  # one kernel for the worker's successive reports
         Finalize(kernels, kernels.close_session, exitpriority=10)
+    if run is not None:
+        processes.watch(run, lambda: _orphaned(scratch, runtime_base, mp_folder))
+
+
+def _orphaned(scratch: str, runtime_base: str, mp_folder: str | None) -> None:
+    """Clean up after the run's process, which ended without stopping this worker; exit.
+
+    SIGKILL (the OOM killer, ``timeout -s KILL``, ``kill -9``) gives the run no chance to stop
+    its workers or to remove its temporary folders, and a worker would otherwise wait for
+    work for ever, with a kernel of some 450 MB. The worker kills its kernels, removes its own
+    folder, then the run's (only once it is empty, so the last worker out removes it) and the
+    fork server's, and exits; the fork server and multiprocessing's resource tracker end by
+    themselves once no worker is left. The reports finished before stay in the run folder;
+    ``laatste-run.json`` keeps saying ``bezig`` for a run that was killed.
+    """
+    processes.kill_now(processes.descendants(os.getpid()))
+    session = kernels.current()
+    if session is not None:  # its sockets may be outside the run's folder (kernel_folder)
+        session.remove_folder()
+    shutil.rmtree(scratch, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.rmdir(runtime_base)
+    if mp_folder:
+        shutil.rmtree(mp_folder, ignore_errors=True)
+    os._exit(1)
 
 
 def _worker_stop(signum: int, frame: Any) -> None:
@@ -1479,11 +1512,18 @@ def _run_jobs_local(
     try:
         context = _mp_context()
         _start_helpers(context)
+        # the fork server's socket lies in multiprocessing's folder of this process
+        forkserver = context.get_start_method() == "forkserver"
         pool = cf.ProcessPoolExecutor(
             max_workers=min(options.workers, len(jobs)),
             mp_context=context,
             initializer=_init_worker,
-            initargs=(kernel_env(run.data.offline) | cbs_outcome_env(run.data), runtime_base),
+            initargs=(
+                kernel_env(run.data.offline) | cbs_outcome_env(run.data),
+                runtime_base,
+                processes.current(),
+                multiprocessing.util.get_temp_dir() if forkserver else None,
+            ),
         )
         futures = {pool.submit(_run_in_worker, job): job for job in jobs}
         pending = set(futures)

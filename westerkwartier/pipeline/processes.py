@@ -12,6 +12,9 @@ kernels' connection files). When the run is stopped, none of them may outlive it
 * :func:`descendants` and :func:`terminate` find and stop the processes below a process (read
   from ``/proc`` on Linux, from ``ps`` elsewhere), checking each process's start time so that a
   reused process id is never hit.
+* :func:`watch` lets a process notice that the process that set it to work has ended without
+  stopping it (SIGKILL gives no signal to pass on), so that a batch worker does not wait with
+  its kernel for ever.
 * :func:`scratch_dir` gives a run one temporary folder for everything it and its kernels write
   (``TMPDIR``, ``JUPYTER_RUNTIME_DIR``) and removes it afterwards, also after a stop.
 """
@@ -28,7 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,13 @@ class Proc:
     start: int
 
 
+def _from_stat(pid: int, stat: str) -> Proc:
+    """Read a process's parent and start time from its ``/proc/<pid>/stat`` line."""
+    fields = stat.rsplit(")", 1)[1].split()
+    # after the command: state, ppid, pgrp, session, ..., starttime is field 22
+    return Proc(pid, int(fields[1]), int(fields[19]))
+
+
 def _proc_table() -> dict[int, Proc]:
     """Read every process with its parent and start time."""
     table: dict[int, Proc] = {}
@@ -121,9 +131,7 @@ def _proc_table() -> dict[int, Proc]:
                 stat = (entry / "stat").read_text()
             except OSError:  # gone meanwhile
                 continue
-            fields = stat.rsplit(")", 1)[1].split()
-            # after the command: state, ppid, pgrp, session, ..., starttime is field 22
-            table[int(entry.name)] = Proc(int(entry.name), int(fields[1]), int(fields[19]))
+            table[int(entry.name)] = _from_stat(int(entry.name), stat)
         return table
     try:  # pragma: no cover - platforms without /proc
         out = subprocess.run(
@@ -140,6 +148,60 @@ def _proc_table() -> dict[int, Proc]:
         if len(parts) == 3:
             table[int(parts[0])] = Proc(int(parts[0]), int(parts[1]), hash(parts[2]))
     return table
+
+
+def _table_of(pid: int) -> dict[int, Proc]:
+    """Read the process table for ``pid`` only: one small file where ``/proc`` exists."""
+    if not Path("/proc").is_dir():  # pragma: no cover - platforms without /proc
+        return _proc_table()
+    try:
+        return {pid: _from_stat(pid, Path(f"/proc/{pid}/stat").read_text())}
+    except OSError:  # no such process
+        return {}
+
+
+def current() -> Proc | None:
+    """Return this process as the process table has it, start time included.
+
+    What another process needs to watch this one (:func:`watch`) without mistaking a later
+    process that got the same id for it. None when the table cannot be read (no ``/proc``
+    and no ``ps``): then there is nothing to watch by.
+    """
+    pid = os.getpid()
+    return _table_of(pid).get(pid)
+
+
+def watch(proc: Proc, gone: Callable[[], object], interval: float = 1.0) -> threading.Thread:
+    """Call ``gone`` in a background thread once ``proc`` has ended.
+
+    For a process that another one set to work and that nothing else would stop: a batch
+    worker gets a stop signal from the run's process, but when that process is killed
+    outright (SIGKILL: the OOM killer, ``timeout -s KILL``, ``kill -9``) no signal comes and
+    the worker would wait for work for ever, with its kernel. A zombie counts as ended.
+
+    Parameters
+    ----------
+    proc : Proc
+        The process to watch (:func:`current` in that process).
+    gone : callable
+        Called once, in the watching thread, when ``proc`` is no longer there.
+    interval : float
+        Seconds between two looks (each reads one file of ``/proc``).
+
+    Returns
+    -------
+    threading.Thread
+        The watching thread (a daemon: it never keeps this process alive).
+    """
+
+    def look() -> None:
+        while alive(proc, _table_of(proc.pid)):
+            time.sleep(interval)
+        gone()
+
+    thread = threading.Thread(target=look, name="wk-watch-run", daemon=True)
+    thread.start()
+    return thread
 
 
 def children(pid: int | None = None) -> list[Proc]:
@@ -408,6 +470,7 @@ __all__ = [
     "Stopped",
     "alive",
     "children",
+    "current",
     "descendants",
     "kill_now",
     "scratch_dir",
@@ -416,4 +479,5 @@ __all__ = [
     "stop_seen",
     "stop_signals",
     "terminate",
+    "watch",
 ]
