@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from westerkwartier import errors
-from westerkwartier.pipeline import kernels
+from westerkwartier.pipeline import kernels, processes
 from westerkwartier.pipeline.notebook import run_notebook
 
 # Each run checks that nothing of an earlier run is left (and that the kernel collects garbage
@@ -238,8 +238,10 @@ def test_kernels_talk_over_sockets_in_a_folder_of_their_own(connection, tmp_path
             transport, ip = _connection(connection, tmp_path / f"s{i}.html", session)
             assert transport == "ipc"
             assert session.folder is not None and Path(ip).parent == session.folder
+            # the five sockets, and the lease that keeps the folder from a sweep while it lives
             assert sorted(p.name for p in session.folder.iterdir()) == [
-                f"k-{n}" for n in range(1, 6)
+                processes.LEASE,
+                *(f"k-{n}" for n in range(1, 6)),
             ]
             seen.append(session.folder)
         assert seen[0] != seen[1]  # each kernel its own folder, both alive at once

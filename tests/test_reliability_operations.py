@@ -106,6 +106,7 @@ class Stop:
     seconds: float = 0.0
     survivors: list[tuple[int, str]] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    killed_left: list[str] = field(default_factory=list)  # before the next run (SIGKILL)
     stderr: str = ""
     out: Path | None = None
     tmp: Path | None = None
@@ -137,8 +138,10 @@ STOPS = [
 ]
 
 #: The run's process killed outright (the OOM killer, `timeout -s KILL`, `kill -9`): it cannot
-#: stop anything itself, so its workers must notice and clean up (``batch._orphaned``).
+#: stop anything itself. A batch's workers notice and clean up (``batch._orphaned``); what a
+#: report's run leaves, the next run removes (``processes.sweep``).
 KILLED = Stop("batch", signal.SIGKILL, "proces")
+KILLED_REPORT = Stop("report", signal.SIGKILL, "proces")
 
 
 def _kernel_running(marker: str) -> bool:
@@ -235,6 +238,12 @@ def _observe(stop: Stop, tmp: Path, scratch: Path) -> Stop:
         reader.join(30)
         proc.stdout.read()
     stop.leftovers = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
+    if stop.signum == signal.SIGKILL and stop.command == "report":
+        # nothing of the killed run could clean up: the next run does, before it starts
+        stop.killed_left = stop.leftovers
+        again = [sys.executable, "-m", "westerkwartier.cli", "--offline", *args]
+        subprocess.run(again, cwd=tmp, env=env, capture_output=True, timeout=240, check=True)
+        stop.leftovers = sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*"))
     stop.out, stop.tmp = out, tmp
     return stop
 
@@ -244,7 +253,8 @@ def stops(tmp_path_factory) -> dict[str, Stop]:
     """Every stop scenario, played at the same time (each run takes 10-20 s)."""
     root = tmp_path_factory.mktemp("stops")
     scenarios = [
-        Stop(**{k: v for k, v in s.__dict__.items() if k in _FIELDS}) for s in [*STOPS, KILLED]
+        Stop(**{k: v for k, v in s.__dict__.items() if k in _FIELDS})
+        for s in [*STOPS, KILLED, KILLED_REPORT]
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         played = list(pool.map(lambda s: _play(s, root), scenarios))
@@ -314,6 +324,23 @@ def test_a_killed_batch_leaves_no_process_behind(stops, reliability):
         "the workers see the run gone and stop: no process (fork server, worker, kernel), "
         "temporary file, kernel connection file or kernel socket left within 10 s; "
         "the finished report stays, `laatste-run.json` says 'bezig'",
+        stop.code,
+    )
+
+
+def test_what_a_killed_report_leaves_the_next_run_removes(stops, reliability):
+    stop = stops[KILLED_REPORT.label]
+    assert stop.code == -signal.SIGKILL, (stop.code, stop.stderr[-2000:])
+    # the kernel ends by itself once its parent is gone (ipykernel watches it)
+    assert stop.survivors == [], f"processes outlived the killed run: {stop.survivors}"
+    assert any(name.startswith("wk-rapport-run-") for name in stop.killed_left)
+    assert stop.leftovers == [], f"the next run left: {stop.leftovers}"
+    reliability(
+        "operations",
+        stop.label,
+        "real process, `westerkwartier report`, then the same command again",
+        "no process left within 10 s; the killed run's temporary folder (kernel sockets, "
+        "connection file, executed notebook) stays until the next run, which removes it",
         stop.code,
     )
 
@@ -1103,6 +1130,38 @@ def test_new_children_are_stopped_and_scratch_is_removed():
     grandchild_parent.wait(5)
     assert not any(processes.alive(p) for p in tree)
     assert not scratch.exists() and Path(tempfile.gettempdir()) != scratch
+
+
+_HOLD_A_LEASE = (
+    "import sys, time\n"
+    "from westerkwartier.pipeline import processes\n"
+    "print(processes.leased_folder(sys.argv[1], sys.argv[2]), flush=True)\n"
+    "time.sleep(float(sys.argv[3]))\n"
+)
+
+
+def test_a_sweep_removes_only_folders_whose_run_has_ended(tmp_path):
+    def leased(prefix: str, seconds: float) -> tuple[subprocess.Popen, Path]:
+        command = [sys.executable, "-c", _HOLD_A_LEASE, prefix, str(tmp_path), str(seconds)]
+        holder = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        return holder, Path(holder.stdout.readline().strip())
+
+    running, kept = leased("wk-rapport-run-", 60)
+    ended, left = leased("wk-kernel-", 0)
+    ended.wait(30)
+    (left / "k-1").write_text("", encoding="utf-8")  # a socket, say
+    older = tmp_path / "wk-run-123-abcdefgh"  # an older version's: no lease, not judged
+    older.mkdir()
+    other = tmp_path / "iets-anders"  # a lease, but not one of our names
+    other.mkdir()
+    (other / processes.LEASE).write_text("", encoding="utf-8")
+    try:
+        assert processes.sweep(tmp_path) == [left]
+        assert kept.is_dir() and older.is_dir() and other.is_dir() and not left.exists()
+    finally:
+        running.kill()
+        running.wait(30)
+    assert processes.sweep(tmp_path) == [kept]  # its process has ended now
 
 
 def test_runs_at_the_same_time_share_the_scratch_folder_until_the_last_ends():

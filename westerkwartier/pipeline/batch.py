@@ -485,18 +485,20 @@ def _orphaned(scratch: str, runtime_base: str, mp_folder: str | None) -> None:
     SIGKILL (the OOM killer, ``timeout -s KILL``, ``kill -9``) gives the run no chance to stop
     its workers or to remove its temporary folders, and a worker would otherwise wait for
     work for ever, with a kernel of some 450 MB. The worker kills its kernels, removes its own
-    folder, then the run's (only once it is empty, so the last worker out removes it) and the
-    fork server's, and exits; the fork server and multiprocessing's resource tracker end by
-    themselves once no worker is left. The reports finished before stay in the run folder;
-    ``laatste-run.json`` keeps saying ``bezig`` for a run that was killed.
+    folder, then the run's (only once no other worker's is left in it, so the last worker out
+    removes it) and the fork server's, and exits; the fork server and multiprocessing's
+    resource tracker end by themselves once no worker is left. The reports finished before
+    stay in the run folder; ``laatste-run.json`` keeps saying ``bezig`` for a run that was
+    killed.
     """
     processes.kill_now(processes.descendants(os.getpid()))
     session = kernels.current()
     if session is not None:  # its sockets may be outside the run's folder (kernel_folder)
         session.remove_folder()
     shutil.rmtree(scratch, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        os.rmdir(runtime_base)
+    with contextlib.suppress(OSError):  # the last worker out finds only the run's lease
+        if {entry.name for entry in os.scandir(runtime_base)} <= {processes.LEASE}:
+            shutil.rmtree(runtime_base, ignore_errors=True)
     if mp_folder:
         shutil.rmtree(mp_folder, ignore_errors=True)
     os._exit(1)
@@ -1491,7 +1493,8 @@ def _run_jobs_local(
     temporary folder (kernel connection files, executed notebooks) is removed however the
     pool ends.
     """
-    runtime_base = tempfile.mkdtemp(prefix=f"wk-batch-{os.getpid()}-")
+    processes.sweep()  # what killed runs left, before this one adds its own
+    runtime_base = str(processes.leased_folder(f"wk-batch-{os.getpid()}-"))
     futures: dict[cf.Future[dict[str, Any]], ReportJob] = {}
     pending: set[cf.Future[dict[str, Any]]] = set()
     pool: cf.ProcessPoolExecutor | None = None
@@ -1550,7 +1553,7 @@ def _run_jobs_local(
             pool.shutdown(wait=full is None and not hurried, cancel_futures=True)
         stop.on_repeat.remove(hurry)
         stop.on_stop.remove(kernels_first)
-        shutil.rmtree(runtime_base, ignore_errors=True)
+        processes.remove_leased(runtime_base)
     _mark_unfinished(pending, futures, run, bar, full)
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -58,6 +57,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from westerkwartier.pipeline import processes
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +217,8 @@ def kernel_folder() -> Path:
     example = Path("wk-kernel-12345678")  # what mkdtemp makes below
     if not _fits(base / example) and os.access(SHORT_TMP, os.W_OK | os.X_OK):
         base = SHORT_TMP
-    return Path(tempfile.mkdtemp(prefix="wk-kernel-", dir=base))
+        processes.sweep(base)  # the kernel folders of killed runs (the run's own are below)
+    return processes.leased_folder("wk-kernel-", base)
 
 
 def _fits(folder: Path) -> bool:
@@ -231,7 +233,7 @@ def socket_folder() -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        processes.remove_leased(folder)
 
 
 def reuse_enabled() -> bool:
@@ -372,7 +374,7 @@ class KernelSession:
         """Remove the folder of the kernel's sockets (after the kernel, or after a kill)."""
         folder, self.folder = self.folder, None
         if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+            processes.remove_leased(folder)
 
 
 def _own_environment() -> dict[str, str]:

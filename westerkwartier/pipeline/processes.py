@@ -17,12 +17,15 @@ kernels' connection files). When the run is stopped, none of them may outlive it
   its kernel for ever.
 * :func:`scratch_dir` gives a run one temporary folder for everything it and its kernels write
   (``TMPDIR``, ``JUPYTER_RUNTIME_DIR``) and removes it afterwards, also after a stop.
+* :func:`leased_folder` marks such a folder as in use for as long as its process lives, so that
+  the next run removes what a killed run left (:func:`sweep`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import os
 import shutil
@@ -401,6 +404,101 @@ def stop_signals() -> Iterator[StopState]:
 # ----------------------------------------------------------------------------------------------
 
 
+#: The file a run keeps locked in each temporary folder of its own for as long as it lives.
+LEASE = ".in-gebruik"
+
+#: Name prefixes of the temporary folders that carry a lease: :func:`sweep` looks at no other.
+LEASED_PREFIXES = ("wk-run-", "wk-rapport-run-", "wk-batch-", "wk-kernel-")
+
+#: Open lease files of this process, by folder.
+_LEASES: dict[str, int] = {}
+_LEASE_LOCK = threading.Lock()
+
+
+def leased_folder(prefix: str, base: str | Path | None = None) -> Path:
+    """Make a temporary folder that this process marks as its own while it lives.
+
+    The folder holds a file (:data:`LEASE`) that this process keeps locked (``flock``); the
+    operating system lets go of the lock when the process ends, however it ends. A folder
+    whose lease nobody holds was left by a run that was killed (SIGKILL gives no chance to
+    clean up), and the next run removes it (:func:`sweep`). The lease file is locked before
+    it gets its name, so no sweep ever sees it free. Remove the folder with
+    :func:`remove_leased`.
+
+    Parameters
+    ----------
+    prefix : str
+        Start of the folder's name; one of :data:`LEASED_PREFIXES` for it to be swept.
+    base : str or Path, optional
+        Where to make it; default :mod:`tempfile`'s folder.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    fresh = folder / f"{LEASE}.nieuw"
+    try:
+        fd = os.open(fresh, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError:  # pragma: no cover - a folder we just made; without a lease it is kept
+        return folder
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.rename(fresh, folder / LEASE)
+    except OSError:  # pragma: no cover - no locks on this file system: never swept
+        os.close(fd)
+        return folder
+    with _LEASE_LOCK:
+        _LEASES[str(folder)] = fd
+    return folder
+
+
+def remove_leased(folder: str | Path) -> None:
+    """Remove a folder of :func:`leased_folder` with everything in it, then end its lease."""
+    shutil.rmtree(folder, ignore_errors=True)
+    with _LEASE_LOCK:
+        fd = _LEASES.pop(str(folder), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def sweep(base: str | Path | None = None) -> list[Path]:
+    """Remove the temporary folders that killed runs left in ``base``; return them.
+
+    Only folders of this user, named with one of :data:`LEASED_PREFIXES`, with a lease file
+    that no process holds: the run that made the folder has ended without removing it. A
+    folder without a lease file (made by an older version, or by someone else) is left alone,
+    as is every folder of a run still going, in whatever process namespace it runs.
+
+    Parameters
+    ----------
+    base : str or Path, optional
+        The folder to look in; default :mod:`tempfile`'s folder.
+    """
+    base = Path(tempfile.gettempdir() if base is None else base)
+    removed: list[Path] = []
+    try:
+        entries = [e for e in base.iterdir() if e.name.startswith(LEASED_PREFIXES)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if entry.is_symlink() or not entry.is_dir() or entry.stat().st_uid != os.getuid():
+                continue
+            fd = os.open(entry / LEASE, os.O_WRONLY | os.O_NOFOLLOW)
+        except OSError:  # no lease: not ours to judge
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its run is still going
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("%d tijdelijke map(pen) van gestopte runs verwijderd uit %s.", len(removed), base)
+    return removed
+
+
 #: The scratch folder shared by the runs open in this process, and how many are open.
 _SCRATCH_LOCK = threading.Lock()
 _SCRATCH: dict[str, Any] = {"root": None, "users": 0, "before": None}
@@ -410,7 +508,8 @@ def _open_scratch(prefix: str) -> Path:
     """Create the process's scratch root on first use and point temp folders into it."""
     with _SCRATCH_LOCK:
         if _SCRATCH["root"] is None:
-            root = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
+            sweep()  # what killed runs left, before this one adds its own
+            root = leased_folder(f"{prefix}{os.getpid()}-")
             keys = ("TMPDIR", "JUPYTER_RUNTIME_DIR")
             _SCRATCH["before"] = ({k: os.environ.get(k) for k in keys}, tempfile.tempdir)
             os.environ["TMPDIR"] = str(root)
@@ -434,7 +533,7 @@ def _close_scratch() -> None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        shutil.rmtree(_SCRATCH["root"], ignore_errors=True)
+        remove_leased(_SCRATCH["root"])
         _SCRATCH["root"] = None
 
 
@@ -473,11 +572,14 @@ __all__ = [
     "current",
     "descendants",
     "kill_now",
+    "leased_folder",
+    "remove_leased",
     "scratch_dir",
     "signal_all",
     "stop_new_children",
     "stop_seen",
     "stop_signals",
+    "sweep",
     "terminate",
     "watch",
 ]
