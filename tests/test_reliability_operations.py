@@ -1161,6 +1161,8 @@ def test_a_sweep_removes_only_folders_whose_run_has_ended(tmp_path):
     finally:
         running.kill()
         running.wait(30)
+        for holder in (running, ended):
+            holder.stdout.close()
     assert processes.sweep(tmp_path) == [kept]  # its process has ended now
 
 
