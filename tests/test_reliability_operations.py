@@ -317,13 +317,16 @@ def test_a_killed_batch_leaves_no_process_behind(stops, reliability):
     last = json.loads((stop.out / batch.LAST_RUN_FILE).read_text("utf-8"))
     assert last["status"] == "bezig"  # what a killed run can leave: not mistaken for the last
     assert list(stop.out.glob("*/GM1969/snel.html"))  # the finished report stays
+    # and is in the state already: the state is no longer written only when a run ends
+    state = json.loads((stop.out / batch.STATE_FILE).read_text("utf-8"))["rapporten"]
+    assert "GM1969/snel" in state and "GM1969/traag" not in state
     reliability(
         "operations",
         stop.label,
         "real process, `westerkwartier batch`",
         "the workers see the run gone and stop: no process (fork server, worker, kernel), "
         "temporary file, kernel connection file or kernel socket left within 10 s; "
-        "the finished report stays, `laatste-run.json` says 'bezig'",
+        "the finished report stays and is in the state, `laatste-run.json` says 'bezig'",
         stop.code,
     )
 
@@ -345,8 +348,9 @@ def test_what_a_killed_report_leaves_the_next_run_removes(stops, reliability):
     )
 
 
-def test_the_next_run_reuses_what_a_stopped_run_finished(stops, reliability):
-    stop = stops[Stop("batch", signal.SIGTERM, "proces").label]
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+def test_the_next_run_reuses_what_a_stopped_run_finished(how, stops, reliability):
+    stop = stops[(Stop("batch", signal.SIGTERM, "proces") if how == "stopped" else KILLED).label]
     manifest = _mini_manifest(stop.tmp)
     code = cli.main(
         ["--offline", "batch", "--manifest", str(manifest), "--uit", str(stop.out)]
@@ -356,9 +360,10 @@ def test_the_next_run_reuses_what_a_stopped_run_finished(stops, reliability):
     assert code == 0 and last["aantallen"]["hergebruikt"] == 1 and last["status"] == "geslaagd"
     reliability(
         "operations",
-        "the run after a stopped run",
+        f"the run after a {how} run" + (" (SIGKILL)" if how == "killed" else ""),
         "`westerkwartier batch` again",
-        "the report finished before the stop is reused, not made again",
+        f"the report finished before the {'stop' if how == 'stopped' else 'kill'} is reused, "
+        "not made again",
         code,
     )
 

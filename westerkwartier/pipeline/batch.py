@@ -1638,7 +1638,23 @@ def _take(
     bar.step(entry)
     if result.get("schijf_vol"):
         return OutputNotWritable(run.out_dir, OSError(errno.ENOSPC, "schijf vol"))
+    if entry["status"] == "gemaakt":
+        _remember_made(entry, run)
     return None
+
+
+def _remember_made(entry: dict[str, Any], run: _Run) -> None:
+    """Record a report made in this run in the batch state at once, not only at the end.
+
+    A run that is killed outright (SIGKILL, the OOM killer, power loss) cannot write the state
+    when it ends; with every report recorded as it comes in, the next run reuses what the
+    killed run finished instead of making it again. The state names only reports whose page
+    is in place; the end of the run writes it once more with everything (:func:`_publish`).
+    A state that cannot be written now (a full disk) waits for that last write, which says
+    what is wrong.
+    """
+    with contextlib.suppress(OutputNotWritable):
+        _remember_good([entry], run)
 
 
 def _apply(entry: dict[str, Any], result: Mapping[str, Any], job: ReportJob) -> None:
