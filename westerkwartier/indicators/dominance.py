@@ -438,17 +438,16 @@ def _strongest(
     den_total = np.asarray(sum(values_of[d][1] for d in sorted(denominators)), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         den_share = den_own / den_total
-    # a balance is judged as a whole only (see the module's docstring)
-    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]] = (
-        [] if balance else [(name, *values_of[name], None) for name in numerators]
-    )
-    if balance:
+    candidates: list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]
+    if balance:  # judged as a whole only (see the module's docstring)
         net = [
             np.asarray(sum(sign * values_of[n][i] for n, sign in balance.items()), dtype=float)
             for i in (0, 1)
         ]
         busy = _busy(balance, values_of, net[0], den_share, stock=stock)
-        candidates.append((BALANCE, net[0], net[1], busy))
+        candidates = [(BALANCE, net[0], net[1], busy)]
+    else:
+        candidates = [(name, *values_of[name], None) for name in numerators]
     best: dict[int, tuple[float, tuple[str, str, int, float, float, str]]] = {}
     for name, values, total, extra in candidates:
         with np.errstate(divide="ignore", invalid="ignore"):

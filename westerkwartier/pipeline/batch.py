@@ -491,10 +491,7 @@ def _orphaned(scratch: str, runtime_base: str, mp_folder: str | None) -> None:
     stay in the run folder; ``laatste-run.json`` keeps saying ``bezig`` for a run that was
     killed.
     """
-    processes.kill_now(processes.descendants(os.getpid()))
-    session = kernels.current()
-    if session is not None:  # its sockets may be outside the run's folder (kernel_folder)
-        session.remove_folder()
+    _kill_own_kernels()
     shutil.rmtree(scratch, ignore_errors=True)
     with contextlib.suppress(OSError):  # the last worker out finds only the run's lease
         if {entry.name for entry in os.scandir(runtime_base)} <= {processes.LEASE}:
@@ -506,11 +503,16 @@ def _orphaned(scratch: str, runtime_base: str, mp_folder: str | None) -> None:
 
 def _worker_stop(signum: int, frame: Any) -> None:
     """SIGTERM in a worker: kill its kernels (and their children) now, then exit."""
+    _kill_own_kernels()
+    os._exit(128 + signum)
+
+
+def _kill_own_kernels() -> None:
+    """Kill this worker's kernels (and their children) now and remove the kernel's sockets."""
     processes.kill_now(processes.descendants(os.getpid()))
     session = kernels.current()
     if session is not None:  # its sockets may be outside the run's folder (kernel_folder)
         session.remove_folder()
-    os._exit(128 + signum)
 
 
 def _run_in_worker(job: ReportJob) -> dict[str, Any]:

@@ -464,7 +464,8 @@ def sweep(base: str | Path | None = None) -> list[Path]:
     Only folders of this user, named with one of :data:`LEASED_PREFIXES`, with a lease file
     that no process holds: the run that made the folder has ended without removing it. A
     folder without a lease file (made by an older version, or by someone else) is left alone,
-    as is every folder of a run still going, in whatever process namespace it runs.
+    as is every folder of a run still going: the lock belongs to the open file, not to a
+    process id, so this holds by construction for a run in another process namespace too.
 
     Parameters
     ----------
