@@ -654,8 +654,8 @@ def test_a_province_whose_balance_one_municipality_dominates_gets_no_flows_line(
     show_retention(data)
     text = " ".join(getattr(o, "data", str(o)) for o in shown)
     assert (
-        "Zonder lijn voor de provincie Noord-Brabant: Cranendonck bepaalt het verhuissaldo "
-        "van de provincie grotendeels" in text
+        "Zonder lijn voor de provincie Noord-Brabant: Cranendonck kleurt het verhuissaldo "
+        "van de provincie sterk" in text
     )
     assert len(alts) == 1 and "Noord-Brabant" not in alts[0] and "Nederland" in alts[0]
 
@@ -909,6 +909,96 @@ def test_the_dominance_caveat_says_in_plain_words_what_westerwolde_holds(monkeyp
     assert share > 100
     assert "teller" not in " ".join(caveats.values())
     assert "noemer" not in " ".join(caveats.values())
+
+
+@pytest.mark.mirror
+def test_a_footnote_on_a_dominated_province_gives_cbs_shares_and_claims_no_more(
+    monkeypatch, mirror
+):
+    """Under Assen's immigration chart stood "In 2016-2017 bepaalde Noordenveld het cijfer van
+    de provincie Drenthe grotendeels", and under Almere's emigration chart the same of Zeewolde,
+    which had 26-33% of Flevoland's emigration: a quarter of the province's figure with three
+    times the municipality's weight is the rule, not "most". The footnote now says the
+    municipality coloured the figure strongly (*sterk kleurde*) and gives its shares of the
+    last year named, from CBS's counts (37259eng)."""
+    from westerkwartier.reporting.figures import indicator_trend
+    from westerkwartier.reporting.report_data import load_report_data
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[raw["Sex"] == "T001038"].assign(code=raw["Regions"].str.strip())
+    monkeypatch.setattr(settings, "offline", True)
+    cases = (
+        ("Assen", "immigratie_per_1000", "DueToImmigration_10", "PV22", "GM1699", 2017),
+        ("Almere", "emigratie_per_1000", "DueToEmigrationIncludingAdministr_14", "PV24",
+         "GM0050", 2020),
+    )  # fmt: skip
+    for gemeente, indicator, column, province, municipality, year in cases:
+        one = raw[raw["Periods"] == f"{year}JJ00"].set_index("code")
+        mean = (one["PopulationOn1January_1"] + one["PopulationOn31December_20"]) / 2
+        share = round(100 * one.loc[municipality, column] / one.loc[province, column])
+        inhabitants = round(100 * mean[municipality] / mean[province])
+        assert 25 <= share < 100 and 3 * inhabitants <= share
+        data = load_report_data("talent", gemeente, peildatum="2026-11-27")
+        note = indicator_trend(data, indicator).note
+        what = "immigratie" if "immigratie" in indicator else "emigratie"
+        assert f"kleurde {one.loc[municipality, 'Regions Label']} het " in note
+        assert (
+            f"(in {year}: {share}% van de {what} van de provincie, {inhabitants}% van de "
+            "inwoners)." in note
+        )
+        assert "grotendeels" not in note
+
+
+@pytest.mark.mirror
+def test_the_neighbour_bars_show_the_province_the_text_compares_with(monkeypatch, mirror):
+    """Westerkwartier's and Eemsdelta's talent reports compare the domestic balance of 2023 with
+    the province of Groningen without Westerwolde (+5,6 per 1.000), but the bars beside the map
+    showed the whole province at -21,3, Westerwolde's asylum centre's departures. The bar is now
+    the province without Westerwolde, named so, computed from CBS's counts (37259eng); where
+    no municipality dominates (Assen, Drenthe) the whole province stays."""
+    from westerkwartier.reporting.figures import neighbour_bars
+    from westerkwartier.reporting.report_data import load_report_data
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2023JJ00")]
+    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
+    balance = raw["DueToIntermunicipalMoves_11"] - raw["DueToIntermunicipalMoves_16"]
+    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    whole = 1000 * balance["PV20"] / mean["PV20"]
+    rest = 1000 * (balance["PV20"] - balance["GM1950"]) / (mean["PV20"] - mean["GM1950"])
+    assert whole < 0 < rest
+
+    def shown(value: float) -> str:
+        return f"{value:.1f}".replace(".", ",") + " per 1.000 inwoners"
+
+    monkeypatch.setattr(settings, "offline", True)
+    for gemeente in ("Westerkwartier", "Eemsdelta"):
+        data = load_report_data("talent", gemeente, peildatum="2026-11-27")
+        alt = neighbour_bars(data, "binnenlands_migratiesaldo_per_1000").alt
+        assert f"provincie Groningen zonder Westerwolde: {shown(rest)}" in alt
+        assert "provincie Groningen:" not in alt and shown(whole) not in alt
+    assen = load_report_data("talent", "Assen", peildatum="2026-11-27")
+    alt = neighbour_bars(assen, "binnenlands_migratiesaldo_per_1000").alt
+    assert "provincie Drenthe: " in alt and "zonder" not in alt
+    # the figures a partner downloads hold the province the report compares with, too: the
+    # 5,6 of the scorecard and the bars was not in the CSV or the workbook
+    from westerkwartier.reporting.downloads import PROVINCE_WITHOUT_ROLE, figures_frame
+
+    data = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
+    frame = figures_frame(data)
+    without = frame[frame["rol"] == PROVINCE_WITHOUT_ROLE]
+    compared = {
+        (r.indicator, r.province.other.year)
+        for r in data.rows
+        if r.province.other is not None and " zonder " in (r.province.other.name or "")
+    }
+    shown = set(zip(without["indicator"], without["jaar"], strict=True))
+    assert len(compared) >= 3 and shown == compared
+    hit = without[without["indicator"] == "binnenlands_migratiesaldo_per_1000"]
+    assert hit["regio"].tolist() == ["provincie Groningen zonder Westerwolde"]
+    assert hit["regio_code"].tolist() == ["PV20-GM1950"] and hit["jaar"].tolist() == [2023]
+    assert hit["waarde"].iloc[0] == pytest.approx(rest, abs=1e-9)
+    assert (without["bron_tabel"].notna()).all()
 
 
 @pytest.mark.mirror

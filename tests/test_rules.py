@@ -850,8 +850,7 @@ def test_charts_leave_out_a_province_line_that_one_municipality_dominates(monkey
     assert data.province_label not in labels and "Westerkwartier" in labels
     # said under the chart, where a sighted reader looks for the missing line
     assert chart.note == (
-        "Zonder lijn voor de provincie Groningen: Westerwolde bepaalt het provinciecijfer "
-        "grotendeels."
+        "Zonder lijn voor de provincie Groningen: Westerwolde kleurt het provinciecijfer sterk."
     )
     chart = indicator_trend(data, "aandeel_hoogopgeleid")
     assert data.province_label in [line.get_label() for line in chart.ax.get_lines()]
@@ -878,12 +877,13 @@ def test_a_chart_keeps_the_province_line_when_only_earlier_years_were_dominated(
     chart = indicator_trend(assen, "immigratie_per_1000")
     assert assen.province_label in [line.get_label() for line in chart.ax.get_lines()]
     assert chart.note == (
-        "In 2016-2017 bepaalde Noordenveld het cijfer van de provincie Drenthe grotendeels."
+        "In 2016-2017 kleurde Noordenveld het cijfer van de provincie Drenthe sterk (in 2017: "
+        "90% van de immigratie van de provincie, 7% van de inwoners)."
     )
     wk = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
     chart = indicator_trend(wk, "bevolkingsgroei")
     assert wk.province_label not in [line.get_label() for line in chart.ax.get_lines()]
-    assert "Westerwolde bepaalt het provinciecijfer grotendeels" in chart.note
+    assert "Westerwolde kleurt het provinciecijfer sterk" in chart.note
 
 
 def test_a_chart_without_the_whole_province_says_why_where_every_reader_sees_it(monkeypatch):
@@ -908,7 +908,7 @@ def test_a_chart_without_the_whole_province_says_why_where_every_reader_sees_it(
         lambda data, metadata=None, **kw: shown.append("<grafiek>"),
     )
     data = load_report_data("talent", "Westerkwartier", peildatum="2026-11-27")
-    why = "lijn voor de provincie Groningen: Westerwolde bepaalt het provinciecijfer grotendeels."
+    why = "lijn voor de provincie Groningen: Westerwolde kleurt het provinciecijfer sterk."
     page = str(oogopslag(data))
     assert f'<figcaption class="voetnoot">Zonder {why}</figcaption>' in page
     show_trends(data, "behouden")  # the balance (no province line), then young people (with)
@@ -939,8 +939,9 @@ def test_a_province_line_left_out_for_earlier_years_does_not_claim_the_text_comp
     chart = indicator_trend(data, "emigratie_per_1000")
     assert data.province_label not in [line.get_label() for line in chart.ax.get_lines()]
     assert chart.note == (
-        "Zonder lijn voor de provincie Flevoland: in 2015-2020 bepaalde Zeewolde "
-        "het provinciecijfer grotendeels."
+        "Zonder lijn voor de provincie Flevoland: in 2015-2020 kleurde Zeewolde het "
+        "provinciecijfer sterk (in 2020: 28% van de emigratie van de provincie, 5% van de "
+        "inwoners)."
     )
     assert "zonder Zeewolde" not in chart.alt + chart.note
 

@@ -51,10 +51,13 @@ DESCRIPTIONS: dict[str, str] = {
     # the report's figures (downloads of a report)
     "omschrijving": "Omschrijving van de indicator zoals in het rapport.",
     "eenheid": "Eenheid van waarde, ondergrens en bovengrens.",
-    "regio_code": "CBS-code van de regio; 'mediaan' voor de vergelijkbare gemeenten.",
+    "regio_code": "CBS-code van de regio; 'mediaan' voor de vergelijkbare gemeenten; "
+    "provincie-gemeente (PV20-GM1950) voor een provincie zonder die gemeente.",
     "regio": "Naam van de regio zoals in het rapport.",
     "rol": "Rol in het rapport: gemeente, provincie, Nederland, buurgemeente, vergelijking "
-    "(extra gemeente) of vergelijkbare gemeenten (mediaan).",
+    "(extra gemeente), vergelijkbare gemeenten (mediaan) of provincie zonder gemeente (de "
+    "provincie zonder een gemeente die haar cijfer sterk kleurt; het rapport vergelijkt "
+    "daarmee).",
     "jaar": "Jaar (bij schooljaren het beginjaar).",
     "waarde": "Het cijfer; leeg = geen cijfer (zie reden_ontbreekt).",
     "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête of de uiterste "

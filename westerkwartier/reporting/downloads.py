@@ -2,7 +2,9 @@
 
 :func:`figures_frame` collects every figure a report shows (scorecards, charts, the map's
 neighbours): per indicator, region and year the value with its margin, status and CBS
-table, and the median of the statistically comparable municipalities the scorecards show.
+table, and the median of the statistically comparable municipalities the scorecards show, and
+the province without a municipality that dominates its figure where the report compares with
+that.
 :func:`download_link` puts that table into the page as a CSV in a ``data:`` link, so that the
 report stays one self-contained file; :func:`workbook_from_page` reads the CSV back from a
 written page and writes the formatted ``.xlsx`` beside it, so both downloads hold the same
@@ -21,6 +23,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import pandas as pd
 
+from westerkwartier.indicators.dominance import LEVEL as DOMINANCE_LEVEL
 from westerkwartier.indicators.precision import THRESHOLD, is_missing, precision_kind
 from westerkwartier.reporting.formatting import fmt_number
 from westerkwartier.reporting.report_data import ReportData
@@ -45,6 +48,10 @@ COLUMNS: list[str] = [
 
 #: Role of the peers' median in the table (its ``regio_code`` is ``mediaan``).
 PEER_ROLE = "vergelijkbare gemeenten (mediaan)"
+
+#: Role of the province without the municipality that dominates its figure, which the report
+#: compares with instead of the province (its ``regio_code`` is ``PV20-GM1950``).
+PROVINCE_WITHOUT_ROLE = "provincie zonder gemeente"
 
 #: Start of the ``href`` of the CSV link; the CSV follows, percent-encoded (RFC 2397).
 CSV_PREFIX = "data:text/csv;charset=utf-8,"
@@ -131,6 +138,7 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
                 "bron_tabel": _text(r.source_table),
             }
         )
+    rows += _province_without_rows(data)
     for row in data.rows:
         comp = row.peers
         if comp is None or comp.other is None:
@@ -161,6 +169,52 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
     frame["_r"] = frame["regio_code"].map(rank).fillna(len(rank))
     frame = frame.sort_values(["_i", "_r", "jaar"], kind="stable").drop(columns=["_i", "_r"])
     return frame.reset_index(drop=True)
+
+
+def _province_without_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Return the rows of the province without its dominating municipality, where compared.
+
+    The scorecards, the findings, page 1 and the bars beside the map compare such indicators
+    with "provincie Groningen zonder Westerwolde" (:mod:`westerkwartier.indicators.dominance`):
+    the figure compared with, in its year, one row per indicator, with the panel's code
+    (``PV20-GM1950``) and :data:`PROVINCE_WITHOUT_ROLE`.
+    """
+    panel = data.panel
+    if "level" not in panel:
+        return []
+    without = panel[panel["level"] == DOMINANCE_LEVEL]
+    out: list[dict[str, Any]] = []
+    for row in data.rows:
+        obs = row.province.other if row.province is not None else None
+        if obs is None or not obs.name or " zonder " not in obs.name:
+            continue
+        hit = without[
+            (without["indicator"] == row.indicator)
+            & (without["region_name"] == obs.name)
+            & (without["year"] == obs.year)
+        ]
+        if hit.empty:
+            continue
+        lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
+        out.append(
+            {
+                "indicator": row.indicator,
+                "omschrijving": row.label,
+                "eenheid": row.unit,
+                "regio_code": str(hit["region_code"].iloc[0]),
+                "regio": obs.name,
+                "rol": PROVINCE_WITHOUT_ROLE,
+                "jaar": int(obs.year),
+                "waarde": _text(obs.value),
+                "ondergrens": lower,
+                "bovengrens": upper,
+                "soort_marge": kind,
+                "status": _text(obs.status),
+                "reden_ontbreekt": None,
+                "bron_tabel": row.source or None,
+            }
+        )
+    return out
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:

@@ -159,12 +159,16 @@ class Dominance:
     latest : bool
         Whether it dominates the last of those years, the year the text compares with the
         province without it.
+    shares : str
+        Its shares in the last of those years, as the panel's note gives them ("31% van de
+        verandering van de provincie, 7% van de banen"); empty when the note is missing.
     """
 
     municipality: str
     years: tuple[int, ...]
     hides_province: bool
     latest: bool = False
+    shares: str = ""
 
     @property
     def hiding(self) -> str | None:
@@ -172,12 +176,26 @@ class Dominance:
         return self.municipality if self.hides_province else None
 
     def sentence(self, what: str = "het provinciecijfer", *, capital: bool = True) -> str:
-        """Say in which years the province's line (``what``) was mostly this municipality's.
+        """Say in which years this municipality coloured the province's ``what`` strongly.
 
+        With its shares of the last of those years, so that the reader can weigh the claim:
+        a quarter of the province's figure with three times its weight is enough
+        (:mod:`westerkwartier.indicators.dominance`), which is not "mostly" (*grotendeels*).
         ``capital=False`` for a sentence that continues after a colon.
+
+        Examples
+        --------
+        >>> Dominance("A", (2019,), False, shares="31% van X, 7% van Y").sentence("P")
+        'In 2019 kleurde A P sterk (31% van X, 7% van Y).'
+        >>> Dominance("A", (2016, 2017), False, shares="90% van X").sentence("P", capital=False)
+        'in 2016-2017 kleurde A P sterk (in 2017: 90% van X).'
         """
         start = "In" if capital else "in"
-        return f"{start} {year_spans(self.years)} bepaalde {self.municipality} {what} grotendeels."
+        why = ""
+        if self.shares:
+            when = "" if len(self.years) == 1 else f"in {max(self.years)}: "
+            why = f" ({when}{self.shares})"
+        return f"{start} {year_spans(self.years)} kleurde {self.municipality} {what} sterk{why}."
 
     def without_line(
         self, province: str, what: str = "het provinciecijfer", compared: str = ""
@@ -188,7 +206,7 @@ class Dominance:
         ``compared`` (what the text compares with instead); otherwise the years.
         """
         said = (
-            f"{self.municipality} bepaalt {what} grotendeels{compared}."
+            f"{self.municipality} kleurt {what} sterk{compared}."
             if self.latest
             else self.sentence(what, capital=False)
         )
@@ -218,13 +236,15 @@ def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -
     name = str(hit["region_name"].iloc[-1]).split(" zonder ", 1)[-1]
     own = hit[hit["region_name"].astype(str).str.endswith(f" zonder {name}")]
     dominated = tuple(int(y) for y in own["year"])
+    note = own["note"].iloc[-1] if "note" in own else None
+    shares = str(note).split(": ", 1)[-1] if isinstance(note, str) and note else ""
     shown = panel.loc[
         (panel["region_code"] == province) & panel["value"].notna() & panel["year"].isin(asked),
         "year",
     ]
     last = int(shown.max()) if len(shown) else max(dominated)
     hides = last in dominated or 2 * len(dominated) >= max(len(shown), 1)
-    return Dominance(name, dominated, hides, latest=last in dominated)
+    return Dominance(name, dominated, hides, latest=last in dominated, shares=shares)
 
 
 def indicator_trend(data: ReportData, indicator: str) -> Chart | None:
@@ -778,6 +798,15 @@ def neighbour_bars(data: ReportData, indicator: str) -> Chart | None:
     series = pd.Series(
         {labels[c]: values.get(c, np.nan) for c in data.regions["code"]}, dtype="float64"
     )
+    province = data.province_label
+    # the province as the scorecard and the text compare with it: without the municipality
+    # that dominates its figure this year (Westerwolde's domestic balance of 2023 made the
+    # province's -21,3 per 1.000 where the rest of it had +5,6)
+    other = row.province.other if row.province is not None else None
+    if other is not None and other.name and " zonder " in other.name and other.year == year:
+        series = series.rename({province: other.name})
+        series[other.name] = other.value
+        province = other.name
     tables = _sources(pick, indicator)
     chart = bar_chart(
         series,
@@ -786,7 +815,7 @@ def neighbour_bars(data: ReportData, indicator: str) -> Chart | None:
         unit=ind.unit,
         tables=tables,
         decimals=decimals_for(ind.unit),
-        province=data.province_label,
+        province=province,
     )
     with house_style():
         chart.ax.xaxis.set_major_locator(MaxNLocator(nbins=4))

@@ -706,8 +706,8 @@ def shared_notes(notes: Sequence[str]) -> list[str]:
     --------
     >>> shared_notes(["Zonder lijn voor P: A.", "Zonder lijn voor P: A.", ""])
     ['', 'Beide grafieken zonder lijn voor P: A.', '']
-    >>> shared_notes(["In 2019 bepaalde A het cijfer van P grotendeels."] * 2)
-    ['', 'Bij beide grafieken: in 2019 bepaalde A het cijfer van P grotendeels.']
+    >>> shared_notes(["In 2019 kleurde A het cijfer van P sterk."] * 2)
+    ['', 'Bij beide grafieken: in 2019 kleurde A het cijfer van P sterk.']
     >>> shared_notes(["Zonder lijn voor P: A.", "Zonder lijn voor P: B."])
     ['Zonder lijn voor P: A.', 'Zonder lijn voor P: B.']
     """
@@ -1446,9 +1446,9 @@ def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
         out.append(
             (
                 unit_label(r.label),
-                f"Vergeleken met de {other.name}: {municipality} bepaalt het provinciecijfer "
-                f"grotendeels{why}. Het cijfer van de hele provincie zegt daardoor weinig over "
-                "een andere gemeente.",
+                f"Vergeleken met de {other.name}: {municipality} kleurt het provinciecijfer "
+                f"sterk{why}. Het cijfer van de hele provincie zegt daardoor weinig over een "
+                "andere gemeente.",
             )
         )
     return out
