@@ -69,6 +69,21 @@ class _Judging(TypedDict):
     survey: bool
 
 
+def note_shares(note: object) -> str:
+    """Return the shares in the note of a province without a municipality (after its name).
+
+    Examples
+    --------
+    >>> note_shares("Midden-Groningen: 31% van de verandering van de provincie, 7% van de banen")
+    '31% van de verandering van de provincie, 7% van de banen'
+    >>> note_shares(None), note_shares(float("nan"))
+    ('', '')
+    """
+    if not isinstance(note, str) or not note:
+        return ""
+    return note.split(": ", 1)[-1]
+
+
 @dataclass(frozen=True)
 class Observation:
     """One value of one region: year, value, interval, status and how it was made.
@@ -94,6 +109,35 @@ class Observation:
     def has_interval(self) -> bool:
         """True when both bounds are known."""
         return self.lower is not None and self.upper is not None
+
+    @property
+    def left_out(self) -> str | None:
+        """The municipality a province is compared without, or None.
+
+        Examples
+        --------
+        >>> Observation(2023, 5.6, name="provincie Groningen zonder Westerwolde").left_out
+        'Westerwolde'
+        >>> Observation(2023, -21.3).left_out is None
+        True
+        """
+        if not self.name or " zonder " not in self.name:
+            return None
+        return self.name.split(" zonder ", 1)[1]
+
+    @property
+    def shares(self) -> str:
+        """What the note of a province without a municipality says of that municipality's shares.
+
+        The note reads "Westerwolde: 60% van de immigratie van de provincie, 4% van de
+        inwoners"; this is the part after the name (empty without a note).
+
+        Examples
+        --------
+        >>> Observation(2023, 18.5, note="W: 60% van de immigratie, 4% van de inwoners").shares
+        '60% van de immigratie, 4% van de inwoners'
+        """
+        return note_shares(self.note)
 
     @property
     def low(self) -> float:

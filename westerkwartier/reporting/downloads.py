@@ -185,8 +185,8 @@ def _province_without_rows(data: ReportData) -> list[dict[str, Any]]:
     without = panel[panel["level"] == DOMINANCE_LEVEL]
     out: list[dict[str, Any]] = []
     for row in data.rows:
-        obs = row.province.other if row.province is not None else None
-        if obs is None or not obs.name or " zonder " not in obs.name:
+        obs = row.province.other
+        if obs is None or obs.left_out is None:
             continue
         hit = without[
             (without["indicator"] == row.indicator)

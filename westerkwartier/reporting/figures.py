@@ -26,7 +26,7 @@ from matplotlib import patheffects
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from westerkwartier.analysis.comparison import MIN_PEERS
+from westerkwartier.analysis.comparison import MIN_PEERS, note_shares
 from westerkwartier.reporting.charts import (
     ROLE_COLOURS,
     TEXT_COLOURS,
@@ -236,8 +236,7 @@ def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -
     name = str(hit["region_name"].iloc[-1]).split(" zonder ", 1)[-1]
     own = hit[hit["region_name"].astype(str).str.endswith(f" zonder {name}")]
     dominated = tuple(int(y) for y in own["year"])
-    note = own["note"].iloc[-1] if "note" in own else None
-    shares = str(note).split(": ", 1)[-1] if isinstance(note, str) and note else ""
+    shares = note_shares(own["note"].iloc[-1]) if "note" in own else ""
     shown = panel.loc[
         (panel["region_code"] == province) & panel["value"].notna() & panel["year"].isin(asked),
         "year",
@@ -802,8 +801,8 @@ def neighbour_bars(data: ReportData, indicator: str) -> Chart | None:
     # the province as the scorecard and the text compare with it: without the municipality
     # that dominates its figure this year (Westerwolde's domestic balance of 2023 made the
     # province's -21,3 per 1.000 where the rest of it had +5,6)
-    other = row.province.other if row.province is not None else None
-    if other is not None and other.name and " zonder " in other.name and other.year == year:
+    other = row.province.other
+    if other is not None and other.name and other.left_out and other.year == year:
         series = series.rename({province: other.name})
         series[other.name] = other.value
         province = other.name

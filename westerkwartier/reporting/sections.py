@@ -21,7 +21,7 @@ import pandas as pd
 
 from westerkwartier import settings
 from westerkwartier.analysis import rules
-from westerkwartier.analysis.comparison import Comparison, Observation, ScoreRow
+from westerkwartier.analysis.comparison import Comparison, ScoreRow
 from westerkwartier.indicators.catalogue import MISSING
 from westerkwartier.indicators.precision import (
     ROUNDING,
@@ -446,19 +446,12 @@ def _no_benchmark_reason(data: ReportData | None, row: ScoreRow, code: str | Non
 SCALE_NOTE = "totaal van veel gemeenten: niet te vergelijken"
 
 
-def _left_out(other: Observation | None) -> str | None:
-    """Return the municipality a province is compared without ("provincie X zonder <naam>")."""
-    if other is None or not other.name or " zonder " not in other.name:
-        return None
-    return other.name.split(" zonder ", 1)[1]
-
-
 def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
     if comp is None or comp.other is None:
         return Cell("geen cijfer", why or None, kind="klein")
     value = fmt_short(comp.other.value, row.unit)
     notes = []
-    left_out = _left_out(comp.other)
+    left_out = comp.other.left_out
     if left_out:
         notes.append(f"zonder {left_out}")
     if comp.other.note and not comp.other.name:
@@ -1438,11 +1431,10 @@ def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
     out = []
     for r in data.rows:
         other = r.province.other
-        municipality = _left_out(other)
+        municipality = other.left_out if other is not None else None
         if other is None or municipality is None:
             continue
-        shares = str(other.note).split(": ", 1)[-1] if other.note else ""
-        why = f" (in {r.year_text(other.year)}: {shares})" if shares else ""
+        why = f" (in {r.year_text(other.year)}: {other.shares})" if other.shares else ""
         out.append(
             (
                 unit_label(r.label),
