@@ -909,6 +909,13 @@ def test_the_dominance_caveat_says_in_plain_words_what_westerwolde_holds(monkeyp
     assert share > 100
     assert "teller" not in " ".join(caveats.values())
     assert "noemer" not in " ".join(caveats.values())
+    assert text.endswith("zegt daardoor weinig over een andere gemeente.")
+    # in Westerwolde's own report the province without it is the rest of its province
+    own = dict(dominance_caveats(load_report_data("talent", "GM1950", peildatum="2026-11-27")))
+    text = own["Binnenlands verhuissaldo per 1.000 inwoners"]
+    assert f"(in 2023: {share}% van het saldo van de provincie" in text
+    assert text.endswith("Dit rapport vergelijkt Westerwolde daarom met de rest van de provincie.")
+    assert "een andere gemeente" not in " ".join(own.values())
 
 
 @pytest.mark.mirror

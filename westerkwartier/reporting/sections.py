@@ -1427,7 +1427,11 @@ def _new_code(code: str) -> bool:
 
 
 def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
-    """One caveat per indicator compared with a province without its dominating municipality."""
+    """One caveat per indicator compared with a province without its dominating municipality.
+
+    In the report of that municipality itself the caveat says it is compared with the rest of
+    its province (not that the province's figure says little about "another municipality").
+    """
     out = []
     for r in data.rows:
         other = r.province.other
@@ -1435,12 +1439,16 @@ def dominance_caveats(data: ReportData) -> list[tuple[str, str]]:
         if other is None or municipality is None:
             continue
         why = f" (in {r.year_text(other.year)}: {other.shares})" if other.shares else ""
+        so = (
+            f"Dit rapport vergelijkt {municipality} daarom met de rest van de provincie."
+            if municipality == data.region.name
+            else "Het cijfer van de hele provincie zegt daardoor weinig over een andere gemeente."
+        )
         out.append(
             (
                 unit_label(r.label),
                 f"Vergeleken met de {other.name}: {municipality} kleurt het provinciecijfer "
-                f"sterk{why}. Het cijfer van de hele provincie zegt daardoor weinig over een "
-                "andere gemeente.",
+                f"sterk{why}. {so}",
             )
         )
     return out
