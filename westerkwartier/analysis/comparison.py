@@ -22,6 +22,7 @@ import pandas as pd
 
 from westerkwartier.analysis import rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
+from westerkwartier.indicators import dominance
 from westerkwartier.indicators.breaks import same_series_records
 from westerkwartier.indicators.catalogue import MISSING, Catalogue
 from westerkwartier.indicators.precision import SURVEY, THRESHOLD, is_missing, precision_kind
@@ -69,21 +70,6 @@ class _Judging(TypedDict):
     survey: bool
 
 
-def note_shares(note: object) -> str:
-    """Return the shares in the note of a province without a municipality (after its name).
-
-    Examples
-    --------
-    >>> note_shares("Midden-Groningen: 31% van de verandering van de provincie, 7% van de banen")
-    '31% van de verandering van de provincie, 7% van de banen'
-    >>> note_shares(None), note_shares(float("nan"))
-    ('', '')
-    """
-    if not isinstance(note, str) or not note:
-        return ""
-    return note.split(": ", 1)[-1]
-
-
 @dataclass(frozen=True)
 class Observation:
     """One value of one region: year, value, interval, status and how it was made.
@@ -121,9 +107,7 @@ class Observation:
         >>> Observation(2023, -21.3).left_out is None
         True
         """
-        if not self.name or " zonder " not in self.name:
-            return None
-        return self.name.split(" zonder ", 1)[1]
+        return dominance.left_out(self.name)
 
     @property
     def shares(self) -> str:
@@ -137,7 +121,7 @@ class Observation:
         >>> Observation(2023, 18.5, note="W: 60% van de immigratie, 4% van de inwoners").shares
         '60% van de immigratie, 4% van de inwoners'
         """
-        return note_shares(self.note)
+        return dominance.note_shares(self.note)
 
     @property
     def low(self) -> float:

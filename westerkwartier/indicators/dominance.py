@@ -97,6 +97,49 @@ def without_code(province: str, municipality: str) -> str:
     return f"{province}-{municipality}"
 
 
+#: What joins the province's name and the municipality's in the name of such a region.
+WITHOUT: str = " zonder "
+
+
+def without_name(province: str, municipality: str) -> str:
+    """Name of a province without one municipality, as the reports write it.
+
+    Examples
+    --------
+    >>> without_name("provincie Groningen", "Westerwolde")
+    'provincie Groningen zonder Westerwolde'
+    """
+    return f"{province}{WITHOUT}{municipality}"
+
+
+def left_out(name: str | None) -> str | None:
+    """Return the municipality a region's name leaves out (:func:`without_name`), or None.
+
+    Examples
+    --------
+    >>> left_out("provincie Groningen zonder Westerwolde"), left_out("provincie Groningen")
+    ('Westerwolde', None)
+    """
+    if not name or WITHOUT not in name:
+        return None
+    return name.split(WITHOUT, 1)[1]
+
+
+def note_shares(note: object) -> str:
+    """Return the shares in the note of a province without a municipality (after its name).
+
+    Examples
+    --------
+    >>> note_shares("Midden-Groningen: 31% van de verandering van de provincie, 7% van de banen")
+    '31% van de verandering van de provincie, 7% van de banen'
+    >>> note_shares(None), note_shares(float("nan"))
+    ('', '')
+    """
+    if not isinstance(note, str) or not note:
+        return ""
+    return note.split(": ", 1)[-1]
+
+
 def _quotient(formula: str) -> ast.BinOp | None:
     """Return the formula's syntax tree when it is a quotient at the top, else None."""
     try:
@@ -346,7 +389,7 @@ def _without_rows(
                     share > 1 and name == BALANCE,
                     f"{names.get(m, m)}: {_pct(share)} van {top} van de provincie, "
                     f"{_pct(den_share)} van {bottom}",
-                    f"{names.get(province, province)} zonder {names.get(m, m)}",
+                    without_name(names.get(province, province), names.get(m, m)),
                 )
             )
     if not cases:

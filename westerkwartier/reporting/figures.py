@@ -26,7 +26,8 @@ from matplotlib import patheffects
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from westerkwartier.analysis.comparison import MIN_PEERS, note_shares
+from westerkwartier.analysis.comparison import MIN_PEERS
+from westerkwartier.indicators.dominance import WITHOUT, left_out, note_shares
 from westerkwartier.reporting.charts import (
     ROLE_COLOURS,
     TEXT_COLOURS,
@@ -233,8 +234,8 @@ def province_dominance(data: ReportData, indicator: str, years: Iterable[Any]) -
     ].sort_values("year")
     if hit.empty:
         return None
-    name = str(hit["region_name"].iloc[-1]).split(" zonder ", 1)[-1]
-    own = hit[hit["region_name"].astype(str).str.endswith(f" zonder {name}")]
+    name = left_out(str(hit["region_name"].iloc[-1])) or ""
+    own = hit[hit["region_name"].astype(str).str.endswith(f"{WITHOUT}{name}")]
     dominated = tuple(int(y) for y in own["year"])
     shares = note_shares(own["note"].iloc[-1]) if "note" in own else ""
     shown = panel.loc[
