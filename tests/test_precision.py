@@ -749,7 +749,7 @@ def test_a_benchmark_whose_own_margin_keeps_a_difference_small_shows_it(monkeypa
     assert nederland.note == "significant lager"  # its interval is too narrow to matter
     text = finding_text(row, "het aandeel")
     assert f"het verschil met de provincie Fryslân (47,5%; 95%-interval {shown}) en" in text
-    assert "lager dan in Nederland (47,5%);" in text
+    assert "lager dan in Nederland (47,5%), ook bij gelijke leeftijdsopbouw;" in text
 
 
 # -- doorstroom: the years of an application centre ---------------------------------------------

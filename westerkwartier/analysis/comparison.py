@@ -15,12 +15,12 @@ tiny hand-made frames:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, TypedDict
 
 import pandas as pd
 
-from westerkwartier.analysis import rules
+from westerkwartier.analysis import age, rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
 from westerkwartier.indicators import dominance
 from westerkwartier.indicators.breaks import same_series_records
@@ -159,6 +159,14 @@ class Comparison:
     tone : str
         ``gunstig``, ``ongunstig`` or ``neutraal`` (context figures, equal values, differences
         that are not significant).
+    basis : str or None
+        The kind of interval that decided (``steekproef``, ``afronding``, ``drempel``).
+    at_age : Observation or None
+        For a significant survey difference with the province or Nederland: the municipality's
+        figure with the benchmark's share of adults aged 65 or older (rule *leeftijd*,
+        :mod:`westerkwartier.analysis.age`); None when not checked.
+    age_holds : bool or None
+        Whether the difference holds at that age structure; None when not checked.
     """
 
     name: str
@@ -167,6 +175,8 @@ class Comparison:
     significant: bool | None
     tone: str
     basis: str | None = None
+    at_age: Observation | None = None
+    age_holds: bool | None = None
 
     @property
     def counts(self) -> bool:
@@ -664,6 +674,7 @@ def scorecard(
     section_of: Mapping[str, str] | None = None,
     country: str = COUNTRY,
     peer_values: Mapping[tuple[str, int], PeerMedian] | None = None,
+    age_panel: pd.DataFrame | None = None,
 ) -> list[ScoreRow]:
     """Build one :class:`ScoreRow` per indicator.
 
@@ -691,6 +702,11 @@ def scorecard(
     peer_values : mapping, optional
         (indicator, year) -> :class:`PeerMedian` of the statistical peers; gives each row a
         third benchmark, the peers' median (with its rounding extremes, when it has them).
+    age_panel : pandas.DataFrame, optional
+        Panel rows of the survey indicators and their age variants (``<id>@18 tot 65 jaar``)
+        for the municipality, its province and Nederland: a significant survey difference with
+        the province or Nederland is then checked at the benchmark's age structure (rule
+        *leeftijd*, :func:`age_checked`).
 
     Notes
     -----
@@ -707,6 +723,7 @@ def scorecard(
         In the order of ``indicators``.
     """
     by = _by_region_indicator(panel, [r for r in (focus, province, country) if r], indicators)
+    ages = _AgeCheck(age_panel, focus, catalogue)
     passing = throughput_years(panel, focus)
     without = _without_dominant(panel, indicators, province)
     prov_label = f"de provincie {province_name}" if province_name else "de provincie"
@@ -758,8 +775,14 @@ def scorecard(
                 survey=survey,
                 own=own,
                 missing_reason=reason,
-                province=_versus_total(own, prov_obs, prov_name, kw),
-                nederland=_versus_total(own, nl_obs, "Nederland", kw),
+                province=ages.checked(
+                    _versus_total(own, prov_obs, prov_name, kw),
+                    ind_id,
+                    None if named is not None else province,
+                ),
+                nederland=ages.checked(
+                    _versus_total(own, nl_obs, "Nederland", kw), ind_id, country
+                ),
                 trend=moved,
                 source=_source(own_rows, own),
                 order=order,
@@ -774,6 +797,75 @@ def scorecard(
             )
         )
     return rows
+
+
+class _AgeCheck:
+    """The age groups of a scorecard's survey indicators, for :func:`age_checked`."""
+
+    def __init__(self, panel: pd.DataFrame | None, focus: str, catalogue: Catalogue) -> None:
+        self.focus = focus
+        self.catalogue = catalogue
+        self.shares = age.older_share(panel) if panel is not None else {}
+        self.by = (
+            _by_region_indicator(panel, [focus], list(panel["indicator"].unique()))
+            if panel is not None and not panel.empty
+            else {}
+        )
+
+    def checked(self, comparison: Comparison, indicator: str, benchmark: str | None) -> Comparison:
+        """Return ``comparison`` with rule *leeftijd* applied, where it applies."""
+        if not self.by or benchmark is None:
+            return comparison
+        groups = self.catalogue[indicator].age_groups
+        if len(groups) != 2 or comparison.other is None:
+            return comparison
+        year = comparison.other.year
+        young, old = (
+            _at_year(self.by.get((self.focus, v), []), year)
+            for v in age.variants_of(indicator, groups).values()
+        )
+        share = self.shares.get((benchmark, year))
+        return age_checked(comparison, young, old, share, self.catalogue[indicator].unit)
+
+
+def age_checked(
+    comparison: Comparison,
+    young: Observation | None,
+    old: Observation | None,
+    share: float | None,
+    unit: str = "%",
+) -> Comparison:
+    """Check a significant survey difference at the benchmark's age structure (*leeftijd*).
+
+    The municipality's figure per age group, mixed with the benchmark's share of adults aged
+    65 or older (:func:`westerkwartier.analysis.age.at_age_structure`), is set against the
+    benchmark's figure: the difference holds when they are still apart on the same side.
+    Only a difference that is significant is checked; without both groups or the share, the
+    comparison is returned as it is.
+
+    Examples
+    --------
+    >>> c = Comparison("Nederland", Observation(2022, 33.0, 32.8, 33.2), "lager", True, "gunstig")
+    >>> young, old = Observation(2022, 27.4, 25.3, 29.7), Observation(2022, 46.8, 44.4, 49.2)
+    >>> checked = age_checked(c, young, old, 0.246)
+    >>> round(checked.at_age.value, 1), checked.age_holds, checked.counts, checked.tone
+    (32.2, False, False, 'neutraal')
+    """
+    if comparison.significant is not True or comparison.other is None or share is None:
+        return comparison
+    mixed = age.at_age_structure(young, old, share)
+    if mixed is None or young is None:
+        return comparison
+    value, lower, upper = mixed
+    at_age = Observation(young.year, value, lower, upper, precision=young.precision)
+    word, apart = rules.difference(at_age, comparison.other, unit)
+    holds = bool(apart) and word == comparison.word
+    return replace(
+        comparison,
+        at_age=at_age,
+        age_holds=holds,
+        tone=comparison.tone if holds else "neutraal",
+    )
 
 
 def _span(rows: Sequence[Record], moved: Trend) -> tuple[float, float] | None:

@@ -27,6 +27,9 @@ The rules:
   as it goes beyond Nederland's in the same years), and a second figure of a catalogue
   family with the same verdict waits until every other message has spoken
   (:func:`one_per_family`).
+* **leeftijd** (:mod:`westerkwartier.analysis.age`): a significant survey difference with the
+  province or Nederland counts only when it also holds with the benchmark's share of adults
+  aged 65 or older (the municipality's figures per age group, mixed with those weights).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -169,6 +172,20 @@ RULES: tuple[Rule, ...] = (
         "andere manier meten (zoals de verandering van het aantal jongeren in vijf en in tien "
         "jaar) hetzelfde oordeel, dan komt het tweede pas na de bevindingen over andere "
         "onderwerpen.",
+    ),
+    Rule(
+        "leeftijd",
+        "Leeftijdsopbouw",
+        "Veel cijfers van de Gezondheidsmonitor hangen af van de leeftijd: een gemeente met "
+        "veel jongvolwassenen heeft minder mensen met een langdurige aandoening. CBS geeft elk "
+        "cijfer ook voor 18 tot 65 jaar en voor 65 jaar of ouder. Is een cijfer significant "
+        "hoger of lager dan dat van de provincie of Nederland, dan rekenen we het cijfer van de "
+        "gemeente om naar de leeftijdsopbouw van die provincie of van Nederland: de cijfers van "
+        "de twee leeftijdsgroepen, gewogen met het aandeel 65-plussers onder de volwassenen "
+        "daar (dat volgt uit de cijfers van de Gezondheidsmonitor zelf), met een 95%-interval "
+        "uit die van de twee groepen. Blijft het verschil dan significant, dan staat er 'ook "
+        "bij gelijke leeftijdsopbouw'; anders telt het verschil niet en staat er 'maar bij "
+        "gelijke leeftijdsopbouw niet significant', met het omgerekende cijfer.",
     ),
     Rule(
         "schaal",
@@ -354,6 +371,7 @@ def counts(comparison: Any) -> bool:
         comparison is not None
         and comparison.word in ("hoger", "lager")
         and (comparison.significant is not False)
+        and getattr(comparison, "age_holds", None) is not False
     )
 
 

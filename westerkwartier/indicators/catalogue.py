@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,11 @@ from westerkwartier.config import CONFIG_DIR, read_toml
 from westerkwartier.errors import CbsSchemaError, InputError
 
 CATALOGUE_FILE = CONFIG_DIR / "indicators.toml"
+#: The dimension whose categories an operand's ``age_groups`` names.
+AGE_DIMENSION = "Leeftijd"
+#: Between an indicator id and an age group in the id of its age variant (``overgewicht@65 jaar
+#: of ouder``; see :meth:`Indicator.age_variant`).
+AGE_SEPARATOR = "@"
 
 
 MERGER_SHARES_FILE = CONFIG_DIR / "merger_shares.toml"
@@ -281,6 +286,7 @@ class Operand:
     fill_regions: bool = False
     half_year: int | None = None
     significant_persons: int | None = None
+    age_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # a flat tuple of stems is one set of topics to add
@@ -374,6 +380,43 @@ class Indicator:
         return op if op is not None and op.margins else None
 
     @property
+    def age_groups(self) -> tuple[str, ...]:
+        """The age groups that together make the survey figure (empty for other indicators)."""
+        op = self.margins_operand
+        return op.age_groups if op is not None else ()
+
+    def age_variant(self, group: str) -> Indicator:
+        """Return this indicator for one of its :attr:`age_groups`.
+
+        The same indicator with ``Leeftijd`` selecting ``group`` instead of the total, its id
+        ``<id>@<group>`` (:data:`AGE_SEPARATOR`): the panel computes it like any other.
+
+        Examples
+        --------
+        >>> ind = load_catalogue()["overgewicht"]
+        >>> variant = ind.age_variant("65 jaar of ouder")
+        >>> variant.id, dict(variant.operands["pct"].select)
+        ('overgewicht@65 jaar of ouder', {'Leeftijd': ('65 jaar of ouder',)})
+        """
+        if group not in self.age_groups:
+            raise InputError(
+                f"{self.id} heeft geen leeftijdsgroep {group!r}; wel: "
+                f"{', '.join(self.age_groups) or 'geen'}."
+            )
+        operands = {
+            name: replace(op, select={**op.select, AGE_DIMENSION: (group,)}, age_groups=())
+            if AGE_DIMENSION in op.select
+            else op
+            for name, op in self.operands.items()
+        }
+        return replace(
+            self,
+            id=f"{self.id}{AGE_SEPARATOR}{group}",
+            label_nl=f"{self.label_nl} ({group})",
+            operands=operands,
+        )
+
+    @property
     def threshold_operand(self) -> Operand | None:
         """The rate whose differences count from a number of persons on (formula is that rate).
 
@@ -391,6 +434,9 @@ class Catalogue:
     tables: Mapping[str, TableSpec]
 
     def __getitem__(self, indicator_id: str) -> Indicator:
+        base, sep, group = str(indicator_id).partition(AGE_SEPARATOR)
+        if sep and base in self.indicators:  # an age variant: overgewicht@65 jaar of ouder
+            return self.indicators[base].age_variant(group)
         try:
             return self.indicators[indicator_id]
         except KeyError:
@@ -412,6 +458,22 @@ class Catalogue:
 
     def __iter__(self):
         return iter(self.indicators.values())
+
+    def age_variants(self, indicator_ids: Iterable[str] | None = None) -> list[str]:
+        """Return the ids of the age variants of ``indicator_ids`` (default: all indicators).
+
+        Examples
+        --------
+        >>> load_catalogue().age_variants(["overgewicht", "woz_waarde"])
+        ['overgewicht@18 tot 65 jaar', 'overgewicht@65 jaar of ouder']
+        """
+        ids = list(self.indicators) if indicator_ids is None else indicator_ids
+        return [
+            f"{i}{AGE_SEPARATOR}{group}"
+            for i in ids
+            if i in self.indicators
+            for group in self.indicators[i].age_groups
+        ]
 
     def __len__(self) -> int:
         return len(self.indicators)
@@ -556,6 +618,7 @@ def check_catalogue(raw: Mapping[str, Any]) -> list[str]:  # noqa: C901 - over t
                     problems.append(f"{where}: tabel {table_id} staat niet onder [tables]")
             if normalise_unit(op.get("cbs_unit")) not in UNIT_FACTORS:
                 problems.append(f"{where}: onbekende CBS-eenheid {op.get('cbs_unit')!r}")
+            problems += _check_age_groups(where, op)
             if op.get("weight") and op["weight"] not in operands:
                 problems.append(f"{where}: gewicht {op['weight']!r} is geen operand")
             if op.get("weight") and op.get("additive"):
@@ -648,6 +711,13 @@ def _check_breaks(iid: str, entry: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _check_age_groups(where: str, op: Mapping[str, Any]) -> list[str]:
+    """Return the problem of an operand's ``age_groups`` without an age selection, if any."""
+    if op.get("age_groups") and AGE_DIMENSION not in (op.get("select") or {}):
+        return [f'{where}: age_groups vraagt select = {{ {AGE_DIMENSION} = "Totaal" }}']
+    return []
+
+
 def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
     select = {str(k): _as_tuple(v) for k, v in (raw.get("select") or {}).items()}
     return Operand(
@@ -668,6 +738,7 @@ def _operand(name: str, raw: Mapping[str, Any]) -> Operand:
         significant_persons=(
             int(raw["significant_persons"]) if raw.get("significant_persons") is not None else None
         ),
+        age_groups=_as_tuple(raw.get("age_groups")),
     )
 
 

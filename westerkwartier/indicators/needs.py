@@ -73,7 +73,7 @@ def table_needs(
     whole: dict[str, set[str]] = {}
     since: dict[str, int] = {}
     region_dims: dict[str, set[str | None]] = {}
-    for indicator in cat:
+    for indicator in [*cat, *(cat[v] for v in cat.age_variants())]:  # with the age groups
         start = indicator.years[0]
         if floor is not None:
             start = max(start, int(floor))

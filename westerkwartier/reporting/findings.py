@@ -195,6 +195,8 @@ def _versus(row: ScoreRow) -> str:
     parts = [c for c in row.comparisons if c.word != "onbekend"]
     if not parts:
         return ""
+    aged = [c for c in parts if c.age_holds is False]  # rule leeftijd: gone at the same ages
+    parts = [c for c in parts if c.age_holds is not False]
     clear = [c for c in parts if c.counts or c.word == "gelijk"]
     loose = [c for c in parts if not (c.counts or c.word == "gelijk")]
     text = ""
@@ -206,7 +208,10 @@ def _versus(row: ScoreRow) -> str:
         pieces = [
             f"{_word(g[0], row)} " + and_list([_where(c, row.unit) for c in g]) for g in groups
         ]
-        text = "is " + ", maar ".join(pieces)
+        text = "is " + ", maar ".join(pieces) + _age_holds(clear)
+    if aged:
+        clause = _age_gone(aged, row.unit)
+        text = f"{text}; {clause}" if text else f"is {clause}"
     if loose:
         kinds = {_basis(c, row) for c in loose} - {None}
         kind = kinds.pop() if len(kinds) == 1 else None
@@ -224,6 +229,41 @@ def _versus(row: ScoreRow) -> str:
             else:
                 text = f"verschilt niet van de waarde {names}: het verschil valt binnen {margin}"
     return text
+
+
+def _age_holds(clear: Sequence[Comparison]) -> str:
+    """Say that the differences hold at the same age structure (rule *leeftijd*), if checked.
+
+    ``, ook bij gelijke leeftijdsopbouw`` when every difference said holds so; when only some
+    were checked: ``; het verschil met Nederland blijft ook bij gelijke leeftijdsopbouw``.
+    """
+    held = [c for c in clear if c.age_holds]
+    if not held:
+        return ""
+    if len(held) == len(clear):
+        return ", ook bij gelijke leeftijdsopbouw"
+    names = and_list([c.name for c in held])
+    return f"; het verschil met {names} blijft ook bij gelijke leeftijdsopbouw"
+
+
+def _age_gone(aged: Sequence[Comparison], unit: str) -> str:
+    """Say that differences are gone at the same age structure, with the figure they compare.
+
+    ``lager dan in de provincie Groningen (34,3%) en in Nederland (33,0%), maar bij gelijke
+    leeftijdsopbouw niet significant (dan 32,1% en 32,2%)``.
+    """
+    by_word: dict[str, list[Comparison]] = {}
+    for c in aged:
+        by_word.setdefault(c.word, []).append(c)
+    clauses = []
+    for word, group in by_word.items():
+        where = and_list([_where(c, unit) for c in group])
+        then = and_list([fmt(c.at_age.value, unit) for c in group if c.at_age is not None])
+        clauses.append(
+            f"{word_for(word, unit)} dan {where}, maar bij gelijke leeftijdsopbouw niet "
+            f"significant (dan {then})"
+        )
+    return "; ".join(clauses)
 
 
 def _trend_clause(row: ScoreRow) -> str:

@@ -45,6 +45,7 @@ from westerkwartier.reporting.report_catalogue import (
     load_report_catalogue,
     report_spec,
 )
+from westerkwartier.sources.regions import COUNTRY
 
 #: Earliest reference year a person may ask for.
 MIN_YEAR: int = 2010
@@ -304,6 +305,38 @@ def _positions(column: pd.Series, labels: Sequence[str] | pd.Series) -> np.ndarr
     return np.where(codes >= 0, found[codes], -1)
 
 
+def _age_panel(
+    cat: Any,
+    indicators: Sequence[str],
+    region: Any,
+    regions: pd.DataFrame,
+    shared: bool,
+    loader: Callable[[str], Any] | None,
+    registry: Any,
+) -> pd.DataFrame | None:
+    """Return the survey figures per age group of a municipality, its province and Nederland.
+
+    Every survey indicator of the catalogue with age groups, and those groups
+    (``<id>@18 tot 65 jaar``), for the rule *leeftijd*
+    (:func:`westerkwartier.analysis.comparison.age_checked`): all of them, so the share of
+    older adults read from them is the same in every report. None when the report shows no
+    such indicator. ``shared``: read the national panel (the default data), else compute with
+    ``loader`` and ``registry``.
+    """
+    if not cat.age_variants(indicators):
+        return None
+    survey = [i.id for i in cat if i.age_groups]
+    ids = [*survey, *cat.age_variants(survey)]
+    codes = [c for c in (region.code, region.province, COUNTRY) if c]
+    if shared:
+        national = national_panel(ids)
+        return national[national["region_code"].isin(codes)].reset_index(drop=True)
+    from westerkwartier.indicators.panel import panel
+
+    where = regions[regions["code"].isin(codes)][["code", "name", "level"]]
+    return panel(regions=where, indicators=ids, loader=loader, registry=registry)
+
+
 def _regions_panel(
     national: pd.DataFrame, regions: pd.DataFrame, indicators: Sequence[str]
 ) -> pd.DataFrame | None:
@@ -504,6 +537,8 @@ def load_report_data(
             loader=loader,
             registry=registry,
         )
+    shared = loader is None and not injected
+    ages = _age_panel(cat, spec.indicators, region, regions, shared, loader, registry)
     peiljaar = run_reference_year(frame, region.code, all_report_indicators(), year)
     frame = frame[frame["indicator"].isin(list(spec.indicators))].reset_index(drop=True)
     section_of = {i: s.id for s in spec.secties for i in s.indicatoren}
@@ -516,6 +551,7 @@ def load_report_data(
         province_name=region.province_name,
         catalogue=cat,
         year=year,
+        age_panel=ages,
     )
     rows = card(indicators=scored, section_of=section_of, peer_values=peer_values)
     context = card(indicators=list(spec.context))

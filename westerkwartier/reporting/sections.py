@@ -469,6 +469,9 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = f"{word} ({margin})" if margin else word
     elif comp.significant and (comp.basis == SURVEY or row.survey):
         word = f"significant {word_for(comp.word, row.unit)}"
+        if comp.age_holds is False and comp.at_age is not None:  # rule leeftijd
+            then = fmt_short(comp.at_age.value, row.unit)
+            word = f"{word}, maar niet bij gelijke leeftijdsopbouw ({then})"
     else:
         word = word_for(comp.word, row.unit)
     if not extra:
