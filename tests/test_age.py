@@ -9,6 +9,8 @@ second Groningen 2022 against the mirror's raw 85563NED, read here with plain pa
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -81,35 +83,49 @@ def test_the_share_of_older_adults_is_read_back_from_the_groups():
     assert 3 * 1.0**2 < MIN_SPREAD and older_share(frame(close, 0.25)) == {}
 
 
-def test_the_mixed_figure_has_an_interval_from_both_groups():
-    young = Observation(2022, 30.0, 28.0, 32.0)
-    old = Observation(2022, 50.0, 47.0, 53.0)
-    value, lower, upper = at_age_structure(young, old, 0.2)
-    assert value == pytest.approx(34.0)
-    assert value - lower == pytest.approx(((0.8 * 2) ** 2 + (0.2 * 3) ** 2) ** 0.5)
-    assert upper - value == pytest.approx(value - lower)
-    assert at_age_structure(young, Observation(2022, 50.0), 0.2) is None
+def test_the_figure_moves_with_the_mix_and_keeps_its_own_interval_widened():
+    total = Observation(2022, 34.0, 32.0, 36.5)
+    young, old = Observation(2022, 30.0, 28.0, 32.0), Observation(2022, 50.0, 47.0, 53.0)
+    value, lower, upper = at_age_structure(total, young, old, 0.2, 0.3)
+    assert value == pytest.approx(34.0 + 0.1 * (50.0 - 30.0))
+    spread = 0.1 * (2.0**2 + 3.0**2) ** 0.5  # the groups' half-widths, times the shares' gap
+    assert value - lower == pytest.approx((2.0**2 + spread**2) ** 0.5)
+    assert upper - value == pytest.approx((2.5**2 + spread**2) ** 0.5)
+    # the same mix: the figure and its interval as they are, not the wider groups' intervals
+    assert at_age_structure(total, young, old, 0.25, 0.25) == pytest.approx((34.0, 32.0, 36.5))
+    assert at_age_structure(total, young, Observation(2022, 50.0), 0.2, 0.3) is None
+
+
+OWN = Observation(2022, 30.8, 28.9, 32.7)
+YOUNG_OLD = (Observation(2022, 27.4, 25.3, 29.7), Observation(2022, 46.8, 44.4, 49.2))
+SHARES = (0.18, 0.246)  # Groningen's share of adults aged 65 or older, and Nederland's
 
 
 def _lower(name: str, other: float, bounds: tuple[float, float]) -> Comparison:
     return Comparison(name, Observation(2022, other, *bounds), "lager", True, "gunstig")
 
 
+def _checked(comparison: Comparison, shares=SHARES, groups=YOUNG_OLD) -> Comparison:
+    return age_checked(comparison, OWN, *groups, shares)
+
+
 def test_a_difference_counts_only_when_it_holds_at_the_same_ages():
-    young, old = Observation(2022, 27.4, 25.3, 29.7), Observation(2022, 46.8, 44.4, 49.2)
-    gone = age_checked(_lower("Nederland", 33.0, (32.8, 33.2)), young, old, 0.246)
+    gone = _checked(_lower("Nederland", 33.0, (32.8, 33.2)))
     assert gone.age_holds is False and not gone.counts and gone.tone == "neutraal"
-    assert gone.at_age.value == pytest.approx(0.754 * 27.4 + 0.246 * 46.8)
-    held = age_checked(_lower("Nederland", 40.0, (39.8, 40.2)), young, old, 0.246)
+    assert gone.at_age.value == pytest.approx(30.8 + (0.246 - 0.18) * (46.8 - 27.4))
+    held = _checked(_lower("Nederland", 40.0, (39.8, 40.2)))
     assert held.age_holds is True and held.counts and held.tone == "gunstig"
-    other_side = age_checked(_lower("Nederland", 31.0, (30.9, 31.1)), young, old, 0.246)
-    assert other_side.age_holds is False  # at the same ages it would be higher, not lower
-    not_significant = Comparison("Nederland", Observation(2022, 31.5, 31.3, 31.7), "lager", False,
-                                 "neutraal")  # fmt: skip
-    assert age_checked(not_significant, young, old, 0.246) is not_significant
+    older = _checked(_lower("Nederland", 31.5, (31.4, 31.6)), shares=(0.18, 0.40))
+    assert older.age_holds is False  # with Nederland's older mix it would be higher, not lower
+    assert older.at_age.value > 31.6
+    same = _checked(_lower("Nederland", 33.0, (32.8, 33.2)), shares=(0.246, 0.246))
+    assert same.age_holds is True and same.at_age.value == pytest.approx(30.8)
+    not_significant = replace(_lower("Nederland", 31.5, (31.3, 31.7)), significant=False)
+    assert _checked(not_significant) is not_significant
     unknown = _lower("Nederland", 33.0, (32.8, 33.2))
-    assert age_checked(unknown, young, None, 0.246) is unknown
-    assert age_checked(unknown, young, old, None) is unknown
+    assert _checked(unknown, groups=(YOUNG_OLD[0], None)) is unknown
+    assert _checked(unknown, shares=(None, 0.246)) is unknown
+    assert _checked(unknown, shares=(0.18, None)) is unknown
 
 
 def _row(*comparisons: Comparison) -> ScoreRow:
@@ -132,22 +148,19 @@ def _row(*comparisons: Comparison) -> ScoreRow:
 
 
 def test_the_finding_says_whether_a_difference_holds_at_the_same_ages():
-    young, old = Observation(2022, 27.4, 25.3, 29.7), Observation(2022, 46.8, 44.4, 49.2)
-    province = age_checked(_lower("de provincie Groningen", 34.3, (33.1, 35.4)), young, old, 0.246)
-    nederland = age_checked(_lower("Nederland", 33.0, (32.8, 33.2)), young, old, 0.246)
+    province = _checked(_lower("de provincie Groningen", 34.3, (33.1, 35.4)))
+    nederland = _checked(_lower("Nederland", 33.0, (32.8, 33.2)))
     text = finding_text(_row(province, nederland))
     assert text == (
         "Een of meer langdurige aandoeningen: 30,8% in 2022; lager dan in de provincie "
         "Groningen (34,3%) en in Nederland (33,0%), maar bij gelijke leeftijdsopbouw niet "
-        "significant (dan 32,2% en 32,2%)."
+        "significant (dan 32,1% en 32,1%)."
     )
-    held = age_checked(_lower("Nederland", 40.0, (39.8, 40.2)), young, old, 0.246)
+    held = _checked(_lower("Nederland", 40.0, (39.8, 40.2)))
     text = finding_text(_row(province, held))
     assert "significant lager dan in Nederland (40,0%), ook bij gelijke leeftijdsopbouw" in text
     assert "lager dan in de provincie Groningen (34,3%), maar bij gelijke leeftijdsopbouw" in text
-    held_province = age_checked(
-        _lower("de provincie Groningen", 40.0, (39.8, 40.2)), young, old, 0.246
-    )
+    held_province = _checked(_lower("de provincie Groningen", 40.0, (39.8, 40.2)))
     with_peers = finding_text(_row(held_province, held, "peers"))
     assert "significant lager dan in de provincie Groningen (40,0%), in Nederland (40,0%)" in (
         with_peers
@@ -206,24 +219,32 @@ def test_groningens_fewer_chronic_conditions_go_with_its_age_and_its_less_overwe
             pairs.append((t - y, o - y))
         return sum(a * b for a, b in pairs) / sum(b * b for _, b in pairs)
 
-    def mixed(column: str, weight: float) -> tuple[float, float, float]:
+    def moved(column: str, region: str) -> tuple[float, float, float]:
+        """Groningen's figure with the region's share of older adults, and its bounds."""
         own = {
             (age, m): _cell(raw, "Groningen (gemeente)", age, m, column)
-            for age in (YOUNG, OLD)
+            for age in ("Totaal", YOUNG, OLD)
             for m in ("Waarde", "Ondergrens 95%-interval", "Bovengrens 95%-interval")
         }
-        w = {YOUNG: 1 - weight, OLD: weight}
-        value = sum(w[a] * own[(a, "Waarde")] for a in w)
-        below = sum((w[a] * (own[(a, "Waarde")] - own[(a, "Ondergrens 95%-interval")])) ** 2
-                    for a in w) ** 0.5  # fmt: skip
-        above = sum((w[a] * (own[(a, "Bovengrens 95%-interval")] - own[(a, "Waarde")])) ** 2
-                    for a in w) ** 0.5  # fmt: skip
-        return value, value - below, value + above
+        gap = share(region) - share("Groningen (gemeente)")
+        value = own[("Totaal", "Waarde")] + gap * (own[(OLD, "Waarde")] - own[(YOUNG, "Waarde")])
+        halves = [
+            (own[(a, "Bovengrens 95%-interval")] - own[(a, "Ondergrens 95%-interval")]) / 2
+            for a in (YOUNG, OLD)
+        ]
+        spread = abs(gap) * (halves[0] ** 2 + halves[1] ** 2) ** 0.5
+        below = own[("Totaal", "Waarde")] - own[("Totaal", "Ondergrens 95%-interval")]
+        above = own[("Totaal", "Bovengrens 95%-interval")] - own[("Totaal", "Waarde")]
+        return (
+            value,
+            value - (below**2 + spread**2) ** 0.5,
+            value + (above**2 + spread**2) ** 0.5,
+        )
 
     chronic = rows["langdurige_aandoening"]
     for comp, region in ((chronic.province, "Groningen (PV)"), (chronic.nederland, "Nederland")):
         assert comp.word == "lager" and comp.significant is True  # 30,8% against 34,3% / 33,0%
-        value, lower, upper = mixed("EenOfMeerLangdurigeAandoeningen_4", share(region))
+        value, lower, upper = moved("EenOfMeerLangdurigeAandoeningen_4", region)
         assert comp.at_age.value == pytest.approx(value, abs=1e-9)
         assert (comp.at_age.lower, comp.at_age.upper) == pytest.approx((lower, upper), abs=1e-9)
         bench_low = _cell(raw, region, "Totaal", "Ondergrens 95%-interval",
@@ -240,8 +261,9 @@ def test_groningens_fewer_chronic_conditions_go_with_its_age_and_its_less_overwe
         (overweight.province, "Groningen (PV)"),
         (overweight.nederland, "Nederland"),
     ):
-        value, lower, upper = mixed("Overgewicht_7", share(region))
+        value, lower, upper = moved("Overgewicht_7", region)
         assert comp.at_age.value == pytest.approx(value, abs=1e-9)
+        assert (comp.at_age.lower, comp.at_age.upper) == pytest.approx((lower, upper), abs=1e-9)
         bench_low = _cell(raw, region, "Totaal", "Ondergrens 95%-interval", "Overgewicht_7")
         assert upper < bench_low and comp.age_holds is True and comp.counts
     assert overweight.tone == "gunstig"

@@ -11,11 +11,10 @@ adults aged 65 or older, as CBS weighs the survey to the population: ``T = (1 - 
 :func:`older_share` reads that share back from the region's own figures (all survey indicators
 of one year at once, least squares), so no other table and no other year is needed.
 :func:`at_age_structure` then gives a municipality's figure as it would be with the
-benchmark's share of older adults: its own figure per group, mixed with the benchmark's
-weights (direct age standardisation), with a 95% interval from the two groups' intervals
-(independent samples). A difference with the province or Nederland holds at the same age
-structure when that figure and the benchmark's are still apart
-(:func:`westerkwartier.analysis.rules.apart`) on the same side.
+benchmark's share of older adults (direct age standardisation: its own groups in the
+benchmark's mix), with its own interval widened by the uncertainty of that move. A difference
+with the province or Nederland holds at the same age structure when that figure and the
+benchmark's are still apart (:func:`westerkwartier.analysis.rules.apart`) on the same side.
 """
 
 from __future__ import annotations
@@ -96,43 +95,49 @@ def older_share(panel: pd.DataFrame) -> dict[tuple[str, int], float]:
     return shares
 
 
-def at_age_structure(young: Any, old: Any, share: float) -> tuple[float, float, float] | None:
-    """Return a figure with another share of older adults: value, lower and upper bound.
+def at_age_structure(
+    total: Any, young: Any, old: Any, own_share: float, share: float
+) -> tuple[float, float, float] | None:
+    """Return a figure as it would be with another share of older adults: value and bounds.
 
-    ``(1 - share) * young + share * old``; each bound moves from the value by the groups'
-    distances to their own bounds, combined as independent errors.
+    The figure moves by ``(share - own_share) * (old - young)``: what the other mix of the two
+    age groups changes. Its interval is the figure's own, widened by the uncertainty of that
+    move (the groups' half-widths, combined as independent errors, times the difference in
+    shares): the groups' intervals are wider than that of the whole, and a figure should not
+    lose its significance only because it is looked at per group.
 
     Parameters
     ----------
+    total : Observation
+        The municipality's figure for all adults, with its interval.
     young, old : Observation
-        The municipality's figure for 18 to 65 and for 65 or older, each with its interval.
-    share : float
-        The benchmark's share of adults aged 65 or older (:func:`older_share`).
+        Its figures for 18 to 65 and for 65 or older, each with its interval.
+    own_share, share : float
+        The municipality's and the benchmark's share of adults aged 65 or older
+        (:func:`older_share`).
 
     Returns
     -------
     tuple of float or None
-        None when a group or a bound is missing.
+        None when a figure or a bound is missing.
 
     Examples
     --------
     >>> from types import SimpleNamespace as V
+    >>> total = V(value=30.8, lower=28.9, upper=32.7)
     >>> young = V(value=27.4, lower=25.3, upper=29.7)
     >>> old = V(value=46.8, lower=44.4, upper=49.2)
-    >>> [round(x, 1) for x in at_age_structure(young, old, 0.24)]
-    [32.1, 30.4, 33.9]
+    >>> [round(x, 2) for x in at_age_structure(total, young, old, 0.18, 0.246)]
+    [32.08, 30.17, 33.99]
     """
-    groups = (young, old)
-    if any(g is None or _missing(g.value, g.lower, g.upper) for g in groups):
+    figures = (total, young, old)
+    if any(f is None or _missing(f.value, f.lower, f.upper) for f in figures):
         return None
-    weights = (1.0 - share, share)
-    value = sum(w * float(g.value) for w, g in zip(weights, groups, strict=True))
-    below = math.hypot(
-        *(w * (float(g.value) - float(g.lower)) for w, g in zip(weights, groups, strict=True))
-    )
-    above = math.hypot(
-        *(w * (float(g.upper) - float(g.value)) for w, g in zip(weights, groups, strict=True))
-    )
+    moved = share - own_share
+    value = float(total.value) + moved * (float(old.value) - float(young.value))
+    spread = abs(moved) * math.hypot(*((float(g.upper) - float(g.lower)) / 2 for g in (young, old)))
+    below = math.hypot(float(total.value) - float(total.lower), spread)
+    above = math.hypot(float(total.upper) - float(total.value), spread)
     return value, value - below, value + above
 
 

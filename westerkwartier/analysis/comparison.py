@@ -777,11 +777,12 @@ def scorecard(
                 missing_reason=reason,
                 province=ages.checked(
                     _versus_total(own, prov_obs, prov_name, kw),
+                    own,
                     ind_id,
                     None if named is not None else province,
                 ),
                 nederland=ages.checked(
-                    _versus_total(own, nl_obs, "Nederland", kw), ind_id, country
+                    _versus_total(own, nl_obs, "Nederland", kw), own, ind_id, country
                 ),
                 trend=moved,
                 source=_source(own_rows, own),
@@ -812,7 +813,9 @@ class _AgeCheck:
             else {}
         )
 
-    def checked(self, comparison: Comparison, indicator: str, benchmark: str | None) -> Comparison:
+    def checked(
+        self, comparison: Comparison, own: Observation | None, indicator: str, benchmark: str | None
+    ) -> Comparison:
         """Return ``comparison`` with rule *leeftijd* applied, where it applies."""
         if not self.by or benchmark is None:
             return comparison
@@ -824,40 +827,45 @@ class _AgeCheck:
             _at_year(self.by.get((self.focus, v), []), year)
             for v in age.variants_of(indicator, groups).values()
         )
-        share = self.shares.get((benchmark, year))
-        return age_checked(comparison, young, old, share, self.catalogue[indicator].unit)
+        shares = (self.shares.get((self.focus, year)), self.shares.get((benchmark, year)))
+        return age_checked(comparison, own, young, old, shares, self.catalogue[indicator].unit)
 
 
 def age_checked(
     comparison: Comparison,
+    own: Observation | None,
     young: Observation | None,
     old: Observation | None,
-    share: float | None,
+    shares: tuple[float | None, float | None],
     unit: str = "%",
 ) -> Comparison:
     """Check a significant survey difference at the benchmark's age structure (*leeftijd*).
 
-    The municipality's figure per age group, mixed with the benchmark's share of adults aged
-    65 or older (:func:`westerkwartier.analysis.age.at_age_structure`), is set against the
-    benchmark's figure: the difference holds when they are still apart on the same side.
-    Only a difference that is significant is checked; without both groups or the share, the
-    comparison is returned as it is.
+    The municipality's figure with the benchmark's share of adults aged 65 or older instead of
+    its own (:func:`westerkwartier.analysis.age.at_age_structure`; ``shares`` holds the two
+    shares) is set against the benchmark's figure: the difference holds when they are still
+    apart on the same side. Only a difference that is significant is checked; without both
+    groups or both shares, the comparison is returned as it is.
 
     Examples
     --------
     >>> c = Comparison("Nederland", Observation(2022, 33.0, 32.8, 33.2), "lager", True, "gunstig")
+    >>> own = Observation(2022, 30.8, 28.9, 32.7)
     >>> young, old = Observation(2022, 27.4, 25.3, 29.7), Observation(2022, 46.8, 44.4, 49.2)
-    >>> checked = age_checked(c, young, old, 0.246)
+    >>> checked = age_checked(c, own, young, old, (0.18, 0.246))
     >>> round(checked.at_age.value, 1), checked.age_holds, checked.counts, checked.tone
-    (32.2, False, False, 'neutraal')
+    (32.1, False, False, 'neutraal')
     """
-    if comparison.significant is not True or comparison.other is None or share is None:
+    own_share, share = shares
+    if comparison.significant is not True or comparison.other is None:
         return comparison
-    mixed = age.at_age_structure(young, old, share)
-    if mixed is None or young is None:
+    if own is None or own_share is None or share is None:
+        return comparison
+    mixed = age.at_age_structure(own, young, old, own_share, share)
+    if mixed is None:
         return comparison
     value, lower, upper = mixed
-    at_age = Observation(young.year, value, lower, upper, precision=young.precision)
+    at_age = Observation(own.year, value, lower, upper, precision=own.precision)
     word, apart = rules.difference(at_age, comparison.other, unit)
     holds = bool(apart) and word == comparison.word
     return replace(

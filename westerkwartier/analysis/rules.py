@@ -29,7 +29,8 @@ The rules:
   (:func:`one_per_family`).
 * **leeftijd** (:mod:`westerkwartier.analysis.age`): a significant survey difference with the
   province or Nederland counts only when it also holds with the benchmark's share of adults
-  aged 65 or older (the municipality's figures per age group, mixed with those weights).
+  aged 65 or older (the municipality's figure moved by the gap in shares times the gap
+  between its two age groups).
 * **schaal** (:func:`is_count`): a number of persons or dwellings is not set against the
   province or Nederland, whose totals count many municipalities; only against comparable
   municipalities.
@@ -180,10 +181,11 @@ RULES: tuple[Rule, ...] = (
         "veel jongvolwassenen heeft minder mensen met een langdurige aandoening. CBS geeft elk "
         "cijfer ook voor 18 tot 65 jaar en voor 65 jaar of ouder. Is een cijfer significant "
         "hoger of lager dan dat van de provincie of Nederland, dan rekenen we het cijfer van de "
-        "gemeente om naar de leeftijdsopbouw van die provincie of van Nederland: de cijfers van "
-        "de twee leeftijdsgroepen, gewogen met het aandeel 65-plussers onder de volwassenen "
-        "daar (dat volgt uit de cijfers van de Gezondheidsmonitor zelf), met een 95%-interval "
-        "uit die van de twee groepen. Blijft het verschil dan significant, dan staat er 'ook "
+        "gemeente om naar de leeftijdsopbouw van die provincie of van Nederland: het verschuift "
+        "met het verschil in het aandeel 65-plussers onder de volwassenen, maal het verschil "
+        "tussen de twee leeftijdsgroepen van de gemeente (de aandelen volgen uit de cijfers van "
+        "de Gezondheidsmonitor zelf). Het 95%-interval is dat van de gemeente, verbreed met de "
+        "onzekerheid van die verschuiving. Blijft het verschil dan significant, dan staat er 'ook "
         "bij gelijke leeftijdsopbouw'; anders telt het verschil niet en staat er 'maar bij "
         "gelijke leeftijdsopbouw niet significant', met het omgerekende cijfer.",
     ),
