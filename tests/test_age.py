@@ -153,13 +153,20 @@ def test_the_finding_says_whether_a_difference_holds_at_the_same_ages():
     text = finding_text(_row(province, nederland))
     assert text == (
         "Een of meer langdurige aandoeningen: 30,8% in 2022; lager dan in de provincie "
-        "Groningen (34,3%) en in Nederland (33,0%), maar bij gelijke leeftijdsopbouw niet "
-        "significant (dan 32,1% en 32,1%)."
+        "Groningen (34,3%; 95%-interval 33,1–35,4%) en in Nederland (33,0%), maar bij gelijke "
+        "leeftijdsopbouw niet significant (dan 32,1%; 95%-interval 30,2–34,0%)."
     )
+    # both benchmarks inside the moved figure's interval: the figure alone says why
+    inside = _checked(_lower("Nederland", 33.0, (32.8, 33.2)), shares=(0.18, 0.25))
+    text = finding_text(_row(nederland, inside))
+    assert text.endswith("maar bij gelijke leeftijdsopbouw niet significant (dan 32,1% en 32,2%).")
     held = _checked(_lower("Nederland", 40.0, (39.8, 40.2)))
     text = finding_text(_row(province, held))
     assert "significant lager dan in Nederland (40,0%), ook bij gelijke leeftijdsopbouw" in text
-    assert "lager dan in de provincie Groningen (34,3%), maar bij gelijke leeftijdsopbouw" in text
+    assert (
+        "lager dan in de provincie Groningen (34,3%; 95%-interval 33,1–35,4%), maar bij gelijke "
+        "leeftijdsopbouw niet significant" in text
+    )
     held_province = _checked(_lower("de provincie Groningen", 40.0, (39.8, 40.2)))
     with_peers = finding_text(_row(held_province, held, "peers"))
     assert "significant lager dan in de provincie Groningen (40,0%), in Nederland (40,0%)" in (
@@ -203,6 +210,7 @@ def _cell(raw: pd.DataFrame, region: str, age: str, margin: str, column: str) ->
 def test_groningens_fewer_chronic_conditions_go_with_its_age_and_its_less_overweight_not(
     mirror, monkeypatch
 ):
+    from westerkwartier.reporting.downloads import AGE_ROLE, figures_frame
     from westerkwartier.reporting.formatting import fmt_short
     from westerkwartier.reporting.report_data import load_report_data
     from westerkwartier.reporting.sections import _versus_cell
@@ -272,3 +280,20 @@ def test_groningens_fewer_chronic_conditions_go_with_its_age_and_its_less_overwe
         "is significant lager dan in de provincie Groningen (51,0%) en in Nederland (50,3%), "
         "ook bij gelijke leeftijdsopbouw" in finding
     )
+
+    # the downloads hold the figures behind the sentence: the groups and the moved figure
+    frame = figures_frame(data)
+    chronic_rows = frame[frame["indicator"].str.startswith("langdurige_aandoening")]
+    for age in (YOUNG, OLD):
+        group = chronic_rows[chronic_rows["indicator"] == f"langdurige_aandoening@{age}"]
+        assert len(group) == 1 and group["regio_code"].iloc[0] == "GM0014"
+        assert group["jaar"].iloc[0] == 2022 and group["omschrijving"].iloc[0].endswith(f"({age})")
+        cbs = _cell(raw, "Groningen (gemeente)", age, "Waarde", "EenOfMeerLangdurigeAandoeningen_4")
+        assert group["waarde"].iloc[0] == pytest.approx(cbs, abs=1e-9)
+    moved_rows = chronic_rows[chronic_rows["rol"].str.startswith(AGE_ROLE)]
+    assert list(moved_rows["rol"]) == [
+        f"{AGE_ROLE} provincie Groningen",
+        f"{AGE_ROLE} Nederland",
+    ]
+    assert moved_rows["waarde"].iloc[1] == pytest.approx(chronic.nederland.at_age.value)
+    assert moved_rows["ondergrens"].iloc[1] == pytest.approx(chronic.nederland.at_age.lower)

@@ -30,7 +30,8 @@ DESCRIPTIONS: dict[str, str] = {
     "region_name": "Naam van de regio.",
     "level": "Soort regio: gemeente, provincie, COROP-gebied of land.",
     "year": "Jaar (bij schooljaren het beginjaar).",
-    "indicator": "Id van de indicator in de catalogus van westerkwartier.",
+    "indicator": "Id van de indicator in de catalogus van westerkwartier; met @ en een "
+    "leeftijdsgroep (overgewicht@65 jaar of ouder) het cijfer van die leeftijdsgroep.",
     "value": "Waarde in de eenheid van de indicator; leeg = geen cijfer (zie missing_reason).",
     "lower": "Ondergrens: 95%-interval van een enquête, de afronding van de CBS-cijfers of "
     "(drempel) de waarde min het kleinste verschil dat telt.",
@@ -55,9 +56,11 @@ DESCRIPTIONS: dict[str, str] = {
     "provincie-gemeente (PV20-GM1950) voor een provincie zonder die gemeente.",
     "regio": "Naam van de regio zoals in het rapport.",
     "rol": "Rol in het rapport: gemeente, provincie, Nederland, buurgemeente, vergelijking "
-    "(extra gemeente), vergelijkbare gemeenten (mediaan) of provincie zonder gemeente (de "
+    "(extra gemeente), vergelijkbare gemeenten (mediaan), provincie zonder gemeente (de "
     "provincie zonder een gemeente die haar cijfer sterk kleurt; het rapport vergelijkt "
-    "daarmee).",
+    "daarmee) of gemeente bij leeftijdsopbouw van de provincie of Nederland (het cijfer van "
+    "de gemeente met het aandeel 65-plussers van de provincie of Nederland; regel leeftijd in "
+    "de verantwoording).",
     "jaar": "Jaar (bij schooljaren het beginjaar).",
     "waarde": "Het cijfer; leeg = geen cijfer (zie reden_ontbreekt).",
     "ondergrens": "Ondergrens van de marge: 95%-interval van een enquête of de uiterste "

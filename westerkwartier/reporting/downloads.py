@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote_to_bytes
 
 import pandas as pd
 
+from westerkwartier.indicators.catalogue import AGE_SEPARATOR
 from westerkwartier.indicators.dominance import LEVEL as DOMINANCE_LEVEL
 from westerkwartier.indicators.precision import THRESHOLD, is_missing, precision_kind
 from westerkwartier.reporting.formatting import fmt_number
@@ -52,6 +53,10 @@ PEER_ROLE = "vergelijkbare gemeenten (mediaan)"
 #: Role of the province without the municipality that dominates its figure, which the report
 #: compares with instead of the province (its ``regio_code`` is ``PV20-GM1950``).
 PROVINCE_WITHOUT_ROLE = "provincie zonder gemeente"
+
+#: Role of the municipality's figure at the age structure of the province or Nederland (rule
+#: *leeftijd*), followed by the benchmark: ``gemeente bij leeftijdsopbouw van Nederland``.
+AGE_ROLE = "gemeente bij leeftijdsopbouw van"
 
 #: Start of the ``href`` of the CSV link; the CSV follows, percent-encoded (RFC 2397).
 CSV_PREFIX = "data:text/csv;charset=utf-8,"
@@ -139,6 +144,7 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
             }
         )
     rows += _province_without_rows(data)
+    rows += _age_rows(data)
     for row in data.rows:
         comp = row.peers
         if comp is None or comp.other is None:
@@ -165,7 +171,9 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     rank = {code: i for i, code in enumerate(data.regions["code"])}
-    frame["_i"] = frame["indicator"].map(order).fillna(len(order))
+    # an age group (overgewicht@65 jaar of ouder) after its indicator's own rows
+    base = frame["indicator"].str.partition(AGE_SEPARATOR)[0]
+    frame["_i"] = base.map(order).fillna(len(order))
     frame["_r"] = frame["regio_code"].map(rank).fillna(len(rank))
     frame = frame.sort_values(["_i", "_r", "jaar"], kind="stable").drop(columns=["_i", "_r"])
     return frame.reset_index(drop=True)
@@ -214,6 +222,72 @@ def _province_without_rows(data: ReportData) -> list[dict[str, Any]]:
                 "bron_tabel": row.source or None,
             }
         )
+    return out
+
+
+def _age_rows(data: ReportData) -> list[dict[str, Any]]:
+    """Return the rows behind rule *leeftijd*, where a report checked a difference with it.
+
+    For each survey figure whose difference with the province or Nederland was checked at
+    the benchmark's age structure: the municipality's figure for each age group in that year
+    (CBS's figures, indicator ``<id>@18 tot 65 jaar``) and the figure at the benchmark's age
+    structure that the report names, with its interval (role :data:`AGE_ROLE` and the
+    benchmark).
+    """
+    out: list[dict[str, Any]] = []
+    ages = data.age_panel
+    code, name = data.region.code, data.region.name
+    for row in data.rows:
+        checked = [(c, c.at_age) for c in (row.province, row.nederland) if c.at_age is not None]
+        if not checked or ages is None:
+            continue
+        year = checked[0][1].year
+        for variant in data.catalogue.age_variants([row.indicator]):
+            hit = ages[
+                (ages["indicator"] == variant)
+                & (ages["region_code"] == code)
+                & (ages["year"] == year)
+            ]
+            for r in hit.itertuples(index=False):
+                lower, upper, kind = _margin(r.value, r.lower, r.upper, r.precision)
+                out.append(
+                    {
+                        "indicator": variant,
+                        "omschrijving": data.catalogue[variant].label_nl,
+                        "eenheid": row.unit,
+                        "regio_code": code,
+                        "regio": name,
+                        "rol": "gemeente",
+                        "jaar": int(year),
+                        "waarde": _text(r.value),
+                        "ondergrens": lower,
+                        "bovengrens": upper,
+                        "soort_marge": kind,
+                        "status": _text(r.status),
+                        "reden_ontbreekt": None,
+                        "bron_tabel": _text(r.source_table),
+                    }
+                )
+        for comp, obs in checked:
+            lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
+            out.append(
+                {
+                    "indicator": row.indicator,
+                    "omschrijving": row.label,
+                    "eenheid": row.unit,
+                    "regio_code": code,
+                    "regio": name,
+                    "rol": f"{AGE_ROLE} {comp.name.removeprefix('de ')}",
+                    "jaar": int(obs.year),
+                    "waarde": _text(obs.value),
+                    "ondergrens": lower,
+                    "bovengrens": upper,
+                    "soort_marge": kind,
+                    "status": None,
+                    "reden_ontbreekt": None,
+                    "bron_tabel": row.source or None,
+                }
+            )
     return out
 
 

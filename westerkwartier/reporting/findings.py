@@ -22,6 +22,7 @@ from westerkwartier.reporting.formatting import (
     and_list,
     fmt,
     fmt_benchmark,
+    fmt_interval,
     fmt_margin,
     fmt_other_margin,
     fmt_short,
@@ -250,18 +251,30 @@ def _age_gone(aged: Sequence[Comparison], unit: str) -> str:
     """Say that differences are gone at the same age structure, with the figure they compare.
 
     ``lager dan in de provincie Groningen (34,3%) en in Nederland (33,0%), maar bij gelijke
-    leeftijdsopbouw niet significant (dan 32,1% en 32,2%)``.
+    leeftijdsopbouw niet significant (dan 32,1%)``. Where a benchmark's value lies outside
+    the moved figure's interval, the reader sees why only with the intervals: the moved
+    figure's (``dan 32,1%; 95%-interval 30,2–34,0%``) and the benchmark's when that is what
+    reaches it (:func:`~westerkwartier.reporting.formatting.fmt_other_margin`).
     """
-    by_word: dict[str, list[Comparison]] = {}
+    by_word: dict[str, list[tuple[str, Observation, Observation]]] = {}
     for c in aged:
-        by_word.setdefault(c.word, []).append(c)
+        if c.at_age is not None and c.other is not None:
+            by_word.setdefault(c.word, []).append((c.name, c.at_age, c.other))
     clauses = []
     for word, group in by_word.items():
-        where = and_list([_where(c, unit) for c in group])
-        then = and_list([fmt(c.at_age.value, unit) for c in group if c.at_age is not None])
+        where = []
+        for name, moved, other in group:
+            margin = fmt_other_margin(moved, other, unit)
+            value = fmt_benchmark(other.value, unit)
+            where.append(f"in {name} ({value}; {margin})" if margin else f"in {name} ({value})")
+        then = and_list(list(dict.fromkeys(fmt(m.value, unit) for _, m, _ in group)))
+        if any(not (m.low <= o.value <= m.high) for _, m, o in group):
+            intervals = list(dict.fromkeys(fmt_interval(m, unit) for _, m, _ in group))
+            kind = "95%-interval" if len(intervals) == 1 else "95%-intervallen"
+            then = f"{then}; {kind} {and_list(intervals)}"
         clauses.append(
-            f"{word_for(word, unit)} dan {where}, maar bij gelijke leeftijdsopbouw niet "
-            f"significant (dan {then})"
+            f"{word_for(word, unit)} dan {and_list(where)}, maar bij gelijke leeftijdsopbouw "
+            f"niet significant (dan {then})"
         )
     return "; ".join(clauses)
 

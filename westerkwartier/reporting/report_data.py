@@ -157,6 +157,9 @@ class ReportData:
     ambities : Path or None
         The partners' ambitions file given for this report (checked); None: the report has no
         ambitions section.
+    age_panel : pandas.DataFrame or None
+        The survey indicators and their age groups for the municipality, its province and
+        Nederland (rule *leeftijd*); None when the report shows no survey figure.
     """
 
     spec: ReportSpec
@@ -173,6 +176,7 @@ class ReportData:
     catalogue: Catalogue
     peer_codes: list[str] = field(default_factory=list)
     ambities: Path | None = None
+    age_panel: pd.DataFrame | None = None
     _split: tuple[pd.DataFrame, dict[str, pd.DataFrame]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -578,6 +582,7 @@ def load_report_data(
         catalogue=cat,
         peer_codes=peer_codes,
         ambities=ambitions_path,
+        age_panel=ages,
     )
 
 
