@@ -20,7 +20,6 @@ benchmark's are still apart (:func:`westerkwartier.analysis.rules.apart`) on the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -143,14 +142,3 @@ def at_age_structure(
 
 def _missing(*values: Any) -> bool:
     return any(v is None or is_missing(v) for v in values)
-
-
-def variants_of(indicator_id: str, groups: Sequence[str]) -> Mapping[str, str]:
-    """Return group -> the id of the indicator's age variant.
-
-    Examples
-    --------
-    >>> variants_of("overgewicht", [YOUNG, OLD])[OLD]
-    'overgewicht@65 jaar of ouder'
-    """
-    return {g: f"{indicator_id}{AGE_SEPARATOR}{g}" for g in groups}

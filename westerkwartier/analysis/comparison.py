@@ -24,7 +24,7 @@ from westerkwartier.analysis import age, rules
 from westerkwartier.analysis.rules import TREND_THRESHOLD_PP, TREND_THRESHOLD_REL
 from westerkwartier.indicators import dominance
 from westerkwartier.indicators.breaks import same_series_records
-from westerkwartier.indicators.catalogue import MISSING, Catalogue
+from westerkwartier.indicators.catalogue import MISSING, Catalogue, variant_id
 from westerkwartier.indicators.precision import SURVEY, THRESHOLD, is_missing, precision_kind
 from westerkwartier.sources.regions import COUNTRY
 
@@ -819,13 +819,14 @@ class _AgeCheck:
         """Return ``comparison`` with rule *leeftijd* applied, where it applies."""
         if not self.by or benchmark is None:
             return comparison
-        groups = self.catalogue[indicator].age_groups
-        if len(groups) != 2 or comparison.other is None:
+        if set(self.catalogue[indicator].age_groups) != {age.YOUNG, age.OLD}:
+            return comparison
+        if comparison.other is None:
             return comparison
         year = comparison.other.year
         young, old = (
-            _at_year(self.by.get((self.focus, v), []), year)
-            for v in age.variants_of(indicator, groups).values()
+            _at_year(self.by.get((self.focus, variant_id(indicator, group)), []), year)
+            for group in (age.YOUNG, age.OLD)
         )
         shares = (self.shares.get((self.focus, year)), self.shares.get((benchmark, year)))
         return age_checked(comparison, own, young, old, shares, self.catalogue[indicator].unit)

@@ -33,6 +33,17 @@ AGE_DIMENSION = "Leeftijd"
 AGE_SEPARATOR = "@"
 
 
+def variant_id(indicator_id: str, group: str) -> str:
+    """Return the id of an indicator's age variant.
+
+    Examples
+    --------
+    >>> variant_id("overgewicht", "65 jaar of ouder")
+    'overgewicht@65 jaar of ouder'
+    """
+    return f"{indicator_id}{AGE_SEPARATOR}{group}"
+
+
 MERGER_SHARES_FILE = CONFIG_DIR / "merger_shares.toml"
 
 
@@ -411,7 +422,7 @@ class Indicator:
         }
         return replace(
             self,
-            id=f"{self.id}{AGE_SEPARATOR}{group}",
+            id=variant_id(self.id, group),
             label_nl=f"{self.label_nl} ({group})",
             operands=operands,
         )
@@ -469,7 +480,7 @@ class Catalogue:
         """
         ids = list(self.indicators) if indicator_ids is None else indicator_ids
         return [
-            f"{i}{AGE_SEPARATOR}{group}"
+            variant_id(i, group)
             for i in ids
             if i in self.indicators
             for group in self.indicators[i].age_groups

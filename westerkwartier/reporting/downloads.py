@@ -123,52 +123,15 @@ def figures_frame(data: ReportData) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     order = {ind: i for i, ind in enumerate(data.spec.indicators)}
     for r in p.itertuples(index=False):
-        ind = cat[r.indicator]
-        lower, upper, kind = _margin(r.value, r.lower, r.upper, r.precision)
-        rows.append(
-            {
-                "indicator": r.indicator,
-                "omschrijving": ind.label_nl,
-                "eenheid": ind.unit,
-                "regio_code": r.region_code,
-                "regio": labels.get(r.region_code, r.region_name),
-                "rol": roles.get(r.region_code, ""),
-                "jaar": int(r.year),
-                "waarde": _text(r.value),
-                "ondergrens": lower,
-                "bovengrens": upper,
-                "soort_marge": kind,
-                "status": _text(r.status),
-                "reden_ontbreekt": _text(r.missing_reason) if is_missing(r.value) else None,
-                "bron_tabel": _text(r.source_table),
-            }
-        )
+        region = labels.get(r.region_code, r.region_name)
+        rows.append(_panel_row(r, cat[r.indicator], region, roles.get(r.region_code, "")))
     rows += _province_without_rows(data)
     rows += _age_rows(data)
     for row in data.rows:
         comp = row.peers
         if comp is None or comp.other is None:
             continue
-        obs = comp.other
-        lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
-        rows.append(
-            {
-                "indicator": row.indicator,
-                "omschrijving": row.label,
-                "eenheid": row.unit,
-                "regio_code": "mediaan",
-                "regio": "vergelijkbare gemeenten (mediaan)",
-                "rol": PEER_ROLE,
-                "jaar": int(obs.year),
-                "waarde": _text(obs.value),
-                "ondergrens": lower,
-                "bovengrens": upper,
-                "soort_marge": kind,
-                "status": None,
-                "reden_ontbreekt": None,
-                "bron_tabel": row.source or None,
-            }
-        )
+        rows.append(_observation_row(row, comp.other, "mediaan", PEER_ROLE, PEER_ROLE))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     rank = {code: i for i, code in enumerate(data.regions["code"])}
     # an age group (overgewicht@65 jaar of ouder) after its indicator's own rows
@@ -203,24 +166,9 @@ def _province_without_rows(data: ReportData) -> list[dict[str, Any]]:
         ]
         if hit.empty:
             continue
-        lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
+        code = str(hit["region_code"].iloc[0])
         out.append(
-            {
-                "indicator": row.indicator,
-                "omschrijving": row.label,
-                "eenheid": row.unit,
-                "regio_code": str(hit["region_code"].iloc[0]),
-                "regio": obs.name,
-                "rol": PROVINCE_WITHOUT_ROLE,
-                "jaar": int(obs.year),
-                "waarde": _text(obs.value),
-                "ondergrens": lower,
-                "bovengrens": upper,
-                "soort_marge": kind,
-                "status": _text(obs.status),
-                "reden_ontbreekt": None,
-                "bron_tabel": row.source or None,
-            }
+            _observation_row(row, obs, code, obs.name, PROVINCE_WITHOUT_ROLE, _text(obs.status))
         )
     return out
 
@@ -248,47 +196,58 @@ def _age_rows(data: ReportData) -> list[dict[str, Any]]:
                 & (ages["region_code"] == code)
                 & (ages["year"] == year)
             ]
-            for r in hit.itertuples(index=False):
-                lower, upper, kind = _margin(r.value, r.lower, r.upper, r.precision)
-                out.append(
-                    {
-                        "indicator": variant,
-                        "omschrijving": data.catalogue[variant].label_nl,
-                        "eenheid": row.unit,
-                        "regio_code": code,
-                        "regio": name,
-                        "rol": "gemeente",
-                        "jaar": int(year),
-                        "waarde": _text(r.value),
-                        "ondergrens": lower,
-                        "bovengrens": upper,
-                        "soort_marge": kind,
-                        "status": _text(r.status),
-                        "reden_ontbreekt": None,
-                        "bron_tabel": _text(r.source_table),
-                    }
-                )
+            out += [
+                _panel_row(r, data.catalogue[variant], name, "gemeente")
+                for r in hit.itertuples(index=False)
+            ]
         for comp, obs in checked:
-            lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
-            out.append(
-                {
-                    "indicator": row.indicator,
-                    "omschrijving": row.label,
-                    "eenheid": row.unit,
-                    "regio_code": code,
-                    "regio": name,
-                    "rol": f"{AGE_ROLE} {comp.name.removeprefix('de ')}",
-                    "jaar": int(obs.year),
-                    "waarde": _text(obs.value),
-                    "ondergrens": lower,
-                    "bovengrens": upper,
-                    "soort_marge": kind,
-                    "status": None,
-                    "reden_ontbreekt": None,
-                    "bron_tabel": row.source or None,
-                }
-            )
+            role = f"{AGE_ROLE} {comp.name.removeprefix('de ')}"
+            out.append(_observation_row(row, obs, code, name, role))
     return out
+
+
+def _panel_row(r: Any, ind: Any, region: str, role: str) -> dict[str, Any]:
+    """Return the table's row of one panel row (a named tuple) of indicator ``ind``."""
+    lower, upper, kind = _margin(r.value, r.lower, r.upper, r.precision)
+    return {
+        "indicator": ind.id,
+        "omschrijving": ind.label_nl,
+        "eenheid": ind.unit,
+        "regio_code": r.region_code,
+        "regio": region,
+        "rol": role,
+        "jaar": int(r.year),
+        "waarde": _text(r.value),
+        "ondergrens": lower,
+        "bovengrens": upper,
+        "soort_marge": kind,
+        "status": _text(r.status),
+        "reden_ontbreekt": _text(r.missing_reason) if is_missing(r.value) else None,
+        "bron_tabel": _text(r.source_table),
+    }
+
+
+def _observation_row(
+    row: Any, obs: Any, code: str, region: str | None, role: str, status: Any = None
+) -> dict[str, Any]:
+    """Return the table's row of a figure a scorecard row compares (an ``Observation``)."""
+    lower, upper, kind = _margin(obs.value, obs.lower, obs.upper, obs.precision)
+    return {
+        "indicator": row.indicator,
+        "omschrijving": row.label,
+        "eenheid": row.unit,
+        "regio_code": code,
+        "regio": region,
+        "rol": role,
+        "jaar": int(obs.year),
+        "waarde": _text(obs.value),
+        "ondergrens": lower,
+        "bovengrens": upper,
+        "soort_marge": kind,
+        "status": status,
+        "reden_ontbreekt": None,
+        "bron_tabel": row.source or None,
+    }
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:
