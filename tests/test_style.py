@@ -215,6 +215,35 @@ def test_bar_chart_artists():
     assert "Westerkwartier: 74,2%; Noordenveld: 72,0%; Nederland: niet beschikbaar" in chart.alt
 
 
+def test_a_bar_far_longer_than_the_others_is_cut_short_and_says_so():
+    """Heeze-Leende's neighbours in 2023: Cranendonck's -429,9 per 1.000 (Budel's asylum
+    centre) drawn at full length left the other bars a few pixels long."""
+    values = pd.Series(
+        {"Heeze-Leende": 9.8, "Valkenswaard": 6.1, "Eindhoven": -9.8, "Cranendonck": -429.9}
+    )
+    unit = "per 1 000 inwoners"
+    chart = charts.bar_chart(
+        values, focus="Heeze-Leende", title="Saldo", unit=unit, tables="x", decimals=1
+    )
+    names = {round(t.get_position()[1]): t.get_text() for t in chart.ax.get_yticklabels()}
+    widths = {names[round(b.get_y() + b.get_height() / 2)]: b.get_width() for b in chart.ax.patches}
+    assert widths["Cranendonck"] == pytest.approx(-charts.CUT_LENGTH * 9.8)
+    assert widths["Eindhoven"] == pytest.approx(-9.8) and widths["Heeze-Leende"] == 9.8
+    assert "-429,9 per 1.000 inwoners" in [t.get_text() for t in chart.ax.texts]  # its value
+    assert "Cranendonck: -429,9 per 1.000 inwoners" in chart.alt
+    assert chart.note == (
+        "De staaf van Cranendonck (-429,9 per 1.000 inwoners) is ingekort; op ware lengte "
+        "zouden de andere staven nauwelijks te zien zijn."
+    )
+    assert len(chart.ax.lines) == 2  # the two white strokes of the break
+    # three times the next longest is an ordinary spread: nothing cut, nothing said
+    plain = charts.bar_chart(values.replace(-429.9, -29.0), focus="Heeze-Leende", title="Saldo",
+                             unit=unit, tables="x")  # fmt: skip
+    assert min(b.get_width() for b in plain.ax.patches) == -29.0
+    assert plain.note == "" and not plain.ax.lines
+    assert charts.cut_bar([1.0, np.nan, 50.0]) is None  # two bars: no "others" to protect
+
+
 def test_source_line_for_several_tables():
     assert charts.source_line(["A", "B"]) == "Bron: CBS, tabellen A en B"
 

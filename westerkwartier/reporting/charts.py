@@ -855,6 +855,37 @@ def _trend_alt(
     return " ".join(parts)
 
 
+#: A bar at least this many times as long as the next longest is cut short: Cranendonck's
+#: domestic balance of -429,9 per 1.000 inhabitants (Budel's asylum centre) left the bars of
+#: Heeze-Leende and its other neighbours a few pixels long.
+OUTLIER_RATIO: float = 4.0
+
+#: How long a cut bar is drawn, in lengths of the next longest bar.
+CUT_LENGTH: float = 1.6
+
+
+def cut_bar(values: Sequence[float]) -> tuple[int, float] | None:
+    """Return which bar to cut short and the length to draw it, or None.
+
+    The longest bar is cut when it is at least :data:`OUTLIER_RATIO` times as long as the next
+    longest and at least three bars have a value; it is drawn :data:`CUT_LENGTH` times that
+    length, on its own side of zero.
+
+    Examples
+    --------
+    >>> cut_bar([-0.8, 2.0, -429.9, 5.6])
+    (2, -8.96)
+    >>> cut_bar([-0.8, 2.0, -12.0, 5.6]) is None
+    True
+    """
+    sizes = [abs(v) if not is_missing(v) else math.nan for v in values]
+    known = sorted(((v, i) for i, v in enumerate(sizes) if not math.isnan(v)), reverse=True)
+    if len(known) < 3 or known[1][0] <= 0 or known[0][0] < OUTLIER_RATIO * known[1][0]:
+        return None
+    first = known[0][1]
+    return first, round(math.copysign(CUT_LENGTH * known[1][0], values[first]), 9)
+
+
 def bar_chart(
     values: pd.Series | Mapping[str, float],
     *,
@@ -885,7 +916,8 @@ def bar_chart(
     Returns
     -------
     Chart
-        The chart and its alt text.
+        The chart and its alt text; a bar cut short (:func:`cut_bar`) is drawn with a white
+        break near its end, its value beside it, and said in the chart's ``note``.
     """
     series = pd.Series(values, dtype="float64")
     if focus not in series.index:
@@ -908,8 +940,13 @@ def bar_chart(
         roles = [_role_of(r, focus, province, country) for r in labels]
         # Context bars lighter than context lines: a bar is a large area.
         colours = [ROLE_COLOURS[role] if role != "buren" else "#A6A6A6" for role in roles]
-        heights = series.fillna(0.0).to_numpy()
+        heights = series.fillna(0.0).to_numpy(copy=True)
+        cut = cut_bar(list(series.to_numpy()))
+        if cut is not None:
+            heights[cut[0]] = cut[1]
         bars = ax.barh(positions, heights, color=colours, height=0.7)
+        if cut is not None:
+            _break_mark(ax, positions[cut[0]], cut[1])
         for bar, value in zip(bars, series.to_numpy(), strict=True):
             if is_missing(value):
                 bar.set_visible(False)
@@ -920,10 +957,10 @@ def bar_chart(
                 tick.set_color(TEXT_COLOURS["tekst"])
         # the value beside the end of a bar, and beside zero for a negative one: at the left
         # end of a long bar to the left it would run into the names of the regions
-        for position, value in zip(positions, series.to_numpy(), strict=True):
+        for position, value, drawn in zip(positions, series.to_numpy(), heights, strict=True):
             ax.annotate(
                 fmt_value(value, unit, decimals),
-                xy=(0.0 if is_missing(value) or value < 0 else value, position),
+                xy=(0.0 if is_missing(value) or value < 0 else drawn, position),
                 xytext=(3, 0),
                 textcoords="offset points",
                 ha="left",
@@ -937,7 +974,28 @@ def bar_chart(
         ax.spines["left"].set_visible(False)
         ax.tick_params(axis="y", length=0)
     chart.alt = alt if alt is not None else _bar_alt(series, title, unit, decimals, tables)
+    if cut is not None:
+        name, value = series.index[cut[0]], fmt_value(series.iloc[cut[0]], unit, decimals)
+        chart.note = (
+            f"De staaf van {name} ({value}) is ingekort; op ware lengte zouden de andere staven "
+            "nauwelijks te zien zijn."
+        )
     return chart
+
+
+def _break_mark(ax: Axes, position: float, length: float) -> None:
+    """Draw the sign of a bar cut short: two white slanted strokes across it near its end."""
+    at = 0.8 * length
+    step = 0.03 * abs(length)
+    for shift in (-step, step):
+        ax.plot(
+            [at + shift - step, at + shift + step],
+            [position - 0.35, position + 0.35],
+            color="white",
+            linewidth=2.5,
+            solid_capstyle="butt",
+            zorder=3,
+        )
 
 
 def _bar_alt(
