@@ -166,10 +166,12 @@ def _benchmark(c: Comparison, unit: str, own: Observation | None) -> str:
     """Write a benchmark's value, with its own margin when that keeps a difference small.
 
     ``47,5%``, or ``47,5%; 95%-interval 46,5–48,6%`` (see
-    :func:`~westerkwartier.reporting.formatting.fmt_other_margin`).
+    :func:`~westerkwartier.reporting.formatting.fmt_other_margin`): for a difference within
+    the margins, and for one gone at the same age structure (``own`` is then the moved figure).
     """
     value = fmt_benchmark(c.other.value, unit) if c.other else ""
-    margin = fmt_other_margin(own, c.other, unit) if c.significant is False else ""
+    small = c.significant is False or c.age_holds is False
+    margin = fmt_other_margin(own, c.other, unit) if small else ""
     return f"{value}; {margin}" if margin else value
 
 
@@ -256,17 +258,13 @@ def _age_gone(aged: Sequence[Comparison], unit: str) -> str:
     figure's (``dan 32,1%; 95%-interval 30,2–34,0%``) and the benchmark's when that is what
     reaches it (:func:`~westerkwartier.reporting.formatting.fmt_other_margin`).
     """
-    by_word: dict[str, list[tuple[str, Observation, Observation]]] = {}
+    by_word: dict[str, list[tuple[Comparison, Observation, Observation]]] = {}
     for c in aged:
         if c.at_age is not None and c.other is not None:
-            by_word.setdefault(c.word, []).append((c.name, c.at_age, c.other))
+            by_word.setdefault(c.word, []).append((c, c.at_age, c.other))
     clauses = []
     for word, group in by_word.items():
-        where = []
-        for name, moved, other in group:
-            margin = fmt_other_margin(moved, other, unit)
-            value = fmt_benchmark(other.value, unit)
-            where.append(f"in {name} ({value}; {margin})" if margin else f"in {name} ({value})")
+        where = [_where(c, unit, moved) for c, moved, _ in group]
         then = and_list(list(dict.fromkeys(fmt(m.value, unit) for _, m, _ in group)))
         if any(not (m.low <= o.value <= m.high) for _, m, o in group):
             intervals = list(dict.fromkeys(fmt_interval(m, unit) for _, m, _ in group))
