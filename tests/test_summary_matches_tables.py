@@ -127,6 +127,7 @@ _WORDS = {
     "gelijk": "gelijk",
     "verschil valt binnen de afronding": "binnen",
     "verschil niet significant": "binnen",
+    "verschil is klein": "binnen",  # rule klein: "het verschil met ... is klein"
 }
 #: How a summary sentence says a change (a distance or an area: toegenomen, afgenomen).
 _TREND_WORDS = {"stijgt": ("gestegen", "toegenomen"), "daalt": ("gedaald", "afgenomen")}
@@ -140,7 +141,7 @@ def _clauses(sentence: str) -> list[tuple[str, list[str]]]:
     out = []
     # "; " inside brackets belongs to a benchmark's margin: "(mediaan 3,0%; door afronding ...)"
     for part in re.split(r"; (?![^()]*\))|, maar ", body):
-        if part.startswith("het verschil met") or part.startswith("verschilt niet"):
+        if part.startswith(("het verschil met", "verschilt niet", "verschilt weinig")):
             word = "binnen"
         elif "even hoog als" in part or "even groot als" in part:
             word = "gelijk"

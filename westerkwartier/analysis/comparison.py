@@ -7,6 +7,8 @@ tiny hand-made frames:
 * :func:`compare_values` says whether a value is higher, lower or equal to a benchmark and, for
   survey figures with 95% intervals, whether the difference is significant
   (:func:`significant`);
+* :func:`municipal_spreads` gives the spread between municipalities that rule *klein* sets a
+  difference against;
 * :func:`trend` describes the movement over the last years;
 * :func:`scorecard` builds one :class:`ScoreRow` per indicator, and :func:`reference_year`
   says which year a report describes.
@@ -68,6 +70,7 @@ class _Judging(TypedDict):
     unit: str
     direction: str
     survey: bool
+    spread: float | None
 
 
 @dataclass(frozen=True)
@@ -387,12 +390,15 @@ def compare_values(
     unit: str,
     direction: str,
     survey: bool = False,
+    spread: float | None = None,
 ) -> Comparison:
     """Set a value against a benchmark (rule *verschil* of :mod:`~westerkwartier.analysis.rules`).
 
     Two values that look the same when shown (same digits) are ``gelijk``. When either value
     has an interval (a survey's 95% interval or the extremes that CBS's rounding allows), a
-    difference within the intervals is not significant and gets the tone ``neutraal``.
+    difference within the intervals is not significant and gets the tone ``neutraal``. So
+    does a difference smaller than a tenth of the spread between municipalities (rule
+    *klein*, :func:`~westerkwartier.analysis.rules.small`), with the basis ``spreiding``.
 
     Parameters
     ----------
@@ -404,6 +410,9 @@ def compare_values(
         Reader unit and direction of the indicator (catalogue).
     survey : bool
         Kept for callers of earlier versions; the intervals decide.
+    spread : float, optional
+        The spread between municipalities in the year (:func:`municipal_spreads`); None: rule
+        *klein* is not applied.
 
     Examples
     --------
@@ -411,14 +420,21 @@ def compare_values(
     ...                    unit="%", direction="higher_is_better")
     >>> c.word, c.tone, c.significant
     ('hoger', 'gunstig', None)
+    >>> c = compare_values(Observation(2023, 45.9), Observation(2023, 45.8), name="Nederland",
+    ...                    unit="per 1 000 inwoners", direction="lower_is_better", spread=11.9)
+    >>> c.word, c.tone, c.significant, c.basis, c.counts
+    ('hoger', 'neutraal', False, 'spreiding', False)
     """
     if own is None or other is None:
         return Comparison(name, other, "onbekend", None, "neutraal")
     word, sig = rules.difference(own, other, unit)
+    basis = _basis(own, other) if sig is not None else None
+    if word in ("hoger", "lager") and sig is not False and rules.small(own, other, spread):
+        sig, basis = False, rules.SPREAD
     tone = _tone(word, direction)
     if sig is False:
         tone = "neutraal"
-    return Comparison(name, other, word, sig, tone, _basis(own, other) if sig is not None else None)
+    return Comparison(name, other, word, sig, tone, basis)
 
 
 def trend(
@@ -675,6 +691,7 @@ def scorecard(
     country: str = COUNTRY,
     peer_values: Mapping[tuple[str, int], PeerMedian] | None = None,
     age_panel: pd.DataFrame | None = None,
+    spreads: Mapping[tuple[str, int], float] | None = None,
 ) -> list[ScoreRow]:
     """Build one :class:`ScoreRow` per indicator.
 
@@ -707,6 +724,10 @@ def scorecard(
         for the municipality, its province and Nederland: a significant survey difference with
         the province or Nederland is then checked at the benchmark's age structure (rule
         *leeftijd*, :func:`age_checked`).
+    spreads : mapping, optional
+        (indicator, year) -> the spread between municipalities (:func:`municipal_spreads`):
+        a difference smaller than a tenth of it does not count (rule *klein*). Without it
+        the rule is not applied.
 
     Notes
     -----
@@ -747,7 +768,12 @@ def scorecard(
         if named is not None and named.name:
             prov_obs, prov_name = named, f"de {named.name}"
         nl_obs = _at_year(by.get((country, ind_id), []), ref_year) if ref_year else None
-        kw: _Judging = {"unit": ind.unit, "direction": ind.direction, "survey": survey}
+        kw: _Judging = {
+            "unit": ind.unit,
+            "direction": ind.direction,
+            "survey": survey,
+            "spread": (spreads or {}).get((ind_id, ref_year)) if ref_year else None,
+        }
         moved = _trend(own_rows, unit=ind.unit, direction=ind.direction, year=year)
         peer = None
         if peer_values is not None and ref_year:
@@ -885,6 +911,41 @@ def _span(rows: Sequence[Record], moved: Trend) -> tuple[float, float] | None:
     if then is None or now is None:
         return None
     return float(then.value), float(now.value)
+
+
+def municipal_spreads(
+    panel: pd.DataFrame, indicators: Iterable[str]
+) -> dict[tuple[str, int], float]:
+    """Return the spread between municipalities per indicator and year (rule *klein*).
+
+    The spread is the distance between the 25th and the 75th percentile of the values of all
+    municipalities (level ``gemeente``) with a value in that year, given only where at least
+    :data:`~westerkwartier.analysis.rules.MIN_SPREAD_MUNICIPALITIES` have one.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"region_code": [f"GM{i:04d}" for i in range(101)] + ["NL01"],
+    ...                   "level": ["gemeente"] * 101 + ["land"], "indicator": "x",
+    ...                   "year": 2023, "value": [float(i) for i in range(101)] + [1e6]})
+    >>> municipal_spreads(p, ["x"])
+    {('x', 2023): 50.0}
+    >>> municipal_spreads(p.iloc[50:], ["x"])
+    {}
+    """
+    wanted = list(dict.fromkeys(indicators))
+    rows = panel[
+        (panel["level"] == "gemeente") & panel["indicator"].isin(wanted) & panel["value"].notna()
+    ].drop_duplicates(["indicator", "year", "region_code"])
+    if rows.empty:
+        return {}
+    values = rows.groupby(["indicator", "year"], sort=True)["value"]
+    quartiles = values.quantile([0.25, 0.75]).unstack()
+    sizes = values.count()
+    out: dict[tuple[str, int], float] = {}
+    for (ind, year), q1, q3 in zip(quartiles.index, quartiles[0.25], quartiles[0.75], strict=True):
+        if sizes[(ind, year)] >= rules.MIN_SPREAD_MUNICIPALITIES:
+            out[(str(ind), int(year))] = float(q3 - q1)
+    return out
 
 
 def throughput_years(panel: pd.DataFrame, code: str) -> set[int]:

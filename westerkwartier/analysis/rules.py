@@ -14,6 +14,9 @@ The rules:
   figures carries the medians of their extremes), the difference only counts when the intervals
   are apart; for a survey without published margins (the EBB) only when it makes at least 1.000
   persons (:func:`apart`).
+* **klein** (:func:`small`): a difference smaller than :data:`SMALL_SHARE` of the spread between
+  municipalities (the interquartile range of all municipalities' figures of that year) does
+  not count either: "het verschil is klein".
 * **ontwikkeling** (:func:`movement`): a value ``stijgt`` or ``daalt`` only when the change is
   at least :data:`TREND_THRESHOLD_PP` percentage points (other units: :data:`TREND_THRESHOLD_REL`
   of the start value), shows in the shown decimals, and the intervals of both years are apart.
@@ -70,6 +73,19 @@ TREND_THRESHOLD_REL: float = 0.02
 #: Reader units of absolute numbers: a municipality's number is not set against the total of
 #: its province or of Nederland (rule *schaal*).
 COUNT_UNITS: frozenset[str] = frozenset({"personen", "woningen"})
+
+#: Rule *klein*: a difference with a benchmark smaller than this share of the spread between
+#: municipalities (the distance between the 25th and 75th percentile of all municipalities'
+#: figures in the year) does not count.
+SMALL_SHARE: float = 0.1  # "een tiende" in RULES
+
+#: ... provided at least this many municipalities have a figure that year; with fewer (an
+#: analyst's panel of a few regions) there is no spread and the rule is not applied.
+MIN_SPREAD_MUNICIPALITIES: int = 100
+
+#: The basis of a comparison that rule *klein* decided (as ``steekproef`` or ``afronding``
+#: name the margins that decide the others).
+SPREAD: str = "spreiding"
 
 #: A figure more than this many years older than the reference year is no headline finding.
 MAX_AGE: int = 3
@@ -139,6 +155,17 @@ RULES: tuple[Rule, ...] = (
         "binnen de marge van de EBB'. Het aantal personen is het verschil in procentpunten "
         "maal het aantal personen waarop het percentage rust, van de kleinste van de twee "
         "regio's.",
+    ),
+    Rule(
+        "klein",
+        "Kleine verschillen",
+        "Een verschil met de provincie, Nederland of vergelijkbare gemeenten dat kleiner is dan "
+        "een tiende van de spreiding tussen de gemeenten telt evenmin: 'het verschil is "
+        "klein'. De spreiding is de breedte van de middelste helft van alle gemeenten in dat "
+        "jaar (van het 25e tot het 75e percentiel). Zo hangt wat klein is "
+        "af van hoe ver de gemeenten uiteenlopen: bij de bevolkingsgroei liggen ze dicht bij "
+        "elkaar en is 0,1 procentpunt al een verschil, bij het vertrek naar andere gemeenten "
+        "is 0,1 per 1.000 inwoners klein.",
     ),
     Rule(
         "ontwikkeling",
@@ -354,6 +381,26 @@ def difference(own: Any, other: Any, unit: str) -> tuple[str, bool | None]:
         return "gelijk", (False if apart(own, other) is not None else None)
     word = "hoger" if own.value > other.value else "lager"
     return word, apart(own, other)
+
+
+def small(own: Any, other: Any, spread: float | None) -> bool:
+    """Tell whether a difference is smaller than :data:`SMALL_SHARE` of the spread (*klein*).
+
+    ``spread`` is the distance between the 25th and 75th percentile of all municipalities'
+    figures in the year (:func:`westerkwartier.analysis.comparison.municipal_spreads`); None
+    (unknown) or 0 never makes a difference small.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as V
+    >>> small(V(value=45.9), V(value=45.8), 11.9), small(V(value=0.9), V(value=0.5), 0.71)
+    (True, False)
+    >>> small(V(value=11.0), V(value=11.1), None)
+    False
+    """
+    if own is None or other is None or spread is None or is_missing(spread) or spread <= 0:
+        return False
+    return abs(float(own.value) - float(other.value)) < SMALL_SHARE * float(spread)
 
 
 def is_count(unit: str) -> bool:
@@ -662,6 +709,7 @@ __all__ = [
     "recent_level_respected",
     "reference_year",
     "rule",
+    "small",
     "tone",
     "trend_counts",
     "verdict",

@@ -170,7 +170,7 @@ def _benchmark(c: Comparison, unit: str, own: Observation | None) -> str:
     the margins, and for one gone at the same age structure (``own`` is then the moved figure).
     """
     value = fmt_benchmark(c.other.value, unit) if c.other else ""
-    small = c.significant is False or c.age_holds is False
+    small = (c.significant is False and c.basis != rules.SPREAD) or c.age_holds is False
     margin = fmt_other_margin(own, c.other, unit) if small else ""
     return f"{value}; {margin}" if margin else value
 
@@ -215,6 +215,8 @@ def _versus(row: ScoreRow) -> str:
     if aged:
         clause = _age_gone(aged, row.unit)
         text = f"{text}; {clause}" if text else f"is {clause}"
+    text = _small(row, [c for c in loose if c.basis == rules.SPREAD], text)
+    loose = [c for c in loose if c.basis != rules.SPREAD]
     if loose:
         kinds = {_basis(c, row) for c in loose} - {None}
         kind = kinds.pop() if len(kinds) == 1 else None
@@ -232,6 +234,19 @@ def _versus(row: ScoreRow) -> str:
             else:
                 text = f"verschilt niet van de waarde {names}: het verschil valt binnen {margin}"
     return text
+
+
+def _small(row: ScoreRow, small: Sequence[Comparison], text: str) -> str:
+    """Add the differences that rule *klein* leaves uncounted to the sentence ``text``.
+
+    ``is lager dan in Nederland (12,2%); het verschil met vergelijkbare gemeenten (mediaan
+    11,1%) is klein``, or on its own ``verschilt weinig van de waarde in Nederland (45,8)``.
+    """
+    if not small:
+        return text
+    if text:
+        return f"{text}; het verschil met {and_list([_named(c, row.unit) for c in small])} is klein"
+    return f"verschilt weinig van de waarde {and_list([_where(c, row.unit) for c in small])}"
 
 
 def _age_holds(clear: Sequence[Comparison]) -> str:

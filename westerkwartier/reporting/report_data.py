@@ -31,6 +31,7 @@ from westerkwartier.analysis.comparison import (
     MIN_PEERS,
     PeerMedian,
     ScoreRow,
+    municipal_spreads,
     observations,
     scorecard,
 )
@@ -527,6 +528,7 @@ def load_report_data(
     everything = list(dict.fromkeys([*spec.indicators, *all_report_indicators()]))
     frame = None
     peer_values = None
+    spreads = None
     peer_codes: list[str] = []
     if loader is None and not injected:  # the default data: share the national panel
         national = national_panel(everything)
@@ -534,6 +536,7 @@ def load_report_data(
         peer_codes = _peer_codes(region.code)
         if peer_codes:
             peer_values = peer_medians(national, peer_codes, spec.indicators)
+        spreads = municipal_spreads(national, [*spec.indicators, *spec.context])
     if frame is None:
         frame = panel(
             regions=regions[["code", "name", "level"]],
@@ -556,6 +559,7 @@ def load_report_data(
         catalogue=cat,
         year=year,
         age_panel=ages,
+        spreads=spreads,
     )
     rows = card(indicators=scored, section_of=section_of, peer_values=peer_values)
     context = card(indicators=list(spec.context))

@@ -390,8 +390,13 @@ def oogopslag(data: ReportData, vraag: str = "") -> Html:
 #: How a scorecard says that a difference or change lies within a margin, per kind of margin.
 _WITHIN = {ROUNDING: "binnen de afronding", THRESHOLD: "binnen de marge van de EBB"}
 
+#: How a scorecard says that a difference is smaller than rule *klein* asks.
+SMALL_WORD = "verschil is klein"
+
 
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
+    if comp.basis == rules.SPREAD:
+        return SMALL_WORD
     basis = comp.basis or (SURVEY if row.survey else None)
     if basis == SURVEY:
         return "verschil niet significant"
@@ -465,7 +470,7 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = "gelijk"
     elif comp.significant is False:
         word = _margin_word(row, comp)
-        margin = fmt_other_margin(row.own, comp.other, row.unit)
+        margin = "" if word == SMALL_WORD else fmt_other_margin(row.own, comp.other, row.unit)
         word = f"{word} ({margin})" if margin else word
     elif comp.significant and (comp.basis == SURVEY or row.survey):
         word = f"significant {word_for(comp.word, row.unit)}"
