@@ -933,19 +933,22 @@ def municipal_spreads(
     {}
     """
     wanted = list(dict.fromkeys(indicators))
-    rows = panel[
-        (panel["level"] == "gemeente") & panel["indicator"].isin(wanted) & panel["value"].notna()
-    ].drop_duplicates(["indicator", "year", "region_code"])
+    mask = (panel["level"] == "gemeente") & panel["indicator"].isin(wanted) & panel["value"].notna()
+    # four columns, not the panel's fourteen: a report asks this of the national panel
+    rows = panel.loc[mask, ["indicator", "year", "region_code", "value"]]
+    rows = rows.drop_duplicates(["indicator", "year", "region_code"])
     if rows.empty:
         return {}
     values = rows.groupby(["indicator", "year"], sort=True)["value"]
     quartiles = values.quantile([0.25, 0.75]).unstack()
-    sizes = values.count()
-    out: dict[tuple[str, int], float] = {}
-    for (ind, year), q1, q3 in zip(quartiles.index, quartiles[0.25], quartiles[0.75], strict=True):
-        if sizes[(ind, year)] >= rules.MIN_SPREAD_MUNICIPALITIES:
-            out[(str(ind), int(year))] = float(q3 - q1)
-    return out
+    sizes = values.size().reindex(quartiles.index)
+    return {
+        (str(ind), int(year)): float(q3 - q1)
+        for (ind, year), q1, q3, size in zip(
+            quartiles.index, quartiles[0.25], quartiles[0.75], sizes, strict=True
+        )
+        if size >= rules.MIN_SPREAD_MUNICIPALITIES
+    }
 
 
 def throughput_years(panel: pd.DataFrame, code: str) -> set[int]:
