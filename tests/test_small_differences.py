@@ -160,3 +160,8 @@ def test_aa_en_hunzes_departures_are_as_nederlands_by_the_spread_of_the_raw_coun
     assert row.nederland.basis == rules.SPREAD and not row.nederland.counts
     assert row.province.counts  # Drenthe's 41,1 is a difference
     assert "het verschil met Nederland (45,8) is klein" in finding_text(row)
+    # the scorecard's caption says what the words in its cell mean
+    from westerkwartier.reporting import sections
+
+    caption = str(sections.scorekaart(data, row.section)).split("</caption>")[0]
+    assert "'Verschil is klein': minder dan een tiende van de spreiding" in caption

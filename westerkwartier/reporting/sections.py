@@ -575,7 +575,7 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
     figure, named in the cell), Nederland, the median of the statistically comparable
     municipalities (when the report has them) and the overall assessment. The caption says
     what a margin means, also the one of the EBB (no interval, but the smallest difference
-    that counts).
+    that counts), and what "verschil is klein" means where a cell says it (rule *klein*).
     """
     section = data.spec.section(section_id)
     region = data.region
@@ -607,6 +607,7 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
             "",
         ),
         throughput=_throughput_note(rows),
+        small=any(c.basis == rules.SPREAD for r in rows for c in r.comparisons),
     )
 
 
