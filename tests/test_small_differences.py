@@ -9,6 +9,8 @@ difference.
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -165,3 +167,42 @@ def test_aa_en_hunzes_departures_are_as_nederlands_by_the_spread_of_the_raw_coun
 
     caption = str(sections.scorekaart(data, row.section)).split("</caption>")[0]
     assert "'Verschil is klein': minder dan een tiende van de spreiding" in caption
+
+
+def test_the_spreads_are_worked_out_once_per_data_version(monkeypatch):
+    """A report reads the spreads; only new data (a new fingerprint) make them again."""
+    from westerkwartier.indicators import panel_cache
+    from westerkwartier.reporting import report_data
+    from westerkwartier.reporting.report_catalogue import ReportSpec, Section
+
+    spec = ReportSpec("proef", "Proef", "proef.ipynb", "x", (), (Section("s", "S", ("x",)),))
+    values = [float(i) for i in range(101)]
+    national = pd.DataFrame(
+        {
+            "region_code": [f"GM{i:04d}" for i in range(101)],
+            "level": "gemeente",
+            "indicator": "x",
+            "year": 2023,
+            "value": values,
+        }
+    )
+    built: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        report_data, "national_panel", lambda ids: built.append(tuple(ids)) or national.copy()
+    )
+    monkeypatch.setattr(settings, "panel_cache", True)
+    monkeypatch.setattr(panel_cache, "data_fingerprint", lambda: "versie1")
+    monkeypatch.setattr(report_data, "_spreads", {})
+    assert report_data.report_spreads(spec) == {("x", 2023): 50.0}
+    assert built == [("x",)]
+    kept = settings.cache_dir / report_data.SPREADS_DIR / "versie1" / "proef"
+    assert (kept / "index.json").is_file()
+    report_data._spreads.clear()  # a new kernel on the same data reads the cache folder
+    assert report_data.report_spreads(spec) == {("x", 2023): 50.0} and len(built) == 1
+    shutil.rmtree(kept)  # the same kernel keeps them in memory
+    report_data.report_spreads(spec)["x", 2023] = 0.0  # a copy: the caller may change it
+    assert report_data.report_spreads(spec) == {("x", 2023): 50.0} and len(built) == 1
+    # new data: worked out again, from the new panel
+    national["value"] = [v * 2 for v in values]
+    monkeypatch.setattr(panel_cache, "data_fingerprint", lambda: "versie2")
+    assert report_data.report_spreads(spec) == {("x", 2023): 100.0} and len(built) == 2

@@ -536,7 +536,7 @@ def load_report_data(
         peer_codes = _peer_codes(region.code)
         if peer_codes:
             peer_values = peer_medians(national, peer_codes, spec.indicators)
-        spreads = municipal_spreads(national, [*spec.indicators, *spec.context])
+        spreads = report_spreads(spec)
     if frame is None:
         frame = panel(
             regions=regions[["code", "name", "level"]],
@@ -628,3 +628,55 @@ def _peer_codes(code: str) -> list[str]:
         return [str(c) for c in peers(code)["code"]]
     except WesterkwartierError:
         return []
+
+
+#: Where :func:`report_spreads` keeps the spreads in the cache folder, per data fingerprint.
+SPREADS_DIR = "spreads"
+
+#: The spreads of this process, per (data fingerprint, report).
+_spreads: dict[tuple[str, str], dict[tuple[str, int], float]] = {}
+
+
+def report_spreads(spec: ReportSpec) -> dict[tuple[str, int], float]:
+    """Return the spread between municipalities of every indicator of a report (rule *klein*).
+
+    :func:`~westerkwartier.analysis.comparison.municipal_spreads` of the national panel, worked
+    out once per data fingerprint: kept in memory for the process and in the cache folder
+    (``spreads/<fingerprint>/<report>``) for every later kernel on the same data, like the
+    panel itself. New data give a new fingerprint, so spreads are never those of other data.
+
+    Parameters
+    ----------
+    spec : ReportSpec
+        The report; the spreads of all its indicators (:attr:`ReportSpec.indicators`).
+
+    Returns
+    -------
+    dict
+        (indicator, year) -> spread; a fresh dict the caller may change.
+    """
+    from westerkwartier.indicators import panel_cache
+
+    fingerprint = panel_cache.data_fingerprint()
+    key = (fingerprint, spec.id)
+    if key not in _spreads:
+        found = panel_cache.read_bundle(SPREADS_DIR, spec.id, fingerprint)
+        if found is not None and "spreads" in found[0]:
+            rows = found[0]["spreads"]
+            spreads = {
+                (str(ind), int(year)): float(value)
+                for ind, year, value in zip(
+                    rows["indicator"], rows["year"], rows["spread"], strict=True
+                )
+            }
+        else:
+            spreads = municipal_spreads(national_panel(spec.indicators), spec.indicators)
+            rows = pd.DataFrame(
+                [(ind, year, value) for (ind, year), value in spreads.items()],
+                columns=["indicator", "year", "spread"],
+            )
+            panel_cache.write_bundle(SPREADS_DIR, spec.id, {"spreads": rows}, {}, fingerprint)
+        if len(_spreads) >= 8:  # a process sees few data versions; forget the oldest
+            del _spreads[next(iter(_spreads))]
+        _spreads[key] = spreads
+    return dict(_spreads[key])
