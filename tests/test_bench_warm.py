@@ -178,3 +178,19 @@ def test_stack_sampler_shares_the_time_of_the_watched_thread():
     assert sampler.looks >= 50
     assert 0.3 < shares["matplotlib"] < 0.7
     assert shares["matplotlib"] + shares["geen"] == pytest.approx(1.0)
+
+
+def test_bare_report_notebooks_lose_only_their_drawing_cells(tmp_path):
+    import bench_floor_bound
+
+    from westerkwartier.reporting.report_catalogue import load_report_catalogue
+
+    for spec in load_report_catalogue().values():
+        target = tmp_path / f"{spec.id}.ipynb"
+        dropped = bench_floor_bound.bare_notebook(spec.notebook_path, target)
+        full = nbformat.read(spec.notebook_path, as_version=4).cells
+        bare = nbformat.read(target, as_version=4).cells
+        drawing = [c for c in full if c.cell_type == "code" and "sections.show_" in c.source]
+        assert dropped == len(drawing) >= 5  # trends per section, the map, the wijken, ranks
+        assert [c for c in full if c not in drawing] == bare  # the rest as it was, in order
+        assert "parameters" in bare[0].metadata.get("tags", [])
