@@ -170,6 +170,9 @@ class Comparison:
         :mod:`westerkwartier.analysis.age`); None when not checked.
     age_holds : bool or None
         Whether the difference holds at that age structure; None when not checked.
+    balance : str or None
+        For a flow whose difference rule *saldo* left uncounted (basis ``saldo``): the word
+        of its balance against the same benchmark (``hoger`` or ``lager``).
     """
 
     name: str
@@ -180,6 +183,7 @@ class Comparison:
     basis: str | None = None
     at_age: Observation | None = None
     age_holds: bool | None = None
+    balance: str | None = None
 
     @property
     def counts(self) -> bool:
@@ -823,7 +827,41 @@ def scorecard(
                 nederland_span=_span(by.get((country, ind_id), []), moved),
             )
         )
-    return rows
+    return balance_checked(rows)
+
+
+def balance_checked(rows: Sequence[ScoreRow]) -> list[ScoreRow]:
+    """Apply rule *saldo* to the flows among ``rows`` whose balance is among them too.
+
+    A flow's difference with a benchmark (:data:`~westerkwartier.analysis.rules.BALANCES`)
+    that the balance's difference with the same benchmark, in the same year, contradicts
+    (:func:`~westerkwartier.analysis.rules.against_balance`) does not count: it gets
+    ``significant=False``, basis ``saldo``, no tone and the balance's word.
+    """
+    by_id = {row.indicator: row for row in rows}
+    checked = []
+    for row in rows:
+        balance = by_id.get(rules.BALANCES.get(row.indicator, ""))
+        if balance is not None:
+            row = replace(
+                row,
+                province=_against(row.province, balance.province),
+                nederland=_against(row.nederland, balance.nederland),
+                peers=None if row.peers is None else _against(row.peers, balance.peers),
+            )
+        checked.append(row)
+    return checked
+
+
+def _against(flow: Comparison, balance: Comparison | None) -> Comparison:
+    if balance is None or flow.other is None or balance.other is None:
+        return flow
+    same = flow.name == balance.name and flow.other.year == balance.other.year
+    if not (same and rules.against_balance(flow, balance)):
+        return flow
+    return replace(
+        flow, significant=False, tone="neutraal", basis=rules.BALANCE, balance=balance.word
+    )
 
 
 class _AgeCheck:

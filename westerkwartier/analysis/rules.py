@@ -87,6 +87,20 @@ MIN_SPREAD_MUNICIPALITIES: int = 100
 #: name the margins that decide the others).
 SPREAD: str = "spreiding"
 
+#: Rule *saldo*: a flow (per 1.000 inhabitants) and the balance it is part of. A flow's
+#: difference with a benchmark does not count where the balance's difference with the same
+#: benchmark points the other way: Schiermonnikoog's immigration of 2023 (53,2 per 1.000) was
+#: higher than Nederland's (18,8), but nearly as many left for abroad (52,2), so its foreign
+#: migration balance (1,0) was lower than Nederland's (7,7).
+BALANCES: dict[str, str] = {
+    "immigratie_per_1000": "migratiesaldo_buitenland_per_1000",
+    "vestiging_andere_gemeente_per_1000": "binnenlands_migratiesaldo_per_1000",
+    "vertrek_andere_gemeente_per_1000": "binnenlands_migratiesaldo_per_1000",
+}
+
+#: The basis of a comparison that rule *saldo* decided.
+BALANCE: str = "saldo"
+
 #: A figure more than this many years older than the reference year is no headline finding.
 MAX_AGE: int = 3
 
@@ -166,6 +180,16 @@ RULES: tuple[Rule, ...] = (
         "af van hoe ver de gemeenten uiteenlopen: bij de bevolkingsgroei liggen ze dicht bij "
         "elkaar en is 0,1 procentpunt al een verschil, bij het vertrek naar andere gemeenten "
         "is 0,1 per 1.000 inwoners klein.",
+    ),
+    Rule(
+        "saldo",
+        "Stromen en saldo",
+        "De vestiging uit en het vertrek naar andere gemeenten zijn de twee stromen van het "
+        "binnenlands verhuissaldo, de immigratie is een stroom van het buitenlands "
+        "migratiesaldo. Wijst het saldo tegenover de provincie, Nederland of vergelijkbare "
+        "gemeenten de andere kant op dan een stroom, dan telt het verschil van die stroom "
+        "niet: komen er naar verhouding meer mensen, maar vertrekken er nog meer, dan is dat "
+        "niet gunstig. In de scorekaart staat dan bijvoorbeeld 'hoger, maar saldo lager'.",
     ),
     Rule(
         "ontwikkeling",
@@ -401,6 +425,25 @@ def small(own: Any, other: Any, spread: float | None) -> bool:
     if own is None or other is None or spread is None or is_missing(spread) or spread <= 0:
         return False
     return abs(float(own.value) - float(other.value)) < SMALL_SHARE * float(spread)
+
+
+def against_balance(flow: Any, balance: Any) -> bool:
+    """Tell whether a flow's difference is one the balance's contradicts (rule *saldo*).
+
+    Both are comparisons with the same benchmark; only differences that count
+    (:func:`counts`) and have a tone can contradict each other.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> more = C(word="hoger", significant=None, tone="gunstig")
+    >>> against_balance(more, C(word="lager", significant=None, tone="ongunstig"))
+    True
+    >>> against_balance(more, C(word="lager", significant=False, tone="neutraal"))
+    False
+    """
+    tones = {flow.tone, balance.tone} if counts(flow) and counts(balance) else set()
+    return tones == {"gunstig", "ongunstig"}
 
 
 def is_count(unit: str) -> bool:
@@ -699,6 +742,7 @@ __all__ = [
     "MAX_AGE",
     "RULES",
     "Rule",
+    "against_balance",
     "apart",
     "counts",
     "difference",

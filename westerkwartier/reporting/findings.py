@@ -170,7 +170,8 @@ def _benchmark(c: Comparison, unit: str, own: Observation | None) -> str:
     the margins, and for one gone at the same age structure (``own`` is then the moved figure).
     """
     value = fmt_benchmark(c.other.value, unit) if c.other else ""
-    small = (c.significant is False and c.basis != rules.SPREAD) or c.age_holds is False
+    small = c.significant is False and c.basis not in (rules.SPREAD, rules.BALANCE)
+    small = small or c.age_holds is False
     margin = fmt_other_margin(own, c.other, unit) if small else ""
     return f"{value}; {margin}" if margin else value
 
@@ -216,7 +217,8 @@ def _versus(row: ScoreRow) -> str:
         clause = _age_gone(aged, row.unit)
         text = f"{text}; {clause}" if text else f"is {clause}"
     text = _small(row, [c for c in loose if c.basis == rules.SPREAD], text)
-    loose = [c for c in loose if c.basis != rules.SPREAD]
+    text = _per_balance(row, [c for c in loose if c.basis == rules.BALANCE], text)
+    loose = [c for c in loose if c.basis not in (rules.SPREAD, rules.BALANCE)]
     if loose:
         kinds = {_basis(c, row) for c in loose} - {None}
         kind = kinds.pop() if len(kinds) == 1 else None
@@ -247,6 +249,30 @@ def _small(row: ScoreRow, small: Sequence[Comparison], text: str) -> str:
     if text:
         return f"{text}; het verschil met {and_list([_named(c, row.unit) for c in small])} is klein"
     return f"verschilt weinig van de waarde {and_list([_where(c, row.unit) for c in small])}"
+
+
+#: How a finding names the balance of a flow (rule *saldo*).
+BALANCE_NAMES = {
+    "migratiesaldo_buitenland_per_1000": "het buitenlands migratiesaldo",
+    "binnenlands_migratiesaldo_per_1000": "het binnenlands verhuissaldo",
+}
+
+
+def _per_balance(row: ScoreRow, against: Sequence[Comparison], text: str) -> str:
+    """Add the differences that rule *saldo* leaves uncounted to the sentence ``text``.
+
+    ``is hoger dan in Nederland (18,8), maar het buitenlands migratiesaldo is lager dan
+    daar``; after other clauses ``; ook hoger dan ...``.
+    """
+    groups: dict[tuple[str, str | None], list[Comparison]] = {}
+    for c in against:
+        groups.setdefault((c.word, c.balance), []).append(c)
+    name = BALANCE_NAMES.get(rules.BALANCES.get(row.indicator, ""), "het saldo")
+    for (word, balance), comps in groups.items():
+        where = and_list([_where(c, row.unit) for c in comps])
+        clause = f"{word_for(word, row.unit)} dan {where}, maar {name} is {balance} dan daar"
+        text = f"{text}; ook {clause}" if text else f"is {clause}"
+    return text
 
 
 def _age_holds(clear: Sequence[Comparison]) -> str:

@@ -394,9 +394,15 @@ _WITHIN = {ROUNDING: "binnen de afronding", THRESHOLD: "binnen de marge van de E
 SMALL_WORD = "verschil is klein"
 
 
+#: How a scorecard says that rule *saldo* leaves a flow's difference uncounted.
+BALANCE_WORD = "maar saldo"
+
+
 def _margin_word(row: ScoreRow, comp: Comparison) -> str:
     if comp.basis == rules.SPREAD:
         return SMALL_WORD
+    if comp.basis == rules.BALANCE:  # "hoger, maar saldo lager"
+        return f"{word_for(comp.word, row.unit)}, {BALANCE_WORD} {comp.balance}"
     basis = comp.basis or (SURVEY if row.survey else None)
     if basis == SURVEY:
         return "verschil niet significant"
@@ -470,7 +476,8 @@ def _versus_cell(row: ScoreRow, comp: Comparison | None, why: str = "") -> Cell:
         word = "gelijk"
     elif comp.significant is False:
         word = _margin_word(row, comp)
-        margin = "" if word == SMALL_WORD else fmt_other_margin(row.own, comp.other, row.unit)
+        bare = comp.basis in (rules.SPREAD, rules.BALANCE)  # rounding has no say in these
+        margin = "" if bare else fmt_other_margin(row.own, comp.other, row.unit)
         word = f"{word} ({margin})" if margin else word
     elif comp.significant and (comp.basis == SURVEY or row.survey):
         word = f"significant {word_for(comp.word, row.unit)}"
@@ -608,6 +615,7 @@ def scorekaart(data: ReportData, section_id: str, heading: str = "Scorekaart") -
         ),
         throughput=_throughput_note(rows),
         small=any(c.basis == rules.SPREAD for r in rows for c in r.comparisons),
+        balance=any(c.basis == rules.BALANCE for r in rows for c in r.comparisons),
     )
 
 
