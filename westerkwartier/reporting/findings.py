@@ -262,7 +262,8 @@ def _per_balance(row: ScoreRow, against: Sequence[Comparison], text: str) -> str
     """Add the differences that rule *saldo* leaves uncounted to the sentence ``text``.
 
     ``is hoger dan in Nederland (18,8), maar het buitenlands migratiesaldo is lager dan
-    daar``; after other clauses ``; ook hoger dan ...``.
+    daar``; after other clauses ``; hoger dan ...``, and ``; ook hoger dan ...`` after one
+    that says ``hoger dan`` too.
     """
     groups: dict[tuple[str, str | None], list[Comparison]] = {}
     for c in against:
@@ -270,8 +271,12 @@ def _per_balance(row: ScoreRow, against: Sequence[Comparison], text: str) -> str
     name = BALANCE_NAMES.get(rules.BALANCES.get(row.indicator, ""), "het saldo")
     for (word, balance), comps in groups.items():
         where = and_list([_where(c, row.unit) for c in comps])
-        clause = f"{word_for(word, row.unit)} dan {where}, maar {name} is {balance} dan daar"
-        text = f"{text}; ook {clause}" if text else f"is {clause}"
+        than = f"{word_for(word, row.unit)} dan"
+        clause = f"{than} {where}, maar {name} is {balance} dan daar"
+        if not text:
+            text = f"is {clause}"
+        else:  # "ook" only after a clause with the same word
+            text = f"{text}; {'ook ' if f'{than} ' in text else ''}{clause}"
     return text
 
 
