@@ -106,6 +106,21 @@ def mirror() -> Path:
     pytest.skip(message)
 
 
+@pytest.fixture(scope="session")
+def population_2023(mirror: Path):
+    """The raw 37259eng of 2023, both sexes, by region code, and the average population.
+
+    CBS's relative figures of 37259 divide by the average population of the year
+    ((1 January + 31 December) / 2); the tests divide the raw counts by it likewise.
+    """
+    import pandas as pd
+
+    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
+    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2023JJ00")]
+    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
+    return raw, (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+
+
 @pytest.fixture
 def standin_server(monkeypatch):
     """The loopback CBS stand-in (tests/cbs_standin.py), with both clients pointed at it.

@@ -8,7 +8,6 @@ nearly as many people left for abroad (52,2) as came.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from westerkwartier import settings
@@ -108,17 +107,16 @@ def test_the_scorecard_says_which_way_the_balance_points():
 
 
 @pytest.mark.mirror
-def test_schiermonnikoogs_immigration_against_its_balance_from_the_raw_counts(monkeypatch, mirror):
+def test_schiermonnikoogs_immigration_against_its_balance_from_the_raw_counts(
+    monkeypatch, population_2023
+):
     """Immigration, emigration and their balance per 1.000 inhabitants in 2023, from the raw
     37259eng, against the talent report of Schiermonnikoog (GM0088)."""
     from westerkwartier.reporting import sections
     from westerkwartier.reporting.report_data import load_report_data
 
     monkeypatch.setattr(settings, "offline", True)
-    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
-    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2023JJ00")]
-    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
-    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    raw, mean = population_2023
     immigration = 1000 * raw["DueToImmigration_10"] / mean
     emigration = 1000 * raw["DueToEmigrationIncludingAdministr_14"] / mean
     balance = immigration - emigration

@@ -132,7 +132,7 @@ def test_the_finding_and_the_scorecard_say_the_difference_is_small():
 
 @pytest.mark.mirror
 def test_aa_en_hunzes_departures_are_as_nederlands_by_the_spread_of_the_raw_counts(
-    monkeypatch, mirror
+    monkeypatch, population_2023
 ):
     """Departures to other municipalities per 1.000 inhabitants in 2023, from the raw 37259eng:
     Aa en Hunze 45,9 against Nederland's 45,8, with the municipalities' interquartile range."""
@@ -141,10 +141,7 @@ def test_aa_en_hunzes_departures_are_as_nederlands_by_the_spread_of_the_raw_coun
     from westerkwartier.sources.regions import load_registry
 
     monkeypatch.setattr(settings, "offline", True)
-    raw = pd.read_csv(mirror / "coded" / "37259eng_bevolkingsontwikkeling_2012_2023.csv")
-    raw = raw[(raw["Sex"] == "T001038") & (raw["Periods"] == "2023JJ00")]
-    raw = raw.assign(code=raw["Regions"].str.strip()).set_index("code")
-    mean = (raw["PopulationOn1January_1"] + raw["PopulationOn31December_20"]) / 2
+    raw, mean = population_2023
     rate = 1000 * raw["DueToIntermunicipalMoves_16"] / mean
     current = set(load_registry().municipalities()["code"])
     municipal = rate[[c for c in rate.index if c in current]]
