@@ -488,3 +488,35 @@ def test_manifest_bad_ambitions_file_stops_before_any_report(tmp_path):
     text = str(info.value)
     assert "regel 2" in text and "werkloosheid_typo" in text  # the manifest's line
     assert "weg.toml" in text and "bestaat niet" in text
+
+
+def test_a_stopped_pool_waits_for_its_manager_thread(monkeypatch):
+    """``_stop_pool`` waits for the pool's manager thread to end, not only wakes it.
+
+    Python 3.11's exit writes to the thread's wake-up pipe without a lock while the thread
+    closes it; a run stopped by SIGTERM whose thread was still ending once printed that race's
+    traceback (CI, stop 63). ``shutdown(wait=False)`` forgets the thread, so only a join taken
+    before it makes sure; on a quiet machine the thread has often ended anyway.
+    """
+    import concurrent.futures as cf
+    import time
+
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=batch._mp_context())
+    future = pool.submit(time.sleep, 60)
+    deadline = time.monotonic() + 30
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    thread = pool._executor_manager_thread
+    assert future.running() and thread is not None and thread.is_alive()
+    joins: list[float | None] = []
+    join = thread.join
+
+    def recorded(timeout: float | None = None) -> None:
+        joins.append(timeout)
+        join(timeout)
+
+    monkeypatch.setattr(thread, "join", recorded)
+    batch._stop_pool(pool, grace=1.0)
+    assert joins, "the manager thread was not waited for"
+    assert not thread.is_alive()
+    assert future.cancelled() or future.done()

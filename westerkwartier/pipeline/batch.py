@@ -1453,6 +1453,11 @@ def _stop_pool(pool: cf.ProcessPoolExecutor | None, grace: float = 3.0) -> None:
     The kernels (and whatever they started) are killed at once: their reports are abandoned.
     The workers get SIGTERM (they kill a kernel started meanwhile and exit), then SIGKILL
     after ``grace`` seconds.
+
+    The pool's manager thread is waited for (at most 5 s) before this returns. Left running,
+    it closes its wake-up pipe while the interpreter's exit writes to it (a race in
+    :mod:`concurrent.futures` of Python 3.11), and a stopped run ends with a traceback.
+    ``shutdown(wait=False)`` forgets the thread, so it is taken before.
     """
     tree = _pool_tree(pool)
     workers = set(getattr(pool, "_processes", None) or {})
@@ -1461,10 +1466,12 @@ def _stop_pool(pool: cf.ProcessPoolExecutor | None, grace: float = 3.0) -> None:
     if left:
         log.warning("%d proces(sen) van de run bleven over na SIGKILL.", len(left))
     if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
         thread = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
         if thread is not None:
             thread.join(timeout=5)
+            if thread.is_alive():  # pragma: no cover - the workers are gone; it ends at once
+                log.warning("De beheerthread van de werkers stopte niet binnen 5 s.")
 
 
 def _run_jobs(
